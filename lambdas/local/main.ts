@@ -1,0 +1,54 @@
+/**
+ * `npm start`: the whole product on this machine. Starts DynamoDB Local and fauxqs, creates the
+ * table and queues, serves the API on PORT (default 3000) with API_KEY (default local-dev-key),
+ * and drives the workers from the queues. Data lives under .local/ unless `--in-memory`.
+ */
+import './env';
+import path from 'node:path';
+import { startDynamoDbLocal, startFauxqs, type Emulator } from './emulators';
+import { startLocalStack, type LocalStack } from './stack';
+
+async function main() {
+  const inMemory = process.argv.includes('--in-memory');
+  const port = Number(process.env.PORT ?? 3000);
+  const apiKey = process.env.API_KEY ?? 'local-dev-key';
+  const dataDir = path.resolve(process.env.LOCAL_DATA_DIR ?? '.local/dynamodb');
+  const started: Emulator[] = [];
+  let stack: LocalStack | undefined;
+  let stopping = false;
+
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    await stack?.stop().catch(() => undefined);
+    await Promise.all(started.map((e) => e.stop().catch(() => undefined)));
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+
+  try {
+    const t0 = Date.now();
+    const [dynamo, sqs] = await Promise.all([
+      startDynamoDbLocal({ dbPath: inMemory ? undefined : dataDir }),
+      startFauxqs(),
+    ]);
+    started.push(dynamo, sqs);
+    stack = await startLocalStack({
+      port,
+      apiKey,
+      dynamodbEndpoint: dynamo.endpoint,
+      sqsEndpoint: sqs.endpoint,
+      tableName: process.env.TABLE_NAME ?? 'notifications',
+      queuePrefix: 'notifications',
+      onWorkerError: (queue, e) => console.error(`[${queue}] worker error: ${(e as Error).message}`),
+    });
+    console.log(`dynamodb ${dynamo.endpoint} (${inMemory ? 'in memory' : dataDir}), sqs ${sqs.endpoint}, started in ${Date.now() - t0} ms`);
+    console.log(`ready ${stack.url}`);
+  } catch (e) {
+    console.error(`local stack failed to start: ${(e as Error).stack ?? e}`);
+    await shutdown(1);
+  }
+}
+
+void main();

@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SqsHandler } from '../shared/worker';
+
+export interface PollerOptions {
+  client: SQSClient;
+  queueUrl: string;
+  queueArn: string;
+  handler: SqsHandler;
+  functionName: string;
+  batchSize: number;
+  timeoutSeconds: number;
+  /** Concurrent batches in flight, as Lambda scales out its SQS pollers. */
+  concurrency: number;
+  region?: string;
+  waitTimeSeconds?: number;
+  onError?: (error: unknown) => void;
+}
+
+/** The Lambda context a worker sees: name, request id and the time left before its timeout. */
+export function lambdaContext(functionName: string, timeoutSeconds: number): Context {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
+    memoryLimitInMB: '512',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** The record Lambda's SQS event source builds from a received message. */
+export function toRecord(m: Message, queueArn: string, region: string): SQSRecord {
+  const a = m.Attributes ?? {};
+  return {
+    messageId: m.MessageId!,
+    receiptHandle: m.ReceiptHandle!,
+    body: m.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: a.ApproximateReceiveCount ?? '1',
+      SentTimestamp: a.SentTimestamp ?? String(Date.now()),
+      SenderId: a.SenderId ?? 'local',
+      ApproximateFirstReceiveTimestamp: a.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes: Object.fromEntries(
+      Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [
+        k,
+        { dataType: v.DataType ?? 'String', stringValue: v.StringValue, binaryValue: v.BinaryValue ? Buffer.from(v.BinaryValue).toString('base64') : undefined, stringListValues: [], binaryListValues: [] },
+      ]),
+    ),
+    md5OfBody: m.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: region,
+  };
+}
+
+/**
+ * Lambda's SQS event source, locally: long-polls the queue, hands batches to the worker handler,
+ * deletes the records that succeeded and leaves the reported failures (or the whole batch, if the
+ * handler throws) to reappear after the visibility timeout; the queue's redrive policy moves a
+ * record to its dead-letter queue after maxReceiveCount receives.
+ */
+export function startPoller(o: PollerOptions): { stop(): Promise<void>; idle(): boolean } {
+  const region = o.region ?? 'us-east-1';
+  const abort = new AbortController();
+  let running = true;
+  let busy = 0;
+
+  async function once(): Promise<void> {
+    const out = await o.client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: o.queueUrl,
+        MaxNumberOfMessages: o.batchSize,
+        WaitTimeSeconds: o.waitTimeSeconds ?? 2,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+      { abortSignal: abort.signal },
+    );
+    const messages = out.Messages ?? [];
+    if (!messages.length) return;
+    busy += 1;
+    try {
+      const event: SQSEvent = { Records: messages.map((m) => toRecord(m, o.queueArn, region)) };
+      let failed: Set<string>;
+      try {
+        const result = await o.handler(event, lambdaContext(o.functionName, o.timeoutSeconds));
+        failed = new Set((result?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+      } catch (e) {
+        o.onError?.(e);
+        return; // the whole batch becomes visible again, as with a failed Lambda invocation
+      }
+      const done = messages.filter((m) => !failed.has(m.MessageId!));
+      if (done.length) {
+        await o.client.send(
+          new DeleteMessageBatchCommand({ QueueUrl: o.queueUrl, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }),
+        );
+      }
+    } finally {
+      busy -= 1;
+    }
+  }
+
+  async function loop(): Promise<void> {
+    while (running) {
+      try {
+        await once();
+      } catch (e) {
+        if (!running) return;
+        o.onError?.(e);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
+  const loops = Array.from({ length: o.concurrency }, loop);
+  return {
+    idle: () => busy === 0,
+    async stop() {
+      running = false;
+      abort.abort();
+      await Promise.allSettled(loops);
+    },
+  };
+}

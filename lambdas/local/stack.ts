@@ -1,0 +1,100 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { API_GROUPS, QUEUES, queueUrlEnv, type QueueName } from '../shared/topology';
+import type { SqsHandler } from '../shared/worker';
+import { startHttpAdapter, type LambdaHttpHandler, type RouteTarget } from './http-adapter';
+import { startPoller } from './poller';
+import { ensureQueues, ensureTable, type QueueUrls } from './resources';
+
+export interface LocalStackOptions {
+  /** 0 picks a free port. */
+  port: number;
+  apiKey: string;
+  dynamodbEndpoint: string;
+  sqsEndpoint: string;
+  tableName: string;
+  queuePrefix: string;
+  /** Concurrent batches per queue (Lambda's scale-out), default 4. */
+  concurrency?: Partial<Record<QueueName, number>>;
+  /** Tests shorten it to watch redelivery. */
+  visibilityTimeoutSeconds?: number;
+  /** Extra environment for the functions. */
+  env?: Record<string, string>;
+  onWorkerError?: (queue: QueueName, error: unknown) => void;
+}
+
+export interface LocalStack {
+  url: string;
+  queues: Record<QueueName, QueueUrls>;
+  sqs: SQSClient;
+  stop(): Promise<void>;
+}
+
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/**
+ * Creates the table and queues, sets each function's environment as the CDK app does, then serves
+ * the API handlers over HTTP and drives the worker handlers from their queues. Handler modules are
+ * loaded only after the environment is set, as Lambda loads them after configuring a function.
+ */
+export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack> {
+  const region = process.env.AWS_REGION ?? 'us-east-1';
+  const ddbAdmin = new DynamoDBClient({ endpoint: o.dynamodbEndpoint, region, credentials: LOCAL_CREDENTIALS });
+  const sqs = new SQSClient({ endpoint: o.sqsEndpoint, region, credentials: LOCAL_CREDENTIALS, useQueueUrlAsEndpoint: false });
+  await ensureTable(ddbAdmin, o.tableName);
+  ddbAdmin.destroy();
+  const queues = await ensureQueues(sqs, o.queuePrefix, { visibilityTimeoutSeconds: o.visibilityTimeoutSeconds });
+
+  Object.assign(process.env, {
+    AWS_REGION: region,
+    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    TABLE_NAME: o.tableName,
+    DYNAMODB_ENDPOINT: o.dynamodbEndpoint,
+    SQS_ENDPOINT: o.sqsEndpoint,
+    ...Object.fromEntries((Object.keys(queues) as QueueName[]).map((q) => [queueUrlEnv(q), queues[q].url])),
+    ...o.env,
+  });
+
+  // Loaded now, not at the top: these modules read the environment set just above.
+  const { storeKeyHash } = require('../store/api-keys') as typeof import('../store/api-keys');
+  const { hashApiKey } = require('../shared/middleware') as typeof import('../shared/middleware');
+  await storeKeyHash(hashApiKey(o.apiKey), { name: 'local (API_KEY)', createdAt: new Date().toISOString(), hint: o.apiKey.slice(0, 4) });
+
+  const targets: Record<string, RouteTarget> = {};
+  for (const group of API_GROUPS) {
+    const mod = require(`../http/${group.module}`) as { handler: LambdaHttpHandler };
+    for (const segment of group.segments) targets[segment] = { handler: mod.handler, functionName: `api-${group.module}`, timeoutSeconds: 29 };
+  }
+  const http = await startHttpAdapter({ port: o.port, targets });
+
+  const pollers: ReturnType<typeof startPoller>[] = [];
+  for (const [name, spec] of Object.entries(QUEUES) as [QueueName, (typeof QUEUES)[QueueName]][]) {
+    const mod = require(`../workers/${spec.worker}`) as { handler: SqsHandler };
+    pollers.push(
+      startPoller({
+        client: sqs,
+        queueUrl: queues[name].url,
+        queueArn: queues[name].arn,
+        handler: mod.handler,
+        functionName: `worker-${spec.worker}`,
+        batchSize: spec.batchSize,
+        timeoutSeconds: spec.timeoutSeconds,
+        concurrency: o.concurrency?.[name] ?? 4,
+        onError: (e) => o.onWorkerError?.(name, e),
+      }),
+    );
+  }
+
+  return {
+    url: http.url,
+    queues,
+    sqs,
+    async stop() {
+      await http.close();
+      await Promise.all(pollers.map((p) => p.stop()));
+      sqs.destroy();
+    },
+  };
+}

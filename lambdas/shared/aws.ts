@@ -1,0 +1,45 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { config } from './config';
+import { recordDynamo, recordSqs, type CapacityLike } from './usage';
+
+/** Clients live at module scope so a warm function reuses their connections. */
+const base = new DynamoDBClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT });
+
+base.middlewareStack.add(
+  (next, context) => async (args) => {
+    const input = args.input as { ReturnConsumedCapacity?: string };
+    input.ReturnConsumedCapacity ??= 'TOTAL';
+    const result = await next(args);
+    const out = result.output as { ConsumedCapacity?: CapacityLike | CapacityLike[] };
+    recordDynamo((context.commandName ?? 'Unknown').replace(/Command$/, ''), out.ConsumedCapacity);
+    return result;
+  },
+  { step: 'initialize', name: 'usageCounter' },
+);
+
+export const ddb = DynamoDBDocumentClient.from(base, {
+  marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+});
+
+export const sqs = new SQSClient({
+  region: config.AWS_REGION,
+  endpoint: config.SQS_ENDPOINT,
+  // fauxqs queue URLs name hosts like sqs.us-east-1.localhost that need not resolve here.
+  ...(config.SQS_ENDPOINT ? { useQueueUrlAsEndpoint: false } : {}),
+});
+
+sqs.middlewareStack.add(
+  (next, context) => async (args) => {
+    const result = await next(args);
+    const command = (context.commandName ?? 'Unknown').replace(/Command$/, '');
+    const input = args.input as { MessageBody?: string; Entries?: { MessageBody?: string }[] };
+    const bodies = input.MessageBody !== undefined ? [input.MessageBody] : (input.Entries ?? []).map((e) => e.MessageBody ?? '');
+    const bytes = bodies.reduce((n, b) => n + Buffer.byteLength(b), 0);
+    const received = (result.output as { Messages?: unknown[] }).Messages?.length ?? 0;
+    recordSqs(command, bytes, bodies.length || received);
+    return result;
+  },
+  { step: 'initialize', name: 'usageCounter' },
+);

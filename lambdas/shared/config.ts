@@ -1,0 +1,42 @@
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1');
+
+/**
+ * Every setting a function reads, parsed once when the module loads (Lambda cold start), so a
+ * missing or malformed variable fails the init phase instead of a request deep inside.
+ */
+const schema = z.object({
+  TABLE_NAME: z.string().min(1),
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  /** Endpoint overrides for the local stack (DynamoDB Local, fauxqs); unset on AWS. */
+  DYNAMODB_ENDPOINT: z.url().optional(),
+  SQS_ENDPOINT: z.url().optional(),
+  FANOUT_QUEUE_URL: z.url().optional(),
+  DELIVERY_QUEUE_URL: z.url().optional(),
+  /** Largest request body accepted, in bytes; larger bodies get 413. */
+  MAX_BODY_BYTES: z.coerce.number().int().positive().default(256 * 1024),
+  /** Workspace setting: a user with exactly one tenant membership gets that tenant as context. */
+  AUTO_INFER_TENANT_CONTEXT: bool.default(true),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export function parseConfig(env: NodeJS.ProcessEnv): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const detail = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid configuration: ${detail}`);
+  }
+  return parsed.data;
+}
+
+export const config: Config = parseConfig(process.env);
+
+/** A setting that only some functions need; the function that needs it calls this at module scope. */
+export function required<T>(value: T | undefined, name: string): T {
+  if (value === undefined) throw new Error(`invalid configuration: ${name} is required by this function`);
+  return value;
+}

@@ -1,0 +1,51 @@
+/**
+ * The system's shape as data, read by both the CDK app (lib/) and the local runner
+ * (lambdas/local/), so the two can never disagree about queues, batches or routes.
+ */
+
+export type QueueName = 'fanout' | 'delivery';
+
+export interface QueueSpec {
+  /** Worker module under lambdas/workers/ that consumes the queue. */
+  worker: string;
+  /** SQS event source batch size. */
+  batchSize: number;
+  /** Worker timeout; the queue's visibility timeout is six times it, as AWS recommends. */
+  timeoutSeconds: number;
+  /** Receives before a message moves to the dead-letter queue. */
+  maxReceiveCount: number;
+  memoryMB: number;
+  /** Queues the worker enqueues to (it gets their URLs and send permission). */
+  sendsTo: readonly QueueName[];
+}
+
+export const QUEUES = {
+  /** Send requests page by page, audience evaluation and backfills: short jobs that re-enqueue. */
+  fanout: { worker: 'fanout', batchSize: 5, timeoutSeconds: 60, maxReceiveCount: 5, memoryMB: 512, sendsTo: ['fanout', 'delivery'] },
+  /** Recipient jobs, several recipients per message. */
+  delivery: { worker: 'deliver', batchSize: 10, timeoutSeconds: 60, maxReceiveCount: 8, memoryMB: 512, sendsTo: ['delivery'] },
+} as const satisfies Record<QueueName, QueueSpec>;
+
+export const visibilityTimeoutSeconds = (q: QueueSpec): number => q.timeoutSeconds * 6;
+
+/** Messages in a dead-letter queue are kept for the maximum, 14 days, for inspection and redrive. */
+export const DLQ_RETENTION_SECONDS = 14 * 24 * 3600;
+
+export interface ApiGroup {
+  /** Handler module under lambdas/http/. */
+  module: string;
+  /** First path segments served by this group (`profiles` serves `/profiles/...`). */
+  segments: string[];
+  /** Needs no API key and no table (only the health check). */
+  public?: boolean;
+  /** Queues the group's function enqueues to. */
+  queues?: QueueName[];
+}
+
+export const API_GROUPS: ApiGroup[] = [
+  { module: 'health', segments: ['health'], public: true },
+  { module: 'profiles', segments: ['profiles'] },
+];
+
+/** The environment variable each queue's URL is passed in. */
+export const queueUrlEnv = (name: QueueName): string => `${name.toUpperCase()}_QUEUE_URL`;

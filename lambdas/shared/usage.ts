@@ -1,0 +1,68 @@
+/**
+ * Cost counters: every DynamoDB and SQS request made through the shared clients is recorded here,
+ * with the capacity DynamoDB reports (ReturnConsumedCapacity) and the 64 KB chunks SQS bills.
+ * Tests read them to assert access patterns (no Scan), benchmarks to price a send.
+ */
+export interface Usage {
+  dynamodb: { requests: Record<string, number>; rcu: number; wcu: number };
+  sqs: { requests: Record<string, number>; billedRequests: number; messages: number };
+}
+
+const fresh = (): Usage => ({
+  dynamodb: { requests: {}, rcu: 0, wcu: 0 },
+  sqs: { requests: {}, billedRequests: 0, messages: 0 },
+});
+
+let current = fresh();
+
+/** Command names in the order they were sent, for tests that assert access patterns. */
+const log: string[] = [];
+const LOG_LIMIT = 100_000;
+
+export interface CapacityLike {
+  CapacityUnits?: number;
+  ReadCapacityUnits?: number;
+  WriteCapacityUnits?: number;
+}
+
+const bump = (m: Record<string, number>, k: string, n = 1) => {
+  m[k] = (m[k] ?? 0) + n;
+};
+
+export function recordDynamo(command: string, consumed: CapacityLike | CapacityLike[] | undefined): void {
+  bump(current.dynamodb.requests, command);
+  if (log.length < LOG_LIMIT) log.push(command);
+  for (const c of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) {
+    const read = c.ReadCapacityUnits ?? 0;
+    const write = c.WriteCapacityUnits ?? 0;
+    // DynamoDB Local reports only CapacityUnits; attribute it by the command's kind.
+    if (read || write) {
+      current.dynamodb.rcu += read;
+      current.dynamodb.wcu += write;
+    } else if (isWrite(command)) current.dynamodb.wcu += c.CapacityUnits ?? 0;
+    else current.dynamodb.rcu += c.CapacityUnits ?? 0;
+  }
+}
+
+const isWrite = (command: string) => /Put|Update|Delete|Write/.test(command);
+
+/** SQS bills each 64 KB chunk of a request's payload as one request. */
+export function recordSqs(command: string, payloadBytes: number, messages: number): void {
+  bump(current.sqs.requests, command);
+  if (log.length < LOG_LIMIT) log.push(`SQS.${command}`);
+  current.sqs.billedRequests += Math.max(1, Math.ceil(payloadBytes / 65_536));
+  current.sqs.messages += messages;
+}
+
+export function usageSnapshot(): Usage {
+  return JSON.parse(JSON.stringify(current)) as Usage;
+}
+
+export function commandLog(): readonly string[] {
+  return log;
+}
+
+export function resetUsage(): void {
+  current = fresh();
+  log.length = 0;
+}

@@ -1,0 +1,83 @@
+import path from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { NotificationsTable } from './table';
+
+export type TableAccess = 'RO' | 'RW';
+
+const READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'];
+const WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+
+export interface AppFunctionProps extends Partial<NodejsFunctionProps> {
+  /** Module path from the project root, e.g. `lambdas/http/profiles.ts`. */
+  entry: string;
+  table: NotificationsTable;
+}
+
+/**
+ * A function with the project's defaults (Node 24 on arm64, ESM bundle by the local esbuild, JSON
+ * logs kept 30 days, its own role with only the basic logging permissions) and binders that set
+ * an environment variable and the matching IAM grant together. Caller props win over defaults.
+ */
+export class AppFunction extends Construct {
+  readonly fn: NodejsFunction;
+  private readonly tableRef: NotificationsTable;
+
+  constructor(scope: Construct, id: string, props: AppFunctionProps) {
+    super(scope, id);
+    const logGroup = new LogGroup(this, 'Logs', { retention: RetentionDays.ONE_MONTH });
+    const role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    role.addToPolicy(
+      new PolicyStatement({ effect: Effect.ALLOW, actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+    );
+    const { entry, table, environment, ...rest } = props;
+    this.tableRef = table;
+    this.fn = new NodejsFunction(this, 'Fn', {
+      entry: path.join(__dirname, '..', entry),
+      handler: 'handler',
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: 512,
+      timeout: Duration.seconds(29),
+      logGroup,
+      role,
+      environment: {
+        TABLE_NAME: table.table.tableName,
+        POWERTOOLS_SERVICE_NAME: id,
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+        ...environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node24',
+        mainFields: ['module', 'main'],
+        minify: true,
+        sourceMap: true,
+        forceDockerBundling: false,
+        banner: "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
+      },
+      ...rest,
+    });
+  }
+
+  /** Grants exactly the item-level DynamoDB actions on the table and its named indexes. */
+  bindTable(access: TableAccess): this {
+    this.fn.addToRolePolicy(
+      new PolicyStatement({ actions: access === 'RO' ? READ : [...READ, ...WRITE], resources: this.tableRef.arns() }),
+    );
+    return this;
+  }
+
+  /** Sets `envName` to the queue URL and lets the function send to it. */
+  bindQueue(envName: string, queue: Queue): this {
+    this.fn.addEnvironment(envName, queue.queueUrl);
+    queue.grantSendMessages(this.fn);
+    return this;
+  }
+}

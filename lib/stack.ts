@@ -1,0 +1,77 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { API_GROUPS, QUEUES, queueUrlEnv, type QueueName } from '../lambdas/shared/topology';
+import { AppFunction } from './function';
+import { WorkQueue } from './queues';
+import { NotificationsTable } from './table';
+
+export interface NotificationsStackProps extends StackProps {
+  /** DESTROY for throwaway stages (LocalStack, previews); RETAIN (default) keeps the table. */
+  removalPolicy?: RemovalPolicy;
+  /** Sustained and burst request limits of the HTTP API. */
+  throttle?: { rateLimit: number; burstLimit: number };
+}
+
+/**
+ * The whole product: one table, the fan-out and delivery queues (each with a DLQ), an HTTP API
+ * with one function per resource group, and the two workers.
+ */
+export class NotificationsStack extends Stack {
+  readonly api: HttpApi;
+  readonly table: NotificationsTable;
+  readonly queues: Record<QueueName, WorkQueue>;
+
+  constructor(scope: Construct, id: string, props: NotificationsStackProps = {}) {
+    super(scope, id, props);
+    this.table = new NotificationsTable(this, 'Data', { removalPolicy: props.removalPolicy });
+    this.queues = {
+      fanout: new WorkQueue(this, 'Fanout', QUEUES.fanout),
+      delivery: new WorkQueue(this, 'Delivery', QUEUES.delivery),
+    };
+
+    this.api = new HttpApi(this, 'Api', { createDefaultStage: false, description: 'Courier-compatible notifications API' });
+    const accessLogs = new LogGroup(this, 'ApiAccessLogs', { retention: RetentionDays.ONE_MONTH });
+    new HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
+      throttle: props.throttle ?? { rateLimit: 1000, burstLimit: 2000 },
+    });
+
+    for (const group of API_GROUPS) {
+      const fn = new AppFunction(this, `Api-${group.module}`, { entry: `lambdas/http/${group.module}.ts`, table: this.table });
+      if (!group.public) fn.bindTable('RW');
+      for (const name of group.queues ?? []) fn.bindQueue(queueUrlEnv(name), this.queues[name].queue);
+      const integration = new HttpLambdaIntegration(`Api-${group.module}-integration`, fn.fn);
+      for (const segment of group.segments) {
+        if (group.public) {
+          this.api.addRoutes({ path: `/${segment}`, methods: [HttpMethod.GET], integration });
+          continue;
+        }
+        this.api.addRoutes({ path: `/${segment}`, integration });
+        this.api.addRoutes({ path: `/${segment}/{proxy+}`, integration });
+      }
+    }
+
+    for (const [name, spec] of Object.entries(QUEUES) as [QueueName, (typeof QUEUES)[QueueName]][]) {
+      const worker = new AppFunction(this, `Worker-${spec.worker}`, {
+        entry: `lambdas/workers/${spec.worker}.ts`,
+        table: this.table,
+        timeout: Duration.seconds(spec.timeoutSeconds),
+        memorySize: spec.memoryMB,
+      }).bindTable('RW');
+      for (const target of spec.sendsTo) worker.bindQueue(queueUrlEnv(target), this.queues[target].queue);
+      worker.fn.addEventSource(
+        new SqsEventSource(this.queues[name].queue, { batchSize: spec.batchSize, reportBatchItemFailures: true, maxBatchingWindow: Duration.seconds(1) }),
+      );
+    }
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint });
+    new CfnOutput(this, 'TableName', { value: this.table.table.tableName });
+  }
+}

@@ -1,0 +1,107 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../../lambdas/local/emulators';
+
+/**
+ * The local stack contract (SPEC section 10) as a person sees it: `npm start` prints the ready
+ * line, serves the API with API_KEY, keeps data across restarts, and leaves no process behind.
+ */
+interface Started {
+  child: ChildProcess;
+  url: string;
+  dynamoPort: number;
+  output: () => string;
+}
+
+async function npmStart(env: Record<string, string>, args: string[] = []): Promise<Started> {
+  const port = await freePort();
+  const child = spawn('npm', ['start', '--silent', '--', ...args], {
+    cwd: path.resolve(__dirname, '../..'),
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PORT: String(port), ...env },
+  });
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ready line in 60 s:\n${out}`)), 60_000);
+    const onData = (d: Buffer) => {
+      out += d;
+      const m = /ready (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${out}`)));
+  });
+  const dynamoPort = Number(/dynamodb http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
+  return { child, url, dynamoPort, output: () => out };
+}
+
+/** Ctrl-C in a terminal signals the whole foreground process group. */
+async function interrupt(s: Started): Promise<void> {
+  const exited = new Promise((r) => s.child.once('exit', r));
+  process.kill(-s.child.pid!, 'SIGINT');
+  await exited;
+  await new Promise((r) => setTimeout(r, 500));
+}
+
+const portOpen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+
+const javaFor = (port: number) => spawnSync('pgrep', ['-f', `DynamoDBLocal.jar -port ${port} `], { encoding: 'utf8' }).stdout.trim();
+
+const key = 'start-test-key';
+const call = (url: string, method: string, p: string, body?: unknown, auth = true) =>
+  fetch(url + p, { method, headers: auth ? { authorization: `Bearer ${key}` } : {}, body: body === undefined ? undefined : JSON.stringify(body) });
+
+describe('npm start', () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'notifications-data-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('serves the API once ready, keeps data across a restart, and leaves no Java behind on Ctrl-C', async () => {
+    const first = await npmStart({ API_KEY: key, LOCAL_DATA_DIR: dataDir });
+    try {
+      expect((await call(first.url, 'GET', '/health', undefined, false)).status).toBe(200);
+      expect((await call(first.url, 'PUT', '/profiles/u%2F1', { profile: { email: 'a@b.c' } })).status).toBe(200);
+      expect((await call(first.url, 'GET', '/profiles/u%2F1', undefined, false)).status).toBe(401);
+      expect(javaFor(first.dynamoPort)).not.toBe('');
+    } finally {
+      await interrupt(first);
+    }
+    expect(await portOpen(first.dynamoPort)).toBe(false);
+    expect(javaFor(first.dynamoPort)).toBe('');
+
+    const second = await npmStart({ API_KEY: key, LOCAL_DATA_DIR: dataDir });
+    try {
+      const res = await call(second.url, 'GET', '/profiles/u%2F1');
+      expect(await res.json()).toEqual({ profile: { email: 'a@b.c' } });
+    } finally {
+      await interrupt(second);
+    }
+    expect(javaFor(second.dynamoPort)).toBe('');
+  });
+
+  it('starts empty with --in-memory', async () => {
+    const s = await npmStart({ API_KEY: key, LOCAL_DATA_DIR: dataDir }, ['--in-memory']);
+    try {
+      expect(s.output()).toContain('in memory');
+      expect((await call(s.url, 'GET', '/profiles/u%2F1')).status).toBe(404);
+    } finally {
+      await interrupt(s);
+    }
+    expect(javaFor(s.dynamoPort)).toBe('');
+  });
+});

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { createRouter, ok, route, type Route } from '../../../lambdas/shared/router';
+import { dispatcher } from '../../../lambdas/shared/api';
+import { httpEvent } from '../../helpers/events';
+
+const echo = (path: string, method: 'GET' | 'PUT' = 'GET'): Route => route({ method, path, handler: async ({ params }) => ok({ path, params }) });
+
+const routes = [
+  echo('/profiles/:user_id'),
+  echo('/profiles/:user_id', 'PUT'),
+  echo('/profiles/:user_id/lists'),
+  echo('/lists/:list_id/subscriptions/:user_id'),
+  echo('/tenants/:tenant_id/users'),
+  echo('/tenants/:tenant_id/templates/:template_id'),
+];
+const router = createRouter(routes);
+
+describe('router on decoded API Gateway paths', () => {
+  it.each([
+    ['/profiles/u1', '/profiles/:user_id', { user_id: 'u1' }],
+    ['/profiles/team/a b@x.io', '/profiles/:user_id', { user_id: 'team/a b@x.io' }],
+    ['/profiles/team/a b/lists', '/profiles/:user_id/lists', { user_id: 'team/a b' }],
+    ['/profiles/u1/', '/profiles/:user_id', { user_id: 'u1' }],
+    ['/lists/a.b/subscriptions/u/1', '/lists/:list_id/subscriptions/:user_id', { list_id: 'a.b', user_id: 'u/1' }],
+    ['/tenants/t/1/users', '/tenants/:tenant_id/users', { tenant_id: 't/1' }],
+    ['/tenants/acme/templates/users', '/tenants/:tenant_id/templates/:template_id', { tenant_id: 'acme', template_id: 'users' }],
+    ['/profiles/50%', '/profiles/:user_id', { user_id: '50%' }],
+  ])('%s matches %s', (path, pattern, params) => {
+    const m = router.match('GET', path);
+    expect([m.route.path, m.params]).toEqual([pattern, params]);
+  });
+
+  it('tells an unknown path (404) from a known path with the wrong method (405)', () => {
+    expect(() => router.match('GET', '/nothing/here')).toThrow(expect.objectContaining({ status: 404 }));
+    expect(() => router.match('DELETE', '/profiles/u1')).toThrow(expect.objectContaining({ status: 405 }));
+    expect(() => router.match('GET', '/profiles/')).toThrow(expect.objectContaining({ status: 404 }));
+  });
+});
+
+describe('route validation', () => {
+  const handle = dispatcher([
+    route({
+      method: 'PUT',
+      path: '/things/:id',
+      query: z.object({ limit: z.coerce.number().int().max(100).optional() }),
+      body: z.object({ name: z.string(), tags: z.array(z.string()).optional() }),
+      handler: async ({ params, query, body }) => ok({ params, query, body }),
+    }),
+  ]);
+
+  it('passes parsed path, query and body to the handler', async () => {
+    const event = httpEvent('PUT', '/things/a b', { query: { limit: '5' } });
+    event.body = { name: 'n' } as never; // the body parser has already run
+    const res = (await handle(event)) as { statusCode: number; body: string };
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ params: { id: 'a b' }, query: { limit: 5 }, body: { name: 'n' } });
+  });
+
+  it.each([
+    ['a body field of the wrong type', { body: { name: 1 } }, /body\.name/],
+    ['a missing body', {}, /body/],
+    ['a nested field', { body: { name: 'x', tags: [1] } }, /body\.tags\.0/],
+    ['a query value out of range', { body: { name: 'x' }, query: { limit: '500' } }, /query\.limit/],
+  ])('names the field for %s', async (_, opts, message) => {
+    const event = httpEvent('PUT', '/things/x', opts as never);
+    event.body = (opts as { body?: unknown }).body as never; // the body parser has already run
+    await expect(handle(event)).rejects.toMatchObject({ status: 400, message: expect.stringMatching(message) });
+  });
+
+  it('refuses a path id longer than 256 characters', async () => {
+    const event = httpEvent('PUT', `/things/${'x'.repeat(257)}`);
+    event.body = { name: 'x' } as never;
+    await expect(handle(event)).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/path\.id/) });
+  });
+});
