@@ -44,7 +44,15 @@ export interface ApiGroup {
 
 export const API_GROUPS: ApiGroup[] = [
   { module: 'health', segments: ['health'], public: true },
-  { module: 'profiles', segments: ['profiles'] },
+  { module: 'profiles', segments: ['profiles'], queues: ['fanout'] },
+  { module: 'tenants', segments: ['tenants'], queues: ['fanout'] },
+  { module: 'users', segments: ['users'], queues: ['fanout'] },
+  { module: 'lists', segments: ['lists'] },
+  { module: 'audiences', segments: ['audiences'], queues: ['fanout'] },
+  { module: 'preferences', segments: ['preferences'] },
+  { module: 'brands', segments: ['brands'] },
+  { module: 'notifications', segments: ['notifications'] },
+  { module: 'providers', segments: ['providers'] },
 ];
 
 /** The environment variable each queue's URL is passed in. */

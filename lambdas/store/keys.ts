@@ -27,9 +27,79 @@ export const keys = {
   apiKey: (hash: string): Key => ({ pk: `APIKEY#${hash}`, sk: 'APIKEY' }),
   apiKeyIndex: (createdAt: string, hash: string): IndexKey => ({ gsi1pk: 'APIKEYS', gsi1sk: `${createdAt}#${hash}` }),
 
-  /** A user's profile; the user's preferences share its partition. */
+  /**
+   * A user's profile; the user's preferences share its partition. Profiles are also listed, for
+   * audience backfills, through 16 gsi1 shards so a bulk import never makes one GSI partition hot.
+   */
   profile: (userId: string): Key => ({ pk: `USER#${esc(userId)}`, sk: 'PROFILE' }),
+  profileIndex: (userId: string): IndexKey => ({ gsi1pk: `PROFILES#${shardOf(userId)}`, gsi1sk: esc(userId) }),
+  profileShard: (shard: number): string => `PROFILES#${shard}`,
+
+  /** A user's preference for a topic: global, or for one tenant. */
+  userPreference: (userId: string, topicId: string, tenantId?: string): Key => ({
+    pk: `USER#${esc(userId)}`,
+    sk: tenantId === undefined ? `PREF#G#${esc(topicId)}` : `PREF#T#${esc(tenantId)}#${esc(topicId)}`,
+  }),
+  userPreferencePrefix: (tenantId?: string): string => (tenantId === undefined ? 'PREF#G#' : `PREF#T#${esc(tenantId)}#`),
+
+  /** Tenants, listed through gsi1 by parent then id: children of P are `begins_with(P#)`. */
+  tenant: (tenantId: string): Key => ({ pk: `TENANT#${esc(tenantId)}`, sk: 'TENANT' }),
+  tenantIndex: (tenantId: string, parentId?: string | null): IndexKey => ({ gsi1pk: 'TENANTS', gsi1sk: `${esc(parentId ?? '')}#${esc(tenantId)}` }),
+  tenantChildrenPrefix: (parentId: string): string => `${esc(parentId)}#`,
+  tenantsCollection: 'TENANTS',
+
+  /** A user's membership of a tenant, in the tenant's partition; the user's side through gsi1. */
+  membership: (tenantId: string, userId: string): Key => ({ pk: `TENANT#${esc(tenantId)}`, sk: `MEMBER#${esc(userId)}` }),
+  membershipIndex: (userId: string, tenantId: string): IndexKey => ({ gsi1pk: `USERTENANTS#${esc(userId)}`, gsi1sk: esc(tenantId) }),
+  membersPrefix: 'MEMBER#',
+  userTenants: (userId: string): string => `USERTENANTS#${esc(userId)}`,
+
+  /** Tenant templates: the current head item and one item per version, in the tenant's partition. */
+  tenantTemplate: (tenantId: string, templateId: string): Key => ({ pk: `TENANT#${esc(tenantId)}`, sk: `TEMPLATE#${esc(templateId)}` }),
+  tenantTemplateVersion: (tenantId: string, templateId: string, version: string): Key => ({
+    pk: `TENANT#${esc(tenantId)}`,
+    sk: `TPLVERSION#${esc(templateId)}#${version}`,
+  }),
+  tenantTemplatesPrefix: 'TEMPLATE#',
+
+  /** Lists, listed by id through gsi1 (a pattern's literal prefix is a begins_with). */
+  list: (listId: string): Key => ({ pk: `LIST#${esc(listId)}`, sk: 'LIST' }),
+  listIndex: (listId: string): IndexKey => ({ gsi1pk: 'LISTS', gsi1sk: esc(listId) }),
+  listsCollection: 'LISTS',
+  subscription: (listId: string, userId: string): Key => ({ pk: `LIST#${esc(listId)}`, sk: `SUB#${esc(userId)}` }),
+  subscriptionIndex: (userId: string, listId: string): IndexKey => ({ gsi1pk: `USERLISTS#${esc(userId)}`, gsi1sk: esc(listId) }),
+  subscriptionsPrefix: 'SUB#',
+  userLists: (userId: string): string => `USERLISTS#${esc(userId)}`,
+
+  /** Audiences and their materialised members; a user's audiences through gsi1. */
+  audience: (audienceId: string): Key => ({ pk: `AUDIENCE#${esc(audienceId)}`, sk: 'AUDIENCE' }),
+  audienceIndex: (audienceId: string): IndexKey => ({ gsi1pk: 'AUDIENCES', gsi1sk: esc(audienceId) }),
+  audiencesCollection: 'AUDIENCES',
+  audienceMember: (audienceId: string, userId: string): Key => ({ pk: `AUDIENCE#${esc(audienceId)}`, sk: `MEMBER#${esc(userId)}` }),
+  audienceMemberIndex: (userId: string, audienceId: string): IndexKey => ({ gsi1pk: `USERAUDIENCES#${esc(userId)}`, gsi1sk: esc(audienceId) }),
+  userAudiences: (userId: string): string => `USERAUDIENCES#${esc(userId)}`,
+
+  /** Workspace documents with a collection listing in gsi1: topics, brands, templates, providers. */
+  document: (kind: DocumentKind, id: string): Key => ({ pk: `${kind}#${esc(id)}`, sk: kind }),
+  documentIndex: (kind: DocumentKind, id: string): IndexKey => ({ gsi1pk: `${kind}S`, gsi1sk: esc(id) }),
+  documentCollection: (kind: DocumentKind): string => `${kind}S`,
+  /** Versions of a workspace document (template drafts and publications). */
+  documentVersion: (kind: DocumentKind, id: string, version: string): Key => ({ pk: `${kind}#${esc(id)}`, sk: `VERSION#${version}` }),
+  documentVersionsPrefix: 'VERSION#',
 };
+
+export type DocumentKind = 'TOPIC' | 'BRAND' | 'NOTIFICATION' | 'PROVIDER';
+
+/** A stable shard in 0..15 from the id (FNV-1a), for write-spread collections. */
+export const PROFILE_SHARDS = 16;
+export function shardOf(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % PROFILE_SHARDS;
+}
 
 /** The table's key schema, read by the CDK app and by the local stack when it creates the table. */
 export const TABLE_SCHEMA = {

@@ -1,10 +1,19 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { ddb } from '../shared/aws';
 import { config } from '../shared/config';
 import { ValidationError } from '../shared/errors';
-import { GSI1, type Key } from './keys';
+import { GSI1, type IndexKey, type Key } from './keys';
 
 export const TABLE = config.TABLE_NAME;
 
@@ -101,12 +110,16 @@ export interface PageQuery {
 
 export interface Page {
   items: StoredItem[];
+  /** Set only when more items follow. */
   cursor?: string;
 }
 
+const keyOf = (item: StoredItem, index?: string): Record<string, unknown> =>
+  index ? { pk: item.pk, sk: item.sk, gsi1pk: item.gsi1pk, gsi1sk: item.gsi1sk } : { pk: item.pk, sk: item.sk };
+
 /**
- * One page of a Query. DynamoDB may return fewer than `limit` items with a LastEvaluatedKey; the
- * caller's envelope then says `more` and the next call continues from the cursor.
+ * One page of a Query. It reads one item past `limit` so `cursor` is set exactly when more items
+ * follow (a bare LastEvaluatedKey would promise a next page that may be empty).
  */
 export async function queryPage(q: PageQuery): Promise<Page> {
   const pkName = q.index ? 'gsi1pk' : 'pk';
@@ -117,11 +130,131 @@ export async function queryPage(q: PageQuery): Promise<Page> {
     KeyConditionExpression: q.prefix ? '#pk = :pk AND begins_with(#sk, :prefix)' : '#pk = :pk',
     ExpressionAttributeNames: { '#pk': pkName, ...(q.prefix ? { '#sk': skName } : {}) },
     ExpressionAttributeValues: { ':pk': q.partition, ...(q.prefix ? { ':prefix': q.prefix } : {}) },
-    Limit: q.limit,
+    Limit: q.limit + 1,
     ExclusiveStartKey: decodeCursor(q.cursor, { [pkName]: q.partition }),
     ConsistentRead: q.index ? undefined : q.consistent,
     ScanIndexForward: !q.newestFirst,
   };
   const out = await ddb.send(new QueryCommand(input));
-  return { items: (out.Items ?? []) as StoredItem[], cursor: encodeCursor(out.LastEvaluatedKey) };
+  const items = (out.Items ?? []) as StoredItem[];
+  if (items.length > q.limit) {
+    const page = items.slice(0, q.limit);
+    return { items: page, cursor: encodeCursor(keyOf(page[page.length - 1], q.index)) };
+  }
+  return { items, cursor: items.length === q.limit && out.LastEvaluatedKey ? encodeCursor(out.LastEvaluatedKey) : undefined };
+}
+
+/** Every item of a partition (or prefix), page by page, without holding more than a page. */
+export async function* queryAll(q: Omit<PageQuery, 'cursor' | 'limit'> & { pageSize?: number }): AsyncGenerator<StoredItem[]> {
+  let cursor: string | undefined;
+  do {
+    const page = await queryPage({ ...q, limit: q.pageSize ?? 100, cursor });
+    if (page.items.length) yield page.items;
+    cursor = page.cursor;
+  } while (cursor);
+}
+
+export interface UpsertOptions {
+  /** Fail (return undefined) if the item exists. */
+  createOnly?: boolean;
+  /** Fail (return undefined) unless the item exists. */
+  mustExist?: boolean;
+  /** Fail (return undefined) unless the item still has this revision. */
+  expectRev?: string;
+}
+
+/**
+ * Writes `doc` (JSON text) and attributes in one UpdateItem, keeping the first `created` time, and
+ * returns the stored item; undefined when a createOnly/mustExist condition failed.
+ */
+export async function upsertItem(
+  key: Key,
+  fields: { doc: string; _t: string } & Partial<IndexKey> & Record<string, unknown>,
+  opts: UpsertOptions = {},
+): Promise<StoredItem | undefined> {
+  const now = Date.now();
+  const names: Record<string, string> = { '#created': 'created' };
+  const values: Record<string, unknown> = { ':now': now };
+  const sets = ['#created = if_not_exists(#created, :now)'];
+  for (const [i, [name, value]] of Object.entries({ ...fields, updated: now, rev: newRev() }).entries()) {
+    names[`#a${i}`] = name;
+    values[`:v${i}`] = value;
+    sets.push(`#a${i} = :v${i}`);
+  }
+  if (opts.expectRev !== undefined) values[':expectedRev'] = opts.expectRev;
+  const condition = opts.createOnly
+    ? 'attribute_not_exists(pk)'
+    : opts.expectRev !== undefined
+      ? '#rev = :expectedRev'
+      : opts.mustExist
+        ? 'attribute_exists(pk)'
+        : undefined;
+  if (opts.expectRev !== undefined) names['#rev'] = 'rev';
+  try {
+    const out = await ddb.send(
+      new UpdateCommand({
+        TableName: TABLE,
+        Key: key,
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ConditionExpression: condition,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return out.Attributes as StoredItem;
+  } catch (e) {
+    if (condition && isConditionFailure(e)) return undefined;
+    throw e;
+  }
+}
+
+/** BatchGetItem in rounds of 100 keys, retrying unprocessed keys; results in no particular order. */
+export async function batchGet(keys: Key[], consistent = false): Promise<StoredItem[]> {
+  const out: StoredItem[] = [];
+  for (let i = 0; i < keys.length; i += 100) {
+    let pending: Record<string, unknown>[] | undefined = keys.slice(i, i + 100).map((k) => ({ pk: k.pk, sk: k.sk }));
+    for (let attempt = 0; pending?.length; attempt++) {
+      const res = await ddb.send(new BatchGetCommand({ RequestItems: { [TABLE]: { Keys: pending, ConsistentRead: consistent } } }));
+      out.push(...((res.Responses?.[TABLE] ?? []) as StoredItem[]));
+      pending = res.UnprocessedKeys?.[TABLE]?.Keys as Record<string, unknown>[] | undefined;
+      if (pending?.length) await backoff(attempt);
+    }
+  }
+  return out;
+}
+
+export type WriteRequest = { put: Record<string, unknown> } | { delete: Key };
+
+/** BatchWriteItem in rounds of 25, retrying unprocessed items with backoff. */
+export async function batchWrite(requests: WriteRequest[]): Promise<void> {
+  for (let i = 0; i < requests.length; i += 25) {
+    let pending = requests.slice(i, i + 25).map((r) => ('put' in r ? { PutRequest: { Item: r.put } } : { DeleteRequest: { Key: r.delete } }));
+    for (let attempt = 0; pending.length; attempt++) {
+      const res = await ddb.send(new BatchWriteCommand({ RequestItems: { [TABLE]: pending } }));
+      pending = (res.UnprocessedItems?.[TABLE] ?? []) as typeof pending;
+      if (pending.length) await backoff(attempt);
+    }
+  }
+}
+
+const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt) * Math.random()));
+
+/**
+ * Read-modify-write of one item's document under optimistic concurrency: the write is conditional
+ * on the revision read, and a lost race re-reads and re-applies `change`, so concurrent updates
+ * never drop each other's changes. `change` receives undefined when the item does not exist.
+ */
+export async function updateDoc<T>(
+  key: Key,
+  change: (current: T | undefined) => T,
+  fields: (next: T) => { _t: string } & Partial<IndexKey> & Record<string, unknown>,
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const item = await getItem(key);
+    const next = change(item ? (JSON.parse(item.doc) as T) : undefined);
+    const written = await upsertItem(key, { ...fields(next), doc: JSON.stringify(next) }, item ? { expectRev: String(item.rev) } : { createOnly: true });
+    if (written) return next;
+    if (attempt >= 9) throw new Error(`${key.pk} kept changing during an update`);
+  }
 }

@@ -1,10 +1,18 @@
-import { z } from 'zod';
-import { logger } from '../shared/logger';
+import { fanoutJob } from '../shared/jobs';
 import { sqsWorker } from '../shared/worker';
+import { backfillAudience, cleanupTenant, reevaluateUser } from './directory-jobs';
 
-/** Placeholder until the send pipeline lands: validates and logs fan-out jobs. */
-const job = z.object({ type: z.string() }).loose();
-
-export const handler = sqsWorker(job, async (j, record) => {
-  logger.info('fan-out job received', { type: j.type, messageId: record.messageId });
+/**
+ * The fan-out worker: short, resumable jobs. Directory jobs keep audiences materialised and clean
+ * up deleted tenants; send jobs (next) expand recipients page by page.
+ */
+export const handler = sqsWorker(fanoutJob, async (job) => {
+  switch (job.type) {
+    case 'audience-user':
+      return reevaluateUser(job);
+    case 'audience-backfill':
+      return backfillAudience(job);
+    case 'tenant-cleanup':
+      return cleanupTenant(job);
+  }
 });

@@ -1,4 +1,5 @@
-import { readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
@@ -158,5 +159,18 @@ describe('bundling', () => {
     const bundles = readdirSync(assembly.directory).filter((d) => d.startsWith('asset.'));
     expect(bundles).toHaveLength(API_GROUPS.length + Object.keys(QUEUES).length);
     for (const b of bundles) expect(readdirSync(path.join(assembly.directory, b))).toContain('index.mjs');
+
+    // Each bundle must load as Lambda loads it: native ESM, the SDK from the runtime (here node_modules).
+    const dir = path.resolve(__dirname, '../../.local/bundle-check');
+    mkdirSync(dir, { recursive: true });
+    for (const b of bundles) {
+      const file = path.join(dir, `${b}.mjs`);
+      copyFileSync(path.join(assembly.directory, b, 'index.mjs'), file);
+      const run = spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(file)}); if (typeof m.handler !== 'function') process.exit(3);`], {
+        env: { ...process.env, TABLE_NAME: 't', FANOUT_QUEUE_URL: 'https://sqs.test/q', DELIVERY_QUEUE_URL: 'https://sqs.test/d', POWERTOOLS_LOG_LEVEL: 'SILENT' },
+        encoding: 'utf8',
+      });
+      expect({ bundle: b, status: run.status, stderr: run.stderr.slice(0, 500) }).toEqual({ bundle: b, status: 0, stderr: '' });
+    }
   });
 });

@@ -6,6 +6,8 @@ export interface TestStack extends LocalStack {
   apiKey: string;
   client: Courier;
   http(method: string, path: string, body?: unknown, opts?: { key?: string | null; headers?: Record<string, string> }): Promise<HttpResult>;
+  /** Every DynamoDB/SQS command the stack's functions sent so far (lambdas/shared/usage.ts). */
+  commands(): readonly string[];
 }
 
 export interface HttpResult {
@@ -39,6 +41,7 @@ export async function startTestStack(opts: Partial<LocalStackOptions> = {}): Pro
     ...stack,
     apiKey,
     client,
+    commands: () => (require('../../lambdas/shared/usage') as typeof import('../../lambdas/shared/usage')).commandLog(),
     async http(method, path, body, { key = apiKey, headers = {} } = {}) {
       const res = await fetch(stack.url + path, {
         method,

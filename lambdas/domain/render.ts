@@ -1,0 +1,380 @@
+import Mustache from 'mustache';
+import { z } from 'zod';
+import { channelEntrySchema, toTarget, type Channel } from './routing';
+
+export interface ElementalNode {
+  type: string;
+  [k: string]: unknown;
+}
+export interface ElementalContent {
+  version?: string;
+  elements?: ElementalNode[];
+  title?: string;
+  body?: string;
+}
+
+/** Elements may name the channels (or provider keys) they render on, as Courier's `channels` property does. */
+const only = { channels: z.array(channelEntrySchema).optional() };
+
+// Loose objects: Courier properties this renderer ignores (align, text_style, locales, if, ...) are
+// kept, so a stored template reads back as it was written.
+const innerElements = [
+  z.looseObject({ type: z.literal('text'), content: z.string(), ...only }),
+  z.looseObject({ type: z.literal('meta'), title: z.string(), ...only }),
+  z.looseObject({ type: z.literal('action'), content: z.string(), href: z.string(), style: z.enum(['button', 'link']).optional(), ...only }),
+  z.looseObject({ type: z.literal('image'), src: z.string(), href: z.string().optional(), altText: z.string().optional(), ...only }),
+  z.looseObject({ type: z.literal('divider'), ...only }),
+  z.looseObject({ type: z.literal('quote'), content: z.string(), ...only }),
+  z.looseObject({ type: z.literal('html'), content: z.string(), ...only }),
+] as const;
+
+/** A `channel` element's `raw`: these fields replace the output's (after variables); others are kept but unused. */
+const rawSchema = z.looseObject({
+  subject: z.string().optional(),
+  title: z.string().optional(),
+  body: z.string().optional(),
+  text: z.string().optional(),
+  html: z.string().optional(),
+});
+const RAW_FIELDS = Object.keys(rawSchema.shape) as (keyof typeof rawSchema.shape)[];
+
+const channelElement = z
+  .looseObject({
+    type: z.literal('channel'),
+    channel: channelEntrySchema,
+    elements: z.array(z.discriminatedUnion('type', [...innerElements])).optional(),
+    raw: rawSchema.optional(),
+  })
+  .refine((e) => e.elements !== undefined || e.raw !== undefined, 'must have elements or raw');
+
+/**
+ * `message.content` and template content: the `{ title, body }` sugar and/or Elemental
+ * `{ version, elements }`. `channel` elements are allowed at the top level only. Errors name the
+ * field, e.g. `content.elements.3.type: Invalid discriminator value ...`.
+ */
+export const contentSchema = z
+  .looseObject({
+    version: z.string().optional(),
+    title: z.string().optional(),
+    body: z.string().optional(),
+    elements: z.array(z.discriminatedUnion('type', [...innerElements, channelElement])).optional(),
+  })
+  .refine((c) => c.title !== undefined || c.body !== undefined || (c.elements?.length ?? 0) > 0, 'must have a title, a body or elements');
+
+export interface Brand {
+  id: string;
+  name?: string;
+  settings?: {
+    colors?: { primary?: string; secondary?: string };
+    email?: { header?: { logo?: { href?: string; image?: string }; barColor?: string }; footer?: { content?: string } | string };
+  };
+}
+
+export interface RenderInput {
+  content: ElementalContent;
+  data: Record<string, unknown>;
+  profile: Record<string, unknown>;
+  tenant?: { id: string; name?: string; properties?: Record<string, unknown> };
+  brand?: Brand;
+}
+
+/** A content block for chat and inbox clients: `href` on actions (and linked images), `src` on images. */
+export interface OutputBlock {
+  type: 'text' | 'quote' | 'action' | 'image' | 'divider';
+  text: string;
+  href?: string;
+  src?: string;
+}
+
+/** One channel's rendering; the `content` of `GET /messages/:id/output`. */
+export interface RenderedOutput {
+  channel: Channel;
+  title?: string;
+  subject?: string;
+  body?: string;
+  text?: string;
+  html?: string;
+  blocks?: OutputBlock[];
+}
+
+type View = Record<string, unknown>;
+type Escape = (value: unknown) => string;
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
+const asText: Escape = (v) => String(v);
+const asHtml: Escape = (v) => escapeHtml(String(v));
+
+// A private writer with its template cache off: the cache is keyed by template source and never
+// evicts, and templates here are user content, so a warm Lambda would grow without bound. Parsing
+// a short template is cheap.
+const writer = Object.assign(new Mustache.Writer(), { templateCache: undefined });
+
+/**
+ * Fills `{{variables}}`. No partials are passed, so `{{> x}}` renders empty; JSON data holds no
+ * functions, so there are no lambdas. User content never makes rendering throw: a template mustache
+ * cannot parse (an unclosed `{{`) or whose lookup throws (`{{items.map}}` calls an array method)
+ * renders as its own source text, so the recipient still gets a readable message and the author
+ * sees the mistake in the output.
+ */
+function fill(template: string, view: View, escape: Escape): string {
+  try {
+    return writer.render(template, view, {}, { escape });
+  } catch {
+    return template;
+  }
+}
+
+/** Deeper than any variable path anyone writes; bounds the copy below against hostile nesting. */
+const MAX_VIEW_DEPTH = 32;
+
+/**
+ * A copy holding own properties only, on null-prototype objects: mustache resolves names with `in`
+ * and calls what it finds, so on plain objects `{{constructor}}` or `{{toString}}` would render
+ * Object's methods instead of rendering empty like any other missing variable.
+ */
+function ownData(value: unknown, depth: number): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth >= MAX_VIEW_DEPTH) return undefined;
+  if (Array.isArray(value)) return value.map((v) => ownData(v, depth + 1));
+  const copy: View = Object.create(null);
+  for (const [k, v] of Object.entries(value)) copy[k] = ownData(v, depth + 1);
+  return copy;
+}
+
+/**
+ * Variables: `{{x}}` reads `data.x`; `profile`, `tenant` and `brand` are always the recipient's
+ * profile, the tenant context and the brand, shadowing same-named data keys even when there is no
+ * tenant or brand (then they are empty), so a caller's data can never pose as them.
+ */
+const viewOf = (input: RenderInput): View =>
+  ownData({ ...input.data, profile: input.profile, tenant: input.tenant ?? {}, brand: input.brand ?? {} }, 0) as View;
+
+const SAFE_SCHEMES = new Set(['http:', 'https:', 'mailto:', 'tel:']);
+
+/**
+ * The URL if it is safe to put in a link or an image, else undefined. Data can fill a `{{url}}`,
+ * and inbox and chat clients render these links too, so `javascript:` and `data:` URLs are dropped
+ * everywhere rather than escaped.
+ */
+function safeUrl(url: string): string | undefined {
+  const trimmed = url.trim();
+  if (trimmed === '') return undefined;
+  // Browsers ignore whitespace and control characters inside a scheme ("java\tscript:").
+  const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(trimmed.replace(/[\u0000-\u0020]/g, ''))?.[0].toLowerCase();
+  return scheme === undefined || SAFE_SCHEMES.has(scheme) ? trimmed : undefined;
+}
+
+// Stored templates are validated on write, but rendering reads content defensively so bad data never throws.
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+const nodesOf = (v: unknown): ElementalNode[] => (Array.isArray(v) ? v.filter((n): n is ElementalNode => typeof n === 'object' && n !== null) : []);
+
+/** Renders only where it belongs: with no `channels` everywhere, else on those channels (provider keys mean their channel). */
+const appliesTo = (node: ElementalNode, channel: Channel): boolean =>
+  !Array.isArray(node.channels) || node.channels.some((c) => typeof c === 'string' && toTarget(c)?.channel === channel);
+
+/**
+ * The elements one channel renders, in order: the sugar `body` first (as a text element), then the
+ * top-level elements, with each `channel` element for this channel replaced by its elements and its
+ * `raw` fields collected. `channel` elements for other channels render nothing here.
+ */
+function select(content: ElementalContent, channel: Channel): { nodes: ElementalNode[]; raws: Record<string, unknown>[] } {
+  const nodes: ElementalNode[] = typeof content.body === 'string' ? [{ type: 'text', content: content.body }] : [];
+  const raws: Record<string, unknown>[] = [];
+  for (const node of nodesOf(content.elements)) {
+    if (!appliesTo(node, channel)) continue;
+    if (node.type !== 'channel') {
+      nodes.push(node);
+      continue;
+    }
+    if (typeof node.channel !== 'string' || toTarget(node.channel)?.channel !== channel) continue;
+    nodes.push(...nodesOf(node.elements).filter((n) => appliesTo(n, channel)));
+    if (typeof node.raw === 'object' && node.raw !== null) raws.push(node.raw as Record<string, unknown>);
+  }
+  return { nodes, raws };
+}
+
+/** An element after variables, before any channel's formatting. */
+type Block =
+  | { type: 'text' | 'quote'; text: string }
+  | { type: 'action'; text: string; href?: string; style: 'button' | 'link' }
+  | { type: 'image'; src: string; href?: string; alt: string }
+  | { type: 'divider' }
+  | { type: 'html'; html: string };
+
+function toBlock(node: ElementalNode, view: View): Block | undefined {
+  const text = (key: string) => fill(str(node[key]), view, asText);
+  const url = (key: string) => safeUrl(text(key));
+  switch (node.type) {
+    case 'text':
+    case 'quote': {
+      const content = text('content');
+      // A paragraph that is only a missing variable would leave a gap in every channel.
+      return content.trim() === '' ? undefined : { type: node.type, text: content };
+    }
+    case 'action':
+      return { type: 'action', text: text('content'), href: url('href'), style: node.style === 'link' ? 'link' : 'button' };
+    case 'image': {
+      const src = url('src');
+      return src === undefined ? undefined : { type: 'image', src, href: url('href'), alt: text('altText') };
+    }
+    case 'divider':
+      return { type: 'divider' };
+    case 'html':
+      // The element's own markup is the author's HTML and is kept; only the variables are escaped.
+      return { type: 'html', html: fill(str(node.content), view, asHtml) };
+    default:
+      return undefined; // meta is the title; anything else is not ours to render
+  }
+}
+
+/**
+ * Plain text of the blocks, paragraphs separated by a blank line. An action reads "label: url"; an
+ * image contributes its alt text; dividers and `html` elements (email-only markup, which no tag
+ * stripping turns into reliable text) contribute nothing.
+ */
+function plainText(blocks: Block[]): string {
+  const paragraph = (b: Block): string => {
+    switch (b.type) {
+      case 'text':
+        return b.text;
+      case 'quote':
+        return b.text.replace(/^/gm, '> ');
+      case 'action':
+        return b.href ? `${b.text}: ${b.href}` : b.text;
+      case 'image':
+        return b.alt;
+      default:
+        return '';
+    }
+  };
+  return blocks.map(paragraph).filter((p) => p !== '').join('\n\n');
+}
+
+function outputBlock(b: Block): OutputBlock | undefined {
+  switch (b.type) {
+    case 'text':
+    case 'quote':
+      return { type: b.type, text: b.text };
+    case 'action':
+      return { type: 'action', text: b.text, href: b.href };
+    case 'image':
+      return { type: 'image', text: b.alt, src: b.src, href: b.href };
+    case 'divider':
+      return { type: 'divider', text: '' };
+    case 'html':
+      return undefined;
+  }
+}
+
+const DEFAULT_ACCENT = '#2563eb';
+/** Brand colours go into style attributes, where escaping alone would not stop `red;background:url(...)`. */
+const cssColor = (v: string | undefined): string | undefined => (v && /^(#[0-9a-f]{3,8}|[a-z]{3,20})$/i.test(v) ? v : undefined);
+
+function blockHtml(b: Block, accent: string): string {
+  switch (b.type) {
+    case 'text':
+      return `<p style="margin:0 0 16px;white-space:pre-line">${escapeHtml(b.text)}</p>`;
+    case 'quote':
+      return `<blockquote style="margin:0 0 16px;padding-left:12px;border-left:3px solid #d4d4d8;color:#52525b;white-space:pre-line">${escapeHtml(b.text)}</blockquote>`;
+    case 'action': {
+      if (!b.href) return `<p style="margin:0 0 16px">${escapeHtml(b.text)}</p>`;
+      const style =
+        b.style === 'link'
+          ? `color:${accent}`
+          : `display:inline-block;padding:10px 20px;border-radius:4px;background:${accent};color:#ffffff;text-decoration:none`;
+      return `<p style="margin:0 0 16px"><a href="${escapeHtml(b.href)}" style="${style}">${escapeHtml(b.text)}</a></p>`;
+    }
+    case 'image': {
+      const img = `<img src="${escapeHtml(b.src)}" alt="${escapeHtml(b.alt)}" style="max-width:100%;border:0">`;
+      return `<p style="margin:0 0 16px">${b.href ? `<a href="${escapeHtml(b.href)}">${img}</a>` : img}</p>`;
+    }
+    case 'divider':
+      return '<hr style="border:none;border-top:1px solid #e4e4e7;margin:16px 0">';
+    case 'html':
+      return b.html;
+  }
+}
+
+/** The brand's header: a colour bar (barColor, else the primary colour) and the logo, linked when it has an href. */
+function brandHeader(brand: Brand, accent: string): string {
+  const header = brand.settings?.email?.header;
+  const bar = `<div style="height:6px;background:${cssColor(header?.barColor) ?? accent}"></div>`;
+  const image = safeUrl(header?.logo?.image ?? '');
+  if (!image) return bar;
+  const logo = `<img src="${escapeHtml(image)}" alt="${escapeHtml(brand.name ?? '')}" style="max-height:48px;border:0">`;
+  const href = safeUrl(header?.logo?.href ?? '');
+  return `${bar}<div style="padding:24px 24px 0">${href ? `<a href="${escapeHtml(href)}">${logo}</a>` : logo}</div>`;
+}
+
+/** The brand's footer is text; it may use variables (`{{profile.email}}` for an unsubscribe note). */
+function brandFooter(brand: Brand, view: View): string {
+  const footer = brand.settings?.email?.footer;
+  const text = fill(str(typeof footer === 'string' ? footer : footer?.content), view, asText);
+  return text.trim() === '' ? '' : `<div style="padding:16px 24px;border-top:1px solid #e4e4e7;color:#71717a;font-size:13px;white-space:pre-line">${escapeHtml(text)}</div>`;
+}
+
+function emailHtml(subject: string, blocks: Block[], view: View, brand: Brand | undefined): string {
+  const accent = cssColor(brand?.settings?.colors?.primary) ?? DEFAULT_ACCENT;
+  const main = `<div style="padding:24px">${blocks.map((b) => blockHtml(b, accent)).join('')}</div>`;
+  const inner = brand ? `${brandHeader(brand, accent)}${main}${brandFooter(brand, view)}` : main;
+  return [
+    '<!DOCTYPE html>',
+    '<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${escapeHtml(subject)}</title></head>`,
+    '<body style="margin:0;padding:24px 0;background:#f4f4f5">',
+    `<div style="max-width:600px;margin:0 auto;background:#ffffff;font-family:Helvetica,Arial,sans-serif;font-size:16px;line-height:1.5;color:#18181b">${inner}</div>`,
+    '</body></html>',
+  ].join('\n');
+}
+
+/**
+ * Renders content for one channel:
+ * - email: `subject`, plain `text`, and `html` in the brand's layout (a minimal one without a brand);
+ * - sms: `body`, the plain text (the title only when there is no text);
+ * - push, webhook: `title` and the plain text as `body`;
+ * - inbox: `title`, `body` without the actions, and the actions as `blocks`;
+ * - direct_message: `title`, plain `text`, and every element as `blocks`.
+ * The title is the first `meta` element's title, else the sugar `title`. A `channel` element's
+ * `raw` fields then replace the matching output fields as they are (raw `html` gets no layout).
+ * Text outputs are not HTML-escaped; HTML escapes every variable and all non-`html` element text.
+ */
+export function render(channel: Channel, input: RenderInput): RenderedOutput {
+  const view = viewOf(input);
+  const { nodes, raws } = select(input.content, channel);
+  const meta = nodes.find((n) => n.type === 'meta' && typeof n.title === 'string');
+  const titleSource = meta ? str(meta.title) : typeof input.content.title === 'string' ? input.content.title : undefined;
+  const title = titleSource === undefined ? undefined : fill(titleSource, view, asText);
+  const blocks = nodes.map((n) => toBlock(n, view)).filter((b) => b !== undefined);
+  const outputBlocks = (bs: Block[]) => bs.map(outputBlock).filter((b) => b !== undefined);
+
+  const output = ((): RenderedOutput => {
+    switch (channel) {
+      case 'email':
+        return { channel, subject: title, text: plainText(blocks), html: emailHtml(title ?? '', blocks, view, input.brand) };
+      case 'sms':
+        return { channel, body: plainText(blocks) || (title ?? '') };
+      case 'push':
+      case 'webhook':
+        return { channel, title, body: plainText(blocks) };
+      case 'inbox': {
+        const actions = blocks.filter((b) => b.type === 'action');
+        return {
+          channel,
+          title,
+          body: plainText(blocks.filter((b) => b.type !== 'action')),
+          blocks: actions.length > 0 ? outputBlocks(actions) : undefined,
+        };
+      }
+      case 'direct_message':
+        return { channel, title, text: plainText(blocks), blocks: outputBlocks(blocks) };
+    }
+  })();
+
+  for (const raw of raws) {
+    for (const field of RAW_FIELDS) {
+      if (typeof raw[field] === 'string') output[field] = fill(raw[field], view, field === 'html' ? asHtml : asText);
+    }
+  }
+  return output;
+}

@@ -1,0 +1,252 @@
+import { z } from 'zod';
+
+export const CHANNELS = ['email', 'sms', 'push', 'inbox', 'direct_message', 'webhook'] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+export type RoutingMethod = 'single' | 'all';
+export type RoutingNode = string | { method: RoutingMethod; channels: RoutingNode[] };
+export interface Routing {
+  method: RoutingMethod;
+  channels: RoutingNode[];
+}
+
+/** A delivery target: a channel, optionally pinned to one provider. */
+export interface Target {
+  channel: Channel;
+  provider?: string;
+}
+
+/** The channel each provider key delivers on; a routing entry naming a provider pins that provider. */
+export const PROVIDER_CHANNELS: Record<string, Channel> = {
+  sendgrid: 'email',
+  ses: 'email',
+  smtp: 'email',
+  mailgun: 'email',
+  postmark: 'email',
+  resend: 'email',
+  twilio: 'sms',
+  sns: 'sms',
+  'firebase-fcm': 'push',
+  apn: 'push',
+  expo: 'push',
+  onesignal: 'push',
+  slack: 'direct_message',
+  msteams: 'direct_message',
+  courier: 'inbox',
+  inbox: 'inbox',
+  webhook: 'webhook',
+};
+
+const isChannel = (entry: string): entry is Channel => (CHANNELS as readonly string[]).includes(entry);
+
+/**
+ * Maps a routing or custom-routing entry to a target: `'email'` -> `{ channel: 'email' }`,
+ * `'slack'` -> `{ channel: 'direct_message', provider: 'slack' }`, anything else -> undefined.
+ * A channel id wins over a provider key of the same name (`inbox`, `webhook`), so those keep
+ * their channel's full provider list.
+ */
+export function toTarget(entry: string): Target | undefined {
+  if (isChannel(entry)) return { channel: entry };
+  // Own keys only: an entry such as 'constructor' must not find Object.prototype.
+  return Object.hasOwn(PROVIDER_CHANNELS, entry) ? { channel: PROVIDER_CHANNELS[entry], provider: entry } : undefined;
+}
+
+export const targetKey = (t: Target): string => (t.provider ? `${t.channel}:${t.provider}` : t.channel);
+
+/** A channel id or a provider key, as routing entries, custom routing and Elemental `channel(s)` use them. */
+export const channelEntrySchema = z
+  .string()
+  .refine((entry) => toTarget(entry) !== undefined, { error: (issue) => `unknown channel or provider "${String(issue.input)}"` });
+
+/** Routing groups nest at most this deep, the top-level group counting as 1. */
+export const MAX_ROUTING_DEPTH = 4;
+
+const groupShape = z.object({
+  method: z.enum(['single', 'all']),
+  channels: z.array(z.unknown()).min(1, 'must list at least one channel'),
+});
+
+/**
+ * Validates the tree by hand rather than with `z.union([entry, group])`: a zod union reports a bad
+ * nested field only as "Invalid input" on the whole group, while this names the field
+ * (`routing.channels.1.channels.0: unknown channel or provider "fax"`).
+ */
+function checkGroup(value: unknown, depth: number, path: (string | number)[], ctx: z.RefinementCtx): void {
+  const shape = groupShape.safeParse(value);
+  if (!shape.success) {
+    for (const issue of shape.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: [...path, ...issue.path.map(String)] });
+    return;
+  }
+  if (depth > MAX_ROUTING_DEPTH) {
+    ctx.addIssue({ code: 'custom', message: `routing groups nest at most ${MAX_ROUTING_DEPTH} deep`, path });
+    return;
+  }
+  shape.data.channels.forEach((child, i) => {
+    const at = [...path, 'channels', i];
+    if (typeof child === 'object' && child !== null && !Array.isArray(child)) return checkGroup(child, depth + 1, at, ctx);
+    const entry = channelEntrySchema.safeParse(child);
+    if (!entry.success) ctx.addIssue({ code: 'custom', message: entry.error.issues[0].message, path: at });
+  });
+}
+
+/** `message.routing`: `{ method, channels }`, channels being channel ids, provider keys or nested groups. */
+export const routingSchema = z.custom<Routing>().superRefine((value, ctx) => checkGroup(value, 1, [], ctx));
+
+/**
+ * Used when neither the message nor its template has routing. `single` so the recipient gets one
+ * copy, not one per channel; email first as the channel nearly every profile has, then the channels
+ * that need a device or workspace; inbox last because any recipient with a user_id reaches it, so
+ * anywhere earlier it would shadow every channel after it.
+ */
+export const DEFAULT_ROUTING: Routing = { method: 'single', channels: ['email', 'sms', 'push', 'direct_message', 'webhook', 'inbox'] };
+
+/** Custom routing from preferences replaces the message routing: all listed targets are delivered. */
+export function customRouting(entries: string[]): Routing {
+  return { method: 'all', channels: [...entries] };
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const nonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
+const present = (v: unknown): boolean => v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0);
+
+/** Profile keys holding push tokens, by the push provider that reads them (`target_arn` is an SNS endpoint, used by any). */
+const PUSH_TOKEN_KEYS: Record<string, string> = { 'firebase-fcm': 'firebaseToken', apn: 'apn', expo: 'expo', onesignal: 'onesignalPlayerID' };
+
+function isHttpUrl(v: unknown): boolean {
+  if (typeof v !== 'string' || !URL.canParse(v)) return false;
+  const { protocol } = new URL(v);
+  return protocol === 'http:' || protocol === 'https:';
+}
+
+const slackAddress = (v: unknown): boolean => isObj(v) && nonEmptyString(v.access_token) && [v.channel, v.user_id, v.email].some(nonEmptyString);
+
+const teamsAddress = (v: unknown): boolean =>
+  isObj(v) && (isHttpUrl(v.webhook_url) || (nonEmptyString(v.service_url) && [v.conversation_id, v.user_id].some(nonEmptyString)));
+
+/** Keeps only the listed keys whose values pass `usable`; undefined when none does. */
+function pick(profile: Obj, keys: string[], usable: (v: unknown) => boolean): Obj | undefined {
+  const found = Object.fromEntries(keys.filter((k) => usable(profile[k])).map((k) => [k, profile[k]]));
+  return Object.keys(found).length > 0 ? found : undefined;
+}
+
+/**
+ * The address a profile offers a target, or undefined when the target cannot reach it:
+ * - email: the `email` string; sms: `phone_number`;
+ * - push: the present tokens among `firebaseToken`, `apn`, `expo`, `onesignalPlayerID`, `target_arn`
+ *   (only the pinned provider's token when a push provider is pinned);
+ * - inbox: `true` when the recipient has a user id, the only thing the inbox needs;
+ * - direct_message: `{ slack?, ms_teams? }`, each present only when usable (Slack: `access_token`
+ *   and one of `channel` / `user_id` / `email`; Teams: `webhook_url`, or `service_url` with
+ *   `conversation_id` / `user_id`), and only the pinned one for `slack` / `msteams`;
+ * - webhook: the `webhook` object when its `url` is http(s).
+ */
+export function channelAddress(target: Target, profile: Obj, hasUserId: boolean): unknown | undefined {
+  switch (target.channel) {
+    case 'email':
+      return typeof profile.email === 'string' && profile.email.includes('@') ? profile.email : undefined;
+    case 'sms':
+      return nonEmptyString(profile.phone_number) ? profile.phone_number : undefined;
+    case 'push': {
+      const pinned = target.provider && Object.hasOwn(PUSH_TOKEN_KEYS, target.provider) ? PUSH_TOKEN_KEYS[target.provider] : undefined;
+      return pick(profile, pinned ? [pinned] : [...Object.values(PUSH_TOKEN_KEYS), 'target_arn'], present);
+    }
+    case 'inbox':
+      return hasUserId ? true : undefined;
+    case 'direct_message': {
+      const slack = target.provider !== 'msteams' ? pick(profile, ['slack'], slackAddress) : undefined;
+      const teams = target.provider !== 'slack' ? pick(profile, ['ms_teams'], teamsAddress) : undefined;
+      return slack || teams ? { ...slack, ...teams } : undefined;
+    }
+    case 'webhook':
+      return isObj(profile.webhook) && isHttpUrl(profile.webhook.url) ? profile.webhook : undefined;
+  }
+}
+
+export type Outcome = 'delivered' | 'failed' | 'pending';
+export interface RoutingState {
+  /** By target key (`email`, `direct_message:slack`). A target without an entry was never attempted. */
+  outcomes: Record<string, Outcome>;
+}
+export interface RoutingStep {
+  /** Targets to attempt now: reachable and never attempted. */
+  start: Target[];
+  /** Nothing more will be attempted. */
+  done: boolean;
+  /** The tree as a whole succeeded (meaningful when done). */
+  delivered: boolean;
+  /** Targets skipped because the profile lacks their address. */
+  unreachable: Target[];
+}
+
+/**
+ * How a node stands: `skipped` means it holds no reachable target (unknown entries included), so a
+ * `single` parent moves past it without it counting as a failure.
+ */
+type NodeStatus = 'delivered' | 'failed' | 'pending' | 'skipped';
+
+interface Walk {
+  reachable: (t: Target) => boolean;
+  outcomes: Record<string, Outcome>;
+  start: Map<string, Target>;
+  unreachable: Map<string, Target>;
+}
+
+function visit(node: RoutingNode, walk: Walk): NodeStatus {
+  if (typeof node !== 'string') return visitGroup(node, walk);
+  const target = toTarget(node);
+  if (!target) return 'skipped';
+  const key = targetKey(target);
+  // A recorded outcome wins over reachability: the attempt was made, whatever the profile says now.
+  const outcome = walk.outcomes[key];
+  if (outcome) return outcome;
+  if (!walk.reachable(target)) {
+    walk.unreachable.set(key, target);
+    return 'skipped';
+  }
+  walk.start.set(key, target);
+  return 'pending';
+}
+
+function visitGroup(group: Routing, walk: Walk): NodeStatus {
+  if (group.method === 'single') {
+    // Children after the first one that delivered or is under way are not visited at all, so they
+    // are neither started nor reported unreachable.
+    let failed = false;
+    for (const child of group.channels) {
+      const status = visit(child, walk);
+      if (status === 'delivered' || status === 'pending') return status;
+      failed ||= status === 'failed';
+    }
+    return failed ? 'failed' : 'skipped';
+  }
+  // `all` succeeds when at least one child delivered: the recipient was notified, and one provider
+  // outage on a secondary channel should not turn the message UNDELIVERABLE. It settles only once no
+  // child is under way, so a parent `single` does not fall back while a sibling may still deliver.
+  const statuses = group.channels.map((child) => visit(child, walk));
+  if (statuses.includes('pending')) return 'pending';
+  if (statuses.includes('delivered')) return 'delivered';
+  return statuses.includes('failed') ? 'failed' : 'skipped';
+}
+
+/**
+ * One step of delivery over a routing tree. Delivery is asynchronous (retries go through the
+ * queue), so the worker calls this again whenever an outcome changes; it is pure and idempotent:
+ * a target with any recorded outcome, `pending` included, is never started again.
+ *
+ * `single` tries children in order, skipping unreachable ones and moving on when a child fails,
+ * and stops at the first that delivers. `all` attempts every reachable child (see `visitGroup` for
+ * when it counts as delivered). A nested group succeeds or fails as a whole. A tree with no
+ * reachable target at all is done and not delivered, with nothing to start: the caller reports
+ * UNROUTABLE (`NO_CHANNELS`).
+ */
+export function nextSteps(routing: Routing, reachable: (t: Target) => boolean, state: RoutingState): RoutingStep {
+  const walk: Walk = { reachable, outcomes: state.outcomes, start: new Map(), unreachable: new Map() };
+  const status = visitGroup(routing, walk);
+  return {
+    start: [...walk.start.values()],
+    done: status !== 'pending',
+    delivered: status === 'delivered',
+    unreachable: [...walk.unreachable.values()],
+  };
+}

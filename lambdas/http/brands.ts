@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { apiHandler } from '../shared/api';
+import { ConflictError, NotFoundError } from '../shared/errors';
+import { noContent, ok, route } from '../shared/router';
+import { brands, type BrandDoc } from '../store/brands';
+import type { StoredDoc } from '../store/documents';
+import { CLASSIC_PAGE_SIZE, classicPage, cursorQuery } from './paging';
+import { bodyId, jsonObject } from './schemas';
+
+const brandFields = {
+  name: z.string().min(1).max(256),
+  settings: z
+    .object({
+      colors: z.object({ primary: z.string().max(64).optional(), secondary: z.string().max(64).optional() }).loose().optional(),
+      email: jsonObject.optional(),
+      inapp: jsonObject.optional(),
+    })
+    .loose()
+    .nullish(),
+  snippets: z.object({ items: z.array(z.object({ name: z.string().min(1), value: z.string() })).max(100) }).nullish(),
+};
+
+export const describeBrand = (b: StoredDoc<BrandDoc>) => ({ id: b.id, ...b.doc, created: b.created, updated: b.updated, published: b.updated, version: String(b.updated) });
+
+export const routes = [
+  route({
+    method: 'POST',
+    path: '/brands',
+    body: z.object({ id: bodyId.optional(), ...brandFields }),
+    handler: async ({ body }) => {
+      const { id = randomUUID(), ...doc } = body;
+      const stored = await brands.put(id, { name: doc.name, settings: doc.settings ?? {}, snippets: doc.snippets ?? { items: [] } }, { createOnly: true });
+      if (!stored) throw new ConflictError(`Brand ${id} already exists`);
+      return ok(describeBrand(stored));
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/brands/:brand_id',
+    handler: async ({ params }) => {
+      const brand = await brands.get(params.brand_id);
+      if (!brand) throw new NotFoundError(`Brand ${params.brand_id} not found`);
+      return ok(describeBrand(brand));
+    },
+  }),
+  route({
+    method: 'PUT',
+    path: '/brands/:brand_id',
+    body: z.object(brandFields),
+    handler: async ({ params, body }) => {
+      const stored = await brands.put(params.brand_id, { name: body.name, settings: body.settings ?? {}, snippets: body.snippets ?? { items: [] } });
+      return ok(describeBrand(stored!));
+    },
+  }),
+  route({
+    method: 'DELETE',
+    path: '/brands/:brand_id',
+    handler: async ({ params }) => {
+      await brands.delete(params.brand_id);
+      return noContent();
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/brands',
+    query: cursorQuery,
+    handler: async ({ query }) => {
+      const page = await brands.list(CLASSIC_PAGE_SIZE, query.cursor);
+      return ok(classicPage('results', page.items.map(describeBrand), page.cursor));
+    },
+  }),
+];
+
+export const handler = apiHandler(routes);

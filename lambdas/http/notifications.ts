@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { contentSchema } from '../domain/render';
+import { routingSchema } from '../domain/routing';
+import { apiHandler } from '../shared/api';
+import { NotFoundError } from '../shared/errors';
+import { noContent, ok, route } from '../shared/router';
+import type { StoredDoc } from '../store/documents';
+import { getPublishedVersion, listVersions, publish, templates, type NotificationBody, type TemplateDoc } from '../store/templates';
+import { CLASSIC_PAGE_SIZE, classicPage, cursorQuery } from './paging';
+import { bodyId } from './schemas';
+
+const notificationBody = z.object({
+  notification: z.object({
+    name: z.string().min(1).max(256),
+    tags: z.array(z.string().max(128)).max(50).default([]),
+    brand: z.object({ id: bodyId }).nullish(),
+    subscription: z.object({ topic_id: bodyId }).nullish(),
+    routing: z.union([z.object({ strategy_id: bodyId }), routingSchema]).nullish(),
+    content: contentSchema,
+  }),
+  state: z.enum(['DRAFT', 'PUBLISHED']).optional(),
+});
+
+type Body = z.infer<typeof notificationBody>;
+const toNotification = (b: Body['notification']): NotificationBody => ({
+  name: b.name,
+  tags: b.tags,
+  brand: b.brand ?? null,
+  subscription: b.subscription ?? null,
+  routing: (b.routing as NotificationBody['routing']) ?? null,
+  content: b.content as NotificationBody['content'],
+});
+
+const describe = (t: StoredDoc<TemplateDoc>, notification: NotificationBody, version: string) => ({
+  id: t.id,
+  ...notification,
+  state: t.doc.state,
+  version,
+  created: t.created,
+  creator: 'api',
+  updated: t.updated,
+  updater: 'api',
+});
+
+async function mustGet(id: string): Promise<StoredDoc<TemplateDoc>> {
+  const t = await templates.get(id);
+  if (!t || t.doc.archived) throw new NotFoundError(`Notification ${id} not found`);
+  return t;
+}
+
+async function save(id: string, body: Body, createOnly: boolean) {
+  const doc: TemplateDoc = { draft: toNotification(body.notification), state: 'DRAFT', published: (await templates.get(id))?.doc.published ?? 0 };
+  const stored = await templates.put(id, doc, { createOnly });
+  let current = stored!.doc;
+  if (body.state === 'PUBLISHED') current = await publish(id, current);
+  return describe({ ...stored!, doc: current }, current.draft, 'draft');
+}
+
+export const routes = [
+  route({
+    method: 'POST',
+    path: '/notifications',
+    body: notificationBody,
+    handler: async ({ body }) => ok(await save(randomUUID(), body, true)),
+  }),
+  route({
+    method: 'PUT',
+    path: '/notifications/:id',
+    body: notificationBody,
+    handler: async ({ params, body }) => ok(await save(params.id, body, false)),
+  }),
+  route({
+    method: 'GET',
+    path: '/notifications/:id',
+    query: z.object({ version: z.union([z.enum(['draft', 'published']), z.string().regex(/^v\d{1,9}$/, 'must be draft, published or vN')]).optional() }),
+    handler: async ({ params, query }) => {
+      const t = await mustGet(params.id);
+      const version = query.version ?? 'draft';
+      if (version === 'draft') return ok(describe(t, t.doc.draft, 'draft'));
+      const n = version === 'published' ? t.doc.published : Number(version.slice(1));
+      const v = n ? await getPublishedVersion(params.id, n) : undefined;
+      if (!v) throw new NotFoundError(`Notification ${params.id} has no ${version} version`);
+      return ok(describe(t, v.notification, v.version));
+    },
+  }),
+  route({
+    method: 'DELETE',
+    path: '/notifications/:id',
+    handler: async ({ params }) => {
+      const t = await templates.get(params.id);
+      if (t && !t.doc.archived) await templates.put(params.id, { ...t.doc, archived: true });
+      return noContent();
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/notifications/:id/publish',
+    body: z.object({ version: z.string().optional() }).optional(),
+    handler: async ({ params }) => {
+      await publish(params.id, (await mustGet(params.id)).doc);
+      return noContent();
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/notifications/:id/versions',
+    query: cursorQuery.extend({ limit: z.coerce.number().int().min(1).max(100).default(20) }),
+    handler: async ({ params, query }) => {
+      const t = await mustGet(params.id);
+      const page = await listVersions(params.id, query.limit, query.cursor);
+      const versions = [
+        ...(query.cursor ? [] : [{ version: 'draft', created: t.updated, creator: 'api', has_changes: true }]),
+        ...page.items.map((v) => ({ version: v.version === `v${t.doc.published}` ? `published:${v.version}` : v.version, created: v.created, creator: 'api' })),
+      ];
+      return ok({ versions, paging: { cursor: page.cursor ?? null, more: page.cursor !== undefined } });
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/notifications',
+    query: cursorQuery,
+    handler: async ({ query }) => {
+      const page = await templates.list(CLASSIC_PAGE_SIZE, query.cursor);
+      const results = page.items
+        .filter((t) => !t.doc.archived)
+        .map((t) => ({ id: t.id, name: t.doc.draft.name, state: t.doc.state, tags: t.doc.draft.tags, created: t.created, creator: 'api' }));
+      return ok(classicPage('results', results, page.cursor));
+    },
+  }),
+];
+
+export const handler = apiHandler(routes);

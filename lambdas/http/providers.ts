@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { CATALOG, catalogEntry, redactSettings } from '../providers/catalog';
+import { apiHandler } from '../shared/api';
+import { ConflictError, NotFoundError, ValidationError } from '../shared/errors';
+import { noContent, ok, route } from '../shared/router';
+import type { StoredDoc } from '../store/documents';
+import { providers, type ProviderDoc } from '../store/providers';
+import { CLASSIC_PAGE_SIZE, classicPage, cursorQuery } from './paging';
+import { bodyId, jsonObject } from './schemas';
+
+const providerBody = z.object({
+  provider: z.string().min(1).max(64),
+  title: z.string().max(256).optional(),
+  alias: z.string().max(256).optional(),
+  priority: z.number().int().min(0).max(1000).default(100),
+  settings: jsonObject.default({}),
+});
+
+/** Validates settings against the provider's schema, naming the field (`body.settings.from`). */
+function toDoc(body: z.infer<typeof providerBody>): ProviderDoc {
+  const entry = catalogEntry(body.provider);
+  if (!entry) throw new ValidationError(`Invalid request: body.provider: unknown provider ${body.provider}; see GET /providers/catalog`);
+  const settings = entry.settings.safeParse(body.settings);
+  if (!settings.success) throw ValidationError.fromZod('body.settings', settings.error);
+  return { provider: entry.provider, channel: entry.channel, title: body.title ?? entry.title, alias: body.alias, priority: body.priority, settings: settings.data };
+}
+
+const describe = (p: StoredDoc<ProviderDoc>) => ({
+  id: p.id,
+  ...p.doc,
+  settings: redactSettings(catalogEntry(p.doc.provider), p.doc.settings),
+  created: p.created,
+  updated: p.updated,
+});
+
+export const routes = [
+  route({
+    method: 'GET',
+    path: '/providers/catalog',
+    handler: async () =>
+      ok({
+        results: CATALOG.map((c) => ({ provider: c.provider, channel: c.channel, title: c.title, settings: z.toJSONSchema(c.settings, { io: 'input' }) })),
+      }),
+  }),
+  route({
+    method: 'POST',
+    path: '/providers',
+    body: providerBody.extend({ id: bodyId.optional() }),
+    handler: async ({ body }) => {
+      const id = body.id ?? randomUUID();
+      const stored = await providers.put(id, toDoc(body), { createOnly: true });
+      if (!stored) throw new ConflictError(`Provider ${id} already exists`);
+      return ok(describe(stored));
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/providers/:id',
+    handler: async ({ params }) => {
+      const p = await providers.get(params.id);
+      if (!p) throw new NotFoundError(`Provider ${params.id} not found`);
+      return ok(describe(p));
+    },
+  }),
+  route({
+    method: 'PUT',
+    path: '/providers/:id',
+    body: providerBody,
+    handler: async ({ params, body }) => ok(describe((await providers.put(params.id, toDoc(body)))!)),
+  }),
+  route({
+    method: 'DELETE',
+    path: '/providers/:id',
+    handler: async ({ params }) => {
+      await providers.delete(params.id);
+      return noContent();
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/providers',
+    query: cursorQuery,
+    handler: async ({ query }) => {
+      const page = await providers.list(CLASSIC_PAGE_SIZE, query.cursor);
+      return ok(classicPage('results', page.items.map(describe), page.cursor));
+    },
+  }),
+];
+
+export const handler = apiHandler(routes);

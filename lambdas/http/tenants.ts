@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import { wouldCycle, type TenantRecord } from '../domain/tenant-context';
+import { apiHandler } from '../shared/api';
+import { ConflictError, NotFoundError, ValidationError } from '../shared/errors';
+import { enqueueFanout } from '../shared/jobs';
+import { noContent, ok, route } from '../shared/router';
+import { deleteTenantItem, getTenant, hasChildren, listTenantMembers, listTenants, putTenant, setDefaultPreference, tenantChain } from '../store/tenants';
+import { tenantTemplateRoutes } from './tenant-templates';
+import { limitQuery, listPage } from './paging';
+import { bodyId, jsonObject, preferenceSetting } from './schemas';
+
+const tenantBody = z.object({
+  name: z.string().min(1).max(256),
+  parent_tenant_id: bodyId.nullish(),
+  brand_id: bodyId.nullish(),
+  properties: jsonObject.optional(),
+  user_profile: jsonObject.optional(),
+  default_preferences: z.object({ items: z.array(preferenceSetting.extend({ id: bodyId })).max(200).optional() }).nullish(),
+});
+
+/** Parent must exist and must not be the tenant or one of its descendants. */
+async function checkParent(tenantId: string, parentId: string): Promise<void> {
+  const chain = await tenantChain(parentId);
+  if (!chain.length) throw new ValidationError(`Invalid request: body.parent_tenant_id: tenant ${parentId} does not exist`);
+  if (wouldCycle(tenantId, chain.map((t) => t.id))) {
+    throw new ValidationError(`Invalid request: body.parent_tenant_id: ${parentId} would make a cycle (it is ${tenantId} or one of its descendants)`);
+  }
+}
+
+async function mustGet(tenantId: string): Promise<TenantRecord> {
+  const tenant = await getTenant(tenantId);
+  if (!tenant) throw new NotFoundError(`Tenant ${tenantId} not found`);
+  return tenant;
+}
+
+export const routes = [
+  route({
+    method: 'PUT',
+    path: '/tenants/:tenant_id',
+    body: tenantBody,
+    handler: async ({ params, body }) => {
+      const id = params.tenant_id;
+      if (body.parent_tenant_id) await checkParent(id, body.parent_tenant_id);
+      const tenant: TenantRecord = {
+        id,
+        name: body.name,
+        parent_tenant_id: body.parent_tenant_id ?? null,
+        brand_id: body.brand_id ?? null,
+        properties: body.properties ?? {},
+        user_profile: body.user_profile ?? {},
+        default_preferences: { items: body.default_preferences?.items ?? [] },
+      };
+      await putTenant(tenant);
+      return ok(tenant);
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/tenants/:tenant_id',
+    handler: async ({ params }) => ok(await mustGet(params.tenant_id)),
+  }),
+  route({
+    method: 'DELETE',
+    path: '/tenants/:tenant_id',
+    handler: async ({ params }) => {
+      const id = params.tenant_id;
+      if (await hasChildren(id)) throw new ConflictError(`Tenant ${id} has child tenants; delete or move them first`);
+      if (await deleteTenantItem(id)) {
+        // Memberships (and the audiences that depend on them) are removed page by page, off the request.
+        await enqueueFanout([{ type: 'tenant-cleanup', tenantId: id, deletedAt: Date.now() }]);
+      }
+      return noContent();
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/tenants',
+    query: limitQuery.extend({ parent_tenant_id: bodyId.optional() }),
+    handler: async ({ query }) => {
+      const page = await listTenants({ parentId: query.parent_tenant_id, limit: query.limit, cursor: query.cursor });
+      return ok(listPage('/tenants', page.items, page.cursor, query.limit));
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/tenants/:tenant_id/users',
+    query: limitQuery,
+    handler: async ({ params, query }) => {
+      await mustGet(params.tenant_id);
+      const page = await listTenantMembers(params.tenant_id, query.limit, query.cursor);
+      const items = page.items.map((m) => ({ type: 'user' as const, tenant_id: m.tenant_id, user_id: m.user_id, profile: m.profile ?? {} }));
+      return ok(listPage(`/tenants/${encodeURIComponent(params.tenant_id)}/users`, items, page.cursor, query.limit));
+    },
+  }),
+  route({
+    method: 'PUT',
+    path: '/tenants/:tenant_id/default_preferences/items/:topic_id',
+    body: preferenceSetting,
+    handler: async ({ params, body }) => {
+      await setDefaultPreference(params.tenant_id, params.topic_id, { id: params.topic_id, ...body });
+      return noContent();
+    },
+  }),
+  route({
+    method: 'DELETE',
+    path: '/tenants/:tenant_id/default_preferences/items/:topic_id',
+    handler: async ({ params }) => {
+      await setDefaultPreference(params.tenant_id, params.topic_id, undefined);
+      return noContent();
+    },
+  }),
+  ...tenantTemplateRoutes(mustGet),
+];
+
+export const handler = apiHandler(routes);

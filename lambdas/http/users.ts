@@ -1,0 +1,193 @@
+import { z } from 'zod';
+import { defaultStatus, resolvePreference } from '../domain/preferences';
+import { loadedLayers, MAX_CONTEXT_LAYERS, type TenantRecord } from '../domain/tenant-context';
+import { apiHandler } from '../shared/api';
+import { NotFoundError, ValidationError } from '../shared/errors';
+import { enqueueFanout } from '../shared/jobs';
+import { noContent, ok, route } from '../shared/router';
+import {
+  deleteUserPreference,
+  getUserPreference,
+  listUserPreferences,
+  preferenceLayers,
+  putUserPreference,
+  topics,
+  type Topic,
+  type UserPreference,
+} from '../store/preferences';
+import { deleteMembership, getTenants, listUserTenants, putMembership, tenantChain } from '../store/tenants';
+import { limitQuery, listPage } from './paging';
+import { bodyId, jsonObject, preferenceSetting } from './schemas';
+
+const membershipChanged = (userId: string) => enqueueFanout([{ type: 'audience-user', userId }]);
+
+async function requireTenants(ids: string[], field: (i: number) => string): Promise<void> {
+  const found = await getTenants(ids);
+  const missing = ids.findIndex((id) => !found.has(id));
+  if (missing >= 0) throw new ValidationError(`Invalid request: ${field(missing)}: tenant ${ids[missing]} does not exist`);
+}
+
+/** The tenant context layers for `?tenant_id=` (topmost first), or none; 404 for an unknown tenant. */
+async function contextLayers(tenantId: string | undefined): Promise<TenantRecord[]> {
+  if (tenantId === undefined) return [];
+  const chain = await tenantChain(tenantId, MAX_CONTEXT_LAYERS);
+  if (!chain.length) throw new NotFoundError(`Tenant ${tenantId} not found`);
+  return loadedLayers(chain);
+}
+
+function topicPreference(topicId: string, topic: Topic | undefined, layers: TenantRecord[], own: UserPreference | undefined) {
+  const base = defaultStatus(preferenceLayers({ topicId, topic, tenantLayers: layers }));
+  return {
+    topic_id: topicId,
+    topic_name: topic?.name ?? topicId,
+    status: own?.status ?? base,
+    default_status: base,
+    has_custom_routing: own?.has_custom_routing ?? false,
+    custom_routing: own?.custom_routing ?? [],
+  };
+}
+
+const tenantQuery = z.object({ tenant_id: bodyId.optional() });
+
+/** Topics listed by the preferences endpoint: the workspace has tens, not thousands. */
+const MAX_TOPICS = 1000;
+
+const membershipRoutes = [
+  route({
+    method: 'GET',
+    path: '/users/:user_id/tenants',
+    query: limitQuery,
+    handler: async ({ params, query }) => {
+      const page = await listUserTenants(params.user_id, query.limit, query.cursor);
+      const items = page.items.map((m) => ({ type: 'user' as const, tenant_id: m.tenant_id, user_id: m.user_id, profile: m.profile ?? {} }));
+      return ok(listPage(`/users/${encodeURIComponent(params.user_id)}/tenants`, items, page.cursor, query.limit));
+    },
+  }),
+  route({
+    method: 'PUT',
+    path: '/users/:user_id/tenants',
+    body: z.object({
+      tenants: z
+        .array(z.object({ tenant_id: bodyId, user_id: bodyId.nullish(), type: z.literal('user').nullish(), profile: jsonObject.nullish() }))
+        .min(1)
+        .max(100),
+    }),
+    handler: async ({ params, body }) => {
+      const mismatch = body.tenants.findIndex((t) => t.user_id && t.user_id !== params.user_id);
+      if (mismatch >= 0) throw new ValidationError(`Invalid request: body.tenants.${mismatch}.user_id: must be ${params.user_id} or absent`);
+      await requireTenants(body.tenants.map((t) => t.tenant_id), (i) => `body.tenants.${i}.tenant_id`);
+      for (const t of body.tenants) await putMembership(t.tenant_id, params.user_id, t.profile ?? undefined);
+      await membershipChanged(params.user_id);
+      return noContent();
+    },
+  }),
+  route({
+    method: 'PUT',
+    path: '/users/:user_id/tenants/:tenant_id',
+    body: z.object({ profile: jsonObject.nullish() }).optional(),
+    handler: async ({ params, body }) => {
+      await requireTenants([params.tenant_id], () => 'path.tenant_id');
+      await putMembership(params.tenant_id, params.user_id, body?.profile ?? undefined);
+      await membershipChanged(params.user_id);
+      return noContent();
+    },
+  }),
+  route({
+    method: 'DELETE',
+    path: '/users/:user_id/tenants',
+    handler: async ({ params }) => {
+      let cursor: string | undefined;
+      do {
+        const page = await listUserTenants(params.user_id, 100, cursor);
+        for (const m of page.items) await deleteMembership(m.tenant_id, params.user_id);
+        cursor = page.cursor;
+      } while (cursor);
+      await membershipChanged(params.user_id);
+      return noContent();
+    },
+  }),
+  route({
+    method: 'DELETE',
+    path: '/users/:user_id/tenants/:tenant_id',
+    handler: async ({ params }) => {
+      await deleteMembership(params.tenant_id, params.user_id);
+      await membershipChanged(params.user_id);
+      return noContent();
+    },
+  }),
+];
+
+const preferenceRoutes = [
+  route({
+    method: 'GET',
+    path: '/users/:user_id/preferences',
+    query: tenantQuery,
+    handler: async ({ params, query }) => {
+      const layers = await contextLayers(query.tenant_id);
+      const own = await listUserPreferences(params.user_id, query.tenant_id);
+      const all = await topics.list(MAX_TOPICS);
+      const items = all.items.map((t) => topicPreference(t.id, t.doc, layers, own.get(t.id)));
+      // Preferences for topics the workspace does not (yet) define are still the user's.
+      for (const [topicId, pref] of own) if (!all.items.some((t) => t.id === topicId)) items.push(topicPreference(topicId, undefined, layers, pref));
+      return ok({ items, paging: { cursor: null, more: false } });
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/users/:user_id/preferences/:topic_id',
+    query: tenantQuery,
+    handler: async ({ params, query }) => {
+      const [layers, topic, own] = await Promise.all([
+        contextLayers(query.tenant_id),
+        topics.get(params.topic_id),
+        getUserPreference(params.user_id, params.topic_id, query.tenant_id),
+      ]);
+      return ok({ topic: topicPreference(params.topic_id, topic?.doc, layers, own) });
+    },
+  }),
+  route({
+    method: 'PUT',
+    path: '/users/:user_id/preferences/:topic_id',
+    query: tenantQuery,
+    body: z.object({ topic: preferenceSetting }),
+    handler: async ({ params, query, body }) => {
+      if (query.tenant_id !== undefined) await contextLayers(query.tenant_id);
+      await putUserPreference(params.user_id, params.topic_id, query.tenant_id, body.topic);
+      return ok({ message: 'success' });
+    },
+  }),
+  route({
+    method: 'DELETE',
+    path: '/users/:user_id/preferences/:topic_id',
+    query: tenantQuery,
+    handler: async ({ params, query }) => {
+      await deleteUserPreference(params.user_id, params.topic_id, query.tenant_id);
+      return noContent();
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/users/:user_id/preferences/:topic_id/explain',
+    query: tenantQuery,
+    handler: async ({ params, query }) => {
+      const [layers, topic, user, userTenant] = await Promise.all([
+        contextLayers(query.tenant_id),
+        topics.get(params.topic_id),
+        getUserPreference(params.user_id, params.topic_id),
+        query.tenant_id === undefined ? undefined : getUserPreference(params.user_id, params.topic_id, query.tenant_id),
+      ]);
+      const decision = resolvePreference(preferenceLayers({ topicId: params.topic_id, topic: topic?.doc, tenantLayers: layers, user, userTenant }));
+      return ok({
+        user_id: params.user_id,
+        topic_id: params.topic_id,
+        tenant_id: query.tenant_id ?? null,
+        loaded_tenants: layers.map((t) => t.id),
+        ...decision,
+      });
+    },
+  }),
+];
+
+export const routes = [...membershipRoutes, ...preferenceRoutes];
+
+export const handler = apiHandler(routes);

@@ -1,0 +1,42 @@
+import { keys, type DocumentKind, GSI1 } from './keys';
+import { deleteItem, getItem, queryPage, upsertItem, type StoredItem, type UpsertOptions } from './table';
+
+export interface StoredDoc<T> {
+  id: string;
+  doc: T;
+  /** Epoch ms of the first write and of the last one. */
+  created: number;
+  updated: number;
+}
+
+const toStored = <T>(item: StoredItem): StoredDoc<T> => ({
+  id: String(item.id),
+  doc: JSON.parse(item.doc) as T,
+  created: Number(item.created),
+  updated: Number(item.updated),
+});
+
+/**
+ * A workspace collection (topics, brands, templates, providers): one item per document keyed by
+ * kind and id, listed in id order through gsi1.
+ */
+export function documents<T>(kind: DocumentKind) {
+  return {
+    async get(id: string): Promise<StoredDoc<T> | undefined> {
+      const item = await getItem(keys.document(kind, id));
+      return item ? toStored<T>(item) : undefined;
+    },
+    /** Creates or replaces; with createOnly/mustExist returns undefined when that condition fails. */
+    async put(id: string, doc: T, opts: UpsertOptions = {}): Promise<StoredDoc<T> | undefined> {
+      const item = await upsertItem(keys.document(kind, id), { _t: kind, id, doc: JSON.stringify(doc), ...keys.documentIndex(kind, id) }, opts);
+      return item ? toStored<T>(item) : undefined;
+    },
+    delete(id: string): Promise<boolean> {
+      return deleteItem(keys.document(kind, id));
+    },
+    async list(limit: number, cursor?: string): Promise<{ items: StoredDoc<T>[]; cursor?: string }> {
+      const page = await queryPage({ index: GSI1, partition: keys.documentCollection(kind), limit, cursor });
+      return { items: page.items.map((i) => toStored<T>(i)), cursor: page.cursor };
+    },
+  };
+}

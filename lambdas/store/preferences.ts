@@ -1,0 +1,71 @@
+import type { PreferenceLayers, PreferenceRule, PreferenceStatus } from '../domain/preferences';
+import type { TenantRecord } from '../domain/tenant-context';
+import { documents } from './documents';
+import { keys } from './keys';
+import { deleteItem, getItem, queryAll, upsertItem } from './table';
+
+/** A subscription topic (`/preferences/topics/:id`): the workspace layer of preferences. */
+export interface Topic {
+  name: string;
+  default_status: PreferenceStatus;
+  has_custom_routing?: boolean;
+  custom_routing?: string[];
+}
+
+export const topics = documents<Topic>('TOPIC');
+
+export interface UserPreference extends PreferenceRule {
+  status: PreferenceStatus;
+}
+
+export async function getUserPreference(userId: string, topicId: string, tenantId?: string): Promise<UserPreference | undefined> {
+  const item = await getItem(keys.userPreference(userId, topicId, tenantId));
+  return item ? (JSON.parse(item.doc) as UserPreference) : undefined;
+}
+
+export async function putUserPreference(userId: string, topicId: string, tenantId: string | undefined, pref: UserPreference): Promise<void> {
+  await upsertItem(keys.userPreference(userId, topicId, tenantId), { _t: 'UserPreference', topicId, doc: JSON.stringify(pref) });
+}
+
+export function deleteUserPreference(userId: string, topicId: string, tenantId?: string): Promise<boolean> {
+  return deleteItem(keys.userPreference(userId, topicId, tenantId));
+}
+
+/** All of a user's preferences in one layer (global, or for one tenant), by topic id. */
+export async function listUserPreferences(userId: string, tenantId?: string): Promise<Map<string, UserPreference>> {
+  const out = new Map<string, UserPreference>();
+  for await (const page of queryAll({ partition: keys.profile(userId).pk, prefix: keys.userPreferencePrefix(tenantId) })) {
+    for (const item of page) out.set(String(item.topicId), JSON.parse(item.doc) as UserPreference);
+  }
+  return out;
+}
+
+export const topicRule = (topic: Topic | undefined): PreferenceRule | undefined =>
+  topic && { status: topic.default_status, has_custom_routing: topic.has_custom_routing, custom_routing: topic.custom_routing };
+
+const tenantRule = (tenant: TenantRecord, topicId: string): PreferenceRule | undefined => {
+  const item = tenant.default_preferences?.items?.find((i) => i.id === topicId);
+  return item && { status: item.status, has_custom_routing: item.has_custom_routing, custom_routing: item.custom_routing };
+};
+
+/**
+ * The five layers of SPEC section 5 for one user and topic. `tenantLayers` are the loaded tenant
+ * context layers, topmost first (the context tenant last); empty without a tenant context.
+ */
+export function preferenceLayers(input: {
+  topicId: string;
+  topic?: Topic;
+  tenantLayers: TenantRecord[];
+  user?: UserPreference;
+  userTenant?: UserPreference;
+}): PreferenceLayers {
+  const context = input.tenantLayers[input.tenantLayers.length - 1];
+  return {
+    hasTenantContext: context !== undefined,
+    workspace: topicRule(input.topic),
+    ancestors: input.tenantLayers.slice(0, -1).map((t) => ({ tenant_id: t.id, rule: tenantRule(t, input.topicId) })),
+    tenant: context && { tenant_id: context.id, rule: tenantRule(context, input.topicId) },
+    user: input.user,
+    userTenant: context ? input.userTenant : undefined,
+  };
+}

@@ -1,0 +1,86 @@
+import { keys } from './keys';
+import { getItem, queryPage, updateDoc, upsertItem } from './table';
+
+export interface TemplateBody {
+  content: unknown;
+  channels?: Record<string, unknown>;
+  providers?: Record<string, unknown>;
+  routing?: unknown;
+}
+
+/** The head item: which version is latest and which is published. */
+export interface TemplateHead {
+  id: string;
+  latest: number;
+  published?: number;
+  created_at: string;
+  updated_at: string;
+  published_at?: string;
+}
+
+export interface TemplateVersion {
+  version: string;
+  template: TemplateBody;
+  created_at: string;
+}
+
+const vname = (n: number) => `v${n}`;
+
+export async function getTemplateHead(tenantId: string, templateId: string): Promise<TemplateHead | undefined> {
+  const item = await getItem(keys.tenantTemplate(tenantId, templateId));
+  return item ? (JSON.parse(item.doc) as TemplateHead) : undefined;
+}
+
+/**
+ * Stores a new version (v1, v2, ...) and moves the head to it; publishes it too when asked. The
+ * version item is claimed first (a conditional create, so two writers never share a number), so a
+ * head never points at a missing version.
+ */
+export async function saveTemplate(tenantId: string, templateId: string, template: TemplateBody, publish: boolean): Promise<{ head: TemplateHead; created: boolean }> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const now = new Date().toISOString();
+    const n = ((await getTemplateHead(tenantId, templateId))?.latest ?? 0) + 1;
+    const claimed = await upsertItem(
+      keys.tenantTemplateVersion(tenantId, templateId, vname(n)),
+      { _t: 'TenantTemplateVersion', doc: JSON.stringify({ version: vname(n), template, created_at: now } satisfies TemplateVersion) },
+      { createOnly: true },
+    );
+    if (!claimed) continue;
+    let created = false;
+    const head = await updateDoc<TemplateHead>(
+      keys.tenantTemplate(tenantId, templateId),
+      (current) => {
+        created = !current;
+        return {
+          id: templateId,
+          latest: Math.max(current?.latest ?? 0, n),
+          created_at: current?.created_at ?? now,
+          updated_at: now,
+          ...(publish ? { published: n, published_at: now } : current?.published ? { published: current.published, published_at: current.published_at } : {}),
+        };
+      },
+      () => ({ _t: 'TenantTemplate' }),
+    );
+    return { head, created };
+  }
+  throw new Error(`template ${templateId} of tenant ${tenantId} kept changing`);
+}
+
+export async function publishTemplate(tenantId: string, templateId: string, version: number): Promise<TemplateHead> {
+  const now = new Date().toISOString();
+  return updateDoc<TemplateHead>(
+    keys.tenantTemplate(tenantId, templateId),
+    (current) => ({ ...current!, published: version, published_at: now, updated_at: now }),
+    () => ({ _t: 'TenantTemplate' }),
+  );
+}
+
+export async function getTemplateVersion(tenantId: string, templateId: string, version: number): Promise<TemplateVersion | undefined> {
+  const item = await getItem(keys.tenantTemplateVersion(tenantId, templateId, vname(version)));
+  return item ? (JSON.parse(item.doc) as TemplateVersion) : undefined;
+}
+
+export async function listTemplateHeads(tenantId: string, limit: number, cursor?: string): Promise<{ items: TemplateHead[]; cursor?: string }> {
+  const page = await queryPage({ partition: keys.tenant(tenantId).pk, prefix: keys.tenantTemplatesPrefix, limit, cursor });
+  return { items: page.items.map((i) => JSON.parse(i.doc) as TemplateHead), cursor: page.cursor };
+}
