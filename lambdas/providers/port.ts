@@ -1,0 +1,67 @@
+import type { RenderedOutput } from '../domain/render';
+import type { Channel } from '../domain/routing';
+
+/**
+ * What the delivery worker hands a provider adapter: one message on one channel. `address` is what
+ * `channelAddress` found in the merged profile (an email, a phone number, push tokens, the slack /
+ * ms_teams objects, the webhook object, or `true` for the inbox).
+ */
+export interface ProviderSend {
+  messageId: string;
+  /** Stable across retries of the same message and channel: providers that accept one dedupe on it. */
+  idempotencyKey: string;
+  channel: Channel;
+  recipient: { userId?: string; tenantId?: string };
+  address: unknown;
+  content: RenderedOutput;
+  /** The provider's validated settings (from /providers), secrets included: never log them. */
+  settings: Record<string, unknown>;
+  /** Give up on the call after this long (the provider timeout). */
+  timeoutMs: number;
+  metadata?: { tags?: string[]; traceId?: string; event?: string };
+}
+
+export interface ProviderResult {
+  /** The provider's id for the message, when it returns one. */
+  providerMessageId?: string;
+  /** DELIVERED when the provider confirms delivery (the inbox, a 2xx webhook), else SENT. */
+  status: 'SENT' | 'DELIVERED';
+}
+
+/**
+ * A provider failure. `transient` failures (timeouts, 408, 429, 5xx, throttling) are retried on the
+ * same provider with backoff; permanent ones (other 4xx, invalid address) fail over at once.
+ */
+export class ProviderError extends Error {
+  constructor(
+    message: string,
+    readonly transient: boolean,
+    readonly retryAfterMs?: number,
+    readonly statusCode?: number,
+  ) {
+    super(message);
+    this.name = 'ProviderError';
+  }
+}
+
+/**
+ * The port every provider adapter implements: a new instance per call, vendor mapping inside.
+ *
+ * @example
+ *   const result = await adapterFor('smtp').send({ ...message, settings });
+ */
+export interface ProviderAdapter {
+  send(message: ProviderSend): Promise<ProviderResult>;
+}
+
+/** Maps an HTTP status to a ProviderError (or nothing for 2xx), honouring `retry-after` (seconds or a date). */
+export function httpFailure(status: number, retryAfter: string | null | undefined, what: string): ProviderError | undefined {
+  if (status >= 200 && status < 300) return undefined;
+  const transient = status === 408 || status === 429 || status >= 500;
+  let retryAfterMs: number | undefined;
+  if (retryAfter) {
+    const seconds = Number(retryAfter);
+    retryAfterMs = Number.isFinite(seconds) ? seconds * 1000 : Math.max(0, Date.parse(retryAfter) - Date.now()) || undefined;
+  }
+  return new ProviderError(`${what} answered ${status}`, transient, retryAfterMs, status);
+}
