@@ -69,11 +69,19 @@ export function toRecord(m: Message, queueArn: string, region: string): SQSRecor
  * handler throws) to reappear after the visibility timeout; the queue's redrive policy moves a
  * record to its dead-letter queue after maxReceiveCount receives.
  */
-export function startPoller(o: PollerOptions): { stop(): Promise<void>; idle(): boolean } {
+/** What a poller's worker did: Lambda invocations, the records they got, and their total duration. */
+export interface WorkerStats {
+  invocations: number;
+  records: number;
+  durationMs: number;
+}
+
+export function startPoller(o: PollerOptions): { stop(): Promise<void>; idle(): boolean; stats(): WorkerStats } {
   const region = o.region ?? 'us-east-1';
   const abort = new AbortController();
   let running = true;
   let busy = 0;
+  const stats: WorkerStats = { invocations: 0, records: 0, durationMs: 0 };
 
   async function once(): Promise<void> {
     const out = await o.client.send(
@@ -92,12 +100,17 @@ export function startPoller(o: PollerOptions): { stop(): Promise<void>; idle(): 
     try {
       const event: SQSEvent = { Records: messages.map((m) => toRecord(m, o.queueArn, region)) };
       let failed: Set<string>;
+      const t0 = Date.now();
+      stats.invocations += 1;
+      stats.records += messages.length;
       try {
         const result = await o.handler(event, lambdaContext(o.functionName, o.timeoutSeconds));
         failed = new Set((result?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
       } catch (e) {
         o.onError?.(e);
         return; // the whole batch becomes visible again, as with a failed Lambda invocation
+      } finally {
+        stats.durationMs += Date.now() - t0;
       }
       const done = messages.filter((m) => !failed.has(m.MessageId!));
       if (done.length) {
@@ -125,6 +138,7 @@ export function startPoller(o: PollerOptions): { stop(): Promise<void>; idle(): 
   const loops = Array.from({ length: o.concurrency }, loop);
   return {
     idle: () => busy === 0,
+    stats: () => ({ ...stats }),
     async stop() {
       running = false;
       abort.abort();

@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { API_GROUPS, QUEUES, queueUrlEnv, type QueueName } from '../shared/topology';
 import type { SqsHandler } from '../shared/worker';
+import { startCapture, type Capture } from './capture';
 import { startHttpAdapter, type LambdaHttpHandler, type RouteTarget } from './http-adapter';
 import { startPoller } from './poller';
 import { ensureQueues, ensureTable, type QueueUrls } from './resources';
@@ -27,6 +28,8 @@ export interface LocalStack {
   url: string;
   queues: Record<QueueName, QueueUrls>;
   sqs: SQSClient;
+  /** What the local provider targets (SMTP and HTTP capture) received, oldest first. */
+  captures(): Capture[];
   stop(): Promise<void>;
 }
 
@@ -44,6 +47,9 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   await ensureTable(ddbAdmin, o.tableName);
   ddbAdmin.destroy();
   const queues = await ensureQueues(sqs, o.queuePrefix, { visibilityTimeoutSeconds: o.visibilityTimeoutSeconds });
+  // The local provider targets (SPEC section 10), started first: the functions read their URLs
+  // from the environment when they load.
+  const capture = await startCapture();
 
   Object.assign(process.env, {
     AWS_REGION: region,
@@ -54,6 +60,8 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     DYNAMODB_ENDPOINT: o.dynamodbEndpoint,
     SQS_ENDPOINT: o.sqsEndpoint,
     ...Object.fromEntries((Object.keys(queues) as QueueName[]).map((q) => [queueUrlEnv(q), queues[q].url])),
+    LOCAL_SMTP_URL: capture.smtpUrl,
+    LOCAL_CAPTURE_URL: capture.captureUrl,
     ...o.env,
   });
 
@@ -67,7 +75,8 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     const mod = require(`../http/${group.module}`) as { handler: LambdaHttpHandler };
     for (const segment of group.segments) targets[segment] = { handler: mod.handler, functionName: `api-${group.module}`, timeoutSeconds: 29 };
   }
-  const http = await startHttpAdapter({ port: o.port, targets });
+  // Captures are also readable on the API port, under /_local/ (no API key: local mode only).
+  const http = await startHttpAdapter({ port: o.port, targets, extra: capture.handleHttp });
 
   const pollers: ReturnType<typeof startPoller>[] = [];
   for (const [name, spec] of Object.entries(QUEUES) as [QueueName, (typeof QUEUES)[QueueName]][]) {
@@ -91,9 +100,11 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     url: http.url,
     queues,
     sqs,
+    captures: capture.captures,
     async stop() {
       await http.close();
       await Promise.all(pollers.map((p) => p.stop()));
+      await capture.stop();
       sqs.destroy();
     },
   };

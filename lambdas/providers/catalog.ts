@@ -15,58 +15,50 @@ export interface CatalogEntry {
 
 const email = z.string().min(3).max(320).includes('@', { message: 'must be an email address' });
 
+// One named schema per provider, so each adapter parses its settings into a typed value.
+export const smtpSettings = z.object({
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535).default(587),
+  secure: z.boolean().default(false),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  from: email,
+});
+export const sesSettings = z.object({ from: email, region: z.string().optional(), configuration_set: z.string().optional() });
+export const snsSettings = z.object({
+  region: z.string().optional(),
+  sender_id: z.string().max(11).optional(),
+  sms_type: z.enum(['Transactional', 'Promotional']).default('Transactional'),
+});
+/** `service_account` is the service account's JSON key file, as text. */
+export const fcmSettings = z.object({ project_id: z.string().min(1), service_account: z.string().min(1), endpoint: z.url().optional() });
+export const slackSettings = z.object({ bot_token: z.string().optional(), api_url: z.url().optional() });
+export const msteamsSettings = z.object({});
+/**
+ * Without a `signing_secret` requests go unsigned: that is what the webhook channel uses when no
+ * provider is configured, posting to the URL in the recipient's profile.
+ */
+export const webhookSettings = z.object({
+  url: z.url().optional(),
+  signing_secret: z.string().min(16).optional(),
+  method: z.enum(['POST', 'PUT']).default('POST'),
+});
+export const inboxSettings = z.object({});
+/**
+ * The local stack's sms/push target (lambdas/local/capture.ts). Not in CATALOG: it is never
+ * configured through /providers, only chosen by the registry's local fallback.
+ */
+export const localCaptureSettings = z.object({ url: z.url() });
+
 export const CATALOG: readonly CatalogEntry[] = [
-  {
-    provider: 'smtp',
-    channel: 'email',
-    title: 'SMTP',
-    settings: z.object({
-      host: z.string().min(1),
-      port: z.number().int().min(1).max(65535).default(587),
-      secure: z.boolean().default(false),
-      username: z.string().optional(),
-      password: z.string().optional(),
-      from: email,
-    }),
-    secrets: ['password'],
-  },
-  {
-    provider: 'ses',
-    channel: 'email',
-    title: 'Amazon SES',
-    settings: z.object({ from: email, region: z.string().optional(), configuration_set: z.string().optional() }),
-    secrets: [],
-  },
-  {
-    provider: 'sns',
-    channel: 'sms',
-    title: 'Amazon SNS (SMS)',
-    settings: z.object({ region: z.string().optional(), sender_id: z.string().max(11).optional(), sms_type: z.enum(['Transactional', 'Promotional']).default('Transactional') }),
-    secrets: [],
-  },
-  {
-    provider: 'firebase-fcm',
-    channel: 'push',
-    title: 'Firebase Cloud Messaging (HTTP v1)',
-    settings: z.object({ project_id: z.string().min(1), service_account: z.string().min(1), endpoint: z.url().optional() }),
-    secrets: ['service_account'],
-  },
-  {
-    provider: 'slack',
-    channel: 'direct_message',
-    title: 'Slack',
-    settings: z.object({ bot_token: z.string().optional(), api_url: z.url().optional() }),
-    secrets: ['bot_token'],
-  },
-  { provider: 'msteams', channel: 'direct_message', title: 'Microsoft Teams', settings: z.object({}), secrets: [] },
-  {
-    provider: 'webhook',
-    channel: 'webhook',
-    title: 'Signed HTTP webhook',
-    settings: z.object({ url: z.url().optional(), signing_secret: z.string().min(16), method: z.enum(['POST', 'PUT']).default('POST') }),
-    secrets: ['signing_secret'],
-  },
-  { provider: 'inbox', channel: 'inbox', title: 'Built-in inbox', settings: z.object({}), secrets: [] },
+  { provider: 'smtp', channel: 'email', title: 'SMTP', settings: smtpSettings, secrets: ['password'] },
+  { provider: 'ses', channel: 'email', title: 'Amazon SES', settings: sesSettings, secrets: [] },
+  { provider: 'sns', channel: 'sms', title: 'Amazon SNS (SMS)', settings: snsSettings, secrets: [] },
+  { provider: 'firebase-fcm', channel: 'push', title: 'Firebase Cloud Messaging (HTTP v1)', settings: fcmSettings, secrets: ['service_account'] },
+  { provider: 'slack', channel: 'direct_message', title: 'Slack', settings: slackSettings, secrets: ['bot_token'] },
+  { provider: 'msteams', channel: 'direct_message', title: 'Microsoft Teams', settings: msteamsSettings, secrets: [] },
+  { provider: 'webhook', channel: 'webhook', title: 'Signed HTTP webhook', settings: webhookSettings, secrets: ['signing_secret'] },
+  { provider: 'inbox', channel: 'inbox', title: 'Built-in inbox', settings: inboxSettings, secrets: [] },
 ];
 
 export const catalogEntry = (provider: string): CatalogEntry | undefined => CATALOG.find((c) => c.provider === provider);

@@ -18,8 +18,21 @@ const schema = z.object({
   DELIVERY_QUEUE_URL: z.url().optional(),
   /** Largest request body accepted, in bytes; larger bodies get 413. */
   MAX_BODY_BYTES: z.coerce.number().int().positive().default(256 * 1024),
+  /** Workspace setting: the brand used when neither the send nor the tenant context names one. */
+  DEFAULT_BRAND_ID: z.string().min(1).optional(),
   /** Workspace setting: a user with exactly one tenant membership gets that tenant as context. */
   AUTO_INFER_TENANT_CONTEXT: bool.default(true),
+  /** Provider endpoint overrides, for tests and emulators; unset on AWS (the SDKs find the real ones). */
+  SES_ENDPOINT: z.url().optional(),
+  SNS_ENDPOINT: z.url().optional(),
+  /** Slack Web API base when a provider's settings name none (default https://slack.com/api). */
+  SLACK_API_URL: z.url().optional(),
+  /**
+   * The local stack's provider targets (lambdas/local/capture.ts). When set, channels with no
+   * configured provider deliver there: email to this SMTP server, sms and push to this capture URL.
+   */
+  LOCAL_SMTP_URL: z.url({ protocol: /^smtp$/ }).optional(),
+  LOCAL_CAPTURE_URL: z.url().optional(),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -20,16 +20,73 @@ export const audienceBackfillJob = z.object({
 /** A deleted tenant's memberships are removed page by page (only those older than the deletion). */
 export const tenantCleanupJob = z.object({ type: z.literal('tenant-cleanup'), tenantId: z.string(), deletedAt: z.number(), cursor: z.string().optional() });
 
+/**
+ * A send's expansion, resumable: `state` says where the previous invocation stopped (which target,
+ * which page, which tenant of a hierarchy walk).
+ */
+export const sendJob = z.object({
+  type: z.literal('send'),
+  requestId: z.string(),
+  state: z
+    .object({
+      target: z.number().int().min(0),
+      cursor: z.string().optional(),
+      /** Tenants still to expand for include_children / include_parent: the current and next BFS levels. */
+      level: z.array(z.string()).optional(),
+      next: z.array(z.string()).optional(),
+      /** Whether the current tenant's members or its children are being read. */
+      phase: z.enum(['members', 'children']).optional(),
+      /** Lists of a list pattern: the pattern page cursor and the list being expanded. */
+      listCursor: z.string().optional(),
+      list: z.string().optional(),
+      emitted: z.number().int().min(0),
+    })
+    .optional(),
+});
+export type SendJob = z.infer<typeof sendJob>;
+
 export type AudienceUserJob = z.infer<typeof audienceUserJob>;
 export type AudienceBackfillJob = z.infer<typeof audienceBackfillJob>;
 
 export type TenantCleanupJob = z.infer<typeof tenantCleanupJob>;
 
-export const fanoutJob = z.discriminatedUnion('type', [audienceUserJob, audienceBackfillJob, tenantCleanupJob]);
+export const fanoutJob = z.discriminatedUnion('type', [sendJob, audienceUserJob, audienceBackfillJob, tenantCleanupJob]);
+
+/** One recipient of a delivery job: who, and what the fan-out already knows about them. */
+export const deliveryRecipient = z.object({
+  messageId: z.string(),
+  userId: z.string().optional(),
+  /** Inline profile fields of the `to` entry (highest in the profile merge). */
+  inline: z.record(z.string(), z.unknown()).optional(),
+  data: z.record(z.string(), z.unknown()).optional(),
+  /** The recipient's own context.tenant_id. */
+  tenantId: z.string().optional(),
+  /** The tenant a fan-out reached the user through, and that membership's profile. */
+  fanoutTenantId: z.string().optional(),
+  membershipProfile: z.record(z.string(), z.unknown()).optional(),
+  listId: z.string().optional(),
+  audienceId: z.string().optional(),
+});
+export type DeliveryRecipient = z.infer<typeof deliveryRecipient>;
+
+export const deliveryJob = z.object({
+  type: z.literal('deliver'),
+  requestId: z.string(),
+  recipients: z.array(deliveryRecipient).min(1),
+  /** Retries of recipients that failed unexpectedly (they are re-enqueued alone, with backoff). */
+  attempt: z.number().int().min(0).optional(),
+});
+export type DeliveryJob = z.infer<typeof deliveryJob>;
 export type FanoutJob = z.infer<typeof fanoutJob>;
 
 let fanoutUrl: string | undefined;
-export function enqueueFanout(jobs: FanoutJob[]): Promise<void> {
+export function enqueueFanout(jobs: FanoutJob[], delaySeconds?: number): Promise<void> {
   fanoutUrl ??= required(config.FANOUT_QUEUE_URL, 'FANOUT_QUEUE_URL');
-  return enqueue(fanoutUrl, jobs.map((body) => ({ body })));
+  return enqueue(fanoutUrl, jobs.map((body) => ({ body, delaySeconds })));
+}
+
+let deliveryUrl: string | undefined;
+export function enqueueDelivery(jobs: DeliveryJob[], delaySeconds?: number): Promise<void> {
+  deliveryUrl ??= required(config.DELIVERY_QUEUE_URL, 'DELIVERY_QUEUE_URL');
+  return enqueue(deliveryUrl, jobs.map((body) => ({ body, delaySeconds })));
 }

@@ -23,7 +23,7 @@ export const QUEUES = {
   /** Send requests page by page, audience evaluation and backfills: short jobs that re-enqueue. */
   fanout: { worker: 'fanout', batchSize: 5, timeoutSeconds: 60, maxReceiveCount: 5, memoryMB: 512, sendsTo: ['fanout', 'delivery'] },
   /** Recipient jobs, several recipients per message. */
-  delivery: { worker: 'deliver', batchSize: 10, timeoutSeconds: 60, maxReceiveCount: 8, memoryMB: 512, sendsTo: ['delivery'] },
+  delivery: { worker: 'deliver', batchSize: 10, timeoutSeconds: 60, maxReceiveCount: 8, memoryMB: 512, sendsTo: ['delivery', 'fanout'] },
 } as const satisfies Record<QueueName, QueueSpec>;
 
 export const visibilityTimeoutSeconds = (q: QueueSpec): number => q.timeoutSeconds * 6;
@@ -53,6 +53,8 @@ export const API_GROUPS: ApiGroup[] = [
   { module: 'brands', segments: ['brands'] },
   { module: 'notifications', segments: ['notifications'] },
   { module: 'providers', segments: ['providers'] },
+  { module: 'send', segments: ['send'], queues: ['fanout', 'delivery'] },
+  { module: 'messages', segments: ['messages'] },
 ];
 
 /** The environment variable each queue's URL is passed in. */

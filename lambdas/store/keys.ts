@@ -86,7 +86,38 @@ export const keys = {
   /** Versions of a workspace document (template drafts and publications). */
   documentVersion: (kind: DocumentKind, id: string, version: string): Key => ({ pk: `${kind}#${esc(id)}`, sk: `VERSION#${version}` }),
   documentVersionsPrefix: 'VERSION#',
+
+  /**
+   * Inbox items, one per (user, message) in the user's partition: message ids sort by time, so a
+   * newest-first Query lists the inbox. Items sent in a tenant's context are also in gsi1 under
+   * (user, tenant), for a per-tenant inbox.
+   */
+  inboxMessage: (userId: string, messageId: string): Key => ({ pk: `INBOX#${esc(userId)}`, sk: `MSG#${esc(messageId)}` }),
+  inboxTenantIndex: (userId: string, tenantId: string, messageId: string): IndexKey => ({
+    gsi1pk: `INBOX#${esc(userId)}#T#${esc(tenantId)}`,
+    gsi1sk: `MSG#${esc(messageId)}`,
+  }),
+  inbox: (userId: string): string => `INBOX#${esc(userId)}`,
+  inboxOfTenant: (userId: string, tenantId: string): string => `INBOX#${esc(userId)}#T#${esc(tenantId)}`,
+  inboxPrefix: 'MSG#',
 };
+
+/**
+ * Send requests and their messages share a partition: the request item, then one message record per
+ * recipient (`MSG#-` for a single-recipient request, whose message id is the request id). Requests
+ * are listed newest first through gsi1 in hourly buckets; a trace id has a small look-up item.
+ */
+export const requestKeys = {
+  request: (requestId: string): Key => ({ pk: `REQUEST#${requestId}`, sk: 'REQUEST' }),
+  requestIndex: (requestId: string, at: number): IndexKey => ({ gsi1pk: requestBucket(at), gsi1sk: `${at.toString(36).padStart(9, '0')}#${requestId}` }),
+  message: (requestId: string, suffix: string): Key => ({ pk: `REQUEST#${requestId}`, sk: `MSG#${suffix}` }),
+  messagesPrefix: 'MSG#',
+  trace: (traceId: string, requestId: string): Key => ({ pk: `TRACE#${esc(traceId)}`, sk: requestId }),
+  traceRequests: (traceId: string): string => `TRACE#${esc(traceId)}`,
+};
+
+/** gsi1 partition of the requests enqueued in the hour containing `at` (epoch ms). */
+export const requestBucket = (at: number): string => `REQUESTS#${new Date(at).toISOString().slice(0, 13)}`;
 
 export type DocumentKind = 'TOPIC' | 'BRAND' | 'NOTIFICATION' | 'PROVIDER';
 

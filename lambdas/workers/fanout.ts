@@ -1,13 +1,16 @@
 import { fanoutJob } from '../shared/jobs';
 import { sqsWorker } from '../shared/worker';
 import { backfillAudience, cleanupTenant, reevaluateUser } from './directory-jobs';
+import { expandSend } from './fanout-send';
 
 /**
  * The fan-out worker: short, resumable jobs. Directory jobs keep audiences materialised and clean
- * up deleted tenants; send jobs (next) expand recipients page by page.
+ * up deleted tenants; send jobs expand recipients page by page.
  */
-export const handler = sqsWorker(fanoutJob, async (job) => {
+export const handler = sqsWorker(fanoutJob, async (job, _record, context) => {
   switch (job.type) {
+    case 'send':
+      return expandSend(job, context);
     case 'audience-user':
       return reevaluateUser(job);
     case 'audience-backfill':

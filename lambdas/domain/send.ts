@@ -1,0 +1,210 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { compileListPattern, listIdSchema } from './lists';
+import { contentSchema } from './render';
+import { CHANNELS, routingSchema } from './routing';
+
+/** Targets one request may name (an array `to`); larger audiences belong in lists, audiences or bulk jobs. */
+export const MAX_TO_ENTRIES = 1000;
+
+const id = z.string().min(1).max(256);
+const obj = z.record(z.string(), z.unknown());
+const memberOfFilter = z.object({ operator: z.literal('MEMBER_OF'), path: z.literal('account_id').default('account_id'), value: id });
+
+/**
+ * One `to` entry. Courier's recipient variants share one loose object (inline profile keys such as
+ * `slack` or `firebaseToken` ride along), so the kind is decided by which keys are present.
+ */
+const recipientSchema = z.looseObject({
+  user_id: id.optional(),
+  email: z.string().min(3).max(320).optional(),
+  phone_number: z.string().min(3).max(32).optional(),
+  locale: z.string().max(35).optional(),
+  data: obj.optional(),
+  tenant_id: id.optional(),
+  account_id: id.optional(),
+  context: z.object({ tenant_id: id.optional() }).optional(),
+  list_id: listIdSchema.optional(),
+  list_pattern: z.string().min(1).max(256).optional(),
+  audience_id: id.optional(),
+  include_children: z.boolean().optional(),
+  include_parent: z.boolean().optional(),
+  filters: z.array(memberOfFilter).max(10).optional(),
+  preferences: obj.optional(),
+});
+
+const duration = z.union([z.number().int().min(0), z.string().regex(/^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$/, 'must be milliseconds or an ISO-8601 duration')]);
+const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO-8601 time');
+
+export const messageSchema = z
+  .object({
+    to: z.union([recipientSchema, z.array(recipientSchema).min(1, 'must name at least one recipient').max(MAX_TO_ENTRIES)]),
+    template: id.optional(),
+    content: contentSchema.optional(),
+    data: obj.optional(),
+    brand_id: id.optional(),
+    context: z.object({ tenant_id: id.optional() }).optional(),
+    routing: routingSchema.optional(),
+    channels: z
+      .record(
+        z.enum(CHANNELS),
+        z.looseObject({
+          brand_id: id.optional(),
+          providers: z.array(z.string().min(1).max(64)).max(10).optional(),
+          routing_method: z.enum(['all', 'single']).optional(),
+          override: obj.optional(),
+          timeouts: z.object({ channel: z.number().int().positive().optional(), provider: z.number().int().positive().optional() }).optional(),
+        }),
+      )
+      .optional(),
+    providers: z.record(z.string().min(1).max(64), z.looseObject({ override: obj.optional(), timeouts: z.number().int().positive().optional() })).optional(),
+    timeout: z
+      .object({
+        message: z.number().int().positive().optional(),
+        provider: z.record(z.string(), z.number().int().positive()).optional(),
+        channel: z.record(z.string(), z.number().int().positive()).optional(),
+        escalation: z.number().int().positive().optional(),
+        criteria: z.enum(['no-escalation', 'delivered', 'viewed', 'engaged']).optional(),
+      })
+      .optional(),
+    delay: z.object({ duration: z.number().int().min(0).optional(), until: isoTime.optional(), timezone: z.string().max(64).optional() }).optional(),
+    expiry: z.object({ expires_in: duration.optional(), expires_at: z.union([z.number().int().positive(), isoTime]).optional() }).optional(),
+    metadata: z
+      .object({
+        event: z.string().max(256).optional(),
+        tags: z.array(z.string().max(128)).max(20).optional(),
+        trace_id: z.string().max(256).optional(),
+        utm: z.record(z.string(), z.string()).optional(),
+      })
+      .optional(),
+    preferences: z.object({ subscription_topic_id: id }).optional(),
+  })
+  .refine((m) => m.content !== undefined || m.template !== undefined, { message: "Either 'content' or 'template' must be defined.", path: ['content'] });
+
+export type SendMessage = z.infer<typeof messageSchema>;
+export type RecipientEntry = z.infer<typeof recipientSchema>;
+
+/** Keys of a `to` entry that say who or what it targets, not what the recipient's profile holds. */
+const TARGETING_KEYS = new Set([
+  'user_id', 'data', 'tenant_id', 'account_id', 'context', 'list_id', 'list_pattern', 'audience_id',
+  'include_children', 'include_parent', 'filters', 'preferences',
+]);
+/** Keys through which an inline recipient (no user_id) can be reached. */
+const ADDRESS_KEYS = ['email', 'phone_number', 'slack', 'ms_teams', 'webhook', 'firebaseToken', 'apn', 'expo', 'target_arn'];
+
+export type Target =
+  | { kind: 'user'; userId: string; inline: Record<string, unknown>; data?: Record<string, unknown>; tenantId?: string }
+  | { kind: 'inline'; inline: Record<string, unknown>; data?: Record<string, unknown>; tenantId?: string }
+  | { kind: 'list'; listId: string; data?: Record<string, unknown>; memberOf: string[] }
+  | { kind: 'pattern'; pattern: string; data?: Record<string, unknown>; memberOf: string[] }
+  | { kind: 'audience'; audienceId: string; data?: Record<string, unknown>; memberOf: string[] }
+  | { kind: 'tenant'; tenantId: string; includeChildren: boolean; includeParent: boolean; data?: Record<string, unknown> };
+
+export class TargetError extends Error {}
+
+const inlineProfile = (entry: RecipientEntry): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(entry).filter(([k, v]) => !TARGETING_KEYS.has(k) && v !== undefined));
+
+/**
+ * Decides what a `to` entry targets. Order: audience, list pattern, list, user, tenant, inline.
+ * `{ tenant_id }` alone is a tenant fan-out; with a user_id it is that user's tenant context.
+ * Throws TargetError (the caller names the field) for an entry that reaches nobody.
+ */
+export function toTarget(entry: RecipientEntry): Target {
+  const memberOf = (entry.filters ?? []).map((f) => f.value);
+  if (entry.audience_id) return { kind: 'audience', audienceId: entry.audience_id, data: entry.data, memberOf };
+  if (entry.list_pattern) {
+    try {
+      compileListPattern(entry.list_pattern);
+    } catch (e) {
+      throw new TargetError(`list_pattern: ${(e as Error).message}`);
+    }
+    return { kind: 'pattern', pattern: entry.list_pattern, data: entry.data, memberOf };
+  }
+  if (entry.list_id && !entry.user_id) return { kind: 'list', listId: entry.list_id, data: entry.data, memberOf };
+  const tenantId = entry.context?.tenant_id ?? entry.tenant_id ?? entry.account_id;
+  if (entry.user_id) return { kind: 'user', userId: entry.user_id, inline: inlineProfile(entry), data: entry.data, tenantId };
+  const inline = inlineProfile(entry);
+  const reachable = ADDRESS_KEYS.some((k) => inline[k] !== undefined);
+  if (!reachable && (entry.tenant_id || entry.account_id)) {
+    return { kind: 'tenant', tenantId: (entry.tenant_id ?? entry.account_id)!, includeChildren: entry.include_children === true, includeParent: entry.include_parent === true, data: entry.data };
+  }
+  if (!reachable) throw new TargetError(`names no user_id, list, audience, tenant or address (one of ${ADDRESS_KEYS.join(', ')})`);
+  return { kind: 'inline', inline, data: entry.data, tenantId: entry.context?.tenant_id };
+}
+
+export const targetsOf = (to: SendMessage['to']): RecipientEntry[] => (Array.isArray(to) ? to : [to]);
+
+/** A single user or inline recipient (not an array): its message id is the request id. */
+export const isSingleRecipient = (to: SendMessage['to']): boolean => !Array.isArray(to) && ['user', 'inline'].includes(toTarget(to).kind);
+
+/**
+ * Can one user be reached twice? Then the fan-out records each message as it reaches the user, so
+ * the first (nearest) reach wins and later ones are skipped.
+ */
+export function mayReachTwice(targets: Target[]): boolean {
+  return targets.length > 1 || targets.some((t) => t.kind === 'pattern' || (t.kind === 'tenant' && (t.includeChildren || t.includeParent)));
+}
+
+/** The dedupe key of a recipient: its user id, or a digest of its inline addresses. */
+export function recipientKey(r: { userId?: string; inline?: Record<string, unknown> }): string {
+  if (r.userId !== undefined) return `u:${r.userId}`;
+  const addresses = Object.fromEntries(ADDRESS_KEYS.filter((k) => r.inline?.[k] !== undefined).map((k) => [k, r.inline![k]]));
+  return `i:${JSON.stringify(addresses)}`;
+}
+
+/**
+ * Message ids: a single-recipient request's message id is the request id; every other message id
+ * is `<requestId>.<12 base64url chars of SHA-256(recipient key)>`, stable, so a replayed fan-out
+ * page or a second reach of the same user maps to the same message.
+ */
+export function messageIdFor(requestId: string, key: string | undefined): string {
+  if (key === undefined) return requestId;
+  return `${requestId}.${createHash('sha256').update(key).digest('base64url').slice(0, 12)}`;
+}
+
+export function parseMessageId(messageId: string): { requestId: string; suffix: string } | undefined {
+  const m = /^([0-9a-z]{10,40})(?:\.([A-Za-z0-9_-]{12}))?$/.exec(messageId);
+  return m ? { requestId: m[1], suffix: m[2] ?? '-' } : undefined;
+}
+
+/** Time-sortable request ids: 9 base36 chars of epoch ms, then 13 random base36 chars. */
+export function newRequestId(now = Date.now()): string {
+  const random = Array.from(crypto.getRandomValues(new Uint8Array(13)), (b) => (b % 36).toString(36)).join('');
+  return now.toString(36).padStart(9, '0') + random;
+}
+
+/** The display recipient of MessageDetails: the user id, else the first inline address. */
+export function displayRecipient(r: { userId?: string; inline?: Record<string, unknown> }): string {
+  if (r.userId) return r.userId;
+  for (const k of ADDRESS_KEYS) {
+    const v = r.inline?.[k];
+    if (typeof v === 'string') return v;
+    if (v !== undefined) return k;
+  }
+  return 'unknown';
+}
+
+/** When a delayed message is due (epoch ms), or undefined for no delay. */
+export function dueTime(delay: SendMessage['delay'], now: number): number | undefined {
+  if (!delay) return undefined;
+  if (delay.until) return Math.max(now, Date.parse(delay.until));
+  if (delay.duration) return now + delay.duration;
+  return undefined;
+}
+
+/** `expires_in` as milliseconds: a number, or an ISO-8601 duration (`P1DT4H`; months are 30 days). */
+export function durationMs(value: number | string): number {
+  if (typeof value === 'number') return value;
+  const m = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(value)!;
+  const [y, mo, w, d, h, mi, s] = m.slice(1).map((x) => Number(x ?? 0));
+  return ((((y * 365 + mo * 30 + w * 7 + d) * 24 + h) * 60 + mi) * 60 + s) * 1000;
+}
+
+/** When an undelivered message expires (epoch ms), or undefined. */
+export function expiryTime(expiry: SendMessage['expiry'], enqueued: number): number | undefined {
+  if (!expiry) return undefined;
+  if (expiry.expires_at !== undefined) return typeof expiry.expires_at === 'number' ? expiry.expires_at : Date.parse(expiry.expires_at);
+  if (expiry.expires_in !== undefined) return enqueued + durationMs(expiry.expires_in);
+  return undefined;
+}

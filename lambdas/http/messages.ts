@@ -1,0 +1,189 @@
+import { z } from 'zod';
+import { parseMessageId } from '../domain/send';
+import { apiHandler } from '../shared/api';
+import { NotFoundError, ValidationError } from '../shared/errors';
+import { ok, route } from '../shared/router';
+import { getMessage, listRequestMessages, requestsForTrace, requestsInBucket, type MessageRecord } from '../store/messages';
+
+const csv = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+  .optional();
+
+const listQuery = z.object({
+  cursor: z.string().max(4096).optional(),
+  archived: z.enum(['true', 'false']).optional(),
+  enqueued_after: z.string().max(64).optional(),
+  event: z.string().max(256).optional(),
+  list: z.string().max(256).optional(),
+  messageId: z.string().max(128).optional(),
+  notification: z.string().max(256).optional(),
+  provider: csv,
+  recipient: z.string().max(320).optional(),
+  status: csv,
+  tag: csv,
+  tags: csv,
+  tenant_id: z.string().max(256).optional(),
+  traceId: z.string().max(256).optional(),
+});
+type ListQuery = z.infer<typeof listQuery>;
+
+/** Courier's MessageDetails, plus the channel and tenant that served the message. */
+export function messageDetails(m: MessageRecord) {
+  return {
+    id: m.id,
+    status: m.status,
+    enqueued: m.enqueued,
+    event: m.event,
+    notification: m.notification,
+    recipient: m.recipient,
+    ...(m.sent !== undefined ? { sent: m.sent } : {}),
+    ...(m.delivered !== undefined ? { delivered: m.delivered } : {}),
+    ...(m.error ? { error: m.error } : {}),
+    reason: m.reason ?? null,
+    ...(m.channel ? { channel: m.channel } : {}),
+    ...(m.provider ? { providers: [{ channel: { key: m.channel }, provider: m.provider, reference: m.providerMessageId ?? null }] } : {}),
+    ...(m.tenantId ? { tenant_id: m.tenantId } : {}),
+    ...(m.listId ? { list_id: m.listId } : {}),
+    tags: m.tags,
+    ...(m.traceId ? { trace_id: m.traceId } : {}),
+  };
+}
+
+function matches(m: MessageRecord, q: ListQuery, after: number | undefined): boolean {
+  if (after !== undefined && m.enqueued <= after) return false;
+  if (q.status?.length && !q.status.includes(m.status)) return false;
+  if (q.recipient && m.recipient !== q.recipient && m.userId !== q.recipient) return false;
+  if (q.event && m.event !== q.event) return false;
+  if (q.notification && m.notification !== q.notification) return false;
+  if (q.list && m.listId !== q.list) return false;
+  if (q.tenant_id && m.tenantId !== q.tenant_id) return false;
+  if (q.traceId && m.traceId !== q.traceId) return false;
+  if (q.provider?.length && !q.provider.includes(m.provider ?? '')) return false;
+  const tags = [...(q.tag ?? []), ...(q.tags ?? [])];
+  if (tags.length && !tags.some((t) => m.tags.includes(t))) return false;
+  return q.archived !== 'true';
+}
+
+async function mustGet(messageId: string): Promise<MessageRecord> {
+  const id = parseMessageId(messageId);
+  const stored = id && (await getMessage(id.requestId, id.suffix));
+  if (!stored) throw new NotFoundError(`Message ${messageId} not found`);
+  return stored.record;
+}
+
+const PAGE = 50;
+/** Index queries one listing call may spend before it answers with what it found and a cursor. */
+const QUERY_BUDGET = 60;
+/** Without enqueued_after, a listing looks back this far. */
+const LOOKBACK_MS = 7 * 24 * 3600 * 1000;
+const HOUR = 3600 * 1000;
+
+const browseCursor = z.object({ b: z.number().int(), k: z.string().optional(), r: z.string().optional(), m: z.string().optional() });
+type BrowseCursor = z.infer<typeof browseCursor>;
+
+function decode(cursor: string | undefined): BrowseCursor | undefined {
+  if (!cursor) return undefined;
+  try {
+    return browseCursor.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+  } catch {
+    throw new ValidationError('Invalid request: query.cursor is not a valid cursor');
+  }
+}
+const encode = (c: BrowseCursor) => Buffer.from(JSON.stringify(c)).toString('base64url');
+
+/**
+ * Lists messages newest first by walking the hourly request buckets backwards and each request's
+ * messages, applying the filters as it goes; it stops after a page of results or its query budget,
+ * returning a cursor that resumes exactly where it stopped. A trace id is looked up directly.
+ */
+async function listMessages(q: ListQuery): Promise<{ results: MessageRecord[]; cursor?: string }> {
+  const parsedAfter = q.enqueued_after === undefined ? undefined : /^\d+$/.test(q.enqueued_after) ? Number(q.enqueued_after) : Date.parse(q.enqueued_after);
+  if (parsedAfter !== undefined && Number.isNaN(parsedAfter)) throw new ValidationError('Invalid request: query.enqueued_after must be epoch ms or an ISO-8601 time');
+  if (q.messageId) {
+    const m = await mustGet(q.messageId).catch(() => undefined);
+    return { results: m && matches(m, q, parsedAfter) ? [m] : [] };
+  }
+  if (q.traceId) return listTrace(q, parsedAfter);
+
+  const now = Date.now();
+  const oldest = Math.max(parsedAfter ?? now - LOOKBACK_MS, now - 30 * 24 * HOUR);
+  let c: BrowseCursor = decode(q.cursor) ?? { b: now };
+  const results: MessageRecord[] = [];
+  let queries = 0;
+  while (c.b >= oldest - HOUR && results.length < PAGE && queries < QUERY_BUDGET) {
+    if (c.r) {
+      const page = await listRequestMessages(c.r, PAGE, c.m);
+      queries += 1;
+      results.push(...page.items.filter((m) => matches(m, q, parsedAfter)).sort((a, b) => a.id.localeCompare(b.id)));
+      c = page.cursor ? { ...c, m: page.cursor } : { b: c.b, k: c.k };
+      continue;
+    }
+    if (c.k === 'END') {
+      c = { b: c.b - HOUR };
+      continue;
+    }
+    const bucket = await requestsInBucket(c.b, 1, c.k);
+    queries += 1;
+    c = bucket.ids.length ? { b: c.b, k: bucket.cursor ?? 'END', r: bucket.ids[0] } : { b: c.b - HOUR };
+  }
+  const more = c.b >= oldest - HOUR;
+  return { results, cursor: more ? encode(c) : undefined };
+}
+
+async function listTrace(q: ListQuery, after: number | undefined): Promise<{ results: MessageRecord[]; cursor?: string }> {
+  const all: MessageRecord[] = [];
+  for (const requestId of (await requestsForTrace(q.traceId!)).reverse()) {
+    let cursor: string | undefined;
+    do {
+      const page = await listRequestMessages(requestId, 100, cursor);
+      all.push(...page.items.filter((m) => matches(m, q, after)));
+      cursor = page.cursor;
+    } while (cursor && all.length < 10_000);
+  }
+  const offset = q.cursor ? Number(decode(q.cursor)?.b ?? 0) : 0;
+  const slice = all.slice(offset, offset + PAGE);
+  return { results: slice, cursor: offset + PAGE < all.length ? encode({ b: offset + PAGE }) : undefined };
+}
+
+export const routes = [
+  route({
+    method: 'GET',
+    path: '/messages',
+    query: listQuery,
+    handler: async ({ query }) => {
+      const page = await listMessages(query);
+      return ok({ results: page.results.map(messageDetails), paging: { cursor: page.cursor ?? null, more: page.cursor !== undefined } });
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/messages/:message_id',
+    handler: async ({ params }) => ok(messageDetails(await mustGet(params.message_id))),
+  }),
+  route({
+    method: 'GET',
+    path: '/messages/:message_id/history',
+    query: z.object({ type: z.string().max(64).optional() }),
+    handler: async ({ params, query }) => {
+      const m = await mustGet(params.message_id);
+      return ok({ results: m.history.filter((e) => !query.type || e.type === query.type) });
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/messages/:message_id/output',
+    handler: async ({ params }) => {
+      const m = await mustGet(params.message_id);
+      return ok({
+        results: m.outputs.map((o) => ({
+          channel: o.channel,
+          channel_id: o.channel,
+          content: { html: o.html ?? null, text: o.text ?? null, title: o.title ?? null, subject: o.subject ?? null, body: o.body ?? null, blocks: o.blocks ?? [] },
+        })),
+      });
+    },
+  }),
+];
+
+export const handler = apiHandler(routes);

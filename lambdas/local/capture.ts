@@ -1,0 +1,179 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { z } from 'zod';
+
+/** An email the SMTP capture received. */
+interface EmailReceived {
+  via: 'smtp';
+  channel: 'email';
+  messageId?: string;
+  from: string;
+  /** The envelope recipients: where the message was delivered. */
+  to: string[];
+  subject: string;
+  text: string;
+  html?: string;
+  /** Header lines as sent, by lower-case name, folding undone. */
+  headers: Record<string, string>;
+}
+
+/** A local-capture POST (sms and push in local mode). */
+interface HttpReceived {
+  via: 'http';
+  channel: string;
+  messageId: string;
+  address: unknown;
+  content: unknown;
+}
+
+/**
+ * What a local provider target received. `messageId` is the platform's message id (from the
+ * `X-Courier-Message-Id` header of an email, from the body of an HTTP capture), so a capture can
+ * be matched with `GET /messages`. `seq` orders captures.
+ */
+export type Capture = (EmailReceived | HttpReceived) & { seq: number; capturedAt: string };
+
+export interface CaptureServer {
+  smtpUrl: string;
+  /** Where the local-capture provider POSTs. */
+  captureUrl: string;
+  /** Serves /_local/... requests; false for any other path, which the caller then serves. */
+  handleHttp(req: http.IncomingMessage, res: http.ServerResponse): boolean;
+  captures(): Capture[];
+  stop(): Promise<void>;
+}
+
+/** The oldest captures are dropped past this, so a long-running `npm start` stays small. */
+const MAX_CAPTURES = 1000;
+const MAX_BODY_BYTES = 1024 * 1024;
+
+const httpCapture = z.object({ messageId: z.string().min(1), channel: z.string().min(1), address: z.unknown(), content: z.unknown() });
+
+const send = (res: http.ServerResponse, status: number, body?: unknown) => {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  res.writeHead(status, payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) });
+  res.end(payload);
+};
+
+/** Header lines as a record: `{ 'x-courier-message-id': 'm1', subject: 'Hi' }`. */
+function headerRecord(lines: readonly { key: string; line: string }[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const { key, line } of lines) out[key] = line.slice(line.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ').trim();
+  return out;
+}
+
+/**
+ * The local provider targets of SPEC section 10, both on 127.0.0.1 and free ports: an SMTP server
+ * that accepts any sender, recipient and credentials (STARTTLS off, so a plain client never tries
+ * to upgrade to a certificate it cannot verify), and an HTTP server taking the local-capture
+ * POSTs. Captures are kept in memory and served over HTTP:
+ * - `GET /_local/captures[?messageId=&channel=]`: `{ results: Capture[] }`, oldest first;
+ * - `DELETE /_local/captures`: forgets them all (204);
+ * - `POST /_local/capture`: `{ messageId, channel, address, content }` (202).
+ * `handleHttp` serves the same paths on another server (the local API port).
+ */
+export async function startCapture(): Promise<CaptureServer> {
+  const store: Capture[] = [];
+  let seq = 0;
+  const keep = (c: EmailReceived | HttpReceived) => {
+    store.push({ ...c, seq: ++seq, capturedAt: new Date().toISOString() });
+    if (store.length > MAX_CAPTURES) store.splice(0, store.length - MAX_CAPTURES);
+  };
+
+  const smtp = new SMTPServer({
+    authOptional: true,
+    allowInsecureAuth: true,
+    disabledCommands: ['STARTTLS'],
+    disableReverseLookup: true,
+    logger: false,
+    size: 10 * 1024 * 1024,
+    closeTimeout: 1000,
+    onAuth: (auth, _session, callback) => callback(null, { user: auth.username ?? 'local' }),
+    onData: (stream, session, callback) => {
+      simpleParser(stream)
+        .then((mail) => {
+          const headers = headerRecord(mail.headerLines);
+          keep({
+            via: 'smtp',
+            channel: 'email',
+            messageId: headers['x-courier-message-id'],
+            from: mail.from?.text ?? '',
+            to: session.envelope.rcptTo.map((r) => r.address),
+            subject: mail.subject ?? '',
+            text: mail.text ?? '',
+            html: typeof mail.html === 'string' ? mail.html : undefined,
+            headers,
+          });
+          callback();
+        })
+        .catch((e: Error) => callback(e));
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    smtp.once('error', reject);
+    smtp.listen(0, '127.0.0.1', () => resolve());
+  });
+  const smtpPort = (smtp.server.address() as AddressInfo).port;
+
+  function handleHttp(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    const url = new URL(req.url ?? '/', 'http://local');
+    if (!url.pathname.startsWith('/_local/')) return false;
+    if (url.pathname === '/_local/captures' && req.method === 'GET') {
+      const messageId = url.searchParams.get('messageId');
+      const channel = url.searchParams.get('channel');
+      send(res, 200, { results: store.filter((c) => (!messageId || c.messageId === messageId) && (!channel || c.channel === channel)) });
+    } else if (url.pathname === '/_local/captures' && req.method === 'DELETE') {
+      store.length = 0;
+      send(res, 204);
+    } else if (url.pathname === '/_local/capture' && req.method === 'POST') {
+      receive(req, res);
+    } else {
+      send(res, 404, { message: 'Not Found', type: 'invalid_request_error' });
+    }
+    return true;
+  }
+
+  function receive(req: http.IncomingMessage, res: http.ServerResponse) {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(c);
+    });
+    req.on('end', () => {
+      if (size > MAX_BODY_BYTES) return send(res, 413, { message: 'Request Entity Too Large', type: 'invalid_request_error' });
+      let json: unknown;
+      try {
+        json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        json = undefined;
+      }
+      const body = httpCapture.safeParse(json);
+      if (!body.success) return send(res, 400, { message: 'expected JSON { messageId, channel, address, content }', type: 'invalid_request_error' });
+      keep({ via: 'http', ...body.data });
+      send(res, 202, { seq });
+    });
+  }
+
+  const httpServer = http.createServer((req, res) => {
+    if (!handleHttp(req, res)) send(res, 404, { message: 'Not Found', type: 'invalid_request_error' });
+  });
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(0, '127.0.0.1', () => resolve());
+  });
+  const httpPort = (httpServer.address() as AddressInfo).port;
+
+  return {
+    smtpUrl: `smtp://127.0.0.1:${smtpPort}`,
+    captureUrl: `http://127.0.0.1:${httpPort}/_local/capture`,
+    handleHttp,
+    captures: () => [...store],
+    stop: async () => {
+      httpServer.closeAllConnections();
+      await Promise.all([new Promise<void>((r) => httpServer.close(() => r())), new Promise<void>((r) => smtp.close(() => r()))]);
+    },
+  };
+}

@@ -1,0 +1,19 @@
+import { putInboxMessage } from '../store/inbox';
+import { inboxSettings } from './catalog';
+import type { ProviderAdapter, ProviderResult, ProviderSend } from './port';
+import { invalidAddress, parseSettings } from './transport';
+
+/**
+ * The built-in inbox: the message is delivered once it is stored. A retried delivery finds the item
+ * already there and reports DELIVERED again without a second copy.
+ */
+export class InboxAdapter implements ProviderAdapter {
+  async send(message: ProviderSend): Promise<ProviderResult> {
+    parseSettings(inboxSettings, message.settings, 'inbox');
+    const { userId, tenantId } = message.recipient;
+    if (!userId) throw invalidAddress('inbox', 'the recipient has no user id');
+    const { title, body, blocks } = message.content;
+    await putInboxMessage(userId, { messageId: message.messageId, tenantId, title, body, blocks });
+    return { providerMessageId: message.messageId, status: 'DELIVERED' };
+  }
+}

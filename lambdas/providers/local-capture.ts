@@ -1,0 +1,29 @@
+import { localCaptureSettings } from './catalog';
+import type { ProviderAdapter, ProviderResult, ProviderSend } from './port';
+import { parseSettings, request } from './transport';
+
+/** The JSON the local capture receives (lambdas/local/capture.ts reads the same shape). */
+export const capturePayload = (message: ProviderSend) => ({
+  messageId: message.messageId,
+  channel: message.channel,
+  address: message.address,
+  content: message.content,
+});
+
+/**
+ * Local mode's stand-in for SMS and push providers: posts what would be sent to the local capture
+ * server, where people and tests read it back. SENT, as a real SMS or push provider would report.
+ */
+export class LocalCaptureAdapter implements ProviderAdapter {
+  async send(message: ProviderSend): Promise<ProviderResult> {
+    const settings = parseSettings(localCaptureSettings, message.settings, 'local-capture');
+    await request({
+      url: settings.url,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(capturePayload(message)),
+      timeoutMs: message.timeoutMs,
+      what: 'local-capture',
+    });
+    return { providerMessageId: message.messageId, status: 'SENT' };
+  }
+}

@@ -1,0 +1,54 @@
+import { SendEmailCommand, SESv2Client, type SendEmailCommandInput } from '@aws-sdk/client-sesv2';
+import type { z } from 'zod';
+import { config } from '../shared/config';
+import { sesSettings } from './catalog';
+import type { ProviderAdapter, ProviderResult, ProviderSend } from './port';
+import { awsFailure, invalidAddress, parseSettings } from './transport';
+
+type SesSettings = z.output<typeof sesSettings>;
+
+const utf8 = (data: string) => ({ Data: data, Charset: 'UTF-8' });
+
+/** SESv2 SendEmail with Simple content: subject, text and HTML bodies, and the message id header. */
+export function sesInput(message: ProviderSend, settings: SesSettings): SendEmailCommandInput {
+  if (typeof message.address !== 'string' || !message.address.includes('@')) throw invalidAddress('ses', 'the address is not an email address');
+  const { subject, text, html } = message.content;
+  return {
+    FromEmailAddress: settings.from,
+    Destination: { ToAddresses: [message.address] },
+    ConfigurationSetName: settings.configuration_set,
+    Content: {
+      Simple: {
+        Subject: utf8(subject ?? ''),
+        Body: { Text: utf8(text ?? ''), ...(html ? { Html: utf8(html) } : {}) },
+        Headers: [{ Name: 'X-Courier-Message-Id', Value: message.messageId }],
+      },
+    },
+  };
+}
+
+/**
+ * One client per region for the life of the function, so a warm function reuses its connections.
+ * `maxAttempts: 1`: retries belong to the delivery pipeline, which schedules them through the
+ * queue with backoff; SDK retries would spend the provider timeout inside one invocation.
+ */
+const clients = new Map<string, SESv2Client>();
+function client(region: string): SESv2Client {
+  let c = clients.get(region);
+  if (!c) clients.set(region, (c = new SESv2Client({ region, endpoint: config.SES_ENDPOINT, maxAttempts: 1 })));
+  return c;
+}
+
+/** Email through Amazon SES (API v2). */
+export class SesAdapter implements ProviderAdapter {
+  async send(message: ProviderSend): Promise<ProviderResult> {
+    const settings = parseSettings(sesSettings, message.settings, 'ses');
+    const input = sesInput(message, settings);
+    try {
+      const out = await client(settings.region ?? config.AWS_REGION).send(new SendEmailCommand(input), { abortSignal: AbortSignal.timeout(message.timeoutMs) });
+      return { providerMessageId: out.MessageId, status: 'SENT' };
+    } catch (e) {
+      throw awsFailure(e, 'ses', message.timeoutMs);
+    }
+  }
+}

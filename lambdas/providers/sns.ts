@@ -1,0 +1,45 @@
+import { PublishCommand, SNSClient, type MessageAttributeValue, type PublishCommandInput } from '@aws-sdk/client-sns';
+import type { z } from 'zod';
+import { config } from '../shared/config';
+import { snsSettings } from './catalog';
+import type { ProviderAdapter, ProviderResult, ProviderSend } from './port';
+import { awsFailure, invalidAddress, parseSettings } from './transport';
+
+type SnsSettings = z.output<typeof snsSettings>;
+
+const attribute = (value: string): MessageAttributeValue => ({ DataType: 'String', StringValue: value });
+
+/** SNS Publish straight to a phone number: the SMS body is the rendered text. */
+export function snsInput(message: ProviderSend, settings: SnsSettings): PublishCommandInput {
+  if (typeof message.address !== 'string' || message.address.trim() === '') throw invalidAddress('sns', 'the address is not a phone number');
+  return {
+    PhoneNumber: message.address,
+    Message: message.content.body ?? '',
+    MessageAttributes: {
+      'AWS.SNS.SMS.SMSType': attribute(settings.sms_type),
+      ...(settings.sender_id ? { 'AWS.SNS.SMS.SenderID': attribute(settings.sender_id) } : {}),
+    },
+  };
+}
+
+/** Per region, without SDK retries: see the SES adapter. */
+const clients = new Map<string, SNSClient>();
+function client(region: string): SNSClient {
+  let c = clients.get(region);
+  if (!c) clients.set(region, (c = new SNSClient({ region, endpoint: config.SNS_ENDPOINT, maxAttempts: 1 })));
+  return c;
+}
+
+/** SMS through Amazon SNS. */
+export class SnsAdapter implements ProviderAdapter {
+  async send(message: ProviderSend): Promise<ProviderResult> {
+    const settings = parseSettings(snsSettings, message.settings, 'sns');
+    const input = snsInput(message, settings);
+    try {
+      const out = await client(settings.region ?? config.AWS_REGION).send(new PublishCommand(input), { abortSignal: AbortSignal.timeout(message.timeoutMs) });
+      return { providerMessageId: out.MessageId, status: 'SENT' };
+    } catch (e) {
+      throw awsFailure(e, 'sns', message.timeoutMs);
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import { createHmac } from 'node:crypto';
+import { z } from 'zod';
+import { webhookSettings } from './catalog';
+import type { ProviderAdapter, ProviderResult, ProviderSend } from './port';
+import { invalidAddress, parseSettings, request } from './transport';
+
+type WebhookSettings = z.output<typeof webhookSettings>;
+
+// Checked up front: fetch would refuse a malformed header only when called, which reads as a
+// network failure and would be retried in vain.
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP header name');
+const headerValue = z.string().regex(/^[^\r\n\0]*$/, 'must not hold line breaks');
+
+/** `profile.webhook`, as Courier defines it (its `profile` option is not used). */
+const webhookAddress = z.object({
+  url: z.url({ protocol: /^https?$/ }).optional(),
+  method: z.enum(['POST', 'PUT']).optional(),
+  headers: z.record(headerName, headerValue).optional(),
+  authentication: z
+    .discriminatedUnion('mode', [
+      z.object({ mode: z.literal('none') }),
+      z.object({ mode: z.literal('basic'), username: z.string(), password: z.string() }),
+      z.object({ mode: z.literal('bearer'), token: headerValue }),
+    ])
+    .optional(),
+});
+
+/**
+ * `sha256=` + hex HMAC-SHA256 of `${timestamp}.${rawBody}`. Signing the timestamp with the body lets
+ * a receiver reject a replayed request whose timestamp is old.
+ */
+export const webhookSignature = (secret: string, timestamp: number, rawBody: string): string =>
+  `sha256=${createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest('hex')}`;
+
+/** Headers the adapter owns: a profile's `headers` cannot replace them. */
+const RESERVED = new Set(['content-type', 'content-length', 'host', 'x-courier-timestamp', 'x-courier-signature', 'idempotency-key']);
+
+export interface WebhookRequest {
+  url: string;
+  method: 'POST' | 'PUT';
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * The request for one message: JSON `{ messageId, channel, recipient, content, metadata, timestamp }`
+ * (`timestamp` ISO 8601, the same instant as the `x-courier-timestamp` header's epoch seconds),
+ * signed when the provider has a signing secret, with the profile's headers and authentication.
+ */
+export function webhookRequest(message: ProviderSend, settings: WebhookSettings, nowSeconds: number): WebhookRequest {
+  const parsed = webhookAddress.safeParse(typeof message.address === 'object' && message.address !== null ? message.address : {});
+  if (!parsed.success) throw invalidAddress('webhook', `the webhook object is invalid (${parsed.error.issues.map((i) => i.path.join('.')).join(', ')})`);
+  const address = parsed.data;
+  const url = address.url ?? settings.url;
+  if (!url) throw invalidAddress('webhook', 'no url in the profile and none in the settings');
+  const body = JSON.stringify({
+    messageId: message.messageId,
+    channel: message.channel,
+    recipient: message.recipient,
+    content: message.content,
+    metadata: message.metadata ?? {},
+    timestamp: new Date(nowSeconds * 1000).toISOString(),
+  });
+  const custom = Object.entries(address.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v] as const);
+  const auth = address.authentication;
+  return {
+    url,
+    method: address.method ?? settings.method,
+    headers: {
+      ...Object.fromEntries(custom.filter(([k]) => !RESERVED.has(k))),
+      ...(auth?.mode === 'basic' ? { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` } : {}),
+      ...(auth?.mode === 'bearer' ? { authorization: `Bearer ${auth.token}` } : {}),
+      'content-type': 'application/json',
+      'x-courier-timestamp': String(nowSeconds),
+      ...(settings.signing_secret ? { 'x-courier-signature': webhookSignature(settings.signing_secret, nowSeconds, body) } : {}),
+      'idempotency-key': message.idempotencyKey,
+    },
+    body,
+  };
+}
+
+/** Signed HTTP webhooks: a 2xx answer means the receiver has the message, so it counts as DELIVERED. */
+export class WebhookAdapter implements ProviderAdapter {
+  async send(message: ProviderSend): Promise<ProviderResult> {
+    const settings = parseSettings(webhookSettings, message.settings, 'webhook');
+    const req = webhookRequest(message, settings, Math.floor(Date.now() / 1000));
+    await request({ ...req, timeoutMs: message.timeoutMs, what: 'webhook' });
+    return { status: 'DELIVERED' };
+  }
+}

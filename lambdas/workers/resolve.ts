@@ -1,0 +1,141 @@
+import { resolvePreference, type PreferenceDecision } from '../domain/preferences';
+import { type Brand, type ElementalContent } from '../domain/render';
+import { customRouting, DEFAULT_ROUTING, type Routing } from '../domain/routing';
+import { chooseBrand, chooseContextTenant, loadedLayers, MAX_CONTEXT_LAYERS, mergeRecipientProfile, mergeTenantLayers, type TenantContext, type TenantRecord } from '../domain/tenant-context';
+import { memo } from '../shared/cache';
+import { config } from '../shared/config';
+import type { DeliveryRecipient } from '../shared/jobs';
+import { brands } from '../store/brands';
+import type { RequestRecord } from '../store/messages';
+import { getUserPreference, preferenceLayers, topics, type Topic } from '../store/preferences';
+import type { Profile } from '../store/profiles';
+import { getTemplateHead, getTemplateVersion, type TemplateBody } from '../store/tenant-templates';
+import { getPublishedVersion, templates } from '../store/templates';
+import { getMembership, listUserTenants, tenantChain } from '../store/tenants';
+
+/** Workspace data changes rarely and is read for every recipient: cached briefly per warm function. */
+const TTL_MS = 10_000;
+const tenantCache = memo<TenantContext | undefined>(TTL_MS);
+const topicCache = memo<Topic | undefined>(TTL_MS);
+const brandCache = memo<Brand | undefined>(TTL_MS);
+const templateCache = memo<ResolvedTemplate | 'missing' | 'unpublished'>(TTL_MS);
+
+interface ResolvedTemplate {
+  content: ElementalContent;
+  routing?: Routing;
+  topicId?: string;
+  brandId?: string;
+}
+
+/** Everything the delivery of one recipient needs, or the terminal status that ends it early. */
+export type Resolution =
+  | { end: 'UNMAPPED' | 'UNROUTABLE' | 'FILTERED'; reason?: string; error?: string; detail?: Record<string, unknown>; tenantId?: string }
+  | {
+      end?: undefined;
+      profile: Profile;
+      tenant?: TenantContext;
+      content: ElementalContent;
+      routing: Routing;
+      brand?: Brand;
+      data: Record<string, unknown>;
+      preference?: PreferenceDecision;
+    };
+
+export function loadTenantContext(tenantId: string): Promise<TenantContext | undefined> {
+  return tenantCache(tenantId, async () => {
+    const chain: TenantRecord[] = await tenantChain(tenantId, MAX_CONTEXT_LAYERS);
+    return chain.length ? mergeTenantLayers(loadedLayers(chain)) : undefined;
+  });
+}
+
+function loadTemplate(templateId: string): Promise<ResolvedTemplate | 'missing' | 'unpublished'> {
+  return templateCache(templateId, async () => {
+    const t = await templates.get(templateId);
+    if (!t || t.doc.archived) return 'missing';
+    if (!t.doc.published) return 'unpublished';
+    const v = await getPublishedVersion(templateId, t.doc.published);
+    if (!v) return 'missing';
+    const n = v.notification;
+    return { content: n.content as ElementalContent, routing: n.routing?.channels ? (n.routing as Routing) : undefined, topicId: n.subscription?.topic_id, brandId: n.brand?.id };
+  });
+}
+
+function loadTenantTemplate(tenantId: string, templateId: string): Promise<ResolvedTemplate | 'missing' | 'unpublished'> {
+  return templateCache(`${tenantId}\u0000${templateId}`, async () => {
+    const head = await getTemplateHead(tenantId, templateId);
+    if (!head) return 'missing';
+    if (!head.published) return 'unpublished';
+    const v = await getTemplateVersion(tenantId, templateId, head.published);
+    if (!v) return 'missing';
+    const body: TemplateBody = v.template;
+    return { content: body.content as ElementalContent, routing: body.routing as Routing | undefined };
+  });
+}
+
+const TENANT_TEMPLATE = 'tenant/';
+
+/**
+ * Resolves one recipient (SPEC sections 4-6): template, tenant context (first match: recipient,
+ * message, fan-out tenant, auto-infer), merged profile, preferences (FILTERED with the deciding
+ * layer), routing (custom routing replaces the message's), brand and data.
+ */
+export async function resolveRecipient(req: RequestRecord, r: DeliveryRecipient, storedProfile: Profile | undefined): Promise<Resolution> {
+  const m = req.message;
+  const isTenantTemplate = m.template?.startsWith(TENANT_TEMPLATE) === true;
+  let template: ResolvedTemplate | undefined;
+  if (m.template && !isTenantTemplate) {
+    const t = await loadTemplate(m.template);
+    if (t === 'missing') return { end: 'UNMAPPED', error: `Template ${m.template} not found` };
+    if (t === 'unpublished') return { end: 'UNROUTABLE', reason: 'UNPUBLISHED', error: `Template ${m.template} has no published version` };
+    template = t;
+  }
+
+  const named = r.tenantId ?? m.context?.tenant_id ?? r.fanoutTenantId;
+  const memberships = !named && r.userId ? (await listUserTenants(r.userId, 2)).items.map((x) => x.tenant_id) : [];
+  const choice = chooseContextTenant({
+    recipientTenantId: r.tenantId,
+    messageTenantId: m.context?.tenant_id,
+    fanoutTenantId: r.fanoutTenantId,
+    membershipTenantIds: memberships,
+    autoInfer: config.AUTO_INFER_TENANT_CONTEXT,
+  });
+  const tenant = choice.tenantId ? await loadTenantContext(choice.tenantId) : undefined;
+
+  if (isTenantTemplate) {
+    if (!tenant) return { end: 'UNROUTABLE', error: 'Tenant Context Not Found', detail: { memberships: memberships.length } };
+    const t = await loadTenantTemplate(tenant.tenant.id, m.template!.slice(TENANT_TEMPLATE.length));
+    if (t === 'missing') return { end: 'UNMAPPED', error: `Template ${m.template} not found for tenant ${tenant.tenant.id}`, tenantId: tenant.tenant.id };
+    if (t === 'unpublished') return { end: 'UNROUTABLE', reason: 'UNPUBLISHED', error: `Template ${m.template} has no published version`, tenantId: tenant.tenant.id };
+    template = t;
+  }
+
+  const membershipProfile =
+    r.membershipProfile ?? (tenant && r.userId && !r.fanoutTenantId ? (await getMembership(tenant.tenant.id, r.userId))?.profile : undefined);
+  const profile = mergeRecipientProfile({ tenantUserProfile: tenant?.user_profile, membershipProfile, storedProfile, inline: r.inline });
+
+  let routing = m.routing ?? template?.routing ?? DEFAULT_ROUTING;
+  let preference: PreferenceDecision | undefined;
+  const topicId = m.preferences?.subscription_topic_id ?? template?.topicId;
+  if (topicId) {
+    const contextId = tenant?.tenant.id;
+    const [topic, user, userTenant] = await Promise.all([
+      topicCache(topicId, async () => (await topics.get(topicId))?.doc),
+      r.userId ? getUserPreference(r.userId, topicId) : undefined,
+      r.userId && contextId ? getUserPreference(r.userId, topicId, contextId) : undefined,
+    ]);
+    preference = resolvePreference(preferenceLayers({ topicId, topic, tenantLayers: tenant?.layers ?? [], user, userTenant }));
+    if (!preference.deliver) {
+      return { end: 'FILTERED', reason: 'UNSUBSCRIBED', detail: { topic_id: topicId, deciding_layer: preference.decidingLayer }, tenantId: contextId };
+    }
+    if (preference.customRouting?.length) routing = customRouting(preference.customRouting);
+  }
+
+  const brandId = chooseBrand(m.brand_id ?? template?.brandId, tenant?.brand_id, config.DEFAULT_BRAND_ID);
+  const brand = brandId ? await brandCache(brandId, async () => brandView(brandId, (await brands.get(brandId))?.doc)) : undefined;
+
+  const content = (m.content ?? template?.content) as ElementalContent;
+  return { profile, tenant, content, routing, brand, data: { ...m.data, ...r.data }, preference };
+}
+
+const brandView = (id: string, doc: { name: string; settings: Record<string, unknown> } | undefined): Brand | undefined =>
+  doc && { id, name: doc.name, settings: doc.settings as Brand['settings'] };

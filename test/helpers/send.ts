@@ -1,0 +1,50 @@
+import type { TestStack } from './stack';
+import { eventually, uid } from './wait';
+
+export const TERMINAL = ['SENT', 'DELIVERED', 'FILTERED', 'UNROUTABLE', 'UNDELIVERABLE', 'UNMAPPED', 'CANCELED'];
+
+export interface Msg {
+  id: string;
+  status: string;
+  recipient: string;
+  reason?: string | null;
+  error?: string;
+  channel?: string;
+  tenant_id?: string;
+}
+
+/** Every message of a trace id, through the SDK, once `count` exist and all are terminal. */
+export async function messagesOf(s: TestStack, traceId: string, count: number, timeoutMs = 30_000): Promise<Msg[]> {
+  return eventually(
+    async () => {
+      const all: Msg[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await s.client.messages.list({ traceId, cursor });
+        all.push(...((page.results ?? []) as unknown as Msg[]));
+        cursor = page.paging?.more ? (page.paging.cursor ?? undefined) : undefined;
+      } while (cursor);
+      return all;
+    },
+    (all) => all.length >= count && all.every((m) => TERMINAL.includes(m.status)),
+    timeoutMs,
+  );
+}
+
+/** Sends `message` with a fresh trace id and waits for `count` terminal messages. */
+export async function sendAndWait(s: TestStack, message: Record<string, unknown>, count: number, timeoutMs?: number): Promise<{ requestId: string; messages: Msg[] }> {
+  const trace = uid('trace');
+  const metadata = { ...((message.metadata as object) ?? {}), trace_id: trace };
+  const { requestId } = await s.client.send.message({ message: { ...message, metadata } as never });
+  const messages = await messagesOf(s, trace, count, timeoutMs);
+  return { requestId, messages };
+}
+
+/** The rendered text of a message on a channel (GET /messages/:id/output). */
+export async function rendered(s: TestStack, messageId: string, channel = 'email'): Promise<string> {
+  const out = await s.client.messages.content(messageId);
+  const r = (out.results ?? []).find((x) => x.channel === channel);
+  if (!r) throw new Error(`no ${channel} output for ${messageId}: ${JSON.stringify(out)}`);
+  const c = r.content as unknown as Record<string, unknown>;
+  return [c.subject, c.title, c.body, c.text].filter(Boolean).join('\n');
+}

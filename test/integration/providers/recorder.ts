@@ -1,0 +1,74 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ProviderSend } from '../../../lambdas/providers/port';
+
+/** A request as it arrived over the wire. */
+export interface Recorded {
+  method: string;
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** What the stand-in answers; `hang` never answers (for timeouts). */
+export type Reply = { status: number; headers?: Record<string, string>; body?: string | object } | 'hang';
+
+export interface Recorder {
+  url: string;
+  requests: Recorded[];
+  /** Sets how the following requests are answered (default: 200 `{}`). */
+  reply(fn: (req: Recorded) => Reply): void;
+  close(): Promise<void>;
+}
+
+/** A local HTTP server standing in for a provider's API: it records every request and answers as told. */
+export async function startRecorder(): Promise<Recorder> {
+  const requests: Recorded[] = [];
+  let respond: (req: Recorded) => Reply = () => ({ status: 200, body: {} });
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const recorded = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      requests.push(recorded);
+      const reply = respond(recorded);
+      if (reply === 'hang') return;
+      const body = reply.body === undefined ? '' : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
+      res.writeHead(reply.status, { ...(typeof reply.body === 'object' ? { 'content-type': 'application/json' } : {}), ...reply.headers });
+      res.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    reply: (fn) => (respond = fn),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** A message as the delivery worker hands it to an adapter; tests override what they exercise. */
+export const sendOf = (over: Partial<ProviderSend>): ProviderSend => ({
+  messageId: '1700000000000-msg1',
+  idempotencyKey: '1700000000000-msg1:email',
+  channel: 'email',
+  recipient: { userId: 'user-1', tenantId: 'acme' },
+  address: 'ada@example.test',
+  content: { channel: 'email', subject: 'Hello Ada', text: 'Your order shipped.', html: '<p>Your order shipped.</p>' },
+  settings: {},
+  timeoutMs: 3000,
+  ...over,
+});
+
+/** A port nothing listens on: connecting fails at once. */
+export async function closedPort(): Promise<number> {
+  const server = http.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
