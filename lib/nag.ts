@@ -13,4 +13,15 @@ export function acknowledgeNagFindings(stack: NotificationsStack): void {
       'against the hashed, revocable keys in the table before doing anything (lambdas/shared/middleware.ts apiKeyAuth), ' +
       'uncached so a revoked key is refused at once; GET /health is public by design and touches no data.',
   });
+  const deliver = stack.workers.deliver;
+  Validations.of(deliver).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason: 'sns:Publish to a phone number (SMS) has no resource ARN to scope it to; the statement allows only sns:Publish.',
+  });
+  for (const kind of ['identity', 'configuration-set']) {
+    Validations.of(deliver).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:${kind}/*]`,
+      reason: `ses:SendEmail is authorised per sending ${kind}; which verified identities a workspace sends from is configured at run time through /providers.`,
+    });
+  }
 }

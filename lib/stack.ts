@@ -1,4 +1,5 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -17,6 +18,26 @@ export interface NotificationsStackProps extends StackProps {
 }
 
 /**
+ * What the delivery worker's provider adapters call on AWS: SES (email) on the account's verified
+ * identities and configuration sets, and SNS Publish to phone numbers (SMS), which has no resource
+ * ARN to scope to (lib/nag.ts carries the acknowledgement).
+ */
+export const SMS_PUBLISH_SID = 'SmsPublishToPhoneNumbers';
+function grantProviders(worker: AppFunction): void {
+  const stack = Stack.of(worker);
+  worker.fn.addToRolePolicy(
+    new PolicyStatement({
+      actions: ['ses:SendEmail'],
+      resources: [
+        stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*' }),
+        stack.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: '*' }),
+      ],
+    }),
+  );
+  worker.fn.addToRolePolicy(new PolicyStatement({ sid: SMS_PUBLISH_SID, actions: ['sns:Publish'], resources: ['*'] }));
+}
+
+/**
  * The whole product: one table, the fan-out and delivery queues (each with a DLQ), an HTTP API
  * with one function per resource group, and the two workers.
  */
@@ -24,6 +45,7 @@ export class NotificationsStack extends Stack {
   readonly api: HttpApi;
   readonly table: NotificationsTable;
   readonly queues: Record<QueueName, WorkQueue>;
+  readonly workers: Record<string, AppFunction> = {};
 
   constructor(scope: Construct, id: string, props: NotificationsStackProps = {}) {
     super(scope, id, props);
@@ -65,7 +87,9 @@ export class NotificationsStack extends Stack {
         timeout: Duration.seconds(spec.timeoutSeconds),
         memorySize: spec.memoryMB,
       }).bindTable('RW');
+      this.workers[spec.worker] = worker;
       for (const target of spec.sendsTo) worker.bindQueue(queueUrlEnv(target), this.queues[target].queue);
+      if (spec.worker === 'deliver') grantProviders(worker);
       worker.fn.addEventSource(
         new SqsEventSource(this.queues[name].queue, { batchSize: spec.batchSize, reportBatchItemFailures: true, maxBatchingWindow: Duration.seconds(1) }),
       );

@@ -4,7 +4,7 @@ import { API_GROUPS, QUEUES, queueUrlEnv, type QueueName } from '../shared/topol
 import type { SqsHandler } from '../shared/worker';
 import { startCapture, type Capture } from './capture';
 import { startHttpAdapter, type LambdaHttpHandler, type RouteTarget } from './http-adapter';
-import { startPoller } from './poller';
+import { startPoller, type WorkerStats } from './poller';
 import { ensureQueues, ensureTable, type QueueUrls } from './resources';
 
 export interface LocalStackOptions {
@@ -30,6 +30,8 @@ export interface LocalStack {
   sqs: SQSClient;
   /** What the local provider targets (SMTP and HTTP capture) received, oldest first. */
   captures(): Capture[];
+  /** Invocations, records and time of each worker so far (the Lambda side of a send's cost). */
+  workerStats(): Record<QueueName, WorkerStats>;
   stop(): Promise<void>;
 }
 
@@ -78,11 +80,12 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   // Captures are also readable on the API port, under /_local/ (no API key: local mode only).
   const http = await startHttpAdapter({ port: o.port, targets, extra: capture.handleHttp });
 
-  const pollers: ReturnType<typeof startPoller>[] = [];
+  const pollers: (ReturnType<typeof startPoller> & { queue: QueueName })[] = [];
   for (const [name, spec] of Object.entries(QUEUES) as [QueueName, (typeof QUEUES)[QueueName]][]) {
     const mod = require(`../workers/${spec.worker}`) as { handler: SqsHandler };
-    pollers.push(
-      startPoller({
+    pollers.push({
+      queue: name,
+      ...startPoller({
         client: sqs,
         queueUrl: queues[name].url,
         queueArn: queues[name].arn,
@@ -93,7 +96,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
         concurrency: o.concurrency?.[name] ?? 4,
         onError: (e) => o.onWorkerError?.(name, e),
       }),
-    );
+    });
   }
 
   return {
@@ -101,6 +104,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     queues,
     sqs,
     captures: capture.captures,
+    workerStats: () => Object.fromEntries(pollers.map((p) => [p.queue, p.stats()])) as Record<QueueName, WorkerStats>,
     async stop() {
       await http.close();
       await Promise.all(pollers.map((p) => p.stop()));
