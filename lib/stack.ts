@@ -5,7 +5,9 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { API_GROUPS, QUEUES, queueUrlEnv, type QueueName } from '../lambdas/shared/topology';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { API_GROUPS, QUEUES, queueUrlEnv, SCHEDULED, type QueueName } from '../lambdas/shared/topology';
 import { AppFunction } from './function';
 import { WorkQueue } from './queues';
 import { NotificationsTable } from './table';
@@ -93,6 +95,16 @@ export class NotificationsStack extends Stack {
       worker.fn.addEventSource(
         new SqsEventSource(this.queues[name].queue, { batchSize: spec.batchSize, reportBatchItemFailures: true, maxBatchingWindow: Duration.seconds(1) }),
       );
+    }
+
+    for (const spec of SCHEDULED) {
+      const fn = new AppFunction(this, `Scheduled-${spec.worker}`, {
+        entry: `lambdas/workers/${spec.worker}.ts`,
+        table: this.table,
+        timeout: Duration.seconds(spec.timeoutSeconds),
+      }).bindTable('RO');
+      for (const target of spec.sendsTo) fn.bindQueue(queueUrlEnv(target), this.queues[target].queue);
+      new Rule(this, `Every-${spec.worker}`, { schedule: Schedule.rate(Duration.minutes(spec.everyMinutes)), targets: [new LambdaFunction(fn.fn)] });
     }
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint });

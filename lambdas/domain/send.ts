@@ -98,7 +98,8 @@ export type Target =
   | { kind: 'list'; listId: string; data?: Record<string, unknown>; memberOf: string[] }
   | { kind: 'pattern'; pattern: string; data?: Record<string, unknown>; memberOf: string[] }
   | { kind: 'audience'; audienceId: string; data?: Record<string, unknown>; memberOf: string[] }
-  | { kind: 'tenant'; tenantId: string; includeChildren: boolean; includeParent: boolean; data?: Record<string, unknown> };
+  | { kind: 'tenant'; tenantId: string; includeChildren: boolean; includeParent: boolean; data?: Record<string, unknown> }
+  | { kind: 'bulk'; jobId: string };
 
 export class TargetError extends Error {}
 

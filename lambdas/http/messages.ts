@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { parseMessageId } from '../domain/send';
 import { apiHandler } from '../shared/api';
-import { NotFoundError, ValidationError } from '../shared/errors';
-import { ok, route } from '../shared/router';
-import { getMessage, listRequestMessages, requestsForTrace, requestsInBucket, type MessageRecord } from '../store/messages';
+import { ConflictError, NotFoundError, ValidationError } from '../shared/errors';
+import { ok, route, type Reply } from '../shared/router';
+import { getMessage, listRequestMessages, requestsForTrace, requestsInBucket, writeMessage, type MessageRecord } from '../store/messages';
 
 const csv = z
   .string()
@@ -131,22 +131,50 @@ async function listMessages(q: ListQuery): Promise<{ results: MessageRecord[]; c
   return { results, cursor: more ? encode(c) : undefined };
 }
 
+/** A trace's requests newest first, each request's messages a page at a time; the cursor says where. */
 async function listTrace(q: ListQuery, after: number | undefined): Promise<{ results: MessageRecord[]; cursor?: string }> {
-  const all: MessageRecord[] = [];
-  for (const requestId of (await requestsForTrace(q.traceId!)).reverse()) {
-    let cursor: string | undefined;
-    do {
-      const page = await listRequestMessages(requestId, 100, cursor);
-      all.push(...page.items.filter((m) => matches(m, q, after)));
-      cursor = page.cursor;
-    } while (cursor && all.length < 10_000);
+  const requests = (await requestsForTrace(q.traceId!)).reverse();
+  let c: BrowseCursor = decode(q.cursor) ?? { b: 0 };
+  const results: MessageRecord[] = [];
+  let queries = 0;
+  while (c.b < requests.length && results.length < PAGE && queries < QUERY_BUDGET) {
+    const page = await listRequestMessages(requests[c.b], PAGE, c.m);
+    queries += 1;
+    results.push(...page.items.filter((m) => matches(m, q, after)));
+    c = page.cursor ? { b: c.b, m: page.cursor } : { b: c.b + 1 };
   }
-  const offset = q.cursor ? Number(decode(q.cursor)?.b ?? 0) : 0;
-  const slice = all.slice(offset, offset + PAGE);
-  return { results: slice, cursor: offset + PAGE < all.length ? encode({ b: offset + PAGE }) : undefined };
+  return { results, cursor: c.b < requests.length ? encode(c) : undefined };
+}
+
+/** Statuses a message can still be cancelled from: nothing has been routed yet. */
+const CANCELABLE = new Set(['ENQUEUED', 'DELAYED']);
+
+/**
+ * Cancels a DELAYED or ENQUEUED message with a write conditional on its version, so a worker that
+ * claims it at the same moment either wins (409 here) or finds it CANCELED and stops.
+ */
+async function cancel(messageId: string): Promise<Reply> {
+  const id = parseMessageId(messageId);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const stored = id && (await getMessage(id.requestId, id.suffix));
+    if (!stored) throw new NotFoundError(`Message ${messageId} not found`);
+    const m = stored.record;
+    if (!CANCELABLE.has(m.status) || Object.keys(m.channels).length) {
+      return { status: 409, body: messageDetails(m), headers: { 'x-should-retry': 'false' } };
+    }
+    const canceled: MessageRecord = { ...m, status: 'CANCELED', history: [...m.history, { ts: Date.now(), type: 'CANCELED' }] };
+    if (await writeMessage(canceled, stored.v)) return ok(messageDetails(canceled));
+  }
+  throw new ConflictError(`Message ${messageId} kept changing; try again`, true);
 }
 
 export const routes = [
+  route({
+    method: 'POST',
+    path: '/messages/:message_id/cancel',
+    body: z.unknown(),
+    handler: async ({ params }) => cancel(params.message_id),
+  }),
   route({
     method: 'GET',
     path: '/messages',

@@ -1,10 +1,12 @@
 import { z } from 'zod';
-import { isSingleRecipient, messageSchema, newRequestId, targetsOf, TargetError, toTarget } from '../domain/send';
+import { now as clockNow } from '../shared/clock';
+import { dueTime, expiryTime, isSingleRecipient, messageSchema, newRequestId, targetsOf, TargetError, toTarget } from '../domain/send';
 import { apiHandler } from '../shared/api';
 import { ValidationError } from '../shared/errors';
-import { enqueueDelivery, enqueueFanout } from '../shared/jobs';
+import { enqueueDelivery, enqueueFanout, type DeliveryRecipient } from '../shared/jobs';
+import { MAX_DELAY_SECONDS } from '../shared/queue';
 import { accepted, route } from '../shared/router';
-import { putRequest } from '../store/messages';
+import { newMessageRecord, putRequest, writeMessage, type RequestRecord } from '../store/messages';
 
 /** Every `to` entry must reach someone; the error names the entry (`body.message.to.2: ...`). */
 function checkTargets(to: z.infer<typeof messageSchema>['to']): void {
@@ -18,6 +20,13 @@ function checkTargets(to: z.infer<typeof messageSchema>['to']): void {
   });
 }
 
+/** The one recipient of a single send (a user or inline recipient, not an array). */
+function singleRecipient(req: RequestRecord): DeliveryRecipient {
+  const target = toTarget(targetsOf(req.message.to)[0]);
+  if (target.kind !== 'user' && target.kind !== 'inline') throw new Error('unreachable: single recipients are users or inline');
+  return { messageId: req.requestId, userId: target.kind === 'user' ? target.userId : undefined, inline: target.inline, data: target.data, tenantId: target.tenantId };
+}
+
 export const routes = [
   route({
     method: 'POST',
@@ -26,22 +35,20 @@ export const routes = [
     handler: async ({ body }) => {
       const message = body.message;
       checkTargets(message.to);
-      const requestId = newRequestId();
-      const single = isSingleRecipient(message.to);
-      await putRequest({ requestId, message, enqueued: Date.now(), single });
-      if (single) {
-        // One recipient needs no fan-out: its delivery job goes straight to the delivery queue.
-        const target = toTarget(targetsOf(message.to)[0]);
-        if (target.kind !== 'user' && target.kind !== 'inline') throw new Error('unreachable: single recipients are users or inline');
-        await enqueueDelivery([
-          {
-            type: 'deliver',
-            requestId,
-            recipients: [{ messageId: requestId, userId: target.kind === 'user' ? target.userId : undefined, inline: target.inline, data: target.data, tenantId: target.tenantId }],
-          },
-        ]);
+      const now = clockNow();
+      const requestId = newRequestId(now);
+      const dueAt = dueTime(message.delay, now);
+      const req: RequestRecord = { requestId, message, enqueued: now, single: isSingleRecipient(message.to), dueAt, expiresAt: expiryTime(message.expiry, now) };
+      await putRequest(req);
+      const delay = dueAt === undefined ? undefined : Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((dueAt - now) / 1000)));
+      if (req.single) {
+        // One recipient needs no fan-out. Its message exists from now on (ENQUEUED or DELAYED), so it
+        // can be read and cancelled before delivery; the job goes straight to the delivery queue.
+        const recipient = singleRecipient(req);
+        await writeMessage(newMessageRecord(req, recipient, delay ? 'DELAYED' : 'ENQUEUED', now), 0);
+        await enqueueDelivery([{ type: 'deliver', requestId, recipients: [recipient], resume: true }], delay);
       } else {
-        await enqueueFanout([{ type: 'send', requestId }]);
+        await enqueueFanout([{ type: 'send', requestId }], delay);
       }
       return accepted({ requestId });
     },

@@ -16,6 +16,11 @@ export interface PollerOptions {
   region?: string;
   waitTimeSeconds?: number;
   onError?: (error: unknown) => void;
+  /**
+   * Fault injection: hand every batch to two concurrent invocations, as SQS's at-least-once
+   * delivery may (a test of exactly-once effects; never used by `npm start`).
+   */
+  duplicateDeliveries?: boolean;
 }
 
 /** The Lambda context a worker sees: name, request id and the time left before its timeout. */
@@ -104,8 +109,9 @@ export function startPoller(o: PollerOptions): { stop(): Promise<void>; idle(): 
       stats.invocations += 1;
       stats.records += messages.length;
       try {
-        const result = await o.handler(event, lambdaContext(o.functionName, o.timeoutSeconds));
-        failed = new Set((result?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+        const invoke = () => o.handler(structuredClone(event), lambdaContext(o.functionName, o.timeoutSeconds));
+        const [result, twin] = await Promise.all([invoke(), o.duplicateDeliveries ? invoke() : undefined]);
+        failed = new Set([...(result?.batchItemFailures ?? []), ...(twin?.batchItemFailures ?? [])].map((f) => f.itemIdentifier));
       } catch (e) {
         o.onError?.(e);
         return; // the whole batch becomes visible again, as with a failed Lambda invocation

@@ -52,7 +52,7 @@ export async function ensureQueues(
   client: SQSClient,
   prefix: string,
   /** Tests shorten the visibility timeout to see redelivery within seconds. */
-  overrides: { visibilityTimeoutSeconds?: number } = {},
+  overrides: { visibilityTimeoutSeconds?: Partial<Record<QueueName, number>> } = {},
 ): Promise<Record<QueueName, QueueUrls>> {
   const out = {} as Record<QueueName, QueueUrls>;
   for (const [name, spec] of Object.entries(QUEUES) as [QueueName, (typeof QUEUES)[QueueName]][]) {
@@ -64,7 +64,7 @@ export async function ensureQueues(
       new CreateQueueCommand({
         QueueName: `${prefix}-${name}`,
         Attributes: {
-          VisibilityTimeout: String(overrides.visibilityTimeoutSeconds ?? visibilityTimeoutSeconds(spec)),
+          VisibilityTimeout: String(overrides.visibilityTimeoutSeconds?.[name] ?? visibilityTimeoutSeconds(spec)),
           RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqAttrs.Attributes?.QueueArn, maxReceiveCount: spec.maxReceiveCount }),
         },
       }),

@@ -1,10 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { API_GROUPS, QUEUES, queueUrlEnv, type QueueName } from '../shared/topology';
+import type { ScheduledEvent } from 'aws-lambda';
+import { API_GROUPS, QUEUES, queueUrlEnv, SCHEDULED, type QueueName } from '../shared/topology';
 import type { SqsHandler } from '../shared/worker';
 import { startCapture, type Capture } from './capture';
 import { startHttpAdapter, type LambdaHttpHandler, type RouteTarget } from './http-adapter';
-import { startPoller, type WorkerStats } from './poller';
+import { lambdaContext, startPoller, type WorkerStats } from './poller';
 import { ensureQueues, ensureTable, type QueueUrls } from './resources';
 
 export interface LocalStackOptions {
@@ -17,11 +18,15 @@ export interface LocalStackOptions {
   queuePrefix: string;
   /** Concurrent batches per queue (Lambda's scale-out), default 4. */
   concurrency?: Partial<Record<QueueName, number>>;
-  /** Tests shorten it to watch redelivery. */
-  visibilityTimeoutSeconds?: number;
+  /** Tests shorten a queue's visibility timeout to watch redelivery. */
+  visibilityTimeoutSeconds?: Partial<Record<QueueName, number>>;
   /** Extra environment for the functions. */
   env?: Record<string, string>;
   onWorkerError?: (queue: QueueName, error: unknown) => void;
+  /** How often the scheduled workers (the sweeper) run; 0 runs them only through `runScheduled()`. */
+  scheduleEveryMs?: number;
+  /** Fault injection for tests: every SQS batch delivered twice, concurrently. */
+  duplicateDeliveries?: boolean;
 }
 
 export interface LocalStack {
@@ -32,6 +37,8 @@ export interface LocalStack {
   captures(): Capture[];
   /** Invocations, records and time of each worker so far (the Lambda side of a send's cost). */
   workerStats(): Record<QueueName, WorkerStats>;
+  /** Runs every scheduled worker once now, as its EventBridge rule would. */
+  runScheduled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -95,17 +102,30 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
         timeoutSeconds: spec.timeoutSeconds,
         concurrency: o.concurrency?.[name] ?? 4,
         onError: (e) => o.onWorkerError?.(name, e),
+        duplicateDeliveries: o.duplicateDeliveries,
       }),
     });
   }
 
+  const scheduled = SCHEDULED.map((w) => ({ spec: w, handler: (require(`../workers/${w.worker}`) as { handler: (e: ScheduledEvent, c: unknown) => Promise<unknown> }).handler }));
+  const runScheduled = async () => {
+    for (const { spec, handler } of scheduled) {
+      const event = { version: '0', id: crypto.randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', account: '000000000000', time: new Date().toISOString(), region, resources: [], detail: {} } as ScheduledEvent;
+      await handler(event, lambdaContext(`scheduled-${spec.worker}`, spec.timeoutSeconds)).catch((e) => o.onWorkerError?.('fanout', e));
+    }
+  };
+  const every = o.scheduleEveryMs ?? 60_000;
+  const timer = every > 0 ? setInterval(() => void runScheduled(), every) : undefined;
+
   return {
     url: http.url,
+    runScheduled,
     queues,
     sqs,
     captures: capture.captures,
     workerStats: () => Object.fromEntries(pollers.map((p) => [p.queue, p.stats()])) as Record<QueueName, WorkerStats>,
     async stop() {
+      clearInterval(timer);
       await http.close();
       await Promise.all(pollers.map((p) => p.stop()));
       await capture.stop();

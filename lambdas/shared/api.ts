@@ -1,7 +1,9 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { isActiveKeyHash } from '../store/api-keys';
+import { dynamoIdempotencyStore } from '../store/idempotency';
 import { config } from './config';
+import { idempotency } from './idempotency';
 import { apiKeyAuth, errorResponder, jsonBody } from './middleware';
 import { createRouter, toResult, type Route } from './router';
 
@@ -18,12 +20,14 @@ export function dispatcher(routes: Route[]) {
 
 /**
  * The Lambda handler of an API resource group: errors as Courier's `{ message, type }`, the API key
- * checked before anything else, then the JSON body parsed within the size limit.
+ * checked before anything else, then `Idempotency-Key` on POSTs (it hashes the raw body, so it comes
+ * before the body is parsed), then the JSON body parsed within the size limit.
  */
 export function apiHandler(routes: Route[]): HttpHandler {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
     .use(errorResponder())
     .use(apiKeyAuth(isActiveKeyHash))
+    .use(idempotency(dynamoIdempotencyStore))
     .use(jsonBody(config.MAX_BODY_BYTES))
     .handler(dispatcher(routes)) as unknown as HttpHandler;
 }

@@ -18,6 +18,22 @@ const schema = z.object({
   DELIVERY_QUEUE_URL: z.url().optional(),
   /** Largest request body accepted, in bytes; larger bodies get 413. */
   MAX_BODY_BYTES: z.coerce.number().int().positive().default(256 * 1024),
+  /** Delivery timing (milliseconds). A provider call gives up after PROVIDER_TIMEOUT_MS (a transient failure). */
+  PROVIDER_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** Transient failures retry on the same provider for this long, then fail over (message.timeout.provider overrides). */
+  PROVIDER_RETRY_WINDOW_MS: z.coerce.number().int().positive().default(5 * 60_000),
+  /** Retries on one provider, at most. */
+  PROVIDER_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(5),
+  /** First retry delay; each retry doubles it (with jitter), capped at 15 minutes. */
+  RETRY_BASE_MS: z.coerce.number().int().positive().default(2_000),
+  /** A message not delivered this long after it was due ends UNDELIVERABLE (message.timeout.message overrides). */
+  MESSAGE_TIMEOUT_MS: z.coerce.number().int().positive().default(24 * 3600_000),
+  /** A claim on a message older than this belongs to a worker that stopped during a provider call. */
+  CLAIM_LEASE_MS: z.coerce.number().int().positive().default(60_000),
+  /** The sweeper re-drives requests and messages unfinished this long after they were due. */
+  SWEEP_GRACE_MS: z.coerce.number().int().positive().default(5 * 60_000),
+  /** How long a warm worker reuses workspace data it read (templates, tenants, providers, topics). */
+  CACHE_TTL_MS: z.coerce.number().int().min(0).default(10_000),
   /** Workspace setting: the brand used when neither the send nor the tenant context names one. */
   DEFAULT_BRAND_ID: z.string().min(1).optional(),
   /** Workspace setting: a user with exactly one tenant membership gets that tenant as context. */

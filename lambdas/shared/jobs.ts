@@ -45,12 +45,27 @@ export const sendJob = z.object({
 });
 export type SendJob = z.infer<typeof sendJob>;
 
+/**
+ * The sweeper's look at one open request: page through its message records (`cursor`), re-drive
+ * those stuck unfinished, and close, postpone or re-run the request when the pages end.
+ */
+export const checkRequestJob = z.object({
+  type: z.literal('check-request'),
+  requestId: z.string(),
+  /** The open marker's sort key, moved or deleted at the end. */
+  marker: z.string(),
+  cursor: z.string().optional(),
+  seen: z.number().int().min(0).default(0),
+  unfinished: z.number().int().min(0).default(0),
+});
+export type CheckRequestJob = z.infer<typeof checkRequestJob>;
+
 export type AudienceUserJob = z.infer<typeof audienceUserJob>;
 export type AudienceBackfillJob = z.infer<typeof audienceBackfillJob>;
 
 export type TenantCleanupJob = z.infer<typeof tenantCleanupJob>;
 
-export const fanoutJob = z.discriminatedUnion('type', [sendJob, audienceUserJob, audienceBackfillJob, tenantCleanupJob]);
+export const fanoutJob = z.discriminatedUnion('type', [sendJob, checkRequestJob, audienceUserJob, audienceBackfillJob, tenantCleanupJob]);
 
 /** One recipient of a delivery job: who, and what the fan-out already knows about them. */
 export const deliveryRecipient = z.object({
@@ -75,6 +90,8 @@ export const deliveryJob = z.object({
   recipients: z.array(deliveryRecipient).min(1),
   /** Retries of recipients that failed unexpectedly (they are re-enqueued alone, with backoff). */
   attempt: z.number().int().min(0).optional(),
+  /** The recipients' message records exist (a scheduled retry, a delay hop, a sweeper re-drive): read them first. */
+  resume: z.boolean().optional(),
 });
 export type DeliveryJob = z.infer<typeof deliveryJob>;
 export type FanoutJob = z.infer<typeof fanoutJob>;

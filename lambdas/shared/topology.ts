@@ -55,7 +55,11 @@ export const API_GROUPS: ApiGroup[] = [
   { module: 'providers', segments: ['providers'] },
   { module: 'send', segments: ['send'], queues: ['fanout', 'delivery'] },
   { module: 'messages', segments: ['messages'] },
+  { module: 'bulk', segments: ['bulk'], queues: ['fanout'] },
 ];
 
 /** The environment variable each queue's URL is passed in. */
 export const queueUrlEnv = (name: QueueName): string => `${name.toUpperCase()}_QUEUE_URL`;
+
+/** Scheduled workers: the sweeper re-drives unfinished requests every minute (EventBridge on AWS). */
+export const SCHEDULED = [{ worker: 'sweeper', everyMinutes: 1, timeoutSeconds: 60, sendsTo: ['fanout'] as QueueName[] }] as const;

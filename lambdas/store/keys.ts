@@ -113,8 +113,17 @@ export const requestKeys = {
   message: (requestId: string, suffix: string): Key => ({ pk: `REQUEST#${requestId}`, sk: `MSG#${suffix}` }),
   messagesPrefix: 'MSG#',
   trace: (traceId: string, requestId: string): Key => ({ pk: `TRACE#${esc(traceId)}`, sk: requestId }),
+  /**
+   * A request not yet known to be finished, in one of OPEN_SHARDS partitions, sorted by when the
+   * sweeper should look at it: the sweeper's Query is `sk < now`.
+   */
+  open: (requestId: string, checkAt: number): Key => ({ pk: `OPEN#${shardOf(requestId) % OPEN_SHARDS}`, sk: `${checkAt.toString(36).padStart(9, '0')}#${requestId}` }),
+  openShard: (shard: number): string => `OPEN#${shard}`,
+  openBefore: (at: number): string => `${at.toString(36).padStart(9, '0')}#`,
   traceRequests: (traceId: string): string => `TRACE#${esc(traceId)}`,
 };
+
+export const OPEN_SHARDS = 4;
 
 /** gsi1 partition of the requests enqueued in the hour containing `at` (epoch ms). */
 export const requestBucket = (at: number): string => `REQUESTS#${new Date(at).toISOString().slice(0, 13)}`;
@@ -139,3 +148,21 @@ export const TABLE_SCHEMA = {
   ttlAttribute: 'ttl',
   indexes: [{ name: GSI1, partitionKey: 'gsi1pk', sortKey: 'gsi1sk' }],
 } as const;
+
+/**
+ * Bulk jobs: the job item (definition in `doc`; `status`, `received`, `enqueued`, `failures` and
+ * the run's `requestId` as attributes, so counters change with UpdateItem ADD) and its users in the
+ * same partition. A user's sort key is the time-sortable id of the call that added it, then its
+ * position in that call, so a Query returns users in insertion order.
+ */
+export const bulkKeys = {
+  job: (jobId: string): Key => ({ pk: `BULK#${esc(jobId)}`, sk: 'JOB' }),
+  user: (jobId: string, chunkId: string, index: number): Key => ({ pk: `BULK#${esc(jobId)}`, sk: `USER#${chunkId}#${String(index).padStart(4, '0')}` }),
+  usersPrefix: 'USER#',
+};
+
+/**
+ * An `Idempotency-Key` record, by the SHA-256 of its scope (method, path) and the key: the key
+ * itself is never stored. Expires through `ttl`.
+ */
+export const idempotencyRecordKey = (scopeHash: string): Key => ({ pk: `IDEMPOTENCY#${scopeHash}`, sk: 'IDEMPOTENCY' });

@@ -1,7 +1,9 @@
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { SendMessage } from '../domain/send';
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { displayRecipient, type SendMessage } from '../domain/send';
+import type { DeliveryRecipient } from '../shared/jobs';
 import type { RenderedOutput } from '../domain/render';
 import { ddb } from '../shared/aws';
+import { config } from '../shared/config';
 import { requestBucket, requestKeys } from './keys';
 import { batchWrite, getItem, isConditionFailure, queryAll, queryPage, TABLE, type StoredItem } from './table';
 
@@ -26,11 +28,21 @@ export interface HistoryEvent {
   [detail: string]: unknown;
 }
 
-/** Delivery state of one target (`email`, `direct_message:slack`) of a message. */
+/**
+ * Delivery state of one target (`email`, `direct_message:slack`) of a message: `sending` while a
+ * worker holds the claim, `retry` while a transient failure waits for `nextAt`, then one of the
+ * outcomes. `providerIndex` / `providerAttempts` / `providerSince` track failover and the retry
+ * window on the current provider.
+ */
 export interface ChannelState {
-  state: 'sending' | 'delivered' | 'sent' | 'failed';
+  state: 'sending' | 'retry' | 'delivered' | 'sent' | 'failed';
   provider?: string;
+  /** Every provider call made for this target. */
   attempts: number;
+  providerIndex?: number;
+  providerAttempts?: number;
+  providerSince?: number;
+  nextAt?: number;
   /** When the current attempt was claimed: a claim older than the lease belongs to a stopped worker. */
   claimedAt?: number;
   error?: string;
@@ -60,6 +72,8 @@ export interface MessageRecord {
   audienceId?: string;
   /** Which fan-out reach created the record (dedupe of users reached twice). */
   reach?: string;
+  /** The delivery job entry of this recipient, so a sweeper can re-drive it. */
+  job: DeliveryRecipient;
   channels: Record<string, ChannelState>;
   history: HistoryEvent[];
   outputs: RenderedOutput[];
@@ -69,6 +83,7 @@ export interface StoredRecord {
   record: MessageRecord;
   /** Optimistic-concurrency version: every write is conditional on it. */
   v: number;
+  updated: number;
 }
 
 export interface RequestRecord {
@@ -76,24 +91,25 @@ export interface RequestRecord {
   message: SendMessage;
   enqueued: number;
   single: boolean;
+  /** `delay`: nothing is delivered before this time (epoch ms). */
+  dueAt?: number;
+  /** `expiry`: messages not delivered by then end UNDELIVERABLE (epoch ms). */
+  expiresAt?: number;
+  /** A bulk job's run: its users are the recipients (the job's message is `message`). */
+  bulkJobId?: string;
   /** Fan-out progress, saved after every invocation so an interrupted expansion can resume. */
   fanout?: { done: boolean; emitted: number; state?: unknown };
 }
 
 /** A new message record for one recipient of a request, in its first status. */
-export function newMessageRecord(
-  req: RequestRecord,
-  r: { messageId: string; recipient: string; userId?: string; tenantId?: string; listId?: string; audienceId?: string; reach?: string },
-  status: MessageStatus,
-  now: number,
-): MessageRecord {
+export function newMessageRecord(req: RequestRecord, r: DeliveryRecipient, status: MessageStatus, now: number, reach?: string): MessageRecord {
   const m = req.message;
   return {
     id: r.messageId,
     requestId: req.requestId,
-    recipient: r.recipient,
+    recipient: displayRecipient(r),
     userId: r.userId,
-    tenantId: r.tenantId,
+    tenantId: r.fanoutTenantId ?? r.tenantId,
     status,
     enqueued: req.enqueued,
     notification: m.template ?? '',
@@ -102,9 +118,10 @@ export function newMessageRecord(
     traceId: m.metadata?.trace_id,
     listId: r.listId,
     audienceId: r.audienceId,
-    reach: r.reach,
+    reach,
+    job: r,
     channels: {},
-    history: [{ ts: now, type: 'ENQUEUED' }],
+    history: [{ ts: now, type: status }],
     outputs: [],
   };
 }
@@ -114,27 +131,69 @@ const messageItem = (r: MessageRecord, v: number) => ({
   _t: 'Message',
   status: r.status,
   v,
+  /** Last write (epoch ms): the sweeper re-drives non-terminal messages that stopped moving. */
+  updated: Date.now(),
   doc: JSON.stringify(r),
 });
 
 const suffixOf = (r: MessageRecord) => (r.id === r.requestId ? '-' : r.id.slice(r.requestId.length + 1));
 
-/** Stores a request and, if it has one, its trace look-up item, in one BatchWriteItem. */
-export async function putRequest(req: RequestRecord): Promise<void> {
+const requestItem = (req: RequestRecord) => ({
+  ...requestKeys.request(req.requestId),
+  ...requestKeys.requestIndex(req.requestId, req.enqueued),
+  _t: 'Request',
+  updated: Date.now(),
+  doc: JSON.stringify(req),
+});
+
+/**
+ * Stores a request with its trace look-up item and its open marker (the sweeper looks at it from
+ * `checkAt` on, by default once it is SWEEP_GRACE_MS past due, until it is known to be finished),
+ * in one BatchWriteItem.
+ */
+export async function putRequest(req: RequestRecord, checkAt = (req.dueAt ?? req.enqueued) + config.SWEEP_GRACE_MS): Promise<void> {
   const traceId = req.message.metadata?.trace_id;
   await batchWrite([
-    { put: { ...requestKeys.request(req.requestId), ...requestKeys.requestIndex(req.requestId, req.enqueued), _t: 'Request', doc: JSON.stringify(req) } },
+    { put: requestItem(req) },
+    { put: { ...requestKeys.open(req.requestId, checkAt), _t: 'Open', requestId: req.requestId, doc: '{}' } },
     ...(traceId ? [{ put: { ...requestKeys.trace(traceId, req.requestId), _t: 'Trace', doc: '{}' } }] : []),
   ]);
 }
 
 export async function getRequest(requestId: string): Promise<RequestRecord | undefined> {
-  const item = await getItem(requestKeys.request(requestId), false);
-  return item ? (JSON.parse(item.doc) as RequestRecord) : undefined;
+  return (await getStoredRequest(requestId))?.request;
+}
+
+/** The request and when it last changed (fan-out progress), strongly consistent. */
+export async function getStoredRequest(requestId: string): Promise<{ request: RequestRecord; updated: number } | undefined> {
+  const item = await getItem(requestKeys.request(requestId));
+  return item ? { request: JSON.parse(item.doc) as RequestRecord, updated: Number(item.updated) } : undefined;
 }
 
 export async function updateRequest(req: RequestRecord): Promise<void> {
-  await batchWrite([{ put: { ...requestKeys.request(req.requestId), ...requestKeys.requestIndex(req.requestId, req.enqueued), _t: 'Request', doc: JSON.stringify(req) } }]);
+  await batchWrite([{ put: requestItem(req) }]);
+}
+
+/** Open requests the sweeper should look at by `at`, from one shard, oldest first. */
+export async function openRequestsDue(shard: number, at: number, limit: number): Promise<{ requestId: string; sk: string }[]> {
+  const out = await ddb.send(
+    new QueryCommand({
+      TableName: TABLE,
+      KeyConditionExpression: 'pk = :pk AND sk < :before',
+      ExpressionAttributeValues: { ':pk': requestKeys.openShard(shard), ':before': requestKeys.openBefore(at) },
+      Limit: limit,
+    }),
+  );
+  return (out.Items ?? []).map((i) => ({ requestId: String(i.requestId), sk: String(i.sk) }));
+}
+
+/** Moves a request's open marker to `checkAt` (undefined: the request is finished, remove it). */
+export async function moveOpenMarker(requestId: string, sk: string, checkAt: number | undefined): Promise<void> {
+  const pk = requestKeys.open(requestId, 0).pk;
+  await batchWrite([
+    { delete: { pk, sk } },
+    ...(checkAt === undefined ? [] : [{ put: { ...requestKeys.open(requestId, checkAt), _t: 'Open', requestId, doc: '{}' } }]),
+  ]);
 }
 
 /**
@@ -158,7 +217,7 @@ export async function writeMessage(record: MessageRecord, expectV: number): Prom
   }
 }
 
-const toStored = (item: StoredItem): StoredRecord => ({ record: JSON.parse(item.doc) as MessageRecord, v: Number(item.v) });
+const toStored = (item: StoredItem): StoredRecord => ({ record: JSON.parse(item.doc) as MessageRecord, v: Number(item.v), updated: Number(item.updated) });
 
 export async function getMessage(requestId: string, suffix: string): Promise<StoredRecord | undefined> {
   const item = await getItem(requestKeys.message(requestId, suffix));
@@ -167,8 +226,13 @@ export async function getMessage(requestId: string, suffix: string): Promise<Sto
 
 /** A request's messages, in message-key order. */
 export async function listRequestMessages(requestId: string, limit: number, cursor?: string): Promise<{ items: MessageRecord[]; cursor?: string }> {
+  const page = await listStoredMessages(requestId, limit, cursor);
+  return { items: page.items.map((s) => s.record), cursor: page.cursor };
+}
+
+export async function listStoredMessages(requestId: string, limit: number, cursor?: string): Promise<{ items: StoredRecord[]; cursor?: string }> {
   const page = await queryPage({ partition: requestKeys.request(requestId).pk, prefix: requestKeys.messagesPrefix, limit, cursor });
-  return { items: page.items.map((i) => toStored(i).record), cursor: page.cursor };
+  return { items: page.items.map(toStored), cursor: page.cursor };
 }
 
 /** Request ids carrying a trace id, oldest first. */

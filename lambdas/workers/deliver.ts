@@ -1,12 +1,15 @@
-import type { Context } from 'aws-lambda';
 import { render, type RenderedOutput } from '../domain/render';
-import { channelAddress, nextSteps, targetKey, type Outcome, type Target } from '../domain/routing';
-import { displayRecipient, mayReachTwice, parseMessageId, targetsOf, toTarget } from '../domain/send';
-import { adapterFor, fallbackProviders } from '../providers/registry';
+import { now as clock } from '../shared/clock';
+import { retryDelayMs } from '../domain/retry';
+import { channelAddress, nextSteps, targetKey, type Channel, type Outcome, type Target } from '../domain/routing';
+import { mayReachTwice, parseMessageId } from '../domain/send';
 import { ProviderError } from '../providers/port';
+import { adapterFor, fallbackProviders } from '../providers/registry';
 import { memo } from '../shared/cache';
+import { config } from '../shared/config';
 import { deliveryJob, enqueueDelivery, enqueueFanout, type DeliveryJob, type DeliveryRecipient } from '../shared/jobs';
 import { logger } from '../shared/logger';
+import { MAX_DELAY_SECONDS } from '../shared/queue';
 import { sqsWorker } from '../shared/worker';
 import {
   getMessage,
@@ -19,27 +22,34 @@ import {
   type MessageRecord,
   type MessageStatus,
   type RequestRecord,
+  type StoredRecord,
 } from '../store/messages';
 import { createProfileIfMissing, getProfiles, type Profile } from '../store/profiles';
-import { providers as configuredProviders, type ProviderDoc } from '../store/providers';
+import { providers as configuredProviders } from '../store/providers';
+import { requestTargets } from './fanout-send';
 import { resolveRecipient, type Resolution } from './resolve';
 
-/** A provider call gives up after this long (a transient failure). */
-const PROVIDER_TIMEOUT_MS = 10_000;
-/** A claim older than this belongs to a worker that stopped mid-call (see `reconcile`). */
-export const CLAIM_LEASE_MS = 3 * PROVIDER_TIMEOUT_MS + 30_000;
 /** A job whose recipients keep failing unexpectedly is retried this many times, then they end UNDELIVERABLE. */
 const MAX_JOB_ATTEMPTS = 5;
+/** When another worker holds a recipient's claim, look again after this long. */
+const BUSY_RECHECK_SECONDS = 10;
 /** Recipients of one job processed at once. */
 const CONCURRENCY = 8;
 
-const requestCache = memo<RequestRecord | undefined>(10_000);
-const providerCache = memo<{ provider: string; settings: Record<string, unknown>; channel: string }[]>(10_000);
+type Resolved = Extract<Resolution, { end?: undefined }>;
+interface ProviderChoice {
+  provider: string;
+  settings: Record<string, unknown>;
+  channel: string;
+}
 
-/** Providers configured through /providers, by channel, in priority order (then id). */
-function configured(): Promise<{ provider: string; settings: Record<string, unknown>; channel: string }[]> {
+const requestCache = memo<RequestRecord | undefined>(config.CACHE_TTL_MS);
+const providerCache = memo<ProviderChoice[]>(config.CACHE_TTL_MS);
+
+/** Providers configured through /providers, in priority order (then id). */
+function configured(): Promise<ProviderChoice[]> {
   return providerCache('all', async () => {
-    const all: { id: string; doc: ProviderDoc }[] = [];
+    const all = [];
     let cursor: string | undefined;
     do {
       const page = await configuredProviders.list(100, cursor);
@@ -55,7 +65,7 @@ function configured(): Promise<{ provider: string; settings: Record<string, unkn
  * provider when the target names one; reordered by `message.channels[ch].providers`), else the
  * built-in fallbacks for the channel (inbox, and the local capture targets in local mode).
  */
-async function providersFor(req: RequestRecord, target: Target, address: unknown): Promise<{ provider: string; settings: Record<string, unknown> }[]> {
+async function providersFor(req: RequestRecord, target: Target, address: unknown): Promise<ProviderChoice[]> {
   let list = (await configured()).filter((p) => p.channel === target.channel);
   if (!list.length) list = fallbackProviders(target.channel, address).map((p) => ({ ...p, channel: target.channel }));
   if (target.provider) list = list.filter((p) => p.provider === target.provider);
@@ -64,20 +74,31 @@ async function providersFor(req: RequestRecord, target: Target, address: unknown
   return list;
 }
 
-interface Attempt {
+const targetOf = (key: string): Target => {
+  const [channel, provider] = key.split(':');
+  return { channel: channel as Channel, ...(provider ? { provider } : {}) };
+};
+
+/** How long transient failures may be retried on one provider before failing over. */
+const retryWindowMs = (req: RequestRecord, provider: string): number => req.message.timeout?.provider?.[provider] ?? config.PROVIDER_RETRY_WINDOW_MS;
+
+interface Turn {
   target: Target;
-  outcome: Outcome;
   state: ChannelState;
   events: HistoryEvent[];
-  output?: RenderedOutput;
+  output: RenderedOutput;
   providerMessageId?: string;
-  delivered?: 'SENT' | 'DELIVERED';
 }
 
-/** Tries each provider in order until one accepts (provider failover). Never throws. */
-async function attempt(req: RequestRecord, record: MessageRecord, target: Target, res: Extract<Resolution, { end?: undefined }>, hasUserId: boolean): Promise<Attempt> {
+/**
+ * One turn of a target: calls providers from where the target stands, in order. A success ends it;
+ * a transient failure inside the provider's retry window schedules a retry (state `retry`, with
+ * `nextAt`); a permanent failure, or a provider out of retries or time, fails over to the next
+ * provider at once; no provider left means the target failed. Never throws.
+ */
+async function runTarget(req: RequestRecord, record: MessageRecord, target: Target, res: Resolved, previous: ChannelState | undefined): Promise<Turn> {
   const key = targetKey(target);
-  const address = channelAddress(target, res.profile, hasUserId);
+  const address = channelAddress(target, res.profile, record.userId !== undefined);
   const output = render(target.channel, {
     content: res.content,
     data: res.data,
@@ -85,19 +106,24 @@ async function attempt(req: RequestRecord, record: MessageRecord, target: Target
     tenant: res.tenant && { id: res.tenant.tenant.id, name: res.tenant.tenant.name, properties: res.tenant.properties },
     brand: res.brand,
   });
-  const events: HistoryEvent[] = [{ ts: Date.now(), type: 'RENDERED', channel: key }];
+  const events: HistoryEvent[] = previous?.state === 'retry' ? [] : [{ ts: clock(), type: 'RENDERED', channel: key }];
   const candidates = await providersFor(req, target, address);
+  let attempts = previous?.attempts ?? 0;
   if (!candidates.length) {
-    events.push({ ts: Date.now(), type: 'UNDELIVERABLE', channel: key, reason: 'NO_PROVIDERS' });
-    return { target, outcome: 'failed', state: { state: 'failed', attempts: 0, error: 'NO_PROVIDERS' }, events, output };
+    events.push({ ts: clock(), type: 'UNDELIVERABLE', channel: key, reason: 'NO_PROVIDERS' });
+    return { target, state: { state: 'failed', attempts, error: 'NO_PROVIDERS' }, events, output };
   }
-  let attempts = record.channels[key]?.attempts ?? 0;
+  let index = previous?.providerIndex ?? 0;
+  let onProvider = previous?.providerAttempts ?? 0;
+  let since = previous?.providerSince ?? clock();
   let lastError = '';
-  for (const candidate of candidates) {
+  for (; index < candidates.length; index++, onProvider = 0, since = clock()) {
+    const candidate = candidates[index];
     const adapter = adapterFor(candidate.provider);
     if (!adapter) continue;
     attempts += 1;
-    const t0 = Date.now();
+    onProvider += 1;
+    const t0 = clock();
     try {
       const result = await adapter.send({
         messageId: record.id,
@@ -107,28 +133,40 @@ async function attempt(req: RequestRecord, record: MessageRecord, target: Target
         address,
         content: output,
         settings: candidate.settings,
-        timeoutMs: PROVIDER_TIMEOUT_MS,
+        timeoutMs: config.PROVIDER_TIMEOUT_MS,
         metadata: { tags: req.message.metadata?.tags, traceId: req.message.metadata?.trace_id, event: req.message.metadata?.event },
       });
-      events.push({ ts: Date.now(), type: result.status, channel: key, provider: candidate.provider, attempt: attempts, latency_ms: Date.now() - t0, provider_message_id: result.providerMessageId });
+      events.push({ ts: clock(), type: result.status, channel: key, provider: candidate.provider, attempt: attempts, latency_ms: clock() - t0, provider_message_id: result.providerMessageId });
       return {
         target,
-        outcome: 'delivered',
         state: { state: result.status === 'DELIVERED' ? 'delivered' : 'sent', provider: candidate.provider, attempts },
         events,
         output,
         providerMessageId: result.providerMessageId,
-        delivered: result.status,
       };
     } catch (e) {
       const error = e instanceof ProviderError ? e : new ProviderError((e as Error).message, true);
       lastError = error.message;
-      events.push({ ts: Date.now(), type: 'PROVIDER_ERROR', channel: key, provider: candidate.provider, attempt: attempts, latency_ms: Date.now() - t0, error: error.message, transient: error.transient });
+      const now = clock();
+      const event: HistoryEvent = { ts: now, type: 'PROVIDER_ERROR', channel: key, provider: candidate.provider, attempt: attempts, latency_ms: now - t0, error: error.message, transient: error.transient };
       logger.warn('provider failed', { messageId: record.id, channel: key, provider: candidate.provider, transient: error.transient, status: error.statusCode });
+      if (error.transient && onProvider < config.PROVIDER_MAX_ATTEMPTS) {
+        const delay = retryDelayMs(onProvider, config.RETRY_BASE_MS, error.retryAfterMs);
+        if (now + delay - since < retryWindowMs(req, candidate.provider)) {
+          events.push({ ...event, retry_in_ms: delay, next_retry_at: now + delay });
+          return {
+            target,
+            state: { state: 'retry', provider: candidate.provider, attempts, providerIndex: index, providerAttempts: onProvider, providerSince: since, nextAt: now + delay, error: error.message },
+            events,
+            output,
+          };
+        }
+      }
+      events.push({ ...event, failover: index + 1 < candidates.length });
     }
   }
-  events.push({ ts: Date.now(), type: 'UNDELIVERABLE', channel: key, reason: 'PROVIDER_ERROR' });
-  return { target, outcome: 'failed', state: { state: 'failed', attempts, error: lastError }, events, output };
+  events.push({ ts: clock(), type: 'UNDELIVERABLE', channel: key, reason: 'PROVIDER_ERROR' });
+  return { target, state: { state: 'failed', attempts, error: lastError }, events, output };
 }
 
 /** Another writer changed the message record since it was read: re-read and decide again. */
@@ -136,22 +174,31 @@ class Conflict extends Error {}
 /** Another worker holds a live claim on this message: try again after a while. */
 class Busy extends Error {}
 
-/** Writes `next` over the stored version `v`; a lost race is a Conflict (the caller re-reads). */
+/** Writes `next` over the stored version `v` and returns the new version; a lost race is a Conflict. */
 async function save(next: MessageRecord, v: number): Promise<number> {
   if (!(await writeMessage(next, v))) throw new Conflict(next.id);
   return v + 1;
 }
 
-function finish(record: MessageRecord, status: MessageStatus, extra: Partial<MessageRecord>, event: HistoryEvent): MessageRecord {
-  return { ...record, ...extra, status, history: [...record.history, event] };
-}
+const finish = (record: MessageRecord, status: MessageStatus, extra: Partial<MessageRecord>, event: { type: string; [detail: string]: unknown }): MessageRecord => ({
+  ...record,
+  ...extra,
+  status,
+  history: [...record.history, { ts: clock(), ...event }],
+});
 
 const suffixOf = (messageId: string) => parseMessageId(messageId)!.suffix;
 
+/** Puts the recipient back on the delivery queue to continue at `at` (hops of at most 15 minutes). */
+async function reschedule(req: RequestRecord, r: DeliveryRecipient, at: number): Promise<void> {
+  const seconds = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((at - clock()) / 1000)));
+  await enqueueDelivery([{ type: 'deliver', requestId: req.requestId, recipients: [r], resume: true }], seconds);
+}
+
 /**
- * Delivers one recipient: resolve, then walk the routing tree step by step. Each step is claimed
- * in the message record (conditional on its version) before any provider is called, so a second
- * worker holding the same job never calls a provider again for the same message and channel.
+ * Delivers one recipient from whatever state its message record is in. Every change is a write
+ * conditional on the record's version, and every provider call happens only after a write has
+ * claimed the target, so two workers holding the same job never call a provider twice.
  */
 async function deliverRecipient(req: RequestRecord, r: DeliveryRecipient, storedProfile: Profile | undefined, readFirst: boolean): Promise<void> {
   for (let round = 0; round < 4; round++) {
@@ -166,152 +213,188 @@ async function deliverRecipient(req: RequestRecord, r: DeliveryRecipient, stored
   throw new Busy(`${r.messageId} kept changing under this worker`);
 }
 
-async function deliverFrom(req: RequestRecord, r: DeliveryRecipient, storedProfile: Profile | undefined, stored: { record: MessageRecord; v: number } | undefined): Promise<void> {
-  const now = Date.now();
+async function deliverFrom(req: RequestRecord, r: DeliveryRecipient, storedProfile: Profile | undefined, stored: StoredRecord | undefined): Promise<void> {
+  const now = clock();
   let v = stored?.v ?? 0;
-  let record =
-    stored?.record ??
-    newMessageRecord(
-      req,
-      { messageId: r.messageId, recipient: displayRecipient(r), userId: r.userId, tenantId: r.fanoutTenantId ?? r.tenantId, listId: r.listId, audienceId: r.audienceId },
-      'ENQUEUED',
-      now,
-    );
+  let record = stored?.record ?? newMessageRecord(req, r, 'ENQUEUED', now);
   if (TERMINAL.has(record.status)) return;
-  if (Object.keys(record.channels).length) return resume(req, r, storedProfile, record, v);
 
-  if (r.userId && !storedProfile && r.inline && Object.keys(r.inline).length) {
+  if (req.dueAt !== undefined && req.dueAt - now > 1000) {
+    // Delayed: record DELAYED once, then hop through the queue until due.
+    if (record.status !== 'DELAYED') await save({ ...record, status: 'DELAYED', history: [...record.history, { ts: now, type: 'DELAYED', until: req.dueAt }] }, v);
+    await reschedule(req, r, req.dueAt);
+    return;
+  }
+  if (req.expiresAt !== undefined && now >= req.expiresAt) {
+    await save(finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error: 'expired before delivery' }, { type: 'UNDELIVERABLE', reason: 'FAILED', error: 'expired before delivery', expired_at: req.expiresAt }), v);
+    return;
+  }
+  const timeout = req.message.timeout?.message ?? config.MESSAGE_TIMEOUT_MS;
+  if (now - (req.dueAt ?? req.enqueued) > timeout) {
+    const error = `message timeout: not delivered within ${timeout} ms`;
+    await save(finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error }, { type: 'UNDELIVERABLE', reason: 'FAILED', error }), v);
+    return;
+  }
+  record = releaseStaleClaims(record, now);
+
+  if (!Object.keys(record.channels).length && r.userId && !storedProfile && r.inline && Object.keys(r.inline).length) {
     // Implicit creation: the first send to a new user_id stores the inline fields; audiences follow.
     if (await createProfileIfMissing(r.userId, r.inline)) await enqueueFanout([{ type: 'audience-user', userId: r.userId }]);
   }
   const res = await resolveRecipient(req, r, storedProfile);
   if (res.end) {
-    const event: HistoryEvent = { ts: Date.now(), type: res.end, ...(res.reason ? { reason: res.reason } : {}), ...(res.error ? { error: res.error } : {}), ...res.detail };
-    await save(finish(record, res.end, { reason: res.reason, error: res.error, tenantId: res.tenantId ?? record.tenantId }, event), v);
+    const detail = { ...(res.reason ? { reason: res.reason } : {}), ...(res.error ? { error: res.error } : {}), ...res.detail };
+    await save(finish(record, res.end, { reason: res.reason, error: res.error, tenantId: res.tenantId ?? record.tenantId }, { type: res.end, ...detail }), v);
     return;
   }
   record = { ...record, tenantId: res.tenant?.tenant.id ?? record.tenantId };
   await walk(req, r, res, record, v);
 }
 
-async function walk(req: RequestRecord, r: DeliveryRecipient, res: Extract<Resolution, { end?: undefined }>, record: MessageRecord, v: number): Promise<void> {
-  const hasUserId = r.userId !== undefined;
-  const reachable = (t: Target) => channelAddress(t, res.profile, hasUserId) !== undefined;
-  const outcomes: Record<string, Outcome> = Object.fromEntries(
-    Object.entries(record.channels).map(([k, c]) => [k, c.state === 'failed' ? 'failed' : c.state === 'sending' ? 'pending' : 'delivered']),
-  );
+/**
+ * A `sending` claim inside its lease may still be in progress elsewhere: Busy (retry later). An
+ * expired claim is the one window that cannot be closed: the worker stopped between claiming and
+ * recording the outcome, so the provider may or may not have accepted. The inbox is our own
+ * conditional write, safe to repeat, so it is retried; any other target is recorded as failed
+ * ("outcome unknown") rather than risking a second provider call.
+ */
+function releaseStaleClaims(record: MessageRecord, now: number): MessageRecord {
+  const claimed = Object.entries(record.channels).filter(([, c]) => c.state === 'sending');
+  if (!claimed.length) return record;
+  if (claimed.some(([, c]) => now - (c.claimedAt ?? 0) < config.CLAIM_LEASE_MS)) throw new Busy(`${record.id} is being delivered by another worker`);
+  const channels = { ...record.channels };
+  const history = [...record.history];
+  for (const [key, c] of claimed) {
+    if (targetOf(key).channel === 'inbox') channels[key] = { ...c, state: 'retry', nextAt: now };
+    else {
+      const error = 'outcome unknown: the worker stopped during the provider call';
+      channels[key] = { ...c, state: 'failed', error };
+      history.push({ ts: now, type: 'UNDELIVERABLE', channel: key, error });
+    }
+  }
+  return { ...record, channels, history };
+}
+
+const outcomeOf = (c: ChannelState): Outcome => (c.state === 'failed' ? 'failed' : c.state === 'delivered' || c.state === 'sent' ? 'delivered' : 'pending');
+
+/**
+ * Walks the routing tree: each round claims every target that may start now (new ones, and
+ * retries that are due) in one write, runs them, and records the outcomes with the next claim (or
+ * the final status). Retries that are not due yet park the recipient on the queue until the
+ * earliest of them.
+ */
+async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, record: MessageRecord, v: number): Promise<void> {
+  const reachable = (t: Target) => channelAddress(t, res.profile, r.userId !== undefined) !== undefined;
   for (;;) {
-    const step = nextSteps(res.routing, reachable, { outcomes });
-    if (!step.start.length) {
-      const delivered = Object.values(record.channels).filter((c) => c.state === 'delivered' || c.state === 'sent');
-      if (delivered.length) {
-        const status: MessageStatus = delivered.some((c) => c.state === 'delivered') ? 'DELIVERED' : 'SENT';
-        await save({ ...record, status }, v);
-      } else if (Object.keys(record.channels).length) {
-        const noProviders = Object.values(record.channels).every((c) => c.error === 'NO_PROVIDERS');
-        const reason = noProviders ? 'NO_PROVIDERS' : 'PROVIDER_ERROR';
-        await save(finish(record, 'UNDELIVERABLE', { reason }, { ts: Date.now(), type: 'UNDELIVERABLE', reason }), v);
-      } else {
-        await save(finish(record, 'UNROUTABLE', { reason: 'NO_CHANNELS' }, { ts: Date.now(), type: 'UNROUTABLE', reason: 'NO_CHANNELS', unreachable: step.unreachable.map(targetKey) }), v);
+    const now = clock();
+    const entries = Object.entries(record.channels);
+    const due = entries.filter(([, c]) => c.state === 'retry' && (c.nextAt ?? 0) <= now).map(([k]) => targetOf(k));
+    const waiting = entries.filter(([, c]) => c.state === 'retry' && (c.nextAt ?? 0) > now).map(([, c]) => c.nextAt!);
+    const step = nextSteps(res.routing, reachable, { outcomes: Object.fromEntries(entries.map(([k, c]) => [k, outcomeOf(c)])) });
+    const run = [...step.start, ...due];
+
+    if (!run.length) {
+      if (waiting.length) {
+        v = await save(record, v);
+        await reschedule(req, r, Math.min(...waiting));
+        return;
       }
+      await save(conclude(record, step.unreachable), v);
       return;
     }
-    // Claim every target of this step in one write, then call their providers.
-    const claimedAt = Date.now();
-    const claims = Object.fromEntries(step.start.map((t) => [targetKey(t), { state: 'sending' as const, attempts: record.channels[targetKey(t)]?.attempts ?? 0, claimedAt }]));
+
+    const claims = Object.fromEntries(run.map((t) => [targetKey(t), { ...(record.channels[targetKey(t)] ?? { attempts: 0 }), state: 'sending' as const, claimedAt: now }]));
     record = {
       ...record,
       status: 'ROUTED',
       channels: { ...record.channels, ...claims },
-      history: [...record.history, ...step.start.map((t) => ({ ts: claimedAt, type: 'ROUTED', channel: targetKey(t) }))],
+      history: [...record.history, ...step.start.map((t) => ({ ts: now, type: 'ROUTED', channel: targetKey(t) }))],
     };
     v = await save(record, v);
-    const results = await Promise.all(step.start.map((t) => attempt(req, record, t, res, hasUserId)));
-    for (const a of results) {
-      const key = targetKey(a.target);
-      outcomes[key] = a.outcome;
-      const firstSuccess = a.outcome === 'delivered' && record.sent === undefined;
-      record = {
-        ...record,
-        channels: { ...record.channels, [key]: a.state },
-        history: [...record.history, ...a.events],
-        outputs: a.output ? [...record.outputs.filter((o) => o.channel !== a.output!.channel), a.output] : record.outputs,
-        ...(firstSuccess ? { sent: Date.now(), channel: a.target.channel, provider: a.state.provider, providerMessageId: a.providerMessageId } : {}),
-        ...(a.delivered === 'DELIVERED' && record.delivered === undefined ? { delivered: Date.now() } : {}),
-      };
-    }
+    const turns = await Promise.all(run.map((t) => runTarget(req, record, t, res, record.channels[targetKey(t)])));
+    for (const turn of turns) record = apply(record, turn);
   }
 }
 
-/**
- * A record that already holds claims was left by an earlier run of this job. A claim inside its
- * lease may still be in progress elsewhere: retry later. An expired claim is the one window that
- * cannot be closed: the provider may or may not have accepted before that worker stopped, so the
- * target is recorded as failed with that explanation instead of calling the provider again.
- */
-async function resume(req: RequestRecord, r: DeliveryRecipient, storedProfile: Profile | undefined, record: MessageRecord, v: number): Promise<void> {
-  const now = Date.now();
-  const live = Object.values(record.channels).some((c) => c.state === 'sending' && now - (c.claimedAt ?? 0) < CLAIM_LEASE_MS);
-  if (live) throw new Busy(`${record.id} is being delivered by another worker`);
-  const channels = Object.fromEntries(
-    Object.entries(record.channels).map(([k, c]) => [k, c.state === 'sending' ? { ...c, state: 'failed' as const, error: 'outcome unknown: the worker stopped during the provider call' } : c]),
-  );
-  const stale = Object.keys(channels).filter((k) => record.channels[k].state === 'sending');
-  const repaired: MessageRecord = { ...record, channels, history: [...record.history, ...stale.map((k) => ({ ts: now, type: 'UNDELIVERABLE', channel: k, error: channels[k].error }))] };
-  const res = await resolveRecipient(req, r, storedProfile);
-  if (res.end) {
-    await save(finish(repaired, res.end, { reason: res.reason, error: res.error }, { ts: now, type: res.end }), v);
-    return;
-  }
-  await walk(req, r, res, repaired, v);
+function apply(record: MessageRecord, turn: Turn): MessageRecord {
+  const key = targetKey(turn.target);
+  const ok = turn.state.state === 'delivered' || turn.state.state === 'sent';
+  return {
+    ...record,
+    channels: { ...record.channels, [key]: turn.state },
+    history: [...record.history, ...turn.events],
+    outputs: [...record.outputs.filter((o) => o.channel !== turn.output.channel), turn.output],
+    ...(ok && record.sent === undefined ? { sent: clock(), channel: turn.target.channel, provider: turn.state.provider, providerMessageId: turn.providerMessageId } : {}),
+    ...(turn.state.state === 'delivered' && record.delivered === undefined ? { delivered: clock() } : {}),
+  };
 }
 
-/** Ends a recipient that could not be processed after every retry, so no message stays ENQUEUED. */
+/** The final status once nothing is left to attempt. */
+function conclude(record: MessageRecord, unreachable: Target[]): MessageRecord {
+  const states = Object.values(record.channels);
+  if (states.some((c) => c.state === 'delivered')) return { ...record, status: 'DELIVERED' };
+  if (states.some((c) => c.state === 'sent')) return { ...record, status: 'SENT' };
+  if (states.length) {
+    const reason = states.every((c) => c.error === 'NO_PROVIDERS') ? 'NO_PROVIDERS' : 'PROVIDER_ERROR';
+    return finish(record, 'UNDELIVERABLE', { reason }, { type: 'UNDELIVERABLE', reason });
+  }
+  return finish(record, 'UNROUTABLE', { reason: 'NO_CHANNELS' }, { type: 'UNROUTABLE', reason: 'NO_CHANNELS', unreachable: unreachable.map(targetKey) });
+}
+
+/** Ends a recipient that could not be processed after every retry, so no message stays unfinished. */
 async function giveUp(req: RequestRecord, r: DeliveryRecipient, error: string): Promise<void> {
   for (let i = 0; i < 5; i++) {
     const stored = await getMessage(req.requestId, suffixOf(r.messageId));
-    const record = stored?.record ?? newMessageRecord(req, { messageId: r.messageId, recipient: displayRecipient(r), userId: r.userId }, 'ENQUEUED', Date.now());
+    const record = stored?.record ?? newMessageRecord(req, r, 'ENQUEUED', clock());
     if (TERMINAL.has(record.status)) return;
-    if (await writeMessage(finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error }, { ts: Date.now(), type: 'UNDELIVERABLE', reason: 'FAILED', error }), stored?.v ?? 0)) return;
+    if (await writeMessage(finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error }, { type: 'UNDELIVERABLE', reason: 'FAILED', error }), stored?.v ?? 0)) return;
   }
   throw new Error(`could not record the failure of ${r.messageId}`);
 }
 
 /**
  * One delivery job: up to RECIPIENTS_PER_JOB recipients, each on its own. Profiles are read in one
- * BatchGetItem. A recipient that fails unexpectedly is re-enqueued alone (with backoff), never
- * failing its neighbours; after MAX_JOB_ATTEMPTS it ends UNDELIVERABLE.
+ * BatchGetItem. A recipient that fails unexpectedly (or finds another worker on it) is re-enqueued
+ * alone with backoff, never failing its neighbours; after MAX_JOB_ATTEMPTS it ends UNDELIVERABLE.
  */
-export async function deliverJob(job: DeliveryJob, _context?: Context): Promise<void> {
+export async function deliverJob(job: DeliveryJob): Promise<void> {
   const req = await requestCache(job.requestId, () => getRequest(job.requestId));
   if (!req) {
     logger.error('delivery job for an unknown request', { requestId: job.requestId });
     return;
   }
-  const dedupe = !req.single && mayReachTwice(targetsOf(req.message.to).map(toTarget));
+  // Records exist before delivery for single sends (written by POST /send), for sends that may
+  // reach a user twice (written by the fan-out), and for any resumed job: read them first.
+  const readFirst = req.single || job.resume === true || (job.attempt ?? 0) > 0 || mayReachTwice(requestTargets(req));
   const userIds = [...new Set(job.recipients.flatMap((r) => (r.userId ? [r.userId] : [])))];
   const profiles = userIds.length ? await getProfiles(userIds) : new Map<string, Profile>();
   const failed: DeliveryRecipient[] = [];
+  const busy: DeliveryRecipient[] = [];
   const queue = [...job.recipients];
   await Promise.all(
     Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
       for (let r = queue.shift(); r; r = queue.shift()) {
         try {
-          await deliverRecipient(req, r, r.userId ? profiles.get(r.userId) : undefined, dedupe || (job.attempt ?? 0) > 0);
+          await deliverRecipient(req, r, r.userId ? profiles.get(r.userId) : undefined, readFirst);
         } catch (e) {
-          if (!(e instanceof Busy)) logger.error('recipient failed', { messageId: r.messageId, error: e as Error });
-          failed.push(r);
+          if (e instanceof Busy) busy.push(r);
+          else {
+            logger.error('recipient failed', { messageId: r.messageId, error: e as Error });
+            failed.push(r);
+          }
         }
       }
     }),
   );
+  // Another worker holds these: look again shortly (it has usually finished; if not, again later).
+  if (busy.length) await enqueueDelivery([{ type: 'deliver', requestId: job.requestId, recipients: busy, attempt: job.attempt, resume: true }], BUSY_RECHECK_SECONDS);
   if (!failed.length) return;
-  const attemptNo = (job.attempt ?? 0) + 1;
-  if (attemptNo >= MAX_JOB_ATTEMPTS) {
+  const attempt = (job.attempt ?? 0) + 1;
+  if (attempt >= MAX_JOB_ATTEMPTS) {
     await Promise.all(failed.map((r) => giveUp(req, r, 'delivery kept failing; see the worker logs')));
     return;
   }
-  await enqueueDelivery([{ ...job, recipients: failed, attempt: attemptNo }], Math.min(900, 2 ** attemptNo * 5));
+  await enqueueDelivery([{ type: 'deliver', requestId: job.requestId, recipients: failed, attempt, resume: true }], Math.min(MAX_DELAY_SECONDS, 2 ** attempt * 5));
 }
 
-export const handler = sqsWorker(deliveryJob, (job, _record, context) => deliverJob(job, context));
+export const handler = sqsWorker(deliveryJob, (job) => deliverJob(job));

@@ -1,7 +1,9 @@
 import type { Context } from 'aws-lambda';
-import { displayRecipient, mayReachTwice, recipientKey, messageIdFor, targetsOf, toTarget, type Target } from '../domain/send';
+import { now as clock } from '../shared/clock';
+import { mayReachTwice, recipientKey, messageIdFor, targetsOf, toTarget, type Target } from '../domain/send';
 import { enqueueDelivery, enqueueFanout, type DeliveryRecipient, type SendJob } from '../shared/jobs';
 import { logger } from '../shared/logger';
+import { bulkStep } from './bulk-fanout';
 import { getAudience, listMembers } from '../store/audiences';
 import { findLists, getList, listSubscribers } from '../store/lists';
 import { getMessage, getRequest, newMessageRecord, updateRequest, writeMessage, type RequestRecord } from '../store/messages';
@@ -47,12 +49,7 @@ class Emitter {
   }
 
   private async claimReach(r: DeliveryRecipient, reach: string): Promise<boolean> {
-    const record = newMessageRecord(
-      this.req,
-      { messageId: r.messageId, recipient: displayRecipient(r), userId: r.userId, tenantId: r.fanoutTenantId, listId: r.listId, audienceId: r.audienceId, reach },
-      'ENQUEUED',
-      Date.now(),
-    );
+    const record = newMessageRecord(this.req, r, 'ENQUEUED', clock(), reach);
     if (await writeMessage(record, 0)) return true;
     const existing = await getMessage(this.req.requestId, r.messageId.slice(this.req.requestId.length + 1));
     return existing?.record.reach === reach && existing.record.status === 'ENQUEUED';
@@ -124,6 +121,8 @@ async function step(t: Target, state: State, out: Emitter): Promise<State> {
     }
     case 'tenant':
       return tenantStep(t, state, out, reach);
+    case 'bulk':
+      return bulkStep(t, state, out);
   }
 }
 
@@ -157,6 +156,12 @@ async function tenantStep(t: Extract<Target, { kind: 'tenant' }>, state: State, 
   return { ...state, level: rest, next, phase: 'members', cursor: undefined };
 }
 
+/** Seconds until `at` (epoch ms), rounded up; 0 when due (within a second). */
+export const secondsUntil = (at: number | undefined): number => (at === undefined || at - clock() < 1000 ? 0 : Math.ceil((at - clock()) / 1000));
+
+/** The targets of a request: its `to`, or the users of the bulk job it runs. */
+export const requestTargets = (req: RequestRecord): Target[] => (req.bulkJobId ? [{ kind: 'bulk', jobId: req.bulkJobId }] : targetsOf(req.message.to).map(toTarget));
+
 /**
  * Expands a send request's `to` page by page and emits delivery jobs in chunks. When the budget
  * of one invocation (recipients or time) runs out it saves its progress on the request and
@@ -168,7 +173,13 @@ export async function expandSend(job: SendJob, context: Context): Promise<void> 
     logger.error('send job for an unknown request', { requestId: job.requestId });
     return;
   }
-  const targets = targetsOf(req.message.to).map(toTarget);
+  const wait = secondsUntil(req.dueAt);
+  if (wait > 0) {
+    // A delayed send: hop through the queue (at most 15 minutes a hop) until it is due.
+    await enqueueFanout([job], wait);
+    return;
+  }
+  const targets = requestTargets(req);
   const out = new Emitter(req, mayReachTwice(targets));
   let state: State = job.state ?? { target: 0, emitted: 0 };
   while (state.target < targets.length) {

@@ -2,6 +2,7 @@ import { fanoutJob } from '../shared/jobs';
 import { sqsWorker } from '../shared/worker';
 import { backfillAudience, cleanupTenant, reevaluateUser } from './directory-jobs';
 import { expandSend } from './fanout-send';
+import { checkRequest } from './sweeper';
 
 /**
  * The fan-out worker: short, resumable jobs. Directory jobs keep audiences materialised and clean
@@ -11,6 +12,8 @@ export const handler = sqsWorker(fanoutJob, async (job, _record, context) => {
   switch (job.type) {
     case 'send':
       return expandSend(job, context);
+    case 'check-request':
+      return checkRequest(job);
     case 'audience-user':
       return reevaluateUser(job);
     case 'audience-backfill':

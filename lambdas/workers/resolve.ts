@@ -14,7 +14,7 @@ import { getPublishedVersion, templates } from '../store/templates';
 import { getMembership, listUserTenants, tenantChain } from '../store/tenants';
 
 /** Workspace data changes rarely and is read for every recipient: cached briefly per warm function. */
-const TTL_MS = 10_000;
+const TTL_MS = config.CACHE_TTL_MS;
 const tenantCache = memo<TenantContext | undefined>(TTL_MS);
 const topicCache = memo<Topic | undefined>(TTL_MS);
 const brandCache = memo<Brand | undefined>(TTL_MS);

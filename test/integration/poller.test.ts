@@ -25,7 +25,7 @@ const depth = async (url: string) => {
 
 describe('local SQS event source (poller)', () => {
   it('delivers batches, deletes successes, redelivers reported failures, and dead-letters a poison record after maxReceiveCount', async () => {
-    const queues = await ensureQueues(sqs, `poll-${randomUUID().slice(0, 8)}`, { visibilityTimeoutSeconds: 1 });
+    const queues = await ensureQueues(sqs, `poll-${randomUUID().slice(0, 8)}`, { visibilityTimeoutSeconds: { fanout: 1, delivery: 1 } });
     const q = queues.delivery;
     const seen = new Map<string, number>();
     const batches: number[] = [];
@@ -59,7 +59,7 @@ describe('local SQS event source (poller)', () => {
   });
 
   it('leaves the whole batch for redelivery when the handler throws', async () => {
-    const queues = await ensureQueues(sqs, `poll-${randomUUID().slice(0, 8)}`, { visibilityTimeoutSeconds: 1 });
+    const queues = await ensureQueues(sqs, `poll-${randomUUID().slice(0, 8)}`, { visibilityTimeoutSeconds: { fanout: 1, delivery: 1 } });
     const q = queues.fanout;
     let calls = 0;
     const received: string[] = [];

@@ -36,7 +36,7 @@ async function seedTenant(tenantId: string, n: number): Promise<void> {
   const { table, keys } = store();
   await s.client.tenants.update(tenantId, { name: tenantId });
   const now = Date.now();
-  const items = [];
+  const items: { put: Record<string, unknown> }[] = [];
   for (let i = 0; i < n; i++) {
     const userId = `${tenantId}-u${i}`;
     items.push({ put: { ...keys.keys.membership(tenantId, userId), ...keys.keys.membershipIndex(userId, tenantId), _t: 'Membership', doc: JSON.stringify({ tenant_id: tenantId, user_id: userId }), created: now, updated: now } });
