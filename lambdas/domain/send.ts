@@ -140,11 +140,16 @@ export const targetsOf = (to: SendMessage['to']): RecipientEntry[] => (Array.isA
 export const isSingleRecipient = (to: SendMessage['to']): boolean => !Array.isArray(to) && ['user', 'inline'].includes(toTarget(to).kind);
 
 /**
- * Can one user be reached twice? Then the fan-out records each message as it reaches the user, so
- * the first (nearest) reach wins and later ones are skipped.
+ * Can one user be reached twice? Then the fan-out records a user's message as it first reaches
+ * them, so the first (nearest) reach wins and later ones are skipped. `members`: one tenant
+ * hierarchy, where only a user with several memberships can be reached twice, so only those are
+ * recorded; `all`: several targets or a list pattern, where anyone can.
  */
-export function mayReachTwice(targets: Target[]): boolean {
-  return targets.length > 1 || targets.some((t) => t.kind === 'pattern' || (t.kind === 'tenant' && (t.includeChildren || t.includeParent)));
+export type DedupeMode = 'none' | 'members' | 'all';
+export function dedupeMode(targets: Target[]): DedupeMode {
+  const [first] = targets;
+  if (targets.length === 1 && first.kind === 'tenant') return first.includeChildren || first.includeParent ? 'members' : 'none';
+  return targets.length > 1 || targets.some((t) => t.kind === 'pattern') ? 'all' : 'none';
 }
 
 /** The dedupe key of a recipient: its user id, or a digest of its inline addresses. */

@@ -14,6 +14,7 @@ export class InboxAdapter implements ProviderAdapter {
     if (!userId) throw invalidAddress('inbox', 'the recipient has no user id');
     const { title, body, blocks } = message.content;
     await putInboxMessage(userId, { messageId: message.messageId, tenantId, title, body, blocks });
-    return { providerMessageId: message.messageId, status: 'DELIVERED' };
+    // The inbox item is keyed by the message id: there is no separate provider id to record.
+    return { status: 'DELIVERED' };
   }
 }

@@ -81,6 +81,8 @@ export const deliveryRecipient = z.object({
   membershipProfile: z.record(z.string(), z.unknown()).optional(),
   listId: z.string().optional(),
   audienceId: z.string().optional(),
+  /** The fan-out already wrote this recipient's message record (dedupe): read it first. */
+  recorded: z.boolean().optional(),
 });
 export type DeliveryRecipient = z.infer<typeof deliveryRecipient>;
 

@@ -1,5 +1,5 @@
 import type { OutputBlock } from '../domain/render';
-import { GSI1, keys } from './keys';
+import { keys } from './keys';
 import { putItem, queryPage, type StoredItem } from './table';
 
 /** What the inbox shows of a message: its rendered inbox content. */
@@ -28,8 +28,9 @@ export function putInboxMessage(userId: string, message: InboxContent & { messag
   const { messageId, tenantId, title, body, blocks } = message;
   return putItem(
     {
+      // No index entry for the tenant: a GSI write would double the cost of every inbox delivery;
+      // a per-tenant listing filters the user's own partition instead.
       ...keys.inboxMessage(userId, messageId),
-      ...(tenantId === undefined ? {} : keys.inboxTenantIndex(userId, tenantId, messageId)),
       _t: 'INBOX',
       messageId,
       tenantId,
@@ -54,15 +55,17 @@ const toMessage = (item: StoredItem): InboxMessage => ({
 
 /**
  * A page of a user's inbox, newest first: every message, or with `tenantId` only those sent in
- * that tenant's context (through gsi1). `cursor` comes from the previous page.
+ * that tenant's context (a filter on the user's partition, reading at most `maxPages` pages per
+ * call, so a filtered page may be short; the cursor continues). `cursor` comes from the previous page.
  */
-export async function listInbox(userId: string, opts: { tenantId?: string; limit: number; cursor?: string }): Promise<{ items: InboxMessage[]; cursor?: string }> {
-  const page = await queryPage({
-    ...(opts.tenantId === undefined ? { partition: keys.inbox(userId) } : { index: GSI1, partition: keys.inboxOfTenant(userId, opts.tenantId) }),
-    prefix: keys.inboxPrefix,
-    limit: opts.limit,
-    cursor: opts.cursor,
-    newestFirst: true,
-  });
-  return { items: page.items.map(toMessage), cursor: page.cursor };
+export async function listInbox(userId: string, opts: { tenantId?: string; limit: number; cursor?: string; maxPages?: number }): Promise<{ items: InboxMessage[]; cursor?: string }> {
+  const items: InboxMessage[] = [];
+  let cursor = opts.cursor;
+  for (let pages = 0; pages < (opts.maxPages ?? 10); pages++) {
+    const page = await queryPage({ partition: keys.inbox(userId), prefix: keys.inboxPrefix, limit: opts.limit, cursor, newestFirst: true });
+    items.push(...page.items.map(toMessage).filter((m) => opts.tenantId === undefined || m.tenantId === opts.tenantId));
+    cursor = page.cursor;
+    if (!cursor || items.length >= opts.limit || opts.tenantId === undefined) break;
+  }
+  return { items, cursor };
 }

@@ -89,16 +89,10 @@ export const keys = {
 
   /**
    * Inbox items, one per (user, message) in the user's partition: message ids sort by time, so a
-   * newest-first Query lists the inbox. Items sent in a tenant's context are also in gsi1 under
-   * (user, tenant), for a per-tenant inbox.
+   * newest-first Query lists the inbox (a per-tenant inbox filters it on the item's tenantId).
    */
   inboxMessage: (userId: string, messageId: string): Key => ({ pk: `INBOX#${esc(userId)}`, sk: `MSG#${esc(messageId)}` }),
-  inboxTenantIndex: (userId: string, tenantId: string, messageId: string): IndexKey => ({
-    gsi1pk: `INBOX#${esc(userId)}#T#${esc(tenantId)}`,
-    gsi1sk: `MSG#${esc(messageId)}`,
-  }),
   inbox: (userId: string): string => `INBOX#${esc(userId)}`,
-  inboxOfTenant: (userId: string, tenantId: string): string => `INBOX#${esc(userId)}#T#${esc(tenantId)}`,
   inboxPrefix: 'MSG#',
 };
 

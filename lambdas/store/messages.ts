@@ -126,6 +126,29 @@ export function newMessageRecord(req: RequestRecord, r: DeliveryRecipient, statu
   };
 }
 
+/**
+ * A message record as stored: fields derivable from the message id, or empty, are left out, so a
+ * delivered inbox message stays under 1 KB (one write unit per write). `unpack` restores them.
+ */
+export function pack(r: MessageRecord): string {
+  const { requestId: _requestId, job, tags, notification, event, ...rest } = r;
+  const { messageId: _messageId, ...jobRest } = job;
+  return JSON.stringify({ ...rest, job: jobRest, ...(tags.length ? { tags } : {}), ...(notification ? { notification } : {}), ...(event ? { event } : {}) });
+}
+
+export function unpack(doc: string): MessageRecord {
+  const p = JSON.parse(doc) as Omit<MessageRecord, 'requestId'> & Partial<MessageRecord>;
+  const requestId = p.id.split('.')[0];
+  return {
+    ...p,
+    requestId,
+    job: { ...p.job, messageId: p.id },
+    tags: p.tags ?? [],
+    notification: p.notification ?? '',
+    event: p.event ?? '',
+  };
+}
+
 const messageItem = (r: MessageRecord, v: number) => ({
   ...requestKeys.message(r.requestId, suffixOf(r)),
   _t: 'Message',
@@ -133,7 +156,7 @@ const messageItem = (r: MessageRecord, v: number) => ({
   v,
   /** Last write (epoch ms): the sweeper re-drives non-terminal messages that stopped moving. */
   updated: Date.now(),
-  doc: JSON.stringify(r),
+  doc: pack(r),
 });
 
 const suffixOf = (r: MessageRecord) => (r.id === r.requestId ? '-' : r.id.slice(r.requestId.length + 1));
@@ -217,7 +240,7 @@ export async function writeMessage(record: MessageRecord, expectV: number): Prom
   }
 }
 
-const toStored = (item: StoredItem): StoredRecord => ({ record: JSON.parse(item.doc) as MessageRecord, v: Number(item.v), updated: Number(item.updated) });
+const toStored = (item: StoredItem): StoredRecord => ({ record: unpack(item.doc), v: Number(item.v), updated: Number(item.updated) });
 
 export async function getMessage(requestId: string, suffix: string): Promise<StoredRecord | undefined> {
   const item = await getItem(requestKeys.message(requestId, suffix));

@@ -2,7 +2,7 @@ import { render, type RenderedOutput } from '../domain/render';
 import { now as clock } from '../shared/clock';
 import { retryDelayMs } from '../domain/retry';
 import { channelAddress, nextSteps, targetKey, type Channel, type Outcome, type Target } from '../domain/routing';
-import { mayReachTwice, parseMessageId } from '../domain/send';
+import { parseMessageId } from '../domain/send';
 import { ProviderError } from '../providers/port';
 import { adapterFor, fallbackProviders } from '../providers/registry';
 import { memo } from '../shared/cache';
@@ -26,7 +26,6 @@ import {
 } from '../store/messages';
 import { createProfileIfMissing, getProfiles, type Profile } from '../store/profiles';
 import { providers as configuredProviders } from '../store/providers';
-import { requestTargets } from './fanout-send';
 import { resolveRecipient, type Resolution } from './resolve';
 
 /** A job whose recipients keep failing unexpectedly is retried this many times, then they end UNDELIVERABLE. */
@@ -310,7 +309,10 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
       channels: { ...record.channels, ...claims },
       history: [...record.history, ...step.start.map((t) => ({ ts: now, type: 'ROUTED', channel: targetKey(t) }))],
     };
-    v = await save(record, v);
+    // The claim is what keeps a provider from being called twice. The inbox needs none: its
+    // delivery is our own write, conditional on the message id, so repeating it is harmless and
+    // the record is written once, with the outcome (one write per recipient saved).
+    if (!run.every((t) => t.channel === 'inbox')) v = await save(record, v);
     const turns = await Promise.all(run.map((t) => runTarget(req, record, t, res, record.channels[targetKey(t)])));
     for (const turn of turns) record = apply(record, turn);
   }
@@ -363,9 +365,9 @@ export async function deliverJob(job: DeliveryJob): Promise<void> {
     logger.error('delivery job for an unknown request', { requestId: job.requestId });
     return;
   }
-  // Records exist before delivery for single sends (written by POST /send), for sends that may
-  // reach a user twice (written by the fan-out), and for any resumed job: read them first.
-  const readFirst = req.single || job.resume === true || (job.attempt ?? 0) > 0 || mayReachTwice(requestTargets(req));
+  // Records exist before delivery for single sends (written by POST /send), for recipients the
+  // fan-out recorded (users it may reach twice), and for any resumed job: read them first.
+  const readFirst = req.single || job.resume === true || (job.attempt ?? 0) > 0;
   const userIds = [...new Set(job.recipients.flatMap((r) => (r.userId ? [r.userId] : [])))];
   const profiles = userIds.length ? await getProfiles(userIds) : new Map<string, Profile>();
   const failed: DeliveryRecipient[] = [];
@@ -375,7 +377,7 @@ export async function deliverJob(job: DeliveryJob): Promise<void> {
     Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
       for (let r = queue.shift(); r; r = queue.shift()) {
         try {
-          await deliverRecipient(req, r, r.userId ? profiles.get(r.userId) : undefined, readFirst);
+          await deliverRecipient(req, r, r.userId ? profiles.get(r.userId) : undefined, readFirst || r.recorded === true);
         } catch (e) {
           if (e instanceof Busy) busy.push(r);
           else {

@@ -1,13 +1,13 @@
 import type { Context } from 'aws-lambda';
 import { now as clock } from '../shared/clock';
-import { mayReachTwice, recipientKey, messageIdFor, targetsOf, toTarget, type Target } from '../domain/send';
+import { dedupeMode, recipientKey, type DedupeMode, messageIdFor, targetsOf, toTarget, type Target } from '../domain/send';
 import { enqueueDelivery, enqueueFanout, type DeliveryRecipient, type SendJob } from '../shared/jobs';
 import { logger } from '../shared/logger';
 import { bulkStep } from './bulk-fanout';
 import { getAudience, listMembers } from '../store/audiences';
 import { findLists, getList, listSubscribers } from '../store/lists';
 import { getMessage, getRequest, newMessageRecord, updateRequest, writeMessage, type RequestRecord } from '../store/messages';
-import { getMembership, getTenant, listTenantMembers, listTenants, tenantChain } from '../store/tenants';
+import { getMembership, getTenant, listTenantMembers, listTenants, listUserTenants, tenantChain } from '../store/tenants';
 
 /** Recipients per delivery job (one SQS message): fewer SQS requests per recipient. */
 export const RECIPIENTS_PER_JOB = 25;
@@ -35,16 +35,27 @@ class Emitter {
 
   constructor(
     private readonly req: RequestRecord,
-    private readonly dedupe: boolean,
+    private readonly dedupe: DedupeMode,
   ) {}
 
-  async add(r: Omit<DeliveryRecipient, 'messageId'>, reach: string): Promise<void> {
-    const key = recipientKey(r);
-    if (this.seen.has(key)) return;
-    this.seen.add(key);
-    const recipient: DeliveryRecipient = { ...r, messageId: messageIdFor(this.req.requestId, key) };
-    if (this.dedupe && !(await this.claimReach(recipient, reach))) return;
-    this.buffer.push(recipient);
+  add(r: Omit<DeliveryRecipient, 'messageId'>, reach: string): Promise<void> {
+    return this.addMany([r], reach);
+  }
+
+  /** Adds a page of recipients; the dedupe checks of a page run concurrently, in page order of emission. */
+  async addMany(rs: Omit<DeliveryRecipient, 'messageId'>[], reach: string): Promise<void> {
+    const fresh: DeliveryRecipient[] = [];
+    for (const r of rs) {
+      const key = recipientKey(r);
+      if (this.seen.has(key)) continue;
+      this.seen.add(key);
+      fresh.push({ ...r, messageId: messageIdFor(this.req.requestId, key) });
+    }
+    const keep = await mapLimit(fresh, 16, async (r) => {
+      if (this.dedupe === 'none' || (this.dedupe === 'members' && !(r.userId && (await listUserTenants(r.userId, 2)).items.length > 1))) return r;
+      return (await this.claimReach(r, reach)) ? { ...r, recorded: true } : undefined;
+    });
+    for (const r of keep) if (r) this.buffer.push(r);
     if (this.buffer.length >= RECIPIENTS_PER_JOB * 10) await this.flush();
   }
 
@@ -68,6 +79,18 @@ class Emitter {
   get pending(): number {
     return this.buffer.length + this.emitted;
   }
+}
+
+/** `fn` over `items`, at most `limit` at a time, results in order. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i]);
+    }),
+  );
+  return out;
 }
 
 /** Users of a list/audience page that pass the MEMBER_OF filters (member of every named tenant). */
@@ -144,7 +167,7 @@ async function tenantStep(t: Extract<Target, { kind: 'tenant' }>, state: State, 
   }
   if (state.phase !== 'children') {
     const page = await listTenantMembers(current, PAGE_SIZE, state.cursor);
-    for (const m of page.items) await out.add({ userId: m.user_id, data: t.data, fanoutTenantId: current, membershipProfile: m.profile }, `${reach}:${current}`);
+    await out.addMany(page.items.map((m) => ({ userId: m.user_id, data: t.data, fanoutTenantId: current, membershipProfile: m.profile })), `${reach}:${current}`);
     if (page.cursor) return { ...state, cursor: page.cursor };
     if (!t.includeChildren) return { ...state, level: rest, cursor: undefined };
     return { ...state, phase: 'children', cursor: undefined };
@@ -180,7 +203,7 @@ export async function expandSend(job: SendJob, context: Context): Promise<void> 
     return;
   }
   const targets = requestTargets(req);
-  const out = new Emitter(req, mayReachTwice(targets));
+  const out = new Emitter(req, dedupeMode(targets));
   let state: State = job.state ?? { target: 0, emitted: 0 };
   while (state.target < targets.length) {
     if (out.pending >= MAX_PER_INVOCATION || context.getRemainingTimeInMillis() < RESERVE_MS) {
