@@ -142,8 +142,8 @@ export const isSingleRecipient = (to: SendMessage['to']): boolean => !Array.isAr
 /**
  * Can one user be reached twice? Then the fan-out records a user's message as it first reaches
  * them, so the first (nearest) reach wins and later ones are skipped. `members`: one tenant
- * hierarchy, where only a user with several memberships can be reached twice, so only those are
- * recorded; `all`: several targets or a list pattern, where anyone can.
+ * hierarchy, where only a user with several memberships can be reached twice, so only those
+ * (their memberships are flagged `shared`) are recorded; `all`: several targets or a list pattern, where anyone can.
  */
 export type DedupeMode = 'none' | 'members' | 'all';
 export function dedupeMode(targets: Target[]): DedupeMode {

@@ -53,6 +53,12 @@ export const keys = {
   membershipIndex: (userId: string, tenantId: string): IndexKey => ({ gsi1pk: `USERTENANTS#${esc(userId)}`, gsi1sk: esc(tenantId) }),
   membersPrefix: 'MEMBER#',
   userTenants: (userId: string): string => `USERTENANTS#${esc(userId)}`,
+  /**
+   * The user's side of a membership in the user's own partition, read consistently when a
+   * membership is added to flag every membership of a user in two or more tenants as `shared`.
+   */
+  memberOf: (userId: string, tenantId: string): Key => ({ pk: `USER#${esc(userId)}`, sk: `MEMBEROF#${esc(tenantId)}` }),
+  memberOfPrefix: 'MEMBEROF#',
 
   /** Tenant templates: the current head item and one item per version, in the tenant's partition. */
   tenantTemplate: (tenantId: string, templateId: string): Key => ({ pk: `TENANT#${esc(tenantId)}`, sk: `TEMPLATE#${esc(templateId)}` }),

@@ -209,6 +209,26 @@ export async function upsertItem(
   }
 }
 
+/** Sets attribute `name` to true on an existing item that lacks it; false when it was absent or already set. */
+export async function setFlag(key: Key, name: string): Promise<boolean> {
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: TABLE,
+        Key: key,
+        UpdateExpression: 'SET #flag = :true',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#flag)',
+        ExpressionAttributeNames: { '#flag': name },
+        ExpressionAttributeValues: { ':true': true },
+      }),
+    );
+    return true;
+  } catch (e) {
+    if (isConditionFailure(e)) return false;
+    throw e;
+  }
+}
+
 /** BatchGetItem in rounds of 100 keys, retrying unprocessed keys; results in no particular order. */
 export async function batchGet(keys: Key[], consistent = false): Promise<StoredItem[]> {
   const out: StoredItem[] = [];

@@ -1,7 +1,7 @@
 import type { TenantPreferenceItem, TenantRecord } from '../domain/tenant-context';
 import { NotFoundError } from '../shared/errors';
 import { GSI1, keys } from './keys';
-import { batchGet, deleteItem, getItem, queryPage, updateDoc, upsertItem, type StoredItem } from './table';
+import { batchGet, deleteItem, getItem, queryAll, queryPage, setFlag, updateDoc, upsertItem, type StoredItem } from './table';
 
 export type Membership = { tenant_id: string; user_id: string; profile?: Record<string, unknown>; created: number };
 
@@ -82,26 +82,45 @@ export async function hasChildren(tenantId: string): Promise<boolean> {
 
 const toMembership = (item: StoredItem): Membership => ({ ...(JSON.parse(item.doc) as Omit<Membership, 'created'>), created: Number(item.created) });
 
+/**
+ * Adds (or updates) a membership. The membership lives in the tenant's partition; a marker in the
+ * user's partition records it on the user's side. After both are written, a consistent read of the
+ * user's markers tells whether the user is in two or more tenants; if so every membership of the
+ * user is flagged `shared`. Of two concurrent adds the later read sees both markers, so a user in
+ * several tenants always ends with every membership flagged. The flag is sticky (a user who leaves
+ * a tenant stays flagged): a stale flag costs a send one read, a missing one could reach a user twice.
+ */
 export async function putMembership(tenantId: string, userId: string, profile?: Record<string, unknown>): Promise<void> {
   await upsertItem(keys.membership(tenantId, userId), {
     _t: 'Membership',
     doc: JSON.stringify({ tenant_id: tenantId, user_id: userId, ...(profile ? { profile } : {}) }),
     ...keys.membershipIndex(userId, tenantId),
   });
+  await upsertItem(keys.memberOf(userId, tenantId), { _t: 'MemberOf', doc: '{}', tenantId });
+  const user = keys.profile(userId).pk;
+  if ((await queryPage({ partition: user, prefix: keys.memberOfPrefix, limit: 2, consistent: true })).items.length < 2) return;
+  for await (const markers of queryAll({ partition: user, prefix: keys.memberOfPrefix, consistent: true })) {
+    await Promise.all(markers.map((m) => flagShared(String(m.tenantId), userId)));
+  }
 }
+
+const flagShared = (tenantId: string, userId: string): Promise<boolean> => setFlag(keys.membership(tenantId, userId), 'shared');
 
 export async function getMembership(tenantId: string, userId: string): Promise<Membership | undefined> {
   const item = await getItem(keys.membership(tenantId, userId));
   return item ? toMembership(item) : undefined;
 }
 
-export function deleteMembership(tenantId: string, userId: string): Promise<boolean> {
-  return deleteItem(keys.membership(tenantId, userId));
+export async function deleteMembership(tenantId: string, userId: string): Promise<boolean> {
+  const existed = await deleteItem(keys.membership(tenantId, userId));
+  await deleteItem(keys.memberOf(userId, tenantId));
+  return existed;
 }
 
-export async function listTenantMembers(tenantId: string, limit: number, cursor?: string): Promise<{ items: Membership[]; cursor?: string }> {
+/** A tenant's members; `shared` marks users who are (or were) members of another tenant too. */
+export async function listTenantMembers(tenantId: string, limit: number, cursor?: string): Promise<{ items: (Membership & { shared: boolean })[]; cursor?: string }> {
   const page = await queryPage({ partition: keys.tenant(tenantId).pk, prefix: keys.membersPrefix, limit, cursor });
-  return { items: page.items.map(toMembership), cursor: page.cursor };
+  return { items: page.items.map((item) => ({ ...toMembership(item), shared: item.shared === true })), cursor: page.cursor };
 }
 
 /** A user's memberships through gsi1 (eventually consistent, like every GSI read). */

@@ -7,7 +7,7 @@ import { bulkStep } from './bulk-fanout';
 import { getAudience, listMembers } from '../store/audiences';
 import { findLists, getList, listSubscribers } from '../store/lists';
 import { getMessage, getRequest, newMessageRecord, updateRequest, writeMessage, type RequestRecord } from '../store/messages';
-import { getMembership, getTenant, listTenantMembers, listTenants, listUserTenants, tenantChain } from '../store/tenants';
+import { getMembership, getTenant, listTenantMembers, listTenants, tenantChain } from '../store/tenants';
 
 /** Recipients per delivery job (one SQS message): fewer SQS requests per recipient. */
 export const RECIPIENTS_PER_JOB = 25;
@@ -21,6 +21,9 @@ const RESERVE_MS = 15_000;
 const MAX_FRONTIER = 4000;
 
 type State = NonNullable<SendJob['state']>;
+/** A recipient before its message id; `shared`: a tenant member who is in other tenants too. */
+type Candidate = Omit<DeliveryRecipient, 'messageId'> & { shared?: boolean };
+const strip = ({ shared: _, ...r }: DeliveryRecipient & { shared?: boolean }): DeliveryRecipient => r;
 
 /**
  * Buffers expanded recipients and emits them as delivery jobs. When a user may be reached twice,
@@ -38,13 +41,13 @@ class Emitter {
     private readonly dedupe: DedupeMode,
   ) {}
 
-  add(r: Omit<DeliveryRecipient, 'messageId'>, reach: string): Promise<void> {
+  add(r: Candidate, reach: string): Promise<void> {
     return this.addMany([r], reach);
   }
 
   /** Adds a page of recipients; the dedupe checks of a page run concurrently, in page order of emission. */
-  async addMany(rs: Omit<DeliveryRecipient, 'messageId'>[], reach: string): Promise<void> {
-    const fresh: DeliveryRecipient[] = [];
+  async addMany(rs: Candidate[], reach: string): Promise<void> {
+    const fresh: (DeliveryRecipient & { shared?: boolean })[] = [];
     for (const r of rs) {
       const key = recipientKey(r);
       if (this.seen.has(key)) continue;
@@ -52,8 +55,8 @@ class Emitter {
       fresh.push({ ...r, messageId: messageIdFor(this.req.requestId, key) });
     }
     const keep = await mapLimit(fresh, 16, async (r) => {
-      if (this.dedupe === 'none' || (this.dedupe === 'members' && !(r.userId && (await listUserTenants(r.userId, 2)).items.length > 1))) return r;
-      return (await this.claimReach(r, reach)) ? { ...r, recorded: true } : undefined;
+      if (this.dedupe === 'none' || (this.dedupe === 'members' && !r.shared)) return strip(r);
+      return (await this.claimReach(r, reach)) ? { ...strip(r), recorded: true } : undefined;
     });
     for (const r of keep) if (r) this.buffer.push(r);
     if (this.buffer.length >= RECIPIENTS_PER_JOB * 10) await this.flush();
@@ -167,7 +170,7 @@ async function tenantStep(t: Extract<Target, { kind: 'tenant' }>, state: State, 
   }
   if (state.phase !== 'children') {
     const page = await listTenantMembers(current, PAGE_SIZE, state.cursor);
-    await out.addMany(page.items.map((m) => ({ userId: m.user_id, data: t.data, fanoutTenantId: current, membershipProfile: m.profile })), `${reach}:${current}`);
+    await out.addMany(page.items.map((m) => ({ userId: m.user_id, data: t.data, fanoutTenantId: current, membershipProfile: m.profile, shared: m.shared })), `${reach}:${current}`);
     if (page.cursor) return { ...state, cursor: page.cursor };
     if (!t.includeChildren) return { ...state, level: rest, cursor: undefined };
     return { ...state, phase: 'children', cursor: undefined };

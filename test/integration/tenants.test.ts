@@ -138,6 +138,23 @@ describe('memberships', () => {
     await eventually(() => s.client.users.tenants.list(users[0]), (p) => p.items!.length === 0);
   });
 
+  it('flags every membership of a user in several tenants as shared, even when added concurrently', async () => {
+    const { listTenantMembers } = require('../../lambdas/store/tenants') as typeof import('../../lambdas/store/tenants');
+    const p = uid('shared');
+    const tenants = Array.from({ length: 6 }, (_, i) => `${p}-t${i}`);
+    for (const t of tenants) await s.client.tenants.update(t, { name: t });
+    await s.client.users.tenants.addSingle(tenants[5], { user_id: `${p}-alone` });
+    await Promise.all(tenants.slice(0, 5).map((t) => s.client.users.tenants.addSingle(t, { user_id: `${p}-many` })));
+    const flags = async (t: string) => (await listTenantMembers(t, 10)).items.map((m) => [m.user_id, m.shared]);
+    for (const t of tenants.slice(0, 5)) expect(await flags(t)).toEqual([[`${p}-many`, true]]);
+    expect(await flags(tenants[5])).toEqual([[`${p}-alone`, false]]);
+    await s.client.users.tenants.addSingle(tenants[5], { user_id: `${p}-many` });
+    expect(await flags(tenants[5])).toEqual([
+      [`${p}-alone`, false],
+      [`${p}-many`, true],
+    ]);
+  });
+
   it('refuses a membership of an unknown tenant with 400 naming it', async () => {
     const res = await s.http('PUT', '/users/u1/tenants', { tenants: [{ tenant_id: uid('ghost') }] });
     expect([res.status, res.json.message]).toEqual([400, expect.stringContaining('body.tenants.0.tenant_id')]);
