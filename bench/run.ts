@@ -6,9 +6,15 @@
  *   BENCH_MEMBERS   members of the 3-level tenant tree of the cost run (default 10000)
  *   BENCH_SIZES     recipients of the scaling runs (default 1000,10000,100000)
  *   BENCH_SENDS     POST /send calls of the latency run (default 2000)
+ *
+ * Each scaling size runs in a fresh child process (this file with `--scale-child`) holding the API
+ * and the workers, with V8's heap capped at the functions' configured memory as Lambda's would be,
+ * so its peak RSS is that of the workers for that size alone.
  */
 import '../lambdas/local/env';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
@@ -137,7 +143,9 @@ function costOf(u: ReturnType<UsageMod['usageSnapshot']>, lambda: { invocations:
     dynamodbWRU: u.dynamodb.wcu / n,
     dynamodbRRU: u.dynamodb.rcu / n,
     dynamodbRequests: Object.values(u.dynamodb.requests).reduce((a, b) => a + b, 0) / n,
-    sqsBilledRequests: u.sqs.billedRequests / n,
+    // The workers' own sends, plus what Lambda's event source mapping bills on our queues: one
+    // ReceiveMessage and one DeleteMessageBatch per batch it hands a worker.
+    sqsBilledRequests: (u.sqs.billedRequests + 2 * lambda.invocations) / n,
     lambdaInvocations: lambda.invocations / n,
     lambdaGbSeconds: ((lambda.durationMs / 1000) * memoryGb) / n,
     apiRequests: lambda.apiCalls / n,
@@ -211,17 +219,35 @@ async function ceiling(n: number): Promise<number> {
   return Math.round(n / ((Date.now() - t0) / 1000));
 }
 
-/** 3. Flat tenants of each size: wall time, per-recipient cost and peak RSS. */
-async function scaling(): Promise<SendRun[]> {
+/** 3. Flat tenants of each size, each send measured in a fresh child process. */
+async function scaling(endpoints: { dynamodb: string; sqs: string }): Promise<SendRun[]> {
   const out: SendRun[] = [];
   for (const n of SIZES) {
     const tenant = `bench-flat-${n}`;
     await call('PUT', `/tenants/${tenant}`, { name: tenant });
     await seedMembers(new Map([[tenant, n]]), 'flat');
-    out.push(await measureSend(inboxMessage({ tenant_id: tenant }), n));
+    const file = path.join(os.tmpdir(), `bench-scale-${process.pid}-${n}.json`);
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, [`--max-old-space-size=${QUEUES.delivery.memoryMB}`, '--expose-gc', '--import', 'tsx', __filename, '--scale-child', String(n), tenant, file], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, BENCH_DYNAMODB: endpoints.dynamodb, BENCH_SQS: endpoints.sqs },
+      });
+      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`scaling ${n}: child exited with ${code}`))));
+    });
+    out.push(JSON.parse(readFileSync(file, 'utf8')) as SendRun);
     process.stderr.write(`scaling ${n}: ${out[out.length - 1].seconds}s\n`);
   }
   return out;
+}
+
+/** The child of one scaling size: its own API and workers on the parent's emulators and table. */
+async function scaleChild(n: number, tenant: string, file: string): Promise<void> {
+  stack = await startLocalStack({ ...stackOptions(process.env.BENCH_DYNAMODB!, process.env.BENCH_SQS!), queuePrefix: `bench-scale-${n}` });
+  try {
+    writeFileSync(file, JSON.stringify(await measureSend(inboxMessage({ tenant_id: tenant }), n)));
+  } finally {
+    await stack.stop();
+  }
 }
 
 /** 4. POST /send latency for single-user sends, 8 at a time. */
@@ -244,18 +270,29 @@ async function latency(): Promise<{ p50: number; p95: number; p99: number; calls
   return { p50: at(50), p95: at(95), p99: at(99), calls: times.length };
 }
 
+const stackOptions = (dynamodbEndpoint: string, sqsEndpoint: string) => ({
+  port: 0,
+  apiKey: API_KEY,
+  dynamodbEndpoint,
+  sqsEndpoint,
+  tableName: 'bench',
+  queuePrefix: 'bench',
+  concurrency: { fanout: 2, delivery: DELIVERY_CONCURRENCY },
+  scheduleEveryMs: 0,
+});
+
 async function main() {
   const emulators: Emulator[] = await Promise.all([startDynamoDbLocal(), startFauxqs()]);
   const [dynamo, sqs] = emulators;
   process.env.POWERTOOLS_LOG_LEVEL ??= 'INFO';
-  stack = await startLocalStack({ port: 0, apiKey: API_KEY, dynamodbEndpoint: dynamo.endpoint, sqsEndpoint: sqs.endpoint, tableName: 'bench', queuePrefix: 'bench', concurrency: { fanout: 2, delivery: DELIVERY_CONCURRENCY }, scheduleEveryMs: 0 });
+  stack = await startLocalStack(stackOptions(dynamo.endpoint, sqs.endpoint));
   try {
     process.stderr.write(`bench: fan-out cost over a ${MEMBERS}-member tenant tree...\n`);
     const cost = await fanoutCost();
     process.stderr.write('bench: ceiling...\n');
     const ceilingRps = await ceiling(Math.min(MEMBERS, 10_000));
     process.stderr.write(`bench: scaling ${SIZES.join(', ')}...\n`);
-    const scale = await scaling();
+    const scale = await scaling({ dynamodb: dynamo.endpoint, sqs: sqs.endpoint });
     process.stderr.write(`bench: ${SENDS} POST /send...\n`);
     const lat = await latency();
     const results = {
@@ -295,7 +332,8 @@ async function main() {
   }
 }
 
-main().catch((e) => {
+const child = process.argv.indexOf('--scale-child');
+(child > 0 ? scaleChild(Number(process.argv[child + 1]), process.argv[child + 2], process.argv[child + 3]) : main()).catch((e) => {
   process.stderr.write(`${(e as Error).stack}\n`);
   process.exit(1);
 });
