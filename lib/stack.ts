@@ -11,12 +11,30 @@ import { API_GROUPS, QUEUES, queueUrlEnv, SCHEDULED, type QueueName } from '../l
 import { AppFunction } from './function';
 import { WorkQueue } from './queues';
 import { NotificationsTable } from './table';
+import { configSchema, parseConfig } from '../lambdas/shared/settings';
 
 export interface NotificationsStackProps extends StackProps {
   /** DESTROY for throwaway stages (LocalStack, previews); RETAIN (default) keeps the table. */
   removalPolicy?: RemovalPolicy;
   /** Sustained and burst request limits of the HTTP API. */
   throttle?: { rateLimit: number; burstLimit: number };
+  /**
+   * Workspace settings passed to every function as environment (MESSAGE_RETENTION_DAYS,
+   * AUTO_INFER_TENANT_CONTEXT, PROVIDER_TIMEOUT_MS, ...: see lambdas/shared/config.ts), checked
+   * against the functions' own configuration schema at synth, so a bad value fails `cdk synth`.
+   */
+  settings?: Record<string, string>;
+}
+
+/** Settings the stack itself provides; the rest of the configuration schema is the user's. */
+const STACK_OWNED = ['TABLE_NAME', 'AWS_REGION', 'FANOUT_QUEUE_URL', 'DELIVERY_QUEUE_URL', 'DYNAMODB_ENDPOINT', 'SQS_ENDPOINT', 'LOCAL_SMTP_URL', 'LOCAL_CAPTURE_URL'];
+
+function checkSettings(settings: Record<string, string>): Record<string, string> {
+  const known = Object.keys(configSchema.shape).filter((k) => !STACK_OWNED.includes(k));
+  const unknown = Object.keys(settings).filter((k) => !known.includes(k));
+  if (unknown.length) throw new Error(`settings: unknown ${unknown.join(', ')} (known: ${known.join(', ')})`);
+  parseConfig({ TABLE_NAME: 'synth', ...settings });
+  return settings;
 }
 
 /**
@@ -51,6 +69,7 @@ export class NotificationsStack extends Stack {
 
   constructor(scope: Construct, id: string, props: NotificationsStackProps = {}) {
     super(scope, id, props);
+    const settings = checkSettings(props.settings ?? {});
     this.table = new NotificationsTable(this, 'Data', { removalPolicy: props.removalPolicy });
     this.queues = {
       fanout: new WorkQueue(this, 'Fanout', QUEUES.fanout),
@@ -68,7 +87,7 @@ export class NotificationsStack extends Stack {
     });
 
     for (const group of API_GROUPS) {
-      const fn = new AppFunction(this, `Api-${group.module}`, { entry: `lambdas/http/${group.module}.ts`, table: this.table });
+      const fn = new AppFunction(this, `Api-${group.module}`, { entry: `lambdas/http/${group.module}.ts`, table: this.table, environment: settings });
       if (!group.public) fn.bindTable('RW');
       for (const name of group.queues ?? []) fn.bindQueue(queueUrlEnv(name), this.queues[name].queue);
       const integration = new HttpLambdaIntegration(`Api-${group.module}-integration`, fn.fn);
@@ -88,6 +107,7 @@ export class NotificationsStack extends Stack {
         table: this.table,
         timeout: Duration.seconds(spec.timeoutSeconds),
         memorySize: spec.memoryMB,
+        environment: settings,
       }).bindTable('RW');
       this.workers[spec.worker] = worker;
       for (const target of spec.sendsTo) worker.bindQueue(queueUrlEnv(target), this.queues[target].queue);
@@ -102,6 +122,7 @@ export class NotificationsStack extends Stack {
         entry: `lambdas/workers/${spec.worker}.ts`,
         table: this.table,
         timeout: Duration.seconds(spec.timeoutSeconds),
+        environment: settings,
       }).bindTable('RO');
       for (const target of spec.sendsTo) fn.bindQueue(queueUrlEnv(target), this.queues[target].queue);
       new Rule(this, `Every-${spec.worker}`, { schedule: Schedule.rate(Duration.minutes(spec.everyMinutes)), targets: [new LambdaFunction(fn.fn)] });

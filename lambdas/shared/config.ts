@@ -1,66 +1,6 @@
-import { z } from 'zod';
+import { parseConfig, type Config } from './settings';
 
-const bool = z
-  .enum(['true', 'false', '1', '0'])
-  .transform((v) => v === 'true' || v === '1');
-
-/**
- * Every setting a function reads, parsed once when the module loads (Lambda cold start), so a
- * missing or malformed variable fails the init phase instead of a request deep inside.
- */
-const schema = z.object({
-  TABLE_NAME: z.string().min(1),
-  AWS_REGION: z.string().min(1).default('us-east-1'),
-  /** Endpoint overrides for the local stack (DynamoDB Local, fauxqs); unset on AWS. */
-  DYNAMODB_ENDPOINT: z.url().optional(),
-  SQS_ENDPOINT: z.url().optional(),
-  FANOUT_QUEUE_URL: z.url().optional(),
-  DELIVERY_QUEUE_URL: z.url().optional(),
-  /** Largest request body accepted, in bytes; larger bodies get 413. */
-  MAX_BODY_BYTES: z.coerce.number().int().positive().default(256 * 1024),
-  /** Delivery timing (milliseconds). A provider call gives up after PROVIDER_TIMEOUT_MS (a transient failure). */
-  PROVIDER_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
-  /** Transient failures retry on the same provider for this long, then fail over (message.timeout.provider overrides). */
-  PROVIDER_RETRY_WINDOW_MS: z.coerce.number().int().positive().default(5 * 60_000),
-  /** Retries on one provider, at most. */
-  PROVIDER_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(5),
-  /** First retry delay; each retry doubles it (with jitter), capped at 15 minutes. */
-  RETRY_BASE_MS: z.coerce.number().int().positive().default(2_000),
-  /** A message not delivered this long after it was due ends UNDELIVERABLE (message.timeout.message overrides). */
-  MESSAGE_TIMEOUT_MS: z.coerce.number().int().positive().default(24 * 3600_000),
-  /** A claim on a message older than this belongs to a worker that stopped during a provider call. */
-  CLAIM_LEASE_MS: z.coerce.number().int().positive().default(60_000),
-  /** The sweeper re-drives requests and messages unfinished this long after they were due. */
-  SWEEP_GRACE_MS: z.coerce.number().int().positive().default(5 * 60_000),
-  /** How long a warm worker reuses workspace data it read (templates, tenants, providers, topics). */
-  CACHE_TTL_MS: z.coerce.number().int().min(0).default(10_000),
-  /** Workspace setting: the brand used when neither the send nor the tenant context names one. */
-  DEFAULT_BRAND_ID: z.string().min(1).optional(),
-  /** Workspace setting: a user with exactly one tenant membership gets that tenant as context. */
-  AUTO_INFER_TENANT_CONTEXT: bool.default(true),
-  /** Provider endpoint overrides, for tests and emulators; unset on AWS (the SDKs find the real ones). */
-  SES_ENDPOINT: z.url().optional(),
-  SNS_ENDPOINT: z.url().optional(),
-  /** Slack Web API base when a provider's settings name none (default https://slack.com/api). */
-  SLACK_API_URL: z.url().optional(),
-  /**
-   * The local stack's provider targets (lambdas/local/capture.ts). When set, channels with no
-   * configured provider deliver there: email to this SMTP server, sms and push to this capture URL.
-   */
-  LOCAL_SMTP_URL: z.url({ protocol: /^smtp$/ }).optional(),
-  LOCAL_CAPTURE_URL: z.url().optional(),
-});
-
-export type Config = z.infer<typeof schema>;
-
-export function parseConfig(env: NodeJS.ProcessEnv): Config {
-  const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    const detail = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new Error(`invalid configuration: ${detail}`);
-  }
-  return parsed.data;
-}
+export { parseConfig, type Config } from './settings';
 
 export const config: Config = parseConfig(process.env);
 

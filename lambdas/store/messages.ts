@@ -149,6 +149,13 @@ export function unpack(doc: string): MessageRecord {
   };
 }
 
+/**
+ * The `ttl` (epoch seconds) of a log item under MESSAGE_RETENTION_DAYS, counted from its last
+ * write or, for a delayed request, from when it is due; nothing without the setting.
+ */
+export const retention = (dueAt = 0): { ttl?: number } =>
+  config.MESSAGE_RETENTION_DAYS === undefined ? {} : { ttl: Math.floor(Math.max(Date.now(), dueAt) / 1000) + config.MESSAGE_RETENTION_DAYS * 86_400 };
+
 const messageItem = (r: MessageRecord, v: number) => ({
   ...requestKeys.message(r.requestId, suffixOf(r)),
   _t: 'Message',
@@ -157,6 +164,7 @@ const messageItem = (r: MessageRecord, v: number) => ({
   /** Last write (epoch ms): the sweeper re-drives non-terminal messages that stopped moving. */
   updated: Date.now(),
   doc: pack(r),
+  ...retention(),
 });
 
 const suffixOf = (r: MessageRecord) => (r.id === r.requestId ? '-' : r.id.slice(r.requestId.length + 1));
@@ -167,6 +175,7 @@ const requestItem = (req: RequestRecord) => ({
   _t: 'Request',
   updated: Date.now(),
   doc: JSON.stringify(req),
+  ...retention(req.dueAt),
 });
 
 /**
@@ -179,7 +188,7 @@ export async function putRequest(req: RequestRecord, checkAt = (req.dueAt ?? req
   await batchWrite([
     { put: requestItem(req) },
     { put: { ...requestKeys.open(req.requestId, checkAt), _t: 'Open', requestId: req.requestId, doc: '{}' } },
-    ...(traceId ? [{ put: { ...requestKeys.trace(traceId, req.requestId), _t: 'Trace', doc: '{}' } }] : []),
+    ...(traceId ? [{ put: { ...requestKeys.trace(traceId, req.requestId), _t: 'Trace', doc: '{}', ...retention(req.dueAt) } }] : []),
   ]);
 }
 

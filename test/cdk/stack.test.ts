@@ -182,3 +182,25 @@ describe('bundling', () => {
     }
   });
 });
+
+describe('workspace settings', () => {
+  const functionsEnv = (t: Template) =>
+    Object.values(t.findResources('AWS::Lambda::Function')).map((f) => (f as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment.Variables);
+
+  it('reach every function as environment, from -c settings', () => {
+    const { stack } = buildApp({ context: { ...noBundling.context, settings: '{"MESSAGE_RETENTION_DAYS":"90","AUTO_INFER_TENANT_CONTEXT":"false"}' } });
+    const envs = functionsEnv(Template.fromStack(stack));
+    expect(envs.length).toBeGreaterThan(API_GROUPS.length);
+    for (const env of envs) expect(env).toMatchObject({ MESSAGE_RETENTION_DAYS: '90', AUTO_INFER_TENANT_CONTEXT: 'false' });
+    expect(functionsEnv(template).some((env) => 'MESSAGE_RETENTION_DAYS' in env)).toBe(false);
+  });
+
+  it.each([
+    ['an unknown name', '{"MESSAGE_RETENTION":"90"}', /unknown MESSAGE_RETENTION/],
+    ['a setting the stack owns', '{"TABLE_NAME":"x"}', /unknown TABLE_NAME/],
+    ['a bad value', '{"MESSAGE_RETENTION_DAYS":"0"}', /MESSAGE_RETENTION_DAYS/],
+    ['not an object', '[1]', /expected a JSON object/],
+  ])('fail the synth on %s', (_name, settings, error) => {
+    expect(() => buildApp({ context: { ...noBundling.context, settings } })).toThrow(error);
+  });
+});
