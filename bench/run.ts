@@ -22,6 +22,7 @@ import { startDynamoDbLocal, startFauxqs, type Emulator } from '../lambdas/local
 import { ensureQueues } from '../lambdas/local/resources';
 import { startLocalStack, type LocalStack } from '../lambdas/local/stack';
 import { QUEUES } from '../lambdas/shared/topology';
+import { seedMembers } from '../test/helpers/seed';
 import { PRICES } from './prices';
 
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 10_000);
@@ -49,19 +50,10 @@ const call = async (method: string, p: string, body?: unknown) => {
 };
 
 /** Seeds members (and their profiles) of tenants straight into the table: seeding is not measured. */
-async function seedMembers(byTenant: Map<string, number>, prefix: string): Promise<void> {
-  const { keys } = mod();
-  const now = Date.now();
-  const items: { put: Record<string, unknown> }[] = [];
+async function seedTenants(byTenant: Map<string, number>, prefix: string): Promise<void> {
   for (const [tenantId, count] of byTenant) {
-    for (let i = 0; i < count; i++) {
-      const userId = `${prefix}-${tenantId}-u${i}`;
-      items.push({ put: { ...keys.keys.membership(tenantId, userId), ...keys.keys.membershipIndex(userId, tenantId), _t: 'Membership', doc: JSON.stringify({ tenant_id: tenantId, user_id: userId }), created: now, updated: now } });
-      items.push({ put: { ...keys.keys.profile(userId), ...keys.keys.profileIndex(userId), _t: 'Profile', userId, doc: JSON.stringify({ name: `User ${i}` }), created: now, updated: now } });
-    }
+    await seedMembers(tenantId, Array.from({ length: count }, (_, i) => `${prefix}-${tenantId}-u${i}`), (_, i) => ({ name: `User ${i}` }));
   }
-  const workers = 8;
-  await Promise.all(Array.from({ length: workers }, (_, w) => mod().table.batchWrite(items.filter((_, i) => Math.floor(i / 25) % workers === w))));
 }
 
 async function queuesEmpty(): Promise<boolean> {
@@ -181,7 +173,7 @@ async function fanoutCost(): Promise<SendRun> {
     }
   }
   const per = new Map(tenants.map((t, i) => [t, Math.floor(MEMBERS / tenants.length) + (i < MEMBERS % tenants.length ? 1 : 0)]));
-  await seedMembers(per, 'tree');
+  await seedTenants(per, 'tree');
   return measureSend(inboxMessage({ tenant_id: root, include_children: true }), MEMBERS);
 }
 
@@ -225,7 +217,7 @@ async function scaling(endpoints: { dynamodb: string; sqs: string }): Promise<Se
   for (const n of SIZES) {
     const tenant = `bench-flat-${n}`;
     await call('PUT', `/tenants/${tenant}`, { name: tenant });
-    await seedMembers(new Map([[tenant, n]]), 'flat');
+    await seedTenants(new Map([[tenant, n]]), 'flat');
     const file = path.join(os.tmpdir(), `bench-scale-${process.pid}-${n}.json`);
     await new Promise<void>((resolve, reject) => {
       const child = spawn(process.execPath, [`--max-old-space-size=${QUEUES.delivery.memoryMB}`, '--expose-gc', '--import', 'tsx', __filename, '--scale-child', String(n), tenant, file], {

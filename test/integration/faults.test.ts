@@ -1,6 +1,7 @@
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { messagesOf, sendAndWait, TERMINAL } from '../helpers/send';
 import { eventually, uid } from '../helpers/wait';
+import { seedMembers } from '../helpers/seed';
 import { startWebhookServer } from '../helpers/webhook-server';
 
 /**
@@ -132,22 +133,11 @@ describe('idempotency under concurrency', () => {
 describe('a fan-out worker killed mid-way', () => {
   it('still reaches every member of a 5,000-member tenant exactly once', async () => {
     const hook = await startWebhookServer();
-    const { table, keys } = { table: require('../../lambdas/store/table'), keys: require('../../lambdas/store/keys') } as {
-      table: typeof import('../../lambdas/store/table');
-      keys: typeof import('../../lambdas/store/keys');
-    };
     const { sqs } = require('../../lambdas/shared/aws') as typeof import('../../lambdas/shared/aws');
     try {
       const t = uid('crash');
       await s.client.tenants.update(t, { name: t });
-      const items = [];
-      const now = Date.now();
-      for (let i = 0; i < 5000; i++) {
-        const userId = `${t}-u${i}`;
-        items.push({ put: { ...keys.keys.membership(t, userId), ...keys.keys.membershipIndex(userId, t), _t: 'Membership', doc: JSON.stringify({ tenant_id: t, user_id: userId }), created: now, updated: now } });
-        items.push({ put: { ...keys.keys.profile(userId), ...keys.keys.profileIndex(userId), _t: 'Profile', userId, doc: JSON.stringify({ webhook: { url: hook.url } }), created: now, updated: now } });
-      }
-      await table.batchWrite(items);
+      await seedMembers(t, Array.from({ length: 5000 }, (_, i) => `${t}-u${i}`), () => ({ webhook: { url: hook.url } }));
 
       // The fan-out dies (throws out of its invocation) on its third delivery-queue batch, as a
       // worker killed mid-way would: SQS redelivers its job after the visibility timeout.

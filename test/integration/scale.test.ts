@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { seedMembers } from '../helpers/seed';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { eventually, uid } from '../helpers/wait';
 
@@ -19,30 +20,17 @@ beforeAll(async () => {
 afterAll(() => s?.stop());
 
 type Store = {
-  table: typeof import('../../lambdas/store/table');
-  keys: typeof import('../../lambdas/store/keys');
   usage: typeof import('../../lambdas/shared/usage');
   messages: typeof import('../../lambdas/store/messages');
 };
 const store = (): Store => ({
-  table: require('../../lambdas/store/table'),
-  keys: require('../../lambdas/store/keys'),
   usage: require('../../lambdas/shared/usage'),
   messages: require('../../lambdas/store/messages'),
 });
 
-/** Members and profiles written straight into the table (seeding is not what is measured). */
 async function seedTenant(tenantId: string, n: number): Promise<void> {
-  const { table, keys } = store();
   await s.client.tenants.update(tenantId, { name: tenantId });
-  const now = Date.now();
-  const items: { put: Record<string, unknown> }[] = [];
-  for (let i = 0; i < n; i++) {
-    const userId = `${tenantId}-u${i}`;
-    items.push({ put: { ...keys.keys.membership(tenantId, userId), ...keys.keys.membershipIndex(userId, tenantId), _t: 'Membership', doc: JSON.stringify({ tenant_id: tenantId, user_id: userId }), created: now, updated: now } });
-    items.push({ put: { ...keys.keys.profile(userId), ...keys.keys.profileIndex(userId), _t: 'Profile', userId, doc: JSON.stringify({ name: `user ${i}` }), created: now, updated: now } });
-  }
-  await Promise.all(Array.from({ length: 8 }, (_, w) => table.batchWrite(items.filter((_, i) => Math.floor(i / 25) % 8 === w))));
+  await seedMembers(tenantId, Array.from({ length: n }, (_, i) => `${tenantId}-u${i}`), (_, i) => ({ name: `user ${i}` }));
 }
 
 async function queuesEmpty(): Promise<boolean> {
