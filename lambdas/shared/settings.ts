@@ -37,6 +37,11 @@ export const configSchema = z.object({
   MESSAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).optional(),
   /** How long a warm worker reuses workspace data it read (templates, tenants, providers, topics). */
   CACHE_TTL_MS: z.coerce.number().int().min(0).default(10_000),
+  /**
+   * Secret (at least 32 characters) that signs user tokens (HS256). Unset: a random one is made on
+   * first use and kept in the table (encrypted at rest, readable only by the API functions).
+   */
+  USER_TOKEN_SECRET: z.string().min(32).optional(),
   /** Workspace setting: the brand used when neither the send nor the tenant context names one. */
   DEFAULT_BRAND_ID: z.string().min(1).optional(),
   /** Workspace setting: a user with exactly one tenant membership gets that tenant as context. */

@@ -56,6 +56,9 @@ export const API_GROUPS: ApiGroup[] = [
   { module: 'send', segments: ['send'], queues: ['fanout', 'delivery'] },
   { module: 'messages', segments: ['messages'] },
   { module: 'bulk', segments: ['bulk'], queues: ['fanout'] },
+  { module: 'auth', segments: ['auth'] },
+  /** End-user routes: a user token from /auth/issue-token, never an API key. */
+  { module: 'inbox', segments: ['inbox'] },
 ];
 
 /** The environment variable each queue's URL is passed in. */

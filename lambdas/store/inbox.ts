@@ -1,6 +1,8 @@
 import type { OutputBlock } from '../domain/render';
 import { keys } from './keys';
-import { putItem, queryPage, type StoredItem } from './table';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ddb } from '../shared/aws';
+import { isConditionFailure, putItem, queryPage, TABLE, type StoredItem } from './table';
 
 /** What the inbox shows of a message: its rendered inbox content. */
 export interface InboxContent {
@@ -53,19 +55,78 @@ const toMessage = (item: StoredItem): InboxMessage => ({
   archived: item.archived === true,
 });
 
+export interface InboxFilter {
+  /** Only messages sent in this tenant's context. */
+  tenantId?: string;
+  /** Only archived (true) or only not archived (false) messages; both when undefined. */
+  archived?: boolean;
+  /** Only read (true) or only unread (false) messages; both when undefined. */
+  read?: boolean;
+}
+
+const matches = (m: InboxMessage, f: InboxFilter): boolean =>
+  (f.tenantId === undefined || m.tenantId === f.tenantId) && (f.archived === undefined || m.archived === f.archived) && (f.read === undefined || m.read === f.read);
+
 /**
- * A page of a user's inbox, newest first: every message, or with `tenantId` only those sent in
- * that tenant's context (a filter on the user's partition, reading at most `maxPages` pages per
- * call, so a filtered page may be short; the cursor continues). `cursor` comes from the previous page.
+ * A page of a user's inbox, newest first, with the messages that pass `filter` (tenant, archived,
+ * read): a filter on the user's own partition, reading at most `maxPages` pages per call, so a
+ * filtered page may be short; the cursor continues. `cursor` comes from the previous page.
  */
-export async function listInbox(userId: string, opts: { tenantId?: string; limit: number; cursor?: string; maxPages?: number }): Promise<{ items: InboxMessage[]; cursor?: string }> {
+export async function listInbox(userId: string, opts: InboxFilter & { limit: number; cursor?: string; maxPages?: number }): Promise<{ items: InboxMessage[]; cursor?: string }> {
+  const filtered = opts.tenantId !== undefined || opts.archived !== undefined || opts.read !== undefined;
   const items: InboxMessage[] = [];
   let cursor = opts.cursor;
   for (let pages = 0; pages < (opts.maxPages ?? 10); pages++) {
-    const page = await queryPage({ partition: keys.inbox(userId), prefix: keys.inboxPrefix, limit: opts.limit, cursor, newestFirst: true });
-    items.push(...page.items.map(toMessage).filter((m) => opts.tenantId === undefined || m.tenantId === opts.tenantId));
+    const page = await queryPage({ partition: keys.inbox(userId), prefix: keys.inboxPrefix, limit: opts.limit - items.length, cursor, newestFirst: true });
+    items.push(...page.items.map(toMessage).filter((m) => matches(m, opts)));
     cursor = page.cursor;
-    if (!cursor || items.length >= opts.limit || opts.tenantId === undefined) break;
+    if (!cursor || items.length >= opts.limit || !filtered) break;
   }
   return { items, cursor };
+}
+
+/** Unread, not archived messages of a user (in one tenant's context when given), counted up to `cap`. */
+export async function countUnread(userId: string, tenantId: string | undefined, cap = 10_000): Promise<number> {
+  let count = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await ddb.send(
+      new QueryCommand({
+        TableName: TABLE,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        FilterExpression: `#read = :false AND #archived = :false${tenantId === undefined ? '' : ' AND tenantId = :tenant'}`,
+        ExpressionAttributeNames: { '#read': 'read', '#archived': 'archived' },
+        ExpressionAttributeValues: { ':pk': keys.inbox(userId), ':prefix': keys.inboxPrefix, ':false': false, ...(tenantId === undefined ? {} : { ':tenant': tenantId }) },
+        Select: 'COUNT',
+        ExclusiveStartKey: start,
+      }),
+    );
+    count += out.Count ?? 0;
+    start = out.LastEvaluatedKey;
+  } while (start && count < cap);
+  return Math.min(count, cap);
+}
+
+/**
+ * Sets `read` and/or `archived` on one message of a user's inbox, in one UpdateItem. With
+ * `tenantId`, only a message of that tenant's context. Returns false when there is no such message.
+ */
+export async function setInboxFlags(userId: string, messageId: string, flags: { read?: boolean; archived?: boolean }, tenantId?: string): Promise<boolean> {
+  const sets = Object.entries(flags).filter(([, v]) => v !== undefined);
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: TABLE,
+        Key: keys.inboxMessage(userId, messageId),
+        UpdateExpression: `SET ${sets.map(([k]) => `#${k} = :${k}`).join(', ')}`,
+        ConditionExpression: `attribute_exists(pk)${tenantId === undefined ? '' : ' AND tenantId = :tenant'}`,
+        ExpressionAttributeNames: Object.fromEntries(sets.map(([k]) => [`#${k}`, k])),
+        ExpressionAttributeValues: { ...Object.fromEntries(sets.map(([k, v]) => [`:${k}`, v])), ...(tenantId === undefined ? {} : { ':tenant': tenantId }) },
+      }),
+    );
+    return true;
+  } catch (e) {
+    if (isConditionFailure(e)) return false;
+    throw e;
+  }
 }

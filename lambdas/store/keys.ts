@@ -23,6 +23,9 @@ export interface IndexKey {
 export const GSI1 = 'gsi1';
 
 export const keys = {
+  /** The workspace's secret for signing user tokens, created on first use (unless configured). */
+  tokenSigningKey: (): Key => ({ pk: 'SIGNINGKEY', sk: 'USER-TOKENS' }),
+
   /** API key by the SHA-256 of the key; listed in creation order through gsi1. */
   apiKey: (hash: string): Key => ({ pk: `APIKEY#${hash}`, sk: 'APIKEY' }),
   apiKeyIndex: (createdAt: string, hash: string): IndexKey => ({ gsi1pk: 'APIKEYS', gsi1sk: `${createdAt}#${hash}` }),

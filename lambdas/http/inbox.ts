@@ -1,0 +1,91 @@
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { z } from 'zod';
+import { inboxAccess } from '../domain/tokens';
+import { dispatcher, type HttpHandler } from '../shared/api';
+import { config } from '../shared/config';
+import { AuthorizationError, NotFoundError } from '../shared/errors';
+import { errorResponder, jsonBody } from '../shared/middleware';
+import { noContent, ok, route } from '../shared/router';
+import { tokenScopes, userTokenAuth } from '../shared/tokens';
+import { countUnread, listInbox, setInboxFlags, type InboxMessage } from '../store/inbox';
+import { classicPage } from './paging';
+
+/** What a token reaches: its one user, and its tenant when scoped to one; 403 otherwise. */
+function access(event: APIGatewayProxyEventV2, need: 'inbox:read:messages' | 'inbox:write:events', tenantQuery?: string) {
+  const a = inboxAccess(tokenScopes(event), need);
+  if (!a.ok) throw new AuthorizationError(`Forbidden: ${a.error}`);
+  if (a.tenantId !== undefined && tenantQuery !== undefined && tenantQuery !== a.tenantId) throw new AuthorizationError(`Forbidden: the token is scoped to another tenant than ${tenantQuery}`);
+  return { userId: a.userId, tenantId: a.tenantId ?? tenantQuery };
+}
+
+const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
+const listQuery = z.object({
+  cursor: z.string().max(2048).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  tenant_id: z.string().min(1).max(256).optional(),
+  /** Default false: archived messages only when asked for. */
+  archived: flag.default(false),
+  status: z.enum(['read', 'unread']).optional(),
+});
+const tenantQuery = z.object({ tenant_id: z.string().min(1).max(256).optional() });
+
+const view = (m: InboxMessage) => ({
+  messageId: m.messageId,
+  title: m.title ?? null,
+  body: m.body ?? null,
+  blocks: m.blocks ?? [],
+  tenant_id: m.tenantId ?? null,
+  created: new Date(m.created).toISOString(),
+  read: m.read,
+  archived: m.archived,
+});
+
+/** One state change of one message of the token's user: 204, or 404 when the user has no such message. */
+const change = (path: string, flags: { read?: boolean; archived?: boolean }) =>
+  route({
+    method: 'POST',
+    path: `/inbox/messages/:message_id/${path}`,
+    handler: async ({ params, event }) => {
+      const { userId, tenantId } = access(event, 'inbox:write:events');
+      if (!(await setInboxFlags(userId, params.message_id, flags, tenantId))) throw new NotFoundError(`Message ${params.message_id} not found`);
+      return noContent();
+    },
+  });
+
+/**
+ * The end user's inbox, for a user token only (never an API key): the token's user's messages,
+ * newest first, and their read / archived state. A token scoped to a tenant sees that tenant's
+ * messages only.
+ */
+export const routes = [
+  route({
+    method: 'GET',
+    path: '/inbox/messages',
+    query: listQuery,
+    handler: async ({ query, event }) => {
+      const { userId, tenantId } = access(event, 'inbox:read:messages', query.tenant_id);
+      const page = await listInbox(userId, { tenantId, archived: query.archived, read: query.status === undefined ? undefined : query.status === 'read', limit: query.limit, cursor: query.cursor });
+      return ok(classicPage('results', page.items.map(view), page.cursor));
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/inbox/messages/unread-count',
+    query: tenantQuery,
+    handler: async ({ query, event }) => {
+      const { userId, tenantId } = access(event, 'inbox:read:messages', query.tenant_id);
+      return ok({ count: await countUnread(userId, tenantId) });
+    },
+  }),
+  change('read', { read: true }),
+  change('unread', { read: false }),
+  change('archive', { archived: true }),
+  change('unarchive', { archived: false }),
+];
+
+export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
+  .use(errorResponder())
+  .use(userTokenAuth())
+  .use(jsonBody(config.MAX_BODY_BYTES))
+  .handler(dispatcher(routes)) as unknown as HttpHandler;
