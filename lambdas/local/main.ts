@@ -4,9 +4,11 @@
  * and drives the workers from the queues. Data lives under .local/ unless `--in-memory`.
  */
 import './env';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startDynamoDbLocal, startFauxqs, type Emulator } from './emulators';
 import { startLocalStack, type LocalStack } from './stack';
+import { LOCAL_STACK_FILE } from './stack-file';
 
 async function main() {
   const inMemory = process.argv.includes('--in-memory');
@@ -20,6 +22,7 @@ async function main() {
   const shutdown = async (code: number) => {
     if (stopping) return;
     stopping = true;
+    rmSync(LOCAL_STACK_FILE, { force: true });
     await stack?.stop().catch(() => undefined);
     await Promise.all(started.map((e) => e.stop().catch(() => undefined)));
     process.exit(code);
@@ -44,6 +47,8 @@ async function main() {
       onWorkerError: (queue, e) => console.error(`[${queue}] worker error: ${(e as Error).message}`),
     });
     console.log(`dynamodb ${dynamo.endpoint} (${inMemory ? 'in memory' : dataDir}), sqs ${sqs.endpoint}, started in ${Date.now() - t0} ms`);
+    mkdirSync(path.dirname(LOCAL_STACK_FILE), { recursive: true });
+    writeFileSync(LOCAL_STACK_FILE, JSON.stringify({ url: stack.url, dynamodbEndpoint: dynamo.endpoint, tableName: process.env.TABLE_NAME ?? 'notifications' }) + '\n');
     console.log(`ready ${stack.url}`);
   } catch (e) {
     console.error(`local stack failed to start: ${(e as Error).stack ?? e}`);

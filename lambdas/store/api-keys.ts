@@ -1,5 +1,5 @@
-import { keys } from './keys';
-import { getItem, putItem } from './table';
+import { GSI1, keys } from './keys';
+import { getItem, putItem, queryAll, setFlag } from './table';
 
 export interface ApiKeyRecord {
   name: string;
@@ -22,4 +22,41 @@ export async function storeKeyHash(hash: string, record: ApiKeyRecord): Promise<
     doc: JSON.stringify(record),
     revoked: record.revokedAt !== undefined,
   });
+}
+
+export interface ListedKey extends ApiKeyRecord {
+  /** The first 12 hex characters of the key's SHA-256: how `keys revoke` names a key. */
+  id: string;
+  revoked: boolean;
+}
+
+async function allKeys(): Promise<{ hash: string; key: ListedKey }[]> {
+  const out: { hash: string; key: ListedKey }[] = [];
+  for await (const page of queryAll({ index: GSI1, partition: 'APIKEYS' })) {
+    for (const item of page) {
+      const hash = String(item.pk).slice('APIKEY#'.length);
+      out.push({ hash, key: { ...(JSON.parse(item.doc) as ApiKeyRecord), id: hash.slice(0, 12), revoked: item.revoked === true } });
+    }
+  }
+  return out;
+}
+
+/** Every API key, oldest first, without the keys themselves (they are not stored). */
+export async function listKeys(): Promise<ListedKey[]> {
+  return (await allKeys()).map((k) => k.key);
+}
+
+/**
+ * Revokes the one key whose id (its hash's prefix, 8 to 64 hex characters) matches. The API reads
+ * the key's item on every request, so the key is refused from the next request on. Returns the
+ * key, or why nothing was revoked.
+ */
+export async function revokeKey(idPrefix: string): Promise<ListedKey | string> {
+  if (!/^[0-9a-f]{8,64}$/.test(idPrefix)) return 'a key id is 8 to 64 hex characters, as `keys list` shows';
+  const matches = (await allKeys()).filter((k) => k.hash.startsWith(idPrefix));
+  if (matches.length === 0) return `no key with id ${idPrefix}`;
+  if (matches.length > 1) return `${matches.length} keys match ${idPrefix}: give more characters`;
+  const { hash, key } = matches[0];
+  await setFlag(keys.apiKey(hash), 'revoked');
+  return { ...key, revoked: true };
 }

@@ -209,7 +209,7 @@ export async function upsertItem(
   }
 }
 
-/** Sets attribute `name` to true on an existing item that lacks it; false when it was absent or already set. */
+/** Sets attribute `name` to true on an existing item where it is not true yet; false when the item is absent or it was already true. */
 export async function setFlag(key: Key, name: string): Promise<boolean> {
   try {
     await ddb.send(
@@ -217,7 +217,7 @@ export async function setFlag(key: Key, name: string): Promise<boolean> {
         TableName: TABLE,
         Key: key,
         UpdateExpression: 'SET #flag = :true',
-        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#flag)',
+        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#flag) OR #flag <> :true)',
         ExpressionAttributeNames: { '#flag': name },
         ExpressionAttributeValues: { ':true': true },
       }),
