@@ -11,6 +11,14 @@ export interface OutgoingMessage {
 }
 
 /**
+ * JSON with every character past ASCII written as a `\uXXXX` escape. SQS refuses message bodies
+ * holding characters outside its allowed set (controls, U+FFFE/U+FFFF, unpaired surrogates), which
+ * user ids and message data may contain; escaped, any body is plain ASCII and parses back the same.
+ */
+export const sqsSafeJson = (value: unknown): string =>
+  JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+/**
  * Sends messages in SendMessageBatch calls of ten, re-sending the entries SQS reports in `Failed`
  * (a batch call can succeed while some entries fail), and throws if any still fail: the caller's
  * record is then retried instead of silently losing work.
@@ -19,7 +27,7 @@ export async function enqueue(queueUrl: string, messages: OutgoingMessage[]): Pr
   for (let i = 0; i < messages.length; i += 10) {
     let entries = messages.slice(i, i + 10).map((m) => ({
       Id: randomUUID(),
-      MessageBody: JSON.stringify(m.body),
+      MessageBody: sqsSafeJson(m.body),
       DelaySeconds: m.delaySeconds ? Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(m.delaySeconds))) : undefined,
     }));
     for (let attempt = 0; entries.length; attempt++) {
