@@ -14,7 +14,7 @@ export const RECIPIENTS_PER_JOB = 25;
 /** Rows read per page of a list, audience or tenant. */
 const PAGE_SIZE = 250;
 /** Recipients one invocation expands before it hands over to a fresh one. */
-const MAX_PER_INVOCATION = 5000;
+export const MAX_PER_INVOCATION = 5000;
 /** Time an invocation keeps in reserve to flush and re-enqueue. */
 const RESERVE_MS = 15_000;
 /** The BFS frontier rides in the job; past this many tenants in one level the job would outgrow SQS. */

@@ -53,8 +53,9 @@ describe('retries and failover', () => {
       const waits = attempts.slice(0, 2).map((e) => e.retry_in_ms!);
       expect(waits[1]).toBeGreaterThan(waits[0]);
       const gaps = [calls[1].at - calls[0].at, calls[2].at - calls[1].at];
-      expect(gaps[1]).toBeGreaterThan(gaps[0]);
-      expect(gaps[0]).toBeGreaterThanOrEqual(waits[0] - 50);
+      // Each call came no sooner than its scheduled wait (the waits themselves grow, by design;
+      // the observed gaps add queue and poll latency, so their order is not asserted).
+      gaps.forEach((gap, i) => expect(gap).toBeGreaterThanOrEqual(waits[i] - 50));
       expect(new Set(calls.map((c) => c.idempotencyKey)).size).toBe(1);
       report('503 twice then 200', { attempts: calls.length, scheduledWaitsMs: waits, observedGapsMs: gaps });
     } finally {
