@@ -47,10 +47,14 @@ describe('POST /send', () => {
       [{ message: { to: { nobody: true }, content: { body: 'x' } } }, 'body.message.to'],
       [{ message: { to: [{ user_id: 'a' }, { list_pattern: 'a.**.b' }], content: { body: 'x' } } }, 'body.message.to.1'],
       [{ message: { to: { user_id: 'x' }, content: { body: 'x' }, routing: { method: 'single', channels: ['fax'] } } }, 'body.message.routing'],
+      [{ message: { to: Array.from({ length: 1001 }, (_, i) => ({ user_id: `u${i}` })), content: { body: 'x' } } }, 'body.message.to'],
+      [{ message: { to: { tenant_id: 't'.repeat(257) }, content: { body: 'x' } } }, 'body.message.to'],
     ] as const) {
       const r = await s.http('POST', '/send', body);
       expect({ body, status: r.status, message: r.json.message }).toEqual({ body, status: 400, message: expect.stringContaining(field) });
     }
+    const longId = await s.http('GET', `/tenants/${'t'.repeat(257)}`);
+    expect([longId.status, longId.json.message]).toEqual([400, expect.stringContaining('path.tenant_id')]);
   });
 });
 
