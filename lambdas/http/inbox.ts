@@ -8,7 +8,7 @@ import { AuthorizationError, NotFoundError } from '../shared/errors';
 import { errorResponder, jsonBody } from '../shared/middleware';
 import { noContent, ok, route } from '../shared/router';
 import { tokenScopes, userTokenAuth } from '../shared/tokens';
-import { countUnread, listInbox, setInboxFlags, type InboxMessage } from '../store/inbox';
+import { countUnread, listInbox, markAllRead, setInboxFlags, type InboxMessage } from '../store/inbox';
 import { classicPage } from './paging';
 
 /** What a token reaches: its one user, and its tenant when scoped to one; 403 otherwise. */
@@ -76,6 +76,15 @@ export const routes = [
     handler: async ({ query, event }) => {
       const { userId, tenantId } = access(event, 'inbox:read:messages', query.tenant_id);
       return ok({ count: await countUnread(userId, tenantId) });
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/inbox/messages/read-all',
+    query: tenantQuery,
+    handler: async ({ query, event }) => {
+      const { userId, tenantId } = access(event, 'inbox:write:events', query.tenant_id);
+      return ok(await markAllRead(userId, tenantId));
     },
   }),
   change('read', { read: true }),

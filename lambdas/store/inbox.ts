@@ -130,3 +130,20 @@ export async function setInboxFlags(userId: string, messageId: string, flags: { 
     throw e;
   }
 }
+
+/**
+ * Marks every unread, not archived message of a user read (in one tenant's context when given), at
+ * most `cap` per call: one UpdateItem each, 25 at a time. Returns how many it marked and whether
+ * unread messages may remain (the caller calls again).
+ */
+export async function markAllRead(userId: string, tenantId: string | undefined, cap = 500): Promise<{ marked: number; more: boolean }> {
+  let marked = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await listInbox(userId, { tenantId, read: false, archived: false, limit: Math.min(25, cap - marked), cursor });
+    const done = await Promise.all(page.items.map((m) => setInboxFlags(userId, m.messageId, { read: true }, tenantId)));
+    marked += done.filter(Boolean).length;
+    cursor = page.cursor;
+  } while (cursor && marked < cap);
+  return { marked, more: cursor !== undefined };
+}

@@ -74,6 +74,21 @@ describe('the inbox, for a user token', () => {
     expect((await asUser(token, 'GET', '/inbox/messages/unread-count')).json).toEqual({ count: 1 });
   });
 
+  it('marks everything read at once, within the token’s tenant when it has one', async () => {
+    const u = uid('bulk-reader');
+    const t = uid('tenant');
+    await s.client.tenants.update(t, { name: t });
+    await deliver(u, 'No tenant');
+    const inTenant = await deliver(u, 'In tenant', t);
+    const scoped = await issue(`user_id:${u} tenant_id:${t} ${READ} ${WRITE}`);
+    expect((await asUser(scoped, 'POST', '/inbox/messages/read-all')).json).toEqual({ marked: 1, more: false });
+    const whole = await issue(`user_id:${u} ${READ} ${WRITE}`);
+    expect((await asUser(whole, 'GET', '/inbox/messages?status=read')).json.results.map((m: { messageId: string }) => m.messageId)).toEqual([inTenant]);
+    expect((await asUser(whole, 'POST', '/inbox/messages/read-all')).json).toEqual({ marked: 1, more: false });
+    expect((await asUser(whole, 'GET', '/inbox/messages/unread-count')).json).toEqual({ count: 0 });
+    expect((await asUser(await issue(`user_id:${u} ${READ}`), 'POST', '/inbox/messages/read-all')).status).toBe(403);
+  });
+
   it('pages with a cursor', async () => {
     const u = uid('pager');
     const ids = [];
