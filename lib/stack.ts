@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -44,14 +44,12 @@ function checkSettings(settings: Record<string, string>): Record<string, string>
  */
 export const SMS_PUBLISH_SID = 'SmsPublishToPhoneNumbers';
 function grantProviders(worker: AppFunction): void {
-  const stack = Stack.of(worker);
   worker.fn.addToRolePolicy(
     new PolicyStatement({
       actions: ['ses:SendEmail'],
-      resources: [
-        stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*' }),
-        stack.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: '*' }),
-      ],
+      // Pseudo parameters, not the synth-time region/account: the ARN (and the acknowledgement in
+      // lib/nag.ts that names it) stays the same whatever CDK_DEFAULT_REGION/ACCOUNT the CLI set.
+      resources: ['identity', 'configuration-set'].map((kind) => `arn:${Aws.PARTITION}:ses:${Aws.REGION}:${Aws.ACCOUNT_ID}:${kind}/*`),
     }),
   );
   worker.fn.addToRolePolicy(new PolicyStatement({ sid: SMS_PUBLISH_SID, actions: ['sns:Publish'], resources: ['*'] }));
