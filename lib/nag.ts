@@ -20,8 +20,8 @@ export function acknowledgeNagFindings(stack: NotificationsStack): void {
   });
   for (const kind of ['identity', 'configuration-set']) {
     Validations.of(deliver).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:${kind}/*]`,
-      reason: `ses:SendEmail is authorised per sending ${kind}; which verified identities a workspace sends from is configured at run time through /providers.`,
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:*:<AWS::AccountId>:${kind}/*]`,
+      reason: `ses:SendEmail is authorised per sending ${kind}; which verified identities a workspace sends from, and in which region, is configured at run time through /providers.`,
     });
   }
 }

@@ -7,7 +7,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { API_GROUPS, QUEUES, queueUrlEnv, SCHEDULED, type QueueName } from '../lambdas/shared/topology';
+import { API_GROUPS, functionIds, QUEUES, queueUrlEnv, SCHEDULED, type QueueName } from '../lambdas/shared/topology';
 import { AppFunction } from './function';
 import { WorkQueue } from './queues';
 import { NotificationsTable } from './table';
@@ -47,9 +47,10 @@ function grantProviders(worker: AppFunction): void {
   worker.fn.addToRolePolicy(
     new PolicyStatement({
       actions: ['ses:SendEmail'],
-      // Pseudo parameters, not the synth-time region/account: the ARN (and the acknowledgement in
-      // lib/nag.ts that names it) stays the same whatever CDK_DEFAULT_REGION/ACCOUNT the CLI set.
-      resources: ['identity', 'configuration-set'].map((kind) => `arn:${Aws.PARTITION}:ses:${Aws.REGION}:${Aws.ACCOUNT_ID}:${kind}/*`),
+      // Any region: an SES provider names its own (`settings.region`), SES identities are regional.
+      // Pseudo parameters, not the synth-time account: the ARN (and the acknowledgement in
+      // lib/nag.ts that names it) stays the same whatever CDK_DEFAULT_ACCOUNT the CLI set.
+      resources: ['identity', 'configuration-set'].map((kind) => `arn:${Aws.PARTITION}:ses:*:${Aws.ACCOUNT_ID}:${kind}/*`),
     }),
   );
   worker.fn.addToRolePolicy(new PolicyStatement({ sid: SMS_PUBLISH_SID, actions: ['sns:Publish'], resources: ['*'] }));
@@ -64,6 +65,8 @@ export class NotificationsStack extends Stack {
   readonly table: NotificationsTable;
   readonly queues: Record<QueueName, WorkQueue>;
   readonly workers: Record<string, AppFunction> = {};
+  /** Every function by its id (lambdas/shared/topology.ts functionIds). */
+  readonly functions: Record<string, AppFunction> = {};
 
   constructor(scope: Construct, id: string, props: NotificationsStackProps = {}) {
     super(scope, id, props);
@@ -85,7 +88,8 @@ export class NotificationsStack extends Stack {
     });
 
     for (const group of API_GROUPS) {
-      const fn = new AppFunction(this, `Api-${group.module}`, { entry: `lambdas/http/${group.module}.ts`, table: this.table, environment: settings });
+      const fn = new AppFunction(this, functionIds.api(group.module), { entry: `lambdas/http/${group.module}.ts`, table: this.table, environment: settings });
+      this.functions[functionIds.api(group.module)] = fn;
       if (!group.public) fn.bindTable('RW');
       for (const name of group.queues ?? []) fn.bindQueue(queueUrlEnv(name), this.queues[name].queue);
       const integration = new HttpLambdaIntegration(`Api-${group.module}-integration`, fn.fn);
@@ -100,7 +104,7 @@ export class NotificationsStack extends Stack {
     }
 
     for (const [name, spec] of Object.entries(QUEUES) as [QueueName, (typeof QUEUES)[QueueName]][]) {
-      const worker = new AppFunction(this, `Worker-${spec.worker}`, {
+      const worker = new AppFunction(this, functionIds.worker(spec.worker), {
         entry: `lambdas/workers/${spec.worker}.ts`,
         table: this.table,
         timeout: Duration.seconds(spec.timeoutSeconds),
@@ -108,6 +112,7 @@ export class NotificationsStack extends Stack {
         environment: settings,
       }).bindTable('RW');
       this.workers[spec.worker] = worker;
+      this.functions[functionIds.worker(spec.worker)] = worker;
       for (const target of spec.sendsTo) worker.bindQueue(queueUrlEnv(target), this.queues[target].queue);
       if (spec.worker === 'deliver') grantProviders(worker);
       worker.fn.addEventSource(
@@ -116,12 +121,13 @@ export class NotificationsStack extends Stack {
     }
 
     for (const spec of SCHEDULED) {
-      const fn = new AppFunction(this, `Scheduled-${spec.worker}`, {
+      const fn = new AppFunction(this, functionIds.scheduled(spec.worker), {
         entry: `lambdas/workers/${spec.worker}.ts`,
         table: this.table,
         timeout: Duration.seconds(spec.timeoutSeconds),
         environment: settings,
       }).bindTable('RO');
+      this.functions[functionIds.scheduled(spec.worker)] = fn;
       for (const target of spec.sendsTo) fn.bindQueue(queueUrlEnv(target), this.queues[target].queue);
       new Rule(this, `Every-${spec.worker}`, { schedule: Schedule.rate(Duration.minutes(spec.everyMinutes)), targets: [new LambdaFunction(fn.fn)] });
     }

@@ -1,7 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { ScheduledEvent } from 'aws-lambda';
-import { API_GROUPS, QUEUES, queueUrlEnv, SCHEDULED, type QueueName } from '../shared/topology';
+import { API_GROUPS, functionIds, QUEUES, queueUrlEnv, SCHEDULED, type QueueName } from '../shared/topology';
+import { asFunction, recordCalls, type IamRequest } from './aws-calls';
 import type { SqsHandler } from '../shared/worker';
 import { startCapture, type Capture } from './capture';
 import { startHttpAdapter, type LambdaHttpHandler, type RouteTarget } from './http-adapter';
@@ -27,6 +28,8 @@ export interface LocalStackOptions {
   scheduleEveryMs?: number;
   /** Fault injection for tests: every SQS batch delivered twice, concurrently. */
   duplicateDeliveries?: boolean;
+  /** Record every AWS call each function makes (its IAM action and resource), for the IAM check. */
+  recordAwsCalls?: boolean;
 }
 
 export interface LocalStack {
@@ -39,10 +42,14 @@ export interface LocalStack {
   workerStats(): Record<QueueName, WorkerStats>;
   /** Runs every scheduled worker once now, as its EventBridge rule would. */
   runScheduled(): Promise<void>;
+  /** With `recordAwsCalls`: each distinct (function, IAM action, resource) the functions used so far. */
+  awsCalls(): IamRequest[];
   stop(): Promise<void>;
 }
 
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+/** The account id the emulators use in ARNs. */
+export const LOCAL_ACCOUNT = '000000000000';
 
 /**
  * Creates the table and queues, sets each function's environment as the CDK app does, then serves
@@ -79,10 +86,12 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   const { hashApiKey } = require('../shared/middleware') as typeof import('../shared/middleware');
   await storeKeyHash(hashApiKey(o.apiKey), { name: 'local (API_KEY)', createdAt: new Date().toISOString(), hint: o.apiKey.slice(0, 4) });
 
+  const recorder = o.recordAwsCalls ? recordCalls({ account: LOCAL_ACCOUNT }) : undefined;
   const targets: Record<string, RouteTarget> = {};
   for (const group of API_GROUPS) {
     const mod = require(`../http/${group.module}`) as { handler: LambdaHttpHandler };
-    for (const segment of group.segments) targets[segment] = { handler: mod.handler, functionName: `api-${group.module}`, timeoutSeconds: 29 };
+    const name = functionIds.api(group.module);
+    for (const segment of group.segments) targets[segment] = { handler: asFunction(name, mod.handler), functionName: name, timeoutSeconds: 29 };
   }
   // Captures are also readable on the API port, under /_local/ (no API key: local mode only).
   const http = await startHttpAdapter({ port: o.port, targets, extra: capture.handleHttp });
@@ -90,14 +99,15 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   const pollers: (ReturnType<typeof startPoller> & { queue: QueueName })[] = [];
   for (const [name, spec] of Object.entries(QUEUES) as [QueueName, (typeof QUEUES)[QueueName]][]) {
     const mod = require(`../workers/${spec.worker}`) as { handler: SqsHandler };
+    const fn = functionIds.worker(spec.worker);
     pollers.push({
       queue: name,
       ...startPoller({
         client: sqs,
         queueUrl: queues[name].url,
         queueArn: queues[name].arn,
-        handler: mod.handler,
-        functionName: `worker-${spec.worker}`,
+        handler: asFunction(fn, mod.handler),
+        functionName: fn,
         batchSize: spec.batchSize,
         timeoutSeconds: spec.timeoutSeconds,
         concurrency: o.concurrency?.[name] ?? 4,
@@ -107,11 +117,14 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     });
   }
 
-  const scheduled = SCHEDULED.map((w) => ({ spec: w, handler: (require(`../workers/${w.worker}`) as { handler: (e: ScheduledEvent, c: unknown) => Promise<unknown> }).handler }));
+  const scheduled = SCHEDULED.map((w) => ({
+    spec: w,
+    handler: asFunction(functionIds.scheduled(w.worker), (require(`../workers/${w.worker}`) as { handler: (e: ScheduledEvent, c: unknown) => Promise<unknown> }).handler),
+  }));
   const runScheduled = async () => {
     for (const { spec, handler } of scheduled) {
       const event = { version: '0', id: crypto.randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', account: '000000000000', time: new Date().toISOString(), region, resources: [], detail: {} } as ScheduledEvent;
-      await handler(event, lambdaContext(`scheduled-${spec.worker}`, spec.timeoutSeconds)).catch((e) => o.onWorkerError?.('fanout', e));
+      await handler(event, lambdaContext(functionIds.scheduled(spec.worker), spec.timeoutSeconds)).catch((e) => o.onWorkerError?.('fanout', e));
     }
   };
   const every = o.scheduleEveryMs ?? 60_000;
@@ -123,9 +136,11 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     queues,
     sqs,
     captures: capture.captures,
+    awsCalls: () => recorder?.requests() ?? [],
     workerStats: () => Object.fromEntries(pollers.map((p) => [p.queue, p.stats()])) as Record<QueueName, WorkerStats>,
     async stop() {
       clearInterval(timer);
+      recorder?.stop();
       await http.close();
       await Promise.all(pollers.map((p) => p.stop()));
       await capture.stop();

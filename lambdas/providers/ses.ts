@@ -1,5 +1,6 @@
 import { SendEmailCommand, SESv2Client, type SendEmailCommandInput } from '@aws-sdk/client-sesv2';
 import type { z } from 'zod';
+import { observeCalls } from '../shared/aws';
 import { config } from '../shared/config';
 import { sesSettings } from './catalog';
 import type { ProviderAdapter, ProviderResult, ProviderSend } from './port';
@@ -35,7 +36,7 @@ export function sesInput(message: ProviderSend, settings: SesSettings): SendEmai
 const clients = new Map<string, SESv2Client>();
 function client(region: string): SESv2Client {
   let c = clients.get(region);
-  if (!c) clients.set(region, (c = new SESv2Client({ region, endpoint: config.SES_ENDPOINT, maxAttempts: 1 })));
+  if (!c) clients.set(region, (c = observeCalls(new SESv2Client({ region, endpoint: config.SES_ENDPOINT, maxAttempts: 1 }), 'sesv2')));
   return c;
 }
 

@@ -1,5 +1,6 @@
 import { PublishCommand, SNSClient, type MessageAttributeValue, type PublishCommandInput } from '@aws-sdk/client-sns';
 import type { z } from 'zod';
+import { observeCalls } from '../shared/aws';
 import { config } from '../shared/config';
 import { snsSettings } from './catalog';
 import type { ProviderAdapter, ProviderResult, ProviderSend } from './port';
@@ -26,7 +27,7 @@ export function snsInput(message: ProviderSend, settings: SnsSettings): PublishC
 const clients = new Map<string, SNSClient>();
 function client(region: string): SNSClient {
   let c = clients.get(region);
-  if (!c) clients.set(region, (c = new SNSClient({ region, endpoint: config.SNS_ENDPOINT, maxAttempts: 1 })));
+  if (!c) clients.set(region, (c = observeCalls(new SNSClient({ region, endpoint: config.SNS_ENDPOINT, maxAttempts: 1 }), 'sns')));
   return c;
 }
 

@@ -2,7 +2,28 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { config } from './config';
-import { recordDynamo, recordSqs, type CapacityLike } from './usage';
+import { hasAwsCallListeners, notifyAwsCall, recordDynamo, recordSqs, type AwsCall, type CapacityLike } from './usage';
+
+interface MiddlewareClient {
+  config: { region: () => Promise<string> };
+  middlewareStack: { add(mw: (next: (args: { input: unknown }) => Promise<unknown>, context: { commandName?: string }) => (args: { input: unknown }) => Promise<unknown>, opts: { step: 'initialize'; name: string }): void };
+}
+
+/** Reports each call of `client` to the AWS call listeners (lambdas/shared/usage.ts onAwsCall). */
+export function observeCalls<C>(client: C, service: AwsCall['service']): C {
+  const c = client as unknown as MiddlewareClient;
+  c.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (hasAwsCallListeners()) {
+        const command = (context.commandName ?? 'Unknown').replace(/Command$/, '');
+        notifyAwsCall({ service, command, input: args.input as Record<string, unknown>, region: await c.config.region() });
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'callObserver' },
+  );
+  return client;
+}
 
 /** Clients live at module scope so a warm function reuses their connections. */
 const base = new DynamoDBClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT });
@@ -19,6 +40,8 @@ base.middlewareStack.add(
   { step: 'initialize', name: 'usageCounter' },
 );
 
+observeCalls(base, 'dynamodb');
+
 export const ddb = DynamoDBDocumentClient.from(base, {
   marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
 });
@@ -30,6 +53,7 @@ export const sqs = new SQSClient({
   ...(config.SQS_ENDPOINT ? { useQueueUrlAsEndpoint: false } : {}),
 });
 
+observeCalls(sqs, 'sqs');
 sqs.middlewareStack.add(
   (next, context) => async (args) => {
     const result = await next(args);

@@ -66,3 +66,10 @@ export const queueUrlEnv = (name: QueueName): string => `${name.toUpperCase()}_Q
 
 /** Scheduled workers: the sweeper re-drives unfinished requests every minute (EventBridge on AWS). */
 export const SCHEDULED = [{ worker: 'sweeper', everyMinutes: 1, timeoutSeconds: 60, sendsTo: ['fanout'] as QueueName[] }] as const;
+
+/** Each function's construct id in the stack; also its name in the local runner and in recorded AWS calls. */
+export const functionIds = {
+  api: (module: string) => `Api-${module}`,
+  worker: (worker: string) => `Worker-${worker}`,
+  scheduled: (worker: string) => `Scheduled-${worker}`,
+};

@@ -66,3 +66,30 @@ export function resetUsage(): void {
   current = fresh();
   log.length = 0;
 }
+
+/** One AWS API call as the SDK is about to send it: the service, the command and its input. */
+export interface AwsCall {
+  service: 'dynamodb' | 'sqs' | 'sesv2' | 'sns';
+  command: string;
+  input: Record<string, unknown>;
+  /** The region the client sends to. */
+  region: string;
+}
+
+const callListeners = new Set<(call: AwsCall) => void>();
+
+/**
+ * Subscribes to every AWS call made through the instrumented clients (lambdas/shared/aws.ts, the
+ * SES and SNS adapters). Nothing subscribes on AWS; the local runner records each call with the
+ * function it ran as, for the IAM check. Returns the unsubscribe function.
+ */
+export function onAwsCall(listener: (call: AwsCall) => void): () => void {
+  callListeners.add(listener);
+  return () => callListeners.delete(listener);
+}
+
+export const hasAwsCallListeners = (): boolean => callListeners.size > 0;
+
+export function notifyAwsCall(call: AwsCall): void {
+  for (const l of callListeners) l(call);
+}

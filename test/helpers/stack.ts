@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import Courier from '@trycourier/courier';
-import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../lambdas/local/stack';
+import { LOCAL_ACCOUNT, startLocalStack, type LocalStack, type LocalStackOptions } from '../../lambdas/local/stack';
+import { bindLocal, type StackDescription } from '../../lambdas/local/template';
+import { deniedCalls, functionRoles, resourcePolicies } from './iam';
 
 export interface TestStack extends LocalStack {
   apiKey: string;
@@ -19,7 +22,8 @@ export interface HttpResult {
 
 /**
  * A whole local stack for one test file, on the run's shared emulators but with its own table and
- * queues, serving HTTP on a free port. Stop it in afterAll.
+ * queues, serving HTTP on a free port. Stop it in afterAll: stopping also checks every AWS call its
+ * functions made against their roles in the synthesized template, and fails on any IAM would deny.
  */
 export async function startTestStack(opts: Partial<LocalStackOptions> = {}): Promise<TestStack> {
   const dynamodbEndpoint = process.env.TEST_DYNAMODB_ENDPOINT;
@@ -27,13 +31,15 @@ export async function startTestStack(opts: Partial<LocalStackOptions> = {}): Pro
   if (!dynamodbEndpoint || !sqsEndpoint) throw new Error('integration tests need the emulators of test/helpers/global-setup.ts');
   const id = randomUUID().slice(0, 8);
   const apiKey = `test-key-${randomUUID()}`;
+  const tableName = opts.tableName ?? `t-${id}`;
   const stack = await startLocalStack({
     port: 0,
     apiKey,
     dynamodbEndpoint,
     sqsEndpoint,
-    tableName: `t-${id}`,
+    tableName,
     queuePrefix: `q-${id}`,
+    recordAwsCalls: true,
     ...opts,
   });
   const client = new Courier({ apiKey, baseURL: stack.url, maxRetries: 0 });
@@ -41,6 +47,11 @@ export async function startTestStack(opts: Partial<LocalStackOptions> = {}): Pro
     ...stack,
     apiKey,
     client,
+    async stop() {
+      await stack.stop();
+      const denied = await checkIam(stack, tableName);
+      if (denied.length) throw new Error(`IAM would deny ${denied.length} call(s) the functions made:\n${denied.join('\n')}`);
+    },
     commands: () => (require('../../lambdas/shared/usage') as typeof import('../../lambdas/shared/usage')).commandLog(),
     async http(method, path, body, { key = apiKey, headers = {} } = {}) {
       const res = await fetch(stack.url + path, {
@@ -62,4 +73,14 @@ export async function startTestStack(opts: Partial<LocalStackOptions> = {}): Pro
       return { status: res.status, json, text, headers: res.headers };
     },
   };
+}
+
+/** The recorded AWS calls of `stack` that the synthesized roles would not allow. */
+export async function checkIam(stack: LocalStack, tableName: string): Promise<string[]> {
+  const file = process.env.TEST_STACK_DESCRIPTION;
+  if (!file) throw new Error('the IAM check needs the stack description of test/helpers/global-setup.ts');
+  const description = JSON.parse(readFileSync(file, 'utf8')) as StackDescription;
+  const region = process.env.AWS_REGION ?? 'us-east-1';
+  const bindings = bindLocal(description, { region, account: LOCAL_ACCOUNT, tableName, queues: stack.queues });
+  return deniedCalls(stack.awsCalls(), functionRoles(description, bindings), resourcePolicies(description, bindings), LOCAL_ACCOUNT);
 }

@@ -1,0 +1,127 @@
+import type { QueueName } from '../shared/topology';
+
+/**
+ * A synthesized CloudFormation template read as the local runner needs it: which logical resource
+ * is the table, each queue and each function, and the template's intrinsic functions (`Ref`,
+ * `Fn::GetAtt`, `Fn::Join`, ...) resolved to the local stand-ins (the local table, the local
+ * queues), so a function can be given exactly the environment and policies the template gives it.
+ */
+export interface CfnResource {
+  Type: string;
+  Properties?: Record<string, unknown>;
+}
+
+export interface CfnTemplate {
+  Resources: Record<string, CfnResource>;
+}
+
+/** The template and the logical ids of the resources the local stack stands in for. */
+export interface StackDescription {
+  stackName: string;
+  template: CfnTemplate;
+  table: string;
+  queues: Record<QueueName, { queue: string; dlq: string }>;
+  /** Function id (topology functionIds) -> logical id of its AWS::Lambda::Function. */
+  functions: Record<string, string>;
+}
+
+interface Physical {
+  ref: string;
+  attrs: Record<string, string>;
+}
+
+/** Resolves intrinsics against physical resources: the local ones, or made-up ones for others. */
+export interface Bindings {
+  region: string;
+  account: string;
+  stackName: string;
+  physical: Record<string, Physical>;
+}
+
+export interface LocalQueue {
+  /** The URL the functions are given (and send to). */
+  url: string;
+  dlqUrl: string;
+}
+
+const queuePhysical = (b: Omit<Bindings, 'physical'>, url: string): Physical => {
+  const name = url.slice(url.lastIndexOf('/') + 1);
+  return { ref: url, attrs: { Arn: `arn:aws:sqs:${b.region}:${b.account}:${name}`, QueueName: name, QueueUrl: url } };
+};
+
+/**
+ * Binds a stack description to the local table and queues. Other resources get stand-in names
+ * (their logical id) and ARNs in the local region and account, so policies that name them resolve.
+ */
+export function bindLocal(d: StackDescription, local: { region: string; account: string; tableName: string; queues: Record<QueueName, LocalQueue> }): Bindings {
+  const base = { region: local.region, account: local.account, stackName: d.stackName };
+  const physical: Record<string, Physical> = {};
+  for (const [id, r] of Object.entries(d.template.Resources)) {
+    const service = r.Type.split('::')[1]?.toLowerCase() ?? 'unknown';
+    physical[id] = { ref: id, attrs: { Arn: `arn:aws:${service}:${local.region}:${local.account}:${id}` } };
+    if (r.Type === 'AWS::IAM::Role') physical[id].attrs.Arn = `arn:aws:iam::${local.account}:role/${id}`;
+    if (r.Type === 'AWS::Logs::LogGroup') physical[id] = { ref: id, attrs: { Arn: `arn:aws:logs:${local.region}:${local.account}:log-group:${id}:*` } };
+    if (r.Type === 'AWS::SNS::Topic') physical[id] = { ref: `arn:aws:sns:${local.region}:${local.account}:${id}`, attrs: { TopicArn: `arn:aws:sns:${local.region}:${local.account}:${id}` } };
+  }
+  physical[d.table] = { ref: local.tableName, attrs: { Arn: `arn:aws:dynamodb:${local.region}:${local.account}:table/${local.tableName}` } };
+  for (const [name, ids] of Object.entries(d.queues) as [QueueName, { queue: string; dlq: string }][]) {
+    physical[ids.queue] = queuePhysical(base, local.queues[name].url);
+    physical[ids.dlq] = queuePhysical(base, local.queues[name].dlqUrl);
+  }
+  return { ...base, physical };
+}
+
+const PSEUDO: Record<string, (b: Bindings) => string> = {
+  'AWS::Partition': () => 'aws',
+  'AWS::Region': (b) => b.region,
+  'AWS::AccountId': (b) => b.account,
+  'AWS::URLSuffix': () => 'amazonaws.com',
+  'AWS::StackName': (b) => b.stackName,
+  'AWS::NoValue': () => '',
+};
+
+/** Resolves `Ref`, `Fn::GetAtt`, `Fn::Join`, `Fn::Sub`, `Fn::Select`, `Fn::Split` everywhere in `value`. */
+export function resolve(value: unknown, b: Bindings): unknown {
+  if (Array.isArray(value)) return value.map((v) => resolve(v, b));
+  if (value === null || typeof value !== 'object') return value;
+  const o = value as Record<string, unknown>;
+  const keys = Object.keys(o);
+  if (keys.length === 1) {
+    const [k] = keys;
+    const arg = o[k];
+    if (k === 'Ref') {
+      const name = arg as string;
+      if (PSEUDO[name]) return PSEUDO[name](b);
+      const p = b.physical[name];
+      if (!p) throw new Error(`Ref to unknown resource ${name}`);
+      return p.ref;
+    }
+    if (k === 'Fn::GetAtt') {
+      const [id, attr] = (typeof arg === 'string' ? arg.split('.') : arg) as [string, string];
+      const p = b.physical[id];
+      if (!p || p.attrs[attr] === undefined) throw new Error(`Fn::GetAtt ${id}.${attr} has no local value`);
+      return p.attrs[attr];
+    }
+    if (k === 'Fn::Join') {
+      const [sep, parts] = arg as [string, unknown[]];
+      return (resolve(parts, b) as unknown[]).join(sep);
+    }
+    if (k === 'Fn::Select') {
+      const [index, list] = arg as [number | string, unknown];
+      return (resolve(list, b) as unknown[])[Number(index)];
+    }
+    if (k === 'Fn::Split') {
+      const [sep, text] = arg as [string, unknown];
+      return String(resolve(text, b)).split(sep);
+    }
+    if (k === 'Fn::Sub') {
+      const [text, vars] = (typeof arg === 'string' ? [arg, {}] : arg) as [string, Record<string, unknown>];
+      return text.replace(/\$\{([^}]+)\}/g, (_, name: string) => {
+        if (name in vars) return String(resolve(vars[name], b));
+        const [id, attr] = name.split('.');
+        return String(resolve(attr ? { 'Fn::GetAtt': [id, attr] } : { Ref: id }, b));
+      });
+    }
+  }
+  return Object.fromEntries(Object.entries(o).map(([key, v]) => [key, resolve(v, b)]));
+}
