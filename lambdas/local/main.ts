@@ -8,7 +8,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startDynamoDbLocal, startFauxqs, type Emulator } from './emulators';
 import { startLocalStack, type LocalStack } from './stack';
-import { LOCAL_STACK_FILE } from './stack-file';
+import { LOCAL_STACK_FILE, type LocalStackFile } from './stack-file';
 
 async function main() {
   const inMemory = process.argv.includes('--in-memory');
@@ -48,7 +48,18 @@ async function main() {
     });
     console.log(`dynamodb ${dynamo.endpoint} (${inMemory ? 'in memory' : dataDir}), sqs ${sqs.endpoint}, started in ${Date.now() - t0} ms`);
     mkdirSync(path.dirname(LOCAL_STACK_FILE), { recursive: true });
-    writeFileSync(LOCAL_STACK_FILE, JSON.stringify({ url: stack.url, dynamodbEndpoint: dynamo.endpoint, tableName: process.env.TABLE_NAME ?? 'notifications' }) + '\n');
+    const queues = stack.queues;
+    const stackFile: LocalStackFile = {
+      url: stack.url,
+      dynamodbEndpoint: dynamo.endpoint,
+      tableName: process.env.TABLE_NAME ?? 'notifications',
+      sqsEndpoint: sqs.endpoint,
+      queues: {
+        fanout: { url: queues.fanout.url, dlqUrl: queues.fanout.dlqUrl },
+        delivery: { url: queues.delivery.url, dlqUrl: queues.delivery.dlqUrl },
+      },
+    };
+    writeFileSync(LOCAL_STACK_FILE, JSON.stringify(stackFile) + '\n');
     console.log(`ready ${stack.url}`);
   } catch (e) {
     console.error(`local stack failed to start: ${(e as Error).stack ?? e}`);
