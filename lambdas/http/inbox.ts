@@ -5,7 +5,7 @@ import { inboxAccess } from '../domain/tokens';
 import { dispatcher, type HttpHandler } from '../shared/api';
 import { config } from '../shared/config';
 import { AuthorizationError, NotFoundError } from '../shared/errors';
-import { errorResponder, jsonBody } from '../shared/middleware';
+import { errorResponder, jsonBody, payloadV2 } from '../shared/middleware';
 import { noContent, ok, route } from '../shared/router';
 import { tokenScopes, userTokenAuth } from '../shared/tokens';
 import { countUnread, listInbox, markAllRead, setInboxFlags, type InboxMessage } from '../store/inbox';
@@ -94,6 +94,7 @@ export const routes = [
 ];
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
+  .use(payloadV2())
   .use(errorResponder())
   .use(userTokenAuth())
   .use(jsonBody(config.MAX_BODY_BYTES))

@@ -1,15 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult, APIGatewayProxyResultV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { lambdaContext } from './poller';
 
-export type LambdaHttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
+export type LambdaHttpHandler = (event: APIGatewayProxyEventV2 | APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResultV2 | APIGatewayProxyResult>;
+
+/** Which API Gateway the adapter stands in for: an HTTP API (payload 2.0) or a REST API (1.0). */
+export type ApiKind = 'http' | 'rest';
 
 /** API Gateway's own payload limit; the functions enforce their smaller, documented one. */
 const GATEWAY_MAX_BYTES = 10 * 1024 * 1024;
 
 const TEXT_TYPES = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+json)/i;
+
+/** The stage name of the REST API (lib/api.ts). */
+const REST_STAGE = 'prod';
 
 const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
   statusCode,
@@ -17,28 +23,73 @@ const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResul
   body: JSON.stringify(body),
 });
 
+/** A route as API Gateway declares it: `ANY /profiles/{proxy+}`, `GET /health`. */
+export interface Route {
+  routeKey: string;
+  handler: LambdaHttpHandler;
+  functionName: string;
+  timeoutSeconds: number;
+}
+
+interface Matched {
+  route: Route;
+  /** The route's resource path (`/profiles/{proxy+}`) and the greedy parameter, decoded. */
+  resource: string;
+  proxy?: string;
+}
+
+/** API Gateway's route selection for these simple keys: the exact path, or `{proxy+}` for anything below it. */
+export function matchRoute(routes: Route[], method: string, decodedPath: string): Matched | undefined {
+  let found: Matched | undefined;
+  for (const route of routes) {
+    const [m, resource] = route.routeKey.split(' ');
+    if (m !== 'ANY' && m !== method) continue;
+    const proxy = resource.endsWith('/{proxy+}');
+    const base = proxy ? resource.slice(0, -'/{proxy+}'.length) : resource;
+    if (!proxy && decodedPath === base) return { route, resource };
+    if (proxy && decodedPath.startsWith(`${base}/`)) found ??= { route, resource, proxy: decodedPath.slice(base.length + 1) };
+  }
+  return found;
+}
+
+interface Incoming {
+  url: URL;
+  headers: [string, string][];
+  body: Buffer;
+  method: string;
+  protocol: string;
+  sourceIp: string;
+}
+
+function incoming(req: http.IncomingMessage, body: Buffer): Incoming {
+  const headers: [string, string][] = [];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
+  return { url: new URL(req.url ?? '/', 'http://local'), headers, body, method: (req.method ?? 'GET').toUpperCase(), protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1' };
+}
+
+const isText = (r: Incoming) => r.body.length === 0 || TEXT_TYPES.test(r.headers.find(([k]) => k.toLowerCase() === 'content-type')?.[1] ?? 'application/json');
+const bodyOf = (r: Incoming) => (r.body.length ? (isText(r) ? r.body.toString('utf8') : r.body.toString('base64')) : undefined);
+
 /**
- * Builds the API Gateway HTTP API (payload 2.0) event for a Node request, as AWS does: `rawPath`
- * percent-decoded, `rawQueryString` as sent, repeated query keys and headers comma-joined, header
- * names lower-cased, non-text bodies base64-encoded.
+ * The HTTP API (payload 2.0) event, as AWS builds it: `rawPath` percent-decoded, `rawQueryString`
+ * as sent, repeated query keys and headers comma-joined, header names lower-cased, non-text
+ * bodies base64-encoded.
  */
-export function toEvent(req: http.IncomingMessage, body: Buffer, routeKey: string): APIGatewayProxyEventV2 {
-  const url = new URL(req.url ?? '/', 'http://local');
-  const rawPath = decodeURIComponent(url.pathname);
+export function toEvent(r: Incoming, routeKey: string): APIGatewayProxyEventV2 {
+  const rawPath = decodeURIComponent(r.url.pathname);
   const headers: Record<string, string> = {};
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i].toLowerCase();
-    headers[name] = headers[name] === undefined ? req.rawHeaders[i + 1] : `${headers[name]},${req.rawHeaders[i + 1]}`;
+  for (const [k, v] of r.headers) {
+    const name = k.toLowerCase();
+    headers[name] = headers[name] === undefined ? v : `${headers[name]},${v}`;
   }
   const query: Record<string, string> = {};
-  for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
-  const isText = body.length === 0 || TEXT_TYPES.test(headers['content-type'] ?? 'application/json');
+  for (const [k, v] of r.url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
   const now = new Date();
   return {
     version: '2.0',
     routeKey,
     rawPath,
-    rawQueryString: url.search.slice(1),
+    rawQueryString: r.url.search.slice(1),
     headers,
     queryStringParameters: Object.keys(query).length ? query : undefined,
     requestContext: {
@@ -46,41 +97,108 @@ export function toEvent(req: http.IncomingMessage, body: Buffer, routeKey: strin
       apiId: 'local',
       domainName: headers.host ?? 'localhost',
       domainPrefix: 'local',
-      http: {
-        method: (req.method ?? 'GET').toUpperCase(),
-        path: rawPath,
-        protocol: `HTTP/${req.httpVersion}`,
-        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-        userAgent: headers['user-agent'] ?? '',
-      },
+      http: { method: r.method, path: rawPath, protocol: r.protocol, sourceIp: r.sourceIp, userAgent: headers['user-agent'] ?? '' },
       requestId: randomUUID(),
       routeKey,
       stage: '$default',
       time: now.toISOString(),
       timeEpoch: now.getTime(),
     },
-    body: body.length ? (isText ? body.toString('utf8') : body.toString('base64')) : undefined,
-    isBase64Encoded: body.length > 0 && !isText,
+    body: bodyOf(r),
+    isBase64Encoded: r.body.length > 0 && !isText(r),
   };
 }
 
-export interface RouteTarget {
-  handler: LambdaHttpHandler;
-  functionName: string;
-  timeoutSeconds: number;
+/**
+ * The REST API (payload 1.0) proxy event, as AWS builds it: `path` as sent (still percent-encoded),
+ * `resource` and the decoded greedy path parameter, headers and query both single-valued (the last
+ * value) and multi-valued, the stage in `requestContext.path`.
+ */
+export function toEventV1(r: Incoming, m: Matched): APIGatewayProxyEvent {
+  const headers: Record<string, string> = {};
+  const multiHeaders: Record<string, string[]> = {};
+  for (const [k, v] of r.headers) {
+    headers[k] = v;
+    (multiHeaders[k] ??= []).push(v);
+  }
+  const query: Record<string, string> = {};
+  const multiQuery: Record<string, string[]> = {};
+  for (const [k, v] of r.url.searchParams) {
+    query[k] = v;
+    (multiQuery[k] ??= []).push(v);
+  }
+  const now = new Date();
+  const hasQuery = Object.keys(query).length > 0;
+  return {
+    resource: m.resource,
+    path: r.url.pathname,
+    httpMethod: r.method,
+    headers,
+    multiValueHeaders: multiHeaders,
+    queryStringParameters: hasQuery ? query : null,
+    multiValueQueryStringParameters: hasQuery ? multiQuery : null,
+    pathParameters: m.proxy === undefined ? null : { proxy: m.proxy },
+    stageVariables: null,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      authorizer: undefined,
+      domainName: headers.Host ?? headers.host ?? 'localhost',
+      domainPrefix: 'local',
+      extendedRequestId: randomUUID(),
+      httpMethod: r.method,
+      identity: {
+        accessKey: null,
+        accountId: null,
+        apiKey: null,
+        apiKeyId: null,
+        caller: null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp: r.sourceIp,
+        user: null,
+        userAgent: headers['User-Agent'] ?? headers['user-agent'] ?? null,
+        userArn: null,
+      },
+      path: `/${REST_STAGE}${r.url.pathname}`,
+      protocol: r.protocol,
+      requestId: randomUUID(),
+      requestTime: now.toISOString(),
+      requestTimeEpoch: now.getTime(),
+      resourceId: 'local',
+      resourcePath: m.resource,
+      stage: REST_STAGE,
+    },
+    body: bodyOf(r) ?? null,
+    isBase64Encoded: r.body.length > 0 && !isText(r),
+  };
+}
+
+function stripStage(r: Incoming): Incoming | undefined {
+  const prefix = `/${REST_STAGE}/`;
+  if (!r.url.pathname.startsWith(prefix)) return undefined;
+  const url = new URL(r.url);
+  url.pathname = r.url.pathname.slice(prefix.length - 1);
+  return { ...r, url };
 }
 
 /**
- * The local API Gateway: routes by the first path segment, as the CDK app's `ANY /<segment>` and
- * `ANY /<segment>/{proxy+}` routes do, and invokes the same handler functions Lambda runs.
- * `extra` serves non-API paths (the local captures) before routing.
+ * The local API Gateway: selects a route as the CDK app's API does (lambdas/shared/topology.ts
+ * routeKeys) and invokes the same handler functions Lambda runs, with an HTTP API (2.0) or REST API
+ * (1.0) event. `extra` serves non-API paths (the local captures) before routing.
  */
 export function startHttpAdapter(opts: {
   port: number;
   host?: string;
-  targets: Record<string, RouteTarget>;
+  routes: Route[];
+  api?: ApiKind;
   extra?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 }): Promise<{ url: string; server: http.Server; close(): Promise<void> }> {
+  const kind = opts.api ?? 'http';
   const server = http.createServer((req, res) => {
     if (opts.extra?.(req, res)) return;
     const chunks: Buffer[] = [];
@@ -101,12 +219,16 @@ export function startHttpAdapter(opts: {
     try {
       if (!body) result = json(413, { message: 'Request Entity Too Large', type: 'invalid_request_error' });
       else {
-        const segment = decodeURIComponent(new URL(req.url ?? '/', 'http://local').pathname).split('/')[1] ?? '';
-        const target = opts.targets[segment];
-        if (!target) result = json(404, { message: 'Not Found', type: 'invalid_request_error' });
-        else {
-          const event = toEvent(req, body, `ANY /${segment}/{proxy+}`);
-          const out = await target.handler(event, lambdaContext(target.functionName, target.timeoutSeconds));
+        const r = incoming(req, body);
+        // A REST API is reached under its stage (`<ApiUrl>` ends in /prod); its events leave it out.
+        const staged = kind === 'rest' ? stripStage(r) : r;
+        const m = staged && matchRoute(opts.routes, r.method, decodeURIComponent(staged.url.pathname));
+        if (!m) {
+          // What each kind of API Gateway answers when no route matches.
+          result = kind === 'rest' ? json(403, { message: 'Missing Authentication Token' }) : json(404, { message: 'Not Found', type: 'invalid_request_error' });
+        } else {
+          const event = kind === 'rest' ? toEventV1(staged, m) : toEvent(r, m.route.routeKey);
+          const out = await m.route.handler(event, lambdaContext(m.route.functionName, m.route.timeoutSeconds));
           result = typeof out === 'string' ? { statusCode: 200, body: out } : (out as APIGatewayProxyStructuredResultV2);
         }
       }
@@ -124,7 +246,7 @@ export function startHttpAdapter(opts: {
     server.listen(opts.port, opts.host ?? '127.0.0.1', () => {
       const { port } = server.address() as AddressInfo;
       resolve({
-        url: `http://127.0.0.1:${port}`,
+        url: `http://127.0.0.1:${port}${kind === 'rest' ? `/${REST_STAGE}` : ''}`,
         server,
         close: () =>
           new Promise<void>((r) => {

@@ -12,6 +12,8 @@ import { LOCAL_STACK_FILE, type LocalStackFile } from './stack-file';
 
 async function main() {
   const inMemory = process.argv.includes('--in-memory');
+  // `--api=rest`: stand in for the REST API of `cdk deploy -c api=rest` (payload 1.0, under /prod).
+  const api = process.argv.includes('--api=rest') ? 'rest' : 'http';
   const port = Number(process.env.PORT ?? 3000);
   const apiKey = process.env.API_KEY ?? 'local-dev-key';
   const dataDir = path.resolve(process.env.LOCAL_DATA_DIR ?? '.local/dynamodb');
@@ -38,6 +40,7 @@ async function main() {
     ]);
     started.push(dynamo, sqs);
     stack = await startLocalStack({
+      api,
       port,
       apiKey,
       dynamodbEndpoint: dynamo.endpoint,

@@ -1,11 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { ScheduledEvent } from 'aws-lambda';
-import { API_GROUPS, functionIds, QUEUES, queueUrlEnv, SCHEDULED, type QueueName } from '../shared/topology';
+import { API_GROUPS, functionIds, QUEUES, queueUrlEnv, routeKeys, SCHEDULED, type QueueName } from '../shared/topology';
 import { asFunction, recordCalls, type IamRequest } from './aws-calls';
 import type { SqsHandler } from '../shared/worker';
 import { startCapture, type Capture } from './capture';
-import { startHttpAdapter, type LambdaHttpHandler, type RouteTarget } from './http-adapter';
+import { startHttpAdapter, type ApiKind, type LambdaHttpHandler, type Route } from './http-adapter';
 import { lambdaContext, startPoller, type WorkerStats } from './poller';
 import { ensureQueues, ensureTable, type QueueUrls } from './resources';
 
@@ -17,7 +17,7 @@ export interface LocalStackOptions {
   sqsEndpoint: string;
   tableName: string;
   queuePrefix: string;
-  /** Concurrent batches per queue (Lambda's scale-out), default 4. */
+  /** Concurrent batches per queue (Lambda's scale-out), default 4, at most the queue's maxConcurrency. */
   concurrency?: Partial<Record<QueueName, number>>;
   /** Tests shorten a queue's visibility timeout to watch redelivery. */
   visibilityTimeoutSeconds?: Partial<Record<QueueName, number>>;
@@ -28,6 +28,8 @@ export interface LocalStackOptions {
   scheduleEveryMs?: number;
   /** Fault injection for tests: every SQS batch delivered twice, concurrently. */
   duplicateDeliveries?: boolean;
+  /** The API Gateway to stand in for: an HTTP API (default, payload 2.0) or a REST API (payload 1.0, under /prod). */
+  api?: ApiKind;
   /** Record every AWS call each function makes (its IAM action and resource), for the IAM check. */
   recordAwsCalls?: boolean;
 }
@@ -50,6 +52,18 @@ export interface LocalStack {
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 /** The account id the emulators use in ARNs. */
 export const LOCAL_ACCOUNT = '000000000000';
+
+/**
+ * The routes the local API serves, each to its group's handler running as that group's function
+ * (`load` gives a group module's handler). The CDK tests compare them with the synthesized API.
+ */
+export function apiRoutes(load: (module: string) => LambdaHttpHandler): Route[] {
+  return API_GROUPS.flatMap((group) => {
+    const name = functionIds.api(group.module);
+    const handler = asFunction(name, load(group.module));
+    return routeKeys(group).map((routeKey) => ({ routeKey, handler, functionName: name, timeoutSeconds: 29 }));
+  });
+}
 
 /**
  * Creates the table and queues, sets each function's environment as the CDK app does, then serves
@@ -87,14 +101,9 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   await storeKeyHash(hashApiKey(o.apiKey), { name: 'local (API_KEY)', createdAt: new Date().toISOString(), hint: o.apiKey.slice(0, 4) });
 
   const recorder = o.recordAwsCalls ? recordCalls({ account: LOCAL_ACCOUNT }) : undefined;
-  const targets: Record<string, RouteTarget> = {};
-  for (const group of API_GROUPS) {
-    const mod = require(`../http/${group.module}`) as { handler: LambdaHttpHandler };
-    const name = functionIds.api(group.module);
-    for (const segment of group.segments) targets[segment] = { handler: asFunction(name, mod.handler), functionName: name, timeoutSeconds: 29 };
-  }
+  const routes = apiRoutes((module) => (require(`../http/${module}`) as { handler: LambdaHttpHandler }).handler);
   // Captures are also readable on the API port, under /_local/ (no API key: local mode only).
-  const http = await startHttpAdapter({ port: o.port, targets, extra: capture.handleHttp });
+  const http = await startHttpAdapter({ port: o.port, routes, api: o.api, extra: capture.handleHttp });
 
   const pollers: (ReturnType<typeof startPoller> & { queue: QueueName })[] = [];
   for (const [name, spec] of Object.entries(QUEUES) as [QueueName, (typeof QUEUES)[QueueName]][]) {
@@ -110,7 +119,8 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
         functionName: fn,
         batchSize: spec.batchSize,
         timeoutSeconds: spec.timeoutSeconds,
-        concurrency: o.concurrency?.[name] ?? 4,
+        // Never more than the deployed event source's maxConcurrency, so tests see the same limit.
+        concurrency: Math.min(o.concurrency?.[name] ?? 4, spec.maxConcurrency),
         onError: (e) => o.onWorkerError?.(name, e),
         duplicateDeliveries: o.duplicateDeliveries,
       }),

@@ -4,7 +4,7 @@ import { isActiveKeyHash } from '../store/api-keys';
 import { dynamoIdempotencyStore } from '../store/idempotency';
 import { config } from './config';
 import { idempotency } from './idempotency';
-import { apiKeyAuth, errorResponder, jsonBody } from './middleware';
+import { apiKeyAuth, errorResponder, jsonBody, payloadV2 } from './middleware';
 import { createRouter, toResult, type Route } from './router';
 
 export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
@@ -19,12 +19,14 @@ export function dispatcher(routes: Route[]) {
 }
 
 /**
- * The Lambda handler of an API resource group: errors as Courier's `{ message, type }`, the API key
+ * The Lambda handler of an API resource group: either API Gateway payload version (lib/api.ts
+ * `-c api=rest`), errors as Courier's `{ message, type }`, the API key
  * checked before anything else, then `Idempotency-Key` on POSTs (it hashes the raw body, so it comes
  * before the body is parsed), then the JSON body parsed within the size limit.
  */
 export function apiHandler(routes: Route[]): HttpHandler {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
+    .use(payloadV2())
     .use(errorResponder())
     .use(apiKeyAuth(isActiveKeyHash))
     .use(idempotency(dynamoIdempotencyStore))

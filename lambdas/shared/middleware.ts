@@ -3,6 +3,7 @@ import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { ApiError, AuthenticationError, PayloadTooLargeError, ValidationError } from './errors';
 import { logger } from './logger';
+import { isPayloadV1, toPayloadV2 } from './payload';
 import { toResult } from './router';
 
 type HttpMiddleware = middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyResultV2>;
@@ -23,6 +24,19 @@ export function errorResponder(): HttpMiddleware {
       }
       logger.error('unhandled error', { error: error as Error, path: request.event.rawPath, method: request.event.requestContext?.http?.method });
       request.response = toResult({ status: 500, body: { message: 'Internal server error', type: 'api_error' } });
+    },
+  };
+}
+
+/**
+ * Accepts REST API (payload 1.0) events as well as HTTP API (2.0) ones: a 1.0 event is turned into
+ * the 2.0 shape before anything else reads it (lambdas/shared/payload.ts). The 2.0 result the
+ * handlers return is also a valid 1.0 result.
+ */
+export function payloadV2(): HttpMiddleware {
+  return {
+    before: async (request) => {
+      if (isPayloadV1(request.event)) request.event = toPayloadV2(request.event);
     },
   };
 }

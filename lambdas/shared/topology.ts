@@ -15,15 +15,20 @@ export interface QueueSpec {
   /** Receives before a message moves to the dead-letter queue. */
   maxReceiveCount: number;
   memoryMB: number;
+  /**
+   * Default for the most concurrent invocations the queue's event source starts (the deploy option
+   * `<queue>MaxConcurrency` changes it); the local pollers never run more batches at once either.
+   */
+  maxConcurrency: number;
   /** Queues the worker enqueues to (it gets their URLs and send permission). */
   sendsTo: readonly QueueName[];
 }
 
 export const QUEUES = {
   /** Send requests page by page, audience evaluation and backfills: short jobs that re-enqueue. */
-  fanout: { worker: 'fanout', batchSize: 5, timeoutSeconds: 60, maxReceiveCount: 5, memoryMB: 512, sendsTo: ['fanout', 'delivery'] },
+  fanout: { worker: 'fanout', batchSize: 5, timeoutSeconds: 60, maxReceiveCount: 5, memoryMB: 512, maxConcurrency: 5, sendsTo: ['fanout', 'delivery'] },
   /** Recipient jobs, several recipients per message. */
-  delivery: { worker: 'deliver', batchSize: 10, timeoutSeconds: 60, maxReceiveCount: 8, memoryMB: 512, sendsTo: ['delivery', 'fanout'] },
+  delivery: { worker: 'deliver', batchSize: 10, timeoutSeconds: 60, maxReceiveCount: 8, memoryMB: 512, maxConcurrency: 10, sendsTo: ['delivery', 'fanout'] },
 } as const satisfies Record<QueueName, QueueSpec>;
 
 export const visibilityTimeoutSeconds = (q: QueueSpec): number => q.timeoutSeconds * 6;
@@ -60,6 +65,13 @@ export const API_GROUPS: ApiGroup[] = [
   /** End-user routes: a user token from /auth/issue-token, never an API key. */
   { module: 'inbox', segments: ['inbox'] },
 ];
+
+/**
+ * A group's routes as API Gateway route keys: `ANY /<segment>` and `ANY /<segment>/{proxy+}`, or
+ * `GET /<segment>` for the public health check. The local adapter serves exactly these; a CDK test
+ * checks that the synthesized API has the same routes to the same functions.
+ */
+export const routeKeys = (g: ApiGroup): string[] => (g.public ? g.segments.map((s) => `GET /${s}`) : g.segments.flatMap((s) => [`ANY /${s}`, `ANY /${s}/{proxy+}`]));
 
 /** The environment variable each queue's URL is passed in. */
 export const queueUrlEnv = (name: QueueName): string => `${name.toUpperCase()}_QUEUE_URL`;

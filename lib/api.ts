@@ -1,0 +1,120 @@
+import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { AccessLogFormat, EndpointType, LambdaIntegration, LogGroupLogDestination as RestLogDestination, MethodLoggingLevel, RestApi } from 'aws-cdk-lib/aws-apigateway';
+import type { IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Aws, Duration } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+
+/** One route group: the first path segments it serves and the function behind them. */
+export interface ApiRouteGroup {
+  segments: string[];
+  fn: IFunction;
+  /** Only `GET /<segment>`, no API key (the health check). */
+  public?: boolean;
+}
+
+export interface NotificationsApiProps {
+  kind: 'http' | 'rest';
+  groups: ApiRouteGroup[];
+  rateLimit: number;
+  burstLimit: number;
+  logRetention: RetentionDays;
+  tracing: boolean;
+}
+
+/**
+ * Access log fields, one JSON object per request (the same fields for both kinds of API), so logs
+ * can be queried with CloudWatch Logs Insights without parsing.
+ */
+const ACCESS_LOG_FIELDS: Record<string, string> = {
+  requestId: '$context.requestId',
+  ip: '$context.identity.sourceIp',
+  requestTime: '$context.requestTime',
+  httpMethod: '$context.httpMethod',
+  path: '$context.path',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  integrationLatency: '$context.integrationLatency',
+  integrationError: '$context.integrationErrorMessage',
+};
+
+/**
+ * The public API: an HTTP API (payload 2.0; the default) or a REST API (payload 1.0; what
+ * LocalStack's community edition serves). Both have the same routes, `ANY /<segment>` and
+ * `ANY /<segment>/{proxy+}` per group (and `GET /health`), the same functions behind them, a
+ * throttled stage and JSON access logs. The handlers accept both payload versions.
+ */
+export class NotificationsApi extends Construct {
+  readonly url: string;
+  /** The API construct itself (an HttpApi or a RestApi). */
+  readonly api: HttpApi | RestApi;
+  readonly metricServerErrors: IMetric;
+  readonly metricRequests: IMetric;
+
+  constructor(scope: Construct, id: string, props: NotificationsApiProps) {
+    super(scope, id);
+    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.logRetention });
+    const period = Duration.minutes(5);
+    if (props.kind === 'http') {
+      const api = new HttpApi(this, 'Http', { createDefaultStage: false, description: 'Courier-compatible notifications API' });
+      new HttpStage(this, 'DefaultStage', {
+        httpApi: api,
+        stageName: '$default',
+        autoDeploy: true,
+        accessLogSettings: { destination: new LogGroupLogDestination(accessLogs), format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)) },
+        throttle: { rateLimit: props.rateLimit, burstLimit: props.burstLimit },
+      });
+      for (const group of props.groups) {
+        const integration = new HttpLambdaIntegration(`${group.segments[0]}-integration`, group.fn);
+        for (const segment of group.segments) {
+          if (group.public) {
+            api.addRoutes({ path: `/${segment}`, methods: [HttpMethod.GET], integration });
+            continue;
+          }
+          api.addRoutes({ path: `/${segment}`, integration });
+          api.addRoutes({ path: `/${segment}/{proxy+}`, integration });
+        }
+      }
+      this.api = api;
+      this.url = api.apiEndpoint;
+      this.metricServerErrors = api.metricServerError({ period, statistic: 'Sum' });
+      this.metricRequests = api.metricCount({ period, statistic: 'Sum' });
+      return;
+    }
+
+    const api = new RestApi(this, 'Rest', {
+      description: 'Courier-compatible notifications API',
+      endpointConfiguration: { types: [EndpointType.REGIONAL] },
+      // Execution logging would need API Gateway's account-wide CloudWatch role; access logs suffice.
+      cloudWatchRole: false,
+      deployOptions: {
+        stageName: 'prod',
+        throttlingRateLimit: props.rateLimit,
+        throttlingBurstLimit: props.burstLimit,
+        accessLogDestination: new RestLogDestination(accessLogs),
+        accessLogFormat: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+        loggingLevel: MethodLoggingLevel.OFF,
+        tracingEnabled: props.tracing,
+      },
+    });
+    for (const group of props.groups) {
+      const integration = new LambdaIntegration(group.fn, { allowTestInvoke: false });
+      for (const segment of group.segments) {
+        const resource = api.root.addResource(segment);
+        if (group.public) {
+          resource.addMethod('GET', integration);
+          continue;
+        }
+        resource.addMethod('ANY', integration);
+        resource.addResource('{proxy+}').addMethod('ANY', integration);
+      }
+    }
+    this.api = api;
+    // Without the trailing slash of `api.url`, so `${url}/send` is the route.
+    this.url = `https://${api.restApiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/${api.deploymentStage.stageName}`;
+    this.metricServerErrors = api.metricServerError({ period, statistic: 'Sum' });
+    this.metricRequests = api.metricCount({ period, statistic: 'Sum' });
+  }
+}
