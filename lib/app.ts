@@ -1,26 +1,21 @@
-import { App, RemovalPolicy, Validations, type AppProps } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { App, Validations, type AppProps } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { acknowledgeNagFindings } from './nag';
+import { deployOptions } from './options';
 import { NotificationsStack } from './stack';
 
-/** The CDK app: one stack per stage, checked by cdk-nag AwsSolutions on every synth. */
+/**
+ * The CDK app: one stack per stage, its options read from CDK context (lib/options.ts), checked by
+ * cdk-nag's AwsSolutions and ServerlessChecks packs on every synth.
+ */
 export function buildApp(props: AppProps = {}): { app: App; stack: NotificationsStack } {
   const app = new App(props);
-  const stage = (app.node.tryGetContext('stage') as string | undefined) ?? 'dev';
-  const stack = new NotificationsStack(app, `Notifications-${stage}`, {
+  const options = deployOptions((name) => app.node.tryGetContext(name));
+  const stack = new NotificationsStack(app, `Notifications-${options.stage}`, {
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
-    removalPolicy: String(app.node.tryGetContext('destroyOnRemoval')) === 'true' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
-    settings: settingsFrom(app.node.tryGetContext('settings')),
+    options,
   });
   acknowledgeNagFindings(stack);
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }), new ServerlessChecks(app, { verbose: true }));
   return { app, stack };
-}
-
-/** `-c settings='{"MESSAGE_RETENTION_DAYS":"90"}'` (JSON text on the command line, an object in cdk.json). */
-function settingsFrom(value: unknown): Record<string, string> {
-  if (value === undefined) return {};
-  const parsed: unknown = typeof value === 'string' ? JSON.parse(value) : value;
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('settings: expected a JSON object of setting names to values');
-  return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
 }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
@@ -13,16 +13,21 @@ export type TableAccess = 'RO' | 'RW';
 const READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'];
 const WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
 
-export interface AppFunctionProps extends Partial<NodejsFunctionProps> {
+export interface AppFunctionProps extends Omit<Partial<NodejsFunctionProps>, 'tracing'> {
   /** Module path from the project root, e.g. `lambdas/http/profiles.ts`. */
   entry: string;
   table: NotificationsTable;
+  /** Days its log group keeps logs (deploy option logRetentionDays). */
+  logRetention: RetentionDays;
+  /** X-Ray active tracing (deploy option tracing). */
+  tracing: boolean;
 }
 
 /**
- * A function with the project's defaults (Node 24 on arm64, ESM bundle by the local esbuild, JSON
- * logs kept 30 days, its own role with only the basic logging permissions) and binders that set
- * an environment variable and the matching IAM grant together. Caller props win over defaults.
+ * A function with the project's defaults (Node 24 on arm64, ESM bundle by the local esbuild, its
+ * own log group with the deployment's retention, its own role with only the basic logging
+ * permissions) and binders that set an environment variable and the matching IAM grant together.
+ * Caller props win over defaults.
  */
 export class AppFunction extends Construct {
   readonly fn: NodejsFunction;
@@ -30,12 +35,12 @@ export class AppFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: AppFunctionProps) {
     super(scope, id);
-    const logGroup = new LogGroup(this, 'Logs', { retention: RetentionDays.ONE_MONTH });
+    const logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention });
     const role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
     role.addToPolicy(
       new PolicyStatement({ effect: Effect.ALLOW, actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
     );
-    const { entry, table, environment, ...rest } = props;
+    const { entry, table, environment, logRetention: _retention, tracing, ...rest } = props;
     this.tableRef = table;
     this.fn = new NodejsFunction(this, 'Fn', {
       entry: path.join(__dirname, '..', entry),
@@ -46,6 +51,7 @@ export class AppFunction extends Construct {
       timeout: Duration.seconds(29),
       logGroup,
       role,
+      tracing: tracing ? Tracing.ACTIVE : Tracing.DISABLED,
       environment: {
         TABLE_NAME: table.table.tableName,
         POWERTOOLS_SERVICE_NAME: id,

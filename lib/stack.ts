@@ -1,29 +1,26 @@
 import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { API_GROUPS, functionIds, QUEUES, queueUrlEnv, SCHEDULED, type QueueName } from '../lambdas/shared/topology';
+import { NotificationsApi, type ApiRouteGroup } from './api';
 import { AppFunction } from './function';
+import { Operations } from './operations';
+import type { DeployOptions } from './options';
 import { WorkQueue } from './queues';
 import { NotificationsTable } from './table';
 import { configSchema, parseConfig } from '../lambdas/shared/settings';
 
 export interface NotificationsStackProps extends StackProps {
-  /** DESTROY for throwaway stages (LocalStack, previews); RETAIN (default) keeps the table. */
-  removalPolicy?: RemovalPolicy;
-  /** Sustained and burst request limits of the HTTP API. */
-  throttle?: { rateLimit: number; burstLimit: number };
   /**
-   * Workspace settings passed to every function as environment (MESSAGE_RETENTION_DAYS,
-   * AUTO_INFER_TENANT_CONTEXT, PROVIDER_TIMEOUT_MS, ...: see lambdas/shared/config.ts), checked
-   * against the functions' own configuration schema at synth, so a bad value fails `cdk synth`.
+   * The deployment's options (lib/options.ts). Its workspace `settings` go to every function as
+   * environment, checked against the functions' own configuration schema at synth, so a bad value
+   * fails `cdk synth`.
    */
-  settings?: Record<string, string>;
+  options: DeployOptions;
 }
 
 /** Settings the stack itself provides; the rest of the configuration schema is the user's. */
@@ -57,82 +54,102 @@ function grantProviders(worker: AppFunction): void {
 }
 
 /**
- * The whole product: one table, the fan-out and delivery queues (each with a DLQ), an HTTP API
- * with one function per resource group, and the two workers.
+ * The whole product: one table, the fan-out and delivery queues (each with a DLQ), an API with one
+ * function per resource group, the two queue workers, the sweeper, and the alarms.
  */
 export class NotificationsStack extends Stack {
-  readonly api: HttpApi;
+  readonly api: NotificationsApi;
   readonly table: NotificationsTable;
   readonly queues: Record<QueueName, WorkQueue>;
   readonly workers: Record<string, AppFunction> = {};
   /** Every function by its id (lambdas/shared/topology.ts functionIds). */
   readonly functions: Record<string, AppFunction> = {};
+  readonly operations?: Operations;
+  readonly options: DeployOptions;
 
-  constructor(scope: Construct, id: string, props: NotificationsStackProps = {}) {
+  constructor(scope: Construct, id: string, props: NotificationsStackProps) {
     super(scope, id, props);
-    const settings = checkSettings(props.settings ?? {});
-    this.table = new NotificationsTable(this, 'Data', { removalPolicy: props.removalPolicy });
+    const o = (this.options = props.options);
+    const settings = checkSettings(o.settings);
+    this.table = new NotificationsTable(this, 'Data', { removalPolicy: o.destroyOnRemoval ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN });
+    const common = { table: this.table, environment: settings, logRetention: retention(o.logRetentionDays), tracing: o.tracing };
     this.queues = {
       fanout: new WorkQueue(this, 'Fanout', QUEUES.fanout),
       delivery: new WorkQueue(this, 'Delivery', QUEUES.delivery),
     };
 
-    this.api = new HttpApi(this, 'Api', { createDefaultStage: false, description: 'Courier-compatible notifications API' });
-    const accessLogs = new LogGroup(this, 'ApiAccessLogs', { retention: RetentionDays.ONE_MONTH });
-    new HttpStage(this, 'DefaultStage', {
-      httpApi: this.api,
-      stageName: '$default',
-      autoDeploy: true,
-      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
-      throttle: props.throttle ?? { rateLimit: 1000, burstLimit: 2000 },
-    });
-
+    const routes: ApiRouteGroup[] = [];
     for (const group of API_GROUPS) {
-      const fn = new AppFunction(this, functionIds.api(group.module), { entry: `lambdas/http/${group.module}.ts`, table: this.table, environment: settings });
+      const fn = new AppFunction(this, functionIds.api(group.module), { ...common, entry: `lambdas/http/${group.module}.ts` });
       this.functions[functionIds.api(group.module)] = fn;
       if (!group.public) fn.bindTable('RW');
       for (const name of group.queues ?? []) fn.bindQueue(queueUrlEnv(name), this.queues[name].queue);
-      const integration = new HttpLambdaIntegration(`Api-${group.module}-integration`, fn.fn);
-      for (const segment of group.segments) {
-        if (group.public) {
-          this.api.addRoutes({ path: `/${segment}`, methods: [HttpMethod.GET], integration });
-          continue;
-        }
-        this.api.addRoutes({ path: `/${segment}`, integration });
-        this.api.addRoutes({ path: `/${segment}/{proxy+}`, integration });
-      }
+      routes.push({ segments: group.segments, fn: fn.fn, public: group.public });
     }
+    this.api = new NotificationsApi(this, 'Api', { kind: o.api, groups: routes, rateLimit: o.apiRateLimit, burstLimit: o.apiBurstLimit, logRetention: retention(o.logRetentionDays), tracing: o.tracing });
 
+    const maxConcurrency: Record<QueueName, number> = { fanout: o.fanoutMaxConcurrency, delivery: o.deliveryMaxConcurrency };
     for (const [name, spec] of Object.entries(QUEUES) as [QueueName, (typeof QUEUES)[QueueName]][]) {
       const worker = new AppFunction(this, functionIds.worker(spec.worker), {
+        ...common,
         entry: `lambdas/workers/${spec.worker}.ts`,
-        table: this.table,
         timeout: Duration.seconds(spec.timeoutSeconds),
         memorySize: spec.memoryMB,
-        environment: settings,
       }).bindTable('RW');
       this.workers[spec.worker] = worker;
       this.functions[functionIds.worker(spec.worker)] = worker;
       for (const target of spec.sendsTo) worker.bindQueue(queueUrlEnv(target), this.queues[target].queue);
       if (spec.worker === 'deliver') grantProviders(worker);
       worker.fn.addEventSource(
-        new SqsEventSource(this.queues[name].queue, { batchSize: spec.batchSize, reportBatchItemFailures: true, maxBatchingWindow: Duration.seconds(1) }),
+        new SqsEventSource(this.queues[name].queue, {
+          batchSize: spec.batchSize,
+          reportBatchItemFailures: true,
+          maxBatchingWindow: Duration.seconds(1),
+          maxConcurrency: maxConcurrency[name],
+        }),
       );
     }
 
     for (const spec of SCHEDULED) {
       const fn = new AppFunction(this, functionIds.scheduled(spec.worker), {
+        ...common,
         entry: `lambdas/workers/${spec.worker}.ts`,
-        table: this.table,
         timeout: Duration.seconds(spec.timeoutSeconds),
-        environment: settings,
+        // EventBridge invokes it asynchronously: a failed or late tick is worth nothing, the next
+        // one comes a minute later (lib/nag.ts explains why there is no dead-letter target).
+        retryAttempts: 0,
+        maxEventAge: Duration.seconds(spec.everyMinutes * 60),
       }).bindTable('RO');
+      this.workers[spec.worker] = fn;
       this.functions[functionIds.scheduled(spec.worker)] = fn;
       for (const target of spec.sendsTo) fn.bindQueue(queueUrlEnv(target), this.queues[target].queue);
-      new Rule(this, `Every-${spec.worker}`, { schedule: Schedule.rate(Duration.minutes(spec.everyMinutes)), targets: [new LambdaFunction(fn.fn)] });
+      new Rule(this, `Every-${spec.worker}`, {
+        schedule: Schedule.rate(Duration.minutes(spec.everyMinutes)),
+        targets: [new LambdaFunction(fn.fn, { retryAttempts: 0, maxEventAge: Duration.seconds(spec.everyMinutes * 60) })],
+      });
     }
 
-    new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint });
+    if (o.alarms) {
+      this.operations = new Operations(this, 'Operations', {
+        queues: this.queues,
+        workers: Object.fromEntries(Object.entries(this.workers).map(([name, w]) => [name, w.fn])),
+        api: { serverErrors: this.api.metricServerErrors, requests: this.api.metricRequests },
+        queueAgeAlarmSeconds: o.queueAgeAlarmSeconds,
+        api5xxAlarmPercent: o.api5xxAlarmPercent,
+        alarmEmail: o.alarmEmail,
+      });
+      new CfnOutput(this, 'AlarmTopicArn', { value: this.operations.topic.topicArn, description: 'SNS topic every alarm notifies' });
+    }
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url });
     new CfnOutput(this, 'TableName', { value: this.table.table.tableName });
+    for (const [name, q] of Object.entries(this.queues) as [QueueName, WorkQueue][]) {
+      const title = name[0].toUpperCase() + name.slice(1);
+      new CfnOutput(this, `${title}QueueUrl`, { value: q.queue.queueUrl });
+      new CfnOutput(this, `${title}DlqUrl`, { value: q.dlq.queueUrl, description: `npm run dlq -- list --stack ${id}` });
+    }
   }
 }
+
+/** CloudWatch Logs retention from a number of days (validated in lib/options.ts). */
+const retention = (days: number): RetentionDays => days as RetentionDays;
