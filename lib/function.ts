@@ -6,12 +6,9 @@ import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { TableAction } from '../lambdas/shared/topology';
 import type { NotificationsTable } from './table';
 
-export type TableAccess = 'RO' | 'RW';
-
-const READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'];
-const WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
 
 export interface AppFunctionProps extends Omit<Partial<NodejsFunctionProps>, 'tracing'> {
   /** Module path from the project root, e.g. `lambdas/http/profiles.ts`. */
@@ -72,18 +69,20 @@ export class AppFunction extends Construct {
     });
   }
 
-  /** Grants exactly the item-level DynamoDB actions on the table and its named indexes. */
-  bindTable(access: TableAccess): this {
-    this.fn.addToRolePolicy(
-      new PolicyStatement({ actions: access === 'RO' ? READ : [...READ, ...WRITE], resources: this.tableRef.arns() }),
-    );
+  /** Grants exactly these item-level DynamoDB actions, on the table and its named indexes. */
+  bindTable(actions: readonly TableAction[]): this {
+    if (actions.length) this.fn.addToRolePolicy(new PolicyStatement({ actions: actions.map((a) => `dynamodb:${a}`), resources: this.tableRef.arns() }));
     return this;
   }
 
-  /** Sets `envName` to the queue URL and lets the function send to it. */
+  /**
+   * Sets `envName` to the queue URL and lets the function send to it: `sqs:SendMessage` only
+   * (it also authorises SendMessageBatch), not the GetQueueAttributes and GetQueueUrl that CDK's
+   * grantSendMessages adds and no function calls. The queues use SQS-managed encryption: no KMS grant.
+   */
   bindQueue(envName: string, queue: Queue): this {
     this.fn.addEnvironment(envName, queue.queueUrl);
-    queue.grantSendMessages(this.fn);
+    this.fn.addToRolePolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
     return this;
   }
 }

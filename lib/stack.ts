@@ -1,6 +1,5 @@
 import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
@@ -40,6 +39,9 @@ function checkSettings(settings: Record<string, string>): Record<string, string>
  * ARN to scope to (lib/nag.ts carries the acknowledgement).
  */
 export const SMS_PUBLISH_SID = 'SmsPublishToPhoneNumbers';
+/** The SQS actions Lambda's event source needs from the worker's role to poll its queue. */
+export const EVENT_SOURCE_SID = 'QueueEventSource';
+export const EVENT_SOURCE_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'];
 function grantProviders(worker: AppFunction): void {
   worker.fn.addToRolePolicy(
     new PolicyStatement({
@@ -82,7 +84,7 @@ export class NotificationsStack extends Stack {
     for (const group of API_GROUPS) {
       const fn = new AppFunction(this, functionIds.api(group.module), { ...common, entry: `lambdas/http/${group.module}.ts` });
       this.functions[functionIds.api(group.module)] = fn;
-      if (!group.public) fn.bindTable('RW');
+      fn.bindTable(group.table);
       for (const name of group.queues ?? []) fn.bindQueue(queueUrlEnv(name), this.queues[name].queue);
       routes.push({ segments: group.segments, fn: fn.fn, public: group.public });
     }
@@ -95,19 +97,22 @@ export class NotificationsStack extends Stack {
         entry: `lambdas/workers/${spec.worker}.ts`,
         timeout: Duration.seconds(spec.timeoutSeconds),
         memorySize: spec.memoryMB,
-      }).bindTable('RW');
+      }).bindTable(spec.table);
       this.workers[spec.worker] = worker;
       this.functions[functionIds.worker(spec.worker)] = worker;
       for (const target of spec.sendsTo) worker.bindQueue(queueUrlEnv(target), this.queues[target].queue);
       if (spec.worker === 'deliver') grantProviders(worker);
-      worker.fn.addEventSource(
-        new SqsEventSource(this.queues[name].queue, {
-          batchSize: spec.batchSize,
-          reportBatchItemFailures: true,
-          maxBatchingWindow: Duration.seconds(1),
-          maxConcurrency: maxConcurrency[name],
-        }),
-      );
+      // The event source polls with the function's role: exactly what AWS requires for SQS
+      // (CDK's SqsEventSource would also grant ChangeMessageVisibility and GetQueueUrl).
+      const queue = this.queues[name].queue;
+      worker.fn.addToRolePolicy(new PolicyStatement({ sid: EVENT_SOURCE_SID, actions: EVENT_SOURCE_ACTIONS, resources: [queue.queueArn] }));
+      worker.fn.addEventSourceMapping('Queue', {
+        eventSourceArn: queue.queueArn,
+        batchSize: spec.batchSize,
+        reportBatchItemFailures: true,
+        maxBatchingWindow: Duration.seconds(1),
+        maxConcurrency: maxConcurrency[name],
+      });
     }
 
     for (const spec of SCHEDULED) {
@@ -119,7 +124,7 @@ export class NotificationsStack extends Stack {
         // one comes a minute later (lib/nag.ts explains why there is no dead-letter target).
         retryAttempts: 0,
         maxEventAge: Duration.seconds(spec.everyMinutes * 60),
-      }).bindTable('RO');
+      }).bindTable(spec.table);
       this.workers[spec.worker] = fn;
       this.functions[functionIds.scheduled(spec.worker)] = fn;
       for (const target of spec.sendsTo) fn.bindQueue(queueUrlEnv(target), this.queues[target].queue);

@@ -1,13 +1,17 @@
+import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { ScheduledEvent } from 'aws-lambda';
+import type { Context, ScheduledEvent } from 'aws-lambda';
 import { API_GROUPS, functionIds, QUEUES, queueUrlEnv, routeKeys, SCHEDULED, type QueueName } from '../shared/topology';
-import { asFunction, recordCalls, type IamRequest } from './aws-calls';
 import type { SqsHandler } from '../shared/worker';
+import { asFunction, recordCalls, type IamRequest } from './aws-calls';
+import { startBundledFunctions } from './bundles';
 import { startCapture, type Capture } from './capture';
+import { startAwsGateway } from './gateway';
 import { startHttpAdapter, type ApiKind, type LambdaHttpHandler, type Route } from './http-adapter';
 import { lambdaContext, startPoller, type WorkerStats } from './poller';
 import { ensureQueues, ensureTable, type QueueUrls } from './resources';
+import { eventSources, functionConfig, httpRoutes, schedules, type StackDescription } from './template';
 
 export interface LocalStackOptions {
   /** 0 picks a free port. */
@@ -30,6 +34,12 @@ export interface LocalStackOptions {
   duplicateDeliveries?: boolean;
   /** The API Gateway to stand in for: an HTTP API (default, payload 2.0) or a REST API (payload 1.0, under /prod). */
   api?: ApiKind;
+  /**
+   * Run the shipped bundles of a synthesized cloud assembly instead of the handler sources, each in
+   * its own process with the template's environment, wired by the template (routes, event sources,
+   * schedules). Only the HTTP API kind.
+   */
+  bundles?: { assemblyDir: string; description: StackDescription };
   /** Record every AWS call each function makes (its IAM action and resource), for the IAM check. */
   recordAwsCalls?: boolean;
 }
@@ -44,8 +54,10 @@ export interface LocalStack {
   workerStats(): Record<QueueName, WorkerStats>;
   /** Runs every scheduled worker once now, as its EventBridge rule would. */
   runScheduled(): Promise<void>;
-  /** With `recordAwsCalls`: each distinct (function, IAM action, resource) the functions used so far. */
+  /** With `recordAwsCalls` (always with `bundles`): each distinct (function, IAM action, resource) the functions used so far. */
   awsCalls(): IamRequest[];
+  /** With `bundles`: what a function printed (its logs), most recent last. */
+  functionLogs(fn: string): string[];
   stop(): Promise<void>;
 }
 
@@ -63,6 +75,86 @@ export function apiRoutes(load: (module: string) => LambdaHttpHandler): Route[] 
     const handler = asFunction(name, load(group.module));
     return routeKeys(group).map((routeKey) => ({ routeKey, handler, functionName: name, timeoutSeconds: 29 }));
   });
+}
+
+type ScheduledHandler = (event: ScheduledEvent, context: Context) => Promise<unknown>;
+
+/** Which functions serve the API, the queues and the schedules, and how to reach them. */
+interface Wiring {
+  routes: Route[];
+  workers: { queue: QueueName; fn: string; handler: SqsHandler; batchSize: number; timeoutSeconds: number; maxConcurrency: number }[];
+  scheduled: { fn: string; handler: ScheduledHandler; timeoutSeconds: number }[];
+  awsCalls(): IamRequest[];
+  logs(fn: string): string[];
+  stop(): Promise<void>;
+}
+
+/** The handler modules in this process, wired as lambdas/shared/topology.ts says (and lib/ deploys). */
+function inProcessWiring(o: LocalStackOptions): Wiring {
+  const recorder = o.recordAwsCalls ? recordCalls({ account: LOCAL_ACCOUNT }) : undefined;
+  return {
+    routes: apiRoutes((module) => (require(`../http/${module}`) as { handler: LambdaHttpHandler }).handler),
+    workers: (Object.entries(QUEUES) as [QueueName, (typeof QUEUES)[QueueName]][]).map(([queue, spec]) => {
+      const fn = functionIds.worker(spec.worker);
+      const handler = asFunction(fn, (require(`../workers/${spec.worker}`) as { handler: SqsHandler }).handler);
+      return { queue, fn, handler, batchSize: spec.batchSize, timeoutSeconds: spec.timeoutSeconds, maxConcurrency: spec.maxConcurrency };
+    }),
+    scheduled: SCHEDULED.map((w) => {
+      const fn = functionIds.scheduled(w.worker);
+      return { fn, handler: asFunction(fn, (require(`../workers/${w.worker}`) as { handler: ScheduledHandler }).handler), timeoutSeconds: w.timeoutSeconds };
+    }),
+    awsCalls: () => recorder?.requests() ?? [],
+    logs: () => [],
+    stop: async () => recorder?.stop(),
+  };
+}
+
+/**
+ * The shipped bundles of a synthesized cloud assembly, each in its own process with the template's
+ * environment (lambdas/local/bundles.ts), wired as the template wires them: its API routes, its SQS
+ * event sources (batch size, maximum concurrency) and its schedules. Their AWS calls go through
+ * the recording gateway, which tells the functions apart by the credentials each runs with.
+ */
+async function bundleWiring(o: LocalStackOptions, b: { assemblyDir: string; description: StackDescription }, region: string, queues: Record<QueueName, QueueUrls>): Promise<Wiring> {
+  const d = b.description;
+  const gateway = await startAwsGateway({
+    dynamodbEndpoint: o.dynamodbEndpoint,
+    sqsEndpoint: o.sqsEndpoint,
+    account: LOCAL_ACCOUNT,
+    queueUrls: Object.values(queues).flatMap((q) => [q.url, q.dlqUrl]),
+  });
+  const functions = await startBundledFunctions({
+    assemblyDir: b.assemblyDir,
+    description: d,
+    region,
+    account: LOCAL_ACCOUNT,
+    tableName: o.tableName,
+    queues,
+    gateway,
+    workDir: path.resolve(__dirname, '../../.local/bundles', `${o.tableName}`),
+  }).catch(async (e) => {
+    await gateway.close();
+    throw e;
+  });
+  const invoker = <E, R>(fn: string) => (event: E) => functions[fn].invoke(event) as Promise<R>;
+  return {
+    routes: httpRoutes(d).map((r) => ({ routeKey: r.routeKey, handler: invoker(r.fn), functionName: r.fn, timeoutSeconds: functionConfig(d, r.fn).timeoutSeconds })),
+    workers: eventSources(d).map((e) => ({
+      queue: e.queue,
+      fn: e.fn,
+      handler: invoker(e.fn),
+      batchSize: e.batchSize,
+      timeoutSeconds: functionConfig(d, e.fn).timeoutSeconds,
+      maxConcurrency: e.maxConcurrency,
+    })),
+    scheduled: schedules(d).map((s) => ({ fn: s.fn, handler: invoker(s.fn), timeoutSeconds: functionConfig(d, s.fn).timeoutSeconds })),
+    awsCalls: () => [...gateway.requests(), ...gateway.problems().map((p) => ({ fn: 'unattributed', action: p, resource: '' }))],
+    logs: (fn) => functions[fn]?.logs() ?? [],
+    async stop() {
+      await Promise.all(Object.values(functions).map((f) => f.stop()));
+      await gateway.close();
+    },
+  };
 }
 
 /**
@@ -95,46 +187,37 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     ...o.env,
   });
 
-  // Loaded now, not at the top: these modules read the environment set just above.
+  // Loaded now, not at the top: these modules read the environment set just above (the local runner
+  // uses the store itself, to keep the API key; in-process functions read it too).
   const { storeKeyHash } = require('../store/api-keys') as typeof import('../store/api-keys');
   const { hashApiKey } = require('../shared/middleware') as typeof import('../shared/middleware');
   await storeKeyHash(hashApiKey(o.apiKey), { name: 'local (API_KEY)', createdAt: new Date().toISOString(), hint: o.apiKey.slice(0, 4) });
 
-  const recorder = o.recordAwsCalls ? recordCalls({ account: LOCAL_ACCOUNT }) : undefined;
-  const routes = apiRoutes((module) => (require(`../http/${module}`) as { handler: LambdaHttpHandler }).handler);
+  const wiring = o.bundles ? await bundleWiring(o, o.bundles, region, queues) : inProcessWiring(o);
   // Captures are also readable on the API port, under /_local/ (no API key: local mode only).
-  const http = await startHttpAdapter({ port: o.port, routes, api: o.api, extra: capture.handleHttp });
+  const http = await startHttpAdapter({ port: o.port, routes: wiring.routes, api: o.api, extra: capture.handleHttp });
 
-  const pollers: (ReturnType<typeof startPoller> & { queue: QueueName })[] = [];
-  for (const [name, spec] of Object.entries(QUEUES) as [QueueName, (typeof QUEUES)[QueueName]][]) {
-    const mod = require(`../workers/${spec.worker}`) as { handler: SqsHandler };
-    const fn = functionIds.worker(spec.worker);
-    pollers.push({
-      queue: name,
-      ...startPoller({
-        client: sqs,
-        queueUrl: queues[name].url,
-        queueArn: queues[name].arn,
-        handler: asFunction(fn, mod.handler),
-        functionName: fn,
-        batchSize: spec.batchSize,
-        timeoutSeconds: spec.timeoutSeconds,
-        // Never more than the deployed event source's maxConcurrency, so tests see the same limit.
-        concurrency: Math.min(o.concurrency?.[name] ?? 4, spec.maxConcurrency),
-        onError: (e) => o.onWorkerError?.(name, e),
-        duplicateDeliveries: o.duplicateDeliveries,
-      }),
-    });
-  }
-
-  const scheduled = SCHEDULED.map((w) => ({
-    spec: w,
-    handler: asFunction(functionIds.scheduled(w.worker), (require(`../workers/${w.worker}`) as { handler: (e: ScheduledEvent, c: unknown) => Promise<unknown> }).handler),
+  const pollers = wiring.workers.map((w) => ({
+    queue: w.queue,
+    ...startPoller({
+      client: sqs,
+      queueUrl: queues[w.queue].url,
+      queueArn: queues[w.queue].arn,
+      handler: w.handler,
+      functionName: w.fn,
+      batchSize: w.batchSize,
+      timeoutSeconds: w.timeoutSeconds,
+      // Never more than the deployed event source's maxConcurrency, so tests see the same limit.
+      concurrency: Math.min(o.concurrency?.[w.queue] ?? 4, w.maxConcurrency),
+      onError: (e) => o.onWorkerError?.(w.queue, e),
+      duplicateDeliveries: o.duplicateDeliveries,
+    }),
   }));
+
   const runScheduled = async () => {
-    for (const { spec, handler } of scheduled) {
-      const event = { version: '0', id: crypto.randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', account: '000000000000', time: new Date().toISOString(), region, resources: [], detail: {} } as ScheduledEvent;
-      await handler(event, lambdaContext(functionIds.scheduled(spec.worker), spec.timeoutSeconds)).catch((e) => o.onWorkerError?.('fanout', e));
+    for (const w of wiring.scheduled) {
+      const event = { version: '0', id: crypto.randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', account: LOCAL_ACCOUNT, time: new Date().toISOString(), region, resources: [], detail: {} } as ScheduledEvent;
+      await w.handler(event, lambdaContext(w.fn, w.timeoutSeconds)).catch((e) => o.onWorkerError?.('fanout', e));
     }
   };
   const every = o.scheduleEveryMs ?? 60_000;
@@ -146,13 +229,14 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     queues,
     sqs,
     captures: capture.captures,
-    awsCalls: () => recorder?.requests() ?? [],
+    awsCalls: wiring.awsCalls,
+    functionLogs: wiring.logs,
     workerStats: () => Object.fromEntries(pollers.map((p) => [p.queue, p.stats()])) as Record<QueueName, WorkerStats>,
     async stop() {
       clearInterval(timer);
-      recorder?.stop();
       await http.close();
       await Promise.all(pollers.map((p) => p.stop()));
+      await wiring.stop();
       await capture.stop();
       sqs.destroy();
     },

@@ -125,3 +125,83 @@ export function resolve(value: unknown, b: Bindings): unknown {
   }
   return Object.fromEntries(Object.entries(o).map(([key, v]) => [key, resolve(v, b)]));
 }
+
+type Res = Record<string, CfnResource>;
+const props = (r: CfnResource) => (r.Properties ?? {}) as Record<string, any>;
+
+/** The function id (topology functionIds) whose logical id `value` names (a Ref, GetAtt or Join). */
+function functionIn(d: StackDescription, value: unknown): string {
+  const text = JSON.stringify(value);
+  const hit = Object.entries(d.functions).find(([, logical]) => text.includes(`"${logical}"`));
+  if (!hit) throw new Error(`no function of the stack in ${text.slice(0, 200)}`);
+  return hit[0];
+}
+
+/** How the template configures a function: handler, code asset, environment (unresolved), limits. */
+export interface FunctionConfig {
+  handler: string;
+  /** The asset folder in the cloud assembly, `asset.<hash>`. */
+  assetDir: string;
+  environment: Record<string, unknown>;
+  timeoutSeconds: number;
+  memoryMB: number;
+  runtime: string;
+}
+
+export function functionConfig(d: StackDescription, fn: string): FunctionConfig {
+  const p = props(d.template.Resources[d.functions[fn]]);
+  const key = String(p.Code?.S3Key ?? '');
+  if (!key.endsWith('.zip')) throw new Error(`${fn}: code is not a zip asset (${JSON.stringify(p.Code)})`);
+  return {
+    handler: String(p.Handler),
+    assetDir: `asset.${key.slice(0, -'.zip'.length)}`,
+    environment: (p.Environment?.Variables ?? {}) as Record<string, unknown>,
+    timeoutSeconds: Number(p.Timeout ?? 3),
+    memoryMB: Number(p.MemorySize ?? 128),
+    runtime: String(p.Runtime),
+  };
+}
+
+/** The HTTP API's routes: route key and the function its integration invokes. */
+export function httpRoutes(d: StackDescription): { routeKey: string; fn: string }[] {
+  const res: Res = d.template.Resources;
+  return Object.values(res)
+    .filter((r) => r.Type === 'AWS::ApiGatewayV2::Route')
+    .map((r) => {
+      const target = JSON.stringify(props(r).Target);
+      const integration = Object.keys(res).find((id) => res[id].Type === 'AWS::ApiGatewayV2::Integration' && target.includes(`"${id}"`));
+      if (!integration) throw new Error(`route ${props(r).RouteKey} has no integration`);
+      return { routeKey: String(props(r).RouteKey), fn: functionIn(d, props(res[integration]).IntegrationUri) };
+    });
+}
+
+/** The SQS event source mappings: which queue feeds which function, in what batches, how concurrently. */
+export function eventSources(d: StackDescription): { queue: QueueName; fn: string; batchSize: number; maxConcurrency: number; reportsFailures: boolean }[] {
+  return Object.values(d.template.Resources)
+    .filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping')
+    .map((r) => {
+      const p = props(r);
+      const source = JSON.stringify(p.EventSourceArn);
+      const queue = (Object.keys(d.queues) as QueueName[]).find((q) => source.includes(`"${d.queues[q].queue}"`));
+      if (!queue) throw new Error(`event source ${source} is not a work queue`);
+      return {
+        queue,
+        fn: functionIn(d, p.FunctionName),
+        batchSize: Number(p.BatchSize ?? 10),
+        maxConcurrency: Number(p.ScalingConfig?.MaximumConcurrency ?? 1000),
+        reportsFailures: ((p.FunctionResponseTypes ?? []) as string[]).includes('ReportBatchItemFailures'),
+      };
+    });
+}
+
+/** The EventBridge schedules: which function runs how often. */
+export function schedules(d: StackDescription): { fn: string; everyMs: number }[] {
+  return Object.values(d.template.Resources)
+    .filter((r) => r.Type === 'AWS::Events::Rule' && typeof props(r).ScheduleExpression === 'string')
+    .flatMap((r) => {
+      const m = /^rate\((\d+) (minute|minutes|hour|hours)\)$/.exec(props(r).ScheduleExpression as string);
+      if (!m) throw new Error(`unsupported schedule ${props(r).ScheduleExpression}`);
+      const everyMs = Number(m[1]) * (m[2].startsWith('hour') ? 3_600_000 : 60_000);
+      return (props(r).Targets as { Arn: unknown }[]).map((t) => ({ fn: functionIn(d, t.Arn), everyMs }));
+    });
+}

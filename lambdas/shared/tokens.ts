@@ -10,24 +10,32 @@ import { bearerToken } from './middleware';
 const ALG = 'HS256';
 const ISSUER = 'courier-compatible-notifications';
 
-let key: Promise<Uint8Array> | undefined;
-/** The signing secret, read once per warm function: the configured one, else the stored one. */
-function signingKey(): Promise<Uint8Array> {
-  key ??= config.USER_TOKEN_SECRET ? Promise.resolve(new TextEncoder().encode(config.USER_TOKEN_SECRET)) : storedSigningKey();
-  key.catch(() => (key = undefined));
-  return key;
+let cached: Uint8Array | undefined;
+/**
+ * The signing secret, kept once read by a warm function: the configured one, else the stored one,
+ * made first if `create` (issuing); undefined when none exists yet and `create` is false.
+ */
+async function signingKey(create: boolean): Promise<Uint8Array | undefined> {
+  if (config.USER_TOKEN_SECRET) return (cached ??= new TextEncoder().encode(config.USER_TOKEN_SECRET));
+  if (cached) return cached;
+  const found = create ? await storedSigningKey(true) : await storedSigningKey(false);
+  if (found) cached = found;
+  return found;
 }
 
 /** A signed user token carrying `scope` (as given), valid for `seconds`. */
 export async function issueToken(scope: string, seconds: number): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ scope }).setProtectedHeader({ alg: ALG, typ: 'JWT' }).setIssuer(ISSUER).setIssuedAt(now).setExpirationTime(now + seconds).sign(await signingKey());
+  const secret = await signingKey(true);
+  return new SignJWT({ scope }).setProtectedHeader({ alg: ALG, typ: 'JWT' }).setIssuer(ISSUER).setIssuedAt(now).setExpirationTime(now + seconds).sign(secret!);
 }
 
 /** The scopes of a valid token; an AuthenticationError for a bad signature, an expired token, or garbage. */
 export async function verifyToken(token: string): Promise<Scopes> {
   try {
-    const { payload } = await jwtVerify(token, await signingKey(), { algorithms: [ALG], issuer: ISSUER });
+    const secret = await signingKey(false);
+    if (!secret) throw new AuthenticationError('Unauthorized: the token is not valid');
+    const { payload } = await jwtVerify(token, secret, { algorithms: [ALG], issuer: ISSUER });
     const parsed = typeof payload.scope === 'string' ? parseScopes(payload.scope) : undefined;
     if (!parsed?.ok) throw new AuthenticationError('Unauthorized: the token carries no valid scope');
     return parsed.scopes;

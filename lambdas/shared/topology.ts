@@ -5,6 +5,17 @@
 
 export type QueueName = 'fanout' | 'delivery';
 
+/** The item-level DynamoDB actions a function may be granted on the table and its indexes. */
+export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchWriteItem';
+
+/**
+ * What every API-key function does with the table before its routes run: reads the key
+ * (GetItem), and for an `Idempotency-Key` on a POST claims (PutItem), reads (GetItem), completes
+ * (UpdateItem) or releases (DeleteItem) its record (lambdas/shared/idempotency.ts).
+ */
+const API_KEY_ROUTES: TableAction[] = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'];
+const withApiKey = (...more: TableAction[]): TableAction[] => [...API_KEY_ROUTES, ...more];
+
 export interface QueueSpec {
   /** Worker module under lambdas/workers/ that consumes the queue. */
   worker: string;
@@ -22,13 +33,15 @@ export interface QueueSpec {
   maxConcurrency: number;
   /** Queues the worker enqueues to (it gets their URLs and send permission). */
   sendsTo: readonly QueueName[];
+  /** The table actions its role grants: what the worker calls (checked by the IAM tests). */
+  table: readonly TableAction[];
 }
 
 export const QUEUES = {
   /** Send requests page by page, audience evaluation and backfills: short jobs that re-enqueue. */
-  fanout: { worker: 'fanout', batchSize: 5, timeoutSeconds: 60, maxReceiveCount: 5, memoryMB: 512, maxConcurrency: 5, sendsTo: ['fanout', 'delivery'] },
+  fanout: { worker: 'fanout', batchSize: 5, timeoutSeconds: 60, maxReceiveCount: 5, memoryMB: 512, maxConcurrency: 5, sendsTo: ['fanout', 'delivery'], table: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'] },
   /** Recipient jobs, several recipients per message. */
-  delivery: { worker: 'deliver', batchSize: 10, timeoutSeconds: 60, maxReceiveCount: 8, memoryMB: 512, maxConcurrency: 10, sendsTo: ['delivery', 'fanout'] },
+  delivery: { worker: 'deliver', batchSize: 10, timeoutSeconds: 60, maxReceiveCount: 8, memoryMB: 512, maxConcurrency: 10, sendsTo: ['delivery', 'fanout'], table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'] },
 } as const satisfies Record<QueueName, QueueSpec>;
 
 export const visibilityTimeoutSeconds = (q: QueueSpec): number => q.timeoutSeconds * 6;
@@ -45,25 +58,28 @@ export interface ApiGroup {
   public?: boolean;
   /** Queues the group's function enqueues to. */
   queues?: QueueName[];
+  /** The table actions its role grants: what its routes call (checked by the IAM tests). */
+  table: TableAction[];
 }
 
 export const API_GROUPS: ApiGroup[] = [
-  { module: 'health', segments: ['health'], public: true },
-  { module: 'profiles', segments: ['profiles'], queues: ['fanout'] },
-  { module: 'tenants', segments: ['tenants'], queues: ['fanout'] },
-  { module: 'users', segments: ['users'], queues: ['fanout'] },
-  { module: 'lists', segments: ['lists'] },
-  { module: 'audiences', segments: ['audiences'], queues: ['fanout'] },
-  { module: 'preferences', segments: ['preferences'] },
-  { module: 'brands', segments: ['brands'] },
-  { module: 'notifications', segments: ['notifications'] },
-  { module: 'providers', segments: ['providers'] },
-  { module: 'send', segments: ['send'], queues: ['fanout', 'delivery'] },
-  { module: 'messages', segments: ['messages'] },
-  { module: 'bulk', segments: ['bulk'], queues: ['fanout'] },
-  { module: 'auth', segments: ['auth'] },
-  /** End-user routes: a user token from /auth/issue-token, never an API key. */
-  { module: 'inbox', segments: ['inbox'] },
+  { module: 'health', segments: ['health'], public: true, table: [] },
+  { module: 'profiles', segments: ['profiles'], queues: ['fanout'], table: withApiKey('Query', 'BatchGetItem') },
+  { module: 'tenants', segments: ['tenants'], queues: ['fanout'], table: withApiKey('Query') },
+  { module: 'users', segments: ['users'], queues: ['fanout'], table: withApiKey('Query', 'BatchGetItem') },
+  { module: 'lists', segments: ['lists'], table: withApiKey('Query') },
+  { module: 'audiences', segments: ['audiences'], queues: ['fanout'], table: withApiKey('Query') },
+  { module: 'preferences', segments: ['preferences'], table: withApiKey('Query') },
+  { module: 'brands', segments: ['brands'], table: withApiKey('Query') },
+  { module: 'notifications', segments: ['notifications'], table: withApiKey('Query') },
+  { module: 'providers', segments: ['providers'], table: withApiKey('Query') },
+  { module: 'send', segments: ['send'], queues: ['fanout', 'delivery'], table: withApiKey('BatchWriteItem') },
+  { module: 'messages', segments: ['messages'], table: withApiKey('Query') },
+  { module: 'bulk', segments: ['bulk'], queues: ['fanout'], table: withApiKey('Query', 'BatchWriteItem') },
+  /** Also makes the token signing secret on first use (PutItem) when USER_TOKEN_SECRET is unset. */
+  { module: 'auth', segments: ['auth'], table: withApiKey() },
+  /** End-user routes: a user token from /auth/issue-token, never an API key; reads and marks the user's inbox items. */
+  { module: 'inbox', segments: ['inbox'], table: ['GetItem', 'Query', 'UpdateItem'] },
 ];
 
 /**
@@ -77,7 +93,7 @@ export const routeKeys = (g: ApiGroup): string[] => (g.public ? g.segments.map((
 export const queueUrlEnv = (name: QueueName): string => `${name.toUpperCase()}_QUEUE_URL`;
 
 /** Scheduled workers: the sweeper re-drives unfinished requests every minute (EventBridge on AWS). */
-export const SCHEDULED = [{ worker: 'sweeper', everyMinutes: 1, timeoutSeconds: 60, sendsTo: ['fanout'] as QueueName[] }] as const;
+export const SCHEDULED = [{ worker: 'sweeper', everyMinutes: 1, timeoutSeconds: 60, sendsTo: ['fanout'] as QueueName[], table: ['Query'] as TableAction[] }] as const;
 
 /** Each function's construct id in the stack; also its name in the local runner and in recorded AWS calls. */
 export const functionIds = {

@@ -23,4 +23,6 @@ export default async function globalSetup(): Promise<void> {
   const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'stack-description-')), 'stack.json');
   writeFileSync(file, JSON.stringify(describeStack(stack, Template.fromStack(stack).toJSON() as CfnTemplate)));
   process.env.TEST_STACK_DESCRIPTION = file;
+  // Each test stack appends the calls its functions made here; the teardown sums them up.
+  process.env.TEST_AWS_CALLS_LOG = path.join(path.dirname(file), 'aws-calls.jsonl');
 }

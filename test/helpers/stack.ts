@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import Courier from '@trycourier/courier';
 import { LOCAL_ACCOUNT, startLocalStack, type LocalStack, type LocalStackOptions } from '../../lambdas/local/stack';
 import { bindLocal, type StackDescription } from '../../lambdas/local/template';
@@ -49,7 +49,8 @@ export async function startTestStack(opts: Partial<LocalStackOptions> = {}): Pro
     client,
     async stop() {
       await stack.stop();
-      const denied = await checkIam(stack, tableName);
+      if (process.env.TEST_AWS_CALLS_LOG) appendFileSync(process.env.TEST_AWS_CALLS_LOG, stack.awsCalls().map((c) => JSON.stringify(c) + '\n').join(''));
+      const denied = await checkIam(stack, tableName, opts.bundles?.description);
       if (denied.length) throw new Error(`IAM would deny ${denied.length} call(s) the functions made:\n${denied.join('\n')}`);
     },
     commands: () => (require('../../lambdas/shared/usage') as typeof import('../../lambdas/shared/usage')).commandLog(),
@@ -75,11 +76,15 @@ export async function startTestStack(opts: Partial<LocalStackOptions> = {}): Pro
   };
 }
 
-/** The recorded AWS calls of `stack` that the synthesized roles would not allow. */
-export async function checkIam(stack: LocalStack, tableName: string): Promise<string[]> {
+/** The stack synthesized once per run by test/helpers/global-setup.ts. */
+export function globalDescription(): StackDescription {
   const file = process.env.TEST_STACK_DESCRIPTION;
   if (!file) throw new Error('the IAM check needs the stack description of test/helpers/global-setup.ts');
-  const description = JSON.parse(readFileSync(file, 'utf8')) as StackDescription;
+  return JSON.parse(readFileSync(file, 'utf8')) as StackDescription;
+}
+
+/** The recorded AWS calls of `stack` that the synthesized roles would not allow. */
+export async function checkIam(stack: LocalStack, tableName: string, description = globalDescription()): Promise<string[]> {
   const region = process.env.AWS_REGION ?? 'us-east-1';
   const bindings = bindLocal(description, { region, account: LOCAL_ACCOUNT, tableName, queues: stack.queues });
   return deniedCalls(stack.awsCalls(), functionRoles(description, bindings), resourcePolicies(description, bindings), LOCAL_ACCOUNT);

@@ -27,6 +27,17 @@ afterAll(async () => {
 
 const arn = (resource: string) => `arn:aws:${resource}`;
 
+describe('the inbox function', () => {
+  // First in this file: no token has been issued on this stack yet.
+  it('refuses a token before any was issued without making the signing secret (it has no write grant for it)', async () => {
+    const forged = ['eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9', Buffer.from(JSON.stringify({ scope: 'user_id:x inbox:read:messages', iss: 'courier-compatible-notifications' })).toString('base64url'), 'c2ln'].join('.');
+    const res = await s.http('GET', '/inbox/messages', undefined, { key: forged });
+    expect([res.status, res.json.type]).toEqual([401, 'authentication_error']);
+    expect(s.awsCalls().filter((c) => c.fn === 'Api-inbox').map((c) => c.action)).toEqual(['dynamodb:GetItem']);
+    expect(await checkIam(s, table)).toEqual([]);
+  });
+});
+
 describe('recorded calls', () => {
   it('tags each call with the function that made it and the resource IAM evaluates', async () => {
     const user = uid('iam-user');
