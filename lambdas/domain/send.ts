@@ -174,6 +174,16 @@ export function parseMessageId(messageId: string): { requestId: string; suffix: 
   return m ? { requestId: m[1], suffix: m[2] ?? '-' } : undefined;
 }
 
+/**
+ * The request id of an idempotent operation: time-sortable like `newRequestId` (its first claim's
+ * time), then 13 base36 chars of the key's hash instead of random ones, so every attempt under
+ * one Idempotency-Key names the same request.
+ */
+export function requestIdFor(created: number, scope: string): string {
+  const digest = createHash('sha256').update(`request:${scope}`).digest();
+  return created.toString(36).padStart(9, '0') + Array.from(digest.subarray(0, 13), (b) => (b % 36).toString(36)).join('');
+}
+
 /** Time-sortable request ids: 9 base36 chars of epoch ms, then 13 random base36 chars. */
 export function newRequestId(now = Date.now()): string {
   const random = Array.from(crypto.getRandomValues(new Uint8Array(13)), (b) => (b % 36).toString(36)).join('');

@@ -1,12 +1,14 @@
 import { z } from 'zod';
 import { bulkMessageId, bulkMessageSchema, bulkRecipient, bulkSendMessage, bulkUserSchema, MAX_USERS_PER_CALL, type BulkUserStatus } from '../domain/bulk';
-import { newRequestId } from '../domain/send';
+import { newRequestId, requestIdFor } from '../domain/send';
 import { apiHandler } from '../shared/api';
 import { ConflictError, NotFoundError } from '../shared/errors';
+import { idempotentOperation, markSideEffect } from '../shared/idempotency';
 import { enqueueFanout } from '../shared/jobs';
+import { logger } from '../shared/logger';
 import { noContent, ok, route } from '../shared/router';
 import { appendUsers, createJob, getJob, listJobUsers, startJob, unstartJob, type BulkJob, type ChangeResult } from '../store/bulk';
-import { putRequest } from '../store/messages';
+import { createRequest } from '../store/messages';
 import { CLASSIC_PAGE_SIZE, classicPage, cursorQuery } from './paging';
 
 async function mustGet(jobId: string): Promise<BulkJob> {
@@ -44,17 +46,28 @@ export const routes = [
   route({
     method: 'POST',
     path: '/bulk/:job_id/run',
-    handler: async ({ params }) => {
+    handler: async ({ params, event }) => {
       const job = await mustGet(params.job_id);
-      const requestId = newRequestId();
-      refuse(job.jobId, await startJob(job.jobId, requestId), 'a job runs once');
+      // Named after the Idempotency-Key's operation when there is one: a retry finds its own run.
+      const op = idempotentOperation(event);
+      const requestId = op ? requestIdFor(op.created, op.scope) : newRequestId();
+      markSideEffect(event);
+      const started = await startJob(job.jobId, requestId);
+      const rerun = started === 'not-created' && job.requestId === requestId;
+      if (!rerun) refuse(job.jobId, started, 'a job runs once');
       try {
-        await putRequest({ requestId, message: bulkSendMessage(job.definition), enqueued: Date.now(), single: false, bulkJobId: job.jobId });
+        await createRequest({ requestId, message: bulkSendMessage(job.definition), enqueued: op?.created ?? Date.now(), single: false, bulkJobId: job.jobId });
+      } catch (e) {
+        // Nothing is stored: back to CREATED, so running the job again is possible.
+        if (!rerun) await unstartJob(job.jobId, requestId).catch(() => undefined);
+        throw e;
+      }
+      try {
         await enqueueFanout([{ type: 'send', requestId }]);
       } catch (e) {
-        // Nothing was enqueued: back to CREATED, so running the job again is possible.
-        await unstartJob(job.jobId, requestId).catch(() => undefined);
-        throw e;
+        // The run's request is stored with its open marker: the sweeper starts it. A 500 here would
+        // only invite a second run.
+        logger.warn('could not enqueue a stored bulk run; the sweeper will drive it', { requestId, error: e as Error });
       }
       return noContent();
     },

@@ -1,12 +1,14 @@
 import { z } from 'zod';
 import { now as clockNow } from '../shared/clock';
-import { dueTime, expiryTime, isSingleRecipient, messageSchema, newRequestId, targetsOf, TargetError, toTarget } from '../domain/send';
+import { dueTime, expiryTime, isSingleRecipient, messageSchema, newRequestId, requestIdFor, targetsOf, TargetError, toTarget } from '../domain/send';
 import { apiHandler } from '../shared/api';
 import { ValidationError } from '../shared/errors';
+import { idempotentOperation, markSideEffect } from '../shared/idempotency';
+import { logger } from '../shared/logger';
 import { enqueueDelivery, enqueueFanout, type DeliveryRecipient } from '../shared/jobs';
 import { MAX_DELAY_SECONDS } from '../shared/queue';
 import { accepted, route } from '../shared/router';
-import { newMessageRecord, putRequest, writeMessage, type RequestRecord } from '../store/messages';
+import { createRequest, getRequest, newMessageRecord, writeMessage, type RequestRecord } from '../store/messages';
 
 /** Every `to` entry must reach someone; the error names the entry (`body.message.to.2: ...`). */
 function checkTargets(to: z.infer<typeof messageSchema>['to']): void {
@@ -32,23 +34,33 @@ export const routes = [
     method: 'POST',
     path: '/send',
     body: z.object({ message: messageSchema }),
-    handler: async ({ body }) => {
+    handler: async ({ body, event }) => {
       const message = body.message;
       checkTargets(message.to);
-      const now = clockNow();
-      const requestId = newRequestId(now);
+      // Under an Idempotency-Key the request is named after the key's operation, so a retry after a
+      // failure finds the request the first attempt stored instead of making a second one.
+      const op = idempotentOperation(event);
+      const now = op?.created ?? clockNow();
+      const requestId = op ? requestIdFor(op.created, op.scope) : newRequestId(now);
       const dueAt = dueTime(message.delay, now);
-      const req: RequestRecord = { requestId, message, enqueued: now, single: isSingleRecipient(message.to), dueAt, expiresAt: expiryTime(message.expiry, now) };
-      await putRequest(req);
-      const delay = dueAt === undefined ? undefined : Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((dueAt - now) / 1000)));
-      if (req.single) {
-        // One recipient needs no fan-out. Its message exists from now on (ENQUEUED or DELAYED), so it
-        // can be read and cancelled before delivery; the job goes straight to the delivery queue.
-        const recipient = singleRecipient(req);
-        await writeMessage(newMessageRecord(req, recipient, delay ? 'DELAYED' : 'ENQUEUED', now), 0);
-        await enqueueDelivery([{ type: 'deliver', requestId, recipients: [recipient], resume: true }], delay);
-      } else {
-        await enqueueFanout([{ type: 'send', requestId }], delay);
+      const fresh: RequestRecord = { requestId, message, enqueued: now, single: isSingleRecipient(message.to), dueAt, expiresAt: expiryTime(message.expiry, now) };
+      markSideEffect(event);
+      const req = (await createRequest(fresh)) ? fresh : ((await getRequest(requestId)) ?? fresh);
+      const delay = req.dueAt === undefined ? undefined : Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((req.dueAt - clockNow()) / 1000)));
+      try {
+        if (req.single) {
+          // One recipient needs no fan-out. Its message exists from now on (ENQUEUED or DELAYED), so it
+          // can be read and cancelled before delivery; the job goes straight to the delivery queue.
+          const recipient = singleRecipient(req);
+          await writeMessage(newMessageRecord(req, recipient, delay ? 'DELAYED' : 'ENQUEUED', req.enqueued), 0);
+          await enqueueDelivery([{ type: 'deliver', requestId, recipients: [recipient], resume: true }], delay);
+        } else {
+          await enqueueFanout([{ type: 'send', requestId }], delay);
+        }
+      } catch (e) {
+        // The request is stored with its open marker: the sweeper drives it once SWEEP_GRACE_MS has
+        // passed. Answering 500 would make the caller send again; answering 202 loses nothing.
+        logger.warn('could not enqueue a stored request; the sweeper will drive it', { requestId, error: e as Error });
       }
       return accepted({ requestId });
     },

@@ -99,6 +99,36 @@ interface Held {
   token: string;
 }
 
+/** What a handler may know of the Idempotency-Key it runs under. */
+export interface IdempotentOperation {
+  /** The key's record id (method, path and key hashed). */
+  scope: string;
+  /** When the key's operation first claimed it (epoch ms): the same on a retry after a failure. */
+  created: number;
+  /** Set by `markSideEffect`: the request changed something, so its key is never released. */
+  sideEffects: boolean;
+}
+
+const OPERATION = Symbol('idempotent-operation');
+type WithOperation = APIGatewayProxyEventV2 & { [OPERATION]?: IdempotentOperation };
+
+/**
+ * The operation of a request that carries an Idempotency-Key (undefined without one). A handler
+ * that creates something names it after the operation (`scope`, `created`), so a retry of the same
+ * key after a failure finds and finishes the same thing instead of making a second one.
+ */
+export const idempotentOperation = (event: APIGatewayProxyEventV2): IdempotentOperation | undefined => (event as WithOperation)[OPERATION];
+
+/**
+ * Says that the request is about to change something. From then on a failure (5xx) no longer
+ * releases the key: it ends the claim's lease but keeps the record, so the client's retry with
+ * the same key takes the same operation over (same `created`) and repeats it idempotently.
+ */
+export function markSideEffect(event: APIGatewayProxyEventV2): void {
+  const op = (event as WithOperation)[OPERATION];
+  if (op) op.sideEffects = true;
+}
+
 /**
  * Courier's `Idempotency-Key` on every POST (other methods ignore the header). Use it after the API
  * key check and before `jsonBody` (it hashes the raw body).
@@ -109,7 +139,9 @@ interface Held {
  * - The same key and body again replays that response with `idempotent-replayed: true`; a changed
  *   body is 409, and so is a key still in flight, both with `x-should-retry: false`.
  * - Nothing is stored when the request failed validation (400/413) or on a 5xx: the record is
- *   released and the client may retry with the same key.
+ *   released and the client may retry with the same key; but once the handler said it changed
+ *   something (`markSideEffect`), a 5xx only ends the claim's lease, so the retry takes over the
+ *   same operation (`idempotentOperation`) and finishes it instead of doing it twice.
  *
  * Powertools' idempotency utility was considered and not used, its semantics differ: it deletes the
  * record when the handler throws (Courier replays stored error responses), its expiry is fixed per
@@ -125,23 +157,25 @@ export function idempotency(store: IdempotencyStore, clock: () => number = Date.
     return h;
   };
 
-  const release = async (h: Held): Promise<void> => {
+  const release = async (h: Held, request: HttpRequest): Promise<void> => {
+    const changed = idempotentOperation(request.event)?.sideEffects === true;
     try {
-      await store.release(h.scope, h.token);
+      if (changed) await store.abandon(h.scope, h.token);
+      else await store.release(h.scope, h.token);
     } catch (error) {
       // The lease runs out instead; the client may retry then.
-      logger.warn('could not release an idempotency record', { error: error as Error });
+      logger.warn('could not release an idempotency record', { error: error as Error, changed });
     }
   };
 
-  const settle = async (h: Held, result: APIGatewayProxyResultV2 | null | undefined): Promise<void> => {
-    const response = toStored(result);
-    if (response.status >= 500) return release(h);
+  const settle = async (h: Held, request: HttpRequest): Promise<void> => {
+    const response = toStored(request.response);
+    if (response.status >= 500) return release(h, request);
     try {
       await store.complete(h.scope, h.token, response);
     } catch (error) {
       logger.warn('could not store an idempotent response', { error: error as Error, status: response.status });
-      await release(h);
+      await release(h, request);
     }
   };
 
@@ -160,6 +194,7 @@ export function idempotency(store: IdempotencyStore, clock: () => number = Date.
       const claim = await store.claim(scope, { bodyHash, expiresAt, leaseMs: LEASE_MS, now });
       if (claim.claimed) {
         held.set(request, { scope, token: claim.token });
+        (event as WithOperation)[OPERATION] = { scope, created: claim.created, sideEffects: false };
         return;
       }
       const { existing } = claim;
@@ -172,7 +207,7 @@ export function idempotency(store: IdempotencyStore, clock: () => number = Date.
 
     after: async (request) => {
       const h = take(request);
-      if (h) await settle(h, request.response);
+      if (h) await settle(h, request);
     },
 
     onError: async (request) => {
@@ -181,9 +216,9 @@ export function idempotency(store: IdempotencyStore, clock: () => number = Date.
       const error = request.error;
       if (error instanceof ApiError && error.status < 500 && !isRequestValidation(error)) {
         await errorResponse(request);
-        await settle(h, request.response);
+        await settle(h, request);
       } else {
-        await release(h);
+        await release(h, request);
       }
     },
   };

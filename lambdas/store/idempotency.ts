@@ -29,7 +29,12 @@ export interface ClaimInput {
   now: number;
 }
 
-export type Claim = { claimed: true; token: string } | { claimed: false; existing: IdempotencyRecord | undefined };
+/**
+ * A won claim: `token` owns the record; `created` is when this key's operation first claimed it,
+ * kept when a later request takes over an abandoned claim, so work named after it (a request id)
+ * is named the same on every attempt.
+ */
+export type Claim = { claimed: true; token: string; created: number } | { claimed: false; existing: IdempotencyRecord | undefined };
 
 /** The persistence the idempotency middleware needs (a fake in unit tests). */
 export interface IdempotencyStore {
@@ -39,6 +44,11 @@ export interface IdempotencyStore {
   complete(scopeHash: string, token: string, response: StoredResponse): Promise<void>;
   /** Deletes the record, if `token` still owns it, so the client may retry with the same key. */
   release(scopeHash: string, token: string): Promise<void>;
+  /**
+   * Ends `token`'s lease at once but keeps the record (its `created` above all): for a request that
+   * failed after it changed something. A retry takes it over and repeats the same operation.
+   */
+  abandon(scopeHash: string, token: string): Promise<void>;
 }
 
 /**
@@ -47,10 +57,11 @@ export interface IdempotencyStore {
  * DynamoDB's expiry, checked here too since the sweep lags), `created`, and once completed `doc`:
  * the StoredResponse as JSON text.
  *
- * The claim is one conditional PutItem: it succeeds when no live record exists, when the record has
- * expired, or when an in-flight record with the same body outlived its lease (the function died
- * mid-request). Whoever loses the write reads the winner's record; a record that vanished in
- * between (released) is claimed again.
+ * A claim is a conditional PutItem when no live record exists (or it expired), else a conditional
+ * UpdateItem that takes over an in-flight record with the same body whose lease ended (the function
+ * died mid-request, or the request abandoned it after a failure), keeping its `created`. Whoever
+ * loses both writes reads the winner's record; a record that vanished in between (released) is
+ * claimed again.
  */
 export const dynamoIdempotencyStore: IdempotencyStore = {
   async claim(scopeHash, { bodyHash, expiresAt, leaseMs, now }) {
@@ -58,17 +69,35 @@ export const dynamoIdempotencyStore: IdempotencyStore = {
     for (let attempt = 0; attempt < 3; attempt++) {
       const token = randomUUID();
       try {
+        // A new operation: no record, or only an expired one.
         await ddb.send(
           new PutCommand({
             TableName: TABLE,
             Item: { ...key, _t: 'Idempotency', state: 'IN_FLIGHT', bodyHash, owner: token, leaseUntil: now + leaseMs, ttl: expiresAt, created: now },
-            ConditionExpression:
-              'attribute_not_exists(pk) OR #ttl <= :nowS OR (#state = :inFlight AND #leaseUntil < :now AND #bodyHash = :bodyHash)',
-            ExpressionAttributeNames: { '#ttl': 'ttl', '#state': 'state', '#leaseUntil': 'leaseUntil', '#bodyHash': 'bodyHash' },
-            ExpressionAttributeValues: { ':nowS': Math.floor(now / 1000), ':inFlight': 'IN_FLIGHT', ':now': now, ':bodyHash': bodyHash },
+            ConditionExpression: 'attribute_not_exists(pk) OR #ttl <= :nowS',
+            ExpressionAttributeNames: { '#ttl': 'ttl' },
+            ExpressionAttributeValues: { ':nowS': Math.floor(now / 1000) },
           }),
         );
-        return { claimed: true, token };
+        return { claimed: true, token, created: now };
+      } catch (e) {
+        if (!isConditionFailure(e)) throw e;
+      }
+      try {
+        // The same operation again: an in-flight claim with the same body whose lease ran out (its
+        // function died) or was abandoned after a failure. `created` stays.
+        const out = await ddb.send(
+          new UpdateCommand({
+            TableName: TABLE,
+            Key: key,
+            UpdateExpression: 'SET #owner = :token, #leaseUntil = :lease',
+            ConditionExpression: '#ttl > :nowS AND #state = :inFlight AND #leaseUntil < :now AND #bodyHash = :bodyHash',
+            ExpressionAttributeNames: { '#owner': 'owner', '#leaseUntil': 'leaseUntil', '#ttl': 'ttl', '#state': 'state', '#bodyHash': 'bodyHash' },
+            ExpressionAttributeValues: { ':token': token, ':lease': now + leaseMs, ':nowS': Math.floor(now / 1000), ':inFlight': 'IN_FLIGHT', ':now': now, ':bodyHash': bodyHash },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return { claimed: true, token, created: Number(out.Attributes?.created ?? now) };
       } catch (e) {
         if (!isConditionFailure(e)) throw e;
       }
@@ -98,6 +127,23 @@ export const dynamoIdempotencyStore: IdempotencyStore = {
           ConditionExpression: '#owner = :token',
           ExpressionAttributeNames: { '#state': 'state', '#doc': 'doc', '#leaseUntil': 'leaseUntil', '#owner': 'owner' },
           ExpressionAttributeValues: { ':completed': 'COMPLETED', ':doc': JSON.stringify(response), ':token': token },
+        }),
+      );
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+    }
+  },
+
+  async abandon(scopeHash, token) {
+    try {
+      await ddb.send(
+        new UpdateCommand({
+          TableName: TABLE,
+          Key: idempotencyRecordKey(scopeHash),
+          UpdateExpression: 'SET #leaseUntil = :zero',
+          ConditionExpression: '#owner = :token',
+          ExpressionAttributeNames: { '#leaseUntil': 'leaseUntil', '#owner': 'owner' },
+          ExpressionAttributeValues: { ':zero': 0, ':token': token },
         }),
       );
     } catch (e) {

@@ -179,17 +179,25 @@ const requestItem = (req: RequestRecord) => ({
 });
 
 /**
- * Stores a request with its trace look-up item and its open marker (the sweeper looks at it from
- * `checkAt` on, by default once it is SWEEP_GRACE_MS past due, until it is known to be finished),
- * in one BatchWriteItem.
+ * Stores a new request unless one with its id exists (a retry of the same idempotent operation,
+ * which names the same id and time): the request item is a conditional put, so an existing request
+ * and its fan-out progress are never overwritten. Its open marker and trace entry are written
+ * first, so a request never exists without the marker the sweeper finds it by; for a retry they are
+ * the same items again. False when the request already existed.
  */
-export async function putRequest(req: RequestRecord, checkAt = (req.dueAt ?? req.enqueued) + config.SWEEP_GRACE_MS): Promise<void> {
+export async function createRequest(req: RequestRecord): Promise<boolean> {
   const traceId = req.message.metadata?.trace_id;
   await batchWrite([
-    { put: requestItem(req) },
-    { put: { ...requestKeys.open(req.requestId, checkAt), _t: 'Open', requestId: req.requestId, doc: '{}' } },
+    { put: { ...requestKeys.open(req.requestId, (req.dueAt ?? req.enqueued) + config.SWEEP_GRACE_MS), _t: 'Open', requestId: req.requestId, doc: '{}' } },
     ...(traceId ? [{ put: { ...requestKeys.trace(traceId, req.requestId), _t: 'Trace', doc: '{}', ...retention(req.dueAt) } }] : []),
   ]);
+  try {
+    await ddb.send(new PutCommand({ TableName: TABLE, Item: requestItem(req), ConditionExpression: 'attribute_not_exists(pk)' }));
+    return true;
+  } catch (e) {
+    if (!isConditionFailure(e)) throw e;
+    return false;
+  }
 }
 
 export async function getRequest(requestId: string): Promise<RequestRecord | undefined> {

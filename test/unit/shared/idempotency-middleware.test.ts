@@ -3,7 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, APIGatewayProxySt
 import { z } from 'zod';
 import { dispatcher } from '../../../lambdas/shared/api';
 import { ConflictError, NotFoundError } from '../../../lambdas/shared/errors';
-import { idempotency, LEASE_MS } from '../../../lambdas/shared/idempotency';
+import { idempotency, idempotentOperation, LEASE_MS, markSideEffect } from '../../../lambdas/shared/idempotency';
 import { errorResponder, jsonBody } from '../../../lambdas/shared/middleware';
 import { created, ok, route } from '../../../lambdas/shared/router';
 import type { ClaimInput, IdempotencyRecord, IdempotencyStore, StoredResponse } from '../../../lambdas/store/idempotency';
@@ -11,7 +11,7 @@ import { httpEvent } from '../../helpers/events';
 
 /** The DynamoDB store's semantics in memory: a claim succeeds on no live record or a stale same-body lease. */
 class FakeStore implements IdempotencyStore {
-  records = new Map<string, IdempotencyRecord & { owner: string; leaseUntil: number; expiresAt: number }>();
+  records = new Map<string, IdempotencyRecord & { owner: string; leaseUntil: number; expiresAt: number; created: number }>();
   claims: ClaimInput[] = [];
   failComplete = false;
   private n = 0;
@@ -23,8 +23,14 @@ class FakeStore implements IdempotencyStore {
     const stale = r && r.state === 'IN_FLIGHT' && r.leaseUntil < input.now && r.bodyHash === input.bodyHash;
     if (live && !stale) return { claimed: false as const, existing: { state: r.state, bodyHash: r.bodyHash, response: r.response } };
     const token = `t${++this.n}`;
-    this.records.set(scope, { state: 'IN_FLIGHT', bodyHash: input.bodyHash, owner: token, leaseUntil: input.now + input.leaseMs, expiresAt: input.expiresAt });
-    return { claimed: true as const, token };
+    const created = live && stale ? r.created : input.now;
+    this.records.set(scope, { state: 'IN_FLIGHT', bodyHash: input.bodyHash, owner: token, leaseUntil: input.now + input.leaseMs, expiresAt: input.expiresAt, created });
+    return { claimed: true as const, token, created };
+  }
+
+  async abandon(scope: string, token: string) {
+    const r = this.records.get(scope);
+    if (r?.owner === token) this.records.set(scope, { ...r, leaseUntil: 0 });
   }
 
   async complete(scope: string, token: string, response: StoredResponse) {
@@ -43,6 +49,7 @@ let store: FakeStore;
 let now: number;
 let calls: Record<string, number>;
 let gate: Promise<void> | undefined;
+let operations: ({ created: number; scope: string } | undefined)[];
 
 const routes = [
   route({
@@ -96,6 +103,18 @@ const routes = [
     },
   }),
   route({
+    method: 'POST',
+    path: '/effect',
+    handler: async ({ event }) => {
+      calls.effect = (calls.effect ?? 0) + 1;
+      const op = idempotentOperation(event);
+      operations.push(op ? { created: op.created, scope: op.scope } : undefined);
+      markSideEffect(event);
+      if (calls.effect === 1) throw new Error('failed after writing');
+      return created({ made: op?.created });
+    },
+  }),
+  route({
     method: 'GET',
     path: '/things',
     handler: async () => {
@@ -133,6 +152,7 @@ beforeEach(() => {
   now = Date.UTC(2026, 0, 15, 12);
   calls = {};
   gate = undefined;
+  operations = [];
 });
 
 describe('idempotency middleware', () => {
@@ -188,6 +208,25 @@ describe('idempotency middleware', () => {
     expect((await call('POST', '/things', { name: 'b' }, key('k1'))).status).toBe(409);
     gate = undefined;
     expect(await call('POST', '/things', { name: 'a' }, key('k1'))).toMatchObject({ status: 201, json: { id: 'thing-2' } });
+  });
+
+  it('keeps the key after a 5xx once the handler changed something: the retry continues the same operation at once', async () => {
+    expect((await call('POST', '/effect', { n: 1 }, key('k1'))).status).toBe(500);
+    now += 1000; // well inside the lease: the failed attempt gave its lease up
+    const retry = await call('POST', '/effect', { n: 1 }, key('k1'));
+    expect(retry).toMatchObject({ status: 201, json: { made: operations[0]?.created } });
+    expect(operations).toHaveLength(2);
+    expect(operations[1]).toEqual(operations[0]);
+    expect(await call('POST', '/effect', { n: 1 }, key('k1'))).toMatchObject({ status: 201, headers: { 'idempotent-replayed': 'true' } });
+    expect(calls.effect).toBe(2);
+  });
+
+  it('tells a handler nothing without a key, and a new key is a new operation', async () => {
+    await call('POST', '/effect', { n: 1 });
+    now += 1;
+    await call('POST', '/effect', { n: 1 }, key('k2'));
+    expect(operations[0]).toBeUndefined();
+    expect(operations[1]).toEqual({ created: now, scope: expect.any(String) });
   });
 
   it('replays stored error responses: a 404 and a 409 run once', async () => {
