@@ -25,7 +25,15 @@ export interface NotificationsStackProps extends StackProps {
 /** Settings the stack itself provides; the rest of the configuration schema is the user's. */
 const STACK_OWNED = ['TABLE_NAME', 'AWS_REGION', 'FANOUT_QUEUE_URL', 'DELIVERY_QUEUE_URL', 'DYNAMODB_ENDPOINT', 'SQS_ENDPOINT', 'LOCAL_SMTP_URL', 'LOCAL_CAPTURE_URL'];
 
+/** Settings that hold secrets: never in a template (and so in every function's environment). */
+const SECRETS: Record<string, string> = {
+  USER_TOKEN_SECRET: 'store the secret in SSM Parameter Store as a SecureString and pass its name as USER_TOKEN_SECRET_PARAMETER',
+};
+
 function checkSettings(settings: Record<string, string>): Record<string, string> {
+  for (const name of Object.keys(settings).filter((k) => SECRETS[k])) {
+    throw new Error(`settings: ${name} would be written into the template and every function's environment; ${SECRETS[name]}`);
+  }
   const known = Object.keys(configSchema.shape).filter((k) => !STACK_OWNED.includes(k));
   const unknown = Object.keys(settings).filter((k) => !known.includes(k));
   if (unknown.length) throw new Error(`settings: unknown ${unknown.join(', ')} (known: ${known.join(', ')})`);
@@ -53,6 +61,15 @@ function grantProviders(worker: AppFunction): void {
     }),
   );
   worker.fn.addToRolePolicy(new PolicyStatement({ sid: SMS_PUBLISH_SID, actions: ['sns:Publish'], resources: ['*'] }));
+}
+
+/**
+ * Lets a function read the user-token secret from SSM Parameter Store. With the AWS managed key
+ * (aws/ssm) that is all it needs; a SecureString under your own KMS key also needs kms:Decrypt.
+ */
+function grantTokenSecret(fn: AppFunction, name: string): void {
+  const parameter = `arn:${Aws.PARTITION}:ssm:${Aws.REGION}:${Aws.ACCOUNT_ID}:parameter/${name.replace(/^\//, '')}`;
+  fn.fn.addToRolePolicy(new PolicyStatement({ actions: ['ssm:GetParameter'], resources: [parameter] }));
 }
 
 /**
@@ -85,6 +102,7 @@ export class NotificationsStack extends Stack {
       const fn = new AppFunction(this, functionIds.api(group.module), { ...common, entry: `lambdas/http/${group.module}.ts` });
       this.functions[functionIds.api(group.module)] = fn;
       fn.bindTable(group.table);
+      if (group.signsTokens && settings.USER_TOKEN_SECRET_PARAMETER) grantTokenSecret(fn, settings.USER_TOKEN_SECRET_PARAMETER);
       for (const name of group.queues ?? []) fn.bindQueue(queueUrlEnv(name), this.queues[name].queue);
       routes.push({ segments: group.segments, fn: fn.fn, public: group.public });
     }

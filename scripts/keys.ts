@@ -1,5 +1,6 @@
 /**
- * API keys: `npm run keys -- create [--name <name>] | list | revoke <id>`.
+ * API keys: `npm run keys -- create [--name <name>] | list | revoke <id>`, and
+ * `rotate-token-secret` for the stored secret that signs user tokens.
  *
  * Against the running `npm start` by default (it leaves its endpoint in .local/stack.json), or a
  * deployed stack's table with `TABLE_NAME=<the stack's TableName output>` and the usual AWS
@@ -24,11 +25,11 @@ function target(): string {
   return `the local stack (table ${local.tableName} at ${local.dynamodbEndpoint})`;
 }
 
-const usage = 'usage: npm run keys -- create [--name <name>] | list | revoke <id>';
+const usage = 'usage: npm run keys -- create [--name <name>] | list | revoke <id> | rotate-token-secret';
 
 async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
-  if (!['create', 'list', 'revoke'].includes(command ?? '')) {
+  if (!['create', 'list', 'revoke', 'rotate-token-secret'].includes(command ?? '')) {
     console.error(usage);
     return 2;
   }
@@ -47,6 +48,13 @@ async function main(args: string[]): Promise<number> {
     const hash = hashApiKey(key);
     await store.storeKeyHash(hash, { name, createdAt: new Date().toISOString(), hint: key.slice(0, 7) });
     console.log(`created key ${hash.slice(0, 12)} "${name}" in ${where}; it is shown only now:\n${key}`);
+    return 0;
+  }
+  if (command === 'rotate-token-secret') {
+    const { rotateStoredSigningKey } = require('../lambdas/store/signing-key') as typeof import('../lambdas/store/signing-key');
+    await rotateStoredSigningKey();
+    console.log(`rotated the user-token signing secret in ${where}: tokens signed before stop working within 5 minutes (when warm functions read the new secret)`);
+    console.log('(it is the stored secret; a USER_TOKEN_SECRET or USER_TOKEN_SECRET_PARAMETER, when set, is yours to change)');
     return 0;
   }
   if (command === 'list') {

@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import { parseDuration, parseScopes } from '../domain/tokens';
 import { apiHandler } from '../shared/api';
-import { ok, route } from '../shared/router';
+import { now } from '../shared/clock';
+import { noContent, route } from '../shared/router';
 import { issueToken } from '../shared/tokens';
+import { revokeUserTokens } from '../store/token-revocations';
+import { bodyId } from './schemas';
 
 const issueBody = z
   .object({
@@ -19,14 +22,32 @@ const issueBody = z
 
 /**
  * `POST /auth/issue-token` (API key): a user token (JWT, HS256) carrying `scope`, valid for
- * `expires_in`. The inbox endpoints accept only such tokens.
+ * `expires_in`. The inbox endpoints accept only such tokens. The response is `cache-control:
+ * no-store`: neither caches nor the Idempotency-Key store keep a token.
+ *
+ * `POST /auth/revoke-tokens` `{ user_id }` (our addition): every token of that user issued so far
+ * stops working (a token issued afterwards works). To invalidate every token of every user, rotate
+ * the signing secret (README "API keys, user tokens and the inbox").
  */
 export const routes = [
   route({
     method: 'POST',
     path: '/auth/issue-token',
     body: issueBody,
-    handler: async ({ body }) => ok({ token: await issueToken(body.scope.trim().split(/\s+/).join(' '), parseDuration(body.expires_in)!) }),
+    handler: async ({ body }) => ({
+      status: 200,
+      body: { token: await issueToken(body.scope.trim().split(/\s+/).join(' '), parseDuration(body.expires_in)!) },
+      headers: { 'cache-control': 'no-store' },
+    }),
+  }),
+  route({
+    method: 'POST',
+    path: '/auth/revoke-tokens',
+    body: z.object({ user_id: bodyId }),
+    handler: async ({ body }) => {
+      await revokeUserTokens(body.user_id, now());
+      return noContent();
+    },
   }),
 ];
 

@@ -64,6 +64,8 @@ export function iamRequestsOf(call: AwsCall, account: ArnContext): { action: str
     }
     case 'sns':
       return [{ action: 'sns:Publish', resource: (input.TopicArn ?? input.TargetArn ?? '*') as string }];
+    case 'ssm':
+      return [{ action: `ssm:${call.command}`, resource: `arn:aws:ssm:${c.region}:${c.account}:parameter/${String(input.Name).replace(/^\//, '')}` }];
   }
 }
 

@@ -171,6 +171,9 @@ export function idempotency(store: IdempotencyStore, clock: () => number = Date.
   const settle = async (h: Held, request: HttpRequest): Promise<void> => {
     const response = toStored(request.response);
     if (response.status >= 500) return release(h, request);
+    // A response that must not be kept (a user token) is never stored: the key is released, and a
+    // retry simply runs again (issuing a token changes nothing).
+    if (/\bno-store\b/i.test(Object.entries(response.headers).find(([k]) => k.toLowerCase() === 'cache-control')?.[1] ?? '')) return release(h, request);
     try {
       await store.complete(h.scope, h.token, response);
     } catch (error) {

@@ -42,6 +42,15 @@ export const configSchema = z.object({
    * first use and kept in the table (encrypted at rest, readable only by the API functions).
    */
   USER_TOKEN_SECRET: z.string().min(32).optional(),
+  /**
+   * The name of an SSM Parameter Store SecureString holding that secret (32+ characters), read at
+   * cold start and again every few minutes (so a rotation takes effect without a deploy). The way
+   * to set the secret on AWS: USER_TOKEN_SECRET itself would be written into the template.
+   */
+  USER_TOKEN_SECRET_PARAMETER: z
+    .string()
+    .regex(/^\/?[A-Za-z0-9_.\-/]{1,1011}$/, 'must be an SSM parameter name (letters, digits, _ . - /)')
+    .optional(),
   /** Workspace setting: the brand used when neither the send nor the tenant context names one. */
   DEFAULT_BRAND_ID: z.string().min(1).optional(),
   /** Workspace setting: a user with exactly one tenant membership gets that tenant as context. */

@@ -1,27 +1,60 @@
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { parseScopes, type Scopes } from '../domain/tokens';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { storedSigningKey } from '../store/signing-key';
+import { tokensValidAfter } from '../store/token-revocations';
+import { observeCalls } from './aws';
 import { config } from './config';
 import { AuthenticationError } from './errors';
 import { bearerToken } from './middleware';
 
 const ALG = 'HS256';
+
+/** A value made on first use. */
+function memoOnce<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
+}
 const ISSUER = 'courier-compatible-notifications';
 
-let cached: Uint8Array | undefined;
+/** How long a warm function keeps a secret read from SSM or the table before reading it again. */
+const SECRET_TTL_MS = 5 * 60_000;
+let cached: { key: Uint8Array; until: number } | undefined;
+
+const ssm = memoOnce(() => observeCalls(new SSMClient({ region: config.AWS_REGION }), 'ssm'));
+
+/** The secret in SSM Parameter Store (USER_TOKEN_SECRET_PARAMETER), decrypted. */
+async function parameterSecret(name: string): Promise<Uint8Array> {
+  const out = await ssm().send(new GetParameterCommand({ Name: name, WithDecryption: true }));
+  const value = out.Parameter?.Value ?? '';
+  if (value.length < 32) throw new Error(`the SSM parameter ${name} must hold a secret of at least 32 characters`);
+  return new TextEncoder().encode(value);
+}
+
 /**
- * The signing secret, kept once read by a warm function: the configured one, else the stored one,
- * made first if `create` (issuing); undefined when none exists yet and `create` is false.
+ * The signing secret, kept for a few minutes by a warm function (so a rotation takes effect without
+ * a deploy): USER_TOKEN_SECRET, else the SSM parameter USER_TOKEN_SECRET_PARAMETER names, else the
+ * one stored in the table, made first if `create` (issuing); undefined when none exists yet and
+ * `create` is false.
  */
 async function signingKey(create: boolean): Promise<Uint8Array | undefined> {
-  if (config.USER_TOKEN_SECRET) return (cached ??= new TextEncoder().encode(config.USER_TOKEN_SECRET));
-  if (cached) return cached;
-  const found = create ? await storedSigningKey(true) : await storedSigningKey(false);
-  if (found) cached = found;
+  if (config.USER_TOKEN_SECRET) return new TextEncoder().encode(config.USER_TOKEN_SECRET);
+  if (cached && cached.until > Date.now()) return cached.key;
+  const found = config.USER_TOKEN_SECRET_PARAMETER
+    ? await parameterSecret(config.USER_TOKEN_SECRET_PARAMETER)
+    : create
+      ? await storedSigningKey(true)
+      : await storedSigningKey(false);
+  if (found) cached = { key: found, until: Date.now() + SECRET_TTL_MS };
   return found;
 }
+
+/** Forgets the secret a warm function holds (tests of rotation). */
+export const forgetSigningKey = (): void => {
+  cached = undefined;
+};
 
 /** A signed user token carrying `scope` (as given), valid for `seconds`. */
 export async function issueToken(scope: string, seconds: number): Promise<string> {
@@ -32,18 +65,23 @@ export async function issueToken(scope: string, seconds: number): Promise<string
 
 /** The scopes of a valid token; an AuthenticationError for a bad signature, an expired token, or garbage. */
 export async function verifyToken(token: string): Promise<Scopes> {
+  const secret = await signingKey(false);
+  if (!secret) throw new AuthenticationError('Unauthorized: the token is not valid');
+  let payload: JWTPayload;
   try {
-    const secret = await signingKey(false);
-    if (!secret) throw new AuthenticationError('Unauthorized: the token is not valid');
-    const { payload } = await jwtVerify(token, secret, { algorithms: [ALG], issuer: ISSUER });
-    const parsed = typeof payload.scope === 'string' ? parseScopes(payload.scope) : undefined;
-    if (!parsed?.ok) throw new AuthenticationError('Unauthorized: the token carries no valid scope');
-    return parsed.scopes;
+    ({ payload } = await jwtVerify(token, secret, { algorithms: [ALG], issuer: ISSUER }));
   } catch (e) {
-    if (e instanceof AuthenticationError) throw e;
+    // Only the token's own faults are a 401; a failure to read the secret is the server's (500).
     if (e instanceof joseErrors.JWTExpired) throw new AuthenticationError('Unauthorized: the token has expired');
     throw new AuthenticationError('Unauthorized: the token is not valid');
   }
+  const parsed = typeof payload.scope === 'string' ? parseScopes(payload.scope) : undefined;
+  if (!parsed?.ok) throw new AuthenticationError('Unauthorized: the token carries no valid scope');
+  for (const userId of parsed.scopes.userIds) {
+    const validAfter = await tokensValidAfter(userId);
+    if (validAfter !== undefined && (payload.iat ?? 0) < validAfter) throw new AuthenticationError('Unauthorized: the token has been revoked');
+  }
+  return parsed.scopes;
 }
 
 type HttpMiddleware = middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyResultV2>;

@@ -60,6 +60,8 @@ export interface ApiGroup {
   queues?: QueueName[];
   /** The table actions its role grants: what its routes call (checked by the IAM tests). */
   table: TableAction[];
+  /** Signs or verifies user tokens: reads the secret's SSM parameter when USER_TOKEN_SECRET_PARAMETER is set. */
+  signsTokens?: boolean;
 }
 
 export const API_GROUPS: ApiGroup[] = [
@@ -77,9 +79,9 @@ export const API_GROUPS: ApiGroup[] = [
   { module: 'messages', segments: ['messages'], table: withApiKey('Query') },
   { module: 'bulk', segments: ['bulk'], queues: ['fanout'], table: withApiKey('Query', 'BatchWriteItem') },
   /** Also makes the token signing secret on first use (PutItem) when USER_TOKEN_SECRET is unset. */
-  { module: 'auth', segments: ['auth'], table: withApiKey() },
+  { module: 'auth', segments: ['auth'], table: withApiKey(), signsTokens: true },
   /** End-user routes: a user token from /auth/issue-token, never an API key; reads and marks the user's inbox items. */
-  { module: 'inbox', segments: ['inbox'], table: ['GetItem', 'Query', 'UpdateItem'] },
+  { module: 'inbox', segments: ['inbox'], table: ['GetItem', 'Query', 'UpdateItem'], signsTokens: true },
 ];
 
 /**

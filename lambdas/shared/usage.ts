@@ -69,7 +69,7 @@ export function resetUsage(): void {
 
 /** One AWS API call as the SDK is about to send it: the service, the command and its input. */
 export interface AwsCall {
-  service: 'dynamodb' | 'sqs' | 'sesv2' | 'sns';
+  service: 'dynamodb' | 'sqs' | 'sesv2' | 'sns' | 'ssm';
   command: string;
   input: Record<string, unknown>;
   /** The region the client sends to. */

@@ -25,6 +25,8 @@ export const GSI1 = 'gsi1';
 export const keys = {
   /** The workspace's secret for signing user tokens, created on first use (unless configured). */
   tokenSigningKey: (): Key => ({ pk: 'SIGNINGKEY', sk: 'USER-TOKENS' }),
+  /** Since when a user's tokens are valid (POST /auth/revoke-tokens), in the user's partition. */
+  userTokensValidAfter: (userId: string): Key => ({ pk: `USER#${esc(userId)}`, sk: 'TOKENS-VALID-AFTER' }),
 
   /** API key by the SHA-256 of the key; listed in creation order through gsi1. */
   apiKey: (hash: string): Key => ({ pk: `APIKEY#${hash}`, sk: 'APIKEY' }),

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { keys } from './keys';
-import { getItem, putItem } from './table';
+import { getItem, putItem, upsertItem } from './table';
 
 /**
  * The secret that signs user tokens when USER_TOKEN_SECRET is not configured: 32 random bytes made
@@ -19,4 +19,12 @@ export async function storedSigningKey(create: boolean): Promise<Uint8Array | un
   await putItem({ ...key, _t: 'SigningKey', doc: '{}', secret: randomBytes(32).toString('base64') }, { rev: undefined });
   const stored = await getItem(key);
   return Buffer.from(String(stored!.secret), 'base64');
+}
+
+/**
+ * Replaces the stored secret with a new one (`npm run keys -- rotate-token-secret`): every token
+ * signed with the old one stops working once warm functions read the new one (within minutes).
+ */
+export async function rotateStoredSigningKey(): Promise<void> {
+  await upsertItem(keys.tokenSigningKey(), { _t: 'SigningKey', doc: '{}', secret: randomBytes(32).toString('base64') });
 }

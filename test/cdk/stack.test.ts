@@ -194,7 +194,22 @@ describe('workspace settings', () => {
     ['a setting the stack owns', '{"TABLE_NAME":"x"}', /unknown TABLE_NAME/],
     ['a bad value', '{"MESSAGE_RETENTION_DAYS":"0"}', /MESSAGE_RETENTION_DAYS/],
     ['not an object', '[1]', /expected a JSON object/],
+    ['a secret (it would be in the template)', `{"USER_TOKEN_SECRET":"${'s'.repeat(40)}"}`, /USER_TOKEN_SECRET would be written into the template.*USER_TOKEN_SECRET_PARAMETER/],
   ])('fail the synth on %s', (_name, settings, error) => {
     expect(() => buildApp({ context: { ...noBundling.context, settings } })).toThrow(error);
+  });
+
+  it('USER_TOKEN_SECRET_PARAMETER lets only the token functions read that one SSM parameter', () => {
+    const { stack } = buildApp({ context: { ...noBundling.context, settings: '{"USER_TOKEN_SECRET_PARAMETER":"/notifications/token-secret"}' } });
+    const t = Template.fromStack(stack);
+    for (const [name, fn] of Object.entries(stack.functions)) {
+      const own = statementsOf(t, stack.getLogicalId(fn.fn.role!.node.defaultChild as never)).filter((x) => [x.Action].flat().some((a) => a.startsWith('ssm:')));
+      const expected = name === 'Api-auth' || name === 'Api-inbox' ? 1 : 0;
+      expect({ name, statements: own.length }).toEqual({ name, statements: expected });
+      for (const x of own) {
+        expect(x.Action).toBe('ssm:GetParameter');
+        expect(JSON.stringify(x.Resource)).toContain(':parameter/notifications/token-secret');
+      }
+    }
   });
 });

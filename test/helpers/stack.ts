@@ -25,7 +25,7 @@ export interface HttpResult {
  * queues, serving HTTP on a free port. Stop it in afterAll: stopping also checks every AWS call its
  * functions made against their roles in the synthesized template, and fails on any IAM would deny.
  */
-export async function startTestStack(opts: Partial<LocalStackOptions> = {}): Promise<TestStack> {
+export async function startTestStack(opts: Partial<LocalStackOptions> & { iamDescription?: StackDescription } = {}): Promise<TestStack> {
   const dynamodbEndpoint = process.env.TEST_DYNAMODB_ENDPOINT;
   const sqsEndpoint = process.env.TEST_SQS_ENDPOINT;
   if (!dynamodbEndpoint || !sqsEndpoint) throw new Error('integration tests need the emulators of test/helpers/global-setup.ts');
@@ -50,7 +50,7 @@ export async function startTestStack(opts: Partial<LocalStackOptions> = {}): Pro
     async stop() {
       await stack.stop();
       if (process.env.TEST_AWS_CALLS_LOG) appendFileSync(process.env.TEST_AWS_CALLS_LOG, stack.awsCalls().map((c) => JSON.stringify(c) + '\n').join(''));
-      const denied = await checkIam(stack, tableName, opts.bundles?.description);
+      const denied = await checkIam(stack, tableName, opts.iamDescription ?? opts.bundles?.description);
       if (denied.length) throw new Error(`IAM would deny ${denied.length} call(s) the functions made:\n${denied.join('\n')}`);
     },
     commands: () => (require('../../lambdas/shared/usage') as typeof import('../../lambdas/shared/usage')).commandLog(),
