@@ -79,6 +79,8 @@ export interface WorkerStats {
   invocations: number;
   records: number;
   durationMs: number;
+  /** The most invocations in flight at once (never above the event source's maximum concurrency). */
+  peakConcurrency: number;
 }
 
 export function startPoller(o: PollerOptions): { stop(): Promise<void>; idle(): boolean; stats(): WorkerStats } {
@@ -86,7 +88,7 @@ export function startPoller(o: PollerOptions): { stop(): Promise<void>; idle(): 
   const abort = new AbortController();
   let running = true;
   let busy = 0;
-  const stats: WorkerStats = { invocations: 0, records: 0, durationMs: 0 };
+  const stats: WorkerStats = { invocations: 0, records: 0, durationMs: 0, peakConcurrency: 0 };
 
   async function once(): Promise<void> {
     const out = await o.client.send(
@@ -102,6 +104,7 @@ export function startPoller(o: PollerOptions): { stop(): Promise<void>; idle(): 
     const messages = out.Messages ?? [];
     if (!messages.length) return;
     busy += 1;
+    stats.peakConcurrency = Math.max(stats.peakConcurrency, busy);
     try {
       const event: SQSEvent = { Records: messages.map((m) => toRecord(m, o.queueArn, region)) };
       let failed: Set<string>;
