@@ -1,8 +1,11 @@
-import nodemailer from 'nodemailer';
+import net from 'node:net';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import type { z } from 'zod';
+import { EgressRefused, resolveEgress } from '../shared/egress';
 import { smtpSettings } from './catalog';
 import { ProviderError, type ProviderAdapter, type ProviderResult, type ProviderSend } from './port';
-import { invalidAddress, parseSettings } from './transport';
+import { invalidAddress, parseSettings, refusedEgress } from './transport';
 
 type SmtpSettings = z.output<typeof smtpSettings>;
 
@@ -23,6 +26,20 @@ export function smtpMail(message: ProviderSend, settings: SmtpSettings) {
   };
 }
 
+/**
+ * How to reach the server: at `address`, the one its host resolved to and the egress check passed
+ * (so the connection goes exactly there), verifying TLS against the host name.
+ */
+export function smtpConnection(settings: Pick<SmtpSettings, 'host' | 'port' | 'secure'>, address: string) {
+  const named = net.isIP(settings.host.replace(/^\[(.*)\]$/, '$1')) === 0;
+  return {
+    host: address,
+    port: settings.port,
+    secure: settings.secure,
+    tls: { servername: named ? settings.host : undefined },
+  };
+}
+
 /** Error codes nodemailer sets for problems a retry cannot fix (credentials, addresses, the message itself). */
 const PERMANENT_CODES = new Set(['EAUTH', 'ENOAUTH', 'ECONFIG', 'EENVELOPE', 'EMESSAGE', 'EREQUIRETLS', 'EMAXRECIPIENTS']);
 
@@ -32,12 +49,23 @@ const PERMANENT_CODES = new Set(['EAUTH', 'ENOAUTH', 'ECONFIG', 'EENVELOPE', 'EM
  * text stays out of the message: it often echoes the recipient's address.
  */
 export function smtpFailure(error: unknown, timeoutMs: number): ProviderError {
+  if (error instanceof EgressRefused) return refusedEgress('smtp');
   const e = error as { code?: string; name?: string; responseCode?: number; permanent?: boolean };
-  if (e?.name === 'AbortError' || e?.code === 'EABORT') return new ProviderError(`smtp timed out after ${timeoutMs} ms`, true);
+  if (e?.name === 'AbortError' || e?.name === 'TimeoutError' || e?.code === 'EABORT') return new ProviderError(`smtp timed out after ${timeoutMs} ms`, true);
   if (typeof e?.responseCode === 'number') {
     return new ProviderError(`smtp answered ${e.responseCode}${e.code ? ` (${e.code})` : ''}`, e.permanent !== true, undefined, e.responseCode);
   }
   return new ProviderError(`smtp failed${e?.code ? ` (${e.code})` : ''}`, !PERMANENT_CODES.has(e?.code ?? ''));
+}
+
+/** `promise`, or the signal's reason once it aborts (a DNS lookup has no timeout of its own). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** Email through any SMTP server; a new connection per message (no pool), closed when done. */
@@ -45,22 +73,23 @@ export class SmtpAdapter implements ProviderAdapter {
   async send(message: ProviderSend): Promise<ProviderResult> {
     const settings = parseSettings(smtpSettings, message.settings, 'smtp');
     const mail = smtpMail(message, settings);
-    const transport = nodemailer.createTransport({
-      host: settings.host,
-      port: settings.port,
-      secure: settings.secure,
-      auth: settings.username ? { user: settings.username, pass: settings.password ?? '' } : undefined,
-      connectionTimeout: message.timeoutMs,
-      greetingTimeout: message.timeoutMs,
-      socketTimeout: message.timeoutMs,
-    });
+    const signal = AbortSignal.timeout(message.timeoutMs);
+    let transport: Transporter<SMTPTransport.SentMessageInfo> | undefined;
     try {
-      const info = await transport.sendMail({ ...mail, signal: AbortSignal.timeout(message.timeoutMs) });
+      const { address } = await abortable(resolveEgress(settings.host), signal);
+      transport = nodemailer.createTransport({
+        ...smtpConnection(settings, address),
+        auth: settings.username ? { user: settings.username, pass: settings.password ?? '' } : undefined,
+        connectionTimeout: message.timeoutMs,
+        greetingTimeout: message.timeoutMs,
+        socketTimeout: message.timeoutMs,
+      });
+      const info = await transport.sendMail({ ...mail, signal });
       return { providerMessageId: info.messageId, status: 'SENT' };
     } catch (e) {
       throw smtpFailure(e, message.timeoutMs);
     } finally {
-      transport.close();
+      transport?.close();
     }
   }
 }

@@ -1,3 +1,4 @@
+import './allow-private-egress';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { startCapture, type Capture, type CaptureServer } from '../../../lambdas/local/capture';
