@@ -23,6 +23,12 @@ export const smtpSettings = z.object({
   username: z.string().optional(),
   password: z.string().optional(),
   from: email,
+  require_tls: z
+    .boolean()
+    .optional()
+    .describe(
+      'Refuse to send (and to log in) unless the connection is encrypted: STARTTLS, or `secure`. Unset: required for every server but one on loopback. false: STARTTLS only when the server offers it.',
+    ),
 });
 export const sesSettings = z.object({ from: email, region: z.string().optional(), configuration_set: z.string().optional() });
 export const snsSettings = z.object({

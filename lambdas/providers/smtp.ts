@@ -2,20 +2,20 @@ import net from 'node:net';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import type { z } from 'zod';
-import { EgressRefused, resolveEgress } from '../shared/egress';
+import { EgressRefused, isLoopback, resolveEgress } from '../shared/egress';
 import { smtpSettings } from './catalog';
 import { ProviderError, type ProviderAdapter, type ProviderResult, type ProviderSend } from './port';
-import { invalidAddress, parseSettings, refusedEgress } from './transport';
+import { emailRecipient, parseSettings, refusedEgress } from './transport';
 
 type SmtpSettings = z.output<typeof smtpSettings>;
 
-/** The message nodemailer composes: the rendered email, tagged with the message id. */
+/** The message nodemailer composes: the rendered email to its one recipient, tagged with the message id. */
 export function smtpMail(message: ProviderSend, settings: SmtpSettings) {
-  if (typeof message.address !== 'string' || !message.address.includes('@')) throw invalidAddress('smtp', 'the address is not an email address');
+  const to = emailRecipient(message.address, 'smtp');
   const domain = settings.from.slice(settings.from.lastIndexOf('@') + 1).replace(/>$/, '');
   return {
     from: settings.from,
-    to: message.address,
+    to,
     subject: message.content.subject ?? '',
     text: message.content.text ?? '',
     html: message.content.html,
@@ -28,14 +28,19 @@ export function smtpMail(message: ProviderSend, settings: SmtpSettings) {
 
 /**
  * How to reach the server: at `address`, the one its host resolved to and the egress check passed
- * (so the connection goes exactly there), verifying TLS against the host name.
+ * (so the connection goes exactly there), verifying TLS against the host name. TLS is required
+ * (STARTTLS, or `secure` from the first byte) unless the server is on loopback, so a man in the
+ * middle who strips STARTTLS gets a failed send instead of the password; `require_tls` in the
+ * settings overrides that either way.
  */
-export function smtpConnection(settings: Pick<SmtpSettings, 'host' | 'port' | 'secure'>, address: string) {
+export function smtpConnection(settings: Pick<SmtpSettings, 'host' | 'port' | 'secure' | 'require_tls'>, address: string) {
   const named = net.isIP(settings.host.replace(/^\[(.*)\]$/, '$1')) === 0;
+  const requireTLS = !settings.secure && (settings.require_tls ?? !isLoopback(address));
   return {
     host: address,
     port: settings.port,
     secure: settings.secure,
+    requireTLS,
     tls: { servername: named ? settings.host : undefined },
   };
 }

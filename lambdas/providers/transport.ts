@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import addressparser from 'nodemailer/lib/addressparser';
 import type { z } from 'zod';
 import { checkLiteral, EgressRefused, guardedLookup } from '../shared/egress';
 import { httpFailure, ProviderError } from './port';
@@ -20,6 +21,25 @@ export const invalidAddress = (provider: string, detail: string): ProviderError 
 
 /** A connection the egress policy refused (lambdas/shared/egress.ts): permanent, and it names no address. */
 export const refusedEgress = (what: string): ProviderError => new ProviderError(`${what}: private address refused`, false);
+
+/** One mailbox: no spaces, commas, quotes, brackets or a second `@` on either side of its `@`. */
+const MAILBOX = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+$/u;
+
+/**
+ * The one recipient of an email. Mail libraries read an address field as a list (`a@x, b@y`, a
+ * group, two angle addresses), so a profile's email could otherwise add recipients; anything but
+ * exactly one mailbox, optionally with a display name, is an invalid address.
+ */
+export function emailRecipient(address: unknown, provider: string): string | { name: string; address: string } {
+  const refuse = () => invalidAddress(provider, 'the address is not exactly one email address');
+  if (typeof address !== 'string' || /[\r\n\0]/.test(address)) throw refuse();
+  const parsed = addressparser(address.trim());
+  if (parsed.length !== 1 || parsed[0].group !== undefined) throw refuse();
+  const { name, address: mailbox } = parsed[0];
+  // `a@x <b@y>` and `<a@x> <b@y>` parse as one mailbox whose name is another address.
+  if (!mailbox || !MAILBOX.test(mailbox) || /[@<>]/.test(name)) throw refuse();
+  return name ? { name, address: mailbox } : mailbox;
+}
 
 /**
  * A call that got no HTTP answer: a timeout (the AbortSignal's TimeoutError) or a network failure.
