@@ -25,7 +25,7 @@ export interface LocalStackOptions {
   concurrency?: Partial<Record<QueueName, number>>;
   /** Tests shorten a queue's visibility timeout to watch redelivery. */
   visibilityTimeoutSeconds?: Partial<Record<QueueName, number>>;
-  /** Extra environment for the functions. */
+  /** Extra environment for the functions (over the local defaults, such as ALLOW_PRIVATE_EGRESS=true). */
   env?: Record<string, string>;
   onWorkerError?: (queue: QueueName, error: unknown) => void;
   /** How often the scheduled workers (the sweeper) run; 0 runs them only through `runScheduled()`. */
@@ -184,6 +184,9 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     ...Object.fromEntries((Object.keys(queues) as QueueName[]).map((q) => [queueUrlEnv(q), queues[q].url])),
     LOCAL_SMTP_URL: capture.smtpUrl,
     LOCAL_CAPTURE_URL: capture.captureUrl,
+    // The capture servers, and what tests and people point profiles at, listen on 127.0.0.1; a
+    // deployed stack refuses private addresses (lambdas/shared/egress.ts). `env` may turn it off.
+    ALLOW_PRIVATE_EGRESS: 'true',
     ...o.env,
   });
 

@@ -23,6 +23,12 @@ export const smtpSettings = z.object({
   username: z.string().optional(),
   password: z.string().optional(),
   from: email,
+  require_tls: z
+    .boolean()
+    .optional()
+    .describe(
+      'Refuse to send (and to log in) unless the connection is encrypted: STARTTLS, or `secure`. Unset: required for every server but one on loopback. false: STARTTLS only when the server offers it.',
+    ),
 });
 export const sesSettings = z.object({ from: email, region: z.string().optional(), configuration_set: z.string().optional() });
 export const snsSettings = z.object({
@@ -31,15 +37,19 @@ export const snsSettings = z.object({
   sms_type: z.enum(['Transactional', 'Promotional']).default('Transactional'),
 });
 /** `service_account` is the service account's JSON key file, as text. */
-export const fcmSettings = z.object({ project_id: z.string().min(1), service_account: z.string().min(1), endpoint: z.url().optional() });
-export const slackSettings = z.object({ bot_token: z.string().optional(), api_url: z.url().optional() });
+export const fcmSettings = z.object({ project_id: z.string().min(1), service_account: z.string().min(1), endpoint: z.url({ protocol: /^https?$/ }).optional() });
+export const slackSettings = z.object({ bot_token: z.string().optional(), api_url: z.url({ protocol: /^https?$/ }).optional() });
 export const msteamsSettings = z.object({});
 /**
  * Without a `signing_secret` requests go unsigned: that is what the webhook channel uses when no
- * provider is configured, posting to the URL in the recipient's profile.
+ * provider is configured, posting to the URL in the recipient's profile. A `url` here wins over the
+ * profile's: a profile cannot send a configured provider's signed requests somewhere else.
  */
 export const webhookSettings = z.object({
-  url: z.url().optional(),
+  url: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe("Where every request goes; when set, a recipient profile's webhook.url is ignored. Unset: the profile's webhook.url."),
   signing_secret: z.string().min(16).optional(),
   method: z.enum(['POST', 'PUT']).default('POST'),
 });

@@ -4,19 +4,19 @@ import { observeCalls } from '../shared/aws';
 import { config } from '../shared/config';
 import { sesSettings } from './catalog';
 import type { ProviderAdapter, ProviderResult, ProviderSend } from './port';
-import { awsFailure, invalidAddress, parseSettings } from './transport';
+import { awsFailure, emailRecipient, parseSettings } from './transport';
 
 type SesSettings = z.output<typeof sesSettings>;
 
 const utf8 = (data: string) => ({ Data: data, Charset: 'UTF-8' });
 
-/** SESv2 SendEmail with Simple content: subject, text and HTML bodies, and the message id header. */
+/** SESv2 SendEmail with Simple content to exactly one recipient: subject, text and HTML bodies, and the message id header. */
 export function sesInput(message: ProviderSend, settings: SesSettings): SendEmailCommandInput {
-  if (typeof message.address !== 'string' || !message.address.includes('@')) throw invalidAddress('ses', 'the address is not an email address');
+  const to = emailRecipient(message.address, 'ses');
   const { subject, text, html } = message.content;
   return {
     FromEmailAddress: settings.from,
-    Destination: { ToAddresses: [message.address] },
+    Destination: { ToAddresses: [typeof to === 'string' ? to : to.address] },
     ConfigurationSetName: settings.configuration_set,
     Content: {
       Simple: {

@@ -1,18 +1,21 @@
-import nodemailer from 'nodemailer';
+import net from 'node:net';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import type { z } from 'zod';
+import { EgressRefused, isLoopback, resolveEgress } from '../shared/egress';
 import { smtpSettings } from './catalog';
 import { ProviderError, type ProviderAdapter, type ProviderResult, type ProviderSend } from './port';
-import { invalidAddress, parseSettings } from './transport';
+import { emailRecipient, parseSettings, refusedEgress } from './transport';
 
 type SmtpSettings = z.output<typeof smtpSettings>;
 
-/** The message nodemailer composes: the rendered email, tagged with the message id. */
+/** The message nodemailer composes: the rendered email to its one recipient, tagged with the message id. */
 export function smtpMail(message: ProviderSend, settings: SmtpSettings) {
-  if (typeof message.address !== 'string' || !message.address.includes('@')) throw invalidAddress('smtp', 'the address is not an email address');
+  const to = emailRecipient(message.address, 'smtp');
   const domain = settings.from.slice(settings.from.lastIndexOf('@') + 1).replace(/>$/, '');
   return {
     from: settings.from,
-    to: message.address,
+    to,
     subject: message.content.subject ?? '',
     text: message.content.text ?? '',
     html: message.content.html,
@@ -20,6 +23,25 @@ export function smtpMail(message: ProviderSend, settings: SmtpSettings) {
     // that a retry after a lost 250 reply delivers twice.
     messageId: `<${message.messageId}@${domain}>`,
     headers: { 'X-Courier-Message-Id': message.messageId },
+  };
+}
+
+/**
+ * How to reach the server: at `address`, the one its host resolved to and the egress check passed
+ * (so the connection goes exactly there), verifying TLS against the host name. TLS is required
+ * (STARTTLS, or `secure` from the first byte) unless the server is on loopback, so a man in the
+ * middle who strips STARTTLS gets a failed send instead of the password; `require_tls` in the
+ * settings overrides that either way.
+ */
+export function smtpConnection(settings: Pick<SmtpSettings, 'host' | 'port' | 'secure' | 'require_tls'>, address: string) {
+  const named = net.isIP(settings.host.replace(/^\[(.*)\]$/, '$1')) === 0;
+  const requireTLS = !settings.secure && (settings.require_tls ?? !isLoopback(address));
+  return {
+    host: address,
+    port: settings.port,
+    secure: settings.secure,
+    requireTLS,
+    tls: { servername: named ? settings.host : undefined },
   };
 }
 
@@ -32,12 +54,23 @@ const PERMANENT_CODES = new Set(['EAUTH', 'ENOAUTH', 'ECONFIG', 'EENVELOPE', 'EM
  * text stays out of the message: it often echoes the recipient's address.
  */
 export function smtpFailure(error: unknown, timeoutMs: number): ProviderError {
+  if (error instanceof EgressRefused) return refusedEgress('smtp');
   const e = error as { code?: string; name?: string; responseCode?: number; permanent?: boolean };
-  if (e?.name === 'AbortError' || e?.code === 'EABORT') return new ProviderError(`smtp timed out after ${timeoutMs} ms`, true);
+  if (e?.name === 'AbortError' || e?.name === 'TimeoutError' || e?.code === 'EABORT') return new ProviderError(`smtp timed out after ${timeoutMs} ms`, true);
   if (typeof e?.responseCode === 'number') {
     return new ProviderError(`smtp answered ${e.responseCode}${e.code ? ` (${e.code})` : ''}`, e.permanent !== true, undefined, e.responseCode);
   }
   return new ProviderError(`smtp failed${e?.code ? ` (${e.code})` : ''}`, !PERMANENT_CODES.has(e?.code ?? ''));
+}
+
+/** `promise`, or the signal's reason once it aborts (a DNS lookup has no timeout of its own). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** Email through any SMTP server; a new connection per message (no pool), closed when done. */
@@ -45,22 +78,23 @@ export class SmtpAdapter implements ProviderAdapter {
   async send(message: ProviderSend): Promise<ProviderResult> {
     const settings = parseSettings(smtpSettings, message.settings, 'smtp');
     const mail = smtpMail(message, settings);
-    const transport = nodemailer.createTransport({
-      host: settings.host,
-      port: settings.port,
-      secure: settings.secure,
-      auth: settings.username ? { user: settings.username, pass: settings.password ?? '' } : undefined,
-      connectionTimeout: message.timeoutMs,
-      greetingTimeout: message.timeoutMs,
-      socketTimeout: message.timeoutMs,
-    });
+    const signal = AbortSignal.timeout(message.timeoutMs);
+    let transport: Transporter<SMTPTransport.SentMessageInfo> | undefined;
     try {
-      const info = await transport.sendMail({ ...mail, signal: AbortSignal.timeout(message.timeoutMs) });
+      const { address } = await abortable(resolveEgress(settings.host), signal);
+      transport = nodemailer.createTransport({
+        ...smtpConnection(settings, address),
+        auth: settings.username ? { user: settings.username, pass: settings.password ?? '' } : undefined,
+        connectionTimeout: message.timeoutMs,
+        greetingTimeout: message.timeoutMs,
+        socketTimeout: message.timeoutMs,
+      });
+      const info = await transport.sendMail({ ...mail, signal });
       return { providerMessageId: info.messageId, status: 'SENT' };
     } catch (e) {
       throw smtpFailure(e, message.timeoutMs);
     } finally {
-      transport.close();
+      transport?.close();
     }
   }
 }

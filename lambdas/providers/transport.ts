@@ -1,4 +1,8 @@
+import http from 'node:http';
+import https from 'node:https';
+import addressparser from 'nodemailer/lib/addressparser';
 import type { z } from 'zod';
+import { checkLiteral, EgressRefused, guardedLookup } from '../shared/egress';
 import { httpFailure, ProviderError } from './port';
 
 /**
@@ -14,6 +18,28 @@ export function parseSettings<T extends z.ZodType>(schema: T, settings: unknown,
 
 /** The recipient's address did not fit the provider: failing over is the only remedy. */
 export const invalidAddress = (provider: string, detail: string): ProviderError => new ProviderError(`${provider}: ${detail}`, false);
+
+/** A connection the egress policy refused (lambdas/shared/egress.ts): permanent, and it names no address. */
+export const refusedEgress = (what: string): ProviderError => new ProviderError(`${what}: private address refused`, false);
+
+/** One mailbox: no spaces, commas, quotes, brackets or a second `@` on either side of its `@`. */
+const MAILBOX = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+$/u;
+
+/**
+ * The one recipient of an email. Mail libraries read an address field as a list (`a@x, b@y`, a
+ * group, two angle addresses), so a profile's email could otherwise add recipients; anything but
+ * exactly one mailbox, optionally with a display name, is an invalid address.
+ */
+export function emailRecipient(address: unknown, provider: string): string | { name: string; address: string } {
+  const refuse = () => invalidAddress(provider, 'the address is not exactly one email address');
+  if (typeof address !== 'string' || /[\r\n\0]/.test(address)) throw refuse();
+  const parsed = addressparser(address.trim());
+  if (parsed.length !== 1 || parsed[0].group !== undefined) throw refuse();
+  const { name, address: mailbox } = parsed[0];
+  // `a@x <b@y>` and `<a@x> <b@y>` parse as one mailbox whose name is another address.
+  if (!mailbox || !MAILBOX.test(mailbox) || /[@<>]/.test(name)) throw refuse();
+  return name ? { name, address: mailbox } : mailbox;
+}
 
 /**
  * A call that got no HTTP answer: a timeout (the AbortSignal's TimeoutError) or a network failure.
@@ -43,24 +69,90 @@ export interface HttpReply {
   text: string;
 }
 
+/** Largest answer body read; a provider's answers are small, a hostile endpoint's need not be. */
+const MAX_REPLY_BYTES = 1024 * 1024;
+
+// Keep-alive agents whose connections resolve through the egress check: every socket they open
+// connects to the address that passed it.
+const lookup = guardedLookup();
+const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
+
 /**
- * One HTTP exchange within the provider timeout, the body read in full. Redirects are not
- * followed: a provider endpoint that redirects is misconfigured, and following one would resend a
- * signed or authenticated request somewhere else.
+ * One HTTP exchange within the provider timeout, the body read in full (up to 1 MiB). Redirects are
+ * not followed: a provider endpoint that redirects is misconfigured, and following one would
+ * resend a signed or authenticated request somewhere else. Only http and https URLs, and only to
+ * addresses the egress policy allows (checked on the resolved address, in the connection itself).
  */
 export async function exchange(call: HttpCall): Promise<HttpReply> {
+  let url: URL;
   try {
-    const res = await fetch(call.url, {
-      method: call.method ?? 'POST',
-      headers: call.headers,
-      body: call.body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(call.timeoutMs),
-    });
-    return { status: res.status, headers: res.headers, text: await res.text() };
+    url = new URL(call.url);
+  } catch {
+    throw new ProviderError(`${call.what}: the url is invalid`, false);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ProviderError(`${call.what}: the url is not http or https`, false);
+  try {
+    checkLiteral(url.hostname);
+    return await send(url, call);
   } catch (e) {
+    if (e instanceof EgressRefused) throw refusedEgress(call.what);
     throw networkFailure(e, call.what, call.timeoutMs);
   }
+}
+
+function send(url: URL, call: HttpCall): Promise<HttpReply> {
+  const signal = AbortSignal.timeout(call.timeoutMs);
+  const body = call.body === undefined ? undefined : Buffer.from(call.body);
+  return new Promise<HttpReply>((resolve, reject) => {
+    const client = url.protocol === 'https:' ? https : http;
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      fn();
+    };
+    const req = client.request(
+      url,
+      {
+        method: call.method ?? 'POST',
+        headers: { ...call.headers, ...(body ? { 'content-length': String(body.length) } : {}) },
+        agent: agents[url.protocol as 'http:' | 'https:'],
+        lookup,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        const done = () =>
+          settle(() => {
+            const headers = new Headers();
+            for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
+              try {
+                headers.append(res.rawHeaders[i], res.rawHeaders[i + 1]);
+              } catch {
+                // a header value fetch would refuse: left out
+              }
+            }
+            resolve({ status: res.statusCode ?? 0, headers, text: Buffer.concat(chunks).toString('utf8') });
+          });
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size <= MAX_REPLY_BYTES) return void chunks.push(chunk);
+          done();
+          res.destroy();
+        });
+        res.on('end', done);
+        res.on('error', (e) => settle(() => reject(e)));
+      },
+    );
+    function onAbort() {
+      settle(() => reject(signal.reason));
+      req.destroy();
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    req.on('error', (e) => settle(() => reject(e)));
+    req.end(body);
+  });
 }
 
 /** `exchange`, throwing the classified ProviderError for any non-2xx answer (see httpFailure). */

@@ -45,13 +45,18 @@ export interface WebhookRequest {
 /**
  * The request for one message: JSON `{ messageId, channel, recipient, content, metadata, timestamp }`
  * (`timestamp` ISO 8601, the same instant as the `x-courier-timestamp` header's epoch seconds),
- * signed when the provider has a signing secret, with the profile's headers and authentication.
+ * signed when the provider has a signing secret, with the profile's headers and authentication, to
+ * the provider's url when its settings name one, else the profile's.
  */
 export function webhookRequest(message: ProviderSend, settings: WebhookSettings, nowSeconds: number): WebhookRequest {
   const parsed = webhookAddress.safeParse(typeof message.address === 'object' && message.address !== null ? message.address : {});
   if (!parsed.success) throw invalidAddress('webhook', `the webhook object is invalid (${parsed.error.issues.map((i) => i.path.join('.')).join(', ')})`);
   const address = parsed.data;
-  const url = address.url ?? settings.url;
+  // A provider that names a url owns the target: its signature and the place it goes belong
+  // together, so a profile cannot redirect a configured provider's signed requests elsewhere. The
+  // profile's url is used when the provider names none (the unconfigured webhook channel, or a
+  // provider that only signs).
+  const url = settings.url ?? address.url;
   if (!url) throw invalidAddress('webhook', 'no url in the profile and none in the settings');
   const body = JSON.stringify({
     messageId: message.messageId,

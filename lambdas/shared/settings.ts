@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { normalizeHost } from './addresses';
 
 const bool = z
   .enum(['true', 'false', '1', '0'])
@@ -66,6 +67,31 @@ export const configSchema = z.object({
    */
   LOCAL_SMTP_URL: z.url({ protocol: /^smtp$/ }).optional(),
   LOCAL_CAPTURE_URL: z.url().optional(),
+  /**
+   * Provider calls to loopback, private, link-local, carrier-grade NAT, multicast and other special
+   * addresses (after DNS) are refused unless this is true. Only the local stack sets it: its
+   * capture servers and test targets listen on 127.0.0.1.
+   */
+  ALLOW_PRIVATE_EGRESS: bool.default(false),
+  /**
+   * Comma-separated host names or addresses that provider calls may reach even when they are (or
+   * resolve to) private addresses: an SMTP relay or webhook receiver inside your network.
+   */
+  EGRESS_ALLOW_HOSTS: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      const hosts: string[] = [];
+      for (const entry of text.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+        const host = normalizeHost(entry);
+        if (host === undefined) {
+          ctx.addIssue({ code: 'custom', message: `${JSON.stringify(entry)} is not a host name or an address (no scheme, port or path)` });
+          return z.NEVER;
+        }
+        hosts.push(host);
+      }
+      return hosts;
+    }),
 });
 
 export type Config = z.infer<typeof configSchema>;

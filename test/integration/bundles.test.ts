@@ -28,8 +28,9 @@ const t0 = Date.now();
 
 beforeAll(async () => {
   assemblyDir = mkdtempSync(path.join(os.tmpdir(), 'cdk-assembly-'));
-  // A short sweep grace, as a workspace setting, so the sweeper's re-drive is seen within the test.
-  const { app, stack } = buildApp({ outdir: assemblyDir, context: { settings: '{"SWEEP_GRACE_MS":"1000","CACHE_TTL_MS":"0"}' } });
+  // A short sweep grace, as a workspace setting, so the sweeper's re-drive is seen within the test;
+  // private egress allowed, as the local stack allows it, for the webhook server on 127.0.0.1.
+  const { app, stack } = buildApp({ outdir: assemblyDir, context: { settings: '{"SWEEP_GRACE_MS":"1000","CACHE_TTL_MS":"0","ALLOW_PRIVATE_EGRESS":"true"}' } });
   const assembly = app.synth();
   description = describeStack(stack, assembly.getStackByName(stack.stackName).template as CfnTemplate);
   s = await startTestStack({ tableName, bundles: { assemblyDir: assembly.directory, description }, scheduleEveryMs: 0 });

@@ -1,3 +1,4 @@
+import './allow-private-egress';
 import { generateKeyPairSync } from 'node:crypto';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { FcmAdapter } from '../../../lambdas/providers/fcm';

@@ -1,3 +1,4 @@
+import './allow-private-egress';
 import type { RenderedOutput } from '../../../lambdas/domain/render';
 import { MsTeamsAdapter } from '../../../lambdas/providers/msteams';
 import { closedPort, startRecorder, sendOf, type Recorder } from './recorder';

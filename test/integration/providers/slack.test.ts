@@ -1,3 +1,4 @@
+import './allow-private-egress';
 import type { RenderedOutput } from '../../../lambdas/domain/render';
 import { startRecorder, sendOf, type Recorder } from './recorder';
 

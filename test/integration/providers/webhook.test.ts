@@ -1,3 +1,4 @@
+import './allow-private-egress';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { RenderedOutput } from '../../../lambdas/domain/render';
 import { WebhookAdapter } from '../../../lambdas/providers/webhook';
@@ -84,6 +85,12 @@ describe('webhook adapter against a receiving server', () => {
     expect(req.path).toBe('/from-settings');
     expect(req.headers['x-courier-signature']).toBeUndefined();
     expect(req.headers['x-courier-timestamp']).toMatch(/^\d+$/);
+  });
+
+  it("posts to the provider's url when its settings name one, whatever url the profile holds", async () => {
+    await new WebhookAdapter().send(hook({ url: `${receiver.url}/from-profile` }, { url: `${receiver.url}/from-provider`, signing_secret: SECRET }));
+    expect(receiver.requests.map((r) => r.path)).toEqual(['/from-provider']);
+    expect(verified(receiver.requests[0], SECRET)).toBe(true);
   });
 
   it.each([
