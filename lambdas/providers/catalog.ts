@@ -73,12 +73,17 @@ export const CATALOG: readonly CatalogEntry[] = [
 
 export const catalogEntry = (provider: string): CatalogEntry | undefined => CATALOG.find((c) => c.provider === provider);
 
-/** `abcdef123456` -> `********3456`: enough to recognise a secret, never enough to use it. */
+/**
+ * A secret of 20 characters or more shows its last 4 (`********3456`): enough to recognise it,
+ * never enough to use it. A shorter one shows nothing, since 4 characters of it would be too much.
+ */
+const SHOW_TAIL_FROM = 20;
+
 export function redactSettings(entry: CatalogEntry | undefined, settings: Record<string, unknown>): Record<string, unknown> {
   const out = { ...settings };
   for (const key of entry?.secrets ?? []) {
     const v = out[key];
-    if (typeof v === 'string' && v) out[key] = `${'*'.repeat(8)}${v.length > 12 ? v.slice(-4) : ''}`;
+    if (typeof v === 'string' && v) out[key] = `${'*'.repeat(8)}${v.length >= SHOW_TAIL_FROM ? v.slice(-4) : ''}`;
   }
   return out;
 }
