@@ -1,6 +1,8 @@
 import { NotFoundError } from '../shared/errors';
 import { keys } from './keys';
-import { batchGet, deleteItem, getItem, updateDoc, upsertItem } from './table';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ddb } from '../shared/aws';
+import { batchGet, deleteItem, getItem, isConditionFailure, newRev, TABLE, updateDoc, upsertItem } from './table';
 
 export type Profile = Record<string, unknown>;
 
@@ -9,6 +11,34 @@ const fields = (userId: string) => ({ _t: 'Profile', userId, ...keys.profileInde
 export async function getProfile(userId: string): Promise<Profile | undefined> {
   const item = await getItem(keys.profile(userId));
   return item ? (JSON.parse(item.doc) as Profile) : undefined;
+}
+
+/** The profile and its revision (every write changes it), or undefined when there is none. */
+export async function readProfile(userId: string): Promise<{ profile: Profile; rev: string } | undefined> {
+  const item = await getItem(keys.profile(userId));
+  return item ? { profile: JSON.parse(item.doc) as Profile, rev: String(item.rev) } : undefined;
+}
+
+/**
+ * Gives an existing profile a new revision without changing it: what audiences decide from the
+ * user's tenant memberships changed, so a decision made before that must not be written after it
+ * (audience member writes are conditional on the profile's revision). No-op without a profile.
+ */
+export async function touchProfile(userId: string): Promise<void> {
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: TABLE,
+        Key: keys.profile(userId),
+        UpdateExpression: 'SET #rev = :rev',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#rev': 'rev' },
+        ExpressionAttributeValues: { ':rev': newRev() },
+      }),
+    );
+  } catch (e) {
+    if (!isConditionFailure(e)) throw e;
+  }
 }
 
 /** Profiles of many users in BatchGetItem rounds; users without one are absent from the map. */
