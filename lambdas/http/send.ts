@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { now as clockNow } from '../shared/clock';
-import { dueTime, expiryTime, isSingleRecipient, messageSchema, newRequestId, targetsOf, TargetError, toTarget } from '../domain/send';
+import { delayLimitIssue, dueTime, expiryTime, isSingleRecipient, messageSchema, newRequestId, targetsOf, TargetError, toTarget } from '../domain/send';
 import { apiHandler } from '../shared/api';
+import { config } from '../shared/config';
 import { ValidationError } from '../shared/errors';
 import { enqueueDelivery, enqueueFanout, type DeliveryRecipient } from '../shared/jobs';
 import { MAX_DELAY_SECONDS } from '../shared/queue';
@@ -36,11 +37,14 @@ export const routes = [
       const message = body.message;
       checkTargets(message.to);
       const now = clockNow();
+      const tooFar = delayLimitIssue(message.delay, now, config.MAX_DELAY_DAYS);
+      if (tooFar) throw new ValidationError(tooFar);
       const requestId = newRequestId(now);
       const dueAt = dueTime(message.delay, now);
       const req: RequestRecord = { requestId, message, enqueued: now, single: isSingleRecipient(message.to), dueAt, expiresAt: expiryTime(message.expiry, now) };
       await putRequest(req);
-      const delay = dueAt === undefined ? undefined : Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((dueAt - now) / 1000)));
+      // The first hop ends when the message is due, or when it expires if that comes first.
+      const delay = dueAt === undefined ? undefined : Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((Math.min(dueAt, req.expiresAt ?? Infinity) - now) / 1000)));
       if (req.single) {
         // One recipient needs no fan-out. Its message exists from now on (ENQUEUED or DELAYED), so it
         // can be read and cancelled before delivery; the job goes straight to the delivery queue.
