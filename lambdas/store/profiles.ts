@@ -6,6 +6,27 @@ import { batchGet, deleteItem, getItem, isConditionFailure, newRev, TABLE, updat
 
 export type Profile = Record<string, unknown>;
 
+/**
+ * The largest profile document (UTF-8 bytes of its JSON), below DynamoDB's 400 KB item limit with
+ * room for the item's keys and attributes: a larger one could never be stored.
+ */
+export const MAX_PROFILE_BYTES = 384 * 1024;
+
+export const profileBytes = (profile: unknown): number => Buffer.byteLength(JSON.stringify(profile));
+
+/** A change that would make the profile larger than MAX_PROFILE_BYTES; the handler names its field. */
+export class ProfileTooLarge extends Error {
+  constructor(readonly bytes: number) {
+    super(`the profile would be ${bytes} bytes, more than the ${MAX_PROFILE_BYTES} bytes a profile may hold`);
+  }
+}
+
+function sized(profile: Profile): Profile {
+  const bytes = profileBytes(profile);
+  if (bytes > MAX_PROFILE_BYTES) throw new ProfileTooLarge(bytes);
+  return profile;
+}
+
 const fields = (userId: string) => ({ _t: 'Profile', userId, ...keys.profileIndex(userId) });
 
 export async function getProfile(userId: string): Promise<Profile | undefined> {
@@ -48,7 +69,7 @@ export async function getProfiles(userIds: string[]): Promise<Map<string, Profil
 }
 
 export async function replaceProfile(userId: string, profile: Profile): Promise<void> {
-  await upsertItem(keys.profile(userId), { ...fields(userId), doc: JSON.stringify(profile) });
+  await upsertItem(keys.profile(userId), { ...fields(userId), doc: JSON.stringify(sized(profile)) });
 }
 
 /** Creates the profile only if none is stored (a send's implicit creation); true if it did. */
@@ -56,9 +77,9 @@ export async function createProfileIfMissing(userId: string, profile: Profile): 
   return (await upsertItem(keys.profile(userId), { ...fields(userId), doc: JSON.stringify(profile) }, { createOnly: true })) !== undefined;
 }
 
-/** POST semantics: top-level keys of `partial` replace the stored ones; creates the profile if missing. */
+/** POST semantics: top-level keys of `partial` replace the stored ones; creates the profile if missing. ProfileTooLarge past the limit. */
 export function mergeProfile(userId: string, partial: Profile): Promise<Profile> {
-  return updateDoc<Profile>(keys.profile(userId), (current) => ({ ...current, ...partial }), () => fields(userId));
+  return updateDoc<Profile>(keys.profile(userId), (current) => sized({ ...current, ...partial }), () => fields(userId));
 }
 
 /** Applies `change` to an existing profile; 404 when there is none. */
@@ -67,7 +88,7 @@ export function changeProfile(userId: string, change: (current: Profile) => Prof
     keys.profile(userId),
     (current) => {
       if (!current) throw new NotFoundError(`Profile ${userId} not found`);
-      return change(current);
+      return sized(change(current));
     },
     () => fields(userId),
   );
