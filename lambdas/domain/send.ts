@@ -209,6 +209,16 @@ export function dueTime(delay: SendMessage['delay'], now: number): number | unde
   return undefined;
 }
 
+/**
+ * Why a delay is refused: it ends more than `maxDays` days after `now` (a far-future delay would
+ * hop through the queue every 15 minutes until then). The message names the field that set it.
+ */
+export function delayLimitIssue(delay: SendMessage['delay'], now: number, maxDays: number): string | undefined {
+  const due = dueTime(delay, now);
+  if (due === undefined || due - now <= maxDays * 86_400_000) return undefined;
+  return `Invalid request: body.message.delay.${delay?.until ? 'until' : 'duration'}: a delay may end at most ${maxDays} days ahead (MAX_DELAY_DAYS)`;
+}
+
 /** `expires_in` as milliseconds: a number, or an ISO-8601 duration (`P1DT4H`; months are 30 days). */
 export function durationMs(value: number | string): number {
   if (typeof value === 'number') return value;

@@ -3,10 +3,10 @@ import { z } from 'zod';
 import { contentSchema } from '../domain/render';
 import { routingSchema } from '../domain/routing';
 import { apiHandler } from '../shared/api';
-import { NotFoundError } from '../shared/errors';
+import { ConflictError, NotFoundError } from '../shared/errors';
 import { noContent, ok, route } from '../shared/router';
 import type { StoredDoc } from '../store/documents';
-import { getPublishedVersion, listVersions, publish, templates, type NotificationBody, type TemplateDoc } from '../store/templates';
+import { archiveTemplate, getPublishedVersion, listVersions, publish, readTemplate, saveDraft, templates, type NotificationBody, type TemplateDoc } from '../store/templates';
 import { CLASSIC_PAGE_SIZE, classicPage, cursorQuery } from './paging';
 import { bodyId } from './schemas';
 
@@ -49,12 +49,12 @@ async function mustGet(id: string): Promise<StoredDoc<TemplateDoc>> {
   return t;
 }
 
+/** Saves the draft, then publishes it when asked (from the revision just written: 409 if another request got in between). */
 async function save(id: string, body: Body, createOnly: boolean) {
-  const doc: TemplateDoc = { draft: toNotification(body.notification), state: 'DRAFT', published: (await templates.get(id))?.doc.published ?? 0 };
-  const stored = await templates.put(id, doc, { createOnly });
-  let current = stored!.doc;
-  if (body.state === 'PUBLISHED') current = await publish(id, current);
-  return describe({ ...stored!, doc: current }, current.draft, 'draft');
+  const saved = await saveDraft(id, toNotification(body.notification), createOnly);
+  if (!saved) throw new ConflictError(`Notification ${id} already exists`);
+  const current = body.state === 'PUBLISHED' ? await publish(id, saved) : saved.stored.doc;
+  return describe({ ...saved.stored, doc: current }, current.draft, 'draft');
 }
 
 export const routes = [
@@ -88,8 +88,7 @@ export const routes = [
     method: 'DELETE',
     path: '/notifications/:id',
     handler: async ({ params }) => {
-      const t = await templates.get(params.id);
-      if (t && !t.doc.archived) await templates.put(params.id, { ...t.doc, archived: true });
+      await archiveTemplate(params.id);
       return noContent();
     },
   }),
@@ -98,7 +97,9 @@ export const routes = [
     path: '/notifications/:id/publish',
     body: z.object({ version: z.string().optional() }).optional(),
     handler: async ({ params }) => {
-      await publish(params.id, (await mustGet(params.id)).doc);
+      const read = await readTemplate(params.id);
+      if (!read || read.stored.doc.archived) throw new NotFoundError(`Notification ${params.id} not found`);
+      await publish(params.id, read);
       return noContent();
     },
   }),

@@ -1,4 +1,4 @@
-import { applyPatch, JsonPatchError, deepClone, type Operation } from 'fast-json-patch';
+import { applyOperation, deepClone, JsonPatchError, type Operation } from 'fast-json-patch';
 import { z } from 'zod';
 import { apiHandler } from '../shared/api';
 import { listIdSchema } from '../domain/lists';
@@ -9,37 +9,72 @@ import { deleteSubscription, ensureList, listUserSubscriptions, putSubscription 
 import { describeList } from './views';
 import { CLASSIC_PAGE_SIZE, classicPage, cursorQuery } from './paging';
 import { jsonObject } from './schemas';
-import { changeProfile, deleteProfile, getProfile, mergeProfile, replaceProfile, type Profile } from '../store/profiles';
+import {
+  changeProfile,
+  deleteProfile,
+  getProfile,
+  MAX_PROFILE_BYTES,
+  mergeProfile,
+  ProfileTooLarge,
+  profileBytes,
+  replaceProfile,
+  type Profile,
+} from '../store/profiles';
 
 /** Audiences follow profiles: every change re-evaluates the user, asynchronously. */
 const profileChanged = (userId: string) => enqueueFanout([{ type: 'audience-user', userId }]);
 
 const profileBody = z.object({ profile: jsonObject });
 
+/** JSON-Patch operations in one PATCH. */
+export const MAX_PATCH_OPERATIONS = 100;
+
+/** Path segments that reach an object's prototype machinery instead of its data. */
+const PROTOTYPE_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
+const namesPrototype = (pointer: string): boolean => pointer.split('/').some((segment) => PROTOTYPE_SEGMENTS.has(segment.replace(/~1/g, '/').replace(/~0/g, '~')));
+const pointer = z.string().max(4096).refine((p) => !namesPrototype(p), 'may not name __proto__, constructor or prototype');
+
 const patchBody = z.object({
   patch: z
     .array(
       z.object({
         op: z.enum(['add', 'remove', 'replace', 'move', 'copy', 'test']),
-        path: z.string().startsWith('/', 'must be a JSON pointer starting with /'),
+        path: pointer.refine((p) => p.startsWith('/'), 'must be a JSON pointer starting with /'),
         value: z.unknown().optional(),
-        from: z.string().optional(),
+        from: pointer.optional(),
       }),
     )
-    .min(1, 'must hold at least one operation'),
+    .min(1, 'must hold at least one operation')
+    .max(MAX_PATCH_OPERATIONS, `at most ${MAX_PATCH_OPERATIONS} operations`),
 });
 
+/**
+ * Applies the operations one by one, measuring the document after each: `copy` doubles it at
+ * most, so a patch that would grow past the profile limit is refused at the operation that
+ * crosses it (before any larger document is built), naming that operation. An operation the
+ * document cannot take (a JSON-Patch error, or one the library fails on, such as moving a value
+ * into itself) is a 400 naming it too.
+ */
 function applyJsonPatch(profile: Profile, ops: z.infer<typeof patchBody>['patch']): Profile {
-  try {
-    const result = applyPatch(deepClone(profile), ops as Operation[], true, false).newDocument;
-    return result as Profile;
-  } catch (e) {
-    if (e instanceof JsonPatchError) {
-      throw new ValidationError(`Invalid request: body.patch.${e.index ?? 0}: ${e.message.split('\n')[0]}`);
+  let doc: unknown = deepClone(profile);
+  ops.forEach((op, i) => {
+    try {
+      doc = applyOperation(doc, op as Operation, true, true, true, i).newDocument;
+    } catch (e) {
+      const detail = e instanceof JsonPatchError ? e.message.split('\n')[0] : 'this operation cannot be applied to the profile';
+      throw new ValidationError(`Invalid request: body.patch.${i}: ${detail}`);
     }
-    throw e;
-  }
+    const bytes = profileBytes(doc);
+    if (bytes > MAX_PROFILE_BYTES) throw new ValidationError(`Invalid request: body.patch.${i}: ${new ProfileTooLarge(bytes).message}`);
+  });
+  return doc as Profile;
 }
+
+/** A profile that would outgrow the limit is a 400 naming the field that made it so. */
+const tooLargeAs = (field: string) => (e: unknown): never => {
+  if (e instanceof ProfileTooLarge) throw new ValidationError(`Invalid request: ${field}: ${e.message}`);
+  throw e;
+};
 
 const profileListRoutes = [
   route({
@@ -98,7 +133,7 @@ export const routes = [
     path: '/profiles/:user_id',
     body: profileBody,
     handler: async ({ params, body }) => {
-      await replaceProfile(params.user_id, body.profile);
+      await replaceProfile(params.user_id, body.profile).catch(tooLargeAs('body.profile'));
       await profileChanged(params.user_id);
       return ok({ status: 'SUCCESS' });
     },
@@ -108,7 +143,7 @@ export const routes = [
     path: '/profiles/:user_id',
     body: profileBody,
     handler: async ({ params, body }) => {
-      await mergeProfile(params.user_id, body.profile);
+      await mergeProfile(params.user_id, body.profile).catch(tooLargeAs('body.profile'));
       await profileChanged(params.user_id);
       return ok({ status: 'SUCCESS' });
     },
@@ -118,7 +153,7 @@ export const routes = [
     path: '/profiles/:user_id',
     body: patchBody,
     handler: async ({ params, body }) => {
-      await changeProfile(params.user_id, (current) => applyJsonPatch(current, body.patch));
+      await changeProfile(params.user_id, (current) => applyJsonPatch(current, body.patch)).catch(tooLargeAs('body.patch'));
       await profileChanged(params.user_id);
       return ok({ status: 'SUCCESS' });
     },

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { now as clockNow } from '../shared/clock';
-import { dueTime, expiryTime, isSingleRecipient, messageSchema, newRequestId, requestIdFor, targetsOf, TargetError, toTarget } from '../domain/send';
+import { delayLimitIssue, dueTime, expiryTime, isSingleRecipient, messageSchema, newRequestId, requestIdFor, targetsOf, TargetError, toTarget } from '../domain/send';
 import { apiHandler } from '../shared/api';
+import { config } from '../shared/config';
 import { ValidationError } from '../shared/errors';
 import { idempotentOperation, markSideEffect } from '../shared/idempotency';
 import { logger } from '../shared/logger';
@@ -41,12 +42,15 @@ export const routes = [
       // failure finds the request the first attempt stored instead of making a second one.
       const op = idempotentOperation(event);
       const now = op?.created ?? clockNow();
+      const tooFar = delayLimitIssue(message.delay, now, config.MAX_DELAY_DAYS);
+      if (tooFar) throw new ValidationError(tooFar);
       const requestId = op ? requestIdFor(op.created, op.scope) : newRequestId(now);
       const dueAt = dueTime(message.delay, now);
       const fresh: RequestRecord = { requestId, message, enqueued: now, single: isSingleRecipient(message.to), dueAt, expiresAt: expiryTime(message.expiry, now) };
       markSideEffect(event);
       const req = (await createRequest(fresh)) ? fresh : ((await getRequest(requestId)) ?? fresh);
-      const delay = req.dueAt === undefined ? undefined : Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((req.dueAt - clockNow()) / 1000)));
+      // The first hop ends when the message is due, or when it expires if that comes first.
+      const delay = req.dueAt === undefined ? undefined : Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((Math.min(req.dueAt, req.expiresAt ?? Infinity) - clockNow()) / 1000)));
       try {
         if (req.single) {
           // One recipient needs no fan-out. Its message exists from now on (ENQUEUED or DELAYED), so it

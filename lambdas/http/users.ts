@@ -15,11 +15,16 @@ import {
   type Topic,
   type UserPreference,
 } from '../store/preferences';
+import { touchProfile } from '../store/profiles';
 import { deleteMembership, getTenants, listUserTenants, putMembership, tenantChain } from '../store/tenants';
 import { limitQuery, listPage } from './paging';
 import { bodyId, jsonObject, preferenceSetting } from './schemas';
 
-const membershipChanged = (userId: string) => enqueueFanout([{ type: 'audience-user', userId }]);
+/** Audiences follow memberships: the profile's new revision voids decisions made from the old memberships. */
+const membershipChanged = async (userId: string) => {
+  await touchProfile(userId);
+  await enqueueFanout([{ type: 'audience-user', userId }]);
+};
 
 async function requireTenants(ids: string[], field: (i: number) => string): Promise<void> {
   const found = await getTenants(ids);

@@ -8,6 +8,8 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 export interface Emulator {
   endpoint: string;
   stop(): Promise<void>;
+  /** The emulator is about to exit with this process (Ctrl-C reaches it too): its exit is not an error. */
+  expectExit(): void;
 }
 
 export const freePort = (): Promise<number> =>
@@ -33,6 +35,23 @@ export function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
     });
     child.kill('SIGTERM');
   });
+}
+
+/**
+ * Logs what an emulator child reports after it started, instead of letting it end this process:
+ * an 'error' of the child or of one of its pipes (EPIPE on a pipe it closed), and an exit nobody
+ * asked for. Returns the function that marks the stop as asked for.
+ */
+function supervise(child: ChildProcess, name: string): () => void {
+  let stopping = false;
+  child.on('error', (e) => console.error(`[local] ${name}: ${e.message}`));
+  for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.on('error', (e) => console.error(`[local] ${name} (pipe): ${e.message}`));
+  child.on('exit', (code, signal) => {
+    if (!stopping) console.error(`[local] ${name} exited (${code ?? signal}); requests that need it fail until the stack restarts`);
+  });
+  return () => {
+    stopping = true;
+  };
 }
 
 const hasSetpriv = (() => {
@@ -64,6 +83,7 @@ export async function startDynamoDbLocal(opts: { dbPath?: string; port?: number 
   const [command, argv] = hasSetpriv() ? ['setpriv', ['--pdeathsig', 'TERM', '--', 'java', ...args]] : ['java', args];
   // Its working directory receives a metadata file: keep it out of the project.
   const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], cwd: opts.dbPath ? path.resolve(opts.dbPath) : os.tmpdir() });
+  const stopping = supervise(child, 'DynamoDB Local');
   let output = '';
   child.stdout?.on('data', (d) => (output = (output + d).slice(-4000)));
   child.stderr?.on('data', (d) => (output = (output + d).slice(-4000)));
@@ -83,12 +103,20 @@ export async function startDynamoDbLocal(opts: { dbPath?: string; port?: number 
       }
     }
   } catch (e) {
+    stopping();
     await stopChild(child);
     throw e;
   } finally {
     client.destroy();
   }
-  return { endpoint, stop: () => stopChild(child) };
+  return {
+    endpoint,
+    stop: () => {
+      stopping();
+      return stopChild(child);
+    },
+    expectExit: stopping,
+  };
 }
 
 /** The fauxqs SQS/SNS emulator in a child process (see fauxqs-child.mjs). Its state lives in memory. */
@@ -96,8 +124,9 @@ export async function startFauxqs(): Promise<Emulator> {
   const script = path.join(__dirname, 'fauxqs-child.mjs');
   if (!existsSync(script)) throw new Error(`missing ${script}`);
   const child = spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, FAUXQS_LOGGER: 'false' } });
+  const stopping = supervise(child, 'fauxqs');
   let output = '';
-  const port = await new Promise<number>((resolve, reject) => {
+  const started = new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`fauxqs did not start within 30 s: ${output}`)), 30_000);
     const onData = (d: Buffer) => {
       output += d;
@@ -114,12 +143,19 @@ export async function startFauxqs(): Promise<Emulator> {
       reject(new Error(`fauxqs exited with ${code}: ${output}`));
     });
   });
+  const port = await started.catch(async (e: unknown) => {
+    stopping();
+    await stopChild(child);
+    throw e;
+  });
   child.stdout?.resume();
   return {
     endpoint: `http://127.0.0.1:${port}`,
     stop: () => {
+      stopping();
       child.stdin?.end();
       return stopChild(child);
     },
+    expectExit: stopping,
   };
 }

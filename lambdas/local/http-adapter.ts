@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult, APIGatewayProxyResultV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { lambdaContext } from './poller';
+import { guardClientSockets } from './socket-guard';
 
 export type LambdaHttpHandler = (event: APIGatewayProxyEventV2 | APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResultV2 | APIGatewayProxyResult>;
 
@@ -199,6 +200,8 @@ export function startHttpAdapter(opts: {
   extra?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 }): Promise<{ url: string; server: http.Server; close(): Promise<void> }> {
   const kind = opts.api ?? 'http';
+  // The functions run in this process: a connection of theirs that breaks must not end it.
+  guardClientSockets();
   const server = http.createServer((req, res) => {
     if (opts.extra?.(req, res)) return;
     const chunks: Buffer[] = [];
@@ -210,7 +213,11 @@ export function startHttpAdapter(opts: {
       else chunks.push(c);
     });
     req.on('end', () => {
-      void respond(req, res, tooLarge ? undefined : Buffer.concat(chunks));
+      respond(req, res, tooLarge ? undefined : Buffer.concat(chunks)).catch((e: unknown) => {
+        // Writing the answer failed (a header Node refuses, a client gone): this request ends, the server stays.
+        console.error(`[local] ${req.method} ${req.url}: could not answer: ${(e as Error).message}`);
+        res.destroy();
+      });
     });
   });
 

@@ -7,10 +7,13 @@ import './env';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startDynamoDbLocal, startFauxqs, type Emulator } from './emulators';
+import { guardClientSockets } from './socket-guard';
 import { startLocalStack, type LocalStack } from './stack';
 import { LOCAL_STACK_FILE, type LocalStackFile } from './stack-file';
 
 async function main() {
+  // One request must never end the stack: a connection that breaks after its request ended is logged.
+  guardClientSockets();
   const inMemory = process.argv.includes('--in-memory');
   // `--api=rest`: stand in for the REST API of `cdk deploy -c api=rest` (payload 1.0, under /prod).
   const api = process.argv.includes('--api=rest') ? 'rest' : 'http';
@@ -24,6 +27,7 @@ async function main() {
   const shutdown = async (code: number) => {
     if (stopping) return;
     stopping = true;
+    for (const e of started) e.expectExit();
     rmSync(LOCAL_STACK_FILE, { force: true });
     await stack?.stop().catch(() => undefined);
     await Promise.all(started.map((e) => e.stop().catch(() => undefined)));

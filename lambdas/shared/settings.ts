@@ -34,6 +34,8 @@ export const configSchema = z.object({
   CLAIM_LEASE_MS: z.coerce.number().int().positive().default(60_000),
   /** The sweeper re-drives requests and messages unfinished this long after they were due. */
   SWEEP_GRACE_MS: z.coerce.number().int().positive().default(5 * 60_000),
+  /** The furthest ahead a send may be delayed (`delay.until` / `delay.duration`), in days; further is a 400. */
+  MAX_DELAY_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   /** Message logs (requests, messages, trace look-ups) expire this many days after they were due; unset keeps them. */
   MESSAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).optional(),
   /** How long a warm worker reuses workspace data it read (templates, tenants, providers, topics). */

@@ -6,7 +6,7 @@
 export type QueueName = 'fanout' | 'delivery';
 
 /** The item-level DynamoDB actions a function may be granted on the table and its indexes. */
-export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchWriteItem';
+export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchWriteItem' | 'ConditionCheckItem';
 
 /**
  * What every API-key function does with the table before its routes run: reads the key
@@ -39,7 +39,7 @@ export interface QueueSpec {
 
 export const QUEUES = {
   /** Send requests page by page, audience evaluation and backfills: short jobs that re-enqueue. */
-  fanout: { worker: 'fanout', batchSize: 5, timeoutSeconds: 60, maxReceiveCount: 5, memoryMB: 512, maxConcurrency: 5, sendsTo: ['fanout', 'delivery'], table: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'] },
+  fanout: { worker: 'fanout', batchSize: 5, timeoutSeconds: 60, maxReceiveCount: 5, memoryMB: 512, maxConcurrency: 5, sendsTo: ['fanout', 'delivery'], table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'ConditionCheckItem'] },
   /** Recipient jobs, several recipients per message. */
   delivery: { worker: 'deliver', batchSize: 10, timeoutSeconds: 60, maxReceiveCount: 8, memoryMB: 512, maxConcurrency: 10, sendsTo: ['delivery', 'fanout'], table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'] },
 } as const satisfies Record<QueueName, QueueSpec>;

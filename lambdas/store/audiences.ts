@@ -1,15 +1,27 @@
+import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AudienceDefinition } from '../domain/audience';
-import { GSI1, keys } from './keys';
-import { deleteItem, getItem, queryAll, queryPage, updateDoc, upsertItem, type StoredItem } from './table';
+import { ddb } from '../shared/aws';
+import { GSI1, keys, type Key } from './keys';
+import { batchGet, deleteItem, getItem, isConditionFailure, newRev, queryAll, queryPage, TABLE, upsertItem, type StoredItem } from './table';
 
 export interface Audience extends AudienceDefinition {
   id: string;
   name: string;
   description: string;
-  /** Incremented on every save; members carry the version that admitted them. */
+  /**
+   * The audience's generation: a new one on every save, from a counter that survives the
+   * audience's deletion, so a re-created audience never reuses one. Members carry the generation
+   * that admitted them.
+   */
   version: number;
   created_at: string;
   updated_at: string;
+}
+
+/** An audience as read, with the item's revision: member writes are conditional on it. */
+export interface AudienceRead {
+  audience: Audience;
+  rev: string;
 }
 
 export interface AudienceMember {
@@ -22,19 +34,52 @@ export interface AudienceMember {
 
 const fields = (id: string) => ({ _t: 'Audience', ...keys.audienceIndex(id) });
 
+/** The generation counter of an audience id: kept when the audience is deleted. */
+const generationKey = (audienceId: string): Key => ({ pk: keys.audience(audienceId).pk, sk: 'GENERATION' });
+
+const toRead = (item: StoredItem): AudienceRead => ({ audience: JSON.parse(item.doc) as Audience, rev: String(item.rev) });
+
 export async function getAudience(audienceId: string): Promise<Audience | undefined> {
-  const item = await getItem(keys.audience(audienceId));
-  return item ? (JSON.parse(item.doc) as Audience) : undefined;
+  return (await readAudience(audienceId))?.audience;
 }
 
-/** Creates or updates an audience, bumping its version (which starts a backfill). */
-export function saveAudience(audienceId: string, change: (current: Audience | undefined) => Omit<Audience, 'version' | 'created_at' | 'updated_at'>): Promise<Audience> {
-  const now = new Date().toISOString();
-  return updateDoc<Audience>(
-    keys.audience(audienceId),
-    (current) => ({ ...change(current), version: (current?.version ?? 0) + 1, created_at: current?.created_at ?? now, updated_at: now }),
-    () => fields(audienceId),
+/** The audience and its revision (a consistent read). */
+export async function readAudience(audienceId: string): Promise<AudienceRead | undefined> {
+  const item = await getItem(keys.audience(audienceId));
+  return item ? toRead(item) : undefined;
+}
+
+/** Takes the next generation of an audience id; `floor` starts a counter (audiences saved before it existed). */
+async function nextGeneration(audienceId: string, floor: number): Promise<number> {
+  const out = await ddb.send(
+    new UpdateCommand({
+      TableName: TABLE,
+      Key: generationKey(audienceId),
+      UpdateExpression: 'SET #g = if_not_exists(#g, :floor) + :one, #t = :t',
+      ExpressionAttributeNames: { '#g': 'generation', '#t': '_t' },
+      ExpressionAttributeValues: { ':floor': floor, ':one': 1, ':t': 'AudienceGeneration' },
+      ReturnValues: 'UPDATED_NEW',
+    }),
   );
+  return Number(out.Attributes?.generation);
+}
+
+/**
+ * Creates or updates an audience under a new generation (which starts a backfill). Generations
+ * only grow: each save takes the next one after reading the audience, and writes only if the
+ * audience is still as read (else it reads again and takes another).
+ */
+export async function saveAudience(audienceId: string, change: (current: Audience | undefined) => Omit<Audience, 'version' | 'created_at' | 'updated_at'>): Promise<Audience> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const item = await getItem(keys.audience(audienceId));
+    const current = item ? (JSON.parse(item.doc) as Audience) : undefined;
+    const version = await nextGeneration(audienceId, current?.version ?? 0);
+    const now = new Date().toISOString();
+    const next: Audience = { ...change(current), version, created_at: current?.created_at ?? now, updated_at: now };
+    const written = await upsertItem(keys.audience(audienceId), { ...fields(audienceId), doc: JSON.stringify(next) }, item ? { expectRev: String(item.rev) } : { createOnly: true });
+    if (written) return next;
+  }
+  throw new Error(`audience ${audienceId} kept changing during a save`);
 }
 
 export function deleteAudience(audienceId: string): Promise<boolean> {
@@ -46,32 +91,127 @@ export async function listAudiences(limit: number, cursor?: string): Promise<{ i
   return { items: page.items.map((i) => JSON.parse(i.doc) as Audience), cursor: page.cursor };
 }
 
-/** Every audience definition (a workspace has tens to hundreds), for re-evaluating one user. */
-export async function allAudiences(): Promise<Audience[]> {
-  const out: Audience[] = [];
-  for await (const page of queryAll({ index: GSI1, partition: keys.audiencesCollection })) out.push(...page.map((i) => JSON.parse(i.doc) as Audience));
+/**
+ * Every audience definition (a workspace has tens to hundreds), for re-evaluating one user. Read
+ * through gsi1, so a copy may lag behind a save: member writes made from it are conditional on its
+ * revision and fail (to be decided again from consistent reads) when it did.
+ */
+export async function allAudiences(): Promise<AudienceRead[]> {
+  const out: AudienceRead[] = [];
+  for await (const page of queryAll({ index: GSI1, partition: keys.audiencesCollection })) out.push(...page.map(toRead));
   return out;
 }
 
-/** `added_at` is the item's first write (`created`, kept by every later upsert). */
+/** `added_at` is the item's first write (`created`, kept by every later write). */
 const toMember = (item: StoredItem): AudienceMember => ({
   ...(JSON.parse(item.doc) as Pick<AudienceMember, 'member_id' | 'audience_id' | 'reason'>),
   audience_version: Number(item.version),
   added_at: new Date(Number(item.created)).toISOString(),
 });
 
-/** Adds a member, or refreshes the version that admits it. */
-export async function putMember(audienceId: string, userId: string, version: number): Promise<void> {
-  await upsertItem(keys.audienceMember(audienceId, userId), {
-    _t: 'AudienceMember',
-    doc: JSON.stringify({ member_id: userId, audience_id: audienceId, reason: 'filter matched' }),
-    version,
-    ...keys.audienceMemberIndex(userId, audienceId),
-  });
+/** One user's member item, if any (a consistent read). */
+export async function getMember(audienceId: string, userId: string): Promise<AudienceMember | undefined> {
+  const item = await getItem(keys.audienceMember(audienceId, userId));
+  return item ? toMember(item) : undefined;
 }
 
-export function deleteMember(audienceId: string, userId: string): Promise<boolean> {
-  return deleteItem(keys.audienceMember(audienceId, userId));
+/** The user's member items of these audiences (consistent reads), by audience id. */
+export async function getMembers(audienceIds: string[], userId: string): Promise<Map<string, AudienceMember>> {
+  const items = await batchGet(audienceIds.map((a) => keys.audienceMember(a, userId)), true);
+  return new Map(items.map((item) => [String(JSON.parse(item.doc).audience_id), toMember(item)]));
+}
+
+/**
+ * What a membership decision was made from: the audience as read (undefined: it did not exist)
+ * and the profile's revision (undefined: there was no profile). A member write made from it only
+ * succeeds if both are still so when it lands, so a decision made from an older profile revision
+ * or an older audience generation never overwrites a newer one (it fails, and is made again).
+ */
+export interface Basis {
+  audience: AudienceRead | undefined;
+  profileRev: string | undefined;
+}
+
+const profileCheck = (userId: string, rev: string | undefined) => ({
+  ConditionCheck: {
+    TableName: TABLE,
+    Key: keys.profile(userId),
+    ...(rev === undefined
+      ? { ConditionExpression: 'attribute_not_exists(pk)' }
+      : { ConditionExpression: '#rev = :rev', ExpressionAttributeNames: { '#rev': 'rev' }, ExpressionAttributeValues: { ':rev': rev } }),
+  },
+});
+
+const audienceCheck = (audienceId: string, read: AudienceRead | undefined) => ({
+  ConditionCheck: {
+    TableName: TABLE,
+    Key: keys.audience(audienceId),
+    ...(read === undefined
+      ? { ConditionExpression: 'attribute_not_exists(pk)' }
+      : { ConditionExpression: '#rev = :rev', ExpressionAttributeNames: { '#rev': 'rev' }, ExpressionAttributeValues: { ':rev': read.rev } }),
+  },
+});
+
+/** True if written; false if a condition failed or a concurrent transaction touched the same items. */
+async function transact(items: Record<string, unknown>[]): Promise<boolean> {
+  try {
+    await ddb.send(new TransactWriteCommand({ TransactItems: items as never }));
+    return true;
+  } catch (e) {
+    const name = (e as { name?: string })?.name;
+    if (name === 'TransactionCanceledException' || name === 'TransactionConflictException' || isConditionFailure(e)) return false;
+    throw e;
+  }
+}
+
+/** Admits the user under the audience's generation, if the basis still holds; false if it no longer does. */
+export function admitMember(userId: string, basis: Basis & { audience: AudienceRead; profileRev: string }): Promise<boolean> {
+  const { audience } = basis.audience;
+  const now = Date.now();
+  return transact([
+    audienceCheck(audience.id, basis.audience),
+    profileCheck(userId, basis.profileRev),
+    {
+      Update: {
+        TableName: TABLE,
+        Key: keys.audienceMember(audience.id, userId),
+        UpdateExpression: 'SET #created = if_not_exists(#created, :now), #updated = :now, #t = :t, #doc = :doc, #version = :version, #profileRev = :profileRev, #rev = :rev, #gpk = :gpk, #gsk = :gsk',
+        ExpressionAttributeNames: {
+          '#created': 'created',
+          '#updated': 'updated',
+          '#t': '_t',
+          '#doc': 'doc',
+          '#version': 'version',
+          '#profileRev': 'profile_rev',
+          '#rev': 'rev',
+          '#gpk': 'gsi1pk',
+          '#gsk': 'gsi1sk',
+        },
+        ExpressionAttributeValues: {
+          ':now': now,
+          ':t': 'AudienceMember',
+          ':doc': JSON.stringify({ member_id: userId, audience_id: audience.id, reason: 'filter matched' }),
+          ':version': audience.version,
+          ':profileRev': basis.profileRev,
+          ':rev': newRev(),
+          ':gpk': keys.audienceMemberIndex(userId, audience.id).gsi1pk,
+          ':gsk': keys.audienceMemberIndex(userId, audience.id).gsi1sk,
+        },
+      },
+    },
+  ]);
+}
+
+/**
+ * Removes the user from the audience, if the basis still holds: the audience is still as read
+ * (or still absent) and, when it exists, the profile is still at the revision read (or still absent).
+ */
+export function removeMember(audienceId: string, userId: string, basis: Basis): Promise<boolean> {
+  return transact([
+    audienceCheck(audienceId, basis.audience),
+    ...(basis.audience ? [profileCheck(userId, basis.profileRev)] : []),
+    { Delete: { TableName: TABLE, Key: keys.audienceMember(audienceId, userId) } },
+  ]);
 }
 
 export async function listMembers(audienceId: string, limit: number, cursor?: string): Promise<{ items: AudienceMember[]; cursor?: string }> {
@@ -79,7 +219,7 @@ export async function listMembers(audienceId: string, limit: number, cursor?: st
   return { items: page.items.map(toMember), cursor: page.cursor };
 }
 
-/** The audiences a user is currently a member of (gsi1), by audience id -> admitting version. */
+/** The audiences a user is a member of, through gsi1 (may lag): by audience id -> admitting generation. */
 export async function userAudiences(userId: string): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for await (const page of queryAll({ index: GSI1, partition: keys.userAudiences(userId) })) {

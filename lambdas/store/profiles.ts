@@ -1,14 +1,65 @@
 import { NotFoundError } from '../shared/errors';
 import { keys } from './keys';
-import { batchGet, deleteItem, getItem, updateDoc, upsertItem } from './table';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ddb } from '../shared/aws';
+import { batchGet, deleteItem, getItem, isConditionFailure, newRev, TABLE, updateDoc, upsertItem } from './table';
 
 export type Profile = Record<string, unknown>;
+
+/**
+ * The largest profile document (UTF-8 bytes of its JSON), below DynamoDB's 400 KB item limit with
+ * room for the item's keys and attributes: a larger one could never be stored.
+ */
+export const MAX_PROFILE_BYTES = 384 * 1024;
+
+export const profileBytes = (profile: unknown): number => Buffer.byteLength(JSON.stringify(profile));
+
+/** A change that would make the profile larger than MAX_PROFILE_BYTES; the handler names its field. */
+export class ProfileTooLarge extends Error {
+  constructor(readonly bytes: number) {
+    super(`the profile would be ${bytes} bytes, more than the ${MAX_PROFILE_BYTES} bytes a profile may hold`);
+  }
+}
+
+function sized(profile: Profile): Profile {
+  const bytes = profileBytes(profile);
+  if (bytes > MAX_PROFILE_BYTES) throw new ProfileTooLarge(bytes);
+  return profile;
+}
 
 const fields = (userId: string) => ({ _t: 'Profile', userId, ...keys.profileIndex(userId) });
 
 export async function getProfile(userId: string): Promise<Profile | undefined> {
   const item = await getItem(keys.profile(userId));
   return item ? (JSON.parse(item.doc) as Profile) : undefined;
+}
+
+/** The profile and its revision (every write changes it), or undefined when there is none. */
+export async function readProfile(userId: string): Promise<{ profile: Profile; rev: string } | undefined> {
+  const item = await getItem(keys.profile(userId));
+  return item ? { profile: JSON.parse(item.doc) as Profile, rev: String(item.rev) } : undefined;
+}
+
+/**
+ * Gives an existing profile a new revision without changing it: what audiences decide from the
+ * user's tenant memberships changed, so a decision made before that must not be written after it
+ * (audience member writes are conditional on the profile's revision). No-op without a profile.
+ */
+export async function touchProfile(userId: string): Promise<void> {
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: TABLE,
+        Key: keys.profile(userId),
+        UpdateExpression: 'SET #rev = :rev',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#rev': 'rev' },
+        ExpressionAttributeValues: { ':rev': newRev() },
+      }),
+    );
+  } catch (e) {
+    if (!isConditionFailure(e)) throw e;
+  }
 }
 
 /** Profiles of many users in BatchGetItem rounds; users without one are absent from the map. */
@@ -18,7 +69,7 @@ export async function getProfiles(userIds: string[]): Promise<Map<string, Profil
 }
 
 export async function replaceProfile(userId: string, profile: Profile): Promise<void> {
-  await upsertItem(keys.profile(userId), { ...fields(userId), doc: JSON.stringify(profile) });
+  await upsertItem(keys.profile(userId), { ...fields(userId), doc: JSON.stringify(sized(profile)) });
 }
 
 /** Creates the profile only if none is stored (a send's implicit creation); true if it did. */
@@ -26,9 +77,9 @@ export async function createProfileIfMissing(userId: string, profile: Profile): 
   return (await upsertItem(keys.profile(userId), { ...fields(userId), doc: JSON.stringify(profile) }, { createOnly: true })) !== undefined;
 }
 
-/** POST semantics: top-level keys of `partial` replace the stored ones; creates the profile if missing. */
+/** POST semantics: top-level keys of `partial` replace the stored ones; creates the profile if missing. ProfileTooLarge past the limit. */
 export function mergeProfile(userId: string, partial: Profile): Promise<Profile> {
-  return updateDoc<Profile>(keys.profile(userId), (current) => ({ ...current, ...partial }), () => fields(userId));
+  return updateDoc<Profile>(keys.profile(userId), (current) => sized({ ...current, ...partial }), () => fields(userId));
 }
 
 /** Applies `change` to an existing profile; 404 when there is none. */
@@ -37,7 +88,7 @@ export function changeProfile(userId: string, change: (current: Profile) => Prof
     keys.profile(userId),
     (current) => {
       if (!current) throw new NotFoundError(`Profile ${userId} not found`);
-      return change(current);
+      return sized(change(current));
     },
     () => fields(userId),
   );

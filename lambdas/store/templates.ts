@@ -1,6 +1,9 @@
-import { documents } from './documents';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { ddb } from '../shared/aws';
+import { ConflictError } from '../shared/errors';
+import { documents, type StoredDoc } from './documents';
 import { keys } from './keys';
-import { getItem, queryPage, upsertItem } from './table';
+import { getItem, isConditionFailure, newRev, queryPage, TABLE, upsertItem, type StoredItem } from './table';
 
 /** A template's body, as POST/PUT /notifications carry it (Elemental content). */
 export interface NotificationBody {
@@ -21,6 +24,7 @@ export interface TemplateDoc {
   archived?: boolean;
 }
 
+/** Reads and lists (writes go through the conditional functions below). */
 export const templates = documents<TemplateDoc>('NOTIFICATION');
 
 export interface PublishedVersion {
@@ -29,25 +33,113 @@ export interface PublishedVersion {
   created: number;
 }
 
-/** Snapshots the draft as version v(n+1), then points the template at it. */
-export async function publish(id: string, current: TemplateDoc): Promise<TemplateDoc> {
+/** A template as read, with its item revision: every write is conditional on it. */
+export interface TemplateRead {
+  stored: StoredDoc<TemplateDoc>;
+  rev: string;
+}
+
+const KIND = 'NOTIFICATION';
+const templateKey = (id: string) => keys.document(KIND, id);
+const templateFields = (id: string) => ({ _t: KIND, id, ...keys.documentIndex(KIND, id) });
+const toRead = (item: StoredItem): TemplateRead => ({
+  stored: { id: String(item.id), doc: JSON.parse(item.doc) as TemplateDoc, created: Number(item.created), updated: Number(item.updated) },
+  rev: String(item.rev),
+});
+
+export async function readTemplate(id: string): Promise<TemplateRead | undefined> {
+  const item = await getItem(templateKey(id));
+  return item ? toRead(item) : undefined;
+}
+
+/**
+ * Writes the template's document from what `change` makes of the current one, conditional on the
+ * revision read (re-read and re-applied on a lost race), so a concurrent publish is never undone:
+ * the count of published versions only grows. `createOnly`: undefined if the template exists.
+ */
+async function writeTemplate(id: string, change: (current: TemplateDoc | undefined) => TemplateDoc, createOnly = false): Promise<TemplateRead | undefined> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const item = createOnly ? undefined : await getItem(templateKey(id));
+    const current = item ? (JSON.parse(item.doc) as TemplateDoc) : undefined;
+    const written = await upsertItem(templateKey(id), { ...templateFields(id), doc: JSON.stringify(change(current)) }, item ? { expectRev: String(item.rev) } : { createOnly: true });
+    if (written) return toRead(written);
+    if (createOnly) return undefined;
+  }
+  throw new Error(`template ${id} kept changing during a save`);
+}
+
+/** Saves the draft (POST / PUT), keeping the published versions; undefined when `createOnly` and it exists. */
+export function saveDraft(id: string, draft: NotificationBody, createOnly: boolean): Promise<TemplateRead | undefined> {
+  return writeTemplate(
+    id,
+    (current) => ({ draft, state: 'DRAFT', published: current?.published ?? 0, ...(current?.published_at !== undefined ? { published_at: current.published_at } : {}) }),
+    createOnly,
+  );
+}
+
+/** Archives the template (DELETE), conditional on the revision read, so it never undoes a concurrent publish. */
+export async function archiveTemplate(id: string): Promise<void> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const read = await readTemplate(id);
+    if (!read || read.stored.doc.archived) return;
+    const doc: TemplateDoc = { ...read.stored.doc, archived: true };
+    if (await upsertItem(templateKey(id), { ...templateFields(id), doc: JSON.stringify(doc) }, { expectRev: read.rev })) return;
+  }
+  throw new Error(`template ${id} kept changing during an archive`);
+}
+
+/**
+ * Snapshots the draft as version v(n+1) and points the template at it, in one transaction: the
+ * version item must not exist yet (a published version is never overwritten) and the template
+ * must still be at the revision read. A lost race (a concurrent publish took v(n+1), or the
+ * template changed since it was read) is a 409; nothing is written then.
+ */
+export async function publish(id: string, read: TemplateRead): Promise<TemplateDoc> {
+  const current = read.stored.doc;
   const n = current.published + 1;
   const now = Date.now();
-  await upsertItem(keys.documentVersion('NOTIFICATION', id, `v${n}`), {
-    _t: 'NotificationVersion',
-    doc: JSON.stringify({ version: `v${n}`, notification: current.draft, created: now } satisfies PublishedVersion),
-  });
   const next: TemplateDoc = { ...current, state: 'PUBLISHED', published: n, published_at: now };
-  await templates.put(id, next);
+  const version: PublishedVersion = { version: `v${n}`, notification: current.draft, created: now };
+  try {
+    await ddb.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: TABLE,
+              Item: { ...keys.documentVersion(KIND, id, `v${n}`), _t: 'NotificationVersion', doc: JSON.stringify(version), created: now, updated: now, rev: newRev() },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+          {
+            Update: {
+              TableName: TABLE,
+              Key: templateKey(id),
+              UpdateExpression: 'SET #doc = :doc, #updated = :now, #rev = :next',
+              ConditionExpression: '#rev = :rev',
+              ExpressionAttributeNames: { '#doc': 'doc', '#updated': 'updated', '#rev': 'rev' },
+              ExpressionAttributeValues: { ':doc': JSON.stringify(next), ':now': now, ':next': newRev(), ':rev': read.rev },
+            },
+          },
+        ],
+      }),
+    );
+  } catch (e) {
+    const name = (e as { name?: string })?.name;
+    if (name === 'TransactionCanceledException' || name === 'TransactionConflictException' || isConditionFailure(e)) {
+      throw new ConflictError(`Notification ${id} changed while it was being published (another request published v${n} or changed it): read it again`);
+    }
+    throw e;
+  }
   return next;
 }
 
 export async function getPublishedVersion(id: string, n: number): Promise<PublishedVersion | undefined> {
-  const item = await getItem(keys.documentVersion('NOTIFICATION', id, `v${n}`));
+  const item = await getItem(keys.documentVersion(KIND, id, `v${n}`));
   return item ? (JSON.parse(item.doc) as PublishedVersion) : undefined;
 }
 
 export async function listVersions(id: string, limit: number, cursor?: string): Promise<{ items: PublishedVersion[]; cursor?: string }> {
-  const page = await queryPage({ partition: keys.document('NOTIFICATION', id).pk, prefix: keys.documentVersionsPrefix, limit, cursor, newestFirst: true });
+  const page = await queryPage({ partition: keys.document(KIND, id).pk, prefix: keys.documentVersionsPrefix, limit, cursor, newestFirst: true });
   return { items: page.items.map((i) => JSON.parse(i.doc) as PublishedVersion), cursor: page.cursor };
 }

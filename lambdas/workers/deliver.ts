@@ -218,14 +218,14 @@ async function deliverFrom(req: RequestRecord, r: DeliveryRecipient, storedProfi
   let record = stored?.record ?? newMessageRecord(req, r, 'ENQUEUED', now);
   if (TERMINAL.has(record.status)) return;
 
-  if (req.dueAt !== undefined && req.dueAt - now > 1000) {
-    // Delayed: record DELAYED once, then hop through the queue until due.
-    if (record.status !== 'DELAYED') await save({ ...record, status: 'DELAYED', history: [...record.history, { ts: now, type: 'DELAYED', until: req.dueAt }] }, v);
-    await reschedule(req, r, req.dueAt);
-    return;
-  }
   if (req.expiresAt !== undefined && now >= req.expiresAt) {
     await save(finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error: 'expired before delivery' }, { type: 'UNDELIVERABLE', reason: 'FAILED', error: 'expired before delivery', expired_at: req.expiresAt }), v);
+    return;
+  }
+  if (req.dueAt !== undefined && req.dueAt - now > 1000) {
+    // Delayed: record DELAYED once, then hop through the queue until due (or until it expires, if first).
+    if (record.status !== 'DELAYED') await save({ ...record, status: 'DELAYED', history: [...record.history, { ts: now, type: 'DELAYED', until: req.dueAt }] }, v);
+    await reschedule(req, r, Math.min(req.dueAt, req.expiresAt ?? Infinity));
     return;
   }
   const timeout = req.message.timeout?.message ?? config.MESSAGE_TIMEOUT_MS;

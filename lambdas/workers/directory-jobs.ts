@@ -1,78 +1,130 @@
 import { matchesAudience, usesMembership } from '../domain/audience';
 import { enqueueFanout, type AudienceBackfillJob, type AudienceUserJob, type TenantCleanupJob } from '../shared/jobs';
 import { logger } from '../shared/logger';
-import { allAudiences, deleteMember, getAudience, listMembers, putMember, userAudiences, type Audience } from '../store/audiences';
+import {
+  admitMember,
+  allAudiences,
+  getMember,
+  getMembers,
+  listMembers,
+  readAudience,
+  removeMember,
+  userAudiences,
+  type AudienceRead,
+} from '../store/audiences';
 import { GSI1, keys, PROFILE_SHARDS } from '../store/keys';
-import { getProfile, type Profile } from '../store/profiles';
-import { deleteItem, queryPage } from '../store/table';
-import { deleteMembership, getTenant, listTenantMembers, listUserTenants } from '../store/tenants';
+import { readProfile, touchProfile, type Profile } from '../store/profiles';
+import { deleteItem, queryAll, queryPage } from '../store/table';
+import { deleteMembership, getTenant, listTenantMembers } from '../store/tenants';
 
 /** Profiles evaluated per backfill job before it re-enqueues itself. */
 const BACKFILL_PAGE = 200;
+/** Attempts to land one membership decision before the job fails (and SQS retries it). */
+const SETTLE_ATTEMPTS = 5;
 
+/** The tenants the user belongs to, from the markers in the user's own partition (a consistent read, unlike gsi1). */
 async function tenantIdsOf(userId: string): Promise<string[]> {
   const ids: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await listUserTenants(userId, 100, cursor);
-    ids.push(...page.items.map((m) => m.tenant_id));
-    cursor = page.cursor;
-  } while (cursor);
+  for await (const page of queryAll({ partition: keys.profile(userId).pk, prefix: keys.memberOfPrefix, consistent: true })) ids.push(...page.map((i) => String(i.tenantId)));
   return ids;
+}
+
+/** What a user's memberships are decided from: the profile (with its revision) and, for MEMBER_OF, the user's tenants. */
+interface Subject {
+  profile?: { profile: Profile; rev: string };
+  tenantIds: string[];
+}
+
+/**
+ * The profile is read before the memberships: a membership change gives the profile a new
+ * revision after it is written, so memberships read after the profile are at least that new.
+ */
+async function subjectOf(userId: string, needsTenants: boolean): Promise<Subject> {
+  const profile = await readProfile(userId);
+  return { profile, tenantIds: profile && needsTenants ? await tenantIdsOf(userId) : [] };
+}
+
+const matches = (read: AudienceRead, s: Subject): boolean => s.profile !== undefined && matchesAudience(read.audience, { profile: s.profile.profile, tenantIds: s.tenantIds });
+
+/**
+ * Writes the decision for one user and one audience (`read`: undefined when it does not exist;
+ * `admitted`: the generation of the user's member item, if any), conditional on what it was
+ * decided from. True when nothing needed writing or the write landed; false when the basis had
+ * changed (the caller decides again).
+ */
+async function apply(audienceId: string, read: AudienceRead | undefined, userId: string, s: Subject, admitted: number | undefined): Promise<boolean> {
+  if (!read) return admitted === undefined || removeMember(audienceId, userId, { audience: undefined, profileRev: undefined });
+  if (matches(read, s)) return admitted === read.audience.version || admitMember(userId, { audience: read, profileRev: s.profile!.rev });
+  return admitted === undefined || removeMember(audienceId, userId, { audience: read, profileRev: s.profile?.rev });
+}
+
+/** Decides one user's membership of one audience from consistent reads, again until the decision lands. */
+async function settle(audienceId: string, userId: string): Promise<void> {
+  for (let attempt = 0; attempt < SETTLE_ATTEMPTS; attempt++) {
+    const [read, member] = await Promise.all([readAudience(audienceId), getMember(audienceId, userId)]);
+    const s = read ? await subjectOf(userId, usesMembership(read.audience)) : { tenantIds: [] };
+    if (await apply(audienceId, read, userId, s, member?.audience_version)) return;
+  }
+  throw new Error(`the membership of a user in audience ${audienceId} kept changing`);
 }
 
 /**
  * Re-evaluates one user against every audience after a profile or membership change, writing only
- * the differences: joins, leaves, and members admitted by an older version of the audience.
+ * the differences: joins, leaves, and members admitted by another generation of the audience. Each
+ * write is conditional on the profile revision and audience revision it was decided from, so a
+ * re-evaluation that read older data than a concurrent one can never overwrite its decision.
  */
 export async function reevaluateUser(job: AudienceUserJob): Promise<void> {
-  const [audiences, current, profile] = await Promise.all([allAudiences(), userAudiences(job.userId), getProfile(job.userId)]);
-  const needsTenants = audiences.some(usesMembership);
-  const subject = { profile: profile ?? {}, tenantIds: profile && needsTenants ? await tenantIdsOf(job.userId) : [] };
-  const live = new Set<string>();
-  for (const audience of audiences) {
-    live.add(audience.id);
-    const match = profile !== undefined && matchesAudience(audience, subject);
-    const admittedBy = current.get(audience.id);
-    if (match && admittedBy !== audience.version) await putMember(audience.id, job.userId, audience.version);
-    if (!match && admittedBy !== undefined) await deleteMember(audience.id, job.userId);
+  const [audiences, indexed] = await Promise.all([allAudiences(), userAudiences(job.userId)]);
+  const s = await subjectOf(job.userId, audiences.some((a) => usesMembership(a.audience)));
+  const members = await getMembers(audiences.map((a) => a.audience.id), job.userId);
+  for (const read of audiences) {
+    const id = read.audience.id;
+    if (!(await apply(id, read, job.userId, s, members.get(id)?.audience_version))) await settle(id, job.userId);
   }
-  // Memberships of audiences that no longer exist.
-  for (const audienceId of current.keys()) if (!live.has(audienceId)) await deleteMember(audienceId, job.userId);
+  // Memberships of audiences the listing does not hold (deleted, or saved too recently for gsi1).
+  const listed = new Set(audiences.map((a) => a.audience.id));
+  for (const audienceId of indexed.keys()) if (!listed.has(audienceId)) await settle(audienceId, job.userId);
 }
 
 /**
- * Materialises an audience version page by page: 'scan' evaluates one page of one profile shard
- * and re-enqueues itself (next page, next shard); 'prune' then deletes members that the version
- * did not re-admit. A job whose version is no longer the audience's stops: a newer one took over.
+ * Materialises an audience generation page by page: 'scan' evaluates one page of one profile
+ * shard (gsi1 copies: an admission is conditional on the copy's revision, and decided again from
+ * consistent reads if the profile changed since) and re-enqueues itself (next page, next shard);
+ * 'prune' then decides again every member admitted by any other generation. A job whose
+ * generation is no longer the audience's stops: the newer one's jobs take over.
  */
 export async function backfillAudience(job: AudienceBackfillJob): Promise<void> {
-  const audience = await getAudience(job.audienceId);
-  if (job.phase === 'scan') {
-    if (!audience || audience.version !== job.version) return;
-    const page = await queryPage({ index: GSI1, partition: keys.profileShard(job.shard), limit: BACKFILL_PAGE, cursor: job.cursor });
-    for (const item of page.items) {
-      const userId = String(item.userId);
-      const profile = JSON.parse(item.doc) as Profile;
-      const tenantIds = usesMembership(audience) ? await tenantIdsOf(userId) : [];
-      if (matchesAudience(audience, { profile, tenantIds })) await putMember(audience.id, userId, audience.version);
-    }
-    const next: AudienceBackfillJob | undefined = page.cursor
-      ? { ...job, cursor: page.cursor }
-      : job.shard + 1 < PROFILE_SHARDS
-        ? { ...job, shard: job.shard + 1, cursor: undefined }
-        : { ...job, phase: 'prune', shard: 0, cursor: undefined };
-    await enqueueFanout([next]);
-    return;
+  const read = await readAudience(job.audienceId);
+  if (job.phase === 'prune') return prune(job, read);
+  if (!read || read.audience.version !== job.version) return;
+  const page = await queryPage({ index: GSI1, partition: keys.profileShard(job.shard), limit: BACKFILL_PAGE, cursor: job.cursor });
+  const needsTenants = usesMembership(read.audience);
+  for (const item of page.items) {
+    const userId = String(item.userId);
+    const s: Subject = { profile: { profile: JSON.parse(item.doc) as Profile, rev: String(item.rev) }, tenantIds: needsTenants ? await tenantIdsOf(userId) : [] };
+    // Non-matches write nothing: the prune removes members this generation did not admit.
+    if (!matches(read, s) || (await admitMember(userId, { audience: read, profileRev: s.profile!.rev }))) continue;
+    if ((await readAudience(job.audienceId))?.rev !== read.rev) return;
+    await settle(job.audienceId, userId);
   }
-  await prune(job, audience);
+  const next: AudienceBackfillJob | undefined = page.cursor
+    ? { ...job, cursor: page.cursor }
+    : job.shard + 1 < PROFILE_SHARDS
+      ? { ...job, shard: job.shard + 1, cursor: undefined }
+      : { ...job, phase: 'prune', shard: 0, cursor: undefined };
+  await enqueueFanout([next]);
 }
 
-async function prune(job: AudienceBackfillJob, audience: Audience | undefined): Promise<void> {
-  if (audience && audience.version !== job.version) return;
+/** Members of another generation (any other: generations are never reused), or of a deleted audience. */
+async function prune(job: AudienceBackfillJob, read: AudienceRead | undefined): Promise<void> {
+  if (read && read.audience.version !== job.version) return;
   const page = await listMembers(job.audienceId, BACKFILL_PAGE, job.cursor);
   for (const member of page.items) {
-    if (!audience || member.audience_version < audience.version) await deleteMember(job.audienceId, member.member_id);
+    if (read && member.audience_version === read.audience.version) continue;
+    // Gone: removed unless the audience was created again meanwhile. Another generation: decided again.
+    if (!read && (await removeMember(job.audienceId, member.member_id, { audience: undefined, profileRev: undefined }))) continue;
+    await settle(job.audienceId, member.member_id);
   }
   if (page.cursor) await enqueueFanout([{ ...job, cursor: page.cursor }]);
   else logger.info('audience materialised', { audienceId: job.audienceId, version: job.version });
@@ -101,6 +153,9 @@ export async function cleanupTenant(job: TenantCleanupJob): Promise<void> {
 }
 
 async function removeMemberships(job: TenantCleanupJob, userIds: string[]): Promise<void> {
-  for (const userId of userIds) await deleteMembership(job.tenantId, userId);
+  for (const userId of userIds) {
+    await deleteMembership(job.tenantId, userId);
+    await touchProfile(userId);
+  }
   if (userIds.length) await enqueueFanout(userIds.map((userId) => ({ type: 'audience-user' as const, userId })));
 }

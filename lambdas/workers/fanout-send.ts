@@ -199,9 +199,10 @@ export async function expandSend(job: SendJob, context: Context): Promise<void> 
     logger.error('send job for an unknown request', { requestId: job.requestId });
     return;
   }
-  const wait = secondsUntil(req.dueAt);
+  const wait = secondsUntil(req.dueAt === undefined ? undefined : Math.min(req.dueAt, req.expiresAt ?? Infinity));
   if (wait > 0) {
-    // A delayed send: hop through the queue (at most 15 minutes a hop) until it is due.
+    // A delayed send: hop through the queue (at most 15 minutes a hop) until it is due, or until it
+    // expires if that comes first (then it is expanded, and each recipient ends UNDELIVERABLE).
     await enqueueFanout([job], wait);
     return;
   }
