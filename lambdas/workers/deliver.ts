@@ -1,4 +1,4 @@
-import { render, type RenderedOutput } from '../domain/render';
+import { render, RenderLimitError, type RenderedOutput } from '../domain/render';
 import { now as clock } from '../shared/clock';
 import { retryDelayMs } from '../domain/retry';
 import { channelAddress, nextSteps, targetKey, type Channel, type Outcome, type Target } from '../domain/routing';
@@ -85,8 +85,31 @@ interface Turn {
   target: Target;
   state: ChannelState;
   events: HistoryEvent[];
-  output: RenderedOutput;
+  /** What the target rendered (none when its content was over the rendering budget). */
+  output?: RenderedOutput;
   providerMessageId?: string;
+}
+
+/** The content of one target for its recipient; throws RenderLimitError when it is over the rendering budget. */
+const renderFor = (target: Target, res: Resolved): RenderedOutput =>
+  render(target.channel, {
+    content: res.content,
+    data: res.data,
+    profile: res.profile,
+    tenant: res.tenant && { id: res.tenant.tenant.id, name: res.tenant.tenant.name, properties: res.tenant.properties },
+    brand: res.brand,
+  });
+
+/** The error of a target whose content went over the rendering budget: it fails before any claim or provider call. */
+const TOO_LARGE = 'content too large';
+
+function tooLarge(target: Target, previous: ChannelState | undefined, e: RenderLimitError): Turn {
+  const channel = targetKey(target);
+  return {
+    target,
+    state: { state: 'failed', attempts: previous?.attempts ?? 0, error: e.message },
+    events: [{ ts: clock(), type: 'UNDELIVERABLE', channel, reason: 'FAILED', error: e.message }],
+  };
 }
 
 /**
@@ -95,16 +118,9 @@ interface Turn {
  * `nextAt`); a permanent failure, or a provider out of retries or time, fails over to the next
  * provider at once; no provider left means the target failed. Never throws.
  */
-async function runTarget(req: RequestRecord, record: MessageRecord, target: Target, res: Resolved, previous: ChannelState | undefined): Promise<Turn> {
+async function runTarget(req: RequestRecord, record: MessageRecord, target: Target, res: Resolved, previous: ChannelState | undefined, output: RenderedOutput): Promise<Turn> {
   const key = targetKey(target);
   const address = channelAddress(target, res.profile, record.userId !== undefined);
-  const output = render(target.channel, {
-    content: res.content,
-    data: res.data,
-    profile: res.profile,
-    tenant: res.tenant && { id: res.tenant.tenant.id, name: res.tenant.tenant.name, properties: res.tenant.properties },
-    brand: res.brand,
-  });
   const events: HistoryEvent[] = previous?.state === 'retry' ? [] : [{ ts: clock(), type: 'RENDERED', channel: key }];
   const candidates = await providersFor(req, target, address);
   let attempts = previous?.attempts ?? 0;
@@ -292,6 +308,24 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
     const step = nextSteps(res.routing, reachable, { outcomes: Object.fromEntries(entries.map(([k, c]) => [k, outcomeOf(c)])) });
     const run = [...step.start, ...due];
 
+    // Every target of the round renders before anything is claimed: rendering is bounded (the
+    // budget of domain/render.ts), and a target whose content is over it fails here, with no
+    // claim and no provider call; the routing then goes on as after any failure.
+    const outputs = new Map<string, RenderedOutput>();
+    const refused: Turn[] = [];
+    for (const t of run) {
+      try {
+        outputs.set(targetKey(t), renderFor(t, res));
+      } catch (e) {
+        if (!(e instanceof RenderLimitError)) throw e;
+        refused.push(tooLarge(t, record.channels[targetKey(t)], e));
+      }
+    }
+    if (refused.length) {
+      for (const turn of refused) record = apply(record, turn);
+      continue;
+    }
+
     if (!run.length) {
       if (waiting.length) {
         v = await save(record, v);
@@ -313,7 +347,7 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
     // delivery is our own write, conditional on the message id, so repeating it is harmless and
     // the record is written once, with the outcome (one write per recipient saved).
     if (!run.every((t) => t.channel === 'inbox')) v = await save(record, v);
-    const turns = await Promise.all(run.map((t) => runTarget(req, record, t, res, record.channels[targetKey(t)])));
+    const turns = await Promise.all(run.map((t) => runTarget(req, record, t, res, record.channels[targetKey(t)], outputs.get(targetKey(t))!)));
     for (const turn of turns) record = apply(record, turn);
   }
 }
@@ -325,7 +359,7 @@ function apply(record: MessageRecord, turn: Turn): MessageRecord {
     ...record,
     channels: { ...record.channels, [key]: turn.state },
     history: [...record.history, ...turn.events],
-    outputs: [...record.outputs.filter((o) => o.channel !== turn.output.channel), turn.output],
+    outputs: turn.output ? [...record.outputs.filter((o) => o.channel !== turn.output!.channel), turn.output] : record.outputs,
     ...(ok && record.sent === undefined ? { sent: clock(), channel: turn.target.channel, provider: turn.state.provider, providerMessageId: turn.providerMessageId } : {}),
     ...(turn.state.state === 'delivered' && record.delivered === undefined ? { delivered: clock() } : {}),
   };
@@ -337,6 +371,9 @@ function conclude(record: MessageRecord, unreachable: Target[]): MessageRecord {
   if (states.some((c) => c.state === 'delivered')) return { ...record, status: 'DELIVERED' };
   if (states.some((c) => c.state === 'sent')) return { ...record, status: 'SENT' };
   if (states.length) {
+    // Content over the rendering budget on every channel tried: say so, it is not the providers.
+    const error = states.every((c) => c.error?.startsWith(TOO_LARGE)) ? states[0].error : undefined;
+    if (error) return finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error }, { type: 'UNDELIVERABLE', reason: 'FAILED', error });
     const reason = states.every((c) => c.error === 'NO_PROVIDERS') ? 'NO_PROVIDERS' : 'PROVIDER_ERROR';
     return finish(record, 'UNDELIVERABLE', { reason }, { type: 'UNDELIVERABLE', reason });
   }
