@@ -398,10 +398,12 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
       channels: { ...record.channels, ...claims },
       history: [...record.history, ...step.start.map((t) => ({ ts: now, type: 'ROUTED', channel: targetKey(t) }))],
     };
-    // The claim is what keeps a provider from being called twice. The inbox needs none: its
-    // delivery is our own write, conditional on the message id, so repeating it is harmless and
-    // the record is written once, with the outcome (one write per recipient saved).
-    if (!run.every((t) => t.channel === 'inbox')) v = await save(record, v);
+    // The claim is what keeps a provider from being called twice, and what a cancel races: it is
+    // conditional on the version read, so a cancel written since makes it a Conflict (re-read:
+    // CANCELED, nothing delivered), and a cancel after it finds the message ROUTED (409). The
+    // inbox is claimed too: its write is safe to repeat, but without a claim a cancel landing
+    // between the read and the inbox write answered CANCELED while the item was written.
+    v = await save(record, v);
     const turns = await Promise.all(run.map((t) => runTarget(req, record, t, res, record.channels[targetKey(t)], outputs.get(targetKey(t))!)));
     for (const turn of turns) record = apply(record, turn);
   }
