@@ -35,6 +35,8 @@ export const configSchema = z.object({
   SWEEP_GRACE_MS: z.coerce.number().int().positive().default(5 * 60_000),
   /** Message logs (requests, messages, trace look-ups) expire this many days after they were due; unset keeps them. */
   MESSAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).optional(),
+  /** Inbox items expire (DynamoDB TTL) at the end of the UTC day this many days after they arrived; unset keeps them. */
+  INBOX_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).optional(),
   /** How long a warm worker reuses workspace data it read (templates, tenants, providers, topics). */
   CACHE_TTL_MS: z.coerce.number().int().min(0).default(10_000),
   /**
