@@ -226,22 +226,26 @@ function flagChange(userId: string, item: StoredItem, flags: Flags) {
  * false when there is no such message.
  */
 export async function setInboxFlags(userId: string, messageId: string, flags: Flags, tenantId?: string): Promise<boolean> {
+  return (await changeFlags(userId, messageId, flags, tenantId)) !== 'missing';
+}
+
+async function changeFlags(userId: string, messageId: string, flags: Flags, tenantId: string | undefined): Promise<'changed' | 'unchanged' | 'missing'> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const item = (await ddb.send(new GetCommand({ TableName: TABLE, Key: keys.inboxMessage(userId, messageId), ConsistentRead: true }))).Item as StoredItem | undefined;
-    if (!item || isExpired(item) || (tenantId !== undefined && item.tenantId !== tenantId)) return false;
+    if (!item || isExpired(item) || (tenantId !== undefined && item.tenantId !== tenantId)) return 'missing';
     const change = flagChange(userId, item, flags);
-    if (change.before.read === change.after.read && change.before.archived === change.after.archived) return true;
+    if (change.before.read === change.after.read && change.before.archived === change.after.archived) return 'unchanged';
     const delta = Number(isUnread(change.after)) - Number(isUnread(change.before));
     if (delta === 0) {
       try {
         await ddb.send(new UpdateCommand(change.update.Update));
-        return true;
+        return 'changed';
       } catch (e) {
         if (!isConditionFailure(e)) throw e;
         continue;
       }
     }
-    if (await transact([change.update, counterUpdate(userId, new Map([[counterOf(item), delta]]))])) return true;
+    if (await transact([change.update, counterUpdate(userId, new Map([[counterOf(item), delta]]))])) return 'changed';
   }
   throw new Error(`inbox message ${messageId} kept changing`);
 }
@@ -300,7 +304,7 @@ async function markGroup(userId: string, items: StoredItem[], tenantId: string |
   for (const item of items) deltas.set(counterOf(item), (deltas.get(counterOf(item)) ?? 0) - 1);
   if (await transact([...items.map((item) => flagChange(userId, item, { read: true }).update), counterUpdate(userId, deltas)])) return items.length;
   let marked = 0;
-  for (const item of items) if (await setInboxFlags(userId, String(item.messageId), { read: true }, tenantId)) marked += 1;
+  for (const item of items) if ((await changeFlags(userId, String(item.messageId), { read: true }, tenantId)) === 'changed') marked += 1;
   return marked;
 }
 
