@@ -105,22 +105,77 @@ const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => HTML_ESCA
 const asText: Escape = (v) => String(v);
 const asHtml: Escape = (v) => escapeHtml(String(v));
 
+/**
+ * The most characters one channel's rendering may produce (every field together), and the most
+ * template tokens it may evaluate. Nested sections multiply: four levels of `{{#items}}` over 30
+ * items repeat their body 810,000 times, six levels 729 million times, so the budget is charged
+ * while mustache renders, not checked afterwards, and a rendering over it stops at once.
+ */
+export const MAX_RENDERED_CHARS = 1_048_576;
+export const MAX_RENDER_STEPS = 500_000;
+
+/** Content whose rendering goes over MAX_RENDERED_CHARS or MAX_RENDER_STEPS; the message says which channel and limit. */
+export class RenderLimitError extends Error {
+  override name = 'RenderLimitError';
+}
+
+/** What is left of the budget of the rendering in progress (render() is synchronous: one at a time). */
+let budget: { chars: number; steps: number } | undefined;
+
+function charge(chars: number, steps: number): void {
+  if (!budget) return;
+  budget.chars -= chars;
+  budget.steps -= steps;
+  if (budget.chars < 0) throw new RenderLimitError(`the rendered content exceeds ${MAX_RENDERED_CHARS} characters`);
+  if (budget.steps < 0) throw new RenderLimitError(`the template's sections repeat more than ${MAX_RENDER_STEPS} times`);
+}
+
+const size = (v: unknown): number => (v === undefined || v === null ? 0 : typeof v === 'string' ? v.length : String(v).length);
+
+/**
+ * Mustache's writer, charging the budget for every token it evaluates and every piece of output it
+ * makes (text between tags, each variable), so sections nested over lists cannot grow past it.
+ */
+class BudgetedWriter extends Mustache.Writer {
+  override renderTokens(...args: Parameters<Mustache.Writer['renderTokens']>): string {
+    charge(0, Math.max(1, args[0].length));
+    return super.renderTokens(...args);
+  }
+  override rawValue(token: string[]): string {
+    const v = super.rawValue(token);
+    charge(size(v), 0);
+    return v;
+  }
+  override escapedValue(...args: Parameters<Mustache.Writer['escapedValue']>): string {
+    const v = super.escapedValue(...args);
+    charge(size(v), 0);
+    return v;
+  }
+  override unescapedValue(...args: Parameters<Mustache.Writer['unescapedValue']>): string {
+    const v = super.unescapedValue(...args);
+    charge(size(v), 0);
+    return v;
+  }
+}
+
 // A private writer with its template cache off: the cache is keyed by template source and never
 // evicts, and templates here are user content, so a warm Lambda would grow without bound. Parsing
 // a short template is cheap.
-const writer = Object.assign(new Mustache.Writer(), { templateCache: undefined });
+const writer = Object.assign(new BudgetedWriter(), { templateCache: undefined });
 
 /**
  * Fills `{{variables}}`. No partials are passed, so `{{> x}}` renders empty; JSON data holds no
  * functions, so there are no lambdas. User content never makes rendering throw: a template mustache
  * cannot parse (an unclosed `{{`) or whose lookup throws (`{{items.map}}` calls an array method)
  * renders as its own source text, so the recipient still gets a readable message and the author
- * sees the mistake in the output.
+ * sees the mistake in the output. The one exception is the rendering budget (RenderLimitError).
  */
 function fill(template: string, view: View, escape: Escape): string {
   try {
     return writer.render(template, view, {}, { escape });
-  } catch {
+  } catch (e) {
+    if (e instanceof RenderLimitError) throw e;
+    charge(template.length, 0);
     return template;
   }
 }
@@ -338,8 +393,27 @@ function emailHtml(subject: string, blocks: Block[], view: View, brand: Brand | 
  * The title is the first `meta` element's title, else the sugar `title`. A `channel` element's
  * `raw` fields then replace the matching output fields as they are (raw `html` gets no layout).
  * Text outputs are not HTML-escaped; HTML escapes every variable and all non-`html` element text.
+ * Throws RenderLimitError, and only that, when the content goes over the rendering budget
+ * (MAX_RENDERED_CHARS characters, MAX_RENDER_STEPS tokens).
  */
 export function render(channel: Channel, input: RenderInput): RenderedOutput {
+  budget = { chars: MAX_RENDERED_CHARS, steps: MAX_RENDER_STEPS };
+  try {
+    const output = renderWithin(channel, input);
+    // The layout and the plain-text copies come after the variables: the whole output counts.
+    const blocks = (output.blocks ?? []).reduce((n, b) => n + b.text.length + size(b.href) + size(b.src), 0);
+    const total = RAW_FIELDS.reduce((n, f) => n + size(output[f]), 0) + blocks;
+    if (total > MAX_RENDERED_CHARS) throw new RenderLimitError(`the rendered content exceeds ${MAX_RENDERED_CHARS} characters`);
+    return output;
+  } catch (e) {
+    if (e instanceof RenderLimitError) throw new RenderLimitError(`content too large: the ${channel} rendering stopped, ${e.message}`);
+    throw e;
+  } finally {
+    budget = undefined;
+  }
+}
+
+function renderWithin(channel: Channel, input: RenderInput): RenderedOutput {
   const view = viewOf(input);
   const { nodes, raws } = select(input.content, channel);
   const meta = nodes.find((n) => n.type === 'meta' && typeof n.title === 'string');

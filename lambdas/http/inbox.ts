@@ -29,6 +29,8 @@ const listQuery = z.object({
   status: z.enum(['read', 'unread']).optional(),
 });
 const tenantQuery = z.object({ tenant_id: z.string().min(1).max(256).optional() });
+/** read-all continues from the `cursor` a previous call answered with. */
+const readAllQuery = tenantQuery.extend({ cursor: z.string().max(2048).optional() });
 
 const view = (m: InboxMessage) => ({
   messageId: m.messageId,
@@ -81,10 +83,10 @@ export const routes = [
   route({
     method: 'POST',
     path: '/inbox/messages/read-all',
-    query: tenantQuery,
+    query: readAllQuery,
     handler: async ({ query, event }) => {
       const { userId, tenantId } = access(event, 'inbox:write:events', query.tenant_id);
-      return ok(await markAllRead(userId, tenantId));
+      return ok(await markAllRead(userId, tenantId, query.cursor));
     },
   }),
   change('read', { read: true }),

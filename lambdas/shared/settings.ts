@@ -38,6 +38,8 @@ export const configSchema = z.object({
   MAX_DELAY_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   /** Message logs (requests, messages, trace look-ups) expire this many days after they were due; unset keeps them. */
   MESSAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).optional(),
+  /** Inbox items expire (DynamoDB TTL) at the end of the UTC day this many days after they arrived; unset keeps them. */
+  INBOX_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).optional(),
   /** How long a warm worker reuses workspace data it read (templates, tenants, providers, topics). */
   CACHE_TTL_MS: z.coerce.number().int().min(0).default(10_000),
   /**

@@ -105,6 +105,8 @@ export const keys = {
   inboxMessage: (userId: string, messageId: string): Key => ({ pk: `INBOX#${esc(userId)}`, sk: `MSG#${esc(messageId)}` }),
   inbox: (userId: string): string => `INBOX#${esc(userId)}`,
   inboxPrefix: 'MSG#',
+  /** A user's unread counters (lambdas/store/inbox.ts), in the inbox partition, outside its messages' prefix. */
+  inboxUnread: (userId: string): Key => ({ pk: `INBOX#${esc(userId)}`, sk: 'UNREAD' }),
 };
 
 /**

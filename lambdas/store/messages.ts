@@ -72,7 +72,10 @@ export interface MessageRecord {
   audienceId?: string;
   /** Which fan-out reach created the record (dedupe of users reached twice). */
   reach?: string;
-  /** The delivery job entry of this recipient, so a sweeper can re-drive it. */
+  /**
+   * The delivery job entry of this recipient, so a sweeper can re-drive it. Without its `data`
+   * (except for bulk runs): that is the request's `to` entry's, read from the request again.
+   */
   job: DeliveryRecipient;
   channels: Record<string, ChannelState>;
   history: HistoryEvent[];
@@ -119,7 +122,7 @@ export function newMessageRecord(req: RequestRecord, r: DeliveryRecipient, statu
     listId: r.listId,
     audienceId: r.audienceId,
     reach,
-    job: r,
+    job: storedJob(req, r),
     channels: {},
     history: [{ ts: now, type: status }],
     outputs: [],
@@ -127,14 +130,111 @@ export function newMessageRecord(req: RequestRecord, r: DeliveryRecipient, statu
 }
 
 /**
+ * The job entry a record keeps: the recipient's `data` comes from the request's `to` entry (the
+ * delivery worker reads it there on a re-drive), so it is not copied into every record; only a bulk
+ * run's per-user data, which the request does not hold, is kept.
+ */
+function storedJob(req: RequestRecord, r: DeliveryRecipient): DeliveryRecipient {
+  if (req.bulkJobId || r.data === undefined) return r;
+  const { data: _data, ...rest } = r;
+  return rest;
+}
+
+/**
+ * What a record keeps of its rendered outputs (`GET /messages/:id/output`), in bytes of JSON, all
+ * outputs together: the message log is not an archive of what was sent, and DynamoDB refuses items
+ * over 400 KB. Longer fields are cut, each ending with TRUNCATED's marker.
+ */
+export const STORED_OUTPUTS_BYTES = 64 * 1024;
+/** A record over this (packed) is refused before any provider is called for it (the item limit is 400 KB, and history still grows). */
+export const RECORD_LIMIT_BYTES = 300 * 1024;
+/** The marker that ends a stored field that was cut. */
+export const TRUNCATED = (moreBytes: number): string => `…[truncated in the message log: ${moreBytes} more bytes]`;
+
+const jsonBytes = (v: unknown): number => Buffer.byteLength(JSON.stringify(v));
+
+/** `text` cut to at most `max` bytes of JSON, marker included (on a character boundary). */
+function truncate(text: string, max: number): string {
+  const full = Buffer.from(text);
+  let keep = Math.max(0, Math.min(full.length, max - 80));
+  for (;;) {
+    const kept = full.subarray(0, keep).toString('utf8').replace(/\uFFFD$/, '');
+    const out = kept + TRUNCATED(full.length - Buffer.byteLength(kept));
+    if (jsonBytes(out) <= max || keep === 0) return out;
+    keep = Math.floor(keep * 0.8);
+  }
+}
+
+/** Blocks cut to at most `max` bytes of JSON: the first ones that fit, then a text block with the marker. */
+function truncateBlocks(blocks: RenderedOutput['blocks'] & object, max: number): NonNullable<RenderedOutput['blocks']> {
+  const out: NonNullable<RenderedOutput['blocks']> = [];
+  let used = 100;
+  for (const b of blocks) {
+    const size = jsonBytes(b) + 1;
+    if (used + size > max) break;
+    out.push(b);
+    used += size;
+  }
+  const dropped = jsonBytes(blocks) - jsonBytes(out);
+  return [...out, { type: 'text', text: TRUNCATED(dropped) }];
+}
+
+/**
+ * Rendered outputs cut to `budget` bytes of JSON in all: every field (and each output's blocks) gets
+ * a fair share, small ones whole, the rest split what they leave. Under the budget: unchanged.
+ */
+export function capOutputs(outputs: RenderedOutput[], budget = STORED_OUTPUTS_BYTES): RenderedOutput[] {
+  if (jsonBytes(outputs) <= budget) return outputs;
+  const copies = outputs.map((o) => ({ ...o }));
+  const parts: { size: number; cut(max: number): void }[] = [];
+  for (const o of copies) {
+    for (const f of ['title', 'subject', 'body', 'text', 'html'] as const) {
+      const v = o[f];
+      if (typeof v === 'string') parts.push({ size: jsonBytes(v), cut: (max) => (o[f] = truncate(v, max)) });
+    }
+    const blocks = o.blocks;
+    if (blocks?.length) parts.push({ size: jsonBytes(blocks), cut: (max) => (o.blocks = truncateBlocks(blocks, max)) });
+  }
+  // Room for the keys and the channel names, then water-filling from the smallest part up.
+  let left = Math.max(0, budget - jsonBytes(copies.map((o) => ({ channel: o.channel }))) - parts.length * 16);
+  parts.sort((a, b) => a.size - b.size);
+  parts.forEach((p, i) => {
+    const share = Math.floor(left / (parts.length - i));
+    if (p.size > share) p.cut(share);
+    left -= Math.min(p.size, share);
+  });
+  return copies;
+}
+
+/**
+ * The record in a smaller form, for a save DynamoDB refused (its size): outputs cut to 4 KB, the
+ * history to its first and last events (with a HISTORY_TRUNCATED event saying how many went), and,
+ * once the message is finished, the job entry to its ids. An outcome is then still recorded.
+ */
+export function compactRecord(r: MessageRecord): MessageRecord {
+  const history =
+    r.history.length <= 50 ? r.history : [...r.history.slice(0, 10), { ts: r.history[10].ts, type: 'HISTORY_TRUNCATED', dropped: r.history.length - 40 }, ...r.history.slice(-30)];
+  const job = TERMINAL.has(r.status) ? { messageId: r.job.messageId, userId: r.job.userId, tenantId: r.job.tenantId, fanoutTenantId: r.job.fanoutTenantId } : r.job;
+  return { ...r, history: history.map(shortEvent), outputs: capOutputs(r.outputs, 4096), job };
+}
+
+/** A history event with its long strings (provider error bodies) cut to 1 KB. */
+const shortEvent = (e: HistoryEvent): HistoryEvent =>
+  Object.fromEntries(Object.entries(e).map(([k, v]) => [k, typeof v === 'string' && v.length > 1024 ? truncate(v, 1024) : v])) as HistoryEvent;
+
+/**
  * A message record as stored: fields derivable from the message id, or empty, are left out, so a
  * delivered inbox message stays under 1 KB (one write unit per write). `unpack` restores them.
+ * Outputs are kept up to STORED_OUTPUTS_BYTES.
  */
 export function pack(r: MessageRecord): string {
-  const { requestId: _requestId, job, tags, notification, event, ...rest } = r;
+  const { requestId: _requestId, job, tags, notification, event, outputs, ...rest } = r;
   const { messageId: _messageId, ...jobRest } = job;
-  return JSON.stringify({ ...rest, job: jobRest, ...(tags.length ? { tags } : {}), ...(notification ? { notification } : {}), ...(event ? { event } : {}) });
+  return JSON.stringify({ ...rest, outputs: capOutputs(outputs), job: jobRest, ...(tags.length ? { tags } : {}), ...(notification ? { notification } : {}), ...(event ? { event } : {}) });
 }
+
+/** The bytes of a record's stored document (what DynamoDB's item limit is mostly made of). */
+export const recordBytes = (r: MessageRecord): number => Buffer.byteLength(pack(r));
 
 export function unpack(doc: string): MessageRecord {
   const p = JSON.parse(doc) as Omit<MessageRecord, 'requestId'> & Partial<MessageRecord>;

@@ -1,8 +1,8 @@
-import { render, type RenderedOutput } from '../domain/render';
+import { render, RenderLimitError, type RenderedOutput } from '../domain/render';
 import { now as clock } from '../shared/clock';
 import { retryDelayMs } from '../domain/retry';
 import { channelAddress, nextSteps, targetKey, type Channel, type Outcome, type Target } from '../domain/routing';
-import { parseMessageId } from '../domain/send';
+import { parseMessageId, targetsOf } from '../domain/send';
 import { ProviderError } from '../providers/port';
 import { adapterFor, fallbackProviders } from '../providers/registry';
 import { memo } from '../shared/cache';
@@ -12,9 +12,12 @@ import { logger } from '../shared/logger';
 import { MAX_DELAY_SECONDS } from '../shared/queue';
 import { sqsWorker } from '../shared/worker';
 import {
+  compactRecord,
   getMessage,
   getRequest,
   newMessageRecord,
+  RECORD_LIMIT_BYTES,
+  recordBytes,
   TERMINAL,
   writeMessage,
   type ChannelState,
@@ -85,8 +88,31 @@ interface Turn {
   target: Target;
   state: ChannelState;
   events: HistoryEvent[];
-  output: RenderedOutput;
+  /** What the target rendered (none when its content was over the rendering budget). */
+  output?: RenderedOutput;
   providerMessageId?: string;
+}
+
+/** The content of one target for its recipient; throws RenderLimitError when it is over the rendering budget. */
+const renderFor = (target: Target, res: Resolved): RenderedOutput =>
+  render(target.channel, {
+    content: res.content,
+    data: res.data,
+    profile: res.profile,
+    tenant: res.tenant && { id: res.tenant.tenant.id, name: res.tenant.tenant.name, properties: res.tenant.properties },
+    brand: res.brand,
+  });
+
+/** The error of a target whose content went over the rendering budget: it fails before any claim or provider call. */
+const TOO_LARGE = 'content too large';
+
+function tooLarge(target: Target, previous: ChannelState | undefined, e: RenderLimitError): Turn {
+  const channel = targetKey(target);
+  return {
+    target,
+    state: { state: 'failed', attempts: previous?.attempts ?? 0, error: e.message },
+    events: [{ ts: clock(), type: 'UNDELIVERABLE', channel, reason: 'FAILED', error: e.message }],
+  };
 }
 
 /**
@@ -95,16 +121,9 @@ interface Turn {
  * `nextAt`); a permanent failure, or a provider out of retries or time, fails over to the next
  * provider at once; no provider left means the target failed. Never throws.
  */
-async function runTarget(req: RequestRecord, record: MessageRecord, target: Target, res: Resolved, previous: ChannelState | undefined): Promise<Turn> {
+async function runTarget(req: RequestRecord, record: MessageRecord, target: Target, res: Resolved, previous: ChannelState | undefined, output: RenderedOutput): Promise<Turn> {
   const key = targetKey(target);
   const address = channelAddress(target, res.profile, record.userId !== undefined);
-  const output = render(target.channel, {
-    content: res.content,
-    data: res.data,
-    profile: res.profile,
-    tenant: res.tenant && { id: res.tenant.tenant.id, name: res.tenant.tenant.name, properties: res.tenant.properties },
-    brand: res.brand,
-  });
   const events: HistoryEvent[] = previous?.state === 'retry' ? [] : [{ ts: clock(), type: 'RENDERED', channel: key }];
   const candidates = await providersFor(req, target, address);
   let attempts = previous?.attempts ?? 0;
@@ -173,9 +192,21 @@ class Conflict extends Error {}
 /** Another worker holds a live claim on this message: try again after a while. */
 class Busy extends Error {}
 
-/** Writes `next` over the stored version `v` and returns the new version; a lost race is a Conflict. */
+/**
+ * Writes `next` over the stored version `v` and returns the new version; a lost race is a Conflict.
+ * A write that fails otherwise (DynamoDB refusing the item's size, say) is tried once more with the
+ * record compacted: after a provider accepted, the outcome must be recorded, or the claim's lease
+ * runs out and the message ends "outcome unknown" (never with a call on another channel).
+ */
 async function save(next: MessageRecord, v: number): Promise<number> {
-  if (!(await writeMessage(next, v))) throw new Conflict(next.id);
+  let written: boolean;
+  try {
+    written = await writeMessage(next, v);
+  } catch (e) {
+    logger.warn('message record not saved; saving it compacted', { messageId: next.id, error: e as Error });
+    written = await writeMessage(compactRecord(next), v);
+  }
+  if (!written) throw new Conflict(next.id);
   return v + 1;
 }
 
@@ -212,6 +243,18 @@ async function deliverRecipient(req: RequestRecord, r: DeliveryRecipient, stored
   throw new Busy(`${r.messageId} kept changing under this worker`);
 }
 
+/**
+ * The recipient with its data. A job entry re-driven from a stored record carries none (records do
+ * not copy it): it is the data of the request's `to` entry the recipient was reached through (the
+ * record's `reach` starts with its index; one entry without). Bulk runs keep theirs in the record.
+ */
+function withData(req: RequestRecord, r: DeliveryRecipient, record: MessageRecord): DeliveryRecipient {
+  if (r.data !== undefined || req.bulkJobId) return r;
+  const entry = targetsOf(req.message.to)[record.reach === undefined ? 0 : Number.parseInt(record.reach, 10)];
+  const data = entry?.data;
+  return data === undefined ? r : { ...r, data };
+}
+
 async function deliverFrom(req: RequestRecord, r: DeliveryRecipient, storedProfile: Profile | undefined, stored: StoredRecord | undefined): Promise<void> {
   const now = clock();
   let v = stored?.v ?? 0;
@@ -234,7 +277,14 @@ async function deliverFrom(req: RequestRecord, r: DeliveryRecipient, storedProfi
     await save(finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error }, { type: 'UNDELIVERABLE', reason: 'FAILED', error }), v);
     return;
   }
-  record = releaseStaleClaims(record, now);
+  const released = releaseStaleClaims(record, now);
+  if (released.unknown) {
+    // A provider may have accepted: end here, so neither it nor another channel is called again.
+    await save(concludeUnknown(released.record), v);
+    return;
+  }
+  record = released.record;
+  r = withData(req, r, record);
 
   if (!Object.keys(record.channels).length && r.userId && !storedProfile && r.inline && Object.keys(r.inline).length) {
     // Implicit creation: the first send to a new user_id stores the inline fields; audiences follow.
@@ -252,26 +302,38 @@ async function deliverFrom(req: RequestRecord, r: DeliveryRecipient, storedProfi
 
 /**
  * A `sending` claim inside its lease may still be in progress elsewhere: Busy (retry later). An
- * expired claim is the one window that cannot be closed: the worker stopped between claiming and
- * recording the outcome, so the provider may or may not have accepted. The inbox is our own
- * conditional write, safe to repeat, so it is retried; any other target is recorded as failed
- * ("outcome unknown") rather than risking a second provider call.
+ * expired claim is the one window that cannot be closed: the worker stopped (or could not save)
+ * between claiming and recording the outcome, so the provider may or may not have accepted. The
+ * inbox is our own conditional write, safe to repeat, so it is retried; any other target is
+ * recorded as failed ("outcome unknown", `unknown`), and the message ends there: neither a second
+ * call to that provider nor a failover to another channel risks a second notification.
  */
-function releaseStaleClaims(record: MessageRecord, now: number): MessageRecord {
+function releaseStaleClaims(record: MessageRecord, now: number): { record: MessageRecord; unknown: boolean } {
   const claimed = Object.entries(record.channels).filter(([, c]) => c.state === 'sending');
-  if (!claimed.length) return record;
+  if (!claimed.length) return { record, unknown: false };
   if (claimed.some(([, c]) => now - (c.claimedAt ?? 0) < config.CLAIM_LEASE_MS)) throw new Busy(`${record.id} is being delivered by another worker`);
   const channels = { ...record.channels };
   const history = [...record.history];
+  let unknown = false;
   for (const [key, c] of claimed) {
     if (targetOf(key).channel === 'inbox') channels[key] = { ...c, state: 'retry', nextAt: now };
     else {
-      const error = 'outcome unknown: the worker stopped during the provider call';
-      channels[key] = { ...c, state: 'failed', error };
-      history.push({ ts: now, type: 'UNDELIVERABLE', channel: key, error });
+      channels[key] = { ...c, state: 'failed', error: OUTCOME_UNKNOWN };
+      history.push({ ts: now, type: 'UNDELIVERABLE', channel: key, error: OUTCOME_UNKNOWN });
+      unknown = true;
     }
   }
-  return { ...record, channels, history };
+  return { record: { ...record, channels, history }, unknown };
+}
+
+const OUTCOME_UNKNOWN = 'outcome unknown: the worker stopped, or could not record the outcome, during the provider call';
+
+/** The final status after an outcome unknown: what was delivered stands; otherwise UNDELIVERABLE, saying why. */
+function concludeUnknown(record: MessageRecord): MessageRecord {
+  const states = Object.values(record.channels);
+  if (states.some((c) => c.state === 'delivered')) return { ...record, status: 'DELIVERED' };
+  if (states.some((c) => c.state === 'sent')) return { ...record, status: 'SENT' };
+  return finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error: OUTCOME_UNKNOWN }, { type: 'UNDELIVERABLE', reason: 'FAILED', error: OUTCOME_UNKNOWN });
 }
 
 const outcomeOf = (c: ChannelState): Outcome => (c.state === 'failed' ? 'failed' : c.state === 'delivered' || c.state === 'sent' ? 'delivered' : 'pending');
@@ -292,6 +354,24 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
     const step = nextSteps(res.routing, reachable, { outcomes: Object.fromEntries(entries.map(([k, c]) => [k, outcomeOf(c)])) });
     const run = [...step.start, ...due];
 
+    // Every target of the round renders before anything is claimed: rendering is bounded (the
+    // budget of domain/render.ts), and a target whose content is over it fails here, with no
+    // claim and no provider call; the routing then goes on as after any failure.
+    const outputs = new Map<string, RenderedOutput>();
+    const refused: Turn[] = [];
+    for (const t of run) {
+      try {
+        outputs.set(targetKey(t), renderFor(t, res));
+      } catch (e) {
+        if (!(e instanceof RenderLimitError)) throw e;
+        refused.push(tooLarge(t, record.channels[targetKey(t)], e));
+      }
+    }
+    if (refused.length) {
+      for (const turn of refused) record = apply(record, turn);
+      continue;
+    }
+
     if (!run.length) {
       if (waiting.length) {
         v = await save(record, v);
@@ -303,17 +383,28 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
     }
 
     const claims = Object.fromEntries(run.map((t) => [targetKey(t), { ...(record.channels[targetKey(t)] ?? { attempts: 0 }), state: 'sending' as const, claimedAt: now }]));
+    // The record must still be storable once this round's outcomes are in it: checked before the
+    // claim, so a record DynamoDB would refuse never stands between a provider's answer and its log.
+    const fresh = [...outputs.values()];
+    const bytes = recordBytes({ ...record, outputs: [...record.outputs.filter((o) => !fresh.some((f) => f.channel === o.channel)), ...fresh] });
+    if (bytes > RECORD_LIMIT_BYTES) {
+      const error = `message record too large: ${bytes} bytes stored for this recipient, at most ${RECORD_LIMIT_BYTES}`;
+      await save(finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error }, { type: 'UNDELIVERABLE', reason: 'FAILED', error }), v);
+      return;
+    }
     record = {
       ...record,
       status: 'ROUTED',
       channels: { ...record.channels, ...claims },
       history: [...record.history, ...step.start.map((t) => ({ ts: now, type: 'ROUTED', channel: targetKey(t) }))],
     };
-    // The claim is what keeps a provider from being called twice. The inbox needs none: its
-    // delivery is our own write, conditional on the message id, so repeating it is harmless and
-    // the record is written once, with the outcome (one write per recipient saved).
-    if (!run.every((t) => t.channel === 'inbox')) v = await save(record, v);
-    const turns = await Promise.all(run.map((t) => runTarget(req, record, t, res, record.channels[targetKey(t)])));
+    // The claim is what keeps a provider from being called twice, and what a cancel races: it is
+    // conditional on the version read, so a cancel written since makes it a Conflict (re-read:
+    // CANCELED, nothing delivered), and a cancel after it finds the message ROUTED (409). The
+    // inbox is claimed too: its write is safe to repeat, but without a claim a cancel landing
+    // between the read and the inbox write answered CANCELED while the item was written.
+    v = await save(record, v);
+    const turns = await Promise.all(run.map((t) => runTarget(req, record, t, res, record.channels[targetKey(t)], outputs.get(targetKey(t))!)));
     for (const turn of turns) record = apply(record, turn);
   }
 }
@@ -325,7 +416,7 @@ function apply(record: MessageRecord, turn: Turn): MessageRecord {
     ...record,
     channels: { ...record.channels, [key]: turn.state },
     history: [...record.history, ...turn.events],
-    outputs: [...record.outputs.filter((o) => o.channel !== turn.output.channel), turn.output],
+    outputs: turn.output ? [...record.outputs.filter((o) => o.channel !== turn.output!.channel), turn.output] : record.outputs,
     ...(ok && record.sent === undefined ? { sent: clock(), channel: turn.target.channel, provider: turn.state.provider, providerMessageId: turn.providerMessageId } : {}),
     ...(turn.state.state === 'delivered' && record.delivered === undefined ? { delivered: clock() } : {}),
   };
@@ -337,6 +428,9 @@ function conclude(record: MessageRecord, unreachable: Target[]): MessageRecord {
   if (states.some((c) => c.state === 'delivered')) return { ...record, status: 'DELIVERED' };
   if (states.some((c) => c.state === 'sent')) return { ...record, status: 'SENT' };
   if (states.length) {
+    // Content over the rendering budget on every channel tried: say so, it is not the providers.
+    const error = states.every((c) => c.error?.startsWith(TOO_LARGE)) ? states[0].error : undefined;
+    if (error) return finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error }, { type: 'UNDELIVERABLE', reason: 'FAILED', error });
     const reason = states.every((c) => c.error === 'NO_PROVIDERS') ? 'NO_PROVIDERS' : 'PROVIDER_ERROR';
     return finish(record, 'UNDELIVERABLE', { reason }, { type: 'UNDELIVERABLE', reason });
   }

@@ -48,6 +48,8 @@ describe('inbox adapter on DynamoDB Local', () => {
         read: false,
         archived: false,
       }),
+      // The user's unread counter (lambdas/store/inbox.ts), written in the same transaction.
+      { pk: 'INBOX#user%231', sk: 'UNREAD', 'n|-|acme': 1 },
     ]);
     const { items: listed } = await inbox.listInbox('user#1', { limit: 10 });
     expect(listed).toEqual([
