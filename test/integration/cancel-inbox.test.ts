@@ -15,10 +15,12 @@ let s: TestStack;
 beforeAll(async () => {
   s = await startTestStack();
   const { ddb } = require('../../lambdas/shared/aws') as typeof import('../../lambdas/shared/aws');
+  const { functionScope } = require('../../lambdas/local/aws-calls') as typeof import('../../lambdas/local/aws-calls');
   (ddb.middlewareStack as unknown as { add(mw: (next: Next, ctx: { commandName?: string }) => Next, o: object): void }).add(
     (next, ctx) => async (args) => {
       const h = hold;
-      if (h && h.at(String(ctx.commandName), JSON.stringify(args.input))) {
+      // Only the delivery worker's writes (the API's own request and record writes go by).
+      if (h && functionScope.getStore() === 'Worker-deliver' && h.at(String(ctx.commandName), JSON.stringify(args.input))) {
         hold = undefined;
         await h.then();
       }
