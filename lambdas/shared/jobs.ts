@@ -21,6 +21,31 @@ export const audienceBackfillJob = z.object({
 export const tenantCleanupJob = z.object({ type: z.literal('tenant-cleanup'), tenantId: z.string(), deletedAt: z.number(), cursor: z.string().optional() });
 
 /**
+ * Where a tenant target's walk stands. The walk is iterative deepening: pass `level` goes down the
+ * tree depth-first from the target to the tenants exactly `level` below it and emits their members,
+ * so members are reached nearest tenant first (as breadth-first would) while the whole state is one
+ * root-to-tenant `path`, never a frontier. `path` is also the walk's visited set: in a parent index
+ * every tenant has one parent, so a walk down can only meet a tenant again by coming back to one on
+ * its own path (a cycle), which ends the send with a terminal error.
+ */
+export const tenantWalk = z.object({
+  level: z.number().int().min(0),
+  /** From the target down to the tenant being read or left. */
+  path: z.array(z.string()),
+  /** `down`: find the first child of the path's end; `next`: leave it for its next sibling; `members`: read its members; `up` / `ancestor`: include_parent's next ancestor and its members. */
+  mode: z.enum(['members', 'down', 'next', 'up', 'ancestor']),
+  /** A tenant `level` deep was reached in this pass (so the next level may hold some). */
+  found: z.boolean(),
+  /** include_parent: the target and the ancestors reached so far, nearest last. */
+  ups: z.array(z.string()).optional(),
+  upDone: z.boolean().optional(),
+  downDone: z.boolean().optional(),
+  /** Index reads so far: a hard cap on the walk, whatever the tree does meanwhile. */
+  steps: z.number().int().min(0),
+});
+export type TenantWalk = z.infer<typeof tenantWalk>;
+
+/**
  * A send's expansion, resumable: `state` says where the previous invocation stopped (which target,
  * which page, which tenant of a hierarchy walk).
  */
@@ -31,11 +56,10 @@ export const sendJob = z.object({
     .object({
       target: z.number().int().min(0),
       cursor: z.string().optional(),
-      /** Tenants still to expand for include_children / include_parent: the current and next BFS levels. */
+      /** A tenant target's walk of its hierarchy (include_children / include_parent): see tenantWalk. */
+      walk: tenantWalk.optional(),
+      /** A list pattern: the lists of the current pattern page still to expand. */
       level: z.array(z.string()).optional(),
-      next: z.array(z.string()).optional(),
-      /** Whether the current tenant's members or its children are being read. */
-      phase: z.enum(['members', 'children']).optional(),
       /** Lists of a list pattern: the pattern page cursor and the list being expanded. */
       listCursor: z.string().optional(),
       list: z.string().optional(),

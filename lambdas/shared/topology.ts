@@ -6,7 +6,7 @@
 export type QueueName = 'fanout' | 'delivery';
 
 /** The item-level DynamoDB actions a function may be granted on the table and its indexes. */
-export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchWriteItem';
+export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchWriteItem' | 'ConditionCheckItem';
 
 /**
  * What every API-key function does with the table before its routes run: reads the key
@@ -65,7 +65,8 @@ export interface ApiGroup {
 export const API_GROUPS: ApiGroup[] = [
   { module: 'health', segments: ['health'], public: true, table: [] },
   { module: 'profiles', segments: ['profiles'], queues: ['fanout'], table: withApiKey('Query', 'BatchGetItem') },
-  { module: 'tenants', segments: ['tenants'], queues: ['fanout'], table: withApiKey('Query') },
+  /** A reparenting is a transaction: the tenant's write (UpdateItem) and a ConditionCheckItem on each ancestor. */
+  { module: 'tenants', segments: ['tenants'], queues: ['fanout'], table: withApiKey('Query', 'ConditionCheckItem') },
   { module: 'users', segments: ['users'], queues: ['fanout'], table: withApiKey('Query', 'BatchGetItem') },
   { module: 'lists', segments: ['lists'], table: withApiKey('Query') },
   { module: 'audiences', segments: ['audiences'], queues: ['fanout'], table: withApiKey('Query') },

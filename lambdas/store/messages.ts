@@ -97,8 +97,20 @@ export interface RequestRecord {
   expiresAt?: number;
   /** A bulk job's run: its users are the recipients (the job's message is `message`). */
   bulkJobId?: string;
-  /** Fan-out progress, saved after every invocation so an interrupted expansion can resume. */
-  fanout?: { done: boolean; emitted: number; state?: unknown };
+  /**
+   * Fan-out progress, saved after every invocation so an interrupted expansion can resume.
+   * `failed`: the expansion ended for good with this reason (nothing re-runs it).
+   */
+  fanout?: { done: boolean; emitted: number; state?: unknown; failed?: string };
+  /** The request's own log: what happened to the request as a whole (a fan-out that failed for good). */
+  log?: RequestEvent[];
+}
+
+export interface RequestEvent {
+  ts: number;
+  type: 'FANOUT_FAILED';
+  error: string;
+  [detail: string]: unknown;
 }
 
 /** A new message record for one recipient of a request, in its first status. */
@@ -204,6 +216,15 @@ export async function getStoredRequest(requestId: string): Promise<{ request: Re
 
 export async function updateRequest(req: RequestRecord): Promise<void> {
   await batchWrite([{ put: requestItem(req) }]);
+}
+
+/**
+ * Ends a request's fan-out for good: done, with the reason, the recipients emitted so far (the
+ * sweeper closes the request once those are terminal) and a FANOUT_FAILED entry in its log.
+ */
+export async function failRequest(req: RequestRecord, reason: string, emitted: number): Promise<void> {
+  const event: RequestEvent = { ts: Date.now(), type: 'FANOUT_FAILED', error: reason, recipients: emitted };
+  await updateRequest({ ...req, fanout: { done: true, emitted, failed: reason }, log: [...(req.log ?? []), event] });
 }
 
 /** Open requests the sweeper should look at by `at`, from one shard, oldest first. */

@@ -1,13 +1,13 @@
 import type { Context } from 'aws-lambda';
 import { now as clock } from '../shared/clock';
 import { dedupeMode, recipientKey, type DedupeMode, messageIdFor, targetsOf, toTarget, type Target } from '../domain/send';
-import { enqueueDelivery, enqueueFanout, type DeliveryRecipient, type SendJob } from '../shared/jobs';
+import { enqueueDelivery, enqueueFanout, type DeliveryRecipient, type SendJob, type TenantWalk } from '../shared/jobs';
 import { logger } from '../shared/logger';
 import { bulkStep } from './bulk-fanout';
 import { getAudience, listMembers } from '../store/audiences';
 import { findLists, getList, listSubscribers } from '../store/lists';
-import { getMessage, getRequest, newMessageRecord, updateRequest, writeMessage, type RequestRecord } from '../store/messages';
-import { getMembership, getTenant, listTenantMembers, listTenants, tenantChain } from '../store/tenants';
+import { failRequest, getMessage, getRequest, newMessageRecord, updateRequest, writeMessage, type RequestRecord } from '../store/messages';
+import { getMembership, getTenant, listTenantMembers, MAX_TENANT_DEPTH, nextChild } from '../store/tenants';
 
 /** Recipients per delivery job (one SQS message): fewer SQS requests per recipient. */
 export const RECIPIENTS_PER_JOB = 25;
@@ -17,8 +17,11 @@ const PAGE_SIZE = 250;
 export const MAX_PER_INVOCATION = 5000;
 /** Time an invocation keeps in reserve to flush and re-enqueue. */
 const RESERVE_MS = 15_000;
-/** The BFS frontier rides in the job; past this many tenants in one level the job would outgrow SQS. */
-const MAX_FRONTIER = 4000;
+/** Index reads one tenant target's walk may make: a hard stop, whatever happens to the tree meanwhile. */
+export const MAX_WALK_STEPS = 2_000_000;
+
+/** A send that can never be expanded (a corrupt tenant tree): it ends with this reason in its log. */
+export class FanoutFailure extends Error {}
 
 type State = NonNullable<SendJob['state']>;
 /** A recipient before its message id; `shared`: a tenant member who is in other tenants too. */
@@ -153,33 +156,75 @@ async function step(t: Target, state: State, out: Emitter): Promise<State> {
 }
 
 /**
- * A tenant target walks tenants in BFS order from the target (`level` is the current level,
- * `next` the one below), so a user in several tenants is first reached through the nearest.
- * include_parent walks the chain upwards instead: the target, its parent, and so on.
+ * A tenant target: its members, then with include_children its descendants' and with
+ * include_parent its ancestors', nearest first. Level by level (iterative deepening, see
+ * TenantWalk in shared/jobs.ts): pass L emits the members of the ancestor L up, then walks down
+ * depth-first to the tenants L below and emits theirs. Each call makes one index read. A tenant met
+ * again on the way down or up (a cycle), a tree deeper than MAX_TENANT_DEPTH, or a walk past
+ * MAX_WALK_STEPS reads throws FanoutFailure: the send ends, it never loops.
  */
 async function tenantStep(t: Extract<Target, { kind: 'tenant' }>, state: State, out: Emitter, reach: string): Promise<State> {
-  if (state.level === undefined) {
-    if (!(await getTenant(t.tenantId))) return { target: state.target + 1, emitted: state.emitted };
-    const level = t.includeParent ? (await tenantChain(t.tenantId)).map((x) => x.id) : [t.tenantId];
-    return { ...state, level, next: [], cursor: undefined };
+  const root = t.tenantId;
+  const finish = (): State => ({ target: state.target + 1, emitted: state.emitted });
+  const at = (walk: TenantWalk, cursor?: string): State => ({ ...state, walk, cursor });
+  const corrupt = (why: string) => new FanoutFailure(`tenant ${root}: the tenant hierarchy is corrupt (${why}); the send stopped there`);
+  const nextLevel = (w: TenantWalk): State => {
+    const more = (t.includeParent && !w.upDone) || (t.includeChildren && !w.downDone);
+    if (!more) return finish();
+    if (w.level >= MAX_TENANT_DEPTH) throw corrupt(`deeper than ${MAX_TENANT_DEPTH} tenants`);
+    const next = { ...w, level: w.level + 1 };
+    return t.includeParent && !next.upDone ? at({ ...next, mode: 'up' }) : downPass(next);
+  };
+  const downPass = (w: TenantWalk): State => (t.includeChildren && !w.downDone ? at({ ...w, mode: 'down', path: [root], found: false }) : nextLevel(w));
+  const enter = (w: TenantWalk, path: string[], child: string): State => {
+    if (path.includes(child)) throw corrupt(`${child} is its own ancestor`);
+    if (path.length >= MAX_TENANT_DEPTH) throw corrupt(`deeper than ${MAX_TENANT_DEPTH} tenants`);
+    const next = [...path, child];
+    return at({ ...w, path: next, mode: next.length - 1 === w.level ? 'members' : 'down' });
+  };
+  const members = async (tenantId: string): Promise<string | undefined> => {
+    const page = await listTenantMembers(tenantId, PAGE_SIZE, state.cursor);
+    await out.addMany(page.items.map((m) => ({ userId: m.user_id, data: t.data, fanoutTenantId: tenantId, membershipProfile: m.profile, shared: m.shared })), `${reach}:${tenantId}`);
+    return page.cursor;
+  };
+
+  const current = state.walk;
+  if (!current) {
+    if (!(await getTenant(root))) return finish();
+    return at({ level: 0, path: [root], mode: 'members', found: false, ...(t.includeParent ? { ups: [root] } : {}), steps: 0 });
   }
-  const [current, ...rest] = state.level;
-  if (current === undefined) {
-    if (!t.includeChildren || !state.next?.length) return { target: state.target + 1, emitted: state.emitted };
-    return { ...state, level: state.next, next: [], cursor: undefined };
+  if (current.steps >= MAX_WALK_STEPS) throw corrupt(`still walking after ${MAX_WALK_STEPS} reads`);
+  const w: TenantWalk = { ...current, steps: current.steps + 1 };
+  switch (w.mode) {
+    case 'members': {
+      const cursor = await members(w.path.at(-1)!);
+      return cursor ? at(w, cursor) : at({ ...w, found: true, mode: 'next' });
+    }
+    case 'down': {
+      const child = await nextChild(w.path.at(-1)!);
+      return child ? enter(w, w.path, child) : at({ ...w, mode: 'next' });
+    }
+    case 'next': {
+      const left = w.path.at(-1)!;
+      const path = w.path.slice(0, -1);
+      // Back at the target: this pass is over; a pass that reached nothing `level` deep was the last.
+      if (!path.length) return nextLevel({ ...w, path, downDone: w.downDone || !w.found });
+      const sibling = await nextChild(path.at(-1)!, left);
+      return sibling ? enter(w, path, sibling) : at({ ...w, path, mode: 'next' });
+    }
+    case 'up': {
+      const ups = w.ups ?? [root];
+      const parent = (await getTenant(ups.at(-1)!))?.parent_tenant_id;
+      if (!parent) return downPass({ ...w, upDone: true });
+      if (ups.includes(parent)) throw corrupt(`${parent} is its own ancestor`);
+      if (ups.length >= MAX_TENANT_DEPTH) throw corrupt(`deeper than ${MAX_TENANT_DEPTH} tenants`);
+      return at({ ...w, ups: [...ups, parent], mode: 'ancestor' });
+    }
+    case 'ancestor': {
+      const cursor = await members(w.ups!.at(-1)!);
+      return cursor ? at(w, cursor) : downPass(w);
+    }
   }
-  if (state.phase !== 'children') {
-    const page = await listTenantMembers(current, PAGE_SIZE, state.cursor);
-    await out.addMany(page.items.map((m) => ({ userId: m.user_id, data: t.data, fanoutTenantId: current, membershipProfile: m.profile, shared: m.shared })), `${reach}:${current}`);
-    if (page.cursor) return { ...state, cursor: page.cursor };
-    if (!t.includeChildren) return { ...state, level: rest, cursor: undefined };
-    return { ...state, phase: 'children', cursor: undefined };
-  }
-  const children = await listTenants({ parentId: current, limit: PAGE_SIZE, cursor: state.cursor });
-  const next = [...(state.next ?? []), ...children.items.map((c) => c.id)];
-  if (next.length > MAX_FRONTIER) throw new Error(`tenant ${t.tenantId}: more than ${MAX_FRONTIER} tenants on one level of the hierarchy`);
-  if (children.cursor) return { ...state, next, cursor: children.cursor };
-  return { ...state, level: rest, next, phase: 'members', cursor: undefined };
 }
 
 /** Seconds until `at` (epoch ms), rounded up; 0 when due (within a second). */
@@ -208,15 +253,25 @@ export async function expandSend(job: SendJob, context: Context): Promise<void> 
   const targets = requestTargets(req);
   const out = new Emitter(req, dedupeMode(targets));
   let state: State = job.state ?? { target: 0, emitted: 0 };
-  while (state.target < targets.length) {
-    if (out.pending >= MAX_PER_INVOCATION || context.getRemainingTimeInMillis() < RESERVE_MS) {
-      await out.flush();
-      state = { ...state, emitted: state.emitted + out.emitted };
-      await updateRequest({ ...req, fanout: { done: false, emitted: state.emitted, state } });
-      await enqueueFanout([{ ...job, state }]);
-      return;
+  try {
+    while (state.target < targets.length) {
+      if (out.pending >= MAX_PER_INVOCATION || context.getRemainingTimeInMillis() < RESERVE_MS) {
+        await out.flush();
+        state = { ...state, emitted: state.emitted + out.emitted };
+        await updateRequest({ ...req, fanout: { done: false, emitted: state.emitted, state } });
+        await enqueueFanout([{ ...job, state }]);
+        return;
+      }
+      state = await step(targets[state.target], state, out);
     }
-    state = await step(targets[state.target], state, out);
+  } catch (e) {
+    if (!(e instanceof FanoutFailure)) throw e;
+    // Whatever was expanded before the failure is delivered (each of those recipients ends in a
+    // terminal status); the request ends with the reason in its log, and nothing re-runs it.
+    await out.flush();
+    await failRequest(req, e.message, state.emitted + out.emitted);
+    logger.error('send expansion failed for good', { requestId: req.requestId, reason: e.message, recipients: state.emitted + out.emitted });
+    return;
   }
   await out.flush();
   await updateRequest({ ...req, fanout: { done: true, emitted: state.emitted + out.emitted } });

@@ -68,8 +68,9 @@ export async function checkRequest(job: CheckRequestJob): Promise<void> {
   if (page.cursor) return enqueueFanout([{ ...job, cursor: page.cursor, seen, unfinished }]);
 
   const expected = req.single ? 1 : (req.fanout?.emitted ?? 0);
-  if (unfinished === 0 && seen >= expected) return moveOpenMarker(req.requestId, job.marker, undefined);
-  if (seen < expected && unfinished === 0) {
+  if (unfinished === 0 && (seen >= expected || req.fanout?.failed)) return moveOpenMarker(req.requestId, job.marker, undefined);
+  // A fan-out that failed for good is never re-run: its log says why.
+  if (seen < expected && unfinished === 0 && !req.fanout?.failed) {
     logger.warn('re-running a fan-out that lost recipients', { requestId: req.requestId, seen, expected });
     await enqueueFanout([{ type: 'send', requestId: req.requestId }]);
   }
