@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { targetsOf, type SendMessage } from '../domain/send';
 import { config, required } from './config';
 import { enqueue } from './queue';
 
@@ -46,26 +47,28 @@ export const tenantWalk = z.object({
 export type TenantWalk = z.infer<typeof tenantWalk>;
 
 /**
- * A send's expansion, resumable: `state` says where the previous invocation stopped (which target,
- * which page, which tenant of a hierarchy walk).
+ * Where a send's expansion stands (which target, which page, where in a hierarchy walk). It is
+ * saved on the request item only (RequestRecord.fanout.state), never in the job, so nothing large
+ * rides twice: the longest it gets is a 64-tenant walk path or one pattern page of list ids.
  */
+export const fanoutState = z.object({
+  target: z.number().int().min(0),
+  cursor: z.string().optional(),
+  /** A tenant target's walk of its hierarchy (include_children / include_parent): see tenantWalk. */
+  walk: tenantWalk.optional(),
+  /** A list pattern: the lists of the current pattern page still to expand. */
+  level: z.array(z.string()).optional(),
+  /** Lists of a list pattern: the pattern page cursor and the list being expanded. */
+  listCursor: z.string().optional(),
+  list: z.string().optional(),
+  emitted: z.number().int().min(0),
+});
+export type FanoutState = z.infer<typeof fanoutState>;
+
+/** A send's expansion: one step of it, from the state saved on the request. */
 export const sendJob = z.object({
   type: z.literal('send'),
   requestId: z.string(),
-  state: z
-    .object({
-      target: z.number().int().min(0),
-      cursor: z.string().optional(),
-      /** A tenant target's walk of its hierarchy (include_children / include_parent): see tenantWalk. */
-      walk: tenantWalk.optional(),
-      /** A list pattern: the lists of the current pattern page still to expand. */
-      level: z.array(z.string()).optional(),
-      /** Lists of a list pattern: the pattern page cursor and the list being expanded. */
-      listCursor: z.string().optional(),
-      list: z.string().optional(),
-      emitted: z.number().int().min(0),
-    })
-    .optional(),
 });
 export type SendJob = z.infer<typeof sendJob>;
 
@@ -98,6 +101,12 @@ export const deliveryRecipient = z.object({
   /** Inline profile fields of the `to` entry (highest in the profile merge). */
   inline: z.record(z.string(), z.unknown()).optional(),
   data: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * The `to` entry (index into the request's targets) whose `data` this recipient gets, when it is
+   * not copied into `data`: list, pattern, audience and tenant recipients share their entry's data,
+   * which stays on the request instead of riding in every recipient of every job.
+   */
+  target: z.number().int().min(0).optional(),
   /** The recipient's own context.tenant_id. */
   tenantId: z.string().optional(),
   /** The tenant a fan-out reached the user through, and that membership's profile. */
@@ -109,6 +118,12 @@ export const deliveryRecipient = z.object({
   recorded: z.boolean().optional(),
 });
 export type DeliveryRecipient = z.infer<typeof deliveryRecipient>;
+
+/** The data of a recipient's `to` entry: its own copy, else its entry's on the request (`target`). */
+export function targetData(message: Pick<SendMessage, 'to'>, r: Pick<DeliveryRecipient, 'data' | 'target'>): Record<string, unknown> | undefined {
+  if (r.data !== undefined || r.target === undefined) return r.data;
+  return targetsOf(message.to)[r.target]?.data;
+}
 
 export const deliveryJob = z.object({
   type: z.literal('deliver'),

@@ -1,6 +1,6 @@
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { displayRecipient, type SendMessage } from '../domain/send';
-import type { DeliveryRecipient } from '../shared/jobs';
+import type { DeliveryRecipient, FanoutState } from '../shared/jobs';
 import type { RenderedOutput } from '../domain/render';
 import { ddb } from '../shared/aws';
 import { config } from '../shared/config';
@@ -99,9 +99,11 @@ export interface RequestRecord {
   bulkJobId?: string;
   /**
    * Fan-out progress, saved after every invocation so an interrupted expansion can resume.
-   * `failed`: the expansion ended for good with this reason (nothing re-runs it).
+   * `failed`: the expansion ended for good with this reason (nothing re-runs it); `tries`:
+   * invocations started since the last saved progress; `lastError`: why the last one failed.
+   * Stored as attributes of the request item (the record itself is written once, in `doc`).
    */
-  fanout?: { done: boolean; emitted: number; state?: unknown; failed?: string };
+  fanout?: { done: boolean; emitted: number; state?: FanoutState; failed?: string; tries?: number; lastError?: string };
   /** The request's own log: what happened to the request as a whole (a fan-out that failed for good). */
   log?: RequestEvent[];
 }
@@ -181,14 +183,98 @@ const messageItem = (r: MessageRecord, v: number) => ({
 
 const suffixOf = (r: MessageRecord) => (r.id === r.requestId ? '-' : r.id.slice(r.requestId.length + 1));
 
-const requestItem = (req: RequestRecord) => ({
-  ...requestKeys.request(req.requestId),
-  ...requestKeys.requestIndex(req.requestId, req.enqueued),
-  _t: 'Request',
-  updated: Date.now(),
-  doc: JSON.stringify(req),
-  ...retention(req.dueAt),
-});
+const requestItem = (req: RequestRecord) => {
+  const { fanout: _fanout, log: _log, ...record } = req;
+  return {
+    ...requestKeys.request(req.requestId),
+    ...requestKeys.requestIndex(req.requestId, req.enqueued),
+    _t: 'Request',
+    updated: Date.now(),
+    doc: JSON.stringify(record),
+    ...retention(req.dueAt),
+  };
+};
+
+/**
+ * The request as stored: the record in `doc`, written once, and what changes as attributes, each
+ * changed by an UpdateItem: the fan-out's progress (`fdone`, `femitted`, `fstate`, `ffailed`,
+ * `ftries`, `flasterror`) and the request's log (`log`). An item written before these attributes
+ * existed keeps its progress in `doc`.
+ */
+function toRequest(item: StoredItem): RequestRecord {
+  const req = JSON.parse(item.doc) as RequestRecord;
+  if (item.fdone !== undefined) {
+    req.fanout = {
+      done: item.fdone === true,
+      emitted: Number(item.femitted ?? 0),
+      ...(typeof item.fstate === 'string' ? { state: JSON.parse(item.fstate) as FanoutState } : {}),
+      ...(typeof item.ffailed === 'string' ? { failed: item.ffailed } : {}),
+    };
+  }
+  if (item.ftries !== undefined || item.flasterror !== undefined) {
+    req.fanout = { done: false, emitted: 0, ...req.fanout, tries: Number(item.ftries ?? 0), ...(typeof item.flasterror === 'string' ? { lastError: item.flasterror } : {}) };
+  }
+  if (Array.isArray(item.log)) req.log = item.log as RequestEvent[];
+  return req;
+}
+
+/** One UpdateItem of a request item's attributes: `set` values (undefined removes), `append` to the log. */
+async function updateRequestItem(requestId: string, change: { set?: Record<string, unknown>; add?: Record<string, number>; log?: RequestEvent }): Promise<Record<string, unknown> | undefined> {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const sets: string[] = [];
+  const removes: string[] = [];
+  const adds: string[] = [];
+  Object.entries({ ...change.set, ...(change.set ? { updated: Date.now(), ...retention() } : {}) }).forEach(([name, value], i) => {
+    names[`#s${i}`] = name;
+    if (value === undefined) removes.push(`#s${i}`);
+    else {
+      values[`:s${i}`] = value;
+      sets.push(`#s${i} = :s${i}`);
+    }
+  });
+  Object.entries(change.add ?? {}).forEach(([name, value], i) => {
+    names[`#a${i}`] = name;
+    values[`:a${i}`] = value;
+    adds.push(`#a${i} :a${i}`);
+  });
+  if (change.log) {
+    names['#log'] = 'log';
+    values[':entry'] = [change.log];
+    values[':none'] = [];
+    sets.push('#log = list_append(if_not_exists(#log, :none), :entry)');
+  }
+  const expression = [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : '', adds.length ? `ADD ${adds.join(', ')}` : ''].filter(Boolean).join(' ');
+  const out = await ddb.send(
+    new UpdateCommand({
+      TableName: TABLE,
+      Key: requestKeys.request(requestId),
+      UpdateExpression: expression,
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ReturnValues: 'UPDATED_NEW',
+    }),
+  );
+  return out.Attributes;
+}
+
+/** Saves a fan-out's progress: where it stands (`state`, none once done) and the recipients emitted so far. */
+export async function saveFanout(requestId: string, progress: { done: boolean; emitted: number; state?: FanoutState }): Promise<void> {
+  await updateRequestItem(requestId, {
+    set: { fdone: progress.done, femitted: progress.emitted, fstate: progress.state && JSON.stringify(progress.state), ftries: 0, flasterror: undefined },
+  });
+}
+
+/** Counts one more fan-out invocation of the request without progress saved yet; returns the count. */
+export async function countFanoutAttempt(requestId: string): Promise<number> {
+  return Number((await updateRequestItem(requestId, { add: { ftries: 1 } }))?.ftries ?? 1);
+}
+
+/** Records why a fan-out invocation failed (the reason a later, final attempt gives). */
+export async function recordFanoutError(requestId: string, error: string): Promise<void> {
+  await updateRequestItem(requestId, { set: { flasterror: error.slice(0, 1000) } });
+}
 
 /**
  * Stores a request with its trace look-up item and its open marker (the sweeper looks at it from
@@ -211,20 +297,16 @@ export async function getRequest(requestId: string): Promise<RequestRecord | und
 /** The request and when it last changed (fan-out progress), strongly consistent. */
 export async function getStoredRequest(requestId: string): Promise<{ request: RequestRecord; updated: number } | undefined> {
   const item = await getItem(requestKeys.request(requestId));
-  return item ? { request: JSON.parse(item.doc) as RequestRecord, updated: Number(item.updated) } : undefined;
-}
-
-export async function updateRequest(req: RequestRecord): Promise<void> {
-  await batchWrite([{ put: requestItem(req) }]);
+  return item ? { request: toRequest(item), updated: Number(item.updated) } : undefined;
 }
 
 /**
  * Ends a request's fan-out for good: done, with the reason, the recipients emitted so far (the
  * sweeper closes the request once those are terminal) and a FANOUT_FAILED entry in its log.
  */
-export async function failRequest(req: RequestRecord, reason: string, emitted: number): Promise<void> {
+export async function failRequest(requestId: string, reason: string, emitted: number): Promise<void> {
   const event: RequestEvent = { ts: Date.now(), type: 'FANOUT_FAILED', error: reason, recipients: emitted };
-  await updateRequest({ ...req, fanout: { done: true, emitted, failed: reason }, log: [...(req.log ?? []), event] });
+  await updateRequestItem(requestId, { set: { fdone: true, femitted: emitted, ffailed: reason, fstate: undefined }, log: event });
 }
 
 /** Open requests the sweeper should look at by `at`, from one shard, oldest first. */

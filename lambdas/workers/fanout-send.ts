@@ -1,16 +1,25 @@
 import type { Context } from 'aws-lambda';
 import { now as clock } from '../shared/clock';
 import { dedupeMode, recipientKey, type DedupeMode, messageIdFor, targetsOf, toTarget, type Target } from '../domain/send';
-import { enqueueDelivery, enqueueFanout, type DeliveryRecipient, type SendJob, type TenantWalk } from '../shared/jobs';
+import { enqueueDelivery, enqueueFanout, type DeliveryRecipient, type FanoutState, type SendJob, type TenantWalk } from '../shared/jobs';
 import { logger } from '../shared/logger';
 import { bulkStep } from './bulk-fanout';
 import { getAudience, listMembers } from '../store/audiences';
 import { findLists, getList, listSubscribers } from '../store/lists';
-import { failRequest, getMessage, getRequest, newMessageRecord, updateRequest, writeMessage, type RequestRecord } from '../store/messages';
+import { packBySize, sqsSafeJson } from '../shared/queue';
+import { countFanoutAttempt, failRequest, getMessage, getRequest, newMessageRecord, recordFanoutError, saveFanout, writeMessage, type RequestRecord } from '../store/messages';
 import { getMembership, getTenant, listTenantMembers, MAX_TENANT_DEPTH, nextChild } from '../store/tenants';
 
 /** Recipients per delivery job (one SQS message): fewer SQS requests per recipient. */
 export const RECIPIENTS_PER_JOB = 25;
+/**
+ * Bytes of one delivery job at most (as sent: escaped JSON), whatever its recipients carry (each
+ * member's membership profile, an inline profile): a batch of ten stays well inside both SQS's
+ * 1 MiB per batch (queue.ts splits by bytes too) and Lambda's 6 MB event payload.
+ */
+export const JOB_MAX_BYTES = 256 * 1024;
+/** Fan-out invocations of one request that fail in a row before it ends for good (FANOUT_FAILED). */
+export const MAX_FANOUT_ATTEMPTS = 3;
 /** Rows read per page of a list, audience or tenant. */
 const PAGE_SIZE = 250;
 /** Recipients one invocation expands before it hands over to a fresh one. */
@@ -23,7 +32,7 @@ export const MAX_WALK_STEPS = 2_000_000;
 /** A send that can never be expanded (a corrupt tenant tree): it ends with this reason in its log. */
 export class FanoutFailure extends Error {}
 
-type State = NonNullable<SendJob['state']>;
+type State = FanoutState;
 /** A recipient before its message id; `shared`: a tenant member who is in other tenants too. */
 type Candidate = Omit<DeliveryRecipient, 'messageId'> & { shared?: boolean };
 const strip = ({ shared: _, ...r }: DeliveryRecipient & { shared?: boolean }): DeliveryRecipient => r;
@@ -73,11 +82,10 @@ class Emitter {
   }
 
   async flush(): Promise<void> {
-    const jobs = [];
-    for (let i = 0; i < this.buffer.length; i += RECIPIENTS_PER_JOB) {
-      jobs.push({ type: 'deliver' as const, requestId: this.req.requestId, recipients: this.buffer.slice(i, i + RECIPIENTS_PER_JOB) });
-    }
-    await enqueueDelivery(jobs);
+    // Jobs of up to 25 recipients and JOB_MAX_BYTES (a recipient larger than that alone).
+    const envelope = sqsSafeJson({ type: 'deliver', requestId: this.req.requestId, recipients: [] }).length;
+    const runs = packBySize(this.buffer, (r) => sqsSafeJson(r).length + 1, JOB_MAX_BYTES - envelope, RECIPIENTS_PER_JOB);
+    await enqueueDelivery(runs.map((recipients) => ({ type: 'deliver' as const, requestId: this.req.requestId, recipients })));
     this.emitted += this.buffer.length;
     this.buffer = [];
   }
@@ -112,6 +120,8 @@ async function passesFilters(userId: string, memberOf: string[]): Promise<boolea
  */
 async function step(t: Target, state: State, out: Emitter): Promise<State> {
   const reach = `${state.target}`;
+  // Recipients of a list, pattern, audience or tenant share their entry's data: referenced, not copied.
+  const data = t.kind !== 'bulk' && t.data !== undefined ? { target: state.target } : {};
   const done = (): State => ({ target: state.target + 1, emitted: state.emitted });
   switch (t.kind) {
     case 'user':
@@ -126,7 +136,7 @@ async function step(t: Target, state: State, out: Emitter): Promise<State> {
         if (!list || list.archived) return done();
       }
       const page = await listSubscribers(t.listId, PAGE_SIZE, state.cursor);
-      for (const s of page.items) if (await passesFilters(s.recipientId, t.memberOf)) await out.add({ userId: s.recipientId, data: t.data, listId: t.listId }, reach);
+      for (const s of page.items) if (await passesFilters(s.recipientId, t.memberOf)) await out.add({ userId: s.recipientId, ...data, listId: t.listId }, reach);
       return page.cursor ? { ...state, cursor: page.cursor } : done();
     }
     case 'pattern': {
@@ -137,7 +147,7 @@ async function step(t: Target, state: State, out: Emitter): Promise<State> {
         return { ...state, list: first, level: rest, listCursor: lists.cursor ?? 'END', cursor: undefined };
       }
       const page = await listSubscribers(state.list, PAGE_SIZE, state.cursor);
-      for (const s of page.items) if (await passesFilters(s.recipientId, t.memberOf)) await out.add({ userId: s.recipientId, data: t.data, listId: state.list }, `${reach}:${state.list}`);
+      for (const s of page.items) if (await passesFilters(s.recipientId, t.memberOf)) await out.add({ userId: s.recipientId, ...data, listId: state.list }, `${reach}:${state.list}`);
       if (page.cursor) return { ...state, cursor: page.cursor };
       const [next, ...rest] = state.level ?? [];
       return { ...state, list: next, level: rest, cursor: undefined };
@@ -145,7 +155,7 @@ async function step(t: Target, state: State, out: Emitter): Promise<State> {
     case 'audience': {
       if (state.cursor === undefined && !(await getAudience(t.audienceId))) return done();
       const page = await listMembers(t.audienceId, PAGE_SIZE, state.cursor);
-      for (const m of page.items) if (await passesFilters(m.member_id, t.memberOf)) await out.add({ userId: m.member_id, data: t.data, audienceId: t.audienceId }, reach);
+      for (const m of page.items) if (await passesFilters(m.member_id, t.memberOf)) await out.add({ userId: m.member_id, ...data, audienceId: t.audienceId }, reach);
       return page.cursor ? { ...state, cursor: page.cursor } : done();
     }
     case 'tenant':
@@ -184,7 +194,8 @@ async function tenantStep(t: Extract<Target, { kind: 'tenant' }>, state: State, 
   };
   const members = async (tenantId: string): Promise<string | undefined> => {
     const page = await listTenantMembers(tenantId, PAGE_SIZE, state.cursor);
-    await out.addMany(page.items.map((m) => ({ userId: m.user_id, data: t.data, fanoutTenantId: tenantId, membershipProfile: m.profile, shared: m.shared })), `${reach}:${tenantId}`);
+    const data = t.data === undefined ? {} : { target: state.target };
+    await out.addMany(page.items.map((m) => ({ userId: m.user_id, ...data, fanoutTenantId: tenantId, membershipProfile: m.profile, shared: m.shared })), `${reach}:${tenantId}`);
     return page.cursor;
   };
 
@@ -250,30 +261,41 @@ export async function expandSend(job: SendJob, context: Context): Promise<void> 
     await enqueueFanout([job], wait);
     return;
   }
+  if (req.fanout?.done) return; // expanded already: a duplicate or late job
+  const tries = await countFanoutAttempt(req.requestId);
+  if (tries > MAX_FANOUT_ATTEMPTS) {
+    const reason = `the fan-out failed ${tries - 1} times in a row; the last error: ${req.fanout?.lastError ?? 'unknown'}`;
+    await failRequest(req.requestId, reason, req.fanout?.emitted ?? 0);
+    logger.error('send expansion failed for good', { requestId: req.requestId, reason });
+    return;
+  }
   const targets = requestTargets(req);
   const out = new Emitter(req, dedupeMode(targets));
-  let state: State = job.state ?? { target: 0, emitted: 0 };
+  let state: State = req.fanout?.state ?? { target: 0, emitted: 0 };
   try {
     while (state.target < targets.length) {
       if (out.pending >= MAX_PER_INVOCATION || context.getRemainingTimeInMillis() < RESERVE_MS) {
         await out.flush();
         state = { ...state, emitted: state.emitted + out.emitted };
-        await updateRequest({ ...req, fanout: { done: false, emitted: state.emitted, state } });
-        await enqueueFanout([{ ...job, state }]);
+        await saveFanout(req.requestId, { done: false, emitted: state.emitted, state });
+        await enqueueFanout([{ type: 'send', requestId: req.requestId }]);
         return;
       }
       state = await step(targets[state.target], state, out);
     }
+    await out.flush();
+    await saveFanout(req.requestId, { done: true, emitted: state.emitted + out.emitted });
+    logger.info('send expanded', { requestId: req.requestId, recipients: state.emitted + out.emitted });
   } catch (e) {
-    if (!(e instanceof FanoutFailure)) throw e;
+    if (!(e instanceof FanoutFailure)) {
+      // Retried through the queue (and, if the job is lost, by the sweeper) until MAX_FANOUT_ATTEMPTS.
+      await recordFanoutError(req.requestId, (e as Error).message ?? String(e)).catch(() => undefined);
+      throw e;
+    }
     // Whatever was expanded before the failure is delivered (each of those recipients ends in a
     // terminal status); the request ends with the reason in its log, and nothing re-runs it.
     await out.flush();
-    await failRequest(req, e.message, state.emitted + out.emitted);
+    await failRequest(req.requestId, e.message, state.emitted + out.emitted);
     logger.error('send expansion failed for good', { requestId: req.requestId, reason: e.message, recipients: state.emitted + out.emitted });
-    return;
   }
-  await out.flush();
-  await updateRequest({ ...req, fanout: { done: true, emitted: state.emitted + out.emitted } });
-  logger.info('send expanded', { requestId: req.requestId, recipients: state.emitted + out.emitted });
 }

@@ -6,7 +6,7 @@ import { config } from '../shared/config';
 import { enqueueDelivery, enqueueFanout, type CheckRequestJob } from '../shared/jobs';
 import { logger } from '../shared/logger';
 import { OPEN_SHARDS } from '../store/keys';
-import { getStoredRequest, listStoredMessages, moveOpenMarker, openRequestsDue, TERMINAL } from '../store/messages';
+import { getStoredRequest, listStoredMessages, moveOpenMarker, openRequestsDue, saveFanout, TERMINAL } from '../store/messages';
 import { RECIPIENTS_PER_JOB } from './fanout-send';
 
 /** Open requests looked at per shard and sweep. */
@@ -51,7 +51,7 @@ export async function checkRequest(job: CheckRequestJob): Promise<void> {
   if (!req.single && !req.fanout?.done) {
     if (stored.updated < stale) {
       logger.warn('resuming a stalled fan-out', { requestId: req.requestId });
-      await enqueueFanout([{ type: 'send', requestId: req.requestId, state: req.fanout?.state as never }]);
+      await enqueueFanout([{ type: 'send', requestId: req.requestId }]);
     }
     return later();
   }
@@ -72,6 +72,7 @@ export async function checkRequest(job: CheckRequestJob): Promise<void> {
   // A fan-out that failed for good is never re-run: its log says why.
   if (seen < expected && unfinished === 0 && !req.fanout?.failed) {
     logger.warn('re-running a fan-out that lost recipients', { requestId: req.requestId, seen, expected });
+    await saveFanout(req.requestId, { done: false, emitted: 0 });
     await enqueueFanout([{ type: 'send', requestId: req.requestId }]);
   }
   if (stuck.length) logger.warn('re-driven stuck messages', { requestId: req.requestId, count: stuck.length });
