@@ -65,10 +65,15 @@ export const fanoutState = z.object({
 });
 export type FanoutState = z.infer<typeof fanoutState>;
 
-/** A send's expansion: one step of it, from the state saved on the request. */
+/**
+ * A send's expansion: one step of it, from the state saved on the request, by the fan-out chain
+ * `seq` (absent: the first). Only the chain the request names may advance it; a job of an older
+ * chain (the sweeper started a new one meanwhile) stops without emitting.
+ */
 export const sendJob = z.object({
   type: z.literal('send'),
   requestId: z.string(),
+  seq: z.number().int().min(0).optional(),
 });
 export type SendJob = z.infer<typeof sendJob>;
 
@@ -79,8 +84,9 @@ export type SendJob = z.infer<typeof sendJob>;
 export const checkRequestJob = z.object({
   type: z.literal('check-request'),
   requestId: z.string(),
-  /** The open marker's sort key, moved or deleted at the end. */
+  /** The open marker's sort key, moved or deleted at the end, and its partition (the shard; absent: the request's own). */
   marker: z.string(),
+  markerPk: z.string().optional(),
   cursor: z.string().optional(),
   seen: z.number().int().min(0).default(0),
   unfinished: z.number().int().min(0).default(0),

@@ -7,7 +7,8 @@ import { bulkStep } from './bulk-fanout';
 import { getAudience, listMembers } from '../store/audiences';
 import { findLists, getList, listSubscribers } from '../store/lists';
 import { packBySize, sqsSafeJson } from '../shared/queue';
-import { countFanoutAttempt, failRequest, getMessage, getRequest, newMessageRecord, recordFanoutError, saveFanout, writeMessage, type RequestRecord } from '../store/messages';
+import { claimFanout, failRequest, getMessage, getRequest, newMessageRecord, releaseFanout, saveFanout, writeMessage, type FanoutOwner, type RequestRecord } from '../store/messages';
+import { QUEUES } from '../shared/topology';
 import { getMembership, getTenant, listTenantMembers, MAX_TENANT_DEPTH, nextChild } from '../store/tenants';
 
 /** Recipients per delivery job (one SQS message): fewer SQS requests per recipient. */
@@ -20,6 +21,11 @@ export const RECIPIENTS_PER_JOB = 25;
 export const JOB_MAX_BYTES = 256 * 1024;
 /** Fan-out invocations of one request that fail in a row before it ends for good (FANOUT_FAILED). */
 export const MAX_FANOUT_ATTEMPTS = 3;
+/**
+ * How long one invocation holds a request's fan-out (longer than the worker can run): nobody else
+ * advances it meanwhile, and only once it expires may the sweeper start a new chain.
+ */
+export const FANOUT_LEASE_MS = QUEUES.fanout.timeoutSeconds * 1000 + 30_000;
 /** Rows read per page of a list, audience or tenant. */
 const PAGE_SIZE = 250;
 /** Recipients one invocation expands before it hands over to a fresh one. */
@@ -96,7 +102,7 @@ class Emitter {
 }
 
 /** `fn` over `items`, at most `limit` at a time, results in order. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
   await Promise.all(
@@ -247,7 +253,11 @@ export const requestTargets = (req: RequestRecord): Target[] => (req.bulkJobId ?
 /**
  * Expands a send request's `to` page by page and emits delivery jobs in chunks. When the budget
  * of one invocation (recipients or time) runs out it saves its progress on the request and
- * re-enqueues itself with that state, so any size of audience is many short invocations.
+ * re-enqueues itself, so any size of audience is many short invocations. Exactly one chain of jobs
+ * advances a request: a job runs only if the request names its chain (`seq`) and it wins the
+ * lease (claimFanout), emits only while it holds it, and hands over to the chain's next job with
+ * a write conditional on that lease (saveFanout). A second chain (the sweeper's, under a backlog)
+ * makes the first one's jobs stale: they stop without emitting.
  */
 export async function expandSend(job: SendJob, context: Context): Promise<void> {
   const req = await getRequest(job.requestId);
@@ -261,11 +271,21 @@ export async function expandSend(job: SendJob, context: Context): Promise<void> 
     await enqueueFanout([job], wait);
     return;
   }
+  const seq = job.seq ?? 0;
   if (req.fanout?.done) return; // expanded already: a duplicate or late job
-  const tries = await countFanoutAttempt(req.requestId);
+  if ((req.fanout?.seq ?? 0) !== seq) {
+    logger.info('a newer fan-out chain owns this request; this job stops', { requestId: req.requestId, seq, owner: req.fanout?.seq });
+    return;
+  }
+  const owner: FanoutOwner = { seq, lease: clock() + FANOUT_LEASE_MS };
+  const tries = await claimFanout(req.requestId, seq, clock(), owner.lease);
+  if (tries === undefined) {
+    logger.info('another invocation holds this fan-out; this job stops', { requestId: req.requestId, seq });
+    return;
+  }
   if (tries > MAX_FANOUT_ATTEMPTS) {
     const reason = `the fan-out failed ${tries - 1} times in a row; the last error: ${req.fanout?.lastError ?? 'unknown'}`;
-    await failRequest(req.requestId, reason, req.fanout?.emitted ?? 0);
+    await failRequest(req.requestId, owner, reason, req.fanout?.emitted ?? 0);
     logger.error('send expansion failed for good', { requestId: req.requestId, reason });
     return;
   }
@@ -277,25 +297,29 @@ export async function expandSend(job: SendJob, context: Context): Promise<void> 
       if (out.pending >= MAX_PER_INVOCATION || context.getRemainingTimeInMillis() < RESERVE_MS) {
         await out.flush();
         state = { ...state, emitted: state.emitted + out.emitted };
-        await saveFanout(req.requestId, { done: false, emitted: state.emitted, state });
-        await enqueueFanout([{ type: 'send', requestId: req.requestId }]);
+        if (!(await saveFanout(req.requestId, owner, { done: false, emitted: state.emitted, state }))) {
+          logger.warn('the fan-out lease was lost; this chain stops', { requestId: req.requestId, seq });
+          return;
+        }
+        await enqueueFanout([{ type: 'send', requestId: req.requestId, seq: seq + 1 }]);
         return;
       }
       state = await step(targets[state.target], state, out);
     }
     await out.flush();
-    await saveFanout(req.requestId, { done: true, emitted: state.emitted + out.emitted });
+    await saveFanout(req.requestId, owner, { done: true, emitted: state.emitted + out.emitted });
     logger.info('send expanded', { requestId: req.requestId, recipients: state.emitted + out.emitted });
   } catch (e) {
     if (!(e instanceof FanoutFailure)) {
-      // Retried through the queue (and, if the job is lost, by the sweeper) until MAX_FANOUT_ATTEMPTS.
-      await recordFanoutError(req.requestId, (e as Error).message ?? String(e)).catch(() => undefined);
+      // Retried through the queue (and, if the job is lost, by the sweeper) until MAX_FANOUT_ATTEMPTS;
+      // the lease ends now so the retry need not wait for it.
+      await releaseFanout(req.requestId, owner, (e as Error).message ?? String(e)).catch(() => undefined);
       throw e;
     }
     // Whatever was expanded before the failure is delivered (each of those recipients ends in a
     // terminal status); the request ends with the reason in its log, and nothing re-runs it.
     await out.flush();
-    await failRequest(req.requestId, e.message, state.emitted + out.emitted);
+    await failRequest(req.requestId, owner, e.message, state.emitted + out.emitted);
     logger.error('send expansion failed for good', { requestId: req.requestId, reason: e.message, recipients: state.emitted + out.emitted });
   }
 }
