@@ -37,17 +37,6 @@ export async function getTenants(tenantIds: string[]): Promise<Map<string, Tenan
   return new Map(items.map((i) => [String(i.tenantId), toTenant(i)]));
 }
 
-/** Creates or replaces a tenant; true when it was created. The caller checks parent and cycles. */
-export async function putTenant(tenant: TenantRecord): Promise<{ created: boolean; tenant: TenantRecord }> {
-  const item = await upsertItem(keys.tenant(tenant.id), {
-    _t: 'Tenant',
-    tenantId: tenant.id,
-    doc: JSON.stringify(tenant),
-    ...keys.tenantIndex(tenant.id, tenant.parent_tenant_id),
-  });
-  return { created: item?.created === item?.updated, tenant };
-}
-
 /** Sets (or, with undefined, removes) one default preference item, safely under concurrent edits. */
 export async function setDefaultPreference(tenantId: string, topicId: string, item: TenantPreferenceItem | undefined): Promise<void> {
   await updateDoc<TenantRecord>(
