@@ -4,7 +4,20 @@ import { apiHandler } from '../shared/api';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors';
 import { enqueueFanout } from '../shared/jobs';
 import { noContent, ok, route } from '../shared/router';
-import { deleteTenantItem, getTenant, hasChildren, listTenantMembers, listTenants, putTenant, setDefaultPreference, tenantChain } from '../store/tenants';
+import {
+  deleteTenantItem,
+  getTenant,
+  hasChildren,
+  listTenantMembers,
+  listTenants,
+  MAX_TENANT_DEPTH,
+  putTenantChecked,
+  setDefaultPreference,
+  subtreeHeight,
+  TenantChainError,
+  versionedChain,
+  type VersionedTenant,
+} from '../store/tenants';
 import { tenantTemplateRoutes } from './tenant-templates';
 import { limitQuery, listPage } from './paging';
 import { bodyId, jsonObject, preferenceSetting } from './schemas';
@@ -18,14 +31,42 @@ const tenantBody = z.object({
   default_preferences: z.object({ items: z.array(preferenceSetting.extend({ id: bodyId })).max(200).optional() }).nullish(),
 });
 
-/** Parent must exist and must not be the tenant or one of its descendants. */
-async function checkParent(tenantId: string, parentId: string): Promise<void> {
-  const chain = await tenantChain(parentId);
-  if (!chain.length) throw new ValidationError(`Invalid request: body.parent_tenant_id: tenant ${parentId} does not exist`);
-  if (wouldCycle(tenantId, chain.map((t) => t.id))) {
-    throw new ValidationError(`Invalid request: body.parent_tenant_id: ${parentId} would make a cycle (it is ${tenantId} or one of its descendants)`);
+const PARENT = 'Invalid request: body.parent_tenant_id';
+
+/**
+ * The parent's chain (the parent first, up to its root, with revisions), after checking that the
+ * parent exists, is neither the tenant nor one of its descendants, and leaves every tenant of the
+ * tree at most MAX_TENANT_DEPTH deep: the tenant's own depth, and, when it moves to another
+ * parent, its deepest descendant's.
+ */
+async function checkParent(tenantId: string, parentId: string): Promise<VersionedTenant[]> {
+  let chain: VersionedTenant[];
+  try {
+    chain = await versionedChain(parentId);
+  } catch (e) {
+    if (!(e instanceof TenantChainError)) throw e;
+    throw new ValidationError(
+      e.kind === 'depth'
+        ? `${PARENT}: ${parentId} is already deeper than ${MAX_TENANT_DEPTH} tenants (the most a hierarchy may have)`
+        : `${PARENT}: the parent chain of ${parentId} is cyclic`,
+    );
   }
+  if (!chain.length) throw new ValidationError(`${PARENT}: tenant ${parentId} does not exist`);
+  if (wouldCycle(tenantId, chain.map((t) => t.tenant.id))) {
+    throw new ValidationError(`${PARENT}: ${parentId} would make a cycle (it is ${tenantId} or one of its descendants)`);
+  }
+  // Levels left below the tenant; a tenant that changes parent brings its descendants along.
+  const room = MAX_TENANT_DEPTH - chain.length - 1;
+  if (room < 0) throw new ValidationError(`${PARENT}: ${parentId} is ${chain.length} tenants deep; a child would pass the maximum depth of ${MAX_TENANT_DEPTH}`);
+  const current = await getTenant(tenantId);
+  if (current && current.parent_tenant_id !== parentId && (await subtreeHeight(tenantId, room)) > room) {
+    throw new ValidationError(`${PARENT}: under ${parentId}, the descendants of ${tenantId} would pass the maximum depth of ${MAX_TENANT_DEPTH} tenants`);
+  }
+  return chain;
 }
+
+/** Attempts at a reparenting whose ancestors keep changing under it before answering 409. */
+const PUT_ATTEMPTS = 5;
 
 async function mustGet(tenantId: string): Promise<TenantRecord> {
   const tenant = await getTenant(tenantId);
@@ -40,7 +81,6 @@ export const routes = [
     body: tenantBody,
     handler: async ({ params, body }) => {
       const id = params.tenant_id;
-      if (body.parent_tenant_id) await checkParent(id, body.parent_tenant_id);
       const tenant: TenantRecord = {
         id,
         name: body.name,
@@ -50,7 +90,13 @@ export const routes = [
         user_profile: body.user_profile ?? {},
         default_preferences: { items: body.default_preferences?.items ?? [] },
       };
-      await putTenant(tenant);
+      // Check and write are one: the write is a transaction that also checks every ancestor read
+      // by the check is unchanged (store/tenants.ts putTenantChecked); a lost race checks again.
+      for (let attempt = 0; ; attempt++) {
+        const ancestors = body.parent_tenant_id ? await checkParent(id, body.parent_tenant_id) : [];
+        if (await putTenantChecked(tenant, ancestors)) break;
+        if (attempt + 1 >= PUT_ATTEMPTS) throw new ConflictError(`Tenant ${id}: its new ancestors kept changing; try again`, true);
+      }
       return ok(tenant);
     },
   }),

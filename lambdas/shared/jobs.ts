@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { targetsOf, type SendMessage } from '../domain/send';
 import { config, required } from './config';
 import { enqueue } from './queue';
 
@@ -21,27 +22,58 @@ export const audienceBackfillJob = z.object({
 export const tenantCleanupJob = z.object({ type: z.literal('tenant-cleanup'), tenantId: z.string(), deletedAt: z.number(), cursor: z.string().optional() });
 
 /**
- * A send's expansion, resumable: `state` says where the previous invocation stopped (which target,
- * which page, which tenant of a hierarchy walk).
+ * Where a tenant target's walk stands. The walk is iterative deepening: pass `level` goes down the
+ * tree depth-first from the target to the tenants exactly `level` below it and emits their members,
+ * so members are reached nearest tenant first (as breadth-first would) while the whole state is one
+ * root-to-tenant `path`, never a frontier. `path` is also the walk's visited set: in a parent index
+ * every tenant has one parent, so a walk down can only meet a tenant again by coming back to one on
+ * its own path (a cycle), which ends the send with a terminal error.
+ */
+export const tenantWalk = z.object({
+  level: z.number().int().min(0),
+  /** From the target down to the tenant being read or left. */
+  path: z.array(z.string()),
+  /** `down`: find the first child of the path's end; `next`: leave it for its next sibling; `members`: read its members; `up` / `ancestor`: include_parent's next ancestor and its members. */
+  mode: z.enum(['members', 'down', 'next', 'up', 'ancestor']),
+  /** A tenant `level` deep was reached in this pass (so the next level may hold some). */
+  found: z.boolean(),
+  /** include_parent: the target and the ancestors reached so far, nearest last. */
+  ups: z.array(z.string()).optional(),
+  upDone: z.boolean().optional(),
+  downDone: z.boolean().optional(),
+  /** Index reads so far: a hard cap on the walk, whatever the tree does meanwhile. */
+  steps: z.number().int().min(0),
+});
+export type TenantWalk = z.infer<typeof tenantWalk>;
+
+/**
+ * Where a send's expansion stands (which target, which page, where in a hierarchy walk). It is
+ * saved on the request item only (RequestRecord.fanout.state), never in the job, so nothing large
+ * rides twice: the longest it gets is a 64-tenant walk path or one pattern page of list ids.
+ */
+export const fanoutState = z.object({
+  target: z.number().int().min(0),
+  cursor: z.string().optional(),
+  /** A tenant target's walk of its hierarchy (include_children / include_parent): see tenantWalk. */
+  walk: tenantWalk.optional(),
+  /** A list pattern: the lists of the current pattern page still to expand. */
+  level: z.array(z.string()).optional(),
+  /** Lists of a list pattern: the pattern page cursor and the list being expanded. */
+  listCursor: z.string().optional(),
+  list: z.string().optional(),
+  emitted: z.number().int().min(0),
+});
+export type FanoutState = z.infer<typeof fanoutState>;
+
+/**
+ * A send's expansion: one step of it, from the state saved on the request, by the fan-out chain
+ * `seq` (absent: the first). Only the chain the request names may advance it; a job of an older
+ * chain (the sweeper started a new one meanwhile) stops without emitting.
  */
 export const sendJob = z.object({
   type: z.literal('send'),
   requestId: z.string(),
-  state: z
-    .object({
-      target: z.number().int().min(0),
-      cursor: z.string().optional(),
-      /** Tenants still to expand for include_children / include_parent: the current and next BFS levels. */
-      level: z.array(z.string()).optional(),
-      next: z.array(z.string()).optional(),
-      /** Whether the current tenant's members or its children are being read. */
-      phase: z.enum(['members', 'children']).optional(),
-      /** Lists of a list pattern: the pattern page cursor and the list being expanded. */
-      listCursor: z.string().optional(),
-      list: z.string().optional(),
-      emitted: z.number().int().min(0),
-    })
-    .optional(),
+  seq: z.number().int().min(0).optional(),
 });
 export type SendJob = z.infer<typeof sendJob>;
 
@@ -52,8 +84,9 @@ export type SendJob = z.infer<typeof sendJob>;
 export const checkRequestJob = z.object({
   type: z.literal('check-request'),
   requestId: z.string(),
-  /** The open marker's sort key, moved or deleted at the end. */
+  /** The open marker's sort key, moved or deleted at the end, and its partition (the shard; absent: the request's own). */
   marker: z.string(),
+  markerPk: z.string().optional(),
   cursor: z.string().optional(),
   seen: z.number().int().min(0).default(0),
   unfinished: z.number().int().min(0).default(0),
@@ -74,6 +107,12 @@ export const deliveryRecipient = z.object({
   /** Inline profile fields of the `to` entry (highest in the profile merge). */
   inline: z.record(z.string(), z.unknown()).optional(),
   data: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * The `to` entry (index into the request's targets) whose `data` this recipient gets, when it is
+   * not copied into `data`: list, pattern, audience and tenant recipients share their entry's data,
+   * which stays on the request instead of riding in every recipient of every job.
+   */
+  target: z.number().int().min(0).optional(),
   /** The recipient's own context.tenant_id. */
   tenantId: z.string().optional(),
   /** The tenant a fan-out reached the user through, and that membership's profile. */
@@ -85,6 +124,12 @@ export const deliveryRecipient = z.object({
   recorded: z.boolean().optional(),
 });
 export type DeliveryRecipient = z.infer<typeof deliveryRecipient>;
+
+/** The data of a recipient's `to` entry: its own copy, else its entry's on the request (`target`). */
+export function targetData(message: Pick<SendMessage, 'to'>, r: Pick<DeliveryRecipient, 'data' | 'target'>): Record<string, unknown> | undefined {
+  if (r.data !== undefined || r.target === undefined) return r.data;
+  return targetsOf(message.to)[r.target]?.data;
+}
 
 export const deliveryJob = z.object({
   type: z.literal('deliver'),

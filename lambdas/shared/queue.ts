@@ -18,18 +18,52 @@ export interface OutgoingMessage {
 export const sqsSafeJson = (value: unknown): string =>
   JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
+/** SQS's limits: bytes of one message, bytes of one SendMessageBatch call (its messages together), entries of one call. */
+export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
+export const SQS_MAX_BATCH_BYTES = 1_048_576;
+export const SQS_MAX_BATCH_ENTRIES = 10;
+
+/** A message SQS would refuse for its size, whatever the retries: the caller has to make it smaller. */
+export class MessageTooLargeError extends Error {}
+
 /**
- * Sends messages in SendMessageBatch calls of ten, re-sending the entries SQS reports in `Failed`
- * (a batch call can succeed while some entries fail), and throws if any still fail: the caller's
- * record is then retried instead of silently losing work.
+ * Splits `items`, in order, into runs of at most `maxCount` items whose sizes add up to at most
+ * `maxBytes`; an item larger than `maxBytes` on its own makes a run of one.
+ */
+export function packBySize<T>(items: readonly T[], sizeOf: (item: T) => number, maxBytes: number, maxCount: number): T[][] {
+  const runs: T[][] = [];
+  let run: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = sizeOf(item);
+    if (run.length && (run.length >= maxCount || bytes + size > maxBytes)) {
+      runs.push(run);
+      run = [];
+      bytes = 0;
+    }
+    run.push(item);
+    bytes += size;
+  }
+  if (run.length) runs.push(run);
+  return runs;
+}
+
+/**
+ * Sends messages in SendMessageBatch calls sized by SQS's limits (ten messages, 1 MiB together),
+ * re-sending the entries SQS reports in `Failed` (a batch call can succeed while some entries
+ * fail), and throws if any still fail: the caller's record is then retried instead of silently
+ * losing work. A message over 1 MiB on its own throws MessageTooLargeError before anything is sent.
  */
 export async function enqueue(queueUrl: string, messages: OutgoingMessage[]): Promise<void> {
-  for (let i = 0; i < messages.length; i += 10) {
-    let entries = messages.slice(i, i + 10).map((m) => ({
-      Id: randomUUID(),
-      MessageBody: sqsSafeJson(m.body),
-      DelaySeconds: m.delaySeconds ? Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(m.delaySeconds))) : undefined,
-    }));
+  const all = messages.map((m) => ({
+    MessageBody: sqsSafeJson(m.body),
+    DelaySeconds: m.delaySeconds ? Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(m.delaySeconds))) : undefined,
+  }));
+  const size = (e: { MessageBody: string }) => Buffer.byteLength(e.MessageBody, 'utf8');
+  const tooLarge = all.find((e) => size(e) > SQS_MAX_MESSAGE_BYTES);
+  if (tooLarge) throw new MessageTooLargeError(`a ${size(tooLarge)}-byte message is over SQS's limit of ${SQS_MAX_MESSAGE_BYTES} bytes`);
+  for (const batch of packBySize(all, size, SQS_MAX_BATCH_BYTES, SQS_MAX_BATCH_ENTRIES)) {
+    let entries = batch.map((e) => ({ Id: randomUUID(), ...e }));
     for (let attempt = 0; entries.length; attempt++) {
       const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
       const failed = new Set((out.Failed ?? []).map((f) => f.Id));

@@ -67,7 +67,8 @@ export interface ApiGroup {
 export const API_GROUPS: ApiGroup[] = [
   { module: 'health', segments: ['health'], public: true, table: [] },
   { module: 'profiles', segments: ['profiles'], queues: ['fanout'], table: withApiKey('Query', 'BatchGetItem') },
-  { module: 'tenants', segments: ['tenants'], queues: ['fanout'], table: withApiKey('Query') },
+  /** A reparenting is a transaction: the tenant's write (UpdateItem) and a ConditionCheckItem on each ancestor. */
+  { module: 'tenants', segments: ['tenants'], queues: ['fanout'], table: withApiKey('Query', 'ConditionCheckItem') },
   { module: 'users', segments: ['users'], queues: ['fanout'], table: withApiKey('Query', 'BatchGetItem') },
   { module: 'lists', segments: ['lists'], table: withApiKey('Query') },
   { module: 'audiences', segments: ['audiences'], queues: ['fanout'], table: withApiKey('Query') },
@@ -94,8 +95,15 @@ export const routeKeys = (g: ApiGroup): string[] => (g.public ? g.segments.map((
 /** The environment variable each queue's URL is passed in. */
 export const queueUrlEnv = (name: QueueName): string => `${name.toUpperCase()}_QUEUE_URL`;
 
-/** Scheduled workers: the sweeper re-drives unfinished requests every minute (EventBridge on AWS). */
-export const SCHEDULED = [{ worker: 'sweeper', everyMinutes: 1, timeoutSeconds: 60, sendsTo: ['fanout'] as QueueName[], table: ['Query'] as TableAction[] }] as const;
+/**
+ * Scheduled workers: the sweeper re-drives unfinished requests every minute (EventBridge on AWS).
+ * It pages the open markers (Query), reads the requests they name (BatchGetItem), deletes the
+ * markers of finished single sends (BatchWriteItem) and moves the others with a transaction of a
+ * conditional Delete and a Put (DeleteItem, PutItem).
+ */
+export const SCHEDULED = [
+  { worker: 'sweeper', everyMinutes: 1, timeoutSeconds: 60, sendsTo: ['fanout'] as QueueName[], table: ['Query', 'BatchGetItem', 'BatchWriteItem', 'PutItem', 'DeleteItem'] as TableAction[] },
+] as const;
 
 /** Each function's construct id in the stack; also its name in the local runner and in recorded AWS calls. */
 export const functionIds = {

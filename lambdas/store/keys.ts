@@ -124,13 +124,24 @@ export const requestKeys = {
    * A request not yet known to be finished, in one of OPEN_SHARDS partitions, sorted by when the
    * sweeper should look at it: the sweeper's Query is `sk < now`.
    */
-  open: (requestId: string, checkAt: number): Key => ({ pk: `OPEN#${shardOf(requestId) % OPEN_SHARDS}`, sk: `${checkAt.toString(36).padStart(9, '0')}#${requestId}` }),
+  open: (requestId: string, checkAt: number): Key => ({ pk: `OPEN#${openShardOf(requestId)}`, sk: `${checkAt.toString(36).padStart(9, '0')}#${requestId}` }),
   openShard: (shard: number): string => `OPEN#${shard}`,
   openBefore: (at: number): string => `${at.toString(36).padStart(9, '0')}#`,
   traceRequests: (traceId: string): string => `TRACE#${esc(traceId)}`,
 };
 
-export const OPEN_SHARDS = 4;
+/**
+ * Partitions of the open markers. Each request writes its marker once (POST /send) and the sweeper
+ * deletes it once, so one shard holds about 500 requests a second under DynamoDB's 1,000 writes a
+ * second per partition; 16 keep the markers far from that at the 1,000 sends a second the API
+ * stage is sized for, and let the sweeper page through the shards in parallel (README "Sweep
+ * capacity"). A marker carries its partition key in the sweeper's job, so markers written under
+ * another shard count are still found (shards 0-15 include the former 0-3) and removed.
+ */
+export const OPEN_SHARDS = 16;
+
+/** The open-marker shard of a request, in 0..OPEN_SHARDS-1. */
+export const openShardOf = (requestId: string): number => shardOf(requestId) % OPEN_SHARDS;
 
 /** gsi1 partition of the requests enqueued in the hour containing `at` (epoch ms). */
 export const requestBucket = (at: number): string => `REQUESTS#${new Date(at).toISOString().slice(0, 13)}`;

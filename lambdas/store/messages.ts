@@ -1,10 +1,10 @@
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { displayRecipient, type SendMessage } from '../domain/send';
-import type { DeliveryRecipient } from '../shared/jobs';
+import type { DeliveryRecipient, FanoutState } from '../shared/jobs';
 import type { RenderedOutput } from '../domain/render';
 import { ddb } from '../shared/aws';
 import { config } from '../shared/config';
-import { requestBucket, requestKeys } from './keys';
+import { requestBucket, requestKeys, type Key } from './keys';
 import { batchWrite, getItem, isConditionFailure, queryAll, queryPage, TABLE, type StoredItem } from './table';
 
 /** Courier's message statuses (courier-api "Status lifecycle"). */
@@ -100,8 +100,24 @@ export interface RequestRecord {
   expiresAt?: number;
   /** A bulk job's run: its users are the recipients (the job's message is `message`). */
   bulkJobId?: string;
-  /** Fan-out progress, saved after every invocation so an interrupted expansion can resume. */
-  fanout?: { done: boolean; emitted: number; state?: unknown };
+  /**
+   * Fan-out progress, saved after every invocation so an interrupted expansion can resume.
+   * `failed`: the expansion ended for good with this reason (nothing re-runs it); `tries`:
+   * invocations started since the last saved progress; `lastError`: why the last one failed;
+   * `seq`: the chain that owns the fan-out (only a job carrying it may advance it); `lease`: until
+   * when one invocation of that chain holds it (epoch ms). Stored as attributes of the request
+   * item (the record itself is written once, in `doc`).
+   */
+  fanout?: { done: boolean; emitted: number; state?: FanoutState; failed?: string; tries?: number; lastError?: string; seq?: number; lease?: number };
+  /** The request's own log: what happened to the request as a whole (a fan-out that failed for good). */
+  log?: RequestEvent[];
+}
+
+export interface RequestEvent {
+  ts: number;
+  type: 'FANOUT_FAILED';
+  error: string;
+  [detail: string]: unknown;
 }
 
 /** A new message record for one recipient of a request, in its first status. */
@@ -269,26 +285,174 @@ const messageItem = (r: MessageRecord, v: number) => ({
 
 const suffixOf = (r: MessageRecord) => (r.id === r.requestId ? '-' : r.id.slice(r.requestId.length + 1));
 
-const requestItem = (req: RequestRecord) => ({
-  ...requestKeys.request(req.requestId),
-  ...requestKeys.requestIndex(req.requestId, req.enqueued),
-  _t: 'Request',
-  updated: Date.now(),
-  doc: JSON.stringify(req),
-  ...retention(req.dueAt),
-});
+const requestItem = (req: RequestRecord) => {
+  const { fanout: _fanout, log: _log, ...record } = req;
+  return {
+    ...requestKeys.request(req.requestId),
+    ...requestKeys.requestIndex(req.requestId, req.enqueued),
+    _t: 'Request',
+    /** Read by the sweeper without the document: a single send is finished when its one message is. */
+    single: req.single,
+    updated: Date.now(),
+    doc: JSON.stringify(record),
+    ...retention(req.dueAt),
+  };
+};
+
+const FANOUT_ATTRIBUTES = ['fdone', 'femitted', 'fstate', 'ffailed', 'ftries', 'flasterror', 'fseq', 'flease'];
+
+/**
+ * The request as stored: the record in `doc`, written once, and what changes as attributes, each
+ * changed by an UpdateItem: the fan-out's progress (`fdone`, `femitted`, `fstate`, `ffailed`,
+ * `ftries`, `flasterror`), its owner (`fseq`, `flease`) and the request's log (`log`). An item
+ * written before these attributes existed keeps its progress in `doc`.
+ */
+function toRequest(item: StoredItem): RequestRecord {
+  const req = JSON.parse(item.doc) as RequestRecord;
+  if (FANOUT_ATTRIBUTES.some((a) => item[a] !== undefined)) {
+    req.fanout = {
+      done: item.fdone === true,
+      emitted: Number(item.femitted ?? 0),
+      ...(typeof item.fstate === 'string' ? { state: JSON.parse(item.fstate) as FanoutState } : {}),
+      ...(typeof item.ffailed === 'string' ? { failed: item.ffailed } : {}),
+      ...(item.ftries !== undefined ? { tries: Number(item.ftries) } : {}),
+      ...(typeof item.flasterror === 'string' ? { lastError: item.flasterror } : {}),
+      seq: Number(item.fseq ?? 0),
+      ...(item.flease !== undefined ? { lease: Number(item.flease) } : {}),
+    };
+  }
+  if (Array.isArray(item.log)) req.log = item.log as RequestEvent[];
+  return req;
+}
+
+/** The invocation that holds a fan-out: its chain and its lease, as claimFanout set them. */
+export interface FanoutOwner {
+  seq: number;
+  lease: number;
+}
+
+/** A condition on the fan-out's chain: `fseq` absent counts as chain 0. */
+const chainIs = (seq: number) => (seq === 0 ? '(attribute_not_exists(fseq) OR fseq = :seq)' : 'fseq = :seq');
+
+/**
+ * One UpdateItem of a request item's attributes: `set` values (undefined removes), `add` to
+ * counters, an entry appended to the log; with `condition`, false when it does not hold.
+ */
+async function updateRequestItem(
+  requestId: string,
+  change: { set?: Record<string, unknown>; add?: Record<string, number>; log?: RequestEvent; condition?: { expression: string; values: Record<string, unknown> } },
+): Promise<Record<string, unknown> | false> {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = { ...change.condition?.values };
+  const sets: string[] = [];
+  const removes: string[] = [];
+  const adds: string[] = [];
+  Object.entries({ ...change.set, ...(change.set ? { updated: Date.now(), ...retention() } : {}) }).forEach(([name, value], i) => {
+    names[`#s${i}`] = name;
+    if (value === undefined) removes.push(`#s${i}`);
+    else {
+      values[`:s${i}`] = value;
+      sets.push(`#s${i} = :s${i}`);
+    }
+  });
+  Object.entries(change.add ?? {}).forEach(([name, value], i) => {
+    names[`#a${i}`] = name;
+    values[`:a${i}`] = value;
+    adds.push(`#a${i} :a${i}`);
+  });
+  if (change.log) {
+    names['#log'] = 'log';
+    values[':entry'] = [change.log];
+    values[':none'] = [];
+    sets.push('#log = list_append(if_not_exists(#log, :none), :entry)');
+  }
+  const expression = [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : '', adds.length ? `ADD ${adds.join(', ')}` : ''].filter(Boolean).join(' ');
+  try {
+    const out = await ddb.send(
+      new UpdateCommand({
+        TableName: TABLE,
+        Key: requestKeys.request(requestId),
+        UpdateExpression: expression,
+        ConditionExpression: `attribute_exists(pk)${change.condition ? ` AND ${change.condition.expression}` : ''}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return out.Attributes ?? {};
+  } catch (e) {
+    if (change.condition && isConditionFailure(e)) return false;
+    throw e;
+  }
+}
+
+const owned = (o: FanoutOwner) => ({ expression: `${chainIs(o.seq)} AND flease = :lease`, values: { ':seq': o.seq, ':lease': o.lease } });
+
+/**
+ * Claims the fan-out of a request for one invocation of chain `seq` until `lease` (epoch ms):
+ * only if `seq` still owns it, nobody holds a live lease on it and it is not done. Counts the
+ * attempt; returns how many were made since the last saved progress, or undefined when another
+ * invocation or a newer chain has it (the caller stops without emitting).
+ */
+export async function claimFanout(requestId: string, seq: number, now: number, lease: number): Promise<number | undefined> {
+  const out = await updateRequestItem(requestId, {
+    set: { flease: lease },
+    add: { ftries: 1 },
+    condition: {
+      expression: `${chainIs(seq)} AND (attribute_not_exists(flease) OR flease < :now) AND (attribute_not_exists(fdone) OR fdone = :false)`,
+      values: { ':seq': seq, ':now': now, ':false': false },
+    },
+  });
+  return out === false ? undefined : Number(out.ftries ?? 1);
+}
+
+/**
+ * Saves the progress of the invocation that holds the fan-out: where it stands (`state`, none once
+ * done) and the recipients emitted so far; hands the fan-out to the next job of the chain (`seq`
+ * + 1) and ends the lease. False when the invocation no longer holds it.
+ */
+export async function saveFanout(requestId: string, owner: FanoutOwner, progress: { done: boolean; emitted: number; state?: FanoutState }): Promise<boolean> {
+  const out = await updateRequestItem(requestId, {
+    set: { fdone: progress.done, femitted: progress.emitted, fstate: progress.state && JSON.stringify(progress.state), ftries: 0, flasterror: undefined, fseq: owner.seq + 1, flease: undefined },
+    condition: owned(owner),
+  });
+  return out !== false;
+}
+
+/** Ends a failed invocation's lease early, with the reason a later, final attempt gives. */
+export async function releaseFanout(requestId: string, owner: FanoutOwner, error: string): Promise<void> {
+  await updateRequestItem(requestId, { set: { flasterror: error.slice(0, 1000), flease: undefined }, condition: owned(owner) });
+}
+
+/**
+ * Starts a new chain on a fan-out that chain `seq` left without progress (its job lost, or stuck
+ * in a backlog): only if `seq` still owns it and no invocation holds a live lease. `restart` runs
+ * a finished (not failed) fan-out again from the start. True when the caller now owns chain
+ * `seq` + 1 and must enqueue its job; a job of an older chain stops when it runs.
+ */
+export async function takeoverFanout(requestId: string, seq: number, now: number, restart = false): Promise<boolean> {
+  const out = await updateRequestItem(requestId, {
+    set: { fseq: seq + 1, flease: undefined, ...(restart ? { fdone: false, femitted: 0, ftries: 0, fstate: undefined } : {}) },
+    condition: {
+      expression: `${chainIs(seq)} AND (attribute_not_exists(flease) OR flease < :now) AND ${restart ? 'fdone = :true AND attribute_not_exists(ffailed)' : '(attribute_not_exists(fdone) OR fdone = :false)'}`,
+      values: { ':seq': seq, ':now': now, ...(restart ? { ':true': true } : { ':false': false }) },
+    },
+  });
+  return out !== false;
+}
 
 /**
  * Stores a new request unless one with its id exists (a retry of the same idempotent operation,
  * which names the same id and time): the request item is a conditional put, so an existing request
  * and its fan-out progress are never overwritten. Its open marker and trace entry are written
  * first, so a request never exists without the marker the sweeper finds it by; for a retry they are
- * the same items again. False when the request already existed.
+ * the same items again. The sweeper looks at it from `checkAt` on (by default once it is
+ * SWEEP_GRACE_MS past due) until it is known to be finished. False when the request already existed.
  */
-export async function createRequest(req: RequestRecord): Promise<boolean> {
+export async function createRequest(req: RequestRecord, checkAt = (req.dueAt ?? req.enqueued) + config.SWEEP_GRACE_MS): Promise<boolean> {
   const traceId = req.message.metadata?.trace_id;
   await batchWrite([
-    { put: { ...requestKeys.open(req.requestId, (req.dueAt ?? req.enqueued) + config.SWEEP_GRACE_MS), _t: 'Open', requestId: req.requestId, doc: '{}' } },
+    { put: openItem(req.requestId, checkAt, req.single) },
     ...(traceId ? [{ put: { ...requestKeys.trace(traceId, req.requestId), _t: 'Trace', doc: '{}', ...retention(req.dueAt) } }] : []),
   ]);
   try {
@@ -307,33 +471,130 @@ export async function getRequest(requestId: string): Promise<RequestRecord | und
 /** The request and when it last changed (fan-out progress), strongly consistent. */
 export async function getStoredRequest(requestId: string): Promise<{ request: RequestRecord; updated: number } | undefined> {
   const item = await getItem(requestKeys.request(requestId));
-  return item ? { request: JSON.parse(item.doc) as RequestRecord, updated: Number(item.updated) } : undefined;
+  return item ? { request: toRequest(item), updated: Number(item.updated) } : undefined;
 }
 
-export async function updateRequest(req: RequestRecord): Promise<void> {
-  await batchWrite([{ put: requestItem(req) }]);
+/**
+ * Ends a request's fan-out for good: done, with the reason, the recipients emitted so far (the
+ * sweeper closes the request once those are terminal) and a FANOUT_FAILED entry in its log. Only
+ * by the invocation that holds it (`owner`); false otherwise.
+ */
+export async function failRequest(requestId: string, owner: FanoutOwner, reason: string, emitted: number): Promise<boolean> {
+  const event: RequestEvent = { ts: Date.now(), type: 'FANOUT_FAILED', error: reason, recipients: emitted };
+  const out = await updateRequestItem(requestId, { set: { fdone: true, femitted: emitted, ffailed: reason, fstate: undefined, flease: undefined }, log: event, condition: owned(owner) });
+  return out !== false;
 }
 
-/** Open requests the sweeper should look at by `at`, from one shard, oldest first. */
-export async function openRequestsDue(shard: number, at: number, limit: number): Promise<{ requestId: string; sk: string }[]> {
+/**
+ * An open marker: the key of the item (its partition is its shard), its request, and whether that
+ * is a single send (absent on markers written before the flag existed).
+ */
+export interface OpenMarker extends Key {
+  requestId: string;
+  single?: boolean;
+}
+
+const openItem = (requestId: string, checkAt: number, single: boolean | undefined) => ({
+  ...requestKeys.open(requestId, checkAt),
+  _t: 'Open',
+  requestId,
+  ...(single === undefined ? {} : { single }),
+  doc: '{}',
+});
+
+/** One page of the open markers of a shard due before `at`, oldest first; `cursor` continues. */
+export async function openMarkersDue(shard: number, at: number, limit: number, cursor?: Record<string, unknown>): Promise<{ items: OpenMarker[]; cursor?: Record<string, unknown> }> {
   const out = await ddb.send(
     new QueryCommand({
       TableName: TABLE,
       KeyConditionExpression: 'pk = :pk AND sk < :before',
       ExpressionAttributeValues: { ':pk': requestKeys.openShard(shard), ':before': requestKeys.openBefore(at) },
       Limit: limit,
+      ExclusiveStartKey: cursor,
     }),
   );
-  return (out.Items ?? []).map((i) => ({ requestId: String(i.requestId), sk: String(i.sk) }));
+  return {
+    items: (out.Items ?? []).map((i) => ({ pk: String(i.pk), sk: String(i.sk), requestId: String(i.requestId), ...(typeof i.single === 'boolean' ? { single: i.single } : {}) })),
+    cursor: out.LastEvaluatedKey,
+  };
 }
 
-/** Moves a request's open marker to `checkAt` (undefined: the request is finished, remove it). */
-export async function moveOpenMarker(requestId: string, sk: string, checkAt: number | undefined): Promise<void> {
-  const pk = requestKeys.open(requestId, 0).pk;
-  await batchWrite([
-    { delete: { pk, sk } },
-    ...(checkAt === undefined ? [] : [{ put: { ...requestKeys.open(requestId, checkAt), _t: 'Open', requestId, doc: '{}' } }]),
-  ]);
+/** Open requests the sweeper should look at by `at`, from one shard, oldest first (one page). */
+export async function openRequestsDue(shard: number, at: number, limit: number): Promise<OpenMarker[]> {
+  return (await openMarkersDue(shard, at, limit)).items;
+}
+
+/**
+ * Moves an open marker to `checkAt` in one transaction that deletes it only if it is still there:
+ * of two sweeps (or checks) holding the same marker, one moves it and the other gets undefined,
+ * so a request never has two markers. Returns the marker now standing.
+ */
+export async function moveOpenMarker(marker: OpenMarker, checkAt: number): Promise<OpenMarker | undefined> {
+  const next = openItem(marker.requestId, checkAt, marker.single);
+  if (next.pk === marker.pk && next.sk === marker.sk) return marker;
+  try {
+    await ddb.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Delete: { TableName: TABLE, Key: { pk: marker.pk, sk: marker.sk }, ConditionExpression: 'attribute_exists(pk)' } },
+          { Put: { TableName: TABLE, Item: next } },
+        ],
+      }),
+    );
+    return { ...marker, pk: next.pk, sk: next.sk };
+  } catch (e) {
+    const name = (e as { name?: string }).name;
+    if (name === 'TransactionCanceledException' || name === 'TransactionConflictException') return undefined;
+    throw e;
+  }
+}
+
+/** Removes open markers (their requests are finished). */
+export async function closeOpenMarkers(markers: Key[]): Promise<void> {
+  await batchWrite(markers.map((m) => ({ delete: { pk: m.pk, sk: m.sk } })));
+}
+
+/**
+ * The open markers whose requests are finished single sends (or gone), read without documents:
+ * the one message's status for a marker that says its request is a single send, the request's
+ * `single` flag as well for an older marker that does not say; a fan-out request is never finished
+ * here (its check job reads its messages). BatchGetItem of 100 keys a call; eventually consistent
+ * reads are enough, as `single` never changes and a status that is terminal stays terminal.
+ */
+export async function finishedSingles(markers: OpenMarker[]): Promise<Set<OpenMarker>> {
+  const keys: Record<string, unknown>[] = markers.flatMap((m) =>
+    m.single === false ? [] : [...(m.single === undefined ? [{ ...requestKeys.request(m.requestId) }] : []), { ...requestKeys.message(m.requestId, '-') }],
+  );
+  const found = new Map<string, { single?: boolean; status?: MessageStatus }>();
+  for (let i = 0; i < keys.length; i += 100) {
+    let pending: Record<string, unknown>[] | undefined = keys.slice(i, i + 100);
+    for (let attempt = 0; pending?.length; attempt++) {
+      if (attempt) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt) * Math.random()));
+      const out = await ddb.send(
+        new BatchGetCommand({ RequestItems: { [TABLE]: { Keys: pending, ProjectionExpression: 'pk, sk, #single, #status', ExpressionAttributeNames: { '#single': 'single', '#status': 'status' } } } }),
+      );
+      for (const item of out.Responses?.[TABLE] ?? []) {
+        const id = String(item.pk).slice('REQUEST#'.length);
+        const entry = found.get(id) ?? {};
+        if (item.sk === 'REQUEST') entry.single = item.single === true;
+        else entry.status = item.status as MessageStatus;
+        found.set(id, entry);
+      }
+      pending = out.UnprocessedKeys?.[TABLE]?.Keys as Record<string, unknown>[] | undefined;
+    }
+  }
+  const terminal = (id: string) => {
+    const status = found.get(id)?.status;
+    return status !== undefined && TERMINAL.has(status);
+  };
+  return new Set(
+    markers.filter((m) => {
+      if (m.single !== undefined) return m.single && terminal(m.requestId);
+      const r = found.get(m.requestId);
+      // An older marker: its request gone (expired) is finished too.
+      return r?.single === undefined ? r === undefined : r.single && terminal(m.requestId);
+    }),
+  );
 }
 
 /**

@@ -1,12 +1,29 @@
+import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { TenantPreferenceItem, TenantRecord } from '../domain/tenant-context';
+import { ddb } from '../shared/aws';
 import { NotFoundError } from '../shared/errors';
-import { GSI1, keys } from './keys';
-import { batchGet, deleteItem, getItem, queryAll, queryPage, setFlag, updateDoc, upsertItem, type StoredItem } from './table';
+import { esc, GSI1, keys } from './keys';
+import { batchGet, deleteItem, getItem, isConditionFailure, newRev, queryAll, queryPage, setFlag, TABLE, updateDoc, upsertItem, type StoredItem } from './table';
 
 export type Membership = { tenant_id: string; user_id: string; profile?: Record<string, unknown>; created: number };
 
-/** Deeper chains than this are refused: a guard against a corrupted (cyclic) parent chain. */
+/**
+ * The deepest a tenant may sit: its chain (itself, its parent, and so on up to a root) holds at
+ * most this many tenants. `PUT /tenants/:id` refuses a parent that would make any tenant deeper
+ * (400 naming body.parent_tenant_id); the fan-out's tree walk stops a deeper (corrupt) tree with a
+ * terminal error. At most 99: a reparenting transaction checks every ancestor (100 items at most).
+ */
 export const MAX_TENANT_DEPTH = 64;
+
+/** A parent chain that loops, or that is longer than MAX_TENANT_DEPTH. */
+export class TenantChainError extends Error {
+  constructor(
+    readonly kind: 'cycle' | 'depth',
+    readonly tenantId: string,
+  ) {
+    super(kind === 'cycle' ? `the parent chain of tenant ${tenantId} is cyclic` : `the parent chain of tenant ${tenantId} is deeper than ${MAX_TENANT_DEPTH} tenants`);
+  }
+}
 
 const toTenant = (item: StoredItem): TenantRecord => JSON.parse(item.doc) as TenantRecord;
 
@@ -18,17 +35,6 @@ export async function getTenant(tenantId: string): Promise<TenantRecord | undefi
 export async function getTenants(tenantIds: string[]): Promise<Map<string, TenantRecord>> {
   const items = await batchGet(tenantIds.map((t) => keys.tenant(t)));
   return new Map(items.map((i) => [String(i.tenantId), toTenant(i)]));
-}
-
-/** Creates or replaces a tenant; true when it was created. The caller checks parent and cycles. */
-export async function putTenant(tenant: TenantRecord): Promise<{ created: boolean; tenant: TenantRecord }> {
-  const item = await upsertItem(keys.tenant(tenant.id), {
-    _t: 'Tenant',
-    tenantId: tenant.id,
-    doc: JSON.stringify(tenant),
-    ...keys.tenantIndex(tenant.id, tenant.parent_tenant_id),
-  });
-  return { created: item?.created === item?.updated, tenant };
 }
 
 /** Sets (or, with undefined, removes) one default preference item, safely under concurrent edits. */
@@ -48,21 +54,155 @@ export function deleteTenantItem(tenantId: string): Promise<boolean> {
   return deleteItem(keys.tenant(tenantId));
 }
 
+/** A tenant as read, with the revision a conditional write can check. */
+export interface VersionedTenant {
+  tenant: TenantRecord;
+  rev: string | undefined;
+}
+
 /**
- * The tenant and its ancestors, nearest first, by key look-ups up the parent chain (`limit` stops
- * early: the context load needs four). A chain longer than MAX_TENANT_DEPTH is an error.
+ * The tenant and its ancestors, nearest first, with their revisions, by key look-ups up the parent
+ * chain (strongly consistent). `limit` stops early (the context load needs four); without it
+ * the whole chain is read and one longer than MAX_TENANT_DEPTH throws TenantChainError('depth'),
+ * one that comes back to a tenant it passed TenantChainError('cycle'); with it, a (corrupt) chain
+ * that comes back ends there, so a message in such a tree still gets its tenant context.
  */
-export async function tenantChain(tenantId: string, limit = MAX_TENANT_DEPTH): Promise<TenantRecord[]> {
-  const chain: TenantRecord[] = [];
+export async function versionedChain(tenantId: string, limit?: number): Promise<VersionedTenant[]> {
+  const chain: VersionedTenant[] = [];
+  const seen = new Set<string>();
   let next: string | null | undefined = tenantId;
-  while (next && chain.length < limit) {
-    const tenant = await getTenant(next);
-    if (!tenant) break;
-    if (chain.some((t) => t.id === tenant.id) || chain.length >= MAX_TENANT_DEPTH) throw new Error(`tenant chain of ${tenantId} is cyclic or too deep`);
-    chain.push(tenant);
+  while (next && (limit === undefined || chain.length < limit)) {
+    if (seen.has(next)) {
+      // A bounded read (the context's four layers) of a corrupt, cyclic chain keeps what it read.
+      if (limit !== undefined) break;
+      throw new TenantChainError('cycle', tenantId);
+    }
+    const item = await getItem(keys.tenant(next));
+    if (!item) break;
+    if (chain.length >= MAX_TENANT_DEPTH) throw new TenantChainError('depth', tenantId);
+    const tenant = toTenant(item);
+    seen.add(tenant.id);
+    chain.push({ tenant, rev: item.rev === undefined ? undefined : String(item.rev) });
     next = tenant.parent_tenant_id;
   }
   return chain;
+}
+
+/** The tenant and its ancestors, nearest first (see versionedChain). */
+export async function tenantChain(tenantId: string, limit?: number): Promise<TenantRecord[]> {
+  return (await versionedChain(tenantId, limit)).map((v) => v.tenant);
+}
+
+/**
+ * Writes a tenant whose parent chain was read as `ancestors` (the new parent first, up to its root),
+ * in one transaction that also checks every one of those ancestors still has the revision read.
+ * False when one changed meanwhile (the caller reads again and re-checks). Checking the whole chain,
+ * not just the new parent, is what makes concurrent reparentings safe: at commit the parent's chain
+ * is exactly what was checked for the tenant, so the new edge cannot close a cycle, however many
+ * other moves commit around it (a cycle closed by two moves with untouched edges between them,
+ * A->B->C and C->D->A, only shows on an ancestor further up than the new parent).
+ */
+export async function putTenantChecked(tenant: TenantRecord, ancestors: VersionedTenant[]): Promise<boolean> {
+  const now = Date.now();
+  const fields: Record<string, unknown> = {
+    _t: 'Tenant',
+    tenantId: tenant.id,
+    doc: JSON.stringify(tenant),
+    ...keys.tenantIndex(tenant.id, tenant.parent_tenant_id),
+    updated: now,
+    rev: newRev(),
+  };
+  const names: Record<string, string> = { '#created': 'created' };
+  const values: Record<string, unknown> = { ':now': now };
+  const sets = ['#created = if_not_exists(#created, :now)'];
+  Object.entries(fields).forEach(([name, value], i) => {
+    names[`#a${i}`] = name;
+    values[`:v${i}`] = value;
+    sets.push(`#a${i} = :v${i}`);
+  });
+  const checks = ancestors.map(({ tenant: a, rev }) => ({
+    ConditionCheck: {
+      TableName: TABLE,
+      Key: keys.tenant(a.id),
+      ...(rev === undefined
+        ? { ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#rev)', ExpressionAttributeNames: { '#rev': 'rev' } }
+        : { ConditionExpression: '#rev = :rev', ExpressionAttributeNames: { '#rev': 'rev' }, ExpressionAttributeValues: { ':rev': rev } }),
+    },
+  }));
+  const update = { Update: { TableName: TABLE, Key: keys.tenant(tenant.id), UpdateExpression: `SET ${sets.join(', ')}`, ExpressionAttributeNames: names, ExpressionAttributeValues: values } };
+  try {
+    await ddb.send(new TransactWriteCommand({ TransactItems: [update, ...checks] }));
+    return true;
+  } catch (e) {
+    if (isTransactionConflict(e)) return false;
+    throw e;
+  }
+}
+
+/** A transaction refused because a condition failed or another transaction held an item. */
+export const isTransactionConflict = (e: unknown): boolean => {
+  const name = (e as { name?: string })?.name;
+  if (name === 'TransactionConflictException') return true;
+  if (name !== 'TransactionCanceledException') return isConditionFailure(e);
+  const reasons = (e as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+  return reasons.every((r) => !r.Code || r.Code === 'None' || r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict');
+};
+
+/**
+ * How many levels of descendants `tenantId` has (0: none), counted breadth-first through the
+ * children index up to `limit` levels: a result above `limit` means "deeper than allowed". A
+ * tenant met twice (a corrupt, cyclic tree) ends the count as too deep.
+ */
+export async function subtreeHeight(tenantId: string, limit: number): Promise<number> {
+  const seen = new Set([tenantId]);
+  let level = [tenantId];
+  for (let height = 0; ; height++) {
+    if (height > limit) return height;
+    const next: string[] = [];
+    for (let i = 0; i < level.length; i += 16) {
+      const pages = await Promise.all(level.slice(i, i + 16).map((p) => allChildren(p)));
+      for (const id of pages.flat()) {
+        if (seen.has(id)) return limit + 1;
+        seen.add(id);
+        next.push(id);
+      }
+    }
+    if (!next.length) return height;
+    level = next;
+  }
+}
+
+async function allChildren(parentId: string): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await listTenants({ parentId, limit: 100, cursor });
+    ids.push(...page.items.map((t) => t.id));
+    cursor = page.cursor;
+  } while (cursor);
+  return ids;
+}
+
+/**
+ * The first child of `parentId` after the child `afterChildId` (or the first of all), in the
+ * children index's order: one Query of one item, so a tree walk can resume from any child with
+ * nothing but that child's id. Children of a parent are one contiguous run of gsi1 sort keys
+ * (`<parent>#<child>`, ids escaped so `#` only separates), so the first key after the start
+ * either is the next child or belongs to another parent (none left).
+ */
+export async function nextChild(parentId: string, afterChildId?: string): Promise<string | undefined> {
+  const prefix = keys.tenantChildrenPrefix(parentId);
+  const out = await ddb.send(
+    new QueryCommand({
+      TableName: TABLE,
+      IndexName: GSI1,
+      KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk > :after',
+      ExpressionAttributeValues: { ':pk': keys.tenantsCollection, ':after': afterChildId === undefined ? prefix : `${prefix}${esc(afterChildId)}` },
+      Limit: 1,
+    }),
+  );
+  const item = out.Items?.[0];
+  return item && String(item.gsi1sk).startsWith(prefix) ? String(item.tenantId) : undefined;
 }
 
 export async function listTenants(opts: { parentId?: string; limit: number; cursor?: string }): Promise<{ items: TenantRecord[]; cursor?: string }> {

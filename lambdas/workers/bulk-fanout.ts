@@ -1,10 +1,10 @@
 import { bulkRecipient } from '../domain/bulk';
 import type { Target } from '../domain/send';
-import type { DeliveryRecipient, SendJob } from '../shared/jobs';
+import type { DeliveryRecipient, FanoutState } from '../shared/jobs';
 import { logger } from '../shared/logger';
 import { completeJob, getJob, listJobUsers } from '../store/bulk';
 
-type State = NonNullable<SendJob['state']>;
+type State = FanoutState;
 
 /** What bulkStep needs of the fan-out's emitter (fanout-send.ts). */
 export interface RecipientSink {

@@ -1,26 +1,44 @@
 import type { Context } from 'aws-lambda';
 import { now as clock } from '../shared/clock';
 import { dedupeMode, recipientKey, type DedupeMode, messageIdFor, targetsOf, toTarget, type Target } from '../domain/send';
-import { enqueueDelivery, enqueueFanout, type DeliveryRecipient, type SendJob } from '../shared/jobs';
+import { enqueueDelivery, enqueueFanout, type DeliveryRecipient, type FanoutState, type SendJob, type TenantWalk } from '../shared/jobs';
 import { logger } from '../shared/logger';
 import { bulkStep } from './bulk-fanout';
 import { getAudience, listMembers } from '../store/audiences';
 import { findLists, getList, listSubscribers } from '../store/lists';
-import { getMessage, getRequest, newMessageRecord, updateRequest, writeMessage, type RequestRecord } from '../store/messages';
-import { getMembership, getTenant, listTenantMembers, listTenants, tenantChain } from '../store/tenants';
+import { packBySize, sqsSafeJson } from '../shared/queue';
+import { claimFanout, failRequest, getMessage, getRequest, newMessageRecord, releaseFanout, saveFanout, writeMessage, type FanoutOwner, type RequestRecord } from '../store/messages';
+import { QUEUES } from '../shared/topology';
+import { getMembership, getTenant, listTenantMembers, MAX_TENANT_DEPTH, nextChild } from '../store/tenants';
 
 /** Recipients per delivery job (one SQS message): fewer SQS requests per recipient. */
 export const RECIPIENTS_PER_JOB = 25;
+/**
+ * Bytes of one delivery job at most (as sent: escaped JSON), whatever its recipients carry (each
+ * member's membership profile, an inline profile): a batch of ten stays well inside both SQS's
+ * 1 MiB per batch (queue.ts splits by bytes too) and Lambda's 6 MB event payload.
+ */
+export const JOB_MAX_BYTES = 256 * 1024;
+/** Fan-out invocations of one request that fail in a row before it ends for good (FANOUT_FAILED). */
+export const MAX_FANOUT_ATTEMPTS = 3;
+/**
+ * How long one invocation holds a request's fan-out (longer than the worker can run): nobody else
+ * advances it meanwhile, and only once it expires may the sweeper start a new chain.
+ */
+export const FANOUT_LEASE_MS = QUEUES.fanout.timeoutSeconds * 1000 + 30_000;
 /** Rows read per page of a list, audience or tenant. */
 const PAGE_SIZE = 250;
 /** Recipients one invocation expands before it hands over to a fresh one. */
 export const MAX_PER_INVOCATION = 5000;
 /** Time an invocation keeps in reserve to flush and re-enqueue. */
 const RESERVE_MS = 15_000;
-/** The BFS frontier rides in the job; past this many tenants in one level the job would outgrow SQS. */
-const MAX_FRONTIER = 4000;
+/** Index reads one tenant target's walk may make: a hard stop, whatever happens to the tree meanwhile. */
+export const MAX_WALK_STEPS = 2_000_000;
 
-type State = NonNullable<SendJob['state']>;
+/** A send that can never be expanded (a corrupt tenant tree): it ends with this reason in its log. */
+export class FanoutFailure extends Error {}
+
+type State = FanoutState;
 /** A recipient before its message id; `shared`: a tenant member who is in other tenants too. */
 type Candidate = Omit<DeliveryRecipient, 'messageId'> & { shared?: boolean };
 const strip = ({ shared: _, ...r }: DeliveryRecipient & { shared?: boolean }): DeliveryRecipient => r;
@@ -70,11 +88,10 @@ class Emitter {
   }
 
   async flush(): Promise<void> {
-    const jobs = [];
-    for (let i = 0; i < this.buffer.length; i += RECIPIENTS_PER_JOB) {
-      jobs.push({ type: 'deliver' as const, requestId: this.req.requestId, recipients: this.buffer.slice(i, i + RECIPIENTS_PER_JOB) });
-    }
-    await enqueueDelivery(jobs);
+    // Jobs of up to 25 recipients and JOB_MAX_BYTES (a recipient larger than that alone).
+    const envelope = sqsSafeJson({ type: 'deliver', requestId: this.req.requestId, recipients: [] }).length;
+    const runs = packBySize(this.buffer, (r) => sqsSafeJson(r).length + 1, JOB_MAX_BYTES - envelope, RECIPIENTS_PER_JOB);
+    await enqueueDelivery(runs.map((recipients) => ({ type: 'deliver' as const, requestId: this.req.requestId, recipients })));
     this.emitted += this.buffer.length;
     this.buffer = [];
   }
@@ -85,7 +102,7 @@ class Emitter {
 }
 
 /** `fn` over `items`, at most `limit` at a time, results in order. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
   await Promise.all(
@@ -109,6 +126,8 @@ async function passesFilters(userId: string, memberOf: string[]): Promise<boolea
  */
 async function step(t: Target, state: State, out: Emitter): Promise<State> {
   const reach = `${state.target}`;
+  // Recipients of a list, pattern, audience or tenant share their entry's data: referenced, not copied.
+  const data = t.kind !== 'bulk' && t.data !== undefined ? { target: state.target } : {};
   const done = (): State => ({ target: state.target + 1, emitted: state.emitted });
   switch (t.kind) {
     case 'user':
@@ -123,7 +142,7 @@ async function step(t: Target, state: State, out: Emitter): Promise<State> {
         if (!list || list.archived) return done();
       }
       const page = await listSubscribers(t.listId, PAGE_SIZE, state.cursor);
-      for (const s of page.items) if (await passesFilters(s.recipientId, t.memberOf)) await out.add({ userId: s.recipientId, data: t.data, listId: t.listId }, reach);
+      for (const s of page.items) if (await passesFilters(s.recipientId, t.memberOf)) await out.add({ userId: s.recipientId, ...data, listId: t.listId }, reach);
       return page.cursor ? { ...state, cursor: page.cursor } : done();
     }
     case 'pattern': {
@@ -134,7 +153,7 @@ async function step(t: Target, state: State, out: Emitter): Promise<State> {
         return { ...state, list: first, level: rest, listCursor: lists.cursor ?? 'END', cursor: undefined };
       }
       const page = await listSubscribers(state.list, PAGE_SIZE, state.cursor);
-      for (const s of page.items) if (await passesFilters(s.recipientId, t.memberOf)) await out.add({ userId: s.recipientId, data: t.data, listId: state.list }, `${reach}:${state.list}`);
+      for (const s of page.items) if (await passesFilters(s.recipientId, t.memberOf)) await out.add({ userId: s.recipientId, ...data, listId: state.list }, `${reach}:${state.list}`);
       if (page.cursor) return { ...state, cursor: page.cursor };
       const [next, ...rest] = state.level ?? [];
       return { ...state, list: next, level: rest, cursor: undefined };
@@ -142,7 +161,7 @@ async function step(t: Target, state: State, out: Emitter): Promise<State> {
     case 'audience': {
       if (state.cursor === undefined && !(await getAudience(t.audienceId))) return done();
       const page = await listMembers(t.audienceId, PAGE_SIZE, state.cursor);
-      for (const m of page.items) if (await passesFilters(m.member_id, t.memberOf)) await out.add({ userId: m.member_id, data: t.data, audienceId: t.audienceId }, reach);
+      for (const m of page.items) if (await passesFilters(m.member_id, t.memberOf)) await out.add({ userId: m.member_id, ...data, audienceId: t.audienceId }, reach);
       return page.cursor ? { ...state, cursor: page.cursor } : done();
     }
     case 'tenant':
@@ -153,33 +172,76 @@ async function step(t: Target, state: State, out: Emitter): Promise<State> {
 }
 
 /**
- * A tenant target walks tenants in BFS order from the target (`level` is the current level,
- * `next` the one below), so a user in several tenants is first reached through the nearest.
- * include_parent walks the chain upwards instead: the target, its parent, and so on.
+ * A tenant target: its members, then with include_children its descendants' and with
+ * include_parent its ancestors', nearest first. Level by level (iterative deepening, see
+ * TenantWalk in shared/jobs.ts): pass L emits the members of the ancestor L up, then walks down
+ * depth-first to the tenants L below and emits theirs. Each call makes one index read. A tenant met
+ * again on the way down or up (a cycle), a tree deeper than MAX_TENANT_DEPTH, or a walk past
+ * MAX_WALK_STEPS reads throws FanoutFailure: the send ends, it never loops.
  */
 async function tenantStep(t: Extract<Target, { kind: 'tenant' }>, state: State, out: Emitter, reach: string): Promise<State> {
-  if (state.level === undefined) {
-    if (!(await getTenant(t.tenantId))) return { target: state.target + 1, emitted: state.emitted };
-    const level = t.includeParent ? (await tenantChain(t.tenantId)).map((x) => x.id) : [t.tenantId];
-    return { ...state, level, next: [], cursor: undefined };
+  const root = t.tenantId;
+  const finish = (): State => ({ target: state.target + 1, emitted: state.emitted });
+  const at = (walk: TenantWalk, cursor?: string): State => ({ ...state, walk, cursor });
+  const corrupt = (why: string) => new FanoutFailure(`tenant ${root}: the tenant hierarchy is corrupt (${why}); the send stopped there`);
+  const nextLevel = (w: TenantWalk): State => {
+    const more = (t.includeParent && !w.upDone) || (t.includeChildren && !w.downDone);
+    if (!more) return finish();
+    if (w.level >= MAX_TENANT_DEPTH) throw corrupt(`deeper than ${MAX_TENANT_DEPTH} tenants`);
+    const next = { ...w, level: w.level + 1 };
+    return t.includeParent && !next.upDone ? at({ ...next, mode: 'up' }) : downPass(next);
+  };
+  const downPass = (w: TenantWalk): State => (t.includeChildren && !w.downDone ? at({ ...w, mode: 'down', path: [root], found: false }) : nextLevel(w));
+  const enter = (w: TenantWalk, path: string[], child: string): State => {
+    if (path.includes(child)) throw corrupt(`${child} is its own ancestor`);
+    if (path.length >= MAX_TENANT_DEPTH) throw corrupt(`deeper than ${MAX_TENANT_DEPTH} tenants`);
+    const next = [...path, child];
+    return at({ ...w, path: next, mode: next.length - 1 === w.level ? 'members' : 'down' });
+  };
+  const members = async (tenantId: string): Promise<string | undefined> => {
+    const page = await listTenantMembers(tenantId, PAGE_SIZE, state.cursor);
+    const data = t.data === undefined ? {} : { target: state.target };
+    await out.addMany(page.items.map((m) => ({ userId: m.user_id, ...data, fanoutTenantId: tenantId, membershipProfile: m.profile, shared: m.shared })), `${reach}:${tenantId}`);
+    return page.cursor;
+  };
+
+  const current = state.walk;
+  if (!current) {
+    if (!(await getTenant(root))) return finish();
+    return at({ level: 0, path: [root], mode: 'members', found: false, ...(t.includeParent ? { ups: [root] } : {}), steps: 0 });
   }
-  const [current, ...rest] = state.level;
-  if (current === undefined) {
-    if (!t.includeChildren || !state.next?.length) return { target: state.target + 1, emitted: state.emitted };
-    return { ...state, level: state.next, next: [], cursor: undefined };
+  if (current.steps >= MAX_WALK_STEPS) throw corrupt(`still walking after ${MAX_WALK_STEPS} reads`);
+  const w: TenantWalk = { ...current, steps: current.steps + 1 };
+  switch (w.mode) {
+    case 'members': {
+      const cursor = await members(w.path.at(-1)!);
+      return cursor ? at(w, cursor) : at({ ...w, found: true, mode: 'next' });
+    }
+    case 'down': {
+      const child = await nextChild(w.path.at(-1)!);
+      return child ? enter(w, w.path, child) : at({ ...w, mode: 'next' });
+    }
+    case 'next': {
+      const left = w.path.at(-1)!;
+      const path = w.path.slice(0, -1);
+      // Back at the target: this pass is over; a pass that reached nothing `level` deep was the last.
+      if (!path.length) return nextLevel({ ...w, path, downDone: w.downDone || !w.found });
+      const sibling = await nextChild(path.at(-1)!, left);
+      return sibling ? enter(w, path, sibling) : at({ ...w, path, mode: 'next' });
+    }
+    case 'up': {
+      const ups = w.ups ?? [root];
+      const parent = (await getTenant(ups.at(-1)!))?.parent_tenant_id;
+      if (!parent) return downPass({ ...w, upDone: true });
+      if (ups.includes(parent)) throw corrupt(`${parent} is its own ancestor`);
+      if (ups.length >= MAX_TENANT_DEPTH) throw corrupt(`deeper than ${MAX_TENANT_DEPTH} tenants`);
+      return at({ ...w, ups: [...ups, parent], mode: 'ancestor' });
+    }
+    case 'ancestor': {
+      const cursor = await members(w.ups!.at(-1)!);
+      return cursor ? at(w, cursor) : downPass(w);
+    }
   }
-  if (state.phase !== 'children') {
-    const page = await listTenantMembers(current, PAGE_SIZE, state.cursor);
-    await out.addMany(page.items.map((m) => ({ userId: m.user_id, data: t.data, fanoutTenantId: current, membershipProfile: m.profile, shared: m.shared })), `${reach}:${current}`);
-    if (page.cursor) return { ...state, cursor: page.cursor };
-    if (!t.includeChildren) return { ...state, level: rest, cursor: undefined };
-    return { ...state, phase: 'children', cursor: undefined };
-  }
-  const children = await listTenants({ parentId: current, limit: PAGE_SIZE, cursor: state.cursor });
-  const next = [...(state.next ?? []), ...children.items.map((c) => c.id)];
-  if (next.length > MAX_FRONTIER) throw new Error(`tenant ${t.tenantId}: more than ${MAX_FRONTIER} tenants on one level of the hierarchy`);
-  if (children.cursor) return { ...state, next, cursor: children.cursor };
-  return { ...state, level: rest, next, phase: 'members', cursor: undefined };
 }
 
 /** Seconds until `at` (epoch ms), rounded up; 0 when due (within a second). */
@@ -191,7 +253,11 @@ export const requestTargets = (req: RequestRecord): Target[] => (req.bulkJobId ?
 /**
  * Expands a send request's `to` page by page and emits delivery jobs in chunks. When the budget
  * of one invocation (recipients or time) runs out it saves its progress on the request and
- * re-enqueues itself with that state, so any size of audience is many short invocations.
+ * re-enqueues itself, so any size of audience is many short invocations. Exactly one chain of jobs
+ * advances a request: a job runs only if the request names its chain (`seq`) and it wins the
+ * lease (claimFanout), emits only while it holds it, and hands over to the chain's next job with
+ * a write conditional on that lease (saveFanout). A second chain (the sweeper's, under a backlog)
+ * makes the first one's jobs stale: they stop without emitting.
  */
 export async function expandSend(job: SendJob, context: Context): Promise<void> {
   const req = await getRequest(job.requestId);
@@ -206,20 +272,55 @@ export async function expandSend(job: SendJob, context: Context): Promise<void> 
     await enqueueFanout([job], wait);
     return;
   }
+  const seq = job.seq ?? 0;
+  if (req.fanout?.done) return; // expanded already: a duplicate or late job
+  if ((req.fanout?.seq ?? 0) !== seq) {
+    logger.info('a newer fan-out chain owns this request; this job stops', { requestId: req.requestId, seq, owner: req.fanout?.seq });
+    return;
+  }
+  const owner: FanoutOwner = { seq, lease: clock() + FANOUT_LEASE_MS };
+  const tries = await claimFanout(req.requestId, seq, clock(), owner.lease);
+  if (tries === undefined) {
+    logger.info('another invocation holds this fan-out; this job stops', { requestId: req.requestId, seq });
+    return;
+  }
+  if (tries > MAX_FANOUT_ATTEMPTS) {
+    const reason = `the fan-out failed ${tries - 1} times in a row; the last error: ${req.fanout?.lastError ?? 'unknown'}`;
+    await failRequest(req.requestId, owner, reason, req.fanout?.emitted ?? 0);
+    logger.error('send expansion failed for good', { requestId: req.requestId, reason });
+    return;
+  }
   const targets = requestTargets(req);
   const out = new Emitter(req, dedupeMode(targets));
-  let state: State = job.state ?? { target: 0, emitted: 0 };
-  while (state.target < targets.length) {
-    if (out.pending >= MAX_PER_INVOCATION || context.getRemainingTimeInMillis() < RESERVE_MS) {
-      await out.flush();
-      state = { ...state, emitted: state.emitted + out.emitted };
-      await updateRequest({ ...req, fanout: { done: false, emitted: state.emitted, state } });
-      await enqueueFanout([{ ...job, state }]);
-      return;
+  let state: State = req.fanout?.state ?? { target: 0, emitted: 0 };
+  try {
+    while (state.target < targets.length) {
+      if (out.pending >= MAX_PER_INVOCATION || context.getRemainingTimeInMillis() < RESERVE_MS) {
+        await out.flush();
+        state = { ...state, emitted: state.emitted + out.emitted };
+        if (!(await saveFanout(req.requestId, owner, { done: false, emitted: state.emitted, state }))) {
+          logger.warn('the fan-out lease was lost; this chain stops', { requestId: req.requestId, seq });
+          return;
+        }
+        await enqueueFanout([{ type: 'send', requestId: req.requestId, seq: seq + 1 }]);
+        return;
+      }
+      state = await step(targets[state.target], state, out);
     }
-    state = await step(targets[state.target], state, out);
+    await out.flush();
+    await saveFanout(req.requestId, owner, { done: true, emitted: state.emitted + out.emitted });
+    logger.info('send expanded', { requestId: req.requestId, recipients: state.emitted + out.emitted });
+  } catch (e) {
+    if (!(e instanceof FanoutFailure)) {
+      // Retried through the queue (and, if the job is lost, by the sweeper) until MAX_FANOUT_ATTEMPTS;
+      // the lease ends now so the retry need not wait for it.
+      await releaseFanout(req.requestId, owner, (e as Error).message ?? String(e)).catch(() => undefined);
+      throw e;
+    }
+    // Whatever was expanded before the failure is delivered (each of those recipients ends in a
+    // terminal status); the request ends with the reason in its log, and nothing re-runs it.
+    await out.flush();
+    await failRequest(req.requestId, owner, e.message, state.emitted + out.emitted);
+    logger.error('send expansion failed for good', { requestId: req.requestId, reason: e.message, recipients: state.emitted + out.emitted });
   }
-  await out.flush();
-  await updateRequest({ ...req, fanout: { done: true, emitted: state.emitted + out.emitted } });
-  logger.info('send expanded', { requestId: req.requestId, recipients: state.emitted + out.emitted });
 }

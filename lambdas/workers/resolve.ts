@@ -4,7 +4,7 @@ import { customRouting, DEFAULT_ROUTING, type Routing } from '../domain/routing'
 import { chooseBrand, chooseContextTenant, loadedLayers, MAX_CONTEXT_LAYERS, mergeRecipientProfile, mergeTenantLayers, type TenantContext, type TenantRecord } from '../domain/tenant-context';
 import { memo } from '../shared/cache';
 import { config } from '../shared/config';
-import type { DeliveryRecipient } from '../shared/jobs';
+import { targetData, type DeliveryRecipient } from '../shared/jobs';
 import { brands } from '../store/brands';
 import type { RequestRecord } from '../store/messages';
 import { getUserPreference, preferenceLayers, topics, type Topic } from '../store/preferences';
@@ -134,7 +134,7 @@ export async function resolveRecipient(req: RequestRecord, r: DeliveryRecipient,
   const brand = brandId ? await brandCache(brandId, async () => brandView(brandId, (await brands.get(brandId))?.doc)) : undefined;
 
   const content = (m.content ?? template?.content) as ElementalContent;
-  return { profile, tenant, content, routing, brand, data: { ...m.data, ...r.data }, preference };
+  return { profile, tenant, content, routing, brand, data: { ...m.data, ...targetData(m, r) }, preference };
 }
 
 const brandView = (id: string, doc: { name: string; settings: Record<string, unknown> } | undefined): Brand | undefined =>

@@ -74,7 +74,8 @@ describe('across a restart of the local stack', () => {
         await new Promise((r) => setTimeout(r, 1000));
         const { openRequestsDue } = require('../../lambdas/store/messages') as typeof import('../../lambdas/store/messages');
         const { now } = require('../../lambdas/shared/clock') as typeof import('../../lambdas/shared/clock');
-        return (await Promise.all([0, 1, 2, 3].map((shard) => openRequestsDue(shard, now() + 3600_000, 100)))).flat().length;
+        const { OPEN_SHARDS } = require('../../lambdas/store/keys') as typeof import('../../lambdas/store/keys');
+        return (await Promise.all(Array.from({ length: OPEN_SHARDS }, (_, shard) => openRequestsDue(shard, now() + 3600_000, 100)))).flat().length;
       },
       (open) => open === 0,
       60_000,
