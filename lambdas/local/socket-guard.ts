@@ -1,7 +1,13 @@
 import diagnostics_channel from 'node:diagnostics_channel';
 import type net from 'node:net';
 
-let installed = false;
+/**
+ * The guard's state lives on the diagnostics channel, which is one object per process even when
+ * this module is loaded more than once (as jest does, once per test file): one subscription per
+ * process, reporting through the console of whoever installed it last.
+ */
+const STATE = Symbol.for('courier-local.socket-guard');
+type GuardedChannel = diagnostics_channel.Channel & { [STATE]?: { report: (line: string) => void } };
 
 /**
  * Keeps one broken connection from ending the local stack. Node emits a socket's errors on the
@@ -17,14 +23,20 @@ let installed = false;
  * HTTP adapter), never on AWS.
  */
 export function guardClientSockets(): void {
-  if (installed) return;
-  installed = true;
-  diagnostics_channel.subscribe('net.client.socket', (message) => {
+  const channel = diagnostics_channel.channel('net.client.socket') as GuardedChannel;
+  const report = (line: string) => console.error(line);
+  if (channel[STATE]) {
+    channel[STATE].report = report;
+    return;
+  }
+  const state = (channel[STATE] = { report });
+  channel.subscribe((message) => {
     const socket = (message as { socket: net.Socket }).socket;
     socket.on('error', (e: NodeJS.ErrnoException) => {
+      // Another listener (the request still in flight) handles it.
       if (socket.listenerCount('error') > 1) return;
       const peer = socket.remoteAddress ? ` to ${socket.remoteAddress}:${socket.remotePort}` : '';
-      console.error(`[local] connection${peer} failed after its request ended (${e.code ?? e.message}): dropped, the stack keeps running`);
+      state.report(`[local] connection${peer} failed after its request ended (${e.code ?? e.message}): dropped, the stack keeps running`);
     });
   });
 }
