@@ -13,6 +13,9 @@ const base = {
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // Two workers on CI's two cores: most of a file's time is spent waiting on the emulators.
+  maxWorkers: 2,
+  testSequencer: '<rootDir>/test/helpers/sequencer.js',
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {

@@ -1,0 +1,29 @@
+// @ts-check
+const Sequencer = require('@jest/test-sequencer').default;
+
+/**
+ * The longest files start first, so that with two workers the run ends soon after the longest one
+ * does. Jest orders by the durations it cached from the last run, and a fresh clone (CI) has no
+ * cache: there it would order by file size and might start the 5-minute scale test last.
+ */
+const SLOWEST_FIRST = [
+  'integration/scale.test.ts',
+  'cdk/cli-synth.test.ts',
+  'integration/faults.test.ts',
+  'integration/sustained-load.test.ts',
+  'integration/bundles.test.ts',
+];
+
+const rank = (path) => {
+  const i = SLOWEST_FIRST.findIndex((name) => path.replace(/\\/g, '/').endsWith(`test/${name}`));
+  return i === -1 ? SLOWEST_FIRST.length : i;
+};
+
+class SlowestFirst extends Sequencer {
+  sort(tests) {
+    const byJest = super.sort(tests);
+    return [...byJest].sort((a, b) => rank(a.path) - rank(b.path));
+  }
+}
+
+module.exports = SlowestFirst;
