@@ -14,14 +14,16 @@ const SLOWEST_FIRST = [
   'integration/bundles.test.ts',
 ];
 
+/** @param {string} path */
 const rank = (path) => {
   const i = SLOWEST_FIRST.findIndex((name) => path.replace(/\\/g, '/').endsWith(`test/${name}`));
   return i === -1 ? SLOWEST_FIRST.length : i;
 };
 
 class SlowestFirst extends Sequencer {
-  sort(tests) {
-    const byJest = super.sort(tests);
+  /** @param {import('@jest/test-result').Test[]} tests */
+  async sort(tests) {
+    const byJest = await super.sort(tests);
     return [...byJest].sort((a, b) => rank(a.path) - rank(b.path));
   }
 }
