@@ -127,7 +127,14 @@ export function resolve(value: unknown, b: Bindings): unknown {
 }
 
 type Res = Record<string, CfnResource>;
-const props = (r: CfnResource) => (r.Properties ?? {}) as Record<string, any>;
+/** A resource's properties: the nested ones read here typed, the rest unknown. */
+interface CfnProperties {
+  Code?: { S3Key?: string };
+  Environment?: { Variables?: Record<string, unknown> };
+  ScalingConfig?: { MaximumConcurrency?: number };
+  [name: string]: unknown;
+}
+const props = (r: CfnResource) => (r.Properties ?? {}) as CfnProperties;
 
 /** The function id (topology functionIds) whose logical id `value` names (a Ref, GetAtt or Join). */
 function functionIn(d: StackDescription, value: unknown): string {

@@ -257,7 +257,7 @@ function withData(req: RequestRecord, r: DeliveryRecipient, record: MessageRecor
 
 async function deliverFrom(req: RequestRecord, r: DeliveryRecipient, storedProfile: Profile | undefined, stored: StoredRecord | undefined): Promise<void> {
   const now = clock();
-  let v = stored?.v ?? 0;
+  const v = stored?.v ?? 0;
   let record = stored?.record ?? newMessageRecord(req, r, 'ENQUEUED', now);
   if (TERMINAL.has(record.status)) return;
 
@@ -374,7 +374,7 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
 
     if (!run.length) {
       if (waiting.length) {
-        v = await save(record, v);
+        await save(record, v);
         await reschedule(req, r, Math.min(...waiting));
         return;
       }
