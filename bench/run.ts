@@ -44,7 +44,11 @@ const mod = () => ({
 
 let stack: LocalStack;
 const call = async (method: string, p: string, body?: unknown) => {
-  const res = await fetch(stack.url + p, { method, headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(stack.url + p, {
+    method,
+    headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   if (res.status >= 300) throw new Error(`${method} ${p} -> ${res.status} ${await res.text()}`);
   return res.status === 204 ? undefined : res.json();
 };
@@ -52,13 +56,22 @@ const call = async (method: string, p: string, body?: unknown) => {
 /** Seeds members (and their profiles) of tenants straight into the table: seeding is not measured. */
 async function seedTenants(byTenant: Map<string, number>, prefix: string): Promise<void> {
   for (const [tenantId, count] of byTenant) {
-    await seedMembers(tenantId, Array.from({ length: count }, (_, i) => `${prefix}-${tenantId}-u${i}`), (_, i) => ({ name: `User ${i}` }));
+    await seedMembers(
+      tenantId,
+      Array.from({ length: count }, (_, i) => `${prefix}-${tenantId}-u${i}`),
+      (_, i) => ({ name: `User ${i}` }),
+    );
   }
 }
 
 async function queuesEmpty(): Promise<boolean> {
   for (const q of Object.values(stack.queues)) {
-    const a = await stack.sqs.send(new GetQueueAttributesCommand({ QueueUrl: q.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }));
+    const a = await stack.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: q.url,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+      }),
+    );
     if (Object.values(a.Attributes ?? {}).some((v) => Number(v) > 0)) return false;
   }
   return true;
@@ -153,10 +166,18 @@ function costOf(u: ReturnType<UsageMod['usageSnapshot']>, lambda: { invocations:
   };
   const total = Object.values(usd).reduce((a, b) => a + b, 0);
   const round = (o: Record<string, number>, d: number) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Number(v.toFixed(d))]));
-  return { perRecipient: round(perRecipient, 4), usdPerMillion: { ...round(usd, 4), total: Number(total.toFixed(4)) }, requests: { dynamodb: u.dynamodb.requests, sqs: u.sqs.requests } };
+  return {
+    perRecipient: round(perRecipient, 4),
+    usdPerMillion: { ...round(usd, 4), total: Number(total.toFixed(4)) },
+    requests: { dynamodb: u.dynamodb.requests, sqs: u.sqs.requests },
+  };
 }
 
-const inboxMessage = (to: Record<string, unknown>) => ({ to, content: { title: 'Release notes', body: 'Hi {{profile.name}}, version 2 is out.' }, routing: { method: 'single', channels: ['inbox'] } });
+const inboxMessage = (to: Record<string, unknown>) => ({
+  to,
+  content: { title: 'Release notes', body: 'Hi {{profile.name}}, version 2 is out.' },
+  routing: { method: 'single', channels: ['inbox'] },
+});
 
 /** 1. A 3-level tree (root, 10 children, 10 grandchildren each) with MEMBERS members, include_children. */
 async function fanoutCost(): Promise<SendRun> {
@@ -187,7 +208,15 @@ async function ceiling(n: number): Promise<number> {
   const { GetCommand, PutCommand } = require('@aws-sdk/lib-dynamodb') as typeof import('@aws-sdk/lib-dynamodb');
   const q = (await ensureQueues(stack.sqs, `ceiling-${Date.now()}`)).delivery;
   for (let i = 0; i < n; i += 10) {
-    await stack.sqs.send(new SendMessageBatchCommand({ QueueUrl: q.url, Entries: Array.from({ length: Math.min(10, n - i) }, (_, j) => ({ Id: String(j), MessageBody: JSON.stringify({ userId: `tree-bench-root-u${(i + j) % 50}` }) })) }));
+    await stack.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: q.url,
+        Entries: Array.from({ length: Math.min(10, n - i) }, (_, j) => ({
+          Id: String(j),
+          MessageBody: JSON.stringify({ userId: `tree-bench-root-u${(i + j) % 50}` }),
+        })),
+      }),
+    );
   }
   let done = 0;
   const t0 = Date.now();
@@ -203,7 +232,10 @@ async function ceiling(n: number): Promise<number> {
             await ddb.send(new PutCommand({ TableName: table.TABLE, Item: { pk: `CEILING#${m.MessageId}`, sk: 'X', doc: '{}' } }));
           }),
         );
-        if (batch.length) await stack.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: q.url, Entries: batch.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+        if (batch.length)
+          await stack.sqs.send(
+            new DeleteMessageBatchCommand({ QueueUrl: q.url, Entries: batch.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }),
+          );
         done += batch.length;
       }
     }),
@@ -220,10 +252,14 @@ async function scaling(endpoints: { dynamodb: string; sqs: string }): Promise<Se
     await seedTenants(new Map([[tenant, n]]), 'flat');
     const file = path.join(os.tmpdir(), `bench-scale-${process.pid}-${n}.json`);
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(process.execPath, [`--max-old-space-size=${QUEUES.delivery.memoryMB}`, '--expose-gc', '--import', 'tsx', __filename, '--scale-child', String(n), tenant, file], {
-        stdio: ['ignore', 'ignore', 'inherit'],
-        env: { ...process.env, BENCH_DYNAMODB: endpoints.dynamodb, BENCH_SQS: endpoints.sqs },
-      });
+      const child = spawn(
+        process.execPath,
+        [`--max-old-space-size=${QUEUES.delivery.memoryMB}`, '--expose-gc', '--import', 'tsx', __filename, '--scale-child', String(n), tenant, file],
+        {
+          stdio: ['ignore', 'ignore', 'inherit'],
+          env: { ...process.env, BENCH_DYNAMODB: endpoints.dynamodb, BENCH_SQS: endpoints.sqs },
+        },
+      );
       child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`scaling ${n}: child exited with ${code}`))));
     });
     out.push(JSON.parse(readFileSync(file, 'utf8')) as SendRun);
@@ -302,7 +338,15 @@ async function main() {
       send_p95_ms: lat.p95,
       send_p99_ms: lat.p99,
       fanout: { members: MEMBERS, seconds: cost.seconds, delivered: cost.delivered },
-      scaling: scale.map((r) => ({ recipients: r.recipients, seconds: r.seconds, recipients_per_second: r.recipientsPerSecond, usd_per_million: r.cost.usdPerMillion.total, wru: r.cost.perRecipient.dynamodbWRU, rru: r.cost.perRecipient.dynamodbRRU, peak_rss_mb: r.peakRssMB })),
+      scaling: scale.map((r) => ({
+        recipients: r.recipients,
+        seconds: r.seconds,
+        recipients_per_second: r.recipientsPerSecond,
+        usd_per_million: r.cost.usdPerMillion.total,
+        wru: r.cost.perRecipient.dynamodbWRU,
+        rru: r.cost.perRecipient.dynamodbRRU,
+        peak_rss_mb: r.peakRssMB,
+      })),
     };
     const dir = path.resolve(__dirname);
     mkdirSync(dir, { recursive: true });
@@ -316,7 +360,11 @@ async function main() {
     line('recipients / s (ceiling)', results.ceiling_recipients_per_second);
     line('ratio', results.throughput_ratio);
     line('POST /send p50 / p95 / p99 ms', `${lat.p50} / ${lat.p95} / ${lat.p99}`);
-    for (const s of results.scaling) line(`scaling ${s.recipients}`, `${s.seconds}s, ${s.recipients_per_second}/s, $${s.usd_per_million}/M, ${s.wru} WRU, ${s.rru} RRU, peak RSS ${s.peak_rss_mb} MB`);
+    for (const s of results.scaling)
+      line(
+        `scaling ${s.recipients}`,
+        `${s.seconds}s, ${s.recipients_per_second}/s, $${s.usd_per_million}/M, ${s.wru} WRU, ${s.rru} RRU, peak RSS ${s.peak_rss_mb} MB`,
+      );
     process.stdout.write(`\nwritten to bench/results.json\n`);
   } finally {
     await stack.stop();

@@ -9,7 +9,6 @@ import { Construct } from 'constructs';
 import type { TableAction } from '../lambdas/shared/topology';
 import type { NotificationsTable } from './table';
 
-
 export interface AppFunctionProps extends Omit<Partial<NodejsFunctionProps>, 'tracing'> {
   /** Module path from the project root, e.g. `lambdas/http/profiles.ts`. */
   entry: string;
@@ -34,9 +33,7 @@ export class AppFunction extends Construct {
     super(scope, id);
     const logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention });
     const role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
-    role.addToPolicy(
-      new PolicyStatement({ effect: Effect.ALLOW, actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
-    );
+    role.addToPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
     const { entry, table, environment, logRetention: _retention, tracing, ...rest } = props;
     this.tableRef = table;
     this.fn = new NodejsFunction(this, 'Fn', {

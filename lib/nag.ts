@@ -21,20 +21,45 @@ export function acknowledgeNagFindings(stack: NotificationsStack): void {
   );
   if (stack.options.api === 'rest') {
     ack(api, 'AwsSolutions-COG4', 'No Cognito user pool: callers are API keys and user tokens checked by the functions (see AwsSolutions-APIG4).');
-    ack(api, 'AwsSolutions-APIG2', 'Every body, path and query is validated by the functions with zod (a 400 naming the field); an API Gateway model would duplicate those schemas and disagree with them.');
-    ack(api, 'AwsSolutions-APIG3', 'A WAF web ACL costs at least US$ 5 a month plus per request; throttling is on the stage, and teams that need WAF attach their own ACL to the stage.');
-    if (!stack.options.tracing) ack(api, 'Serverless-APIGWXrayEnabled', 'X-Ray tracing is opt-in (`-c tracing=true`, which also traces the stage): traces are billed past the free tier.');
-    ack(api, 'AwsSolutions-APIG6', "Execution logging needs API Gateway's account-wide CloudWatch role, shared by every API in the account; JSON access logs are on, and the functions log each error.");
+    ack(
+      api,
+      'AwsSolutions-APIG2',
+      'Every body, path and query is validated by the functions with zod (a 400 naming the field); an API Gateway model would duplicate those schemas and disagree with them.',
+    );
+    ack(
+      api,
+      'AwsSolutions-APIG3',
+      'A WAF web ACL costs at least US$ 5 a month plus per request; throttling is on the stage, and teams that need WAF attach their own ACL to the stage.',
+    );
+    if (!stack.options.tracing)
+      ack(
+        api,
+        'Serverless-APIGWXrayEnabled',
+        'X-Ray tracing is opt-in (`-c tracing=true`, which also traces the stage): traces are billed past the free tier.',
+      );
+    ack(
+      api,
+      'AwsSolutions-APIG6',
+      "Execution logging needs API Gateway's account-wide CloudWatch role, shared by every API in the account; JSON access logs are on, and the functions log each error.",
+    );
   }
 
   // --- functions -----------------------------------------------------------------------------
   const apiFunctions = Object.entries(stack.functions).filter(([name]) => name.startsWith('Api-'));
   for (const [, fn] of apiFunctions) {
-    ack(fn, 'Serverless-LambdaDLQ', 'Invoked synchronously by API Gateway: a failure is the HTTP response the caller sees; a dead-letter target only applies to asynchronous invocations.');
+    ack(
+      fn,
+      'Serverless-LambdaDLQ',
+      'Invoked synchronously by API Gateway: a failure is the HTTP response the caller sees; a dead-letter target only applies to asynchronous invocations.',
+    );
   }
   for (const [name, worker] of Object.entries(stack.workers)) {
     if (name === 'sweeper') continue;
-    ack(worker, 'Serverless-LambdaDLQ', "Invoked synchronously by its SQS event source: a record that keeps failing moves to the queue's own dead-letter queue (redrive policy), which is alarmed.");
+    ack(
+      worker,
+      'Serverless-LambdaDLQ',
+      "Invoked synchronously by its SQS event source: a record that keeps failing moves to the queue's own dead-letter queue (redrive policy), which is alarmed.",
+    );
     ack(
       worker,
       'Serverless-LambdaEventSourceMappingDestination',
@@ -50,27 +75,47 @@ export function acknowledgeNagFindings(stack: NotificationsStack): void {
   ack(stack.node.findChild('Every-sweeper'), 'Serverless-EventBusDLQ', sweepReason);
   if (!stack.options.tracing) {
     for (const fn of Object.values(stack.functions)) {
-      ack(fn, 'Serverless-LambdaTracing', 'X-Ray tracing is opt-in (`-c tracing=true`): traces are billed past the free tier, and every function writes structured JSON logs with its request id.');
+      ack(
+        fn,
+        'Serverless-LambdaTracing',
+        'X-Ray tracing is opt-in (`-c tracing=true`): traces are billed past the free tier, and every function writes structured JSON logs with its request id.',
+      );
     }
   } else {
     for (const fn of Object.values(stack.functions)) {
-      ack(fn, 'AwsSolutions-IAM5[Resource::*]', 'xray:PutTraceSegments and xray:PutTelemetryRecords (added by active tracing) have no resource-level permissions.');
+      ack(
+        fn,
+        'AwsSolutions-IAM5[Resource::*]',
+        'xray:PutTraceSegments and xray:PutTelemetryRecords (added by active tracing) have no resource-level permissions.',
+      );
     }
   }
 
   // --- queues --------------------------------------------------------------------------------
   for (const q of Object.values(stack.queues)) {
-    ack(q.dlq, 'Serverless-SQSRedrivePolicy', 'This is a dead-letter queue (the end of the redrive chain); `npm run dlq -- redrive` moves its messages back to the work queue.');
+    ack(
+      q.dlq,
+      'Serverless-SQSRedrivePolicy',
+      'This is a dead-letter queue (the end of the redrive chain); `npm run dlq -- redrive` moves its messages back to the work queue.',
+    );
   }
 
   // --- alarms ----------------------------------------------------------------------------------
   if (stack.operations && stack.options.alarmEmail) {
-    ack(stack.operations.topic, 'Serverless-SNSRedrivePolicy', 'An email subscription: SNS retries email delivery itself, and an alarm notification that never arrives is still visible as the alarm state in CloudWatch.');
+    ack(
+      stack.operations.topic,
+      'Serverless-SNSRedrivePolicy',
+      'An email subscription: SNS retries email delivery itself, and an alarm notification that never arrives is still visible as the alarm state in CloudWatch.',
+    );
   }
 
   // --- provider grants of the delivery worker --------------------------------------------------
   const deliver = stack.workers.deliver;
-  ack(deliver, 'AwsSolutions-IAM5[Resource::*]', 'sns:Publish to a phone number (SMS) has no resource ARN to scope it to; the statement allows only sns:Publish.');
+  ack(
+    deliver,
+    'AwsSolutions-IAM5[Resource::*]',
+    'sns:Publish to a phone number (SMS) has no resource ARN to scope it to; the statement allows only sns:Publish.',
+  );
   for (const kind of ['identity', 'configuration-set']) {
     ack(
       deliver,

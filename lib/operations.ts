@@ -54,7 +54,9 @@ export class Operations extends Construct {
         description: `${name} invocations failed (errors or timeouts); see its log group.`,
       });
     }
-    const throttles = Object.fromEntries(Object.values(props.workers).map((fn, i) => [`t${i}`, fn.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' })]));
+    const throttles = Object.fromEntries(
+      Object.values(props.workers).map((fn, i) => [`t${i}`, fn.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' })]),
+    );
     this.alarm('worker-throttles', {
       metric: new MathExpression({ expression: Object.keys(throttles).join(' + '), usingMetrics: throttles, period: FIVE_MINUTES, label: 'worker throttles' }),
       threshold: 1,

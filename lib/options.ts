@@ -13,7 +13,10 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
  */
 export const deployOptionsSchema = z.object({
   /** Stack `Notifications-<stage>`. */
-  stage: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,63}$/, 'letters, digits and dashes, starting with a letter').default('dev'),
+  stage: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9-]{0,63}$/, 'letters, digits and dashes, starting with a letter')
+    .default('dev'),
   /** `http`: API Gateway HTTP API (payload 2.0). `rest`: a REST API with the same routes and handlers (LocalStack's community edition). */
   api: z.enum(['http', 'rest']).default('http'),
   /** Delete the table with the stack (throw-away stages); otherwise it is retained, with deletion protection on. */
@@ -44,15 +47,22 @@ export const deployOptionsSchema = z.object({
    * lambdas/shared/settings.ts): JSON text on the command line, an object in cdk.json.
    */
   settings: z
-    .union([z.string().transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'expected a JSON object of setting names to values' });
-        return z.NEVER;
-      }
-    }), z.record(z.string(), z.unknown())])
-    .pipe(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]), 'expected a JSON object of setting names to values').transform((o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, String(v)]))))
+    .union([
+      z.string().transform((text, ctx) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'expected a JSON object of setting names to values' });
+          return z.NEVER;
+        }
+      }),
+      z.record(z.string(), z.unknown()),
+    ])
+    .pipe(
+      z
+        .record(z.string(), z.union([z.string(), z.number(), z.boolean()]), 'expected a JSON object of setting names to values')
+        .transform((o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, String(v)]))),
+    )
     .default({}),
 });
 
@@ -60,7 +70,11 @@ export type DeployOptions = z.infer<typeof deployOptionsSchema>;
 
 /** Reads every option from CDK context; a bad value fails the synth, naming the option. */
 export function deployOptions(context: (name: string) => unknown): DeployOptions {
-  const raw = Object.fromEntries(Object.keys(deployOptionsSchema.shape).map((k) => [k, context(k)]).filter(([, v]) => v !== undefined));
+  const raw = Object.fromEntries(
+    Object.keys(deployOptionsSchema.shape)
+      .map((k) => [k, context(k)])
+      .filter(([, v]) => v !== undefined),
+  );
   const parsed = deployOptionsSchema.safeParse(raw);
   if (!parsed.success) {
     throw new Error(`invalid context: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);

@@ -23,7 +23,16 @@ export interface NotificationsStackProps extends StackProps {
 }
 
 /** Settings the stack itself provides; the rest of the configuration schema is the user's. */
-const STACK_OWNED = ['TABLE_NAME', 'AWS_REGION', 'FANOUT_QUEUE_URL', 'DELIVERY_QUEUE_URL', 'DYNAMODB_ENDPOINT', 'SQS_ENDPOINT', 'LOCAL_SMTP_URL', 'LOCAL_CAPTURE_URL'];
+const STACK_OWNED = [
+  'TABLE_NAME',
+  'AWS_REGION',
+  'FANOUT_QUEUE_URL',
+  'DELIVERY_QUEUE_URL',
+  'DYNAMODB_ENDPOINT',
+  'SQS_ENDPOINT',
+  'LOCAL_SMTP_URL',
+  'LOCAL_CAPTURE_URL',
+];
 
 /** Settings that hold secrets: never in a template (and so in every function's environment). */
 const SECRETS: Record<string, string> = {
@@ -106,7 +115,14 @@ export class NotificationsStack extends Stack {
       for (const name of group.queues ?? []) fn.bindQueue(queueUrlEnv(name), this.queues[name].queue);
       routes.push({ segments: group.segments, fn: fn.fn, public: group.public });
     }
-    this.api = new NotificationsApi(this, 'Api', { kind: o.api, groups: routes, rateLimit: o.apiRateLimit, burstLimit: o.apiBurstLimit, logRetention: retention(o.logRetentionDays), tracing: o.tracing });
+    this.api = new NotificationsApi(this, 'Api', {
+      kind: o.api,
+      groups: routes,
+      rateLimit: o.apiRateLimit,
+      burstLimit: o.apiBurstLimit,
+      logRetention: retention(o.logRetentionDays),
+      tracing: o.tracing,
+    });
 
     const maxConcurrency: Record<QueueName, number> = { fanout: o.fanoutMaxConcurrency, delivery: o.deliveryMaxConcurrency };
     for (const [name, spec] of Object.entries(QUEUES) as [QueueName, (typeof QUEUES)[QueueName]][]) {

@@ -82,7 +82,9 @@ function summary(m: Message): string {
   let what: string;
   try {
     const job = Object(JSON.parse(m.Body ?? '')) as { type?: unknown; requestId?: unknown };
-    what = [job.type === undefined ? '' : `type ${job.type}`, job.requestId === undefined ? '' : `request ${job.requestId}`].filter(Boolean).join(', ') || '(no type)';
+    what =
+      [job.type === undefined ? '' : `type ${job.type}`, job.requestId === undefined ? '' : `request ${job.requestId}`].filter(Boolean).join(', ') ||
+      '(no type)';
   } catch {
     what = `not JSON: ${(m.Body ?? '').slice(0, 60)}`;
   }
@@ -108,7 +110,13 @@ async function redrive(sqs: SQSClient, q: { url: string; dlqUrl: string }, max: 
   let moved = 0;
   while (moved < max) {
     const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: q.dlqUrl, MaxNumberOfMessages: Math.min(10, max - moved), WaitTimeSeconds: 1, VisibilityTimeout: 60, MessageAttributeNames: ['All'] }),
+      new ReceiveMessageCommand({
+        QueueUrl: q.dlqUrl,
+        MaxNumberOfMessages: Math.min(10, max - moved),
+        WaitTimeSeconds: 1,
+        VisibilityTimeout: 60,
+        MessageAttributeNames: ['All'],
+      }),
     );
     if (!Messages.length) break;
     const sent = await sqs.send(
@@ -118,7 +126,9 @@ async function redrive(sqs: SQSClient, q: { url: string; dlqUrl: string }, max: 
           Id: String(i),
           MessageBody: m.Body ?? '',
           MessageAttributes: m.MessageAttributes
-            ? Object.fromEntries(Object.entries(m.MessageAttributes).map(([k, v]) => [k, { DataType: v.DataType, StringValue: v.StringValue, BinaryValue: v.BinaryValue }]))
+            ? Object.fromEntries(
+                Object.entries(m.MessageAttributes).map(([k, v]) => [k, { DataType: v.DataType, StringValue: v.StringValue, BinaryValue: v.BinaryValue }]),
+              )
             : undefined,
         })),
       }),
@@ -129,10 +139,13 @@ async function redrive(sqs: SQSClient, q: { url: string; dlqUrl: string }, max: 
         new DeleteMessageBatchCommand({ QueueUrl: q.dlqUrl, Entries: accepted.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }),
       );
       moved += accepted.length;
-      if (deleted.Failed?.length) throw new Plain(`moved ${moved}, but ${deleted.Failed.length} of them stay in the DLQ too (${deleted.Failed[0].Code}): a later redrive repeats them`);
+      if (deleted.Failed?.length)
+        throw new Plain(`moved ${moved}, but ${deleted.Failed.length} of them stay in the DLQ too (${deleted.Failed[0].Code}): a later redrive repeats them`);
     }
     if (sent.Failed?.length) {
-      throw new Plain(`moved ${moved}, then the work queue refused ${sent.Failed.length} message(s): ${sent.Failed[0].Code} ${sent.Failed[0].Message ?? ''}`.trim());
+      throw new Plain(
+        `moved ${moved}, then the work queue refused ${sent.Failed.length} message(s): ${sent.Failed[0].Code} ${sent.Failed[0].Message ?? ''}`.trim(),
+      );
     }
   }
   return moved;

@@ -53,7 +53,9 @@ async function main(args: string[]): Promise<number> {
   if (command === 'rotate-token-secret') {
     const { rotateStoredSigningKey } = require('../lambdas/store/signing-key') as typeof import('../lambdas/store/signing-key');
     await rotateStoredSigningKey();
-    console.log(`rotated the user-token signing secret in ${where}: tokens signed before stop working within 5 minutes (when warm functions read the new secret)`);
+    console.log(
+      `rotated the user-token signing secret in ${where}: tokens signed before stop working within 5 minutes (when warm functions read the new secret)`,
+    );
     console.log('(it is the stored secret; a USER_TOKEN_SECRET or USER_TOKEN_SECRET_PARAMETER, when set, is yours to change)');
     return 0;
   }

@@ -35,7 +35,10 @@ interface Options {
 function options(argv: string[]): Options | undefined {
   let values: Record<string, string | undefined>;
   try {
-    ({ values } = parseArgs({ args: argv, options: { url: { type: 'string' }, key: { type: 'string' }, webhook: { type: 'string' }, timeout: { type: 'string' } } }));
+    ({ values } = parseArgs({
+      args: argv,
+      options: { url: { type: 'string' }, key: { type: 'string' }, webhook: { type: 'string' }, timeout: { type: 'string' } },
+    }));
   } catch {
     return undefined;
   }
@@ -86,7 +89,8 @@ let failed = 0;
 /** Runs one step and prints its line; a failure is remembered (the first one is what the run reports) and rethrown. */
 async function step<T>(name: string, run: () => Promise<T>, describe: (r: T) => string = () => ''): Promise<T> {
   const t0 = performance.now();
-  const line = (mark: string, text: string) => console.log(`  ${mark} ${name.padEnd(17)} ${String(Math.round(performance.now() - t0)).padStart(6)} ms  ${text}`.trimEnd());
+  const line = (mark: string, text: string) =>
+    console.log(`  ${mark} ${name.padEnd(17)} ${String(Math.round(performance.now() - t0)).padStart(6)} ms  ${text}`.trimEnd());
   try {
     const result = await run();
     line('✓', describe(result));
@@ -122,11 +126,27 @@ async function smoke(o: Options): Promise<void> {
       });
       if (health?.status !== 'ok') throw new Failure(`GET /health answered 200 but not {"status":"ok"}: is ${o.url} the stack's ApiUrl?`);
     });
-    await step('api key', () => call('GET', '/tenants?limit=1'), () => 'accepted');
-    await step('create tenant', () => call('PUT', tenantPath, { name: `smoke test ${suffix}` }).then(() => (created.tenant = true)), () => tenantId);
+    await step(
+      'api key',
+      () => call('GET', '/tenants?limit=1'),
+      () => 'accepted',
+    );
+    await step(
+      'create tenant',
+      () => call('PUT', tenantPath, { name: `smoke test ${suffix}` }).then(() => (created.tenant = true)),
+      () => tenantId,
+    );
     const profile = o.webhook ? { webhook: { url: o.webhook } } : {};
-    await step('create profile', () => call('PUT', profilePath, { profile }).then(() => (created.profile = true)), () => userId);
-    await step('add membership', () => call('PUT', membershipPath, {}, [204]).then(() => (created.membership = true)), () => `${userId} in ${tenantId}`);
+    await step(
+      'create profile',
+      () => call('PUT', profilePath, { profile }).then(() => (created.profile = true)),
+      () => userId,
+    );
+    await step(
+      'add membership',
+      () => call('PUT', membershipPath, {}, [204]).then(() => (created.membership = true)),
+      () => `${userId} in ${tenantId}`,
+    );
 
     const messageId = await step(
       'send',
@@ -152,8 +172,10 @@ async function smoke(o: Options): Promise<void> {
         for (;;) {
           const msg = (await call('GET', messagePath)) ?? {};
           if (TERMINAL.includes(msg.status)) {
-            if (!SUCCESS.includes(msg.status)) throw new Failure(`message ${messageId} ended ${msg.status}${msg.reason ? ` (${msg.reason}${msg.error ? `: ${msg.error}` : ''})` : ''}`);
-            if (msg.tenant_id !== tenantId) throw new Failure(`message ${messageId} is ${msg.status} but in tenant ${msg.tenant_id ?? '(none)'}, not ${tenantId}`);
+            if (!SUCCESS.includes(msg.status))
+              throw new Failure(`message ${messageId} ended ${msg.status}${msg.reason ? ` (${msg.reason}${msg.error ? `: ${msg.error}` : ''})` : ''}`);
+            if (msg.tenant_id !== tenantId)
+              throw new Failure(`message ${messageId} is ${msg.status} but in tenant ${msg.tenant_id ?? '(none)'}, not ${tenantId}`);
             return msg.status as string;
           }
           if (Date.now() > deadline) throw new Failure(`message ${messageId} is stuck in status ${msg.status} after ${o.timeoutS} s`);
@@ -184,9 +206,24 @@ async function smoke(o: Options): Promise<void> {
   } finally {
     // Also after a failure, best effort: only what this run created, each delete on its own.
     const ignore = () => undefined;
-    if (created.membership) await step('delete membership', () => call('DELETE', membershipPath, undefined, [204]), () => `${userId} in ${tenantId}`).catch(ignore);
-    if (created.tenant) await step('delete tenant', () => call('DELETE', tenantPath, undefined, [204]), () => tenantId).catch(ignore);
-    if (created.profile) await step('delete profile', () => call('DELETE', profilePath, undefined, [204]), () => userId).catch(ignore);
+    if (created.membership)
+      await step(
+        'delete membership',
+        () => call('DELETE', membershipPath, undefined, [204]),
+        () => `${userId} in ${tenantId}`,
+      ).catch(ignore);
+    if (created.tenant)
+      await step(
+        'delete tenant',
+        () => call('DELETE', tenantPath, undefined, [204]),
+        () => tenantId,
+      ).catch(ignore);
+    if (created.profile)
+      await step(
+        'delete profile',
+        () => call('DELETE', profilePath, undefined, [204]),
+        () => userId,
+      ).catch(ignore);
   }
 }
 

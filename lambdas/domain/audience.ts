@@ -272,8 +272,7 @@ function matchesRule({ operator, path, value }: FilterConfig, subject: AudienceS
 /** An empty group matches nobody, where `every` alone would make an empty AND match everybody. */
 function matchesGroup(operator: GroupOperator, filters: readonly FilterConfig[], subject: AudienceSubject): boolean {
   if (filters.length === 0) return false;
-  const matches = (f: FilterConfig): boolean =>
-    isGroupOperator(f.operator) ? matchesGroup(f.operator, f.filters ?? [], subject) : matchesRule(f, subject);
+  const matches = (f: FilterConfig): boolean => (isGroupOperator(f.operator) ? matchesGroup(f.operator, f.filters ?? [], subject) : matchesRule(f, subject));
   return operator === 'OR' ? filters.some(matches) : filters.every(matches);
 }
 
@@ -287,7 +286,6 @@ export function matchesAudience(def: AudienceDefinition, subject: AudienceSubjec
 
 /** Does the filter use MEMBER_OF (so membership changes must re-evaluate it)? */
 export function usesMembership(def: AudienceDefinition): boolean {
-  const uses = (filters: readonly FilterConfig[]): boolean =>
-    filters.some((f) => f.operator === 'MEMBER_OF' || uses(f.filters ?? []));
+  const uses = (filters: readonly FilterConfig[]): boolean => filters.some((f) => f.operator === 'MEMBER_OF' || uses(f.filters ?? []));
   return uses(def.filter?.filters ?? []);
 }

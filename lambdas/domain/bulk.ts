@@ -70,7 +70,8 @@ export function bulkSendMessage(m: BulkMessage): SendMessage {
 /** Keys of `to` that say who the user is or carry message data, not profile fields. */
 const TO_TARGETING_KEYS = new Set(['user_id', 'data', 'tenant_id', 'account_id', 'context', 'list_id', 'preferences']);
 
-const withoutNulls = (o: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined));
+const withoutNulls = (o: Record<string, unknown>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined));
 
 /**
  * The recipient a bulk user becomes: user id = `to.user_id`, else the legacy `recipient`; inline

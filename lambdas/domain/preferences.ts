@@ -112,26 +112,15 @@ export function resolvePreference(input: PreferenceLayers): PreferenceDecision {
 
   const nonUserLayers: Candidate[] = [
     { layer: 'workspace', rule: input.workspace },
-    ...(input.ancestors ?? []).map(
-      (a): Candidate => ({ layer: 'ancestor_tenant', tenant_id: a.tenant_id, rule: a.rule, notApplicable: tenantOnly }),
-    ),
+    ...(input.ancestors ?? []).map((a): Candidate => ({ layer: 'ancestor_tenant', tenant_id: a.tenant_id, rule: a.rule, notApplicable: tenantOnly })),
     { layer: 'tenant', tenant_id: input.tenant?.tenant_id, rule: input.tenant?.rule, notApplicable: tenantOnly },
   ];
   const layers = nonUserLayers.map((c) => applyLayer(c, acc));
 
   // Fixed before any user layer runs, so the lock reflects layers 1-3 only.
-  const statusLock =
-    input.workspace?.status === 'REQUIRED'
-      ? REASONS.requiredByWorkspace
-      : acc.status === 'REQUIRED'
-        ? REASONS.requiredByTenant
-        : undefined;
+  const statusLock = input.workspace?.status === 'REQUIRED' ? REASONS.requiredByWorkspace : acc.status === 'REQUIRED' ? REASONS.requiredByTenant : undefined;
   layers.push(
-    applyLayer(
-      { layer: 'user', rule: input.user, notApplicable: input.hasTenantContext ? REASONS.globalInTenantContext : undefined },
-      acc,
-      statusLock,
-    ),
+    applyLayer({ layer: 'user', rule: input.user, notApplicable: input.hasTenantContext ? REASONS.globalInTenantContext : undefined }, acc, statusLock),
     applyLayer({ layer: 'user_tenant', rule: input.userTenant, notApplicable: tenantOnly }, acc, statusLock),
   );
 

@@ -304,7 +304,10 @@ function plainText(blocks: Block[]): string {
         return '';
     }
   };
-  return blocks.map(paragraph).filter((p) => p !== '').join('\n\n');
+  return blocks
+    .map(paragraph)
+    .filter((p) => p !== '')
+    .join('\n\n');
 }
 
 function outputBlock(b: Block): OutputBlock | undefined {
@@ -367,7 +370,9 @@ function brandHeader(brand: Brand, accent: string): string {
 function brandFooter(brand: Brand, view: View): string {
   const footer = brand.settings?.email?.footer;
   const text = fill(str(typeof footer === 'string' ? footer : footer?.content), view, asText);
-  return text.trim() === '' ? '' : `<div style="padding:16px 24px;border-top:1px solid #e4e4e7;color:#71717a;font-size:13px;white-space:pre-line">${escapeHtml(text)}</div>`;
+  return text.trim() === ''
+    ? ''
+    : `<div style="padding:16px 24px;border-top:1px solid #e4e4e7;color:#71717a;font-size:13px;white-space:pre-line">${escapeHtml(text)}</div>`;
 }
 
 function emailHtml(subject: string, blocks: Block[], view: View, brand: Brand | undefined): string {

@@ -33,7 +33,10 @@ const recipientSchema = z.looseObject({
   preferences: obj.optional(),
 });
 
-const duration = z.union([z.number().int().min(0), z.string().regex(/^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$/, 'must be milliseconds or an ISO-8601 duration')]);
+const duration = z.union([
+  z.number().int().min(0),
+  z.string().regex(/^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$/, 'must be milliseconds or an ISO-8601 duration'),
+]);
 const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO-8601 time');
 
 export const messageSchema = z
@@ -86,8 +89,18 @@ export type RecipientEntry = z.infer<typeof recipientSchema>;
 
 /** Keys of a `to` entry that say who or what it targets, not what the recipient's profile holds. */
 const TARGETING_KEYS = new Set([
-  'user_id', 'data', 'tenant_id', 'account_id', 'context', 'list_id', 'list_pattern', 'audience_id',
-  'include_children', 'include_parent', 'filters', 'preferences',
+  'user_id',
+  'data',
+  'tenant_id',
+  'account_id',
+  'context',
+  'list_id',
+  'list_pattern',
+  'audience_id',
+  'include_children',
+  'include_parent',
+  'filters',
+  'preferences',
 ]);
 /** Keys through which an inline recipient (no user_id) can be reached. */
 const ADDRESS_KEYS = ['email', 'phone_number', 'slack', 'ms_teams', 'webhook', 'firebaseToken', 'apn', 'expo', 'target_arn'];
@@ -128,7 +141,13 @@ export function toTarget(entry: RecipientEntry): Target {
   const inline = inlineProfile(entry);
   const reachable = ADDRESS_KEYS.some((k) => inline[k] !== undefined);
   if (!reachable && (entry.tenant_id || entry.account_id)) {
-    return { kind: 'tenant', tenantId: (entry.tenant_id ?? entry.account_id)!, includeChildren: entry.include_children === true, includeParent: entry.include_parent === true, data: entry.data };
+    return {
+      kind: 'tenant',
+      tenantId: (entry.tenant_id ?? entry.account_id)!,
+      includeChildren: entry.include_children === true,
+      includeParent: entry.include_parent === true,
+      data: entry.data,
+    };
   }
   if (!reachable) throw new TargetError(`names no user_id, list, audience, tenant or address (one of ${ADDRESS_KEYS.join(', ')})`);
   return { kind: 'inline', inline, data: entry.data, tenantId: entry.context?.tenant_id };

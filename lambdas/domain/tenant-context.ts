@@ -87,11 +87,7 @@ export function mergeRecipientProfile(parts: {
 }
 
 /** The send's brand, else the tenant context's, else the workspace default; null or '' is unset. */
-export function chooseBrand(
-  sendBrandId?: string | null,
-  tenantBrandId?: string | null,
-  workspaceDefault?: string | null,
-): string | undefined {
+export function chooseBrand(sendBrandId?: string | null, tenantBrandId?: string | null, workspaceDefault?: string | null): string | undefined {
   return sendBrandId || tenantBrandId || workspaceDefault || undefined;
 }
 

@@ -16,7 +16,11 @@ const issueBody = z
     const scopes = parseScopes(body.scope);
     if (!scopes.ok) ctx.addIssue({ code: 'custom', path: ['scope'], message: scopes.error });
     if (parseDuration(body.expires_in) === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['expires_in'], message: 'must be a duration from 1 second to 1 year, such as "2 hours", "1d", "10h", "5s" or "1y"' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['expires_in'],
+        message: 'must be a duration from 1 second to 1 year, such as "2 hours", "1d", "10h", "5s" or "1y"',
+      });
     }
   });
 

@@ -12,7 +12,10 @@ const brandFields = {
   name: z.string().min(1).max(256),
   settings: z
     .object({
-      colors: z.object({ primary: z.string().max(64).optional(), secondary: z.string().max(64).optional() }).loose().optional(),
+      colors: z
+        .object({ primary: z.string().max(64).optional(), secondary: z.string().max(64).optional() })
+        .loose()
+        .optional(),
       email: jsonObject.optional(),
       inapp: jsonObject.optional(),
     })
@@ -21,7 +24,14 @@ const brandFields = {
   snippets: z.object({ items: z.array(z.object({ name: z.string().min(1), value: z.string() })).max(100) }).nullish(),
 };
 
-export const describeBrand = (b: StoredDoc<BrandDoc>) => ({ id: b.id, ...b.doc, created: b.created, updated: b.updated, published: b.updated, version: String(b.updated) });
+export const describeBrand = (b: StoredDoc<BrandDoc>) => ({
+  id: b.id,
+  ...b.doc,
+  created: b.created,
+  updated: b.updated,
+  published: b.updated,
+  version: String(b.updated),
+});
 
 export const routes = [
   route({

@@ -91,7 +91,9 @@ export const routes = [
         if (!job.requestId) return { ...user, status: 'PENDING' as BulkUserStatus };
         // A run's message ids are deterministic: no per-user write is needed to report them.
         const r = bulkRecipient(user);
-        return r ? { ...user, status: 'ENQUEUED' as BulkUserStatus, messageId: bulkMessageId(job.requestId, r) } : { ...user, status: 'ERROR' as BulkUserStatus };
+        return r
+          ? { ...user, status: 'ENQUEUED' as BulkUserStatus, messageId: bulkMessageId(job.requestId, r) }
+          : { ...user, status: 'ERROR' as BulkUserStatus };
       });
       return ok(classicPage('items', items, page.cursor));
     },

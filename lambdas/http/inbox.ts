@@ -15,7 +15,8 @@ import { classicPage } from './paging';
 function access(event: APIGatewayProxyEventV2, need: 'inbox:read:messages' | 'inbox:write:events', tenantQuery?: string) {
   const a = inboxAccess(tokenScopes(event), need);
   if (!a.ok) throw new AuthorizationError(`Forbidden: ${a.error}`);
-  if (a.tenantId !== undefined && tenantQuery !== undefined && tenantQuery !== a.tenantId) throw new AuthorizationError(`Forbidden: the token is scoped to another tenant than ${tenantQuery}`);
+  if (a.tenantId !== undefined && tenantQuery !== undefined && tenantQuery !== a.tenantId)
+    throw new AuthorizationError(`Forbidden: the token is scoped to another tenant than ${tenantQuery}`);
   return { userId: a.userId, tenantId: a.tenantId ?? tenantQuery };
 }
 
@@ -67,7 +68,13 @@ export const routes = [
     query: listQuery,
     handler: async ({ query, event }) => {
       const { userId, tenantId } = access(event, 'inbox:read:messages', query.tenant_id);
-      const page = await listInbox(userId, { tenantId, archived: query.archived, read: query.status === undefined ? undefined : query.status === 'read', limit: query.limit, cursor: query.cursor });
+      const page = await listInbox(userId, {
+        tenantId,
+        archived: query.archived,
+        read: query.status === undefined ? undefined : query.status === 'read',
+        limit: query.limit,
+        cursor: query.cursor,
+      });
       return ok(classicPage('results', page.items.map(view), page.cursor));
     },
   }),

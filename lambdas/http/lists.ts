@@ -18,7 +18,11 @@ import { CLASSIC_PAGE_SIZE, classicPage, cursorQuery } from './paging';
 import { bodyId, jsonObject } from './schemas';
 import { describeList, iso } from './views';
 
-const describeSubscription = (s: Subscription) => ({ recipientId: s.recipientId, created: iso(s.created), ...(s.preferences ? { preferences: s.preferences } : {}) });
+const describeSubscription = (s: Subscription) => ({
+  recipientId: s.recipientId,
+  created: iso(s.created),
+  ...(s.preferences ? { preferences: s.preferences } : {}),
+});
 
 const listParams = z.object({ list_id: listIdSchema });
 const subscriptionParams = z.object({ list_id: listIdSchema, user_id: bodyId });

@@ -7,7 +7,12 @@ import { getMessage, listRequestMessages, requestsForTrace, requestsInBucket, wr
 
 const csv = z
   .string()
-  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  )
   .optional();
 
 const listQuery = z.object({
@@ -99,7 +104,8 @@ const encode = (c: BrowseCursor) => Buffer.from(JSON.stringify(c)).toString('bas
  */
 async function listMessages(q: ListQuery): Promise<{ results: MessageRecord[]; cursor?: string }> {
   const parsedAfter = q.enqueued_after === undefined ? undefined : /^\d+$/.test(q.enqueued_after) ? Number(q.enqueued_after) : Date.parse(q.enqueued_after);
-  if (parsedAfter !== undefined && Number.isNaN(parsedAfter)) throw new ValidationError('Invalid request: query.enqueued_after must be epoch ms or an ISO-8601 time');
+  if (parsedAfter !== undefined && Number.isNaN(parsedAfter))
+    throw new ValidationError('Invalid request: query.enqueued_after must be epoch ms or an ISO-8601 time');
   if (q.messageId) {
     const m = await mustGet(q.messageId).catch(() => undefined);
     return { results: m && matches(m, q, parsedAfter) ? [m] : [] };
@@ -207,7 +213,14 @@ export const routes = [
         results: m.outputs.map((o) => ({
           channel: o.channel,
           channel_id: o.channel,
-          content: { html: o.html ?? null, text: o.text ?? null, title: o.title ?? null, subject: o.subject ?? null, body: o.body ?? null, blocks: o.blocks ?? [] },
+          content: {
+            html: o.html ?? null,
+            text: o.text ?? null,
+            title: o.title ?? null,
+            subject: o.subject ?? null,
+            body: o.body ?? null,
+            blocks: o.blocks ?? [],
+          },
         })),
       });
     },

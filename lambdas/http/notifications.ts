@@ -6,7 +6,17 @@ import { apiHandler } from '../shared/api';
 import { ConflictError, NotFoundError } from '../shared/errors';
 import { noContent, ok, route } from '../shared/router';
 import type { StoredDoc } from '../store/documents';
-import { archiveTemplate, getPublishedVersion, listVersions, publish, readTemplate, saveDraft, templates, type NotificationBody, type TemplateDoc } from '../store/templates';
+import {
+  archiveTemplate,
+  getPublishedVersion,
+  listVersions,
+  publish,
+  readTemplate,
+  saveDraft,
+  templates,
+  type NotificationBody,
+  type TemplateDoc,
+} from '../store/templates';
 import { CLASSIC_PAGE_SIZE, classicPage, cursorQuery } from './paging';
 import { bodyId } from './schemas';
 

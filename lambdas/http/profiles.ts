@@ -31,8 +31,12 @@ export const MAX_PATCH_OPERATIONS = 100;
 
 /** Path segments that reach an object's prototype machinery instead of its data. */
 const PROTOTYPE_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
-const namesPrototype = (pointer: string): boolean => pointer.split('/').some((segment) => PROTOTYPE_SEGMENTS.has(segment.replace(/~1/g, '/').replace(/~0/g, '~')));
-const pointer = z.string().max(4096).refine((p) => !namesPrototype(p), 'may not name __proto__, constructor or prototype');
+const namesPrototype = (pointer: string): boolean =>
+  pointer.split('/').some((segment) => PROTOTYPE_SEGMENTS.has(segment.replace(/~1/g, '/').replace(/~0/g, '~')));
+const pointer = z
+  .string()
+  .max(4096)
+  .refine((p) => !namesPrototype(p), 'may not name __proto__, constructor or prototype');
 
 const patchBody = z.object({
   patch: z
@@ -71,10 +75,12 @@ function applyJsonPatch(profile: Profile, ops: z.infer<typeof patchBody>['patch'
 }
 
 /** A profile that would outgrow the limit is a 400 naming the field that made it so. */
-const tooLargeAs = (field: string) => (e: unknown): never => {
-  if (e instanceof ProfileTooLarge) throw new ValidationError(`Invalid request: ${field}: ${e.message}`);
-  throw e;
-};
+const tooLargeAs =
+  (field: string) =>
+  (e: unknown): never => {
+    if (e instanceof ProfileTooLarge) throw new ValidationError(`Invalid request: ${field}: ${e.message}`);
+    throw e;
+  };
 
 const profileListRoutes = [
   route({
@@ -92,7 +98,12 @@ const profileListRoutes = [
   route({
     method: 'POST',
     path: '/profiles/:user_id/lists',
-    body: z.object({ lists: z.array(z.object({ listId: listIdSchema, preferences: jsonObject.nullish() })).min(1).max(100) }),
+    body: z.object({
+      lists: z
+        .array(z.object({ listId: listIdSchema, preferences: jsonObject.nullish() }))
+        .min(1)
+        .max(100),
+    }),
     handler: async ({ params, body }) => {
       for (const l of body.lists) {
         const list = await ensureList(l.listId);

@@ -23,7 +23,14 @@ function toDoc(body: z.infer<typeof providerBody>): ProviderDoc {
   if (!entry) throw new ValidationError(`Invalid request: body.provider: unknown provider ${body.provider}; see GET /providers/catalog`);
   const settings = entry.settings.safeParse(body.settings);
   if (!settings.success) throw ValidationError.fromZod('body.settings', settings.error);
-  return { provider: entry.provider, channel: entry.channel, title: body.title ?? entry.title, alias: body.alias, priority: body.priority, settings: settings.data };
+  return {
+    provider: entry.provider,
+    channel: entry.channel,
+    title: body.title ?? entry.title,
+    alias: body.alias,
+    priority: body.priority,
+    settings: settings.data,
+  };
 }
 
 const describe = (p: StoredDoc<ProviderDoc>) => ({

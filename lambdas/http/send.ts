@@ -1,6 +1,17 @@
 import { z } from 'zod';
 import { now as clockNow } from '../shared/clock';
-import { delayLimitIssue, dueTime, expiryTime, isSingleRecipient, messageSchema, newRequestId, requestIdFor, targetsOf, TargetError, toTarget } from '../domain/send';
+import {
+  delayLimitIssue,
+  dueTime,
+  expiryTime,
+  isSingleRecipient,
+  messageSchema,
+  newRequestId,
+  requestIdFor,
+  targetsOf,
+  TargetError,
+  toTarget,
+} from '../domain/send';
 import { apiHandler } from '../shared/api';
 import { config } from '../shared/config';
 import { ValidationError } from '../shared/errors';
@@ -27,7 +38,13 @@ function checkTargets(to: z.infer<typeof messageSchema>['to']): void {
 function singleRecipient(req: RequestRecord): DeliveryRecipient {
   const target = toTarget(targetsOf(req.message.to)[0]);
   if (target.kind !== 'user' && target.kind !== 'inline') throw new Error('unreachable: single recipients are users or inline');
-  return { messageId: req.requestId, userId: target.kind === 'user' ? target.userId : undefined, inline: target.inline, data: target.data, tenantId: target.tenantId };
+  return {
+    messageId: req.requestId,
+    userId: target.kind === 'user' ? target.userId : undefined,
+    inline: target.inline,
+    data: target.data,
+    tenantId: target.tenantId,
+  };
 }
 
 export const routes = [
@@ -46,11 +63,21 @@ export const routes = [
       if (tooFar) throw new ValidationError(tooFar);
       const requestId = op ? requestIdFor(op.created, op.scope) : newRequestId(now);
       const dueAt = dueTime(message.delay, now);
-      const fresh: RequestRecord = { requestId, message, enqueued: now, single: isSingleRecipient(message.to), dueAt, expiresAt: expiryTime(message.expiry, now) };
+      const fresh: RequestRecord = {
+        requestId,
+        message,
+        enqueued: now,
+        single: isSingleRecipient(message.to),
+        dueAt,
+        expiresAt: expiryTime(message.expiry, now),
+      };
       markSideEffect(event);
       const req = (await createRequest(fresh)) ? fresh : ((await getRequest(requestId)) ?? fresh);
       // The first hop ends when the message is due, or when it expires if that comes first.
-      const delay = req.dueAt === undefined ? undefined : Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((Math.min(req.dueAt, req.expiresAt ?? Infinity) - clockNow()) / 1000)));
+      const delay =
+        req.dueAt === undefined
+          ? undefined
+          : Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((Math.min(req.dueAt, req.expiresAt ?? Infinity) - clockNow()) / 1000)));
       try {
         if (req.single) {
           // One recipient needs no fan-out. Its message exists from now on (ENQUEUED or DELAYED), so it

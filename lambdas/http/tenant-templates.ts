@@ -68,7 +68,14 @@ export function tenantTemplateRoutes(mustGetTenant: (id: string) => Promise<Tena
         const n = versionNumber(head, params.version);
         const v = await getTemplateVersion(params.tenant_id, params.template_id, n);
         if (!v) throw new NotFoundError(`Template ${head.id} has no version v${n}`);
-        return ok({ id: head.id, version: v.version, created_at: v.created_at, updated_at: v.created_at, published_at: head.published === n ? head.published_at : null, data: v.template });
+        return ok({
+          id: head.id,
+          version: v.version,
+          created_at: v.created_at,
+          updated_at: v.created_at,
+          published_at: head.published === n ? head.published_at : null,
+          data: v.template,
+        });
       },
     }),
     route({
@@ -91,7 +98,10 @@ export function tenantTemplateRoutes(mustGetTenant: (id: string) => Promise<Tena
         await mustGetTenant(params.tenant_id);
         const page = await listTemplateHeads(params.tenant_id, query.limit, query.cursor);
         const items = await Promise.all(
-          page.items.map(async (h) => ({ ...describe(h), data: { routing: (await getTemplateVersion(params.tenant_id, h.id, h.latest))?.template.routing ?? null } })),
+          page.items.map(async (h) => ({
+            ...describe(h),
+            data: { routing: (await getTemplateVersion(params.tenant_id, h.id, h.latest))?.template.routing ?? null },
+          })),
         );
         return ok(listPage(`/tenants/${encodeURIComponent(params.tenant_id)}/templates`, items, page.cursor, query.limit));
       },

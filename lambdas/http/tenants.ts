@@ -28,7 +28,14 @@ const tenantBody = z.object({
   brand_id: bodyId.nullish(),
   properties: jsonObject.optional(),
   user_profile: jsonObject.optional(),
-  default_preferences: z.object({ items: z.array(preferenceSetting.extend({ id: bodyId })).max(200).optional() }).nullish(),
+  default_preferences: z
+    .object({
+      items: z
+        .array(preferenceSetting.extend({ id: bodyId }))
+        .max(200)
+        .optional(),
+    })
+    .nullish(),
 });
 
 const PARENT = 'Invalid request: body.parent_tenant_id';
@@ -52,12 +59,18 @@ async function checkParent(tenantId: string, parentId: string): Promise<Versione
     );
   }
   if (!chain.length) throw new ValidationError(`${PARENT}: tenant ${parentId} does not exist`);
-  if (wouldCycle(tenantId, chain.map((t) => t.tenant.id))) {
+  if (
+    wouldCycle(
+      tenantId,
+      chain.map((t) => t.tenant.id),
+    )
+  ) {
     throw new ValidationError(`${PARENT}: ${parentId} would make a cycle (it is ${tenantId} or one of its descendants)`);
   }
   // Levels left below the tenant; a tenant that changes parent brings its descendants along.
   const room = MAX_TENANT_DEPTH - chain.length - 1;
-  if (room < 0) throw new ValidationError(`${PARENT}: ${parentId} is ${chain.length} tenants deep; a child would pass the maximum depth of ${MAX_TENANT_DEPTH}`);
+  if (room < 0)
+    throw new ValidationError(`${PARENT}: ${parentId} is ${chain.length} tenants deep; a child would pass the maximum depth of ${MAX_TENANT_DEPTH}`);
   const current = await getTenant(tenantId);
   if (current && current.parent_tenant_id !== parentId && (await subtreeHeight(tenantId, room)) > room) {
     throw new ValidationError(`${PARENT}: under ${parentId}, the descendants of ${tenantId} would pass the maximum depth of ${MAX_TENANT_DEPTH} tenants`);

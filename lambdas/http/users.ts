@@ -80,7 +80,10 @@ const membershipRoutes = [
     handler: async ({ params, body }) => {
       const mismatch = body.tenants.findIndex((t) => t.user_id && t.user_id !== params.user_id);
       if (mismatch >= 0) throw new ValidationError(`Invalid request: body.tenants.${mismatch}.user_id: must be ${params.user_id} or absent`);
-      await requireTenants(body.tenants.map((t) => t.tenant_id), (i) => `body.tenants.${i}.tenant_id`);
+      await requireTenants(
+        body.tenants.map((t) => t.tenant_id),
+        (i) => `body.tenants.${i}.tenant_id`,
+      );
       for (const t of body.tenants) await putMembership(t.tenant_id, params.user_id, t.profile ?? undefined);
       await membershipChanged(params.user_id);
       return noContent();

@@ -20,7 +20,8 @@ export interface ArnContext {
   account: string;
 }
 
-const tableArn = (c: ArnContext & { region: string }, name: string, index?: string) => `arn:aws:dynamodb:${c.region}:${c.account}:table/${name}${index ? `/index/${index}` : ''}`;
+const tableArn = (c: ArnContext & { region: string }, name: string, index?: string) =>
+  `arn:aws:dynamodb:${c.region}:${c.account}:table/${name}${index ? `/index/${index}` : ''}`;
 /** The queue's name is the last segment of its URL (AWS, fauxqs and the recording gateway alike). */
 export const queueName = (url: string) => url.slice(url.lastIndexOf('/') + 1);
 const queueArn = (c: ArnContext & { region: string }, url: string) => `arn:aws:sqs:${c.region}:${c.account}:${queueName(url)}`;
@@ -45,7 +46,10 @@ export function iamRequestsOf(call: AwsCall, account: ArnContext): { action: str
         );
       }
       if (call.command === 'TransactGetItems') {
-        return (input.TransactItems as { Get: { TableName: string } }[]).map((item) => ({ action: 'dynamodb:GetItem', resource: tableArn(c, item.Get.TableName) }));
+        return (input.TransactItems as { Get: { TableName: string } }[]).map((item) => ({
+          action: 'dynamodb:GetItem',
+          resource: tableArn(c, item.Get.TableName),
+        }));
       }
       if (call.command === 'BatchGetItem' || call.command === 'BatchWriteItem') {
         return Object.keys(input.RequestItems as object).map((table) => ({ action: `dynamodb:${call.command}`, resource: tableArn(c, table) }));
@@ -59,7 +63,9 @@ export function iamRequestsOf(call: AwsCall, account: ArnContext): { action: str
       const identity = from.slice(from.lastIndexOf('@') + 1).replace(/>$/, '');
       return [
         { action: 'ses:SendEmail', resource: `arn:aws:ses:${c.region}:${c.account}:identity/${identity}` },
-        ...(input.ConfigurationSetName ? [{ action: 'ses:SendEmail', resource: `arn:aws:ses:${c.region}:${c.account}:configuration-set/${String(input.ConfigurationSetName)}` }] : []),
+        ...(input.ConfigurationSetName
+          ? [{ action: 'ses:SendEmail', resource: `arn:aws:ses:${c.region}:${c.account}:configuration-set/${String(input.ConfigurationSetName)}` }]
+          : []),
       ];
     }
     case 'sns':

@@ -123,7 +123,14 @@ async function startFunction(fn: string, o: BundlesOptions, env: Record<string, 
           rej(new Error(`${fn}: Task timed out after ${cfg.timeoutSeconds} seconds`));
         }, cfg.timeoutSeconds * 1000);
         pending.set(id, { resolve: res, reject: rej, timer });
-        child.send({ type: 'invoke', id, event, timeoutMs: cfg.timeoutSeconds * 1000, requestId: id, functionArn: `arn:aws:lambda:${o.region}:${o.account}:function:${fn}` });
+        child.send({
+          type: 'invoke',
+          id,
+          event,
+          timeoutMs: cfg.timeoutSeconds * 1000,
+          requestId: id,
+          functionArn: `arn:aws:lambda:${o.region}:${o.account}:function:${fn}`,
+        });
       });
     },
     stop: () => stopChild(child),

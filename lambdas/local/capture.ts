@@ -60,7 +60,11 @@ const send = (res: http.ServerResponse, status: number, body?: unknown) => {
 /** Header lines as a record: `{ 'x-courier-message-id': 'm1', subject: 'Hi' }`. */
 function headerRecord(lines: readonly { key: string; line: string }[]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const { key, line } of lines) out[key] = line.slice(line.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ').trim();
+  for (const { key, line } of lines)
+    out[key] = line
+      .slice(line.indexOf(':') + 1)
+      .replace(/\r?\n[ \t]+/g, ' ')
+      .trim();
   return out;
 }
 

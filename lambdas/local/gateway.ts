@@ -58,7 +58,11 @@ export async function startAwsGateway(o: { dynamodbEndpoint: string; sqsEndpoint
     }
     const form = new URLSearchParams(body.toString('utf8'));
     if (who.service === 'sns' && form.get('Action') === 'Publish') {
-      const input = { TopicArn: form.get('TopicArn') ?? undefined, TargetArn: form.get('TargetArn') ?? undefined, PhoneNumber: form.get('PhoneNumber') ?? undefined };
+      const input = {
+        TopicArn: form.get('TopicArn') ?? undefined,
+        TargetArn: form.get('TargetArn') ?? undefined,
+        PhoneNumber: form.get('PhoneNumber') ?? undefined,
+      };
       record(who.keyId, { service: 'sns', command: 'Publish', input, region: who.region });
       const xml = `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>local-sns-${seen.size}</MessageId></PublishResult><ResponseMetadata><RequestId>local</RequestId></ResponseMetadata></PublishResponse>`;
       res.writeHead(200, { 'content-type': 'text/xml' }).end(xml);
@@ -75,7 +79,9 @@ export async function startAwsGateway(o: { dynamodbEndpoint: string; sqsEndpoint
     const service = prefix === 'DynamoDB_20120810' ? 'dynamodb' : prefix === 'AmazonSQS' ? 'sqs' : undefined;
     if (!who || !service || !command) {
       problems.push(`unattributed ${req.method} ${req.url} target=${target || '-'} signer=${who?.keyId ?? '-'}`);
-      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ __type: 'UnrecognizedClientException', message: 'not a DynamoDB or SQS JSON request' }));
+      res
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ __type: 'UnrecognizedClientException', message: 'not a DynamoDB or SQS JSON request' }));
       return;
     }
     let payload = body;

@@ -1,11 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult, APIGatewayProxyResultV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type {
+  APIGatewayProxyEvent,
+  APIGatewayProxyEventV2,
+  APIGatewayProxyResult,
+  APIGatewayProxyResultV2,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from 'aws-lambda';
 import { lambdaContext } from './poller';
 import { guardClientSockets } from './socket-guard';
 
-export type LambdaHttpHandler = (event: APIGatewayProxyEventV2 | APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResultV2 | APIGatewayProxyResult>;
+export type LambdaHttpHandler = (
+  event: APIGatewayProxyEventV2 | APIGatewayProxyEvent,
+  context: Context,
+) => Promise<APIGatewayProxyResultV2 | APIGatewayProxyResult>;
 
 /** Which API Gateway the adapter stands in for: an HTTP API (payload 2.0) or a REST API (1.0). */
 export type ApiKind = 'http' | 'rest';
@@ -65,7 +75,14 @@ interface Incoming {
 function incoming(req: http.IncomingMessage, body: Buffer): Incoming {
   const headers: [string, string][] = [];
   for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
-  return { url: new URL(req.url ?? '/', 'http://local'), headers, body, method: (req.method ?? 'GET').toUpperCase(), protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1' };
+  return {
+    url: new URL(req.url ?? '/', 'http://local'),
+    headers,
+    body,
+    method: (req.method ?? 'GET').toUpperCase(),
+    protocol: `HTTP/${req.httpVersion}`,
+    sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+  };
 }
 
 const isText = (r: Incoming) => r.body.length === 0 || TEXT_TYPES.test(r.headers.find(([k]) => k.toLowerCase() === 'content-type')?.[1] ?? 'application/json');
@@ -232,7 +249,8 @@ export function startHttpAdapter(opts: {
         const m = staged && matchRoute(opts.routes, r.method, decodeURIComponent(staged.url.pathname));
         if (!m) {
           // What each kind of API Gateway answers when no route matches.
-          result = kind === 'rest' ? json(403, { message: 'Missing Authentication Token' }) : json(404, { message: 'Not Found', type: 'invalid_request_error' });
+          result =
+            kind === 'rest' ? json(403, { message: 'Missing Authentication Token' }) : json(404, { message: 'Not Found', type: 'invalid_request_error' });
         } else {
           const event = kind === 'rest' ? toEventV1(staged, m) : toEvent(r, m.route.routeKey);
           const out = await m.route.handler(event, lambdaContext(m.route.functionName, m.route.timeoutSeconds));
@@ -241,10 +259,16 @@ export function startHttpAdapter(opts: {
       }
     } catch (e) {
       // A malformed percent-encoding, or a handler that threw past its middleware: API Gateway's 500.
-      result = e instanceof URIError ? json(400, { message: 'Malformed path encoding', type: 'invalid_request_error' }) : json(500, { message: 'Internal Server Error', type: 'api_error' });
+      result =
+        e instanceof URIError
+          ? json(400, { message: 'Malformed path encoding', type: 'invalid_request_error' })
+          : json(500, { message: 'Internal Server Error', type: 'api_error' });
     }
     const payload = result.body === undefined ? undefined : result.isBase64Encoded ? Buffer.from(result.body, 'base64') : Buffer.from(result.body);
-    res.writeHead(result.statusCode ?? 200, { ...(result.headers as Record<string, string>), ...(payload ? { 'content-length': String(payload.length) } : {}) });
+    res.writeHead(result.statusCode ?? 200, {
+      ...(result.headers as Record<string, string>),
+      ...(payload ? { 'content-length': String(payload.length) } : {}),
+    });
     res.end(payload);
   }
 

@@ -38,10 +38,7 @@ async function main() {
 
   try {
     const t0 = Date.now();
-    const [dynamo, sqs] = await Promise.all([
-      startDynamoDbLocal({ dbPath: inMemory ? undefined : dataDir }),
-      startFauxqs(),
-    ]);
+    const [dynamo, sqs] = await Promise.all([startDynamoDbLocal({ dbPath: inMemory ? undefined : dataDir }), startFauxqs()]);
     started.push(dynamo, sqs);
     stack = await startLocalStack({
       api,

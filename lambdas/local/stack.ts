@@ -115,7 +115,12 @@ function inProcessWiring(o: LocalStackOptions): Wiring {
  * event sources (batch size, maximum concurrency) and its schedules. Their AWS calls go through
  * the recording gateway, which tells the functions apart by the credentials each runs with.
  */
-async function bundleWiring(o: LocalStackOptions, b: { assemblyDir: string; description: StackDescription }, region: string, queues: Record<QueueName, QueueUrls>): Promise<Wiring> {
+async function bundleWiring(
+  o: LocalStackOptions,
+  b: { assemblyDir: string; description: StackDescription },
+  region: string,
+  queues: Record<QueueName, QueueUrls>,
+): Promise<Wiring> {
   const d = b.description;
   const gateway = await startAwsGateway({
     dynamodbEndpoint: o.dynamodbEndpoint,
@@ -136,9 +141,17 @@ async function bundleWiring(o: LocalStackOptions, b: { assemblyDir: string; desc
     await gateway.close();
     throw e;
   });
-  const invoker = <E, R>(fn: string) => (event: E) => functions[fn].invoke(event) as Promise<R>;
+  const invoker =
+    <E, R>(fn: string) =>
+    (event: E) =>
+      functions[fn].invoke(event) as Promise<R>;
   return {
-    routes: httpRoutes(d).map((r) => ({ routeKey: r.routeKey, handler: invoker(r.fn), functionName: r.fn, timeoutSeconds: functionConfig(d, r.fn).timeoutSeconds })),
+    routes: httpRoutes(d).map((r) => ({
+      routeKey: r.routeKey,
+      handler: invoker(r.fn),
+      functionName: r.fn,
+      timeoutSeconds: functionConfig(d, r.fn).timeoutSeconds,
+    })),
     workers: eventSources(d).map((e) => ({
       queue: e.queue,
       fn: e.fn,
@@ -219,7 +232,17 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
 
   const runScheduled = async () => {
     for (const w of wiring.scheduled) {
-      const event = { version: '0', id: crypto.randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', account: LOCAL_ACCOUNT, time: new Date().toISOString(), region, resources: [], detail: {} } as ScheduledEvent;
+      const event = {
+        version: '0',
+        id: crypto.randomUUID(),
+        'detail-type': 'Scheduled Event',
+        source: 'aws.events',
+        account: LOCAL_ACCOUNT,
+        time: new Date().toISOString(),
+        region,
+        resources: [],
+        detail: {},
+      } as ScheduledEvent;
       await w.handler(event, lambdaContext(w.fn, w.timeoutSeconds)).catch((e) => o.onWorkerError?.('fanout', e));
     }
   };

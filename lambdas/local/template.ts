@@ -61,7 +61,8 @@ export function bindLocal(d: StackDescription, local: { region: string; account:
     physical[id] = { ref: id, attrs: { Arn: `arn:aws:${service}:${local.region}:${local.account}:${id}` } };
     if (r.Type === 'AWS::IAM::Role') physical[id].attrs.Arn = `arn:aws:iam::${local.account}:role/${id}`;
     if (r.Type === 'AWS::Logs::LogGroup') physical[id] = { ref: id, attrs: { Arn: `arn:aws:logs:${local.region}:${local.account}:log-group:${id}:*` } };
-    if (r.Type === 'AWS::SNS::Topic') physical[id] = { ref: `arn:aws:sns:${local.region}:${local.account}:${id}`, attrs: { TopicArn: `arn:aws:sns:${local.region}:${local.account}:${id}` } };
+    if (r.Type === 'AWS::SNS::Topic')
+      physical[id] = { ref: `arn:aws:sns:${local.region}:${local.account}:${id}`, attrs: { TopicArn: `arn:aws:sns:${local.region}:${local.account}:${id}` } };
   }
   physical[d.table] = { ref: local.tableName, attrs: { Arn: `arn:aws:dynamodb:${local.region}:${local.account}:table/${local.tableName}` } };
   for (const [name, ids] of Object.entries(d.queues) as [QueueName, { queue: string; dlq: string }][]) {

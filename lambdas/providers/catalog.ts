@@ -37,7 +37,11 @@ export const snsSettings = z.object({
   sms_type: z.enum(['Transactional', 'Promotional']).default('Transactional'),
 });
 /** `service_account` is the service account's JSON key file, as text. */
-export const fcmSettings = z.object({ project_id: z.string().min(1), service_account: z.string().min(1), endpoint: z.url({ protocol: /^https?$/ }).optional() });
+export const fcmSettings = z.object({
+  project_id: z.string().min(1),
+  service_account: z.string().min(1),
+  endpoint: z.url({ protocol: /^https?$/ }).optional(),
+});
 export const slackSettings = z.object({ bot_token: z.string().optional(), api_url: z.url({ protocol: /^https?$/ }).optional() });
 export const msteamsSettings = z.object({});
 /**

@@ -44,7 +44,9 @@ export async function signAssertion(sa: ServiceAccount, nowSeconds: number): Pro
   } catch {
     throw new ProviderError('firebase-fcm settings.service_account holds no usable private key', false);
   }
-  return new SignJWT(assertionClaims(sa, nowSeconds)).setProtectedHeader({ alg: 'RS256', typ: 'JWT', ...(sa.private_key_id ? { kid: sa.private_key_id } : {}) }).sign(key);
+  return new SignJWT(assertionClaims(sa, nowSeconds))
+    .setProtectedHeader({ alg: 'RS256', typ: 'JWT', ...(sa.private_key_id ? { kid: sa.private_key_id } : {}) })
+    .sign(key);
 }
 
 /**
@@ -52,7 +54,10 @@ export async function signAssertion(sa: ServiceAccount, nowSeconds: number): Pro
  * and a token is good for an hour. Keyed by a hash so the map holds no key material as its key.
  */
 const tokens = new Map<string, { token: string; expiresAt: number }>();
-const tokenKey = (sa: ServiceAccount) => createHash('sha256').update(JSON.stringify([sa.client_email, sa.token_uri, sa.private_key])).digest('hex');
+const tokenKey = (sa: ServiceAccount) =>
+  createHash('sha256')
+    .update(JSON.stringify([sa.client_email, sa.token_uri, sa.private_key]))
+    .digest('hex');
 
 const tokenReply = z.object({ access_token: z.string().min(1), expires_in: z.number().positive().default(3600) });
 

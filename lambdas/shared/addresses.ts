@@ -154,4 +154,3 @@ export function egressAllowed(host: string, address: string, policy: EgressPolic
   const canonical = normalizeHost(address.replace(/%.*$/, ''));
   return (name !== undefined && policy.allowHosts.includes(name)) || (canonical !== undefined && policy.allowHosts.includes(canonical));
 }
-

@@ -6,7 +6,12 @@ import { hasAwsCallListeners, notifyAwsCall, recordDynamo, recordSqs, type AwsCa
 
 interface MiddlewareClient {
   config: { region: () => Promise<string> };
-  middlewareStack: { add(mw: (next: (args: { input: unknown }) => Promise<unknown>, context: { commandName?: string }) => (args: { input: unknown }) => Promise<unknown>, opts: { step: 'initialize'; name: string }): void };
+  middlewareStack: {
+    add(
+      mw: (next: (args: { input: unknown }) => Promise<unknown>, context: { commandName?: string }) => (args: { input: unknown }) => Promise<unknown>,
+      opts: { step: 'initialize'; name: string },
+    ): void;
+  };
 }
 
 /** Reports each call of `client` to the AWS call listeners (lambdas/shared/usage.ts onAwsCall). */

@@ -1,12 +1,7 @@
 import type { ZodError } from 'zod';
 
 /** Courier's error `type` values. */
-export type ErrorType =
-  | 'invalid_request_error'
-  | 'authentication_error'
-  | 'authorization_error'
-  | 'rate_limit_error'
-  | 'api_error';
+export type ErrorType = 'invalid_request_error' | 'authentication_error' | 'authorization_error' | 'rate_limit_error' | 'api_error';
 
 /**
  * The one error family handlers throw. Mapped to HTTP once, by the error responder middleware, as

@@ -146,11 +146,17 @@ export type FanoutJob = z.infer<typeof fanoutJob>;
 let fanoutUrl: string | undefined;
 export function enqueueFanout(jobs: FanoutJob[], delaySeconds?: number): Promise<void> {
   fanoutUrl ??= required(config.FANOUT_QUEUE_URL, 'FANOUT_QUEUE_URL');
-  return enqueue(fanoutUrl, jobs.map((body) => ({ body, delaySeconds })));
+  return enqueue(
+    fanoutUrl,
+    jobs.map((body) => ({ body, delaySeconds })),
+  );
 }
 
 let deliveryUrl: string | undefined;
 export function enqueueDelivery(jobs: DeliveryJob[], delaySeconds?: number): Promise<void> {
   deliveryUrl ??= required(config.DELIVERY_QUEUE_URL, 'DELIVERY_QUEUE_URL');
-  return enqueue(deliveryUrl, jobs.map((body) => ({ body, delaySeconds })));
+  return enqueue(
+    deliveryUrl,
+    jobs.map((body) => ({ body, delaySeconds })),
+  );
 }

@@ -2,10 +2,17 @@ import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
 
 /** A REST API (payload 1.0) event: it has `httpMethod` and `resource`, where 2.0 has `version: '2.0'`. */
 export const isPayloadV1 = (event: unknown): event is APIGatewayProxyEvent =>
-  typeof event === 'object' && event !== null && (event as { version?: string }).version !== '2.0' && typeof (event as { httpMethod?: unknown }).httpMethod === 'string';
+  typeof event === 'object' &&
+  event !== null &&
+  (event as { version?: string }).version !== '2.0' &&
+  typeof (event as { httpMethod?: unknown }).httpMethod === 'string';
 
 /** Joins repeated values with commas, as payload 2.0 does. */
-function joined(multi: Record<string, string[] | undefined> | null | undefined, single: Record<string, string | undefined> | null | undefined, lower: boolean): Record<string, string> {
+function joined(
+  multi: Record<string, string[] | undefined> | null | undefined,
+  single: Record<string, string | undefined> | null | undefined,
+  lower: boolean,
+): Record<string, string> {
   const out: Record<string, string> = {};
   const add = (k: string, v: string) => {
     const key = lower ? k.toLowerCase() : k;
@@ -44,7 +51,13 @@ export function toPayloadV2(e: APIGatewayProxyEvent): APIGatewayProxyEventV2 {
       apiId: ctx.apiId,
       domainName: ctx.domainName ?? headers.host ?? '',
       domainPrefix: ctx.domainPrefix ?? '',
-      http: { method: e.httpMethod, path: rawPath, protocol: ctx.protocol, sourceIp: ctx.identity?.sourceIp ?? '', userAgent: ctx.identity?.userAgent ?? headers['user-agent'] ?? '' },
+      http: {
+        method: e.httpMethod,
+        path: rawPath,
+        protocol: ctx.protocol,
+        sourceIp: ctx.identity?.sourceIp ?? '',
+        userAgent: ctx.identity?.userAgent ?? headers['user-agent'] ?? '',
+      },
       requestId: ctx.requestId,
       routeKey: `${e.httpMethod} ${e.resource}`,
       stage: ctx.stage,

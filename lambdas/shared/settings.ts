@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import { normalizeHost } from './addresses';
 
-const bool = z
-  .enum(['true', 'false', '1', '0'])
-  .transform((v) => v === 'true' || v === '1');
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 /**
  * Every setting a function reads. config.ts parses them once when it loads (Lambda cold start), so
@@ -19,21 +17,37 @@ export const configSchema = z.object({
   FANOUT_QUEUE_URL: z.url().optional(),
   DELIVERY_QUEUE_URL: z.url().optional(),
   /** Largest request body accepted, in bytes; larger bodies get 413. */
-  MAX_BODY_BYTES: z.coerce.number().int().positive().default(256 * 1024),
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(256 * 1024),
   /** Delivery timing (milliseconds). A provider call gives up after PROVIDER_TIMEOUT_MS (a transient failure). */
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /** Transient failures retry on the same provider for this long, then fail over (message.timeout.provider overrides). */
-  PROVIDER_RETRY_WINDOW_MS: z.coerce.number().int().positive().default(5 * 60_000),
+  PROVIDER_RETRY_WINDOW_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(5 * 60_000),
   /** Retries on one provider, at most. */
   PROVIDER_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(5),
   /** First retry delay; each retry doubles it (with jitter), capped at 15 minutes. */
   RETRY_BASE_MS: z.coerce.number().int().positive().default(2_000),
   /** A message not delivered this long after it was due ends UNDELIVERABLE (message.timeout.message overrides). */
-  MESSAGE_TIMEOUT_MS: z.coerce.number().int().positive().default(24 * 3600_000),
+  MESSAGE_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(24 * 3600_000),
   /** A claim on a message older than this belongs to a worker that stopped during a provider call. */
   CLAIM_LEASE_MS: z.coerce.number().int().positive().default(60_000),
   /** The sweeper re-drives requests and messages unfinished this long after they were due. */
-  SWEEP_GRACE_MS: z.coerce.number().int().positive().default(5 * 60_000),
+  SWEEP_GRACE_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(5 * 60_000),
   /** The furthest ahead a send may be delayed (`delay.until` / `delay.duration`), in days; further is a 400. */
   MAX_DELAY_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   /** Message logs (requests, messages, trace look-ups) expire this many days after they were due; unset keeps them. */
@@ -86,7 +100,10 @@ export const configSchema = z.object({
     .default('')
     .transform((text, ctx) => {
       const hosts: string[] = [];
-      for (const entry of text.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+      for (const entry of text
+        .split(',')
+        .map((e) => e.trim())
+        .filter((e) => e !== '')) {
         const host = normalizeHost(entry);
         if (host === undefined) {
           ctx.addIssue({ code: 'custom', message: `${JSON.stringify(entry)} is not a host name or an address (no scheme, port or path)` });

@@ -60,7 +60,12 @@ export const forgetSigningKey = (): void => {
 export async function issueToken(scope: string, seconds: number): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   const secret = await signingKey(true);
-  return new SignJWT({ scope }).setProtectedHeader({ alg: ALG, typ: 'JWT' }).setIssuer(ISSUER).setIssuedAt(now).setExpirationTime(now + seconds).sign(secret!);
+  return new SignJWT({ scope })
+    .setProtectedHeader({ alg: ALG, typ: 'JWT' })
+    .setIssuer(ISSUER)
+    .setIssuedAt(now)
+    .setExpirationTime(now + seconds)
+    .sign(secret!);
 }
 
 /** The scopes of a valid token; an AuthenticationError for a bad signature, an expired token, or garbage. */

@@ -39,9 +39,27 @@ export interface QueueSpec {
 
 export const QUEUES = {
   /** Send requests page by page, audience evaluation and backfills: short jobs that re-enqueue. */
-  fanout: { worker: 'fanout', batchSize: 5, timeoutSeconds: 60, maxReceiveCount: 5, memoryMB: 512, maxConcurrency: 5, sendsTo: ['fanout', 'delivery'], table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'ConditionCheckItem'] },
+  fanout: {
+    worker: 'fanout',
+    batchSize: 5,
+    timeoutSeconds: 60,
+    maxReceiveCount: 5,
+    memoryMB: 512,
+    maxConcurrency: 5,
+    sendsTo: ['fanout', 'delivery'],
+    table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'ConditionCheckItem'],
+  },
   /** Recipient jobs, several recipients per message. */
-  delivery: { worker: 'deliver', batchSize: 10, timeoutSeconds: 60, maxReceiveCount: 8, memoryMB: 512, maxConcurrency: 10, sendsTo: ['delivery', 'fanout'], table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'] },
+  delivery: {
+    worker: 'deliver',
+    batchSize: 10,
+    timeoutSeconds: 60,
+    maxReceiveCount: 8,
+    memoryMB: 512,
+    maxConcurrency: 10,
+    sendsTo: ['delivery', 'fanout'],
+    table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'],
+  },
 } as const satisfies Record<QueueName, QueueSpec>;
 
 export const visibilityTimeoutSeconds = (q: QueueSpec): number => q.timeoutSeconds * 6;
@@ -90,7 +108,8 @@ export const API_GROUPS: ApiGroup[] = [
  * `GET /<segment>` for the public health check. The local adapter serves exactly these; a CDK test
  * checks that the synthesized API has the same routes to the same functions.
  */
-export const routeKeys = (g: ApiGroup): string[] => (g.public ? g.segments.map((s) => `GET /${s}`) : g.segments.flatMap((s) => [`ANY /${s}`, `ANY /${s}/{proxy+}`]));
+export const routeKeys = (g: ApiGroup): string[] =>
+  g.public ? g.segments.map((s) => `GET /${s}`) : g.segments.flatMap((s) => [`ANY /${s}`, `ANY /${s}/{proxy+}`]);
 
 /** The environment variable each queue's URL is passed in. */
 export const queueUrlEnv = (name: QueueName): string => `${name.toUpperCase()}_QUEUE_URL`;
@@ -102,7 +121,13 @@ export const queueUrlEnv = (name: QueueName): string => `${name.toUpperCase()}_Q
  * conditional Delete and a Put (DeleteItem, PutItem).
  */
 export const SCHEDULED = [
-  { worker: 'sweeper', everyMinutes: 1, timeoutSeconds: 60, sendsTo: ['fanout'] as QueueName[], table: ['Query', 'BatchGetItem', 'BatchWriteItem', 'PutItem', 'DeleteItem'] as TableAction[] },
+  {
+    worker: 'sweeper',
+    everyMinutes: 1,
+    timeoutSeconds: 60,
+    sendsTo: ['fanout'] as QueueName[],
+    table: ['Query', 'BatchGetItem', 'BatchWriteItem', 'PutItem', 'DeleteItem'] as TableAction[],
+  },
 ] as const;
 
 /** Each function's construct id in the stack; also its name in the local runner and in recorded AWS calls. */

@@ -69,14 +69,21 @@ async function nextGeneration(audienceId: string, floor: number): Promise<number
  * only grow: each save takes the next one after reading the audience, and writes only if the
  * audience is still as read (else it reads again and takes another).
  */
-export async function saveAudience(audienceId: string, change: (current: Audience | undefined) => Omit<Audience, 'version' | 'created_at' | 'updated_at'>): Promise<Audience> {
+export async function saveAudience(
+  audienceId: string,
+  change: (current: Audience | undefined) => Omit<Audience, 'version' | 'created_at' | 'updated_at'>,
+): Promise<Audience> {
   for (let attempt = 0; attempt < 10; attempt++) {
     const item = await getItem(keys.audience(audienceId));
     const current = item ? (JSON.parse(item.doc) as Audience) : undefined;
     const version = await nextGeneration(audienceId, current?.version ?? 0);
     const now = new Date().toISOString();
     const next: Audience = { ...change(current), version, created_at: current?.created_at ?? now, updated_at: now };
-    const written = await upsertItem(keys.audience(audienceId), { ...fields(audienceId), doc: JSON.stringify(next) }, item ? { expectRev: String(item.rev) } : { createOnly: true });
+    const written = await upsertItem(
+      keys.audience(audienceId),
+      { ...fields(audienceId), doc: JSON.stringify(next) },
+      item ? { expectRev: String(item.rev) } : { createOnly: true },
+    );
     if (written) return next;
   }
   throw new Error(`audience ${audienceId} kept changing during a save`);
@@ -117,7 +124,10 @@ export async function getMember(audienceId: string, userId: string): Promise<Aud
 
 /** The user's member items of these audiences (consistent reads), by audience id. */
 export async function getMembers(audienceIds: string[], userId: string): Promise<Map<string, AudienceMember>> {
-  const items = await batchGet(audienceIds.map((a) => keys.audienceMember(a, userId)), true);
+  const items = await batchGet(
+    audienceIds.map((a) => keys.audienceMember(a, userId)),
+    true,
+  );
   return new Map(items.map((item) => [String(JSON.parse(item.doc).audience_id), toMember(item)]));
 }
 
@@ -175,7 +185,8 @@ export function admitMember(userId: string, basis: Basis & { audience: AudienceR
       Update: {
         TableName: TABLE,
         Key: keys.audienceMember(audience.id, userId),
-        UpdateExpression: 'SET #created = if_not_exists(#created, :now), #updated = :now, #t = :t, #doc = :doc, #version = :version, #profileRev = :profileRev, #rev = :rev, #gpk = :gpk, #gsk = :gsk',
+        UpdateExpression:
+          'SET #created = if_not_exists(#created, :now), #updated = :now, #t = :t, #doc = :doc, #version = :version, #profileRev = :profileRev, #rev = :rev, #gpk = :gpk, #gsk = :gsk',
         ExpressionAttributeNames: {
           '#created': 'created',
           '#updated': 'updated',

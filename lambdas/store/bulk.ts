@@ -54,7 +54,9 @@ export type ChangeResult = 'ok' | 'missing' | 'not-created';
 const whyRefused = async (jobId: string): Promise<ChangeResult> => ((await getItem(bulkKeys.job(jobId))) ? 'not-created' : 'missing');
 
 const cancellationCodes = (e: unknown): string[] =>
-  (e as { name?: string })?.name === 'TransactionCanceledException' ? ((e as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map((r) => r.Code ?? 'None') : [];
+  (e as { name?: string })?.name === 'TransactionCanceledException'
+    ? ((e as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map((r) => r.Code ?? 'None')
+    : [];
 
 /**
  * Appends users to a CREATED job, in insertion order. Each transaction writes up to 99 users and
@@ -79,7 +81,9 @@ export async function appendUsers(jobId: string, users: BulkUser[]): Promise<Cha
             ExpressionAttributeValues: { ':n': group.length, ':created': 'CREATED' },
           },
         },
-        ...group.map((user, j) => ({ Put: { TableName: TABLE, Item: { ...bulkKeys.user(jobId, chunkId, i + j), _t: 'BulkUser', doc: JSON.stringify(user) } } })),
+        ...group.map((user, j) => ({
+          Put: { TableName: TABLE, Item: { ...bulkKeys.user(jobId, chunkId, i + j), _t: 'BulkUser', doc: JSON.stringify(user) } },
+        })),
       ],
     };
     for (let attempt = 0; ; attempt++) {
@@ -99,7 +103,10 @@ export async function appendUsers(jobId: string, users: BulkUser[]): Promise<Cha
   return 'ok';
 }
 
-async function conditionalUpdate(jobId: string, input: { update: string; condition: string; names: Record<string, string>; values: Record<string, unknown> }): Promise<ChangeResult> {
+async function conditionalUpdate(
+  jobId: string,
+  input: { update: string; condition: string; names: Record<string, string>; values: Record<string, unknown> },
+): Promise<ChangeResult> {
   try {
     await ddb.send(
       new UpdateCommand({

@@ -93,7 +93,14 @@ export const dynamoIdempotencyStore: IdempotencyStore = {
             UpdateExpression: 'SET #owner = :token, #leaseUntil = :lease',
             ConditionExpression: '#ttl > :nowS AND #state = :inFlight AND #leaseUntil < :now AND #bodyHash = :bodyHash',
             ExpressionAttributeNames: { '#owner': 'owner', '#leaseUntil': 'leaseUntil', '#ttl': 'ttl', '#state': 'state', '#bodyHash': 'bodyHash' },
-            ExpressionAttributeValues: { ':token': token, ':lease': now + leaseMs, ':nowS': Math.floor(now / 1000), ':inFlight': 'IN_FLIGHT', ':now': now, ':bodyHash': bodyHash },
+            ExpressionAttributeValues: {
+              ':token': token,
+              ':lease': now + leaseMs,
+              ':nowS': Math.floor(now / 1000),
+              ':inFlight': 'IN_FLIGHT',
+              ':now': now,
+              ':bodyHash': bodyHash,
+            },
             ReturnValues: 'ALL_NEW',
           }),
         );

@@ -35,7 +35,8 @@ export interface InboxMessage extends InboxContent {
 const DAY_MS = 86_400_000;
 
 /** The expiry of a message that arrives at `created`: the UTC day number it expires at the start of, or '-' (never). */
-const bucketFor = (created: number): string => (config.INBOX_RETENTION_DAYS === undefined ? '-' : String(Math.floor(created / DAY_MS) + config.INBOX_RETENTION_DAYS + 1));
+const bucketFor = (created: number): string =>
+  config.INBOX_RETENTION_DAYS === undefined ? '-' : String(Math.floor(created / DAY_MS) + config.INBOX_RETENTION_DAYS + 1);
 const expired = (bucket: string, at: number): boolean => bucket !== '-' && Number(bucket) * DAY_MS <= at;
 /** A counter attribute: `n|<bucket>|<tenant id, '' for none>`. */
 const counterName = (bucket: string, tenantId: string | undefined): string => `n|${bucket}|${tenantId ?? ''}`;
@@ -45,7 +46,8 @@ const parseCounter = (name: string): { bucket: string; tenantId: string } | unde
 };
 
 /** The counter a message counts in (unread and not archived), from its stored item. */
-const counterOf = (item: StoredItem): string => counterName(typeof item.bucket === 'string' ? item.bucket : '-', typeof item.tenantId === 'string' ? item.tenantId : undefined);
+const counterOf = (item: StoredItem): string =>
+  counterName(typeof item.bucket === 'string' ? item.bucket : '-', typeof item.tenantId === 'string' ? item.tenantId : undefined);
 const isUnread = (f: { read: boolean; archived: boolean }): boolean => !f.read && !f.archived;
 
 const counterUpdate = (userId: string, deltas: Map<string, number>) => {
@@ -62,7 +64,9 @@ const counterUpdate = (userId: string, deltas: Map<string, number>) => {
 };
 
 const cancellationCodes = (e: unknown): string[] =>
-  (e as { name?: string })?.name === 'TransactionCanceledException' ? ((e as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map((r) => r.Code ?? 'None') : [];
+  (e as { name?: string })?.name === 'TransactionCanceledException'
+    ? ((e as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map((r) => r.Code ?? 'None')
+    : [];
 
 /**
  * One transaction, retried (with backoff) while it conflicts with another on the same counter.
@@ -141,7 +145,9 @@ export interface InboxFilter {
 }
 
 const matches = (m: InboxMessage, f: InboxFilter): boolean =>
-  (f.tenantId === undefined || m.tenantId === f.tenantId) && (f.archived === undefined || m.archived === f.archived) && (f.read === undefined || m.read === f.read);
+  (f.tenantId === undefined || m.tenantId === f.tenantId) &&
+  (f.archived === undefined || m.archived === f.archived) &&
+  (f.read === undefined || m.read === f.read);
 
 /** Pages of the user's inbox one call reads at most: a filtered listing of a large inbox answers short, with a cursor. */
 export const MAX_INBOX_PAGES = 10;
@@ -157,7 +163,12 @@ export async function listInbox(userId: string, opts: InboxFilter & { limit: num
   let cursor = opts.cursor;
   for (let pages = 0; pages < MAX_INBOX_PAGES; pages++) {
     const page = await queryPage({ partition: keys.inbox(userId), prefix: keys.inboxPrefix, limit: opts.limit - items.length, cursor, newestFirst: true });
-    items.push(...page.items.filter((i) => !isExpired(i, at)).map(toMessage).filter((m) => matches(m, opts)));
+    items.push(
+      ...page.items
+        .filter((i) => !isExpired(i, at))
+        .map(toMessage)
+        .filter((m) => matches(m, opts)),
+    );
     cursor = page.cursor;
     if (!cursor || items.length >= opts.limit) break;
   }
@@ -231,7 +242,8 @@ export async function setInboxFlags(userId: string, messageId: string, flags: Fl
 
 async function changeFlags(userId: string, messageId: string, flags: Flags, tenantId: string | undefined): Promise<'changed' | 'unchanged' | 'missing'> {
   for (let attempt = 0; attempt < 20; attempt++) {
-    const item = (await ddb.send(new GetCommand({ TableName: TABLE, Key: keys.inboxMessage(userId, messageId), ConsistentRead: true }))).Item as StoredItem | undefined;
+    const item = (await ddb.send(new GetCommand({ TableName: TABLE, Key: keys.inboxMessage(userId, messageId), ConsistentRead: true }))).Item as
+      StoredItem | undefined;
     if (!item || isExpired(item) || (tenantId !== undefined && item.tenantId !== tenantId)) return 'missing';
     const change = flagChange(userId, item, flags);
     if (change.before.read === change.after.read && change.before.archived === change.after.archived) return 'unchanged';
@@ -275,7 +287,12 @@ export async function markAllRead(userId: string, tenantId: string | undefined, 
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
         FilterExpression: `#read = :false AND #archived = :false${tenantId === undefined ? '' : ' AND tenantId = :tenant'}`,
         ExpressionAttributeNames: { '#read': 'read', '#archived': 'archived' },
-        ExpressionAttributeValues: { ':pk': keys.inbox(userId), ':prefix': keys.inboxPrefix, ':false': false, ...(tenantId === undefined ? {} : { ':tenant': tenantId }) },
+        ExpressionAttributeValues: {
+          ':pk': keys.inbox(userId),
+          ':prefix': keys.inboxPrefix,
+          ':false': false,
+          ...(tenantId === undefined ? {} : { ':tenant': tenantId }),
+        },
         ScanIndexForward: false,
         Limit: MARK_PAGE,
         ExclusiveStartKey: start,
@@ -307,4 +324,3 @@ async function markGroup(userId: string, items: StoredItem[], tenantId: string |
   for (const item of items) if ((await changeFlags(userId, String(item.messageId), { read: true }, tenantId)) === 'changed') marked += 1;
   return marked;
 }
-

@@ -19,7 +19,11 @@ export interface Subscription {
   created: number;
 }
 
-const toList = (item: StoredItem): ListRecord => ({ ...(JSON.parse(item.doc) as Omit<ListRecord, 'created' | 'updated'>), created: Number(item.created), updated: Number(item.updated) });
+const toList = (item: StoredItem): ListRecord => ({
+  ...(JSON.parse(item.doc) as Omit<ListRecord, 'created' | 'updated'>),
+  created: Number(item.created),
+  updated: Number(item.updated),
+});
 const toSubscription = (item: StoredItem): Subscription => ({ ...(JSON.parse(item.doc) as Omit<Subscription, 'created'>), created: Number(item.created) });
 
 /** A list, archived or not. */
@@ -48,7 +52,13 @@ export async function findLists(pattern: string | undefined, limit: number, curs
   const items: ListRecord[] = [];
   let next = cursor;
   for (let pages = 0; pages < maxPages && items.length < limit; pages++) {
-    const page = await queryPage({ index: GSI1, partition: keys.listsCollection, prefix: compiled?.prefix ? esc(compiled.prefix) : undefined, limit, cursor: next });
+    const page = await queryPage({
+      index: GSI1,
+      partition: keys.listsCollection,
+      prefix: compiled?.prefix ? esc(compiled.prefix) : undefined,
+      limit,
+      cursor: next,
+    });
     for (const list of page.items.map(toList)) if (!list.archived && (!compiled || compiled.matches(list.id))) items.push(list);
     next = page.cursor;
     if (!next) break;
@@ -74,7 +84,11 @@ export async function listSubscribers(listId: string, limit: number, cursor?: st
 }
 
 /** A user's subscriptions through gsi1, with their lists. */
-export async function listUserSubscriptions(userId: string, limit: number, cursor?: string): Promise<{ items: { subscription: Subscription; list?: ListRecord }[]; cursor?: string }> {
+export async function listUserSubscriptions(
+  userId: string,
+  limit: number,
+  cursor?: string,
+): Promise<{ items: { subscription: Subscription; list?: ListRecord }[]; cursor?: string }> {
   const page = await queryPage({ index: GSI1, partition: keys.userLists(userId), limit, cursor });
   const subs = page.items.map(toSubscription);
   const lists = new Map((await batchGet(subs.map((s) => keys.list(s.listId)))).map((i) => [toList(i).id, toList(i)]));

@@ -8,17 +8,7 @@ import { requestBucket, requestKeys, type Key } from './keys';
 import { batchWrite, getItem, isConditionFailure, queryAll, queryPage, TABLE, type StoredItem } from './table';
 
 /** Courier's message statuses (courier-api "Status lifecycle"). */
-export type MessageStatus =
-  | 'ENQUEUED'
-  | 'DELAYED'
-  | 'ROUTED'
-  | 'SENT'
-  | 'DELIVERED'
-  | 'FILTERED'
-  | 'UNROUTABLE'
-  | 'UNDELIVERABLE'
-  | 'UNMAPPED'
-  | 'CANCELED';
+export type MessageStatus = 'ENQUEUED' | 'DELAYED' | 'ROUTED' | 'SENT' | 'DELIVERED' | 'FILTERED' | 'UNROUTABLE' | 'UNDELIVERABLE' | 'UNMAPPED' | 'CANCELED';
 
 export const TERMINAL: ReadonlySet<MessageStatus> = new Set(['SENT', 'DELIVERED', 'FILTERED', 'UNROUTABLE', 'UNDELIVERABLE', 'UNMAPPED', 'CANCELED']);
 
@@ -174,7 +164,10 @@ function truncate(text: string, max: number): string {
   const full = Buffer.from(text);
   let keep = Math.max(0, Math.min(full.length, max - 80));
   for (;;) {
-    const kept = full.subarray(0, keep).toString('utf8').replace(/\uFFFD$/, '');
+    const kept = full
+      .subarray(0, keep)
+      .toString('utf8')
+      .replace(/\uFFFD$/, '');
     const out = kept + TRUNCATED(full.length - Buffer.byteLength(kept));
     if (jsonBytes(out) <= max || keep === 0) return out;
     keep = Math.floor(keep * 0.8);
@@ -229,8 +222,12 @@ export function capOutputs(outputs: RenderedOutput[], budget = STORED_OUTPUTS_BY
  */
 export function compactRecord(r: MessageRecord): MessageRecord {
   const history =
-    r.history.length <= 50 ? r.history : [...r.history.slice(0, 10), { ts: r.history[10].ts, type: 'HISTORY_TRUNCATED', dropped: r.history.length - 40 }, ...r.history.slice(-30)];
-  const job = TERMINAL.has(r.status) ? { messageId: r.job.messageId, userId: r.job.userId, tenantId: r.job.tenantId, fanoutTenantId: r.job.fanoutTenantId } : r.job;
+    r.history.length <= 50
+      ? r.history
+      : [...r.history.slice(0, 10), { ts: r.history[10].ts, type: 'HISTORY_TRUNCATED', dropped: r.history.length - 40 }, ...r.history.slice(-30)];
+  const job = TERMINAL.has(r.status)
+    ? { messageId: r.job.messageId, userId: r.job.userId, tenantId: r.job.tenantId, fanoutTenantId: r.job.fanoutTenantId }
+    : r.job;
   return { ...r, history: history.map(shortEvent), outputs: capOutputs(r.outputs, 4096), job };
 }
 
@@ -246,7 +243,14 @@ const shortEvent = (e: HistoryEvent): HistoryEvent =>
 export function pack(r: MessageRecord): string {
   const { requestId: _requestId, job, tags, notification, event, outputs, ...rest } = r;
   const { messageId: _messageId, ...jobRest } = job;
-  return JSON.stringify({ ...rest, outputs: capOutputs(outputs), job: jobRest, ...(tags.length ? { tags } : {}), ...(notification ? { notification } : {}), ...(event ? { event } : {}) });
+  return JSON.stringify({
+    ...rest,
+    outputs: capOutputs(outputs),
+    job: jobRest,
+    ...(tags.length ? { tags } : {}),
+    ...(notification ? { notification } : {}),
+    ...(event ? { event } : {}),
+  });
 }
 
 /** The bytes of a record's stored document (what DynamoDB's item limit is mostly made of). */
@@ -340,7 +344,12 @@ const chainIs = (seq: number) => (seq === 0 ? '(attribute_not_exists(fseq) OR fs
  */
 async function updateRequestItem(
   requestId: string,
-  change: { set?: Record<string, unknown>; add?: Record<string, number>; log?: RequestEvent; condition?: { expression: string; values: Record<string, unknown> } },
+  change: {
+    set?: Record<string, unknown>;
+    add?: Record<string, number>;
+    log?: RequestEvent;
+    condition?: { expression: string; values: Record<string, unknown> };
+  },
 ): Promise<Record<string, unknown> | false> {
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = { ...change.condition?.values };
@@ -366,7 +375,13 @@ async function updateRequestItem(
     values[':none'] = [];
     sets.push('#log = list_append(if_not_exists(#log, :none), :entry)');
   }
-  const expression = [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : '', adds.length ? `ADD ${adds.join(', ')}` : ''].filter(Boolean).join(' ');
+  const expression = [
+    sets.length ? `SET ${sets.join(', ')}` : '',
+    removes.length ? `REMOVE ${removes.join(', ')}` : '',
+    adds.length ? `ADD ${adds.join(', ')}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
   try {
     const out = await ddb.send(
       new UpdateCommand({
@@ -413,7 +428,15 @@ export async function claimFanout(requestId: string, seq: number, now: number, l
  */
 export async function saveFanout(requestId: string, owner: FanoutOwner, progress: { done: boolean; emitted: number; state?: FanoutState }): Promise<boolean> {
   const out = await updateRequestItem(requestId, {
-    set: { fdone: progress.done, femitted: progress.emitted, fstate: progress.state && JSON.stringify(progress.state), ftries: 0, flasterror: undefined, fseq: owner.seq + 1, flease: undefined },
+    set: {
+      fdone: progress.done,
+      femitted: progress.emitted,
+      fstate: progress.state && JSON.stringify(progress.state),
+      ftries: 0,
+      flasterror: undefined,
+      fseq: owner.seq + 1,
+      flease: undefined,
+    },
     condition: owned(owner),
   });
   return out !== false;
@@ -481,7 +504,11 @@ export async function getStoredRequest(requestId: string): Promise<{ request: Re
  */
 export async function failRequest(requestId: string, owner: FanoutOwner, reason: string, emitted: number): Promise<boolean> {
   const event: RequestEvent = { ts: Date.now(), type: 'FANOUT_FAILED', error: reason, recipients: emitted };
-  const out = await updateRequestItem(requestId, { set: { fdone: true, femitted: emitted, ffailed: reason, fstate: undefined, flease: undefined }, log: event, condition: owned(owner) });
+  const out = await updateRequestItem(requestId, {
+    set: { fdone: true, femitted: emitted, ffailed: reason, fstate: undefined, flease: undefined },
+    log: event,
+    condition: owned(owner),
+  });
   return out !== false;
 }
 
@@ -503,7 +530,12 @@ const openItem = (requestId: string, checkAt: number, single: boolean | undefine
 });
 
 /** One page of the open markers of a shard due before `at`, oldest first; `cursor` continues. */
-export async function openMarkersDue(shard: number, at: number, limit: number, cursor?: Record<string, unknown>): Promise<{ items: OpenMarker[]; cursor?: Record<string, unknown> }> {
+export async function openMarkersDue(
+  shard: number,
+  at: number,
+  limit: number,
+  cursor?: Record<string, unknown>,
+): Promise<{ items: OpenMarker[]; cursor?: Record<string, unknown> }> {
   const out = await ddb.send(
     new QueryCommand({
       TableName: TABLE,
@@ -514,7 +546,12 @@ export async function openMarkersDue(shard: number, at: number, limit: number, c
     }),
   );
   return {
-    items: (out.Items ?? []).map((i) => ({ pk: String(i.pk), sk: String(i.sk), requestId: String(i.requestId), ...(typeof i.single === 'boolean' ? { single: i.single } : {}) })),
+    items: (out.Items ?? []).map((i) => ({
+      pk: String(i.pk),
+      sk: String(i.sk),
+      requestId: String(i.requestId),
+      ...(typeof i.single === 'boolean' ? { single: i.single } : {}),
+    })),
     cursor: out.LastEvaluatedKey,
   };
 }
@@ -571,7 +608,15 @@ export async function finishedSingles(markers: OpenMarker[]): Promise<Set<OpenMa
     for (let attempt = 0; pending?.length; attempt++) {
       if (attempt) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt) * Math.random()));
       const out = await ddb.send(
-        new BatchGetCommand({ RequestItems: { [TABLE]: { Keys: pending, ProjectionExpression: 'pk, sk, #single, #status', ExpressionAttributeNames: { '#single': 'single', '#status': 'status' } } } }),
+        new BatchGetCommand({
+          RequestItems: {
+            [TABLE]: {
+              Keys: pending,
+              ProjectionExpression: 'pk, sk, #single, #status',
+              ExpressionAttributeNames: { '#single': 'single', '#status': 'status' },
+            },
+          },
+        }),
       );
       for (const item of out.Responses?.[TABLE] ?? []) {
         const id = String(item.pk).slice('REQUEST#'.length);

@@ -79,7 +79,11 @@ export async function createProfileIfMissing(userId: string, profile: Profile): 
 
 /** POST semantics: top-level keys of `partial` replace the stored ones; creates the profile if missing. ProfileTooLarge past the limit. */
 export function mergeProfile(userId: string, partial: Profile): Promise<Profile> {
-  return updateDoc<Profile>(keys.profile(userId), (current) => sized({ ...current, ...partial }), () => fields(userId));
+  return updateDoc<Profile>(
+    keys.profile(userId),
+    (current) => sized({ ...current, ...partial }),
+    () => fields(userId),
+  );
 }
 
 /** Applies `change` to an existing profile; 404 when there is none. */

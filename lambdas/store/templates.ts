@@ -61,7 +61,11 @@ async function writeTemplate(id: string, change: (current: TemplateDoc | undefin
   for (let attempt = 0; attempt < 10; attempt++) {
     const item = createOnly ? undefined : await getItem(templateKey(id));
     const current = item ? (JSON.parse(item.doc) as TemplateDoc) : undefined;
-    const written = await upsertItem(templateKey(id), { ...templateFields(id), doc: JSON.stringify(change(current)) }, item ? { expectRev: String(item.rev) } : { createOnly: true });
+    const written = await upsertItem(
+      templateKey(id),
+      { ...templateFields(id), doc: JSON.stringify(change(current)) },
+      item ? { expectRev: String(item.rev) } : { createOnly: true },
+    );
     if (written) return toRead(written);
     if (createOnly) return undefined;
   }
@@ -72,7 +76,12 @@ async function writeTemplate(id: string, change: (current: TemplateDoc | undefin
 export function saveDraft(id: string, draft: NotificationBody, createOnly: boolean): Promise<TemplateRead | undefined> {
   return writeTemplate(
     id,
-    (current) => ({ draft, state: 'DRAFT', published: current?.published ?? 0, ...(current?.published_at !== undefined ? { published_at: current.published_at } : {}) }),
+    (current) => ({
+      draft,
+      state: 'DRAFT',
+      published: current?.published ?? 0,
+      ...(current?.published_at !== undefined ? { published_at: current.published_at } : {}),
+    }),
     createOnly,
   );
 }
@@ -107,7 +116,14 @@ export async function publish(id: string, read: TemplateRead): Promise<TemplateD
           {
             Put: {
               TableName: TABLE,
-              Item: { ...keys.documentVersion(KIND, id, `v${n}`), _t: 'NotificationVersion', doc: JSON.stringify(version), created: now, updated: now, rev: newRev() },
+              Item: {
+                ...keys.documentVersion(KIND, id, `v${n}`),
+                _t: 'NotificationVersion',
+                doc: JSON.stringify(version),
+                created: now,
+                updated: now,
+                rev: newRev(),
+              },
               ConditionExpression: 'attribute_not_exists(pk)',
             },
           },

@@ -36,7 +36,12 @@ export async function getTemplateHead(tenantId: string, templateId: string): Pro
  * version item is claimed first (a conditional create, so two writers never share a number), so a
  * head never points at a missing version.
  */
-export async function saveTemplate(tenantId: string, templateId: string, template: TemplateBody, publish: boolean): Promise<{ head: TemplateHead; created: boolean }> {
+export async function saveTemplate(
+  tenantId: string,
+  templateId: string,
+  template: TemplateBody,
+  publish: boolean,
+): Promise<{ head: TemplateHead; created: boolean }> {
   for (let attempt = 0; attempt < 10; attempt++) {
     const now = new Date().toISOString();
     const n = ((await getTemplateHead(tenantId, templateId))?.latest ?? 0) + 1;

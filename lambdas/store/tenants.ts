@@ -3,7 +3,20 @@ import type { TenantPreferenceItem, TenantRecord } from '../domain/tenant-contex
 import { ddb } from '../shared/aws';
 import { NotFoundError } from '../shared/errors';
 import { esc, GSI1, keys } from './keys';
-import { batchGet, deleteItem, getItem, isConditionFailure, newRev, queryAll, queryPage, setFlag, TABLE, updateDoc, upsertItem, type StoredItem } from './table';
+import {
+  batchGet,
+  deleteItem,
+  getItem,
+  isConditionFailure,
+  newRev,
+  queryAll,
+  queryPage,
+  setFlag,
+  TABLE,
+  updateDoc,
+  upsertItem,
+  type StoredItem,
+} from './table';
 
 export type Membership = { tenant_id: string; user_id: string; profile?: Record<string, unknown>; created: number };
 
@@ -21,7 +34,11 @@ export class TenantChainError extends Error {
     readonly kind: 'cycle' | 'depth',
     readonly tenantId: string,
   ) {
-    super(kind === 'cycle' ? `the parent chain of tenant ${tenantId} is cyclic` : `the parent chain of tenant ${tenantId} is deeper than ${MAX_TENANT_DEPTH} tenants`);
+    super(
+      kind === 'cycle'
+        ? `the parent chain of tenant ${tenantId} is cyclic`
+        : `the parent chain of tenant ${tenantId} is deeper than ${MAX_TENANT_DEPTH} tenants`,
+    );
   }
 }
 
@@ -129,7 +146,15 @@ export async function putTenantChecked(tenant: TenantRecord, ancestors: Versione
         : { ConditionExpression: '#rev = :rev', ExpressionAttributeNames: { '#rev': 'rev' }, ExpressionAttributeValues: { ':rev': rev } }),
     },
   }));
-  const update = { Update: { TableName: TABLE, Key: keys.tenant(tenant.id), UpdateExpression: `SET ${sets.join(', ')}`, ExpressionAttributeNames: names, ExpressionAttributeValues: values } };
+  const update = {
+    Update: {
+      TableName: TABLE,
+      Key: keys.tenant(tenant.id),
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    },
+  };
   try {
     await ddb.send(new TransactWriteCommand({ TransactItems: [update, ...checks] }));
     return true;
@@ -258,7 +283,11 @@ export async function deleteMembership(tenantId: string, userId: string): Promis
 }
 
 /** A tenant's members; `shared` marks users who are (or were) members of another tenant too. */
-export async function listTenantMembers(tenantId: string, limit: number, cursor?: string): Promise<{ items: (Membership & { shared: boolean })[]; cursor?: string }> {
+export async function listTenantMembers(
+  tenantId: string,
+  limit: number,
+  cursor?: string,
+): Promise<{ items: (Membership & { shared: boolean })[]; cursor?: string }> {
   const page = await queryPage({ partition: keys.tenant(tenantId).pk, prefix: keys.membersPrefix, limit, cursor });
   return { items: page.items.map((item) => ({ ...toMembership(item), shared: item.shared === true })), cursor: page.cursor };
 }

@@ -58,7 +58,9 @@ function configured(): Promise<ProviderChoice[]> {
       all.push(...page.items);
       cursor = page.cursor;
     } while (cursor);
-    return all.sort((a, b) => a.doc.priority - b.doc.priority || a.id.localeCompare(b.id)).map((p) => ({ provider: p.doc.provider, settings: p.doc.settings, channel: p.doc.channel }));
+    return all
+      .sort((a, b) => a.doc.priority - b.doc.priority || a.id.localeCompare(b.id))
+      .map((p) => ({ provider: p.doc.provider, settings: p.doc.settings, channel: p.doc.channel }));
   });
 }
 
@@ -121,7 +123,14 @@ function tooLarge(target: Target, previous: ChannelState | undefined, e: RenderL
  * `nextAt`); a permanent failure, or a provider out of retries or time, fails over to the next
  * provider at once; no provider left means the target failed. Never throws.
  */
-async function runTarget(req: RequestRecord, record: MessageRecord, target: Target, res: Resolved, previous: ChannelState | undefined, output: RenderedOutput): Promise<Turn> {
+async function runTarget(
+  req: RequestRecord,
+  record: MessageRecord,
+  target: Target,
+  res: Resolved,
+  previous: ChannelState | undefined,
+  output: RenderedOutput,
+): Promise<Turn> {
   const key = targetKey(target);
   const address = channelAddress(target, res.profile, record.userId !== undefined);
   const events: HistoryEvent[] = previous?.state === 'retry' ? [] : [{ ts: clock(), type: 'RENDERED', channel: key }];
@@ -154,7 +163,15 @@ async function runTarget(req: RequestRecord, record: MessageRecord, target: Targ
         timeoutMs: config.PROVIDER_TIMEOUT_MS,
         metadata: { tags: req.message.metadata?.tags, traceId: req.message.metadata?.trace_id, event: req.message.metadata?.event },
       });
-      events.push({ ts: clock(), type: result.status, channel: key, provider: candidate.provider, attempt: attempts, latency_ms: clock() - t0, provider_message_id: result.providerMessageId });
+      events.push({
+        ts: clock(),
+        type: result.status,
+        channel: key,
+        provider: candidate.provider,
+        attempt: attempts,
+        latency_ms: clock() - t0,
+        provider_message_id: result.providerMessageId,
+      });
       return {
         target,
         state: { state: result.status === 'DELIVERED' ? 'delivered' : 'sent', provider: candidate.provider, attempts },
@@ -166,15 +183,39 @@ async function runTarget(req: RequestRecord, record: MessageRecord, target: Targ
       const error = e instanceof ProviderError ? e : new ProviderError((e as Error).message, true);
       lastError = error.message;
       const now = clock();
-      const event: HistoryEvent = { ts: now, type: 'PROVIDER_ERROR', channel: key, provider: candidate.provider, attempt: attempts, latency_ms: now - t0, error: error.message, transient: error.transient };
-      logger.warn('provider failed', { messageId: record.id, channel: key, provider: candidate.provider, transient: error.transient, status: error.statusCode });
+      const event: HistoryEvent = {
+        ts: now,
+        type: 'PROVIDER_ERROR',
+        channel: key,
+        provider: candidate.provider,
+        attempt: attempts,
+        latency_ms: now - t0,
+        error: error.message,
+        transient: error.transient,
+      };
+      logger.warn('provider failed', {
+        messageId: record.id,
+        channel: key,
+        provider: candidate.provider,
+        transient: error.transient,
+        status: error.statusCode,
+      });
       if (error.transient && onProvider < config.PROVIDER_MAX_ATTEMPTS) {
         const delay = retryDelayMs(onProvider, config.RETRY_BASE_MS, error.retryAfterMs);
         if (now + delay - since < retryWindowMs(req, candidate.provider)) {
           events.push({ ...event, retry_in_ms: delay, next_retry_at: now + delay });
           return {
             target,
-            state: { state: 'retry', provider: candidate.provider, attempts, providerIndex: index, providerAttempts: onProvider, providerSince: since, nextAt: now + delay, error: error.message },
+            state: {
+              state: 'retry',
+              provider: candidate.provider,
+              attempts,
+              providerIndex: index,
+              providerAttempts: onProvider,
+              providerSince: since,
+              nextAt: now + delay,
+              error: error.message,
+            },
             events,
             output,
           };
@@ -210,7 +251,12 @@ async function save(next: MessageRecord, v: number): Promise<number> {
   return v + 1;
 }
 
-const finish = (record: MessageRecord, status: MessageStatus, extra: Partial<MessageRecord>, event: { type: string; [detail: string]: unknown }): MessageRecord => ({
+const finish = (
+  record: MessageRecord,
+  status: MessageStatus,
+  extra: Partial<MessageRecord>,
+  event: { type: string; [detail: string]: unknown },
+): MessageRecord => ({
   ...record,
   ...extra,
   status,
@@ -262,12 +308,21 @@ async function deliverFrom(req: RequestRecord, r: DeliveryRecipient, storedProfi
   if (TERMINAL.has(record.status)) return;
 
   if (req.expiresAt !== undefined && now >= req.expiresAt) {
-    await save(finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error: 'expired before delivery' }, { type: 'UNDELIVERABLE', reason: 'FAILED', error: 'expired before delivery', expired_at: req.expiresAt }), v);
+    await save(
+      finish(
+        record,
+        'UNDELIVERABLE',
+        { reason: 'FAILED', error: 'expired before delivery' },
+        { type: 'UNDELIVERABLE', reason: 'FAILED', error: 'expired before delivery', expired_at: req.expiresAt },
+      ),
+      v,
+    );
     return;
   }
   if (req.dueAt !== undefined && req.dueAt - now > 1000) {
     // Delayed: record DELAYED once, then hop through the queue until due (or until it expires, if first).
-    if (record.status !== 'DELAYED') await save({ ...record, status: 'DELAYED', history: [...record.history, { ts: now, type: 'DELAYED', until: req.dueAt }] }, v);
+    if (record.status !== 'DELAYED')
+      await save({ ...record, status: 'DELAYED', history: [...record.history, { ts: now, type: 'DELAYED', until: req.dueAt }] }, v);
     await reschedule(req, r, Math.min(req.dueAt, req.expiresAt ?? Infinity));
     return;
   }
@@ -382,7 +437,9 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
       return;
     }
 
-    const claims = Object.fromEntries(run.map((t) => [targetKey(t), { ...(record.channels[targetKey(t)] ?? { attempts: 0 }), state: 'sending' as const, claimedAt: now }]));
+    const claims = Object.fromEntries(
+      run.map((t) => [targetKey(t), { ...(record.channels[targetKey(t)] ?? { attempts: 0 }), state: 'sending' as const, claimedAt: now }]),
+    );
     // The record must still be storable once this round's outcomes are in it: checked before the
     // claim, so a record DynamoDB would refuse never stands between a provider's answer and its log.
     const fresh = [...outputs.values()];
@@ -417,7 +474,9 @@ function apply(record: MessageRecord, turn: Turn): MessageRecord {
     channels: { ...record.channels, [key]: turn.state },
     history: [...record.history, ...turn.events],
     outputs: turn.output ? [...record.outputs.filter((o) => o.channel !== turn.output!.channel), turn.output] : record.outputs,
-    ...(ok && record.sent === undefined ? { sent: clock(), channel: turn.target.channel, provider: turn.state.provider, providerMessageId: turn.providerMessageId } : {}),
+    ...(ok && record.sent === undefined
+      ? { sent: clock(), channel: turn.target.channel, provider: turn.state.provider, providerMessageId: turn.providerMessageId }
+      : {}),
     ...(turn.state.state === 'delivered' && record.delivered === undefined ? { delivered: clock() } : {}),
   };
 }
@@ -443,7 +502,8 @@ async function giveUp(req: RequestRecord, r: DeliveryRecipient, error: string): 
     const stored = await getMessage(req.requestId, suffixOf(r.messageId));
     const record = stored?.record ?? newMessageRecord(req, r, 'ENQUEUED', clock());
     if (TERMINAL.has(record.status)) return;
-    if (await writeMessage(finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error }, { type: 'UNDELIVERABLE', reason: 'FAILED', error }), stored?.v ?? 0)) return;
+    if (await writeMessage(finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error }, { type: 'UNDELIVERABLE', reason: 'FAILED', error }), stored?.v ?? 0))
+      return;
   }
   throw new Error(`could not record the failure of ${r.messageId}`);
 }
@@ -483,14 +543,18 @@ export async function deliverJob(job: DeliveryJob): Promise<void> {
     }),
   );
   // Another worker holds these: look again shortly (it has usually finished; if not, again later).
-  if (busy.length) await enqueueDelivery([{ type: 'deliver', requestId: job.requestId, recipients: busy, attempt: job.attempt, resume: true }], BUSY_RECHECK_SECONDS);
+  if (busy.length)
+    await enqueueDelivery([{ type: 'deliver', requestId: job.requestId, recipients: busy, attempt: job.attempt, resume: true }], BUSY_RECHECK_SECONDS);
   if (!failed.length) return;
   const attempt = (job.attempt ?? 0) + 1;
   if (attempt >= MAX_JOB_ATTEMPTS) {
     await Promise.all(failed.map((r) => giveUp(req, r, 'delivery kept failing; see the worker logs')));
     return;
   }
-  await enqueueDelivery([{ type: 'deliver', requestId: job.requestId, recipients: failed, attempt, resume: true }], Math.min(MAX_DELAY_SECONDS, 2 ** attempt * 5));
+  await enqueueDelivery(
+    [{ type: 'deliver', requestId: job.requestId, recipients: failed, attempt, resume: true }],
+    Math.min(MAX_DELAY_SECONDS, 2 ** attempt * 5),
+  );
 }
 
 export const handler = sqsWorker(deliveryJob, (job) => deliverJob(job));

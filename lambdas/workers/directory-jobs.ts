@@ -25,7 +25,8 @@ const SETTLE_ATTEMPTS = 5;
 /** The tenants the user belongs to, from the markers in the user's own partition (a consistent read, unlike gsi1). */
 async function tenantIdsOf(userId: string): Promise<string[]> {
   const ids: string[] = [];
-  for await (const page of queryAll({ partition: keys.profile(userId).pk, prefix: keys.memberOfPrefix, consistent: true })) ids.push(...page.map((i) => String(i.tenantId)));
+  for await (const page of queryAll({ partition: keys.profile(userId).pk, prefix: keys.memberOfPrefix, consistent: true }))
+    ids.push(...page.map((i) => String(i.tenantId)));
   return ids;
 }
 
@@ -44,7 +45,8 @@ async function subjectOf(userId: string, needsTenants: boolean): Promise<Subject
   return { profile, tenantIds: profile && needsTenants ? await tenantIdsOf(userId) : [] };
 }
 
-const matches = (read: AudienceRead, s: Subject): boolean => s.profile !== undefined && matchesAudience(read.audience, { profile: s.profile.profile, tenantIds: s.tenantIds });
+const matches = (read: AudienceRead, s: Subject): boolean =>
+  s.profile !== undefined && matchesAudience(read.audience, { profile: s.profile.profile, tenantIds: s.tenantIds });
 
 /**
  * Writes the decision for one user and one audience (`read`: undefined when it does not exist;
@@ -76,8 +78,14 @@ async function settle(audienceId: string, userId: string): Promise<void> {
  */
 export async function reevaluateUser(job: AudienceUserJob): Promise<void> {
   const [audiences, indexed] = await Promise.all([allAudiences(), userAudiences(job.userId)]);
-  const s = await subjectOf(job.userId, audiences.some((a) => usesMembership(a.audience)));
-  const members = await getMembers(audiences.map((a) => a.audience.id), job.userId);
+  const s = await subjectOf(
+    job.userId,
+    audiences.some((a) => usesMembership(a.audience)),
+  );
+  const members = await getMembers(
+    audiences.map((a) => a.audience.id),
+    job.userId,
+  );
   for (const read of audiences) {
     const id = read.audience.id;
     if (!(await apply(id, read, job.userId, s, members.get(id)?.audience_version))) await settle(id, job.userId);
@@ -102,7 +110,10 @@ export async function backfillAudience(job: AudienceBackfillJob): Promise<void> 
   const needsTenants = usesMembership(read.audience);
   for (const item of page.items) {
     const userId = String(item.userId);
-    const s: Subject = { profile: { profile: JSON.parse(item.doc) as Profile, rev: String(item.rev) }, tenantIds: needsTenants ? await tenantIdsOf(userId) : [] };
+    const s: Subject = {
+      profile: { profile: JSON.parse(item.doc) as Profile, rev: String(item.rev) },
+      tenantIds: needsTenants ? await tenantIdsOf(userId) : [],
+    };
     // Non-matches write nothing: the prune removes members this generation did not admit.
     if (!matches(read, s) || (await admitMember(userId, { audience: read, profileRev: s.profile!.rev }))) continue;
     if ((await readAudience(job.audienceId))?.rev !== read.rev) return;
@@ -138,7 +149,10 @@ export async function cleanupTenant(job: TenantCleanupJob): Promise<void> {
   if (await getTenant(job.tenantId)) {
     const page = await listTenantMembers(job.tenantId, BACKFILL_PAGE, job.cursor);
     const stale = page.items.filter((m) => m.created < job.deletedAt);
-    await removeMemberships(job, stale.map((m) => m.user_id));
+    await removeMemberships(
+      job,
+      stale.map((m) => m.user_id),
+    );
     if (page.cursor) await enqueueFanout([{ ...job, cursor: page.cursor }]);
     return;
   }

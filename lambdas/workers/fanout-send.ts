@@ -7,7 +7,18 @@ import { bulkStep } from './bulk-fanout';
 import { getAudience, listMembers } from '../store/audiences';
 import { findLists, getList, listSubscribers } from '../store/lists';
 import { packBySize, sqsSafeJson } from '../shared/queue';
-import { claimFanout, failRequest, getMessage, getRequest, newMessageRecord, releaseFanout, saveFanout, writeMessage, type FanoutOwner, type RequestRecord } from '../store/messages';
+import {
+  claimFanout,
+  failRequest,
+  getMessage,
+  getRequest,
+  newMessageRecord,
+  releaseFanout,
+  saveFanout,
+  writeMessage,
+  type FanoutOwner,
+  type RequestRecord,
+} from '../store/messages';
 import { QUEUES } from '../shared/topology';
 import { getMembership, getTenant, listTenantMembers, MAX_TENANT_DEPTH, nextChild } from '../store/tenants';
 
@@ -142,7 +153,8 @@ async function step(t: Target, state: State, out: Emitter): Promise<State> {
         if (!list || list.archived) return done();
       }
       const page = await listSubscribers(t.listId, PAGE_SIZE, state.cursor);
-      for (const s of page.items) if (await passesFilters(s.recipientId, t.memberOf)) await out.add({ userId: s.recipientId, ...data, listId: t.listId }, reach);
+      for (const s of page.items)
+        if (await passesFilters(s.recipientId, t.memberOf)) await out.add({ userId: s.recipientId, ...data, listId: t.listId }, reach);
       return page.cursor ? { ...state, cursor: page.cursor } : done();
     }
     case 'pattern': {
@@ -153,7 +165,8 @@ async function step(t: Target, state: State, out: Emitter): Promise<State> {
         return { ...state, list: first, level: rest, listCursor: lists.cursor ?? 'END', cursor: undefined };
       }
       const page = await listSubscribers(state.list, PAGE_SIZE, state.cursor);
-      for (const s of page.items) if (await passesFilters(s.recipientId, t.memberOf)) await out.add({ userId: s.recipientId, ...data, listId: state.list }, `${reach}:${state.list}`);
+      for (const s of page.items)
+        if (await passesFilters(s.recipientId, t.memberOf)) await out.add({ userId: s.recipientId, ...data, listId: state.list }, `${reach}:${state.list}`);
       if (page.cursor) return { ...state, cursor: page.cursor };
       const [next, ...rest] = state.level ?? [];
       return { ...state, list: next, level: rest, cursor: undefined };
@@ -161,7 +174,8 @@ async function step(t: Target, state: State, out: Emitter): Promise<State> {
     case 'audience': {
       if (state.cursor === undefined && !(await getAudience(t.audienceId))) return done();
       const page = await listMembers(t.audienceId, PAGE_SIZE, state.cursor);
-      for (const m of page.items) if (await passesFilters(m.member_id, t.memberOf)) await out.add({ userId: m.member_id, ...data, audienceId: t.audienceId }, reach);
+      for (const m of page.items)
+        if (await passesFilters(m.member_id, t.memberOf)) await out.add({ userId: m.member_id, ...data, audienceId: t.audienceId }, reach);
       return page.cursor ? { ...state, cursor: page.cursor } : done();
     }
     case 'tenant':
@@ -201,7 +215,10 @@ async function tenantStep(t: Extract<Target, { kind: 'tenant' }>, state: State, 
   const members = async (tenantId: string): Promise<string | undefined> => {
     const page = await listTenantMembers(tenantId, PAGE_SIZE, state.cursor);
     const data = t.data === undefined ? {} : { target: state.target };
-    await out.addMany(page.items.map((m) => ({ userId: m.user_id, ...data, fanoutTenantId: tenantId, membershipProfile: m.profile, shared: m.shared })), `${reach}:${tenantId}`);
+    await out.addMany(
+      page.items.map((m) => ({ userId: m.user_id, ...data, fanoutTenantId: tenantId, membershipProfile: m.profile, shared: m.shared })),
+      `${reach}:${tenantId}`,
+    );
     return page.cursor;
   };
 
@@ -248,7 +265,8 @@ async function tenantStep(t: Extract<Target, { kind: 'tenant' }>, state: State, 
 export const secondsUntil = (at: number | undefined): number => (at === undefined || at - clock() < 1000 ? 0 : Math.ceil((at - clock()) / 1000));
 
 /** The targets of a request: its `to`, or the users of the bulk job it runs. */
-export const requestTargets = (req: RequestRecord): Target[] => (req.bulkJobId ? [{ kind: 'bulk', jobId: req.bulkJobId }] : targetsOf(req.message.to).map(toTarget));
+export const requestTargets = (req: RequestRecord): Target[] =>
+  req.bulkJobId ? [{ kind: 'bulk', jobId: req.bulkJobId }] : targetsOf(req.message.to).map(toTarget);
 
 /**
  * Expands a send request's `to` page by page and emits delivery jobs in chunks. When the budget

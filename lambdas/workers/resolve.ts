@@ -1,7 +1,16 @@
 import { resolvePreference, type PreferenceDecision } from '../domain/preferences';
 import { type Brand, type ElementalContent } from '../domain/render';
 import { customRouting, DEFAULT_ROUTING, type Routing } from '../domain/routing';
-import { chooseBrand, chooseContextTenant, loadedLayers, MAX_CONTEXT_LAYERS, mergeRecipientProfile, mergeTenantLayers, type TenantContext, type TenantRecord } from '../domain/tenant-context';
+import {
+  chooseBrand,
+  chooseContextTenant,
+  loadedLayers,
+  MAX_CONTEXT_LAYERS,
+  mergeRecipientProfile,
+  mergeTenantLayers,
+  type TenantContext,
+  type TenantRecord,
+} from '../domain/tenant-context';
 import { memo } from '../shared/cache';
 import { config } from '../shared/config';
 import { targetData, type DeliveryRecipient } from '../shared/jobs';
@@ -56,7 +65,12 @@ function loadTemplate(templateId: string): Promise<ResolvedTemplate | 'missing' 
     const v = await getPublishedVersion(templateId, t.doc.published);
     if (!v) return 'missing';
     const n = v.notification;
-    return { content: n.content as ElementalContent, routing: n.routing?.channels ? (n.routing as Routing) : undefined, topicId: n.subscription?.topic_id, brandId: n.brand?.id };
+    return {
+      content: n.content as ElementalContent,
+      routing: n.routing?.channels ? (n.routing as Routing) : undefined,
+      topicId: n.subscription?.topic_id,
+      brandId: n.brand?.id,
+    };
   });
 }
 
@@ -105,7 +119,8 @@ export async function resolveRecipient(req: RequestRecord, r: DeliveryRecipient,
     if (!tenant) return { end: 'UNROUTABLE', error: 'Tenant Context Not Found', detail: { memberships: memberships.length } };
     const t = await loadTenantTemplate(tenant.tenant.id, m.template!.slice(TENANT_TEMPLATE.length));
     if (t === 'missing') return { end: 'UNMAPPED', error: `Template ${m.template} not found for tenant ${tenant.tenant.id}`, tenantId: tenant.tenant.id };
-    if (t === 'unpublished') return { end: 'UNROUTABLE', reason: 'UNPUBLISHED', error: `Template ${m.template} has no published version`, tenantId: tenant.tenant.id };
+    if (t === 'unpublished')
+      return { end: 'UNROUTABLE', reason: 'UNPUBLISHED', error: `Template ${m.template} has no published version`, tenantId: tenant.tenant.id };
     template = t;
   }
 

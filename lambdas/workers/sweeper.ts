@@ -46,7 +46,13 @@ export async function sweep(at = now(), budgetMs = DEFAULT_BUDGET_MS): Promise<n
   const t0 = Date.now();
   const deadline = t0 + budgetMs;
   const shards = await Promise.all(Array.from({ length: OPEN_SHARDS }, (_, shard) => sweepShard(shard, at, deadline)));
-  const total = shards.reduce((a, s) => ({ markers: a.markers + s.markers, closed: a.closed + s.closed, checks: a.checks + s.checks, pages: a.pages + s.pages, more: a.more || s.more }));
+  const total = shards.reduce((a, s) => ({
+    markers: a.markers + s.markers,
+    closed: a.closed + s.closed,
+    checks: a.checks + s.checks,
+    pages: a.pages + s.pages,
+    more: a.more || s.more,
+  }));
   sweepStats.sweeps += 1;
   sweepStats.markers += total.markers;
   sweepStats.closed += total.closed;
@@ -84,7 +90,9 @@ async function sweepPage(markers: OpenMarker[], at: number): Promise<{ closed: n
     CLAIMS_AT_ONCE,
     (m) => moveOpenMarker(m, at + config.SWEEP_GRACE_MS),
   );
-  const jobs: CheckRequestJob[] = claimed.flatMap((m) => (m ? [{ type: 'check-request', requestId: m.requestId, marker: m.sk, markerPk: m.pk, seen: 0, unfinished: 0 }] : []));
+  const jobs: CheckRequestJob[] = claimed.flatMap((m) =>
+    m ? [{ type: 'check-request', requestId: m.requestId, marker: m.sk, markerPk: m.pk, seen: 0, unfinished: 0 }] : [],
+  );
   if (jobs.length) await enqueueFanout(jobs);
   return { closed: finished.size, checks: jobs.length };
 }

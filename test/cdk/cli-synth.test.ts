@@ -47,17 +47,21 @@ describe('npx cdk synth (the real CLI)', () => {
   const dirs: string[] = [];
   afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-  it.each(runs)('succeeds with zero cdk-nag errors: %s', async (_name, args, env, stackName) => {
-    const run = await synth(args, cleanEnv(env));
-    dirs.push(run.dir);
-    expect({ code: run.code, errors: nagErrors(run.output) }).toEqual({ code: 0, errors: [] });
-    const template = JSON.parse(readFileSync(path.join(run.dir, `${stackName}.template.json`), 'utf8')) as { Resources: Record<string, { Type: string }> };
-    expect(Object.values(template.Resources).some((r) => r.Type === 'AWS::DynamoDB::GlobalTable')).toBe(true);
-    // Every function was bundled by the local esbuild (no Docker): one asset folder each.
-    const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function').length;
-    expect(readdirSync(run.dir).filter((d) => d.startsWith('asset.')).length).toBeGreaterThanOrEqual(functions);
-    const manifest = JSON.parse(readFileSync(path.join(run.dir, 'manifest.json'), 'utf8')) as { artifacts: Record<string, { environment?: string }> };
-    if (env.CDK_DEFAULT_REGION) expect(manifest.artifacts[stackName].environment).toBe('aws://123456789012/eu-west-1');
-    if (args.includes('settings={"MESSAGE_RETENTION_DAYS":"90"}')) expect(JSON.stringify(template)).toContain('"MESSAGE_RETENTION_DAYS":"90"');
-  }, 180_000);
+  it.each(runs)(
+    'succeeds with zero cdk-nag errors: %s',
+    async (_name, args, env, stackName) => {
+      const run = await synth(args, cleanEnv(env));
+      dirs.push(run.dir);
+      expect({ code: run.code, errors: nagErrors(run.output) }).toEqual({ code: 0, errors: [] });
+      const template = JSON.parse(readFileSync(path.join(run.dir, `${stackName}.template.json`), 'utf8')) as { Resources: Record<string, { Type: string }> };
+      expect(Object.values(template.Resources).some((r) => r.Type === 'AWS::DynamoDB::GlobalTable')).toBe(true);
+      // Every function was bundled by the local esbuild (no Docker): one asset folder each.
+      const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function').length;
+      expect(readdirSync(run.dir).filter((d) => d.startsWith('asset.')).length).toBeGreaterThanOrEqual(functions);
+      const manifest = JSON.parse(readFileSync(path.join(run.dir, 'manifest.json'), 'utf8')) as { artifacts: Record<string, { environment?: string }> };
+      if (env.CDK_DEFAULT_REGION) expect(manifest.artifacts[stackName].environment).toBe('aws://123456789012/eu-west-1');
+      if (args.includes('settings={"MESSAGE_RETENTION_DAYS":"90"}')) expect(JSON.stringify(template)).toContain('"MESSAGE_RETENTION_DAYS":"90"');
+    },
+    180_000,
+  );
 });

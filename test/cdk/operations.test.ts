@@ -29,7 +29,10 @@ describe('deploy options: defaults', () => {
 
   it('caps each queue event source at its topology maxConcurrency', () => {
     for (const spec of Object.values(QUEUES)) {
-      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: spec.batchSize, ScalingConfig: { MaximumConcurrency: spec.maxConcurrency } });
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        BatchSize: spec.batchSize,
+        ScalingConfig: { MaximumConcurrency: spec.maxConcurrency },
+      });
     }
   });
 
@@ -39,7 +42,9 @@ describe('deploy options: defaults', () => {
 
   it('does not retry or keep a failed sweep: the next one comes a minute later', () => {
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 });
-    template.hasResourceProperties('AWS::Events::Rule', { Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 } })] });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 } })],
+    });
   });
 
   it('leaves X-Ray tracing off', () => {
@@ -77,7 +82,9 @@ describe('alarms', () => {
   });
 
   it('sum the workers throttles, and compute the API 5xx rate over at least 10 requests', () => {
-    const math = alarms.filter((a) => a.Metrics).map((a) => ({ expr: a.Metrics.find((m: { Expression?: string }) => m.Expression).Expression, threshold: a.Threshold }));
+    const math = alarms
+      .filter((a) => a.Metrics)
+      .map((a) => ({ expr: a.Metrics.find((m: { Expression?: string }) => m.Expression).Expression, threshold: a.Threshold }));
     expect(math).toEqual(
       expect.arrayContaining([
         { expr: 't0 + t1 + t2', threshold: 1 },
@@ -110,7 +117,10 @@ describe('deploy options: overrides', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 } });
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: QUEUES.delivery.batchSize, ScalingConfig: { MaximumConcurrency: 40 } });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 600 });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Threshold: 1, Metrics: Match.arrayWith([Match.objectLike({ Expression: Match.stringLikeRegexp('errors / requests') })]) });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: 1,
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: Match.stringLikeRegexp('errors / requests') })]),
+    });
     for (const [, fn] of ofType(template, 'AWS::Lambda::Function')) expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
   });
 
@@ -127,7 +137,8 @@ describe('deploy options: overrides', () => {
 
   it('are each documented in the README with its default', () => {
     const readme = readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');
-    for (const name of Object.keys(deployOptionsSchema.shape)) expect({ name, documented: new RegExp(`^\\| \`${name}\` \\|`, 'm').test(readme) }).toEqual({ name, documented: true });
+    for (const name of Object.keys(deployOptionsSchema.shape))
+      expect({ name, documented: new RegExp(`^\\| \`${name}\` \\|`, 'm').test(readme) }).toEqual({ name, documented: true });
   });
 });
 
@@ -151,7 +162,9 @@ function templateRoutes(stack: NotificationsStack, t: Template): string[] {
     if (!ref) return '';
     return `${pathOf(res[ref].Properties.ParentId)}/${res[ref].Properties.PathPart}`;
   };
-  return ofType(t, 'AWS::ApiGateway::Method').map(([, m]) => `${m.Properties.HttpMethod} ${pathOf(m.Properties.ResourceId)} -> ${fnOf(m.Properties.Integration.Uri)}`);
+  return ofType(t, 'AWS::ApiGateway::Method').map(
+    ([, m]) => `${m.Properties.HttpMethod} ${pathOf(m.Properties.ResourceId)} -> ${fnOf(m.Properties.Integration.Uri)}`,
+  );
 }
 
 describe.each(['http', 'rest'])('the %s API and the local API', (api) => {

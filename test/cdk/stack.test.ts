@@ -20,7 +20,9 @@ const statementsOf = (t: Template, roleId: string): Statement[] =>
     .filter((p) => (p as { Properties: { Roles: { Ref: string }[] } }).Properties.Roles.some((r) => r.Ref === roleId))
     .flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement);
 const statements = (): Statement[] =>
-  Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement);
+  Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+    (p) => (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement,
+  );
 
 describe('the single table', () => {
   it('has pk/sk, the gsi1 index, TTL, point-in-time recovery and encryption', () => {
@@ -30,7 +32,15 @@ describe('the single table', () => {
         { AttributeName: 'sk', KeyType: 'RANGE' },
       ],
       BillingMode: 'PAY_PER_REQUEST',
-      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'gsi1', KeySchema: [{ AttributeName: 'gsi1pk', KeyType: 'HASH' }, { AttributeName: 'gsi1sk', KeyType: 'RANGE' }] })],
+      GlobalSecondaryIndexes: [
+        Match.objectLike({
+          IndexName: 'gsi1',
+          KeySchema: [
+            { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+            { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+          ],
+        }),
+      ],
       TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
       SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
       Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, DeletionProtectionEnabled: true })],
@@ -89,7 +99,9 @@ describe('functions and IAM', () => {
       ...Object.fromEntries(SCHEDULED.map((w) => [functionIds.scheduled(w.worker), w.table])),
     };
     for (const [name, fn] of Object.entries(stack.functions)) {
-      const own = statementsOf(t, stack.getLogicalId(fn.fn.role!.node.defaultChild as never)).filter((x) => [x.Action].flat().some((a) => a.startsWith('dynamodb:')));
+      const own = statementsOf(t, stack.getLogicalId(fn.fn.role!.node.defaultChild as never)).filter((x) =>
+        [x.Action].flat().some((a) => a.startsWith('dynamodb:')),
+      );
       const actions = own.flatMap((x) => [x.Action].flat()).sort();
       expect({ name, actions }).toEqual({ name, actions: expected[name].map((a) => `dynamodb:${a}`).sort() });
       for (const x of own) {
@@ -123,7 +135,9 @@ describe('functions and IAM', () => {
   it('lets only the workers that enqueue send to queues', () => {
     const sends = statements().filter((s) => [s.Action].flat().includes('sqs:SendMessage'));
     const senders =
-      Object.values(QUEUES).reduce((n, q) => n + q.sendsTo.length, 0) + API_GROUPS.reduce((n, g) => n + (g.queues?.length ?? 0), 0) + SCHEDULED.reduce((n, w) => n + w.sendsTo.length, 0);
+      Object.values(QUEUES).reduce((n, q) => n + q.sendsTo.length, 0) +
+      API_GROUPS.reduce((n, g) => n + (g.queues?.length ?? 0), 0) +
+      SCHEDULED.reduce((n, w) => n + w.sendsTo.length, 0);
     expect(sends).toHaveLength(senders);
   });
 
@@ -179,7 +193,9 @@ describe('cdk-nag AwsSolutions', () => {
 
 describe('workspace settings', () => {
   const functionsEnv = (t: Template) =>
-    Object.values(t.findResources('AWS::Lambda::Function')).map((f) => (f as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment.Variables);
+    Object.values(t.findResources('AWS::Lambda::Function')).map(
+      (f) => (f as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment.Variables,
+    );
 
   it('reach every function as environment, from -c settings', () => {
     const { stack } = buildApp({ context: { ...noBundling.context, settings: '{"MESSAGE_RETENTION_DAYS":"90","AUTO_INFER_TENANT_CONTEXT":"false"}' } });
@@ -194,7 +210,11 @@ describe('workspace settings', () => {
     ['a setting the stack owns', '{"TABLE_NAME":"x"}', /unknown TABLE_NAME/],
     ['a bad value', '{"MESSAGE_RETENTION_DAYS":"0"}', /MESSAGE_RETENTION_DAYS/],
     ['not an object', '[1]', /expected a JSON object/],
-    ['a secret (it would be in the template)', `{"USER_TOKEN_SECRET":"${'s'.repeat(40)}"}`, /USER_TOKEN_SECRET would be written into the template.*USER_TOKEN_SECRET_PARAMETER/],
+    [
+      'a secret (it would be in the template)',
+      `{"USER_TOKEN_SECRET":"${'s'.repeat(40)}"}`,
+      /USER_TOKEN_SECRET would be written into the template.*USER_TOKEN_SECRET_PARAMETER/,
+    ],
   ])('fail the synth on %s', (_name, settings, error) => {
     expect(() => buildApp({ context: { ...noBundling.context, settings } })).toThrow(error);
   });
@@ -203,7 +223,9 @@ describe('workspace settings', () => {
     const { stack } = buildApp({ context: { ...noBundling.context, settings: '{"USER_TOKEN_SECRET_PARAMETER":"/notifications/token-secret"}' } });
     const t = Template.fromStack(stack);
     for (const [name, fn] of Object.entries(stack.functions)) {
-      const own = statementsOf(t, stack.getLogicalId(fn.fn.role!.node.defaultChild as never)).filter((x) => [x.Action].flat().some((a) => a.startsWith('ssm:')));
+      const own = statementsOf(t, stack.getLogicalId(fn.fn.role!.node.defaultChild as never)).filter((x) =>
+        [x.Action].flat().some((a) => a.startsWith('ssm:')),
+      );
       const expected = name === 'Api-auth' || name === 'Api-inbox' ? 1 : 0;
       expect({ name, statements: own.length }).toEqual({ name, statements: expected });
       for (const x of own) {

@@ -1,7 +1,11 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 
 /** An API Gateway HTTP API (payload 2.0) event as AWS delivers it: path decoded, headers lower-case. */
-export function httpEvent(method: string, rawPath: string, opts: { body?: unknown; headers?: Record<string, string>; query?: Record<string, string> } = {}): APIGatewayProxyEventV2 {
+export function httpEvent(
+  method: string,
+  rawPath: string,
+  opts: { body?: unknown; headers?: Record<string, string>; query?: Record<string, string> } = {},
+): APIGatewayProxyEventV2 {
   return {
     version: '2.0',
     routeKey: '$default',

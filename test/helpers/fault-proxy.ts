@@ -24,10 +24,13 @@ export async function startFaultProxy(upstream: string) {
         return;
       }
       const body = Buffer.concat(chunks);
-      const forward = http.request({ hostname: target.hostname, port: target.port, path: req.url, method: req.method, headers: { ...req.headers, host: target.host } }, (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      });
+      const forward = http.request(
+        { hostname: target.hostname, port: target.port, path: req.url, method: req.method, headers: { ...req.headers, host: target.host } },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
       forward.on('error', () => res.writeHead(502).end());
       forward.end(body);
     });

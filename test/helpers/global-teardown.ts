@@ -16,7 +16,11 @@ export default async function globalTeardown(): Promise<void> {
     const { fn, action } = JSON.parse(line) as { fn: string; action: string };
     (byFunction[fn] ??= new Set()).add(action);
   }
-  const out = Object.fromEntries(Object.entries(byFunction).sort().map(([fn, actions]) => [fn, [...actions].sort()]));
+  const out = Object.fromEntries(
+    Object.entries(byFunction)
+      .sort()
+      .map(([fn, actions]) => [fn, [...actions].sort()]),
+  );
   const pairs = Object.values(out).reduce((n, a) => n + a.length, 0);
   const dir = path.resolve(__dirname, '../../.local');
   mkdirSync(dir, { recursive: true });

@@ -44,7 +44,9 @@ export function functionRoles(d: StackDescription, b: Bindings): Record<string, 
     const attached = Object.entries(res).filter(
       ([, r]) => r.Type === 'AWS::IAM::Policy' && ((r.Properties?.Roles as { Ref: string }[]) ?? []).some((x) => x.Ref === roleRef),
     );
-    const inline = ((res[roleRef].Properties?.Policies as { PolicyName: string; PolicyDocument: unknown }[]) ?? []).map((p) => [p.PolicyName, p.PolicyDocument] as const);
+    const inline = ((res[roleRef].Properties?.Policies as { PolicyName: string; PolicyDocument: unknown }[]) ?? []).map(
+      (p) => [p.PolicyName, p.PolicyDocument] as const,
+    );
     if (res[roleRef].Properties?.ManagedPolicyArns) throw new Error(`${name}: managed policies are not evaluated here`);
     out[name] = {
       roleArn: resolve({ 'Fn::GetAtt': [roleRef, 'Arn'] }, b) as string,
@@ -76,7 +78,12 @@ export interface Verdict {
 }
 
 /** Evaluates each request as IAM would (identity policies of the function's role, resource policy, TLS). */
-export async function evaluate(requests: IamRequest[], roles: Record<string, FunctionRole>, resources: Record<string, PolicyDocument>, account: string): Promise<Verdict[]> {
+export async function evaluate(
+  requests: IamRequest[],
+  roles: Record<string, FunctionRole>,
+  resources: Record<string, PolicyDocument>,
+  account: string,
+): Promise<Verdict[]> {
   const out: Verdict[] = [];
   for (const request of requests) {
     const role = roles[request.fn];
@@ -106,7 +113,12 @@ export async function evaluate(requests: IamRequest[], roles: Record<string, Fun
 }
 
 /** The calls IAM would refuse, one line each (empty when everything is allowed). */
-export async function deniedCalls(requests: IamRequest[], roles: Record<string, FunctionRole>, resources: Record<string, PolicyDocument>, account: string): Promise<string[]> {
+export async function deniedCalls(
+  requests: IamRequest[],
+  roles: Record<string, FunctionRole>,
+  resources: Record<string, PolicyDocument>,
+  account: string,
+): Promise<string[]> {
   const verdicts = await evaluate(requests, roles, resources, account);
   return verdicts.filter((v) => v.result !== 'Allowed').map((v) => `${v.request.fn} ${v.request.action} ${v.request.resource}: ${v.result}`);
 }

@@ -12,8 +12,27 @@ export async function seedMembers(tenantId: string, userIds: string[], profileOf
   const { keys } = require('../../lambdas/store/keys') as Keys;
   const now = Date.now();
   const items = userIds.flatMap((userId, i) => [
-    { put: { ...keys.membership(tenantId, userId), ...keys.membershipIndex(userId, tenantId), _t: 'Membership', doc: JSON.stringify({ tenant_id: tenantId, user_id: userId }), created: now, updated: now } },
-    { put: { ...keys.profile(userId), ...keys.profileIndex(userId), _t: 'Profile', userId, doc: JSON.stringify(profileOf(userId, i)), created: now, updated: now } },
+    {
+      put: {
+        ...keys.membership(tenantId, userId),
+        ...keys.membershipIndex(userId, tenantId),
+        _t: 'Membership',
+        doc: JSON.stringify({ tenant_id: tenantId, user_id: userId }),
+        created: now,
+        updated: now,
+      },
+    },
+    {
+      put: {
+        ...keys.profile(userId),
+        ...keys.profileIndex(userId),
+        _t: 'Profile',
+        userId,
+        doc: JSON.stringify(profileOf(userId, i)),
+        created: now,
+        updated: now,
+      },
+    },
   ]);
   const streams = 8;
   await Promise.all(Array.from({ length: streams }, (_, w) => table.batchWrite(items.filter((_, i) => Math.floor(i / 25) % streams === w))));

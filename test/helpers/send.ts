@@ -32,7 +32,12 @@ export async function messagesOf(s: TestStack, traceId: string, count: number, t
 }
 
 /** Sends `message` with a fresh trace id and waits for `count` terminal messages. */
-export async function sendAndWait(s: TestStack, message: Record<string, unknown>, count: number, timeoutMs?: number): Promise<{ requestId: string; messages: Msg[] }> {
+export async function sendAndWait(
+  s: TestStack,
+  message: Record<string, unknown>,
+  count: number,
+  timeoutMs?: number,
+): Promise<{ requestId: string; messages: Msg[] }> {
   const trace = uid('trace');
   const metadata = { ...((message.metadata as object) ?? {}), trace_id: trace };
   const { requestId } = await s.client.send.message({ message: { ...message, metadata } as never });

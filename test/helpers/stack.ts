@@ -49,7 +49,14 @@ export async function startTestStack(opts: Partial<LocalStackOptions> & { iamDes
     client,
     async stop() {
       await stack.stop();
-      if (process.env.TEST_AWS_CALLS_LOG) appendFileSync(process.env.TEST_AWS_CALLS_LOG, stack.awsCalls().map((c) => JSON.stringify(c) + '\n').join(''));
+      if (process.env.TEST_AWS_CALLS_LOG)
+        appendFileSync(
+          process.env.TEST_AWS_CALLS_LOG,
+          stack
+            .awsCalls()
+            .map((c) => JSON.stringify(c) + '\n')
+            .join(''),
+        );
       const denied = await checkIam(stack, tableName, opts.iamDescription ?? opts.bundles?.description);
       if (denied.length) throw new Error(`IAM would deny ${denied.length} call(s) the functions made:\n${denied.join('\n')}`);
     },

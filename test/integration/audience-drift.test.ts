@@ -30,11 +30,15 @@ afterAll(() => s?.stop());
 async function takeJobs(): Promise<FanoutJob[]> {
   const out: FanoutJob[] = [];
   for (;;) {
-    const res = await s.sqs.send(new ReceiveMessageCommand({ QueueUrl: s.queues.fanout.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 300 }));
+    const res = await s.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: s.queues.fanout.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 300 }),
+    );
     const messages = res.Messages ?? [];
     if (!messages.length) return out;
     out.push(...messages.map((m) => JSON.parse(m.Body!) as FanoutJob));
-    await s.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: s.queues.fanout.url, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+    await s.sqs.send(
+      new DeleteMessageBatchCommand({ QueueUrl: s.queues.fanout.url, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }),
+    );
   }
 }
 
@@ -62,7 +66,8 @@ const members = async (audienceId: string): Promise<string[]> => {
   return (res.json.items as { member_id: string }[]).map((m) => m.member_id).sort();
 };
 
-const profileRead = (userId: string) => (command: string, input: string) => command === 'GetItem' && input.includes(`"USER#${userId}"`) && input.includes('"PROFILE"');
+const profileRead = (userId: string) => (command: string, input: string) =>
+  command === 'GetItem' && input.includes(`"USER#${userId}"`) && input.includes('"PROFILE"');
 
 describe('audience membership follows the newest decision', () => {
   it('a re-evaluation that read an older profile revision does not overwrite a newer decision', async () => {

@@ -27,7 +27,11 @@ interface RouteRow {
 }
 const routes = (): RouteRow[] =>
   API_GROUPS.filter((g) => !g.public).flatMap((g) =>
-    (require(`../../lambdas/http/${g.module}`) as { routes: { method: string; path: string }[] }).routes.map((r) => ({ group: g.module, method: r.method, path: r.path.replace(/:\w+/g, 'matrix-id') })),
+    (require(`../../lambdas/http/${g.module}`) as { routes: { method: string; path: string }[] }).routes.map((r) => ({
+      group: g.module,
+      method: r.method,
+      path: r.path.replace(/:\w+/g, 'matrix-id'),
+    })),
   );
 
 it('covers every route of every group', () => {
@@ -49,7 +53,8 @@ it('refuses every route without a valid credential of its kind, with 401 and Cou
     for (const [name, key] of credentials) {
       requests += 1;
       const res = await s.http(r.method, r.path, ['POST', 'PUT', 'PATCH'].includes(r.method) ? {} : undefined, { key });
-      if (res.status !== 401 || res.json?.type !== 'authentication_error' || typeof res.json?.message !== 'string') refusals.push(`${r.method} ${r.path} with ${name}: ${res.status} ${res.text.slice(0, 120)}`);
+      if (res.status !== 401 || res.json?.type !== 'authentication_error' || typeof res.json?.message !== 'string')
+        refusals.push(`${r.method} ${r.path} with ${name}: ${res.status} ${res.text.slice(0, 120)}`);
     }
   }
   expect(refusals).toEqual([]);

@@ -9,7 +9,14 @@ beforeAll(async () => {
 });
 afterAll(() => s?.stop());
 
-type BulkUserItem = { status: string; messageId?: string | null; to?: { user_id?: string | null } | null; profile?: Record<string, unknown> | null; recipient?: string | null; data?: unknown };
+type BulkUserItem = {
+  status: string;
+  messageId?: string | null;
+  to?: { user_id?: string | null } | null;
+  profile?: Record<string, unknown> | null;
+  recipient?: string | null;
+  data?: unknown;
+};
 
 /** Every user of a job, through the SDK, page by page. */
 async function allUsers(jobId: string): Promise<BulkUserItem[]> {
@@ -23,8 +30,18 @@ async function allUsers(jobId: string): Promise<BulkUserItem[]> {
   return out;
 }
 
-const completed = (jobId: string) => eventually(() => s.client.bulk.retrieveJob(jobId), (r) => r.job.status === 'COMPLETED', 30_000);
-const terminal = (messageId: string) => eventually(() => s.client.messages.retrieve(messageId), (m) => TERMINAL.includes(m.status), 30_000);
+const completed = (jobId: string) =>
+  eventually(
+    () => s.client.bulk.retrieveJob(jobId),
+    (r) => r.job.status === 'COMPLETED',
+    30_000,
+  );
+const terminal = (messageId: string) =>
+  eventually(
+    () => s.client.messages.retrieve(messageId),
+    (m) => TERMINAL.includes(m.status),
+    30_000,
+  );
 
 describe('bulk jobs', () => {
   it('create, add users in two chunks, run: every sendable user gets exactly one message', async () => {
@@ -41,11 +58,7 @@ describe('bulk jobs', () => {
     // Chunk 2: email users (profile.email drives routing), a legacy `recipient`, and one that names nobody.
     const emails = [`${p}-x@example.test`, `${p}-y@example.test`];
     await s.client.bulk.addUsers(jobId, {
-      users: [
-        ...emails.map((email) => ({ profile: { email }, data: { name: email } })),
-        { recipient: `${p}-legacy` },
-        { data: { name: 'nobody' } },
-      ],
+      users: [...emails.map((email) => ({ profile: { email }, data: { name: email } })), { recipient: `${p}-legacy` }, { data: { name: 'nobody' } }],
     });
 
     const before = await s.client.bulk.retrieveJob(jobId);
@@ -91,8 +104,17 @@ describe('bulk jobs', () => {
   });
 
   it('uses the event as the template when neither template nor content is given', async () => {
-    const content = { version: '2022-01-01', elements: [{ type: 'meta', title: 'Welcome {{name}}' }, { type: 'text', content: 'from the template' }] };
-    const created = await s.http('POST', '/notifications', { notification: { name: 'Bulk', tags: [], brand: null, subscription: null, routing: null, content }, state: 'DRAFT' });
+    const content = {
+      version: '2022-01-01',
+      elements: [
+        { type: 'meta', title: 'Welcome {{name}}' },
+        { type: 'text', content: 'from the template' },
+      ],
+    };
+    const created = await s.http('POST', '/notifications', {
+      notification: { name: 'Bulk', tags: [], brand: null, subscription: null, routing: null, content },
+      state: 'DRAFT',
+    });
     expect(created.status).toBe(200);
     const templateId = created.json.id as string;
     expect((await s.http('POST', `/notifications/${templateId}/publish`, {})).status).toBe(204);

@@ -60,9 +60,15 @@ describe('the shipped bundles', () => {
     const audience = uid('b-aud');
     ok(await s.http('PUT', `/audiences/${audience}`, { filter: { filters: [{ operator: 'EQ', path: 'plan', value: 'pro' }] } }));
     ok(await s.http('PUT', `/profiles/${user}`, { profile: { email: `${user}@example.test`, plan: 'pro' } }));
-    await eventually(async () => ok(await s.http('GET', `/audiences/${audience}/members`)).json.items.length, (n) => n === 1);
+    await eventually(
+      async () => ok(await s.http('GET', `/audiences/${audience}/members`)).json.items.length,
+      (n) => n === 1,
+    );
     ok(await s.http('PUT', `/profiles/${user}`, { profile: { email: `${user}@example.test`, plan: 'free' } }));
-    await eventually(async () => ok(await s.http('GET', `/audiences/${audience}/members`)).json.items.length, (n) => n === 0);
+    await eventually(
+      async () => ok(await s.http('GET', `/audiences/${audience}/members`)).json.items.length,
+      (n) => n === 0,
+    );
     ok(await s.http('PUT', `/profiles/${user}`, { profile: { email: `${user}@example.test`, plan: 'pro' } }));
     const gone = uid('b-gone-user');
     ok(await s.http('PUT', `/profiles/${gone}`, { profile: { plan: 'x' } }));
@@ -102,12 +108,20 @@ describe('the shipped bundles', () => {
     ok(await s.http('GET', '/brands'));
     ok(await s.http('DELETE', `/brands/${brand}`), 200, 204);
 
-    const template = ok(await idem('POST', '/notifications', { notification: { name: 'Bundled', content: { elements: [{ type: 'text', content: 'hi' }] } } }), 200, 201).json;
+    const template = ok(
+      await idem('POST', '/notifications', { notification: { name: 'Bundled', content: { elements: [{ type: 'text', content: 'hi' }] } } }),
+      200,
+      201,
+    ).json;
     ok(await s.http('GET', '/notifications'));
     ok(await s.http('DELETE', `/notifications/${template.id ?? template.notification?.id}`), 200, 204);
 
     ok(await s.http('GET', '/providers/catalog'));
-    const provider = ok(await idem('POST', '/providers', { provider: 'webhook', channel: 'webhook', priority: 9, settings: { url: 'https://example.test/hook' } }), 200, 201).json.id as string;
+    const provider = ok(
+      await idem('POST', '/providers', { provider: 'webhook', channel: 'webhook', priority: 9, settings: { url: 'https://example.test/hook' } }),
+      200,
+      201,
+    ).json.id as string;
     ok(await s.http('PUT', `/providers/${provider}`, { provider: 'webhook', channel: 'webhook', priority: 8, settings: { url: 'https://example.test/hook' } }));
     ok(await s.http('GET', '/providers'));
     ok(await s.http('DELETE', `/providers/${provider}`), 200, 204);
@@ -118,14 +132,35 @@ describe('the shipped bundles', () => {
     ok(await idem('POST', `/bulk/${jobId}/run`, {}), 200, 202, 204);
 
     ok(await idem('POST', '/auth/revoke-tokens', { user_id: uid('b-revoked') }), 204);
-    const token = ok(await idem('POST', '/auth/issue-token', { scope: `user_id:${user} inbox:read:messages inbox:write:events`, expires_in: '1h' })).json.token as string;
+    const token = ok(await idem('POST', '/auth/issue-token', { scope: `user_id:${user} inbox:read:messages inbox:write:events`, expires_in: '1h' })).json
+      .token as string;
     // A user with no stored profile and inline fields: the delivery worker creates the profile.
     const inline = uid('b-inline');
-    const created = ok(await s.http('POST', '/send', { message: { to: { user_id: inline, email: `${inline}@example.test` }, content: { title: 'Hi', body: 'x' }, routing: { method: 'single', channels: ['inbox'] } } }), 202);
-    await eventually(() => s.client.messages.retrieve(created.json.requestId), (m) => TERMINAL.includes(m.status));
+    const created = ok(
+      await s.http('POST', '/send', {
+        message: {
+          to: { user_id: inline, email: `${inline}@example.test` },
+          content: { title: 'Hi', body: 'x' },
+          routing: { method: 'single', channels: ['inbox'] },
+        },
+      }),
+      202,
+    );
+    await eventually(
+      () => s.client.messages.retrieve(created.json.requestId),
+      (m) => TERMINAL.includes(m.status),
+    );
     expect(ok(await s.http('GET', `/profiles/${inline}`)).json.profile).toMatchObject({ email: `${inline}@example.test` });
-    const sent = ok(await idem('POST', '/send', { message: { to: { user_id: user }, content: { title: 'Hi', body: 'x' }, routing: { method: 'single', channels: ['inbox'] } } }), 202);
-    const message = await eventually(() => s.client.messages.retrieve(sent.json.requestId), (m) => TERMINAL.includes(m.status));
+    const sent = ok(
+      await idem('POST', '/send', {
+        message: { to: { user_id: user }, content: { title: 'Hi', body: 'x' }, routing: { method: 'single', channels: ['inbox'] } },
+      }),
+      202,
+    );
+    const message = await eventually(
+      () => s.client.messages.retrieve(sent.json.requestId),
+      (m) => TERMINAL.includes(m.status),
+    );
     expect(message.status).toBe('DELIVERED');
     const inbox = ok(await s.http('GET', '/inbox/messages', undefined, { key: token })).json.results as { messageId: string }[];
     ok(await s.http('POST', `/inbox/messages/${inbox[0].messageId}/read`, undefined, { key: token }), 200, 204);
@@ -139,9 +174,18 @@ describe('the shipped bundles', () => {
     try {
       const user = uid('b-prov');
       ok(await s.http('PUT', `/profiles/${user}`, { profile: { email: `${user}@acme.test`, phone_number: '+15555550100', webhook: { url: hook.url } } }));
-      ok(await s.http('POST', '/providers', { provider: 'ses', channel: 'email', priority: 1, settings: { from: 'hello@acme.test', region: 'eu-west-1' } }), 200, 201);
+      ok(
+        await s.http('POST', '/providers', { provider: 'ses', channel: 'email', priority: 1, settings: { from: 'hello@acme.test', region: 'eu-west-1' } }),
+        200,
+        201,
+      );
       ok(await s.http('POST', '/providers', { provider: 'sns', channel: 'sms', priority: 1, settings: {} }), 200, 201);
-      const { messages } = await sendAndWait(s, { to: { user_id: user }, content: { title: 'Hi', body: 'x' }, routing: { method: 'all', channels: ['webhook', 'email', 'sms'] } }, 1, 60_000);
+      const { messages } = await sendAndWait(
+        s,
+        { to: { user_id: user }, content: { title: 'Hi', body: 'x' }, routing: { method: 'all', channels: ['webhook', 'email', 'sms'] } },
+        1,
+        60_000,
+      );
       expect(messages[0].status).toMatch(/^(SENT|DELIVERED)$/);
       expect((await hook.callsFor(messages[0].id)).length).toBe(2);
       expect(s.awsCalls().map((c) => `${c.fn} ${c.action} ${c.resource}`)).toEqual(
@@ -167,7 +211,12 @@ describe('the shipped bundles', () => {
     }
     // A member of both children is reached twice and gets one message (the fan-out records the first reach).
     ok(await s.http('PUT', `/users/${members[0]}/tenants/${root}-b`, {}), 200, 204);
-    const { messages } = await sendAndWait(s, { to: { tenant_id: root, include_children: true }, content: { title: 'All', body: 'hands' }, routing: { method: 'single', channels: ['inbox'] } }, members.length, 60_000);
+    const { messages } = await sendAndWait(
+      s,
+      { to: { tenant_id: root, include_children: true }, content: { title: 'All', body: 'hands' }, routing: { method: 'single', channels: ['inbox'] } },
+      members.length,
+      60_000,
+    );
     expect(messages.map((m) => m.recipient).sort()).toEqual(members.sort());
     expect(new Set(messages.map((m) => m.status))).toEqual(new Set(['DELIVERED']));
   });
@@ -175,7 +224,13 @@ describe('the shipped bundles', () => {
   it('hold a delayed send, then deliver it', async () => {
     const trace = uid('b-delay');
     const { requestId } = await s.client.send.message({
-      message: { to: { user_id: uid('b-late') }, content: { title: 'Later', body: 'x' }, routing: { method: 'single', channels: ['inbox'] }, delay: { duration: 2500 }, metadata: { trace_id: trace } } as never,
+      message: {
+        to: { user_id: uid('b-late') },
+        content: { title: 'Later', body: 'x' },
+        routing: { method: 'single', channels: ['inbox'] },
+        delay: { duration: 2500 },
+        metadata: { trace_id: trace },
+      } as never,
     });
     expect((await s.client.messages.retrieve(requestId)).status).toBe('DELAYED');
     const [message] = await messagesOf(s, trace, 1, 30_000);
@@ -183,10 +238,25 @@ describe('the shipped bundles', () => {
   });
 
   it('run the sweeper from its schedule, which closes every finished request', async () => {
-    const client = new DynamoDBClient({ endpoint: process.env.TEST_DYNAMODB_ENDPOINT, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const client = new DynamoDBClient({
+      endpoint: process.env.TEST_DYNAMODB_ENDPOINT,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
     const open = async () => {
       let n = 0;
-      for (let shard = 0; shard < OPEN_SHARDS; shard++) n += (await client.send(new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: `OPEN#${shard}` } }, Select: 'COUNT' }))).Count ?? 0;
+      for (let shard = 0; shard < OPEN_SHARDS; shard++)
+        n +=
+          (
+            await client.send(
+              new QueryCommand({
+                TableName: tableName,
+                KeyConditionExpression: 'pk = :pk',
+                ExpressionAttributeValues: { ':pk': { S: `OPEN#${shard}` } },
+                Select: 'COUNT',
+              }),
+            )
+          ).Count ?? 0;
       return n;
     };
     expect(await open()).toBeGreaterThan(0);
@@ -208,9 +278,13 @@ describe('the shipped bundles', () => {
     }
     const bindings = bindLocal(description, { region: 'us-east-1', account: LOCAL_ACCOUNT, tableName, queues: s.queues });
     const used = new Set(s.awsCalls().map((c) => `${c.fn} ${c.action}`));
-    const unused = grantedActions(functionRoles(description, bindings)).map((g) => `${g.fn} ${g.action}`).filter((g) => !used.has(g));
+    const unused = grantedActions(functionRoles(description, bindings))
+      .map((g) => `${g.fn} ${g.action}`)
+      .filter((g) => !used.has(g));
     expect(unused.sort()).toEqual(Object.keys(UNEXERCISED).sort());
-    console.log(`bundle suite: ${Date.now() - t0} ms, ${s.awsCalls().length} distinct (function, action, resource) calls, ${used.size} (function, action) pairs`);
+    console.log(
+      `bundle suite: ${Date.now() - t0} ms, ${s.awsCalls().length} distinct (function, action, resource) calls, ${used.size} (function, action) pairs`,
+    );
   });
 });
 
@@ -218,10 +292,15 @@ describe('the shipped bundles', () => {
  * Granted actions this suite does not exercise, each with why the grant stays. Every other granted
  * action was called by its function above.
  */
-const EVENT_SOURCE = "Lambda's SQS event source polls the queue with the function's role; the function's code never calls it (the local pollers stand in for the event source).";
+const EVENT_SOURCE =
+  "Lambda's SQS event source polls the queue with the function's role; the function's code never calls it (the local pollers stand in for the event source).";
 const RELEASE =
   'Releases an Idempotency-Key record when the request fails with a 5xx (lambdas/shared/idempotency.ts); no request fails here, and the group deletes nothing itself (DELETE /notifications/:id archives).';
 const UNEXERCISED: Record<string, string> = {
-  ...Object.fromEntries(['Worker-fanout', 'Worker-deliver'].flatMap((fn) => ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'].map((a) => [`${fn} ${a}`, EVENT_SOURCE]))),
+  ...Object.fromEntries(
+    ['Worker-fanout', 'Worker-deliver'].flatMap((fn) =>
+      ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'].map((a) => [`${fn} ${a}`, EVENT_SOURCE]),
+    ),
+  ),
   ...Object.fromEntries(['Api-bulk', 'Api-messages', 'Api-notifications', 'Api-send'].map((fn) => [`${fn} dynamodb:DeleteItem`, RELEASE])),
 };

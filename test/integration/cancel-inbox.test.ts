@@ -62,7 +62,9 @@ describe('cancel racing an inbox delivery', () => {
       },
     };
     try {
-      const { requestId } = await s.client.send.message({ message: { to: { user_id: userId }, content: { title: 'Race', body: 'Who wins?' }, routing: { method: 'single', channels: ['inbox'] } } });
+      const { requestId } = await s.client.send.message({
+        message: { to: { user_id: userId }, content: { title: 'Race', body: 'Who wins?' }, routing: { method: 'single', channels: ['inbox'] } },
+      });
       messageId = requestId;
       sent();
       const final = await eventually(
@@ -72,7 +74,11 @@ describe('cancel racing an inbox delivery', () => {
       expect(cancel).toBeDefined();
       const inbox = await inboxOf(userId);
       // Whatever the timing: a 200 CANCELED means nothing reached the inbox; a delivery means the cancel was refused.
-      expect({ cancel: cancel!.status, final, inbox: inbox.includes(messageId) }).toEqual({ cancel: cancelStatus, final: finalStatus, inbox: finalStatus === 'DELIVERED' });
+      expect({ cancel: cancel!.status, final, inbox: inbox.includes(messageId) }).toEqual({
+        cancel: cancelStatus,
+        final: finalStatus,
+        inbox: finalStatus === 'DELIVERED',
+      });
     } finally {
       hold = undefined;
     }

@@ -17,7 +17,14 @@ afterAll(() => s?.stop());
 it('never runs more delivery batches at once than the event source allows', async () => {
   const trace = uid('trace');
   const sends = Array.from({ length: 150 }, () =>
-    s.client.send.message({ message: { to: { user_id: uid('c') }, content: { title: 't', body: 'b' }, routing: { method: 'single', channels: ['inbox'] }, metadata: { trace_id: trace } } as never }),
+    s.client.send.message({
+      message: {
+        to: { user_id: uid('c') },
+        content: { title: 't', body: 'b' },
+        routing: { method: 'single', channels: ['inbox'] },
+        metadata: { trace_id: trace },
+      } as never,
+    }),
   );
   await Promise.all(sends);
   await messagesOf(s, trace, 150, 60_000);

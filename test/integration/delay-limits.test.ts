@@ -31,7 +31,9 @@ describe('delay limits', () => {
   });
 
   it('accepts a delay within the limit', async () => {
-    const res = await s.http('POST', '/send', { message: { ...viaInbox, to: { user_id: uid('u') }, delay: { until: new Date(Date.now() + 29 * DAY).toISOString() } } });
+    const res = await s.http('POST', '/send', {
+      message: { ...viaInbox, to: { user_id: uid('u') }, delay: { until: new Date(Date.now() + 29 * DAY).toISOString() } },
+    });
     expect(res.status).toBe(202);
     expect((await s.http('POST', `/messages/${res.json.requestId}/cancel`)).status).toBe(200);
   });
@@ -46,7 +48,12 @@ describe('expiry while delayed', () => {
 
   it('ends every recipient of a delayed fan-out UNDELIVERABLE when it expires before it is due', async () => {
     const to = [{ user_id: uid('fan1') }, { user_id: uid('fan2') }];
-    const { messages } = await sendAndWait(s, { ...viaInbox, to, delay: { until: new Date(Date.now() + 3 * 3600_000).toISOString() }, expiry: { expires_at: Date.now() + 1500 } }, 2, 20_000);
+    const { messages } = await sendAndWait(
+      s,
+      { ...viaInbox, to, delay: { until: new Date(Date.now() + 3 * 3600_000).toISOString() }, expiry: { expires_at: Date.now() + 1500 } },
+      2,
+      20_000,
+    );
     expect(messages.map((m) => [m.recipient, m.status, m.error]).sort()).toEqual(to.map((t) => [t.user_id, 'UNDELIVERABLE', 'expired before delivery']).sort());
   });
 });

@@ -73,7 +73,9 @@ async function take(url: string, count: number): Promise<Message[]> {
   const got: Message[] = [];
   await eventually(
     async () => {
-      const { Messages = [] } = await s.sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }));
+      const { Messages = [] } = await s.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }),
+      );
       for (const m of Messages) await s.sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }));
       got.push(...Messages);
       return got.length;
@@ -160,7 +162,10 @@ it('lists dead-lettered jobs without hiding them, redrives exactly --max, then t
 
   // Stack B: the workers are back. Only the two redriven jobs are on a work queue.
   s = await startTestStack({ ...shared });
-  const delivered = (all: Record<string, string>) => Object.keys(all).filter((u) => all[u] === 'DELIVERED').sort();
+  const delivered = (all: Record<string, string>) =>
+    Object.keys(all)
+      .filter((u) => all[u] === 'DELIVERED')
+      .sort();
   await eventually(statuses, (all) => delivered(all).length >= 2);
   await new Promise((r) => setTimeout(r, 3000));
   const afterFirst = await statuses();
@@ -206,10 +211,14 @@ it('refuses bad usage with exit 2, and reports a missing stack or unreachable AW
       res.setHeader('content-type', 'text/xml');
       if (name !== 'Old') {
         res.statusCode = 400;
-        res.end(`<ErrorResponse ${ns}><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${name} does not exist</Message></Error><RequestId>r</RequestId></ErrorResponse>`);
+        res.end(
+          `<ErrorResponse ${ns}><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${name} does not exist</Message></Error><RequestId>r</RequestId></ErrorResponse>`,
+        );
         return;
       }
-      const members = Object.entries(outputs).map(([k, v]) => `<member><OutputKey>${k}</OutputKey><OutputValue>${v}</OutputValue></member>`).join('');
+      const members = Object.entries(outputs)
+        .map(([k, v]) => `<member><OutputKey>${k}</OutputKey><OutputValue>${v}</OutputValue></member>`)
+        .join('');
       res.end(
         `<DescribeStacksResponse ${ns}><DescribeStacksResult><Stacks><member><StackName>Old</StackName><StackStatus>UPDATE_COMPLETE</StackStatus>` +
           `<CreationTime>2026-01-01T00:00:00Z</CreationTime><Outputs>${members}</Outputs></member></Stacks></DescribeStacksResult>` +
@@ -227,7 +236,10 @@ it('refuses bad usage with exit 2, and reports a missing stack or unreachable AW
     // The fan-out outputs are enough for the fan-out queue, and are the URLs the script calls (the
     // SDK warns first that they are not SQS's regional endpoint, as real queue URLs are).
     const fanout = await dlq(['list', '--stack', 'Old', '--queue', 'fanout'], env);
-    expect([fanout.code, fanout.stderr.trim().split('\n').pop()]).toEqual([1, expect.stringMatching(/^cannot reach SQS \(.*127\.0\.0\.1:1.*\): is the stack still running\?$/)]);
+    expect([fanout.code, fanout.stderr.trim().split('\n').pop()]).toEqual([
+      1,
+      expect.stringMatching(/^cannot reach SQS \(.*127\.0\.0\.1:1.*\): is the stack still running\?$/),
+    ]);
   } finally {
     cfn.close();
   }

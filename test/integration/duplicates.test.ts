@@ -26,7 +26,9 @@ it('calls the provider exactly once per message when every SQS record is deliver
   const routing = { method: 'single', channels: ['webhook'] };
   const traces = [uid('t'), uid('t'), uid('t')];
   await s.client.send.message({ message: { to: { list_id: list }, content: { body: 'list' }, routing, metadata: { trace_id: traces[0] } } as never });
-  await s.client.send.message({ message: { to: users.slice(40).map((user_id) => ({ user_id })), content: { body: 'array' }, routing, metadata: { trace_id: traces[1] } } as never });
+  await s.client.send.message({
+    message: { to: users.slice(40).map((user_id) => ({ user_id })), content: { body: 'array' }, routing, metadata: { trace_id: traces[1] } } as never,
+  });
   await s.client.send.message({ message: { to: { user_id: users[0] }, content: { body: 'single' }, routing, metadata: { trace_id: traces[2] } } as never });
 
   const messages = [...(await messagesOf(s, traces[0], 50)), ...(await messagesOf(s, traces[1], 20)), ...(await messagesOf(s, traces[2], 1))];
@@ -38,5 +40,7 @@ it('calls the provider exactly once per message when every SQS record is deliver
   for (const c of calls) perMessage.set(c.messageId, (perMessage.get(c.messageId) ?? 0) + 1);
   expect(perMessage.size).toBe(71);
   expect([...perMessage.values()].filter((n) => n !== 1)).toEqual([]);
-  process.stdout.write(`fault suite: every record twice: ${JSON.stringify({ messages: messages.length, providerCalls: calls.length, invocations: s.workerStats() })}\n`);
+  process.stdout.write(
+    `fault suite: every record twice: ${JSON.stringify({ messages: messages.length, providerCalls: calls.length, invocations: s.workerStats() })}\n`,
+  );
 });

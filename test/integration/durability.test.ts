@@ -12,7 +12,11 @@ import { startWebhookServer } from '../helpers/webhook-server';
  */
 const tableName = `durable-${randomUUID().slice(0, 8)}`;
 const start = async (): Promise<TestStack> =>
-  (require('../helpers/stack') as typeof import('../helpers/stack')).startTestStack({ tableName, queuePrefix: `q-${randomUUID().slice(0, 8)}`, scheduleEveryMs: 0 });
+  (require('../helpers/stack') as typeof import('../helpers/stack')).startTestStack({
+    tableName,
+    queuePrefix: `q-${randomUUID().slice(0, 8)}`,
+    scheduleEveryMs: 0,
+  });
 
 let s: TestStack;
 let hook: Awaited<ReturnType<typeof startWebhookServer>>;
@@ -38,7 +42,9 @@ describe('across a restart of the local stack', () => {
     const delayed = await s.client.send.message({ message: { ...viaWebhook, to: { user_id: users[0] }, delay } as never });
     const cancelled = await s.client.send.message({ message: { ...viaWebhook, to: { user_id: users[1] }, delay } as never });
     const delayedFanout = uid('trace');
-    await s.client.send.message({ message: { ...viaWebhook, to: [{ user_id: users[2] }, { user_id: users[3] }], delay, metadata: { trace_id: delayedFanout } } as never });
+    await s.client.send.message({
+      message: { ...viaWebhook, to: [{ user_id: users[2] }, { user_id: users[3] }], delay, metadata: { trace_id: delayedFanout } } as never,
+    });
     expect((await s.client.messages.retrieve(delayed.requestId)).status).toBe('DELAYED');
     expect((await s.client.messages.cancel(cancelled.requestId)).status).toBe('CANCELED');
     const interrupted = uid('trace');
@@ -55,7 +61,11 @@ describe('across a restart of the local stack', () => {
     const all = await messagesOf(s, interrupted, 40, 60_000);
     expect(all.every((m) => m.status === 'DELIVERED')).toBe(true);
     await messagesOf(s, delayedFanout, 2, 60_000);
-    await eventually(() => s.client.messages.retrieve(delayed.requestId), (m) => m.status === 'DELIVERED', 60_000);
+    await eventually(
+      () => s.client.messages.retrieve(delayed.requestId),
+      (m) => m.status === 'DELIVERED',
+      60_000,
+    );
     expect((await s.client.messages.retrieve(cancelled.requestId)).status).toBe('CANCELED');
 
     const calls = await hook.calls();

@@ -25,7 +25,11 @@ type HistoryEvent = { type: string; error?: string; transient?: boolean; provide
 it('refuses a profile webhook at 127.0.0.1 when ALLOW_PRIVATE_EGRESS is false: UNDELIVERABLE, and the server got no request', async () => {
   const user = uid('ssrf');
   await s.client.profiles.replace(user, { profile: { webhook: { url: hook.url } } });
-  const { messages } = await sendAndWait(s, { to: { user_id: user }, content: { title: 'T', body: 'B' }, routing: { method: 'single', channels: ['webhook'] } }, 1);
+  const { messages } = await sendAndWait(
+    s,
+    { to: { user_id: user }, content: { title: 'T', body: 'B' }, routing: { method: 'single', channels: ['webhook'] } },
+    1,
+  );
   const [m] = messages;
   expect(m.status).toBe('UNDELIVERABLE');
   const history = (await s.client.messages.history(m.id)).results as unknown as HistoryEvent[];
@@ -38,7 +42,11 @@ it('refuses a profile webhook at 127.0.0.1 when ALLOW_PRIVATE_EGRESS is false: U
 it('reaches a host on EGRESS_ALLOW_HOSTS', async () => {
   const user = uid('allowed');
   await s.client.profiles.replace(user, { profile: { webhook: { url: hook.url.replace('127.0.0.1', 'localhost') } } });
-  const { messages } = await sendAndWait(s, { to: { user_id: user }, content: { title: 'T', body: 'B' }, routing: { method: 'single', channels: ['webhook'] } }, 1);
+  const { messages } = await sendAndWait(
+    s,
+    { to: { user_id: user }, content: { title: 'T', body: 'B' }, routing: { method: 'single', channels: ['webhook'] } },
+    1,
+  );
   expect(messages[0].status).toBe('DELIVERED');
   expect((await hook.calls()).map((c) => c.messageId)).toEqual([messages[0].id]);
 });

@@ -37,7 +37,15 @@ afterAll(() => s?.stop());
 async function takeFanoutJobs(): Promise<Message[]> {
   const all: Message[] = [];
   for (;;) {
-    const out = await s.sqs.send(new ReceiveMessageCommand({ QueueUrl: s.queues.fanout.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 60, MessageSystemAttributeNames: ['All'] }));
+    const out = await s.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: s.queues.fanout.url,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        VisibilityTimeout: 60,
+        MessageSystemAttributeNames: ['All'],
+      }),
+    );
     if (!out.Messages?.length) return all;
     all.push(...out.Messages);
   }
@@ -62,7 +70,12 @@ describe('a fan-out the sweeper restarts under a backlog', () => {
     await s.client.lists.subscriptions.add(list, { recipients: users.map((recipientId) => ({ recipientId })) });
     const trace = uid('trace');
     const { requestId } = await s.client.send.message({
-      message: { to: { list_id: list }, content: { title: 'Hi', body: 'x' }, routing: { method: 'single', channels: ['inbox'] }, metadata: { trace_id: trace } } as never,
+      message: {
+        to: { list_id: list },
+        content: { title: 'Hi', body: 'x' },
+        routing: { method: 'single', channels: ['inbox'] },
+        metadata: { trace_id: trace },
+      } as never,
     });
     // The send's job waits in the backlog; long past the grace period the sweeper checks the request.
     const [backlogged] = await takeFanoutJobs();

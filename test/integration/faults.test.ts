@@ -38,7 +38,12 @@ describe('retries and failover', () => {
     try {
       const u = uid('flaky');
       await s.client.profiles.replace(u, { profile: { webhook: { url: hook.url } } });
-      const { messages } = await sendAndWait(s, { to: { user_id: u }, content: { body: 'hook' }, routing: { method: 'single', channels: ['webhook'] } }, 1, 60_000);
+      const { messages } = await sendAndWait(
+        s,
+        { to: { user_id: u }, content: { body: 'hook' }, routing: { method: 'single', channels: ['webhook'] } },
+        1,
+        60_000,
+      );
       const [m] = messages;
       expect(m.status).toBe('DELIVERED');
       const calls = await hook.callsFor(m.id);
@@ -71,7 +76,17 @@ describe('retries and failover', () => {
         { provider: 'smtp', priority: 2, settings: { host: smtp.hostname, port: Number(smtp.port), from: 'b@x.test' } },
       ],
       async () => {
-        const { messages } = await sendAndWait(s, { to: { email: `${uid('fo')}@x.test` }, content: { body: 'x' }, routing: { method: 'single', channels: ['email'] }, timeout: { provider: { ses: 1500 } } }, 1, 60_000);
+        const { messages } = await sendAndWait(
+          s,
+          {
+            to: { email: `${uid('fo')}@x.test` },
+            content: { body: 'x' },
+            routing: { method: 'single', channels: ['email'] },
+            timeout: { provider: { ses: 1500 } },
+          },
+          1,
+          60_000,
+        );
         expect(messages[0]).toMatchObject({ status: 'SENT', channel: 'email' });
         const history = (await s.client.messages.history(messages[0].id)).results as { type: string; provider?: string }[];
         expect(history.filter((e) => e.type === 'PROVIDER_ERROR').every((e) => e.provider === 'ses')).toBe(true);
@@ -91,7 +106,12 @@ describe('retries and failover', () => {
       async () => {
         const u = uid('both');
         await s.client.profiles.replace(u, { profile: { email: `${u}@x.test`, phone_number: '+15550100' } });
-        const message = { to: { user_id: u }, content: { body: 'x' }, routing: { method: 'single', channels: ['email', 'sms'] }, timeout: { provider: { ses: 500, smtp: 500, sns: 500 } } };
+        const message = {
+          to: { user_id: u },
+          content: { body: 'x' },
+          routing: { method: 'single', channels: ['email', 'sms'] },
+          timeout: { provider: { ses: 500, smtp: 500, sns: 500 } },
+        };
         const sms = await sendAndWait(s, message, 1, 60_000);
         expect(sms.messages[0]).toMatchObject({ status: 'SENT', channel: 'sms' });
 
@@ -115,7 +135,14 @@ describe('idempotency under concurrency', () => {
       const trace = uid('trace');
       const users = [uid('a'), uid('b'), uid('c')];
       for (const u of users) await s.client.profiles.replace(u, { profile: { webhook: { url: hook.url } } });
-      const body = { message: { to: users.map((user_id) => ({ user_id })), content: { body: 'once' }, routing: { method: 'single', channels: ['webhook'] }, metadata: { trace_id: trace } } };
+      const body = {
+        message: {
+          to: users.map((user_id) => ({ user_id })),
+          content: { body: 'once' },
+          routing: { method: 'single', channels: ['webhook'] },
+          metadata: { trace_id: trace },
+        },
+      };
       const answers = await Promise.all(Array.from({ length: 20 }, () => s.http('POST', '/send', body, { headers: { 'Idempotency-Key': key } })));
       const ok = answers.filter((a) => a.status === 202);
       expect(new Set(ok.map((a) => a.json.requestId)).size).toBe(1);
@@ -138,7 +165,11 @@ describe('a fan-out worker killed mid-way', () => {
     try {
       const t = uid('crash');
       await s.client.tenants.update(t, { name: t });
-      await seedMembers(t, Array.from({ length: 5000 }, (_, i) => `${t}-u${i}`), () => ({ webhook: { url: hook.url } }));
+      await seedMembers(
+        t,
+        Array.from({ length: 5000 }, (_, i) => `${t}-u${i}`),
+        () => ({ webhook: { url: hook.url } }),
+      );
 
       // The fan-out dies (throws out of its invocation) on its third delivery-queue batch, as a
       // worker killed mid-way would: SQS redelivers its job after the visibility timeout.
@@ -160,9 +191,15 @@ describe('a fan-out worker killed mid-way', () => {
       );
       const trace = uid('trace');
       const t0 = Date.now();
-      await s.client.send.message({ message: { to: { tenant_id: t }, content: { body: 'x' }, routing: { method: 'single', channels: ['webhook'] }, metadata: { trace_id: trace } } as never });
+      await s.client.send.message({
+        message: { to: { tenant_id: t }, content: { body: 'x' }, routing: { method: 'single', channels: ['webhook'] }, metadata: { trace_id: trace } } as never,
+      });
       // Poll the endpoint (cheap) until every member was reached, then read the log once.
-      await eventually(async () => (await hook.calls()).length, (n) => n >= 5000, 240_000);
+      await eventually(
+        async () => (await hook.calls()).length,
+        (n) => n >= 5000,
+        240_000,
+      );
       const messages = await messagesOf(s, trace, 5000, 60_000);
       await new Promise((r) => setTimeout(r, 2000));
       sqs.middlewareStack.remove('crashFanout');
@@ -175,7 +212,12 @@ describe('a fan-out worker killed mid-way', () => {
       expect(messages.every((m) => m.status === 'DELIVERED')).toBe(true);
       expect([...perMessage.values()].filter((n) => n !== 1)).toEqual([]);
       expect(perMessage.size).toBe(5000);
-      report('fan-out killed mid-way, 5,000 members', { crashes: crashed, messages: messages.length, providerCalls: calls.length, seconds: (Date.now() - t0) / 1000 });
+      report('fan-out killed mid-way, 5,000 members', {
+        crashes: crashed,
+        messages: messages.length,
+        providerCalls: calls.length,
+        seconds: (Date.now() - t0) / 1000,
+      });
     } finally {
       await hook.close();
     }

@@ -46,7 +46,52 @@ async function snapshot(): Promise<string> {
   return hash.digest('hex');
 }
 
-const FIELDS = ['message', 'to', 'user_id', 'email', 'phone_number', 'tenant_id', 'list_id', 'list_pattern', 'audience_id', 'content', 'title', 'body', 'template', 'data', 'routing', 'method', 'channels', 'profile', 'name', 'parent_tenant_id', 'recipients', 'recipientId', 'filter', 'filters', 'operator', 'path', 'value', 'preferences', 'status', 'topic', 'provider', 'channel', 'settings', 'priority', 'scope', 'expires_in', 'delay', 'duration', 'until', 'expiry', 'timeout', 'brand_id', 'tenants', 'op'];
+const FIELDS = [
+  'message',
+  'to',
+  'user_id',
+  'email',
+  'phone_number',
+  'tenant_id',
+  'list_id',
+  'list_pattern',
+  'audience_id',
+  'content',
+  'title',
+  'body',
+  'template',
+  'data',
+  'routing',
+  'method',
+  'channels',
+  'profile',
+  'name',
+  'parent_tenant_id',
+  'recipients',
+  'recipientId',
+  'filter',
+  'filters',
+  'operator',
+  'path',
+  'value',
+  'preferences',
+  'status',
+  'topic',
+  'provider',
+  'channel',
+  'settings',
+  'priority',
+  'scope',
+  'expires_in',
+  'delay',
+  'duration',
+  'until',
+  'expiry',
+  'timeout',
+  'brand_id',
+  'tenants',
+  'op',
+];
 const EXAMPLES: Record<string, unknown> = {
   'POST /send': { message: { to: { user_id: 'fuzz' }, content: { title: 'T', body: 'B' }, routing: { method: 'single', channels: ['inbox'] } } },
   'PUT /profiles/:user_id': { profile: { email: 'a@b.test' } },
@@ -80,7 +125,8 @@ const mutated = (example: unknown) =>
   fc.tuple(fc.constantFrom(...FIELDS), fc.option(json, { nil: undefined }), fc.boolean()).map(([field, value, deep]) => {
     const copy = JSON.parse(JSON.stringify(example)) as Record<string, unknown>;
     const first = Object.keys(copy)[0];
-    const target = deep && first && typeof copy[first] === 'object' && copy[first] !== null && !Array.isArray(copy[first]) ? (copy[first] as Record<string, unknown>) : copy;
+    const target =
+      deep && first && typeof copy[first] === 'object' && copy[first] !== null && !Array.isArray(copy[first]) ? (copy[first] as Record<string, unknown>) : copy;
     if (value === undefined) delete target[Object.keys(target)[0] ?? field];
     else target[field] = value;
     return copy;
@@ -102,10 +148,30 @@ function requestArb(method: string, path: string): fc.Arbitrary<FuzzRequest> {
     fc.string({ maxLength: 40 }).map((text) => ({ kind: 'raw' as const, text })),
     fc.constant({ kind: 'none' as const }),
   ];
-  if (example) bodies.push(mutated(example).map((value) => ({ kind: 'json' as const, value })), mutated(example).map((value) => ({ kind: 'json' as const, value })));
+  if (example)
+    bodies.push(
+      mutated(example).map((value) => ({ kind: 'json' as const, value })),
+      mutated(example).map((value) => ({ kind: 'json' as const, value })),
+    );
   return fc.record({
     params: fc.tuple(...names.map(() => oddId)).map((t) => t as string[]),
-    query: fc.dictionary(fc.constantFrom('limit', 'cursor', 'tenant_id', 'archived', 'status', 'pattern', 'traceId', 'recipient', 'list', 'messageId', 'user_id', fc.sample(fc.string({ maxLength: 6 }), 1)[0] || 'q'), fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('-1', '0', '101', '1e9', 'true', 'eyJ9', '%%'))),
+    query: fc.dictionary(
+      fc.constantFrom(
+        'limit',
+        'cursor',
+        'tenant_id',
+        'archived',
+        'status',
+        'pattern',
+        'traceId',
+        'recipient',
+        'list',
+        'messageId',
+        'user_id',
+        fc.sample(fc.string({ maxLength: 6 }), 1)[0] || 'q',
+      ),
+      fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('-1', '0', '101', '1e9', 'true', 'eyJ9', '%%')),
+    ),
     body: fc.oneof(...bodies),
     headers: fc.record(
       {
@@ -120,7 +186,11 @@ function requestArb(method: string, path: string): fc.Arbitrary<FuzzRequest> {
 
 const routes = () =>
   API_GROUPS.filter((g) => !g.public).flatMap((g) =>
-    (require(`../../lambdas/http/${g.module}`) as { routes: { method: string; path: string }[] }).routes.map((r) => ({ group: g.module, method: r.method, path: r.path })),
+    (require(`../../lambdas/http/${g.module}`) as { routes: { method: string; path: string }[] }).routes.map((r) => ({
+      group: g.module,
+      method: r.method,
+      path: r.path,
+    })),
   );
 
 const ERROR_TYPES = ['invalid_request_error', 'authentication_error', 'authorization_error'];
@@ -159,6 +229,8 @@ it('answers every fuzzed request of every route without a 5xx, with Courier erro
     );
   }
   const total = Object.values(perRoute).reduce((a, b) => a + b, 0);
-  process.stdout.write(`fuzz: ${total} requests over ${Object.keys(perRoute).length} routes (${RUNS} per route, seed ${SEED}); statuses ${JSON.stringify(statuses)}\n`);
+  process.stdout.write(
+    `fuzz: ${total} requests over ${Object.keys(perRoute).length} routes (${RUNS} per route, seed ${SEED}); statuses ${JSON.stringify(statuses)}\n`,
+  );
   expect(Object.values(perRoute).every((n) => n === RUNS)).toBe(true);
 }, 600_000);

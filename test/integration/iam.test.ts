@@ -30,10 +30,19 @@ const arn = (resource: string) => `arn:aws:${resource}`;
 describe('the inbox function', () => {
   // First in this file: no token has been issued on this stack yet.
   it('refuses a token before any was issued without making the signing secret (it has no write grant for it)', async () => {
-    const forged = ['eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9', Buffer.from(JSON.stringify({ scope: 'user_id:x inbox:read:messages', iss: 'courier-compatible-notifications' })).toString('base64url'), 'c2ln'].join('.');
+    const forged = [
+      'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9',
+      Buffer.from(JSON.stringify({ scope: 'user_id:x inbox:read:messages', iss: 'courier-compatible-notifications' })).toString('base64url'),
+      'c2ln',
+    ].join('.');
     const res = await s.http('GET', '/inbox/messages', undefined, { key: forged });
     expect([res.status, res.json.type]).toEqual([401, 'authentication_error']);
-    expect(s.awsCalls().filter((c) => c.fn === 'Api-inbox').map((c) => c.action)).toEqual(['dynamodb:GetItem']);
+    expect(
+      s
+        .awsCalls()
+        .filter((c) => c.fn === 'Api-inbox')
+        .map((c) => c.action),
+    ).toEqual(['dynamodb:GetItem']);
     expect(await checkIam(s, table)).toEqual([]);
   });
 });
@@ -59,14 +68,29 @@ describe('recorded calls', () => {
 
   it('records an index query against the index ARN', async () => {
     expect((await s.http('GET', '/lists')).status).toBe(200);
-    expect(s.awsCalls()).toContainEqual({ fn: 'Api-lists', action: 'dynamodb:Query', resource: arn(`dynamodb:us-east-1:${LOCAL_ACCOUNT}:table/${table}/index/gsi1`) });
+    expect(s.awsCalls()).toContainEqual({
+      fn: 'Api-lists',
+      action: 'dynamodb:Query',
+      resource: arn(`dynamodb:us-east-1:${LOCAL_ACCOUNT}:table/${table}/index/gsi1`),
+    });
   });
 
   it('allows SES in the region a provider names, not only the stack region', async () => {
-    expect((await s.http('POST', '/providers', { provider: 'ses', channel: 'email', priority: 1, settings: { from: 'hello@acme.test', region: 'eu-west-1' } })).status).toBeLessThan(300);
-    const { messages } = await sendAndWait(s, { to: { email: 'ada@example.test' }, content: { title: 'Hi', body: 'x' }, routing: { method: 'single', channels: ['email'] } }, 1);
+    expect(
+      (await s.http('POST', '/providers', { provider: 'ses', channel: 'email', priority: 1, settings: { from: 'hello@acme.test', region: 'eu-west-1' } }))
+        .status,
+    ).toBeLessThan(300);
+    const { messages } = await sendAndWait(
+      s,
+      { to: { email: 'ada@example.test' }, content: { title: 'Hi', body: 'x' }, routing: { method: 'single', channels: ['email'] } },
+      1,
+    );
     expect(messages[0].status).toBe('SENT');
-    expect(s.awsCalls()).toContainEqual({ fn: 'Worker-deliver', action: 'ses:SendEmail', resource: `arn:aws:ses:eu-west-1:${LOCAL_ACCOUNT}:identity/acme.test` });
+    expect(s.awsCalls()).toContainEqual({
+      fn: 'Worker-deliver',
+      action: 'ses:SendEmail',
+      resource: `arn:aws:ses:eu-west-1:${LOCAL_ACCOUNT}:identity/acme.test`,
+    });
     expect(await checkIam(s, table)).toEqual([]);
   });
 });

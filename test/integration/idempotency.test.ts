@@ -32,11 +32,13 @@ const withKey = (key: string, extra: Record<string, string> = {}) => ({ headers:
 const nowS = () => Math.floor(Date.now() / 1000);
 
 /** Every message of a trace id as GET /messages lists it. */
-const messagesOfTrace = async (trace: string): Promise<{ id: string }[]> => (await s.http('GET', `/messages?traceId=${encodeURIComponent(trace)}`)).json.results;
+const messagesOfTrace = async (trace: string): Promise<{ id: string }[]> =>
+  (await s.http('GET', `/messages?traceId=${encodeURIComponent(trace)}`)).json.results;
 
 describe('Idempotency-Key over HTTP', () => {
   it('replays the first 202 with the same requestId, and sends once', async () => {
-    const trace = uid('trace'), key = uid('key');
+    const trace = uid('trace'),
+      key = uid('key');
     const a = await s.http('POST', '/send', sendBody(trace), withKey(key));
     const b = await s.http('POST', '/send', sendBody(trace), withKey(key));
     expect([a.status, b.status]).toEqual([202, 202]);
@@ -44,19 +46,24 @@ describe('Idempotency-Key over HTTP', () => {
     expect(a.json.requestId).toEqual(expect.any(String));
     expect([a.headers.get('idempotent-replayed'), b.headers.get('idempotent-replayed')]).toEqual([null, 'true']);
     expect(b.headers.get('content-type')).toBe('application/json');
-    const messages = await eventually(() => messagesOfTrace(trace), (m) => m.length >= 1);
+    const messages = await eventually(
+      () => messagesOfTrace(trace),
+      (m) => m.length >= 1,
+    );
     expect(messages.map((m) => m.id)).toEqual([a.json.requestId]);
   });
 
   it('works through the Courier SDK request options', async () => {
-    const key = uid('key'), body = sendBody(uid('trace'));
+    const key = uid('key'),
+      body = sendBody(uid('trace'));
     const first = await s.client.send.message(body as never, withKey(key));
     const again = await s.client.send.message(body as never, withKey(key));
     expect(again.requestId).toBe(first.requestId);
   });
 
   it('answers 409 with x-should-retry false when the key is reused with a different body', async () => {
-    const trace = uid('trace'), key = uid('key');
+    const trace = uid('trace'),
+      key = uid('key');
     expect((await s.http('POST', '/send', sendBody(trace), withKey(key))).status).toBe(202);
     const c = await s.http('POST', '/send', sendBody(trace, { data: { n: 1 } }), withKey(key));
     expect([c.status, c.json.type, c.headers.get('x-should-retry')]).toEqual([409, 'invalid_request_error', 'false']);
@@ -65,21 +72,24 @@ describe('Idempotency-Key over HTTP', () => {
   });
 
   it('20 concurrent sends with one key store exactly one request; the others replay it or get 409 in flight', async () => {
-    const trace = uid('trace'), key = uid('key');
+    const trace = uid('trace'),
+      key = uid('key');
     const all = await Promise.all(Array.from({ length: 20 }, () => s.http('POST', '/send', sendBody(trace), withKey(key))));
     const ok = all.filter((r) => r.status < 300);
     const others = all.filter((r) => r.status >= 300);
     expect(ok.length).toBeGreaterThanOrEqual(1);
     expect(new Set(ok.map((r) => r.json.requestId)).size).toBe(1);
     expect(ok.every((r) => r.status === 202)).toBe(true);
-    for (const r of others) expect([r.status, r.headers.get('x-should-retry'), r.json.message]).toEqual([409, 'false', expect.stringMatching(/still in progress/)]);
+    for (const r of others)
+      expect([r.status, r.headers.get('x-should-retry'), r.json.message]).toEqual([409, 'false', expect.stringMatching(/still in progress/)]);
     // Every response is in: a second stored request would already be listed under the trace.
     expect((await messagesOfTrace(trace)).map((m) => m.id)).toEqual([ok[0].json.requestId]);
     expect((await s.http('POST', '/send', sendBody(trace), withKey(key))).json).toEqual(ok[0].json);
   });
 
   it('answers 409 for a key in flight, and lets a request take it over once the lease ran out', async () => {
-    const key = uid('key'), raw = JSON.stringify(sendBody(uid('trace')));
+    const key = uid('key'),
+      raw = JSON.stringify(sendBody(uid('trace')));
     const bodyHash = createHash('sha256').update(raw).digest('hex');
     const inFlight = { ...store.recordKey('/send', key), _t: 'Idempotency', state: 'IN_FLIGHT', bodyHash, owner: 'other', ttl: nowS() + 3600 };
     await store.putRaw({ ...inFlight, leaseUntil: Date.now() + 60_000 });
@@ -92,7 +102,8 @@ describe('Idempotency-Key over HTTP', () => {
   });
 
   it('stores nothing for a request that failed validation: the fixed body may reuse the key', async () => {
-    const trace = uid('trace'), key = uid('key');
+    const trace = uid('trace'),
+      key = uid('key');
     const bad = await s.http('POST', '/send', { message: { to: { email: 'idem@example.test' } } }, withKey(key));
     expect(bad.status).toBe(400);
     expect((await s.http('POST', '/send', '{"message":', withKey(key))).status).toBe(400);
@@ -109,7 +120,9 @@ describe('Idempotency-Key over HTTP', () => {
   });
 
   it('replays POST /brands, stored errors included', async () => {
-    const id = uid('brand'), k1 = uid('key'), k2 = uid('key');
+    const id = uid('brand'),
+      k1 = uid('key'),
+      k2 = uid('key');
     const first = await s.http('POST', '/brands', { id, name: 'Acme' }, withKey(k1));
     expect(first.status).toBe(200);
     await new Promise((r) => setTimeout(r, 5));
@@ -149,7 +162,8 @@ describe('Idempotency-Key over HTTP', () => {
   });
 
   it('treats an expired record that DynamoDB has not swept yet as gone', async () => {
-    const key = uid('key'), trace = uid('trace');
+    const key = uid('key'),
+      trace = uid('trace');
     const first = await s.http('POST', '/send', sendBody(trace), withKey(key, { 'x-idempotency-expiration': String(nowS() + 60) }));
     const item = await store.getItem(store.recordKey('/send', key));
     await store.putRaw({ ...item!, ttl: nowS() - 1 });

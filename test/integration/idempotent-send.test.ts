@@ -34,8 +34,24 @@ const sweepUntil = (trace: string, count: number) =>
 
 describe('POST /send with an Idempotency-Key when the enqueue fails', () => {
   it.each([
-    ['a single recipient', (trace: string) => ({ to: { user_id: uid('once') }, content: { title: 't', body: 'b' }, routing: { method: 'single', channels: ['inbox'] }, metadata: { trace_id: trace } })],
-    ['a list of two', (trace: string) => ({ to: [{ user_id: uid('a') }, { user_id: uid('b') }], content: { title: 't', body: 'b' }, routing: { method: 'single', channels: ['inbox'] }, metadata: { trace_id: trace } })],
+    [
+      'a single recipient',
+      (trace: string) => ({
+        to: { user_id: uid('once') },
+        content: { title: 't', body: 'b' },
+        routing: { method: 'single', channels: ['inbox'] },
+        metadata: { trace_id: trace },
+      }),
+    ],
+    [
+      'a list of two',
+      (trace: string) => ({
+        to: [{ user_id: uid('a') }, { user_id: uid('b') }],
+        content: { title: 't', body: 'b' },
+        routing: { method: 'single', channels: ['inbox'] },
+        metadata: { trace_id: trace },
+      }),
+    ],
   ])('%s: the retry answers the same request, and it is delivered once', async (_name, message) => {
     const trace = uid('trace');
     const key = uid('key');

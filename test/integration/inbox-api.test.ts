@@ -19,7 +19,15 @@ const WRITE = 'inbox:write:events';
 
 /** Sends an inbox message to `userId` (in `tenantId`'s context when given) and returns its id. */
 async function deliver(userId: string, title: string, tenantId?: string): Promise<string> {
-  const { messages } = await sendAndWait(s, { to: { user_id: userId, ...(tenantId ? { tenant_id: tenantId } : {}) }, content: { title, body: `${title} body` }, routing: { method: 'single', channels: ['inbox'] } }, 1);
+  const { messages } = await sendAndWait(
+    s,
+    {
+      to: { user_id: userId, ...(tenantId ? { tenant_id: tenantId } : {}) },
+      content: { title, body: `${title} body` },
+      routing: { method: 'single', channels: ['inbox'] },
+    },
+    1,
+  );
   expect(messages[0].status).toBe('DELIVERED');
   return messages[0].id;
 }
@@ -27,7 +35,10 @@ async function deliver(userId: string, title: string, tenantId?: string): Promis
 describe('POST /auth/issue-token', () => {
   it('issues a signed JWT carrying the scopes for the asked lifetime', async () => {
     const token = await issue(`user_id:a ${READ}`, '2 hours');
-    const [header, payload] = token.split('.').slice(0, 2).map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
+    const [header, payload] = token
+      .split('.')
+      .slice(0, 2)
+      .map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
     expect(header).toMatchObject({ alg: 'HS256', typ: 'JWT' });
     expect(payload.scope).toBe(`user_id:a ${READ}`);
     expect(payload.exp - payload.iat).toBe(7200);
@@ -42,7 +53,12 @@ describe('POST /auth/issue-token', () => {
       [{ expires_in: '1h' }, 'body.scope'],
     ] as const) {
       const res = await s.http('POST', '/auth/issue-token', body);
-      expect({ body, status: res.status, message: res.json.message, type: res.json.type }).toEqual({ body, status: 400, message: expect.stringContaining(field), type: 'invalid_request_error' });
+      expect({ body, status: res.status, message: res.json.message, type: res.json.type }).toEqual({
+        body,
+        status: 400,
+        message: expect.stringContaining(field),
+        type: 'invalid_request_error',
+      });
     }
     expect((await s.http('POST', '/auth/issue-token', { scope: 'user_id:a', expires_in: '1h' }, { key: null })).status).toBe(401);
   });
@@ -70,7 +86,12 @@ describe('the inbox, for a user token', () => {
     expect((await asUser(token, 'POST', `/inbox/messages/${first}/unread`)).status).toBe(204);
     expect((await asUser(token, 'POST', `/inbox/messages/${second}/archive`)).status).toBe(204);
     expect((await asUser(token, 'GET', '/inbox/messages')).json.results.map((m: { messageId: string }) => m.messageId)).toEqual([first]);
-    expect((await asUser(token, 'GET', '/inbox/messages?archived=true')).json.results.map((m: { messageId: string; archived: boolean }) => [m.messageId, m.archived])).toEqual([[second, true]]);
+    expect(
+      (await asUser(token, 'GET', '/inbox/messages?archived=true')).json.results.map((m: { messageId: string; archived: boolean }) => [
+        m.messageId,
+        m.archived,
+      ]),
+    ).toEqual([[second, true]]);
     expect((await asUser(token, 'GET', '/inbox/messages/unread-count')).json).toEqual({ count: 1 });
   });
 
@@ -122,7 +143,9 @@ describe('the inbox, for a user token', () => {
     const in1 = await deliver(u, 'From t1', t1);
     const in2 = await deliver(u, 'From t2', t2);
     const scoped = await issue(`user_id:${u} tenant_id:${t1} ${READ} ${WRITE}`);
-    expect((await asUser(scoped, 'GET', '/inbox/messages')).json.results.map((m: { messageId: string; tenant_id: string }) => [m.messageId, m.tenant_id])).toEqual([[in1, t1]]);
+    expect(
+      (await asUser(scoped, 'GET', '/inbox/messages')).json.results.map((m: { messageId: string; tenant_id: string }) => [m.messageId, m.tenant_id]),
+    ).toEqual([[in1, t1]]);
     expect((await asUser(scoped, 'GET', `/inbox/messages?tenant_id=${t2}`)).status).toBe(403);
     expect((await asUser(scoped, 'POST', `/inbox/messages/${in2}/read`)).status).toBe(404);
     expect((await asUser(scoped, 'GET', '/inbox/messages/unread-count')).json).toEqual({ count: 1 });
@@ -141,7 +164,9 @@ describe('the inbox, for a user token', () => {
     expect(await refused(s.apiKey)).toEqual([401, 'authentication_error']);
     expect(await refused(null)).toEqual([401, 'authentication_error']);
     const [h, p, sig] = token.split('.');
-    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), scope: `user_id:someone-else ${READ}` })).toString('base64url');
+    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), scope: `user_id:someone-else ${READ}` })).toString(
+      'base64url',
+    );
     expect(await refused(`${h}.${forged}.${sig}`)).toEqual([401, 'authentication_error']);
     expect(await refused(`${h}.${p}.${sig.slice(0, -2)}xx`)).toEqual([401, 'authentication_error']);
     const short = await issue(`user_id:${u} ${READ}`, '1s');

@@ -37,7 +37,14 @@ async function dynamoCalls<T>(run: () => Promise<T>): Promise<{ value: T; calls:
   const from = s.commands().length;
   const rcu = usageSnapshot().dynamodb.rcu;
   const value = await run();
-  return { value, calls: s.commands().slice(from).filter((c) => !c.startsWith('SQS.')), rcu: usageSnapshot().dynamodb.rcu - rcu };
+  return {
+    value,
+    calls: s
+      .commands()
+      .slice(from)
+      .filter((c) => !c.startsWith('SQS.')),
+    rcu: usageSnapshot().dynamodb.rcu - rcu,
+  };
 }
 
 /** `n` messages the user has read long ago, written straight to the table (about 1 KB each: 1,000 are a megabyte). */
@@ -51,7 +58,11 @@ async function seedRead(userId: string, n: number, idPrefix: string): Promise<vo
 }
 
 async function deliver(userId: string, title: string): Promise<string> {
-  const { messages } = await sendAndWait(s, { to: { user_id: userId }, content: { title, body: `${title} body` }, routing: { method: 'single', channels: ['inbox'] } }, 1);
+  const { messages } = await sendAndWait(
+    s,
+    { to: { user_id: userId }, content: { title, body: `${title} body` }, routing: { method: 'single', channels: ['inbox'] } },
+    1,
+  );
   expect(messages[0].status).toBe('DELIVERED');
   return messages[0].id;
 }
@@ -107,7 +118,9 @@ describe('the counter', () => {
     const t = uid('tenant');
     const ids = Array.from({ length: 6 }, (_, i) => `0mx${String(i).padStart(9, '0')}`);
     // Every delivery written three times at once, as duplicate queue records would.
-    const created = await Promise.all(ids.flatMap((id, i) => [0, 1, 2].map(() => store().putInboxMessage(u, { messageId: id, title: id, ...(i < 2 ? { tenantId: t } : {}) }))));
+    const created = await Promise.all(
+      ids.flatMap((id, i) => [0, 1, 2].map(() => store().putInboxMessage(u, { messageId: id, title: id, ...(i < 2 ? { tenantId: t } : {}) }))),
+    );
     expect(created.filter(Boolean)).toHaveLength(6);
     const token = await tokenFor(u);
     expect((await asUser(token, 'GET', '/inbox/messages/unread-count')).json).toEqual({ count: 6 });

@@ -57,10 +57,16 @@ describe('lists', () => {
   it("serves a profile's lists and refuses bad list ids", async () => {
     const u = uid('lister');
     await s.client.profiles.lists.subscribe(u, { lists: [{ listId: `${u}.one` }, { listId: `${u}.two` }] });
-    const mine = await eventually(() => s.client.profiles.lists.retrieve(u), (r) => (r.results ?? []).length === 2);
+    const mine = await eventually(
+      () => s.client.profiles.lists.retrieve(u),
+      (r) => (r.results ?? []).length === 2,
+    );
     expect(mine.results!.map((l) => l.id).sort()).toEqual([`${u}.one`, `${u}.two`]);
     await s.client.profiles.lists.delete(u);
-    await eventually(() => s.client.profiles.lists.retrieve(u), (r) => (r.results ?? []).length === 0);
+    await eventually(
+      () => s.client.profiles.lists.retrieve(u),
+      (r) => (r.results ?? []).length === 0,
+    );
     expect((await s.http('PUT', '/lists/a.b.c.d.e', { name: 'too deep' })).status).toBe(400);
     expect((await s.http('PUT', '/lists/x', { nom: 'typo' })).json.message).toMatch(/body\.name/);
   });
@@ -75,7 +81,12 @@ describe('audiences', () => {
     const saved = await s.client.audiences.update(a, {
       name: 'Big enterprise',
       operator: 'AND',
-      filter: { filters: [{ operator: 'EQ', path: 'plan', value: 'enterprise' }, { operator: 'GTE', path: 'seats', value: '10' }] },
+      filter: {
+        filters: [
+          { operator: 'EQ', path: 'plan', value: 'enterprise' },
+          { operator: 'GTE', path: 'seats', value: '10' },
+        ],
+      },
     });
     expect(saved.audience).toMatchObject({ id: a, name: 'Big enterprise', created_at: expect.any(String), updated_at: expect.any(String) });
     const members = async () => (await s.client.audiences.listMembers(a)).items.map((m) => m.member_id).sort();
@@ -112,7 +123,14 @@ describe('audiences', () => {
   });
 
   it('lists audiences and refuses a bad filter naming the field', async () => {
-    const res = await s.http('PUT', `/audiences/${uid('bad')}`, { filter: { filters: [{ operator: 'EQ', path: 'x', value: 'y' }, { operator: 'NOPE', path: 'x', value: 'y' }] } });
+    const res = await s.http('PUT', `/audiences/${uid('bad')}`, {
+      filter: {
+        filters: [
+          { operator: 'EQ', path: 'x', value: 'y' },
+          { operator: 'NOPE', path: 'x', value: 'y' },
+        ],
+      },
+    });
     expect([res.status, res.json.message]).toEqual([400, expect.stringContaining('filter.filters.1.operator')]);
     const list = await s.client.audiences.list();
     expect(list.paging).toEqual({ cursor: null, more: false });

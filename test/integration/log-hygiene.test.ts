@@ -15,10 +15,11 @@ const captured: string[] = [];
 const originals = { out: process.stdout.write.bind(process.stdout), err: process.stderr.write.bind(process.stderr) };
 beforeAll(async () => {
   s = await startTestStack();
-  const tap = (original: typeof originals.out) => ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    captured.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
-  }) as typeof process.stdout.write;
+  const tap = (original: typeof originals.out) =>
+    ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      captured.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof process.stdout.write;
   process.stdout.write = tap(originals.out);
   process.stderr.write = tap(originals.err);
 });
@@ -37,7 +38,12 @@ it('logs no key, token, provider secret or recipient address', async () => {
   try {
     const smtp = new URL(process.env.LOCAL_SMTP_URL!);
     const providers = [
-      { provider: 'smtp', channel: 'email', priority: 1, settings: { host: smtp.hostname, port: Number(smtp.port), from: 'sender@private-domain.test', username: 'smtp-user', password: smtpPassword } },
+      {
+        provider: 'smtp',
+        channel: 'email',
+        priority: 1,
+        settings: { host: smtp.hostname, port: Number(smtp.port), from: 'sender@private-domain.test', username: 'smtp-user', password: smtpPassword },
+      },
       { provider: 'webhook', channel: 'webhook', priority: 1, settings: { signing_secret: signingSecret } },
     ];
     const ids: string[] = [];
@@ -47,7 +53,16 @@ it('logs no key, token, provider secret or recipient address', async () => {
     const token = (await s.http('POST', '/auth/issue-token', { scope: `user_id:${user} inbox:read:messages`, expires_in: '1h' })).json.token as string;
     expect((await s.http('GET', '/inbox/messages', undefined, { key: token })).status).toBe(200);
 
-    const { messages } = await sendAndWait(s, { to: { user_id: user }, content: { title: 'Secret plans', body: `Hello ${email}` }, routing: { method: 'all', channels: ['email', 'sms', 'webhook', 'inbox'] } }, 1, 60_000);
+    const { messages } = await sendAndWait(
+      s,
+      {
+        to: { user_id: user },
+        content: { title: 'Secret plans', body: `Hello ${email}` },
+        routing: { method: 'all', channels: ['email', 'sms', 'webhook', 'inbox'] },
+      },
+      1,
+      60_000,
+    );
     expect(messages[0].status).toBe('DELIVERED');
     await sendAndWait(s, { to: { email, phone_number: phone }, content: { body: 'inline' }, routing: { method: 'all', channels: ['email', 'sms'] } }, 1);
     // Refused requests carrying secrets: a bad body and a bad key.

@@ -43,7 +43,12 @@ describe('a fan-out whose data is large', () => {
     const text = 'é'.repeat(1300) + '漢'.repeat(850);
     const trace = uid('trace');
     const { requestId } = await s.client.send.message({
-      message: { ...inbox, to: { list_id: list, data: { greeting: 'Grüße', text } }, content: { title: 'Hi', body: '{{greeting}}' }, metadata: { trace_id: trace } } as never,
+      message: {
+        ...inbox,
+        to: { list_id: list, data: { greeting: 'Grüße', text } },
+        content: { title: 'Hi', body: '{{greeting}}' },
+        metadata: { trace_id: trace },
+      } as never,
     });
 
     const messages = await messagesOf(s, trace, users.length, 90_000);
@@ -77,7 +82,11 @@ describe('a fan-out that fails on every attempt', () => {
       message: { ...inbox, to: [{ user_id: user }, { tenant_id: tenant }], content: { title: 'Hi', body: 'x' }, metadata: { trace_id: trace } } as never,
     });
 
-    const req = await eventually(() => store().getRequest(requestId), (r) => r?.fanout?.done === true, 45_000);
+    const req = await eventually(
+      () => store().getRequest(requestId),
+      (r) => r?.fanout?.done === true,
+      45_000,
+    );
     expect(req!.fanout).toMatchObject({ done: true, failed: expect.stringMatching(/failed 3 times.*JSON/) });
     expect(req!.log).toEqual([expect.objectContaining({ type: 'FANOUT_FAILED', error: req!.fanout!.failed })]);
 

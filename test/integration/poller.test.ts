@@ -19,7 +19,9 @@ const until = async (cond: () => boolean | Promise<boolean>, ms = 20_000) => {
 };
 
 const depth = async (url: string) => {
-  const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+  const out = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
   return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
 };
 
@@ -42,7 +44,17 @@ describe('local SQS event source (poller)', () => {
     const bodies = [...Array.from({ length: 9 }, (_, n) => JSON.stringify({ n })), 'not json at all'];
     await sqs.send(new SendMessageBatchCommand({ QueueUrl: q.url, Entries: bodies.map((b, i) => ({ Id: String(i), MessageBody: b })) }));
 
-    const poller = startPoller({ client: sqs, queueUrl: q.url, queueArn: q.arn, handler, functionName: 'test', batchSize: 10, timeoutSeconds: 5, concurrency: 2, waitTimeSeconds: 1 });
+    const poller = startPoller({
+      client: sqs,
+      queueUrl: q.url,
+      queueArn: q.arn,
+      handler,
+      functionName: 'test',
+      batchSize: 10,
+      timeoutSeconds: 5,
+      concurrency: 2,
+      waitTimeSeconds: 1,
+    });
     try {
       await until(async () => (await depth(q.dlqUrl)) === 1 && (await depth(q.url)) === 0);
     } finally {
@@ -69,9 +81,28 @@ describe('local SQS event source (poller)', () => {
       received.push(...event.Records.map((r) => r.body));
       return { batchItemFailures: [] };
     };
-    await sqs.send(new SendMessageBatchCommand({ QueueUrl: q.url, Entries: [{ Id: 'a', MessageBody: 'a' }, { Id: 'b', MessageBody: 'b' }] }));
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: q.url,
+        Entries: [
+          { Id: 'a', MessageBody: 'a' },
+          { Id: 'b', MessageBody: 'b' },
+        ],
+      }),
+    );
     const errors: unknown[] = [];
-    const poller = startPoller({ client: sqs, queueUrl: q.url, queueArn: q.arn, handler, functionName: 'test', batchSize: 10, timeoutSeconds: 5, concurrency: 1, waitTimeSeconds: 1, onError: (e) => errors.push(e) });
+    const poller = startPoller({
+      client: sqs,
+      queueUrl: q.url,
+      queueArn: q.arn,
+      handler,
+      functionName: 'test',
+      batchSize: 10,
+      timeoutSeconds: 5,
+      concurrency: 1,
+      waitTimeSeconds: 1,
+      onError: (e) => errors.push(e),
+    });
     try {
       await until(async () => received.length >= 2 && (await depth(q.url)) === 0);
     } finally {

@@ -32,10 +32,17 @@ describe('subscription topics and user preferences', () => {
       has_custom_routing: false,
       custom_routing: [],
     });
-    expect((await s.client.users.preferences.retrieveTopic(topic, { user_id: u, tenant_id: t })).topic).toMatchObject({ status: 'OPTED_OUT', default_status: 'OPTED_OUT' });
+    expect((await s.client.users.preferences.retrieveTopic(topic, { user_id: u, tenant_id: t })).topic).toMatchObject({
+      status: 'OPTED_OUT',
+      default_status: 'OPTED_OUT',
+    });
 
     await s.client.users.preferences.updateOrCreateTopic(topic, { user_id: u, topic: { status: 'OPTED_OUT' } });
-    await s.client.users.preferences.updateOrCreateTopic(topic, { user_id: u, tenant_id: t, topic: { status: 'OPTED_IN', has_custom_routing: true, custom_routing: ['email', 'sms'] } });
+    await s.client.users.preferences.updateOrCreateTopic(topic, {
+      user_id: u,
+      tenant_id: t,
+      topic: { status: 'OPTED_IN', has_custom_routing: true, custom_routing: ['email', 'sms'] },
+    });
     const global = await s.client.users.preferences.retrieveTopic(topic, { user_id: u });
     const perTenant = await s.client.users.preferences.retrieveTopic(topic, { user_id: u, tenant_id: t });
     expect([global.topic.status, perTenant.topic.status, perTenant.topic.custom_routing]).toEqual(['OPTED_OUT', 'OPTED_IN', ['email', 'sms']]);
@@ -51,7 +58,10 @@ describe('subscription topics and user preferences', () => {
     const child = uid('child');
     const u = uid('user');
     await s.http('PUT', `/preferences/topics/${topic}`, { name: 'Security', default_status: 'REQUIRED' });
-    await s.client.tenants.update(parent, { name: 'p', default_preferences: { items: [{ id: topic, status: 'OPTED_IN', has_custom_routing: true, custom_routing: ['email'] }] } });
+    await s.client.tenants.update(parent, {
+      name: 'p',
+      default_preferences: { items: [{ id: topic, status: 'OPTED_IN', has_custom_routing: true, custom_routing: ['email'] }] },
+    });
     await s.client.tenants.update(child, { name: 'c', parent_tenant_id: parent });
     await s.client.users.preferences.updateOrCreateTopic(topic, { user_id: u, topic: { status: 'OPTED_OUT' } });
     await s.client.users.preferences.updateOrCreateTopic(topic, { user_id: u, tenant_id: child, topic: { status: 'OPTED_OUT' } });

@@ -79,8 +79,16 @@ describe('the local stack survives a broken socket', () => {
     const logged = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
       const socket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-      await eventually(async () => socket.destroyed, (d) => d, 10_000);
-      await eventually(async () => logged.mock.calls.map((c) => c.join(' ')).join('\n'), (text) => /ECONNRESET/.test(text), 10_000);
+      await eventually(
+        async () => socket.destroyed,
+        (d) => d,
+        10_000,
+      );
+      await eventually(
+        async () => logged.mock.calls.map((c) => c.join(' ')).join('\n'),
+        (text) => /ECONNRESET/.test(text),
+        10_000,
+      );
     } finally {
       logged.mockRestore();
       await new Promise((r) => server.close(r));

@@ -58,7 +58,12 @@ describe('profiles over HTTP', () => {
       ],
     });
     expect(ok.status).toBe(200);
-    const bad = await s.http('PATCH', '/profiles/patchy', { patch: [{ op: 'remove', path: '/locale' }, { op: 'test', path: '/tier', value: 'free' }] });
+    const bad = await s.http('PATCH', '/profiles/patchy', {
+      patch: [
+        { op: 'remove', path: '/locale' },
+        { op: 'test', path: '/tier', value: 'free' },
+      ],
+    });
     expect([bad.status, bad.json.type]).toEqual([400, 'invalid_request_error']);
     expect(bad.json.message).toMatch(/body\.patch\.1/);
     expect((await s.http('GET', '/profiles/patchy')).json.profile).toEqual({ tier: 'gold', tags: ['a', 'b'], locale: 'nb-NO' });

@@ -123,10 +123,16 @@ describe('a large send to email with failover to a webhook', () => {
     refuse = (command, input) => {
       const item = (input as { Item?: { pk?: unknown; doc?: unknown } }).Item;
       const text = (v: unknown) => (typeof v === 'object' && v !== null && 'S' in v ? String((v as { S: unknown }).S) : String(v));
-      return /^Put(Item)?Command$/.test(command) && item !== undefined && text(item.pk) === `REQUEST#${messageId}` && /"email":\{"state":"sent"/.test(text(item.doc));
+      return (
+        /^Put(Item)?Command$/.test(command) && item !== undefined && text(item.pk) === `REQUEST#${messageId}` && /"email":\{"state":"sent"/.test(text(item.doc))
+      );
     };
     try {
-      const sent = await send({ to: { email, webhook: { url: hook.url } }, content: { title: 'Hi', body: 'Once' }, routing: { method: 'single', channels: ['email', 'webhook'] } });
+      const sent = await send({
+        to: { email, webhook: { url: hook.url } },
+        content: { title: 'Hi', body: 'Once' },
+        routing: { method: 'single', channels: ['email', 'webhook'] },
+      });
       messageId = sent.messageId;
       await eventually(
         async () => ({ calls: (await hook.callsFor(messageId)).length, status: (await s.http('GET', `/messages/${messageId}`)).json.status as string }),
@@ -152,7 +158,11 @@ describe('a large send to email with failover to a webhook', () => {
     (sqs.middlewareStack as unknown as { add(mw: (next: Next, ctx: { commandName?: string }) => Next, o: object): void }).add(
       (next, ctx) => async (args) => {
         const entries = (args.input as { Entries?: { MessageBody?: string }[] }).Entries ?? [];
-        if (ctx.commandName === 'SendMessageBatchCommand' && dropped === 0 && entries.some((e) => e.MessageBody?.includes(`"${code}-a"`) && e.MessageBody.includes('"deliver"'))) {
+        if (
+          ctx.commandName === 'SendMessageBatchCommand' &&
+          dropped === 0 &&
+          entries.some((e) => e.MessageBody?.includes(`"${code}-a"`) && e.MessageBody.includes('"deliver"'))
+        ) {
           dropped += 1;
           return { output: { Successful: [], Failed: [] }, response: {} };
         }
@@ -168,7 +178,10 @@ describe('a large send to email with failover to a webhook', () => {
       content: { title: 'Code', body: 'Your code is {{code}}' },
       routing: { method: 'single', channels: ['email'] },
     });
-    await eventually(async () => dropped, (n) => n === 1);
+    await eventually(
+      async () => dropped,
+      (n) => n === 1,
+    );
     const records = (await s.http('GET', `/messages?traceId=${trace}`)).json.results as { id: string; status: string }[];
     expect(records.map((m) => m.status)).toEqual(['ENQUEUED', 'ENQUEUED']);
     for (const m of records) expect((await storedMessage(requestId, m.id)).job.data).toBeUndefined();

@@ -22,11 +22,20 @@ describe('a send over the rendering budget', () => {
     const before = s.captures().length;
     const { requestId, messages } = await sendAndWait(
       s,
-      { to: { email, phone_number: '+15550100' }, content: { title: 'Nested', body: nested(depth) }, data: { items }, routing: { method: 'single', channels: ['email', 'sms'] } },
+      {
+        to: { email, phone_number: '+15550100' },
+        content: { title: 'Nested', body: nested(depth) },
+        data: { items },
+        routing: { method: 'single', channels: ['email', 'sms'] },
+      },
       1,
       40_000,
     );
-    expect(messages[0]).toMatchObject({ status: 'UNDELIVERABLE', reason: 'FAILED', error: expect.stringMatching(/^content too large: the email rendering stopped/) });
+    expect(messages[0]).toMatchObject({
+      status: 'UNDELIVERABLE',
+      reason: 'FAILED',
+      error: expect.stringMatching(/^content too large: the email rendering stopped/),
+    });
     const history = (await s.http('GET', `/messages/${requestId}/history`)).json.results as { type: string; channel?: string; error?: string }[];
     // Both channels of the routing were tried; each stopped at the budget, before any provider.
     expect(history.filter((e) => e.type === 'UNDELIVERABLE' && e.channel).map((e) => [e.channel, e.error?.slice(0, 40)])).toEqual([
@@ -34,7 +43,12 @@ describe('a send over the rendering budget', () => {
       ['sms', 'content too large: the sms rendering sto'],
     ]);
     expect(history.map((e) => e.type)).not.toContain('SENT');
-    expect(s.captures().slice(before).filter((c) => c.channel === 'email' && c.via === 'smtp' && c.to.includes(email))).toEqual([]);
+    expect(
+      s
+        .captures()
+        .slice(before)
+        .filter((c) => c.channel === 'email' && c.via === 'smtp' && c.to.includes(email)),
+    ).toEqual([]);
 
     // The worker is still there: an ordinary send right after is delivered.
     const next = await sendAndWait(s, { to: { email }, content: { title: 'Fine', body: 'Hello' }, routing: { method: 'single', channels: ['email'] } }, 1);

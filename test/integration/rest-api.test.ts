@@ -50,7 +50,11 @@ describe('the API behind a REST API (payload 1.0)', () => {
 
   it('sends, delivers and lists messages end to end', async () => {
     const user = uid('rest-user');
-    const { messages } = await sendAndWait(s, { to: { user_id: user }, content: { title: 'Hi', body: 'there' }, routing: { method: 'single', channels: ['inbox'] } }, 1);
+    const { messages } = await sendAndWait(
+      s,
+      { to: { user_id: user }, content: { title: 'Hi', body: 'there' }, routing: { method: 'single', channels: ['inbox'] } },
+      1,
+    );
     expect(messages[0].status).toBe('DELIVERED');
     const token = (await s.http('POST', '/auth/issue-token', { scope: `user_id:${user} inbox:read:messages`, expires_in: '1h' })).json.token as string;
     const inbox = await s.http('GET', '/inbox/messages?limit=5', undefined, { key: token });

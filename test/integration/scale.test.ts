@@ -30,12 +30,21 @@ const store = (): Store => ({
 
 async function seedTenant(tenantId: string, n: number): Promise<void> {
   await s.client.tenants.update(tenantId, { name: tenantId });
-  await seedMembers(tenantId, Array.from({ length: n }, (_, i) => `${tenantId}-u${i}`), (_, i) => ({ name: `user ${i}` }));
+  await seedMembers(
+    tenantId,
+    Array.from({ length: n }, (_, i) => `${tenantId}-u${i}`),
+    (_, i) => ({ name: `user ${i}` }),
+  );
 }
 
 async function queuesEmpty(): Promise<boolean> {
   for (const q of Object.values(s.queues)) {
-    const a = await s.sqs.send(new GetQueueAttributesCommand({ QueueUrl: q.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }));
+    const a = await s.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: q.url,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+      }),
+    );
     if (Object.values(a.Attributes ?? {}).some((v) => Number(v) > 0)) return false;
   }
   return true;
@@ -50,7 +59,13 @@ async function measuredSend(n: number) {
   let peakRss = process.memoryUsage().rss;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
   const t0 = Date.now();
-  const { requestId } = await s.client.send.message({ message: { to: { tenant_id: tenantId }, content: { title: 'Hi', body: 'Hello {{profile.name}}' }, routing: { method: 'single', channels: ['inbox'] } } as never });
+  const { requestId } = await s.client.send.message({
+    message: {
+      to: { tenant_id: tenantId },
+      content: { title: 'Hi', body: 'Hello {{profile.name}}' },
+      routing: { method: 'single', channels: ['inbox'] },
+    } as never,
+  });
   await eventually(async () => (await messages.getRequest(requestId))?.fanout?.done === true && (await queuesEmpty()), Boolean, 300_000);
   const seconds = (Date.now() - t0) / 1000;
   clearInterval(sampler);
@@ -102,7 +117,9 @@ describe(`a ${LARGE}-member tenant send`, () => {
     const dir = path.resolve(__dirname, '../../.local');
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, 'scale-report.json'), JSON.stringify(report, null, 2));
-    process.stdout.write(`\nscale report: ${JSON.stringify({ small: { ...small, dynamoRequests: undefined, sqsRequests: undefined }, large: { ...large, dynamoRequests: undefined, sqsRequests: undefined } })}\n`);
+    process.stdout.write(
+      `\nscale report: ${JSON.stringify({ small: { ...small, dynamoRequests: undefined, sqsRequests: undefined }, large: { ...large, dynamoRequests: undefined, sqsRequests: undefined } })}\n`,
+    );
 
     for (const r of [small, large]) {
       expect({ messages: r.messages, duplicates: r.duplicates, statuses: r.statuses, deliveries: r.providerDeliveries }).toEqual({

@@ -98,7 +98,10 @@ describe('targeting', () => {
     await s.client.lists.subscriptions.add(`${p}.eng.alerts`, { recipients: [{ recipientId: users[0] }, { recipientId: users[1] }] });
     await s.client.lists.subscriptions.add(`${p}.ops.alerts`, { recipients: [{ recipientId: users[2] }] });
     await s.client.audiences.update(`${p}-aud`, { filter: { filters: [{ operator: 'EQ', path: 'cohort', value: p }] } });
-    await eventually(() => s.client.audiences.listMembers(`${p}-aud`), (page) => page.items.length === 3);
+    await eventually(
+      () => s.client.audiences.listMembers(`${p}-aud`),
+      (page) => page.items.length === 3,
+    );
 
     const list = await sendAndWait(s, { ...inbox, to: { list_id: `${p}.eng.alerts` } }, 2);
     expect(list.messages.map((m) => m.recipient).sort()).toEqual([users[0], users[1]]);
@@ -147,7 +150,12 @@ describe('delivery', () => {
     await s.client.users.tenants.addSingle(t, { user_id: u });
     const { requestId, messages } = await sendAndWait(
       s,
-      { to: { user_id: u }, content: { title: 'Order {{order_id}}', body: 'Hi {{profile.name}} of {{profile.company}} ({{tenant.properties.plan}}, {{tenant.name}}) {{missing}}!' }, data: { order_id: 42 }, routing: { method: 'single', channels: ['email'] } },
+      {
+        to: { user_id: u },
+        content: { title: 'Order {{order_id}}', body: 'Hi {{profile.name}} of {{profile.company}} ({{tenant.properties.plan}}, {{tenant.name}}) {{missing}}!' },
+        data: { order_id: 42 },
+        routing: { method: 'single', channels: ['email'] },
+      },
       1,
     );
     const [m] = messages;
@@ -169,7 +177,12 @@ describe('delivery', () => {
     await s.client.profiles.replace(u, { profile: { key2: 'valueB', key4: 'Y', foo: 'baz' } });
     const { messages } = await sendAndWait(
       s,
-      { to: { user_id: u, key2: 'valueC', key5: true }, context: { tenant_id: t }, content: { body: '{{profile.foo}}|{{profile.key1}}|{{profile.key2}}|{{profile.key3}}|{{profile.key4}}|{{profile.key5}}' }, routing: { method: 'single', channels: ['inbox'] } },
+      {
+        to: { user_id: u, key2: 'valueC', key5: true },
+        context: { tenant_id: t },
+        content: { body: '{{profile.foo}}|{{profile.key1}}|{{profile.key2}}|{{profile.key3}}|{{profile.key4}}|{{profile.key5}}' },
+        routing: { method: 'single', channels: ['inbox'] },
+      },
       1,
     );
     expect(await rendered(s, messages[0].id, 'inbox')).toContain('baz|value1|valueC|X|Y|true');
@@ -181,12 +194,20 @@ describe('delivery', () => {
     for (const t of [a, b]) {
       await s.client.tenants.update(t, { name: t });
       await s.client.users.tenants.addSingle(t, { user_id: u });
-      await s.client.tenants.templates.replace('welcome', { tenant_id: t, template: { content: { version: '2022-01-01', elements: [{ type: 'text', content: `welcome from ${t}` } as never] } }, published: true });
+      await s.client.tenants.templates.replace('welcome', {
+        tenant_id: t,
+        template: { content: { version: '2022-01-01', elements: [{ type: 'text', content: `welcome from ${t}` } as never] } },
+        published: true,
+      });
     }
     await s.client.profiles.replace(u, { profile: { name: 'two' } });
     const ambiguous = await sendAndWait(s, { to: { user_id: u }, template: 'tenant/welcome', routing: { method: 'single', channels: ['inbox'] } }, 1);
     expect(ambiguous.messages[0]).toMatchObject({ status: 'UNROUTABLE', error: 'Tenant Context Not Found' });
-    const named = await sendAndWait(s, { to: { user_id: u }, template: 'tenant/welcome', context: { tenant_id: b }, routing: { method: 'single', channels: ['inbox'] } }, 1);
+    const named = await sendAndWait(
+      s,
+      { to: { user_id: u }, template: 'tenant/welcome', context: { tenant_id: b }, routing: { method: 'single', channels: ['inbox'] } },
+      1,
+    );
     expect(await rendered(s, named.messages[0].id, 'inbox')).toContain(`welcome from ${b}`);
   });
 
@@ -207,12 +228,24 @@ describe('delivery', () => {
     const parent = uid('parent');
     const child = uid('child');
     await s.http('PUT', `/preferences/topics/${topic}`, { name: 'Alerts', default_status: 'OPTED_IN' });
-    await s.client.tenants.update(parent, { name: 'p', default_preferences: { items: [{ id: topic, status: 'OPTED_IN', has_custom_routing: true, custom_routing: ['email'] }] } });
-    await s.client.tenants.update(child, { name: 'c', parent_tenant_id: parent, default_preferences: { items: [{ id: topic, status: 'OPTED_IN', has_custom_routing: true, custom_routing: ['email', 'sms'] }] } });
+    await s.client.tenants.update(parent, {
+      name: 'p',
+      default_preferences: { items: [{ id: topic, status: 'OPTED_IN', has_custom_routing: true, custom_routing: ['email'] }] },
+    });
+    await s.client.tenants.update(child, {
+      name: 'c',
+      parent_tenant_id: parent,
+      default_preferences: { items: [{ id: topic, status: 'OPTED_IN', has_custom_routing: true, custom_routing: ['email', 'sms'] }] },
+    });
     const [u, v] = [uid('in'), uid('out')];
     for (const x of [u, v]) await s.client.profiles.replace(x, { profile: { email: `${x}@x.test`, phone_number: '+15550199' } });
     await s.client.users.preferences.updateOrCreateTopic(topic, { user_id: v, tenant_id: child, topic: { status: 'OPTED_OUT' } });
-    const extra = { content: { body: 'alert' }, routing: { method: 'single', channels: ['inbox'] }, context: { tenant_id: child }, preferences: { subscription_topic_id: topic } };
+    const extra = {
+      content: { body: 'alert' },
+      routing: { method: 'single', channels: ['inbox'] },
+      context: { tenant_id: child },
+      preferences: { subscription_topic_id: topic },
+    };
 
     const ok = await sendAndWait(s, { ...extra, to: { user_id: u } }, 1);
     const out = await s.client.messages.content(ok.messages[0].id);

@@ -19,7 +19,19 @@ afterAll(async () => {
 });
 
 const root = path.resolve(__dirname, '../..');
-const STEPS = ['health', 'api key', 'create tenant', 'create profile', 'add membership', 'send', 'delivery', 'history', 'delete membership', 'delete tenant', 'delete profile'];
+const STEPS = [
+  'health',
+  'api key',
+  'create tenant',
+  'create profile',
+  'add membership',
+  'send',
+  'delivery',
+  'history',
+  'delete membership',
+  'delete tenant',
+  'delete profile',
+];
 
 interface Run {
   code: number | null;
@@ -83,7 +95,13 @@ it('passes against a working stack, delivers to the inbox and the webhook, and l
   const calls = await hook.callsFor(messageId);
   expect(calls).toHaveLength(1);
   const message = await s.http('GET', `/messages/${messageId}`);
-  expect(message.json).toMatchObject({ id: messageId, status: 'DELIVERED', recipient: userId, tenant_id: tenantId, trace_id: expect.stringMatching(/^smoke-trace-/) });
+  expect(message.json).toMatchObject({
+    id: messageId,
+    status: 'DELIVERED',
+    recipient: userId,
+    tenant_id: tenantId,
+    trace_id: expect.stringMatching(/^smoke-trace-/),
+  });
   await expectCleanedUp(tenantId, userId);
 }, 120_000);
 
@@ -141,7 +159,9 @@ it('fails when the message is DELIVERED (inbox) but the webhook channel refused 
     expect(run.code).toBe(1);
     const { tenantId, userId, messageId } = idsOf(run.stdout);
     expect(run.stdout).toMatch(/✓ delivery .* ms {2}DELIVERED$/m);
-    expect(run.stderr.trim()).toMatch(new RegExp(`^smoke test FAILED: message ${messageId} is DELIVERED but the webhook channel did not deliver \\(PROVIDER_ERROR: .*400.*\\)$`));
+    expect(run.stderr.trim()).toMatch(
+      new RegExp(`^smoke test FAILED: message ${messageId} is DELIVERED but the webhook channel did not deliver \\(PROVIDER_ERROR: .*400.*\\)$`),
+    );
     expect(await refusing.callsFor(messageId)).toHaveLength(1);
     await expectCleanedUp(tenantId, userId);
   } finally {
@@ -150,7 +170,15 @@ it('fails when the message is DELIVERED (inbox) but the webhook channel refused 
 }, 60_000);
 
 it('prints the usage and exits 2 for a bad command line, before any request', async () => {
-  const bad = [[], ['--url', s.url], ['--key', s.apiKey], ['--url', 'not a url', '--key', 'k'], ['--url', s.url, '--key', 'k', '--timeout', 'soon'], ['--url', s.url, '--key', 'k', '--webhook', 'ftp://x'], ['--url', s.url, '--key', 'k', '--verbose']];
+  const bad = [
+    [],
+    ['--url', s.url],
+    ['--key', s.apiKey],
+    ['--url', 'not a url', '--key', 'k'],
+    ['--url', s.url, '--key', 'k', '--timeout', 'soon'],
+    ['--url', s.url, '--key', 'k', '--webhook', 'ftp://x'],
+    ['--url', s.url, '--key', 'k', '--verbose'],
+  ];
   for (const args of bad) {
     const run = await smoke(args);
     expect([args, run.code, run.stdout]).toEqual([args, 2, '']);

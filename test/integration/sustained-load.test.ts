@@ -35,7 +35,16 @@ describe('sustained single sends with the sweeper running', () => {
       for (let i = 0; i < total; i++) {
         const due = t0 + (i * 1000) / RATE_PER_SECOND;
         if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
-        sends.push(s.http('POST', '/send', { message: { to: { user_id: `${trace}-u${i % 50}` }, content: { title: 'Load', body: `#${i}` }, routing: { method: 'single', channels: ['inbox'] }, metadata: { trace_id: trace } } }));
+        sends.push(
+          s.http('POST', '/send', {
+            message: {
+              to: { user_id: `${trace}-u${i % 50}` },
+              content: { title: 'Load', body: `#${i}` },
+              routing: { method: 'single', channels: ['inbox'] },
+              metadata: { trace_id: trace },
+            },
+          }),
+        );
       }
       const answers = await Promise.all(sends);
       const loadMs = Date.now() - t0;

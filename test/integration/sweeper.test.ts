@@ -21,9 +21,11 @@ const report = (figures: Record<string, unknown>) => process.stdout.write(`sweep
 /** `fn` over `items`, `limit` at a time. */
 async function each<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    for (let i = next++; i < items.length; i = next++) await fn(items[i]);
-  }));
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      for (let i = next++; i < items.length; i = next++) await fn(items[i]);
+    }),
+  );
 }
 
 /**
@@ -36,7 +38,12 @@ async function seedRequests(n: number, status: 'DELIVERED' | 'ENQUEUED'): Promis
   const ids = Array.from({ length: n }, () => newRequestId(now() - 600_000));
   await each(ids, 16, async (requestId) => {
     const user = uid('swept');
-    const req = { requestId, message: { to: { user_id: user }, content: { title: 'x', body: 'x' } }, enqueued: now() - 600_000, single: true } as import('../../lambdas/store/messages').RequestRecord;
+    const req = {
+      requestId,
+      message: { to: { user_id: user }, content: { title: 'x', body: 'x' } },
+      enqueued: now() - 600_000,
+      single: true,
+    } as import('../../lambdas/store/messages').RequestRecord;
     await store().createRequest(req, now() - 1000);
     await store().writeMessage({ ...store().newMessageRecord(req, { messageId: requestId, userId: user }, status, now()) }, 0);
   });
@@ -49,7 +56,9 @@ const markersOf = async (ids: string[]) => {
 };
 
 async function fanoutQueueIdle(): Promise<boolean> {
-  const out = await s.sqs.send(new GetQueueAttributesCommand({ QueueUrl: s.queues.fanout.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+  const out = await s.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: s.queues.fanout.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
   return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) === 0;
 }
 
@@ -64,8 +73,18 @@ describe('one sweep', () => {
     // This process's CPU while the sweep ran (the workers are idle: every request is finished).
     const cpu = process.cpuUsage(cpu0);
     // Only this one sweep: whatever it handed to check jobs is closed by them, nothing by a later sweep.
-    const left = await eventually(() => markersOf(ids), (m) => m.length === 0, 30_000);
-    report({ requests: ids.length, sweepMs: swept, sweepCpuMs: Math.round((cpu.user + cpu.system) / 1000), closedPerSecond: Math.round((ids.length / Math.max(1, Date.now() - t0)) * 1000), left: left.length });
+    const left = await eventually(
+      () => markersOf(ids),
+      (m) => m.length === 0,
+      30_000,
+    );
+    report({
+      requests: ids.length,
+      sweepMs: swept,
+      sweepCpuMs: Math.round((cpu.user + cpu.system) / 1000),
+      closedPerSecond: Math.round((ids.length / Math.max(1, Date.now() - t0)) * 1000),
+      left: left.length,
+    });
   }, 90_000);
 });
 

@@ -15,7 +15,8 @@ beforeAll(async () => {
 afterAll(() => s?.stop());
 
 const draft = (name: string) => ({ notification: { name, content: { elements: [{ type: 'text', content: name }] } } });
-const readTemplate = (id: string) => (command: string, input: string) => command === 'GetItem' && input.includes(`"NOTIFICATION#${id}"`) && input.includes('"sk":"NOTIFICATION"');
+const readTemplate = (id: string) => (command: string, input: string) =>
+  command === 'GetItem' && input.includes(`"NOTIFICATION#${id}"`) && input.includes('"sk":"NOTIFICATION"');
 
 async function version(id: string, v: string): Promise<string | number> {
   const res = await s.http('GET', `/notifications/${id}?version=${v}`);

@@ -23,7 +23,12 @@ const put = (id: string, parent?: string) => s.http('PUT', `/tenants/${encodeURI
 async function writeRaw(id: string, parent: string | null): Promise<void> {
   const { upsertItem } = require('../../lambdas/store/table') as typeof import('../../lambdas/store/table');
   const { keys } = require('../../lambdas/store/keys') as typeof import('../../lambdas/store/keys');
-  await upsertItem(keys.tenant(id), { _t: 'Tenant', tenantId: id, doc: JSON.stringify({ id, name: id, parent_tenant_id: parent }), ...keys.tenantIndex(id, parent) });
+  await upsertItem(keys.tenant(id), {
+    _t: 'Tenant',
+    tenantId: id,
+    doc: JSON.stringify({ id, name: id, parent_tenant_id: parent }),
+    ...keys.tenantIndex(id, parent),
+  });
 }
 
 /** The request's open marker still exists (the sweeper has not closed it). */
@@ -73,7 +78,10 @@ describe('the depth limit and the cycle check', () => {
       await put(w, x);
       const four = await Promise.all([put(x, y), put(z, w)]);
       for (const r of [...two, ...four]) expect([200, 400, 409]).toContain(r.status);
-      outcomes.push(two.map((r) => r.status), four.map((r) => r.status));
+      outcomes.push(
+        two.map((r) => r.status),
+        four.map((r) => r.status),
+      );
       // Whatever won, no tenant's chain loops.
       for (const id of [a, b, c, d, x, y, z, w]) await expect(tenants().tenantChain(id)).resolves.toBeDefined();
     }
@@ -95,7 +103,11 @@ describe('a send over a corrupt tree', () => {
     const runs = [{ include_children: true }, { include_parent: true }].map(async (flags) => {
       const trace = uid('trace');
       const { requestId } = await s.client.send.message({ message: { ...inbox, to: { tenant_id: t0, ...flags }, metadata: { trace_id: trace } } as never });
-      const req = await eventually(() => store().getRequest(requestId), (r) => r?.fanout?.done === true, 30_000);
+      const req = await eventually(
+        () => store().getRequest(requestId),
+        (r) => r?.fanout?.done === true,
+        30_000,
+      );
       expect(req!.fanout).toMatchObject({ done: true, emitted: 3, failed: expect.stringContaining('is its own ancestor') });
       expect(req!.log).toEqual([expect.objectContaining({ type: 'FANOUT_FAILED', error: req!.fanout!.failed })]);
       const messages = await messagesOf(s, trace, 3);
@@ -125,8 +137,14 @@ describe('a send over a corrupt tree', () => {
     await s.client.users.tenants.addSingle(ids[69], { user_id: `${p}-leaf` });
     await s.client.users.tenants.addSingle(ids[0], { user_id: `${p}-top` });
     const trace = uid('trace');
-    const { requestId } = await s.client.send.message({ message: { ...inbox, to: { tenant_id: ids[69], include_parent: true }, metadata: { trace_id: trace } } as never });
-    const req = await eventually(() => store().getRequest(requestId), (r) => r?.fanout?.done === true, 30_000);
+    const { requestId } = await s.client.send.message({
+      message: { ...inbox, to: { tenant_id: ids[69], include_parent: true }, metadata: { trace_id: trace } } as never,
+    });
+    const req = await eventually(
+      () => store().getRequest(requestId),
+      (r) => r?.fanout?.done === true,
+      30_000,
+    );
     expect(req!.fanout).toMatchObject({ done: true, emitted: 1, failed: expect.stringContaining('deeper than 64') });
     const [leaf] = await messagesOf(s, trace, 1);
     expect([leaf.recipient, leaf.status]).toEqual([`${p}-leaf`, 'DELIVERED']);

@@ -83,7 +83,10 @@ describe('tenants', () => {
     await expect(s.client.tenants.delete(parent)).rejects.toBeInstanceOf(ConflictError);
     await s.client.tenants.delete(leaf);
     await expect(s.client.tenants.retrieve(leaf)).rejects.toBeInstanceOf(NotFoundError);
-    await eventually(() => s.client.users.tenants.list('member-1'), (p) => !p.items!.some((m) => m.tenant_id === leaf));
+    await eventually(
+      () => s.client.users.tenants.list('member-1'),
+      (p) => !p.items!.some((m) => m.tenant_id === leaf),
+    );
     await s.client.tenants.delete(parent);
   });
 
@@ -129,13 +132,22 @@ describe('memberships', () => {
     const other = uid('other');
     await s.client.tenants.update(other, { name: 'other' });
     await s.client.users.tenants.addMultiple(users[0], { tenants: [{ tenant_id: other, profile: { role: 'admin' } }] });
-    const mine = await eventually(() => s.client.users.tenants.list(users[0]), (p) => p.items!.length === 2);
+    const mine = await eventually(
+      () => s.client.users.tenants.list(users[0]),
+      (p) => p.items!.length === 2,
+    );
     expect(mine.items!.map((m) => m.tenant_id).sort()).toEqual([t, other].sort());
 
     await s.client.users.tenants.removeSingle(other, { user_id: users[0] });
-    await eventually(() => s.client.users.tenants.list(users[0]), (p) => p.items!.length === 1);
+    await eventually(
+      () => s.client.users.tenants.list(users[0]),
+      (p) => p.items!.length === 1,
+    );
     await s.client.users.tenants.removeAll(users[0]);
-    await eventually(() => s.client.users.tenants.list(users[0]), (p) => p.items!.length === 0);
+    await eventually(
+      () => s.client.users.tenants.list(users[0]),
+      (p) => p.items!.length === 0,
+    );
   });
 
   it('flags every membership of a user in several tenants as shared, even when added concurrently', async () => {

@@ -30,21 +30,27 @@ beforeAll(async () => {
         res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'ParameterNotFound', message: 'no such parameter' }));
         return;
       }
-      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ Parameter: { Name: PARAMETER, Type: 'SecureString', Value: secret, Version: 1 } }));
+      res
+        .writeHead(200, { 'content-type': 'application/x-amz-json-1.1' })
+        .end(JSON.stringify({ Parameter: { Name: PARAMETER, Type: 'SecureString', Value: secret, Version: 1 } }));
     });
   });
   await new Promise<void>((r) => ssm.listen(0, '127.0.0.1', r));
   const settings = JSON.stringify({ USER_TOKEN_SECRET_PARAMETER: PARAMETER });
   const { stack } = buildApp({ context: { 'aws:cdk:bundling-stacks': [], settings } });
   const iamDescription = describeStack(stack, Template.fromStack(stack).toJSON() as CfnTemplate);
-  s = await startTestStack({ env: { USER_TOKEN_SECRET_PARAMETER: PARAMETER, AWS_ENDPOINT_URL_SSM: `http://127.0.0.1:${(ssm.address() as AddressInfo).port}` }, iamDescription });
+  s = await startTestStack({
+    env: { USER_TOKEN_SECRET_PARAMETER: PARAMETER, AWS_ENDPOINT_URL_SSM: `http://127.0.0.1:${(ssm.address() as AddressInfo).port}` },
+    iamDescription,
+  });
 });
 afterAll(async () => {
   await s?.stop();
   ssm?.close();
 });
 
-const issue = async (user: string) => (await s.http('POST', '/auth/issue-token', { scope: `user_id:${user} inbox:read:messages`, expires_in: '1h' })).json.token as string;
+const issue = async (user: string) =>
+  (await s.http('POST', '/auth/issue-token', { scope: `user_id:${user} inbox:read:messages`, expires_in: '1h' })).json.token as string;
 
 describe('a token secret in SSM Parameter Store', () => {
   it('signs tokens with the parameter, read decrypted, and the inbox accepts them', async () => {

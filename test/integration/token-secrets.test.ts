@@ -48,7 +48,11 @@ describe('POST /auth/revoke-tokens', () => {
     expect([refused.status, refused.json.message]).toEqual([401, expect.stringMatching(/revoked/)]);
     expect((await inbox(others)).status).toBe(200);
     // Tokens issued in the revocation's second are refused too; a later one works.
-    const fresh = await eventually(async () => inbox((await issue(user)).json.token), (r) => r.status === 200, 5000);
+    const fresh = await eventually(
+      async () => inbox((await issue(user)).json.token),
+      (r) => r.status === 200,
+      5000,
+    );
     expect(fresh.status).toBe(200);
   });
 

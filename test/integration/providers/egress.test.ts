@@ -96,20 +96,32 @@ describe('with private egress off', () => {
   });
 
   it("refuses a provider's webhook url at a private address too", async () => {
-    const sent = new closed.webhook.WebhookAdapter().send({ ...hookTo(`http://127.0.0.1:${port}/x`), address: {}, settings: { url: `http://127.0.0.1:${port}/hook` } });
+    const sent = new closed.webhook.WebhookAdapter().send({
+      ...hookTo(`http://127.0.0.1:${port}/x`),
+      address: {},
+      settings: { url: `http://127.0.0.1:${port}/hook` },
+    });
     await expect(sent).rejects.toMatchObject(refused('webhook'));
     expect(target.requests).toHaveLength(0);
   });
 
   it('the msteams adapter refuses a webhook_url and a service_url at a private address', async () => {
-    const dm = (msTeams: Record<string, unknown>) => sendOf({ channel: 'direct_message', address: { ms_teams: msTeams }, content: { channel: 'direct_message', title: 'T', text: 'B' } });
+    const dm = (msTeams: Record<string, unknown>) =>
+      sendOf({ channel: 'direct_message', address: { ms_teams: msTeams }, content: { channel: 'direct_message', title: 'T', text: 'B' } });
     await expect(new closed.msteams.MsTeamsAdapter().send(dm({ webhook_url: `http://127.0.0.1:${port}/teams` }))).rejects.toMatchObject(refused('msteams'));
-    await expect(new closed.msteams.MsTeamsAdapter().send(dm({ service_url: `http://localhost:${port}`, conversation_id: 'c1' }))).rejects.toMatchObject(refused('msteams'));
+    await expect(new closed.msteams.MsTeamsAdapter().send(dm({ service_url: `http://localhost:${port}`, conversation_id: 'c1' }))).rejects.toMatchObject(
+      refused('msteams'),
+    );
     expect(target.requests).toHaveLength(0);
   });
 
   it('the slack adapter refuses an api_url at a private address', async () => {
-    const dm = sendOf({ channel: 'direct_message', address: { slack: { access_token: 'xoxb-1', channel: 'C1' } }, content: { channel: 'direct_message', title: 'T', text: 'B' }, settings: { api_url: `http://127.0.0.1:${port}/api` } });
+    const dm = sendOf({
+      channel: 'direct_message',
+      address: { slack: { access_token: 'xoxb-1', channel: 'C1' } },
+      content: { channel: 'direct_message', title: 'T', text: 'B' },
+      settings: { api_url: `http://127.0.0.1:${port}/api` },
+    });
     await expect(new closed.slack.SlackAdapter().send(dm)).rejects.toMatchObject(refused('slack chat.postMessage'));
     expect(target.requests).toHaveLength(0);
   });
@@ -121,11 +133,17 @@ describe('with private egress off', () => {
       channel: 'push',
       address: { firebaseToken: 'device-1' },
       content: { channel: 'push', title: 'T', body: 'B' },
-      settings: { project_id: 'p', service_account: JSON.stringify({ client_email: `${account}@p.iam.gserviceaccount.com`, private_key: pem, token_uri: tokenUri }), endpoint },
+      settings: {
+        project_id: 'p',
+        service_account: JSON.stringify({ client_email: `${account}@p.iam.gserviceaccount.com`, private_key: pem, token_uri: tokenUri }),
+        endpoint,
+      },
     });
 
   it('the firebase-fcm adapter refuses a token_uri at a private address', async () => {
-    await expect(new closed.fcm.FcmAdapter().send(push(`http://127.0.0.1:${port}/token`, 'https://fcm.googleapis.com', 'a1'))).rejects.toMatchObject(refused('firebase-fcm token endpoint'));
+    await expect(new closed.fcm.FcmAdapter().send(push(`http://127.0.0.1:${port}/token`, 'https://fcm.googleapis.com', 'a1'))).rejects.toMatchObject(
+      refused('firebase-fcm token endpoint'),
+    );
     expect(target.requests).toHaveLength(0);
   });
 
@@ -136,7 +154,12 @@ describe('with private egress off', () => {
   });
 
   it('the local-capture adapter refuses a private url', async () => {
-    const sms = sendOf({ channel: 'sms', address: '+15550001111', content: { channel: 'sms', body: 'B' }, settings: { url: `http://127.0.0.1:${port}/capture` } });
+    const sms = sendOf({
+      channel: 'sms',
+      address: '+15550001111',
+      content: { channel: 'sms', body: 'B' },
+      settings: { url: `http://127.0.0.1:${port}/capture` },
+    });
     await expect(new closed.capture.LocalCaptureAdapter().send(sms)).rejects.toMatchObject(refused('local-capture'));
     expect(target.requests).toHaveLength(0);
   });
@@ -151,7 +174,9 @@ describe('with private egress off', () => {
     await expect(new allowLocalhost.webhook.WebhookAdapter().send(hookTo(`http://127.0.0.1:${port}/by-address`))).rejects.toMatchObject(refused('webhook'));
     await expect(new allowLocalhost.webhook.WebhookAdapter().send(hookTo(`http://localhost:${port}/by-name`))).resolves.toEqual({ status: 'DELIVERED' });
     expect(target.requests.map((r) => r.path)).toEqual(['/by-name']);
-    const sent = await new allowLocalhost.smtp.SmtpAdapter().send(sendOf({ messageId: 'm-allowed', settings: { host: 'localhost', port: smtp.port, from: 'a@acme.test' } }));
+    const sent = await new allowLocalhost.smtp.SmtpAdapter().send(
+      sendOf({ messageId: 'm-allowed', settings: { host: 'localhost', port: smtp.port, from: 'a@acme.test' } }),
+    );
     expect(sent.status).toBe('SENT');
     expect(smtp.connections).toBe(1);
   });

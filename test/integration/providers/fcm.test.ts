@@ -81,7 +81,9 @@ describe('firebase-fcm adapter against stand-in OAuth and FCM endpoints', () => 
   });
 
   it('sends to every token of the profile and counts as sent when one device took it', async () => {
-    fcm.reply((req) => (JSON.parse(req.body).message.token === 'stale' ? { status: 404, body: { error: { status: 'NOT_FOUND' } } } : { status: 200, body: { name: 'ok-1' } }));
+    fcm.reply((req) =>
+      JSON.parse(req.body).message.token === 'stale' ? { status: 404, body: { error: { status: 'NOT_FOUND' } } } : { status: 200, body: { name: 'ok-1' } },
+    );
     const result = await new FcmAdapter().send(push({ settings: settings(), address: { firebaseToken: ['stale', 'fresh'] } }));
     expect(result).toEqual({ status: 'SENT', providerMessageId: 'ok-1' });
     expect(fcm.requests.map((r) => JSON.parse(r.body).message.token).sort()).toEqual(['fresh', 'stale']);
@@ -109,7 +111,10 @@ describe('firebase-fcm adapter against stand-in OAuth and FCM endpoints', () => 
 
   it('fails permanently when the token endpoint refuses the credentials', async () => {
     oauth.reply(() => ({ status: 400, body: { error: 'invalid_grant' } }));
-    await expect(new FcmAdapter().send(push({ settings: settings() }))).rejects.toMatchObject({ transient: false, message: 'firebase-fcm token endpoint answered 400' });
+    await expect(new FcmAdapter().send(push({ settings: settings() }))).rejects.toMatchObject({
+      transient: false,
+      message: 'firebase-fcm token endpoint answered 400',
+    });
     expect(fcm.requests).toHaveLength(0);
   });
 

@@ -37,7 +37,11 @@ describe('inbox adapter on DynamoDB Local', () => {
     const result = await new adapter.InboxAdapter().send(toInbox('user#1', '1700000000001-a'));
 
     expect(result).toEqual({ status: 'DELIVERED' });
-    const items = (await raw.send(new QueryCommand({ TableName: process.env.TABLE_NAME, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'INBOX#user%231' } }))).Items;
+    const items = (
+      await raw.send(
+        new QueryCommand({ TableName: process.env.TABLE_NAME, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'INBOX#user%231' } }),
+      )
+    ).Items;
     expect(items).toEqual([
       expect.objectContaining({
         pk: 'INBOX#user%231',
@@ -53,7 +57,16 @@ describe('inbox adapter on DynamoDB Local', () => {
     ]);
     const { items: listed } = await inbox.listInbox('user#1', { limit: 10 });
     expect(listed).toEqual([
-      { messageId: '1700000000001-a', tenantId: 'acme', title: 'Order 42 shipped', body: 'It is on its way.', blocks, created: expect.any(Number), read: false, archived: false },
+      {
+        messageId: '1700000000001-a',
+        tenantId: 'acme',
+        title: 'Order 42 shipped',
+        body: 'It is on its way.',
+        blocks,
+        created: expect.any(Number),
+        read: false,
+        archived: false,
+      },
     ]);
   });
 
@@ -68,7 +81,12 @@ describe('inbox adapter on DynamoDB Local', () => {
   });
 
   it('lists newest first, page by page, and per tenant', async () => {
-    for (const [id, tenantId] of [['1700000000010-a', 'acme'], ['1700000000011-b', 'globex'], ['1700000000012-c', 'acme'], ['1700000000013-d', undefined]] as const) {
+    for (const [id, tenantId] of [
+      ['1700000000010-a', 'acme'],
+      ['1700000000011-b', 'globex'],
+      ['1700000000012-c', 'acme'],
+      ['1700000000013-d', undefined],
+    ] as const) {
       await inbox.putInboxMessage('user-3', { messageId: id, tenantId, title: id });
     }
 

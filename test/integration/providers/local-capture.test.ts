@@ -23,19 +23,31 @@ const captures = async (query = '') => {
 
 describe('local provider targets of a started stack', () => {
   it('captures an SMS through the local-capture fallback, readable over HTTP without an API key', async () => {
-    const result = await sendByFallback(sendOf({ messageId: 'm-sms-1', channel: 'sms', address: '+15550001111', content: { channel: 'sms', body: 'Code 1234' } }));
+    const result = await sendByFallback(
+      sendOf({ messageId: 'm-sms-1', channel: 'sms', address: '+15550001111', content: { channel: 'sms', body: 'Code 1234' } }),
+    );
 
     expect(result).toEqual({ status: 'SENT', providerMessageId: 'm-sms-1' });
     const { status, json } = await captures('?messageId=m-sms-1');
     expect(status).toBe(200);
     expect(json.results).toEqual([
-      { seq: expect.any(Number), capturedAt: expect.any(String), via: 'http', channel: 'sms', messageId: 'm-sms-1', address: '+15550001111', content: { channel: 'sms', body: 'Code 1234' } },
+      {
+        seq: expect.any(Number),
+        capturedAt: expect.any(String),
+        via: 'http',
+        channel: 'sms',
+        messageId: 'm-sms-1',
+        address: '+15550001111',
+        content: { channel: 'sms', body: 'Code 1234' },
+      },
     ]);
     expect(s.captures().find((c) => c.messageId === 'm-sms-1')).toEqual(json.results[0]);
   });
 
   it('captures a push the same way, with the tokens as the address', async () => {
-    await sendByFallback(sendOf({ messageId: 'm-push-1', channel: 'push', address: { firebaseToken: 'tok' }, content: { channel: 'push', title: 'Hi', body: 'There' } }));
+    await sendByFallback(
+      sendOf({ messageId: 'm-push-1', channel: 'push', address: { firebaseToken: 'tok' }, content: { channel: 'push', title: 'Hi', body: 'There' } }),
+    );
     const { json } = await captures('?channel=push');
     expect(json.results.map((c) => [c.messageId, c.address])).toEqual([['m-push-1', { firebaseToken: 'tok' }]]);
   });

@@ -53,7 +53,9 @@ describe('smtp adapter against a real SMTP server', () => {
       onData: (stream, _s, cb) => stream.resume().on('end', () => cb()),
     });
     try {
-      await new SmtpAdapter().send(sendOf({ settings: { host: '127.0.0.1', port: server.port, from: 'a@acme.test', username: 'mailer', password: 's3cret-pass' } }));
+      await new SmtpAdapter().send(
+        sendOf({ settings: { host: '127.0.0.1', port: server.port, from: 'a@acme.test', username: 'mailer', password: 's3cret-pass' } }),
+      );
       expect(logins).toEqual([{ username: 'mailer', password: 's3cret-pass' }]);
     } finally {
       await server.close();
@@ -115,7 +117,9 @@ describe('smtp adapter against a real SMTP server', () => {
       onData: (stream, _s, cb) => stream.resume().on('end', () => cb()),
     });
     try {
-      await new SmtpAdapter().send(sendOf({ address: 'Ada Lovelace <ada@example.test>', settings: { host: '127.0.0.1', port: server.port, from: 'a@acme.test' } }));
+      await new SmtpAdapter().send(
+        sendOf({ address: 'Ada Lovelace <ada@example.test>', settings: { host: '127.0.0.1', port: server.port, from: 'a@acme.test' } }),
+      );
       expect(recipients).toEqual(['ada@example.test']);
     } finally {
       await server.close();
@@ -144,7 +148,9 @@ describe('smtp adapter against a real SMTP server', () => {
   it('with require_tls, a server without STARTTLS never receives the credentials: a permanent failure', async () => {
     const server = await plaintextServer();
     try {
-      const sent = new SmtpAdapter().send(sendOf({ settings: { host: '127.0.0.1', port: server.port, from: 'a@acme.test', username: 'mailer', password: 's3cret-pass', require_tls: true } }));
+      const sent = new SmtpAdapter().send(
+        sendOf({ settings: { host: '127.0.0.1', port: server.port, from: 'a@acme.test', username: 'mailer', password: 's3cret-pass', require_tls: true } }),
+      );
       await expect(sent).rejects.toMatchObject({ transient: false });
       await expect(sent).rejects.toThrow(/^smtp (failed|answered)/);
       expect(server.logins).toEqual([]);
@@ -161,11 +167,15 @@ describe('smtp adapter against a real SMTP server', () => {
   (external ? it : it.skip)(`requires TLS by default for a host that is not loopback (${external ?? 'no such interface here'})`, async () => {
     const server = await plaintextServer('0.0.0.0');
     try {
-      const sent = new SmtpAdapter().send(sendOf({ settings: { host: external!, port: server.port, from: 'a@acme.test', username: 'mailer', password: 's3cret-pass' } }));
+      const sent = new SmtpAdapter().send(
+        sendOf({ settings: { host: external!, port: server.port, from: 'a@acme.test', username: 'mailer', password: 's3cret-pass' } }),
+      );
       await expect(sent).rejects.toMatchObject({ transient: false });
       expect(server.logins).toEqual([]);
       // Relaxed in the provider's settings, the same server gets the login.
-      await new SmtpAdapter().send(sendOf({ settings: { host: external!, port: server.port, from: 'a@acme.test', username: 'mailer', password: 's3cret-pass', require_tls: false } }));
+      await new SmtpAdapter().send(
+        sendOf({ settings: { host: external!, port: server.port, from: 'a@acme.test', username: 'mailer', password: 's3cret-pass', require_tls: false } }),
+      );
       expect(server.logins).toEqual(['mailer:s3cret-pass']);
     } finally {
       await server.close();

@@ -59,7 +59,11 @@ describe('sns adapter against a stand-in SNS endpoint', () => {
 
   it('fails permanently on InvalidParameter (400)', async () => {
     api.reply(() => snsError(400, 'InvalidParameter'));
-    await expect(new sns.SnsAdapter().send(sms())).rejects.toMatchObject({ transient: false, statusCode: 400, message: 'sns answered 400 InvalidParameterException' });
+    await expect(new sns.SnsAdapter().send(sms())).rejects.toMatchObject({
+      transient: false,
+      statusCode: 400,
+      message: 'sns answered 400 InvalidParameterException',
+    });
   });
 
   it('retries throttling as transient even when SNS answers it with a 400', async () => {

@@ -42,7 +42,12 @@ describe('webhook adapter against a receiving server', () => {
 
     expect(result).toEqual({ status: 'DELIVERED' });
     const [req] = receiver.requests;
-    expect([req.method, req.path, req.headers['content-type'], req.headers['idempotency-key']]).toEqual(['POST', '/hooks/courier', 'application/json', 'm-hook-1:webhook']);
+    expect([req.method, req.path, req.headers['content-type'], req.headers['idempotency-key']]).toEqual([
+      'POST',
+      '/hooks/courier',
+      'application/json',
+      'm-hook-1:webhook',
+    ]);
     const timestamp = Number(req.headers['x-courier-timestamp']);
     expect(timestamp).toBeGreaterThanOrEqual(before);
     expect(verified(req, SECRET)).toBe(true);
@@ -112,7 +117,10 @@ describe('webhook adapter against a receiving server', () => {
 
   it('times out as transient', async () => {
     receiver.reply(() => 'hang');
-    await expect(new WebhookAdapter().send({ ...hook({ url: receiver.url }), timeoutMs: 150 })).rejects.toMatchObject({ transient: true, message: 'webhook timed out after 150 ms' });
+    await expect(new WebhookAdapter().send({ ...hook({ url: receiver.url }), timeoutMs: 150 })).rejects.toMatchObject({
+      transient: true,
+      message: 'webhook timed out after 150 ms',
+    });
   });
 
   it('refuses a header value with a line break as permanent, before sending anything', async () => {

@@ -63,10 +63,26 @@ describe('audienceBodySchema', () => {
     ['MEMBER_OF on another path', { filter: { filters: [rule('MEMBER_OF', 'tenant', 'acme')] } }, 'filter.filters.0.path: MEMBER_OF reads account_id only'],
     ['MEMBER_OF with an empty tenant id', { filter: { filters: [rule('MEMBER_OF', undefined, '')] } }, 'filter.filters.0.value: MEMBER_OF needs a tenant id'],
     ['a group without filters', { filter: { filters: [{ operator: 'OR' }] } }, 'filter.filters.0.filters: an OR group needs at least one filter'],
-    ['a group with empty filters', { filter: { filters: [{ operator: 'AND', filters: [] }] } }, 'filter.filters.0.filters: an AND group needs at least one filter'],
-    ['a group with a path', { filter: { filters: [{ operator: 'AND', path: 'a', filters: [rule('EQ', 'a', '1')] }] } }, 'filter.filters.0.path: an AND group takes no path'],
-    ['a rule with nested filters', { filter: { filters: [{ ...rule('EQ', 'a', '1'), filters: [rule('EQ', 'b', '1')] }] } }, 'filter.filters.0.filters: EQ is a rule and takes no nested filters'],
-    ['a nested rule error', { filter: { filters: [{ operator: 'OR', filters: [rule('EQ', 'a', '1'), rule('GT', 'b', 'x')] }] } }, 'filter.filters.0.filters.1.value: GT needs a number'],
+    [
+      'a group with empty filters',
+      { filter: { filters: [{ operator: 'AND', filters: [] }] } },
+      'filter.filters.0.filters: an AND group needs at least one filter',
+    ],
+    [
+      'a group with a path',
+      { filter: { filters: [{ operator: 'AND', path: 'a', filters: [rule('EQ', 'a', '1')] }] } },
+      'filter.filters.0.path: an AND group takes no path',
+    ],
+    [
+      'a rule with nested filters',
+      { filter: { filters: [{ ...rule('EQ', 'a', '1'), filters: [rule('EQ', 'b', '1')] }] } },
+      'filter.filters.0.filters: EQ is a rule and takes no nested filters',
+    ],
+    [
+      'a nested rule error',
+      { filter: { filters: [{ operator: 'OR', filters: [rule('EQ', 'a', '1'), rule('GT', 'b', 'x')] }] } },
+      'filter.filters.0.filters.1.value: GT needs a number',
+    ],
     ['a filter without filters', { filter: {} }, 'filter.filters: Invalid input'],
     [
       `a rule at level ${MAX_FILTER_DEPTH + 1}`,
@@ -77,10 +93,7 @@ describe('audienceBodySchema', () => {
       `${MAX_FILTER_RULES + 1} rules across groups`,
       {
         filter: {
-          filters: [
-            { operator: 'OR', filters: Array.from({ length: MAX_FILTER_RULES }, () => rule('EQ', 'a', '1')) },
-            rule('EQ', 'b', '2'),
-          ],
+          filters: [{ operator: 'OR', filters: Array.from({ length: MAX_FILTER_RULES }, () => rule('EQ', 'a', '1')) }, rule('EQ', 'b', '2')],
         },
       },
       `filter.filters: at most ${MAX_FILTER_RULES} rules, got ${MAX_FILTER_RULES + 1}`,
@@ -222,7 +235,19 @@ describe('matchesAudience: combining rules', () => {
     ['OR, one matches', { operator: 'OR', filter: { filters: [no, yes] } }, true],
     ['OR, none matches', { operator: 'OR', filter: { filters: [no, no] } }, false],
     ['AND of a nested OR', { filter: { filters: [rule('GTE', 'age', '18'), { operator: 'OR', filters: [no, yes] }] } }, true],
-    ['OR of nested ANDs', { operator: 'OR', filter: { filters: [{ operator: 'AND', filters: [yes, no] }, { operator: 'AND', filters: [yes, rule('MEMBER_OF', undefined, 'acme')] }] } }, true],
+    [
+      'OR of nested ANDs',
+      {
+        operator: 'OR',
+        filter: {
+          filters: [
+            { operator: 'AND', filters: [yes, no] },
+            { operator: 'AND', filters: [yes, rule('MEMBER_OF', undefined, 'acme')] },
+          ],
+        },
+      },
+      true,
+    ],
     ['a stored empty group matches nobody', { operator: 'OR', filter: { filters: [{ operator: 'AND', filters: [] }] } }, false],
     ['three levels deep', { filter: { filters: [nestedTo(3, yes)] } }, true],
   ])('%s -> %s', (_title, def, expected) => {

@@ -24,74 +24,74 @@ type Row = [ctx: boolean, w: string, a: string, t: string, u: string, ut: string
 
 const CASES: Row[] = [
   // ctx   workspace    ancestors        tenant             user                         user_tenant              expected
-  [true,  '-',         '-',             '-',               '-',                         '-',                     'IN@default'],
-  [true,  'OUT',       '-',             '-',               '-',                         '-',                     'OUT@w'],
-  [true,  '-',         'REQ',           '-',               '-',                         '-',                     'REQ@a'],
-  [true,  '-',         '-',             'IN+email,slack',  '-',                         '-',                     'IN@t +email,slack@t'],
-  [true,  '-',         '-',             '-',               'OUT',                       '-',                     'IN@default'],
-  [true,  '-',         '-',             '-',               '-',                         'OUT',                   'OUT@ut'],
-  [true,  'REQ',       'OUT',           '-',               '-',                         '-',                     'OUT@a'],
-  [true,  'IN+email',  '-',             '~',               '-',                         '-',                     'IN@w'],
-  [true,  'OUT',       '-',             '-',               'IN',                        '-',                     'OUT@w'],
-  [true,  'REQ',       '-',             '-',               '-',                         'OUT+sms',               'REQ@w +sms@ut'],
-  [true,  '-',         'IN+email',      'IN+email,slack',  '-',                         '-',                     'IN@t +email,slack@t'],
-  [true,  '-',         '+push',         '-',               'OUT',                       '-',                     'IN@default +push@a'],
-  [true,  '-',         'REQ',           '-',               '-',                         'IN',                    'REQ@a'],
-  [true,  '-',         '-',             'IN',              'OUT',                       '-',                     'IN@t'],
-  [true,  '-',         '-',             'REQ+email',       '-',                         'OUT~',                  'REQ@t'],
-  [true,  '-',         '-',             '-',               'OUT',                       'IN',                    'IN@ut'],
-  [true,  'REQ',       'IN',            'OUT',             '-',                         '-',                     'OUT@t'],
-  [true,  'IN',        'OUT+sms',       '-',               'IN',                        '-',                     'OUT@a +sms@a'],
-  [true,  'OUT',       '~',             '-',               '-',                         '+inbox',                'OUT@w +inbox@ut'],
-  [true,  'REQ',       '-',             'IN',              'OUT',                       '-',                     'IN@t'],
-  [true,  'REQ',       '-',             'OUT',             '-',                         'IN',                    'OUT@t'],
-  [true,  'IN+email',  '-',             '-',               'OUT',                       '+',                     'IN@w +email@w'],
-  [true,  '-',         'OUT',           '+slack',          'IN',                        '-',                     'OUT@a +slack@t'],
-  [true,  '-',         'IN',            'OUT',             '-',                         'IN+push',               'IN@ut +push@ut'],
-  [true,  '-',         'IN+email',      '-',               'REQ',                       '~',                     'IN@a'],
-  [true,  '-',         '-',             'OUT',             'IN',                        'REQ',                   'REQ@ut'],
-  [true,  '+email',    '+sms',          'IN',              'OUT',                       '-',                     'IN@t +sms@a'],
-  [true,  'REQ+email', '+sms,email',    '~',               '-',                         'OUT+push',              'REQ@w +push@ut'],
-  [true,  'OUT',       'IN',            '-',               'REQ',                       'OUT',                   'OUT@ut'],
-  [true,  'IN',        '-',             'REQ',             'IN',                        'OUT+email,email,sms',   'REQ@t +email,sms@ut'],
-  [true,  '-',         'REQ',           'IN',              'OUT',                       '~',                     'IN@t'],
-  [true,  'OUT',       'IN > REQ',      '+email',          'IN',                        'IN',                    'REQ@a +email@t'],
-  [true,  '-',         'OUT+email > IN', '-',              '-',                         '-',                     'IN@a +email@a'],
-  [true,  'REQ',       'IN > ~',        'OUT',             '-',                         'REQ',                   'OUT@t'],
-  [true,  '-',         '-',             '+email',          '-',                         'IN~',                   'IN@ut'],
+  [true, '-', '-', '-', '-', '-', 'IN@default'],
+  [true, 'OUT', '-', '-', '-', '-', 'OUT@w'],
+  [true, '-', 'REQ', '-', '-', '-', 'REQ@a'],
+  [true, '-', '-', 'IN+email,slack', '-', '-', 'IN@t +email,slack@t'],
+  [true, '-', '-', '-', 'OUT', '-', 'IN@default'],
+  [true, '-', '-', '-', '-', 'OUT', 'OUT@ut'],
+  [true, 'REQ', 'OUT', '-', '-', '-', 'OUT@a'],
+  [true, 'IN+email', '-', '~', '-', '-', 'IN@w'],
+  [true, 'OUT', '-', '-', 'IN', '-', 'OUT@w'],
+  [true, 'REQ', '-', '-', '-', 'OUT+sms', 'REQ@w +sms@ut'],
+  [true, '-', 'IN+email', 'IN+email,slack', '-', '-', 'IN@t +email,slack@t'],
+  [true, '-', '+push', '-', 'OUT', '-', 'IN@default +push@a'],
+  [true, '-', 'REQ', '-', '-', 'IN', 'REQ@a'],
+  [true, '-', '-', 'IN', 'OUT', '-', 'IN@t'],
+  [true, '-', '-', 'REQ+email', '-', 'OUT~', 'REQ@t'],
+  [true, '-', '-', '-', 'OUT', 'IN', 'IN@ut'],
+  [true, 'REQ', 'IN', 'OUT', '-', '-', 'OUT@t'],
+  [true, 'IN', 'OUT+sms', '-', 'IN', '-', 'OUT@a +sms@a'],
+  [true, 'OUT', '~', '-', '-', '+inbox', 'OUT@w +inbox@ut'],
+  [true, 'REQ', '-', 'IN', 'OUT', '-', 'IN@t'],
+  [true, 'REQ', '-', 'OUT', '-', 'IN', 'OUT@t'],
+  [true, 'IN+email', '-', '-', 'OUT', '+', 'IN@w +email@w'],
+  [true, '-', 'OUT', '+slack', 'IN', '-', 'OUT@a +slack@t'],
+  [true, '-', 'IN', 'OUT', '-', 'IN+push', 'IN@ut +push@ut'],
+  [true, '-', 'IN+email', '-', 'REQ', '~', 'IN@a'],
+  [true, '-', '-', 'OUT', 'IN', 'REQ', 'REQ@ut'],
+  [true, '+email', '+sms', 'IN', 'OUT', '-', 'IN@t +sms@a'],
+  [true, 'REQ+email', '+sms,email', '~', '-', 'OUT+push', 'REQ@w +push@ut'],
+  [true, 'OUT', 'IN', '-', 'REQ', 'OUT', 'OUT@ut'],
+  [true, 'IN', '-', 'REQ', 'IN', 'OUT+email,email,sms', 'REQ@t +email,sms@ut'],
+  [true, '-', 'REQ', 'IN', 'OUT', '~', 'IN@t'],
+  [true, 'OUT', 'IN > REQ', '+email', 'IN', 'IN', 'REQ@a +email@t'],
+  [true, '-', 'OUT+email > IN', '-', '-', '-', 'IN@a +email@a'],
+  [true, 'REQ', 'IN > ~', 'OUT', '-', 'REQ', 'OUT@t'],
+  [true, '-', '-', '+email', '-', 'IN~', 'IN@ut'],
 
-  [false, '-',         '-',             '-',               '-',                         '-',                     'IN@default'],
-  [false, 'REQ',       '-',             '-',               '-',                         '-',                     'REQ@w'],
-  [false, '-',         'OUT',           '-',               '-',                         '-',                     'IN@default'],
-  [false, '-',         '-',             'OUT',             '-',                         '-',                     'IN@default'],
-  [false, '-',         '-',             '-',               'OUT',                       '-',                     'OUT@u'],
-  [false, '-',         '-',             '-',               '-',                         'OUT',                   'IN@default'],
-  [false, 'IN+sms',    'OUT+email',     '-',               '-',                         '-',                     'IN@w +sms@w'],
-  [false, 'OUT',       '-',             'IN',              '-',                         '-',                     'OUT@w'],
-  [false, 'REQ',       '-',             '-',               'OUT+email',                 '-',                     'REQ@w +email@u'],
-  [false, 'IN',        '-',             '-',               '-',                         'OUT',                   'IN@w'],
-  [false, '-',         'IN',            'REQ',             '-',                         '-',                     'IN@default'],
-  [false, '-',         'REQ',           '-',               'IN',                        '-',                     'IN@u'],
-  [false, '-',         '+email',        '-',               '-',                         '+sms',                  'IN@default'],
-  [false, '-',         '-',             'IN',              'OUT',                       '-',                     'OUT@u'],
-  [false, '-',         '-',             'OUT',             '-',                         'OUT',                   'IN@default'],
-  [false, '-',         '-',             '-',               'IN+push',                   'OUT',                   'IN@u +push@u'],
-  [false, '+email',    'REQ',           'OUT',             '-',                         '-',                     'IN@default +email@w'],
-  [false, 'OUT+email', 'IN',            '-',               '~',                         '-',                     'OUT@w'],
-  [false, 'REQ',       'OUT',           '-',               '-',                         'OUT',                   'REQ@w'],
-  [false, 'IN',        '-',             'OUT',             'REQ',                       '-',                     'REQ@u'],
-  [false, 'OUT',       '-',             'IN',              '-',                         'IN',                    'OUT@w'],
-  [false, 'REQ+sms',   '-',             '-',               'IN+email',                  'OUT',                   'REQ@w +email@u'],
-  [false, '-',         'OUT',           'OUT',             '+inbox',                    '-',                     'IN@default +inbox@u'],
-  [false, '-',         'IN',            'IN',              '-',                         'OUT',                   'IN@default'],
-  [false, '-',         'OUT',           '-',               'IN',                        'OUT',                   'IN@u'],
-  [false, '-',         '-',             'REQ',             'OUT',                       'IN',                    'OUT@u'],
-  [false, 'IN+email',  'OUT',           'REQ',             '+',                         '-',                     'IN@w +email@w'],
-  [false, 'OUT',       'IN',            'IN',              '-',                         'IN',                    'OUT@w'],
-  [false, '~',         '+email',        '-',               'OUT+sms',                   'IN',                    'OUT@u +sms@u'],
-  [false, 'REQ',       '-',             'OUT',             'IN',                        'OUT',                   'REQ@w'],
-  [false, '-',         'IN',            'OUT',             'OUT',                       'IN',                    'OUT@u'],
-  [false, 'IN',        'OUT',           'OUT',             '+direct_message,webhook',   'OUT',                   'IN@w +direct_message,webhook@u'],
+  [false, '-', '-', '-', '-', '-', 'IN@default'],
+  [false, 'REQ', '-', '-', '-', '-', 'REQ@w'],
+  [false, '-', 'OUT', '-', '-', '-', 'IN@default'],
+  [false, '-', '-', 'OUT', '-', '-', 'IN@default'],
+  [false, '-', '-', '-', 'OUT', '-', 'OUT@u'],
+  [false, '-', '-', '-', '-', 'OUT', 'IN@default'],
+  [false, 'IN+sms', 'OUT+email', '-', '-', '-', 'IN@w +sms@w'],
+  [false, 'OUT', '-', 'IN', '-', '-', 'OUT@w'],
+  [false, 'REQ', '-', '-', 'OUT+email', '-', 'REQ@w +email@u'],
+  [false, 'IN', '-', '-', '-', 'OUT', 'IN@w'],
+  [false, '-', 'IN', 'REQ', '-', '-', 'IN@default'],
+  [false, '-', 'REQ', '-', 'IN', '-', 'IN@u'],
+  [false, '-', '+email', '-', '-', '+sms', 'IN@default'],
+  [false, '-', '-', 'IN', 'OUT', '-', 'OUT@u'],
+  [false, '-', '-', 'OUT', '-', 'OUT', 'IN@default'],
+  [false, '-', '-', '-', 'IN+push', 'OUT', 'IN@u +push@u'],
+  [false, '+email', 'REQ', 'OUT', '-', '-', 'IN@default +email@w'],
+  [false, 'OUT+email', 'IN', '-', '~', '-', 'OUT@w'],
+  [false, 'REQ', 'OUT', '-', '-', 'OUT', 'REQ@w'],
+  [false, 'IN', '-', 'OUT', 'REQ', '-', 'REQ@u'],
+  [false, 'OUT', '-', 'IN', '-', 'IN', 'OUT@w'],
+  [false, 'REQ+sms', '-', '-', 'IN+email', 'OUT', 'REQ@w +email@u'],
+  [false, '-', 'OUT', 'OUT', '+inbox', '-', 'IN@default +inbox@u'],
+  [false, '-', 'IN', 'IN', '-', 'OUT', 'IN@default'],
+  [false, '-', 'OUT', '-', 'IN', 'OUT', 'IN@u'],
+  [false, '-', '-', 'REQ', 'OUT', 'IN', 'OUT@u'],
+  [false, 'IN+email', 'OUT', 'REQ', '+', '-', 'IN@w +email@w'],
+  [false, 'OUT', 'IN', 'IN', '-', 'IN', 'OUT@w'],
+  [false, '~', '+email', '-', 'OUT+sms', 'IN', 'OUT@u +sms@u'],
+  [false, 'REQ', '-', 'OUT', 'IN', 'OUT', 'REQ@w'],
+  [false, '-', 'IN', 'OUT', 'OUT', 'IN', 'OUT@u'],
+  [false, 'IN', 'OUT', 'OUT', '+direct_message,webhook', 'OUT', 'IN@w +direct_message,webhook@u'],
 ];
 
 const STATUS = { IN: 'OPTED_IN', OUT: 'OPTED_OUT', REQ: 'REQUIRED' } as const;
@@ -162,11 +162,21 @@ describe('the case table itself', () => {
   };
 
   it('has a case for every set/unset pattern of the five layers, with and without a tenant context', () => {
-    const covered = new Set(CASES.map(([ctx, ...cells]) => patternName(ctx, cells.slice(0, 5).map((c) => c !== '-'))));
+    const covered = new Set(
+      CASES.map(([ctx, ...cells]) =>
+        patternName(
+          ctx,
+          cells.slice(0, 5).map((c) => c !== '-'),
+        ),
+      ),
+    );
     const missing: string[] = [];
     for (const ctx of [true, false]) {
       for (let mask = 0; mask < 2 ** COLUMNS.length; mask++) {
-        const name = patternName(ctx, COLUMNS.map((_, i) => (mask & (1 << i)) !== 0));
+        const name = patternName(
+          ctx,
+          COLUMNS.map((_, i) => (mask & (1 << i)) !== 0),
+        );
         if (!covered.has(name)) missing.push(name);
       }
     }
@@ -267,10 +277,7 @@ describe('resolvePreference: the explain contributions', () => {
     const d = resolvePreference({
       hasTenantContext: true,
       workspace: { status: 'REQUIRED' },
-      ancestors: [
-        { tenant_id: 'org', rule: { status: 'OPTED_IN', has_custom_routing: true, custom_routing: ['email'] } },
-        { tenant_id: 'team' },
-      ],
+      ancestors: [{ tenant_id: 'org', rule: { status: 'OPTED_IN', has_custom_routing: true, custom_routing: ['email'] } }, { tenant_id: 'team' }],
       tenant: { tenant_id: 'project', rule: { has_custom_routing: true, custom_routing: [] } },
       user: { status: 'OPTED_OUT' },
       userTenant: { status: 'OPTED_OUT', has_custom_routing: true, custom_routing: ['sms'] },
@@ -287,7 +294,12 @@ describe('resolvePreference: the explain contributions', () => {
         { layer: 'ancestor_tenant', tenant_id: 'team', applied: false, set: {}, reason: REASONS.nothingSet },
         { layer: 'tenant', tenant_id: 'project', applied: false, set: { has_custom_routing: true, custom_routing: [] }, reason: REASONS.emptyRouting },
         { layer: 'user', applied: false, set: { status: 'OPTED_OUT' }, reason: REASONS.globalInTenantContext },
-        { layer: 'user_tenant', applied: true, set: { status: 'OPTED_OUT', has_custom_routing: true, custom_routing: ['sms'] }, reason: REASONS.requiredByWorkspace },
+        {
+          layer: 'user_tenant',
+          applied: true,
+          set: { status: 'OPTED_OUT', has_custom_routing: true, custom_routing: ['sms'] },
+          reason: REASONS.requiredByWorkspace,
+        },
       ],
     });
   });
@@ -320,7 +332,11 @@ describe('resolvePreference: the explain contributions', () => {
   });
 
   it('refuses a user-tenant status after tenant defaults made the topic REQUIRED', () => {
-    const layers: PreferenceLayers = { hasTenantContext: true, tenant: { tenant_id: 'acme', rule: { status: 'REQUIRED' } }, userTenant: { status: 'OPTED_IN' } };
+    const layers: PreferenceLayers = {
+      hasTenantContext: true,
+      tenant: { tenant_id: 'acme', rule: { status: 'REQUIRED' } },
+      userTenant: { status: 'OPTED_IN' },
+    };
     expect(resolvePreference(layers)).toMatchObject({ status: 'REQUIRED', decidingLayer: 'tenant' });
     expect(contribution(layers, 'user_tenant')).toMatchObject({ applied: false, reason: REASONS.requiredByTenant });
   });
@@ -372,15 +388,23 @@ describe('resolvePreference: the explain contributions', () => {
 describe('defaultStatus', () => {
   it('is OPTED_IN when no layer sets a status', () => {
     expect(defaultStatus({ hasTenantContext: false })).toBe('OPTED_IN');
-    expect(defaultStatus({ hasTenantContext: true, tenant: { tenant_id: 'acme', rule: { has_custom_routing: true, custom_routing: ['sms'] } } })).toBe('OPTED_IN');
+    expect(defaultStatus({ hasTenantContext: true, tenant: { tenant_id: 'acme', rule: { has_custom_routing: true, custom_routing: ['sms'] } } })).toBe(
+      'OPTED_IN',
+    );
   });
 
   it('is the workspace status without a tenant context, whatever tenant layers are given', () => {
-    expect(defaultStatus({ hasTenantContext: false, workspace: { status: 'OPTED_OUT' }, tenant: { tenant_id: 'acme', rule: { status: 'OPTED_IN' } } })).toBe('OPTED_OUT');
+    expect(defaultStatus({ hasTenantContext: false, workspace: { status: 'OPTED_OUT' }, tenant: { tenant_id: 'acme', rule: { status: 'OPTED_IN' } } })).toBe(
+      'OPTED_OUT',
+    );
   });
 
   it('layers ancestors then the tenant over the workspace in a tenant context', () => {
-    const base = { hasTenantContext: true, workspace: { status: 'OPTED_IN' as const }, ancestors: [{ tenant_id: 'org', rule: { status: 'REQUIRED' as const } }] };
+    const base = {
+      hasTenantContext: true,
+      workspace: { status: 'OPTED_IN' as const },
+      ancestors: [{ tenant_id: 'org', rule: { status: 'REQUIRED' as const } }],
+    };
     expect(defaultStatus(base)).toBe('REQUIRED');
     expect(defaultStatus({ ...base, tenant: { tenant_id: 'acme', rule: { status: 'OPTED_OUT' } } })).toBe('OPTED_OUT');
   });

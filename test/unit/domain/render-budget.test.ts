@@ -26,10 +26,20 @@ describe('the rendering budget', () => {
   it.each<[string, Channel, RenderInput['content'], RegExp]>([
     ['four levels over 30 items in the body (2.16 million characters)', 'sms', { body: nested(4) }, /^content too large: the sms rendering stopped, /],
     ['six levels over 30 items in the body', 'email', { body: nested(6) }, /email rendering stopped/],
-    ['six levels that render nothing (only the repetition)', 'push', { body: nested(6, '{{missing}}') }, /push rendering stopped, the template's sections repeat more than 500000 times/],
+    [
+      'six levels that render nothing (only the repetition)',
+      'push',
+      { body: nested(6, '{{missing}}') },
+      /push rendering stopped, the template's sections repeat more than 500000 times/,
+    ],
     ['nested sections in the title', 'inbox', { title: nested(5), body: 'b' }, /inbox rendering stopped/],
     ['nested sections in an html element', 'email', elements({ type: 'html', content: nested(5, '<b>{{.}}</b>') }), /email rendering stopped/],
-    ['nested sections in a channel element’s raw field', 'webhook', elements({ type: 'channel', channel: 'webhook', raw: { body: nested(5) } }), /webhook rendering stopped/],
+    [
+      'nested sections in a channel element’s raw field',
+      'webhook',
+      elements({ type: 'channel', channel: 'webhook', raw: { body: nested(5) } }),
+      /webhook rendering stopped/,
+    ],
     ['a triple mustache in nested sections', 'direct_message', { body: nested(5, '{{{.}}}') }, /direct_message rendering stopped/],
   ])('stops %s with RenderLimitError, while rendering', (_, channel, content, message) => {
     const r = attempt(channel, content);
@@ -50,7 +60,13 @@ describe('the rendering budget', () => {
   it.each<[string, Channel, RenderInput['content'], Record<string, unknown>, number]>([
     ['three levels over 30 items (27,000 repetitions)', 'sms', { body: nested(3) }, { items }, 54_000],
     ['150 KB of data in an email body', 'email', { title: 'Report', body: '{{report}}' }, { report: 'r'.repeat(150_000) }, 150_000],
-    ['a section over 10,000 items', 'push', { body: '{{#rows}}{{name}};{{/rows}}' }, { rows: Array.from({ length: 10_000 }, (_, i) => ({ name: `n${i}` })) }, 10_000],
+    [
+      'a section over 10,000 items',
+      'push',
+      { body: '{{#rows}}{{name}};{{/rows}}' },
+      { rows: Array.from({ length: 10_000 }, (_, i) => ({ name: `n${i}` })) },
+      10_000,
+    ],
   ])('renders %s in full', (_, channel, content, data, atLeast) => {
     const r = attempt(channel, content, data);
     expect(r.ok ? r.out.channel : r.error.message).toBe(channel);

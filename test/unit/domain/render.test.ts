@@ -87,7 +87,12 @@ describe('elements', () => {
       'Track: https://x.test/o/7',
       '<a href="https://x.test/o/7" style="display:inline-block;padding:10px 20px;border-radius:4px;background:#2563eb;color:#ffffff;text-decoration:none">Track</a>',
     ],
-    ['action (link)', { type: 'action', content: 'Track', href: 'https://x.test', style: 'link' }, 'Track: https://x.test', '<a href="https://x.test" style="color:#2563eb">Track</a>'],
+    [
+      'action (link)',
+      { type: 'action', content: 'Track', href: 'https://x.test', style: 'link' },
+      'Track: https://x.test',
+      '<a href="https://x.test" style="color:#2563eb">Track</a>',
+    ],
     [
       'image',
       { type: 'image', src: 'https://x.test/i.png', href: 'https://x.test', altText: 'Logo' },
@@ -161,7 +166,12 @@ describe('channel outputs', () => {
     ['webhook', { channel: 'webhook', title: 'Order 42 shipped', body: 'Hi Ada, it is on its way.\n\nTrack: https://x.test/42' }],
     [
       'inbox',
-      { channel: 'inbox', title: 'Order 42 shipped', body: 'Hi Ada, it is on its way.', blocks: [{ type: 'action', text: 'Track', href: 'https://x.test/42' }] },
+      {
+        channel: 'inbox',
+        title: 'Order 42 shipped',
+        body: 'Hi Ada, it is on its way.',
+        blocks: [{ type: 'action', text: 'Track', href: 'https://x.test/42' }],
+      },
     ],
     [
       'direct_message',
@@ -181,7 +191,12 @@ describe('channel outputs', () => {
 
   it('renders email as subject, text and html', () => {
     const out = render('email', input(common));
-    expect(out).toEqual({ channel: 'email', subject: 'Order 42 shipped', text: 'Hi Ada, it is on its way.\n\nTrack: https://x.test/42', html: expect.stringContaining('Hi Ada') });
+    expect(out).toEqual({
+      channel: 'email',
+      subject: 'Order 42 shipped',
+      text: 'Hi Ada, it is on its way.\n\nTrack: https://x.test/42',
+      html: expect.stringContaining('Hi Ada'),
+    });
   });
 
   it.each<[string, RenderInput['content'], string]>([
@@ -196,7 +211,10 @@ describe('channel outputs', () => {
   });
 
   it('blocks images and dividers for chat', () => {
-    const out = render('direct_message', input({ content: elements({ type: 'image', src: 'https://x.test/i.png', altText: 'pic' }, { type: 'divider' }, { type: 'html', content: '<b>x</b>' }) }));
+    const out = render(
+      'direct_message',
+      input({ content: elements({ type: 'image', src: 'https://x.test/i.png', altText: 'pic' }, { type: 'divider' }, { type: 'html', content: '<b>x</b>' }) }),
+    );
     expect(out.blocks).toEqual([
       { type: 'image', text: 'pic', src: 'https://x.test/i.png' },
       { type: 'divider', text: '' },
@@ -279,11 +297,27 @@ describe('contentSchema', () => {
     ['a text element without content', { elements: [{ type: 'text' }] }, 'content.elements.0.content: Invalid input: expected string, received undefined'],
     ['an action with a numeric href', { elements: [{ type: 'action', content: 'Go', href: 1 }] }, 'content.elements.0.href: Invalid input: expected string'],
     ['an unknown action style', { elements: [{ type: 'action', content: 'Go', href: 'h', style: 'big' }] }, 'content.elements.0.style:'],
-    ['a channel element in a channel element', { elements: [{ type: 'channel', channel: 'email', elements: [{ type: 'channel', channel: 'sms', raw: {} }] }] }, 'content.elements.0.elements.0.type:'],
-    ['a channel element for an unknown channel', { elements: [{ type: 'channel', channel: 'fax', raw: {} }] }, 'content.elements.0.channel: unknown channel or provider "fax"'],
+    [
+      'a channel element in a channel element',
+      { elements: [{ type: 'channel', channel: 'email', elements: [{ type: 'channel', channel: 'sms', raw: {} }] }] },
+      'content.elements.0.elements.0.type:',
+    ],
+    [
+      'a channel element for an unknown channel',
+      { elements: [{ type: 'channel', channel: 'fax', raw: {} }] },
+      'content.elements.0.channel: unknown channel or provider "fax"',
+    ],
     ['a channel element with neither elements nor raw', { elements: [{ type: 'channel', channel: 'email' }] }, 'content.elements.0: must have elements or raw'],
-    ['a raw field that is not a string', { elements: [{ type: 'channel', channel: 'push', raw: { title: 3 } }] }, 'content.elements.0.raw.title: Invalid input: expected string'],
-    ['an unknown channel in channels', { elements: [{ type: 'divider', channels: ['fax'] }] }, 'content.elements.0.channels.0: unknown channel or provider "fax"'],
+    [
+      'a raw field that is not a string',
+      { elements: [{ type: 'channel', channel: 'push', raw: { title: 3 } }] },
+      'content.elements.0.raw.title: Invalid input: expected string',
+    ],
+    [
+      'an unknown channel in channels',
+      { elements: [{ type: 'divider', channels: ['fax'] }] },
+      'content.elements.0.channels.0: unknown channel or provider "fax"',
+    ],
   ])('refuses %s, naming the field', (_, content, expected) => {
     expect(issuesOf(content)).toEqual([expect.stringContaining(expected)]);
   });

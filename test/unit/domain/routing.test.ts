@@ -95,7 +95,13 @@ describe('channelAddress', () => {
       false,
       { ms_teams: { service_url: 'https://smba', conversation_id: 'c' } },
     ],
-    ['webhook with an https url', { channel: 'webhook' }, { webhook: { url: 'https://h.example/x', method: 'PUT' } }, false, { url: 'https://h.example/x', method: 'PUT' }],
+    [
+      'webhook with an https url',
+      { channel: 'webhook' },
+      { webhook: { url: 'https://h.example/x', method: 'PUT' } },
+      false,
+      { url: 'https://h.example/x', method: 'PUT' },
+    ],
     ['no webhook with another scheme', { channel: 'webhook' }, { webhook: { url: 'ftp://h.example/x' } }, false, undefined],
   ])('%s', (_, target, profile, hasUserId, address) => {
     expect(channelAddress(target, profile, hasUserId)).toEqual(address);

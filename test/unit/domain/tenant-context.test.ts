@@ -123,9 +123,7 @@ describe('mergeTenantLayers', () => {
 
 describe('mergeRecipientProfile', () => {
   it('merges the seed 004 example, keeping inline true a boolean', () => {
-    const tenantContext = mergeTenantLayers([
-      tenant('t', null, { user_profile: { key1: 'value1', key2: 'valueA', key3: 'X', foo: 'bar' } }),
-    ]);
+    const tenantContext = mergeTenantLayers([tenant('t', null, { user_profile: { key1: 'value1', key2: 'valueA', key3: 'X', foo: 'bar' } })]);
 
     const profile = mergeRecipientProfile({
       tenantUserProfile: tenantContext.user_profile,
@@ -143,8 +141,16 @@ describe('mergeRecipientProfile', () => {
     ['stored beats membership', { membershipProfile: { k: 'm', b: 2 }, storedProfile: { k: 's' } }, { k: 's', b: 2 }],
     ['inline beats stored', { storedProfile: { k: 's' }, inline: { k: 'i' } }, { k: 'i' }],
     ['inline beats all', { tenantUserProfile: { k: 't' }, membershipProfile: { k: 'm' }, storedProfile: { k: 's' }, inline: { k: 'i' } }, { k: 'i' }],
-    ['tenant fills what nobody else sets', { tenantUserProfile: { slack: { access_token: 'x' } }, storedProfile: { email: 'a@b.c' } }, { slack: { access_token: 'x' }, email: 'a@b.c' }],
-    ['shallow: a stored object replaces the tenant one', { tenantUserProfile: { slack: { access_token: 'x' } }, storedProfile: { slack: { channel: 'c' } } }, { slack: { channel: 'c' } }],
+    [
+      'tenant fills what nobody else sets',
+      { tenantUserProfile: { slack: { access_token: 'x' } }, storedProfile: { email: 'a@b.c' } },
+      { slack: { access_token: 'x' }, email: 'a@b.c' },
+    ],
+    [
+      'shallow: a stored object replaces the tenant one',
+      { tenantUserProfile: { slack: { access_token: 'x' } }, storedProfile: { slack: { channel: 'c' } } },
+      { slack: { channel: 'c' } },
+    ],
     ['null and numbers are values', { tenantUserProfile: { a: 'x', n: '1' }, storedProfile: { a: null, n: 1 } }, { a: null, n: 1 }],
   ])('%s', (_title, parts, expected) => {
     expect(mergeRecipientProfile(parts)).toEqual(expected);
@@ -172,9 +178,21 @@ describe('chooseContextTenant', () => {
   const base: Input = { membershipTenantIds: [], autoInfer: true };
 
   it.each<[string, Partial<Input>, ReturnType<typeof chooseContextTenant>]>([
-    ['the recipient’s context wins over everything', { recipientTenantId: 'r', messageTenantId: 'm', fanoutTenantId: 'f', membershipTenantIds: ['x'] }, { tenantId: 'r', source: 'recipient', ambiguous: false }],
-    ['the message context comes next', { messageTenantId: 'm', fanoutTenantId: 'f', membershipTenantIds: ['x', 'y'] }, { tenantId: 'm', source: 'message', ambiguous: false }],
-    ['then the tenant a fan-out reached the user through', { fanoutTenantId: 'f', membershipTenantIds: ['x', 'y'] }, { tenantId: 'f', source: 'fanout', ambiguous: false }],
+    [
+      'the recipient’s context wins over everything',
+      { recipientTenantId: 'r', messageTenantId: 'm', fanoutTenantId: 'f', membershipTenantIds: ['x'] },
+      { tenantId: 'r', source: 'recipient', ambiguous: false },
+    ],
+    [
+      'the message context comes next',
+      { messageTenantId: 'm', fanoutTenantId: 'f', membershipTenantIds: ['x', 'y'] },
+      { tenantId: 'm', source: 'message', ambiguous: false },
+    ],
+    [
+      'then the tenant a fan-out reached the user through',
+      { fanoutTenantId: 'f', membershipTenantIds: ['x', 'y'] },
+      { tenantId: 'f', source: 'fanout', ambiguous: false },
+    ],
     ['a named tenant needs no membership', { recipientTenantId: 'r', membershipTenantIds: [] }, { tenantId: 'r', source: 'recipient', ambiguous: false }],
     ['a named tenant needs no auto-infer', { messageTenantId: 'm', autoInfer: false }, { tenantId: 'm', source: 'message', ambiguous: false }],
     ['one membership is inferred', { membershipTenantIds: ['only'] }, { tenantId: 'only', source: 'inferred', ambiguous: false }],

@@ -30,7 +30,10 @@ describe('parseDuration', () => {
 describe('parseScopes', () => {
   it('collects users and tenants and keeps every scope', () => {
     const r = parseScopes('user_id:a/b  tenant_id:acme inbox:read:messages read:brands:main');
-    expect(r).toEqual({ ok: true, scopes: { userIds: ['a/b'], tenantIds: ['acme'], all: new Set(['user_id:a/b', 'tenant_id:acme', 'inbox:read:messages', 'read:brands:main']) } });
+    expect(r).toEqual({
+      ok: true,
+      scopes: { userIds: ['a/b'], tenantIds: ['acme'], all: new Set(['user_id:a/b', 'tenant_id:acme', 'inbox:read:messages', 'read:brands:main']) },
+    });
   });
 
   it.each([

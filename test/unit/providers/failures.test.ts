@@ -32,7 +32,9 @@ describe('classifying HTTP answers (httpFailure)', () => {
 
 describe('classifying calls without an answer (networkFailure)', () => {
   it('retries a network error as transient, naming only its code (never the URL)', () => {
-    const error = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' }) });
+    const error = Object.assign(new TypeError('fetch failed'), {
+      cause: Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' }),
+    });
     expect(networkFailure(error, 'webhook', 1000)).toMatchObject({ transient: true, message: 'webhook unreachable (ECONNREFUSED)' });
   });
 
@@ -64,7 +66,10 @@ describe('classifying AWS SDK errors (awsFailure)', () => {
   });
 
   it('treats the aborted request of the timeout as a transient timeout', () => {
-    expect(awsFailure(Object.assign(new Error('Request aborted'), { name: 'AbortError' }), 'ses', 2500)).toMatchObject({ transient: true, message: 'ses timed out after 2500 ms' });
+    expect(awsFailure(Object.assign(new Error('Request aborted'), { name: 'AbortError' }), 'ses', 2500)).toMatchObject({
+      transient: true,
+      message: 'ses timed out after 2500 ms',
+    });
   });
 });
 
@@ -93,12 +98,20 @@ describe('classifying Slack answers (slackOutcome)', () => {
   });
 
   it.each([
-    ['ok:false ratelimited on a 200 as transient with its retry-after', reply(200, { ok: false, error: 'ratelimited' }, '9'), { transient: true, retryAfterMs: 9000 }],
+    [
+      'ok:false ratelimited on a 200 as transient with its retry-after',
+      reply(200, { ok: false, error: 'ratelimited' }, '9'),
+      { transient: true, retryAfterMs: 9000 },
+    ],
     ['a 429 as transient with its retry-after', reply(429, { ok: false, error: 'ratelimited' }, '3'), { transient: true, retryAfterMs: 3000 }],
     ['internal_error as transient', reply(200, { ok: false, error: 'internal_error' }), { transient: true }],
     ['invalid_auth as permanent', reply(200, { ok: false, error: 'invalid_auth' }), { transient: false, retryAfterMs: undefined }],
     ['channel_not_found as permanent', reply(200, { ok: false, error: 'channel_not_found' }), { transient: false }],
-    ['a 200 that is not JSON as permanent', { status: 200, headers: new Headers(), text: '<html>' }, { transient: false, message: 'slack chat.postMessage failed: unknown_error' }],
+    [
+      'a 200 that is not JSON as permanent',
+      { status: 200, headers: new Headers(), text: '<html>' },
+      { transient: false, message: 'slack chat.postMessage failed: unknown_error' },
+    ],
     ['a 503 as transient', reply(503, {}), { transient: true, statusCode: 503 }],
   ])('treats %s', (_, r, expected) => {
     const thrown = (() => {

@@ -53,14 +53,21 @@ describe('email payloads', () => {
   });
 
   it('refuses an address that is not an email as permanent', () => {
-    expect(() => smtpMail(message({ address: { email: 'x' } }), { host: 'h', port: 25, secure: false, from: 'a@b.c' })).toThrow(expect.objectContaining({ transient: false }));
+    expect(() => smtpMail(message({ address: { email: 'x' } }), { host: 'h', port: 25, secure: false, from: 'a@b.c' })).toThrow(
+      expect.objectContaining({ transient: false }),
+    );
     expect(() => sesInput(message({ address: 'nobody' }), { from: 'a@b.c' })).toThrow(expect.objectContaining({ transient: false }));
   });
 });
 
 describe('sms payload', () => {
   it('sns: the phone number, the body text and the SMS attributes', () => {
-    expect(snsInput(message({ channel: 'sms', address: '+4799999999', content: { channel: 'sms', body: 'Code 1' } }), { sms_type: 'Transactional', sender_id: 'ACME' })).toEqual({
+    expect(
+      snsInput(message({ channel: 'sms', address: '+4799999999', content: { channel: 'sms', body: 'Code 1' } }), {
+        sms_type: 'Transactional',
+        sender_id: 'ACME',
+      }),
+    ).toEqual({
       PhoneNumber: '+4799999999',
       Message: 'Code 1',
       MessageAttributes: {
@@ -140,7 +147,14 @@ describe('direct message payloads', () => {
   it('teams: a divider separates what follows; text stands in when there are no blocks', () => {
     const card = (c: RenderedOutput) => teamsActivity(c).attachments[0].content;
     expect(
-      card({ channel: 'direct_message', blocks: [{ type: 'text', text: 'a' }, { type: 'divider', text: '' }, { type: 'quote', text: 'b' }] }).body,
+      card({
+        channel: 'direct_message',
+        blocks: [
+          { type: 'text', text: 'a' },
+          { type: 'divider', text: '' },
+          { type: 'quote', text: 'b' },
+        ],
+      }).body,
     ).toEqual([
       { type: 'TextBlock', text: 'a', wrap: true },
       { type: 'TextBlock', text: 'b', wrap: true, isSubtle: true, separator: true },
@@ -185,7 +199,14 @@ describe('webhook request', () => {
         'x-courier-signature': webhookSignature(SECRET, 1_700_000_000, req.body),
         'idempotency-key': 'k-1',
       },
-      body: JSON.stringify({ messageId: '1700000000000-m1', channel: 'webhook', recipient: { userId: 'u1' }, content, metadata: {}, timestamp: '2023-11-14T22:13:20.000Z' }),
+      body: JSON.stringify({
+        messageId: '1700000000000-m1',
+        channel: 'webhook',
+        recipient: { userId: 'u1' },
+        content,
+        metadata: {},
+        timestamp: '2023-11-14T22:13:20.000Z',
+      }),
     });
   });
 
@@ -198,6 +219,11 @@ describe('webhook request', () => {
 describe('local capture payload', () => {
   it('carries the message id, channel, address and rendered content', () => {
     const content: RenderedOutput = { channel: 'sms', body: 'Code' };
-    expect(capturePayload(message({ channel: 'sms', address: '+1555', content }))).toEqual({ messageId: '1700000000000-m1', channel: 'sms', address: '+1555', content });
+    expect(capturePayload(message({ channel: 'sms', address: '+1555', content }))).toEqual({
+      messageId: '1700000000000-m1',
+      channel: 'sms',
+      address: '+1555',
+      content,
+    });
   });
 });

@@ -36,25 +36,73 @@ describe('the recipient of an email', () => {
     ['an array', ['ada@example.test']],
     ['an address with a domain literal', 'ada@[127.0.0.1]'],
   ])('refuses %s as a permanent invalid address', (_name, address) => {
-    expect(() => emailRecipient(address, 'smtp')).toThrow(expect.objectContaining({ transient: false, message: 'smtp: the address is not exactly one email address' }));
+    expect(() => emailRecipient(address, 'smtp')).toThrow(
+      expect.objectContaining({ transient: false, message: 'smtp: the address is not exactly one email address' }),
+    );
   });
 
   it('ses refuses a list of addresses the same way', () => {
-    const message = { messageId: 'm', idempotencyKey: 'm:email', channel: 'email', recipient: {}, address: 'ada@example.test, eve@evil.test', content: { channel: 'email' }, settings: {}, timeoutMs: 1 } as ProviderSend;
-    expect(() => sesInput(message, { from: 'a@acme.test' })).toThrow(expect.objectContaining({ transient: false, message: 'ses: the address is not exactly one email address' }));
+    const message = {
+      messageId: 'm',
+      idempotencyKey: 'm:email',
+      channel: 'email',
+      recipient: {},
+      address: 'ada@example.test, eve@evil.test',
+      content: { channel: 'email' },
+      settings: {},
+      timeoutMs: 1,
+    } as ProviderSend;
+    expect(() => sesInput(message, { from: 'a@acme.test' })).toThrow(
+      expect.objectContaining({ transient: false, message: 'ses: the address is not exactly one email address' }),
+    );
   });
 });
 
 describe('how the smtp adapter connects', () => {
   const base = { port: 587, secure: false, from: 'a@acme.test' };
   it.each([
-    ['a named server: its resolved address, TLS required and verified against the name', { ...base, host: 'smtp.example.test' }, '203.0.113.7', { host: '203.0.113.7', tls: { servername: 'smtp.example.test' }, requireTLS: true }],
-    ['a server given by address: TLS required', { ...base, host: '198.51.100.9' }, '198.51.100.9', { host: '198.51.100.9', tls: { servername: undefined }, requireTLS: true }],
-    ['a private relay (allow-listed): TLS required', { ...base, host: 'relay.internal' }, '10.0.0.25', { host: '10.0.0.25', tls: { servername: 'relay.internal' }, requireTLS: true }],
-    ['a loopback server: TLS not required', { ...base, host: 'localhost' }, '127.0.0.1', { host: '127.0.0.1', tls: { servername: 'localhost' }, requireTLS: false }],
-    ['a loopback server with require_tls: TLS required', { ...base, host: '127.0.0.1', require_tls: true }, '127.0.0.1', { host: '127.0.0.1', tls: { servername: undefined }, requireTLS: true }],
-    ['require_tls false: STARTTLS when offered, as before', { ...base, host: 'smtp.example.test', require_tls: false }, '203.0.113.7', { host: '203.0.113.7', tls: { servername: 'smtp.example.test' }, requireTLS: false }],
-    ['implicit TLS (secure): TLS from the first byte', { ...base, port: 465, secure: true, host: 'smtp.example.test' }, '203.0.113.7', { host: '203.0.113.7', tls: { servername: 'smtp.example.test' }, secure: true, requireTLS: false }],
+    [
+      'a named server: its resolved address, TLS required and verified against the name',
+      { ...base, host: 'smtp.example.test' },
+      '203.0.113.7',
+      { host: '203.0.113.7', tls: { servername: 'smtp.example.test' }, requireTLS: true },
+    ],
+    [
+      'a server given by address: TLS required',
+      { ...base, host: '198.51.100.9' },
+      '198.51.100.9',
+      { host: '198.51.100.9', tls: { servername: undefined }, requireTLS: true },
+    ],
+    [
+      'a private relay (allow-listed): TLS required',
+      { ...base, host: 'relay.internal' },
+      '10.0.0.25',
+      { host: '10.0.0.25', tls: { servername: 'relay.internal' }, requireTLS: true },
+    ],
+    [
+      'a loopback server: TLS not required',
+      { ...base, host: 'localhost' },
+      '127.0.0.1',
+      { host: '127.0.0.1', tls: { servername: 'localhost' }, requireTLS: false },
+    ],
+    [
+      'a loopback server with require_tls: TLS required',
+      { ...base, host: '127.0.0.1', require_tls: true },
+      '127.0.0.1',
+      { host: '127.0.0.1', tls: { servername: undefined }, requireTLS: true },
+    ],
+    [
+      'require_tls false: STARTTLS when offered, as before',
+      { ...base, host: 'smtp.example.test', require_tls: false },
+      '203.0.113.7',
+      { host: '203.0.113.7', tls: { servername: 'smtp.example.test' }, requireTLS: false },
+    ],
+    [
+      'implicit TLS (secure): TLS from the first byte',
+      { ...base, port: 465, secure: true, host: 'smtp.example.test' },
+      '203.0.113.7',
+      { host: '203.0.113.7', tls: { servername: 'smtp.example.test' }, secure: true, requireTLS: false },
+    ],
   ])('%s', (_name, settings, address, expected) => {
     expect(smtpConnection(settings, address)).toMatchObject(expected);
   });

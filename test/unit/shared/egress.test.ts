@@ -170,7 +170,12 @@ describe('the egress policy', () => {
   it('reads its settings: private egress off by default, allowed hosts as a comma-separated list', () => {
     expect(parseConfig({ TABLE_NAME: 't' })).toMatchObject({ ALLOW_PRIVATE_EGRESS: false, EGRESS_ALLOW_HOSTS: [] });
     expect(parseConfig({ TABLE_NAME: 't', ALLOW_PRIVATE_EGRESS: 'true' }).ALLOW_PRIVATE_EGRESS).toBe(true);
-    expect(parseConfig({ TABLE_NAME: 't', EGRESS_ALLOW_HOSTS: ' Relay.Internal, 10.0.0.5 ,[FD00::5],0x0a.1' }).EGRESS_ALLOW_HOSTS).toEqual(['relay.internal', '10.0.0.5', 'fd00::5', '10.0.0.1']);
+    expect(parseConfig({ TABLE_NAME: 't', EGRESS_ALLOW_HOSTS: ' Relay.Internal, 10.0.0.5 ,[FD00::5],0x0a.1' }).EGRESS_ALLOW_HOSTS).toEqual([
+      'relay.internal',
+      '10.0.0.5',
+      'fd00::5',
+      '10.0.0.1',
+    ]);
     expect(() => parseConfig({ TABLE_NAME: 't', EGRESS_ALLOW_HOSTS: 'https://relay.internal/' })).toThrow(/EGRESS_ALLOW_HOSTS/);
     expect(() => parseConfig({ TABLE_NAME: 't', EGRESS_ALLOW_HOSTS: 'relay.internal:25' })).toThrow(/EGRESS_ALLOW_HOSTS/);
     expect(() => parseConfig({ TABLE_NAME: 't', ALLOW_PRIVATE_EGRESS: 'yes' })).toThrow(/ALLOW_PRIVATE_EGRESS/);

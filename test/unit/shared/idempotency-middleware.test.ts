@@ -24,7 +24,14 @@ class FakeStore implements IdempotencyStore {
     if (live && !stale) return { claimed: false as const, existing: { state: r.state, bodyHash: r.bodyHash, response: r.response } };
     const token = `t${++this.n}`;
     const created = live && stale ? r.created : input.now;
-    this.records.set(scope, { state: 'IN_FLIGHT', bodyHash: input.bodyHash, owner: token, leaseUntil: input.now + input.leaseMs, expiresAt: input.expiresAt, created });
+    this.records.set(scope, {
+      state: 'IN_FLIGHT',
+      bodyHash: input.bodyHash,
+      owner: token,
+      leaseUntil: input.now + input.leaseMs,
+      expiresAt: input.expiresAt,
+      created,
+    });
     return { claimed: true as const, token, created };
   }
 

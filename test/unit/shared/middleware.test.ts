@@ -59,7 +59,10 @@ describe('jsonBody', () => {
 
 describe('apiKeyAuth', () => {
   const stored = new Set([hashApiKey('good-key')]);
-  const h = wrap(async () => ({ ok: true }), apiKeyAuth(async (hash) => stored.has(hash)));
+  const h = wrap(
+    async () => ({ ok: true }),
+    apiKeyAuth(async (hash) => stored.has(hash)),
+  );
   const status = async (headers: Record<string, string>) => ((await h(httpEvent('GET', '/x', { headers }), ctx)) as { statusCode: number }).statusCode;
 
   it('accepts a stored key and refuses everything else with 401', async () => {

@@ -19,7 +19,13 @@ import {
 
 const bytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v));
 const MARKER = /…\[truncated in the message log: \d+ more bytes\]$/;
-const req = (over: Partial<RequestRecord> = {}): RequestRecord => ({ requestId: 'r0000000001', message: { to: { email: 'a@x.io' } } as RequestRecord['message'], enqueued: 1, single: true, ...over });
+const req = (over: Partial<RequestRecord> = {}): RequestRecord => ({
+  requestId: 'r0000000001',
+  message: { to: { email: 'a@x.io' } } as RequestRecord['message'],
+  enqueued: 1,
+  single: true,
+  ...over,
+});
 const recipient = (over: Partial<DeliveryRecipient> = {}): DeliveryRecipient => ({ messageId: 'r0000000001', inline: { email: 'a@x.io' }, ...over });
 
 describe('capOutputs', () => {
@@ -29,8 +35,25 @@ describe('capOutputs', () => {
     ['html full of quotes (JSON doubles them)', [{ channel: 'email', subject: 'Q', html: big(200_000, '"') }]],
     ['non-ASCII text (three bytes a character)', [{ channel: 'sms', body: big(100_000, '€') }]],
     ['control characters (six bytes of JSON each)', [{ channel: 'push', title: 't', body: big(50_000, '\u0001') }]],
-    ['several channels at once', [{ channel: 'email', text: big(90_000), html: big(90_000) }, { channel: 'push', title: 'T', body: big(90_000) }, { channel: 'webhook', body: big(10) }]],
-    ['thousands of inbox blocks', [{ channel: 'inbox', title: 'T', body: 'b', blocks: Array.from({ length: 5000 }, (_, i) => ({ type: 'action' as const, text: `Open ${i}`, href: `https://x.test/${i}` })) }]],
+    [
+      'several channels at once',
+      [
+        { channel: 'email', text: big(90_000), html: big(90_000) },
+        { channel: 'push', title: 'T', body: big(90_000) },
+        { channel: 'webhook', body: big(10) },
+      ],
+    ],
+    [
+      'thousands of inbox blocks',
+      [
+        {
+          channel: 'inbox',
+          title: 'T',
+          body: 'b',
+          blocks: Array.from({ length: 5000 }, (_, i) => ({ type: 'action' as const, text: `Open ${i}`, href: `https://x.test/${i}` })),
+        },
+      ],
+    ],
   ])('cuts %s to the budget, small fields whole, cut ones with the marker', (_, outputs) => {
     const capped = capOutputs(outputs);
     expect(bytes(capped)).toBeLessThanOrEqual(STORED_OUTPUTS_BYTES);
