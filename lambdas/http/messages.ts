@@ -70,11 +70,16 @@ function matches(m: MessageRecord, q: ListQuery, after: number | undefined): boo
   return q.archived !== 'true';
 }
 
-async function mustGet(messageId: string): Promise<MessageRecord> {
+async function findMessage(messageId: string): Promise<MessageRecord | undefined> {
   const id = parseMessageId(messageId);
   const stored = id && (await getMessage(id.requestId, id.suffix));
-  if (!stored) throw new NotFoundError(`Message ${messageId} not found`);
-  return stored.record;
+  return stored ? stored.record : undefined;
+}
+
+async function mustGet(messageId: string): Promise<MessageRecord> {
+  const found = await findMessage(messageId);
+  if (!found) throw new NotFoundError(`Message ${messageId} not found`);
+  return found;
 }
 
 const PAGE = 50;
@@ -107,7 +112,7 @@ async function listMessages(q: ListQuery): Promise<{ results: MessageRecord[]; c
   if (parsedAfter !== undefined && Number.isNaN(parsedAfter))
     throw new ValidationError('Invalid request: query.enqueued_after must be epoch ms or an ISO-8601 time');
   if (q.messageId) {
-    const m = await mustGet(q.messageId).catch(() => undefined);
+    const m = await findMessage(q.messageId);
     return { results: m && matches(m, q, parsedAfter) ? [m] : [] };
   }
   if (q.traceId) return listTrace(q, parsedAfter);

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
  * (startTestStack({ env: { SQS_ENDPOINT: proxy.url } })).
  */
 export async function startFaultProxy(upstream: string) {
-  const failures = new Map<string, number>();
+  const failures = new Map<string, { left: number; match?: string }>();
   const seen: string[] = [];
   const target = new URL(upstream);
   const server = http.createServer((req, res) => {
@@ -17,13 +17,13 @@ export async function startFaultProxy(upstream: string) {
     req.on('end', () => {
       const action = String(req.headers['x-amz-target'] ?? '');
       seen.push(action);
-      const left = failures.get(action) ?? 0;
-      if (left > 0) {
-        failures.set(action, left - 1);
+      const body = Buffer.concat(chunks);
+      const failure = failures.get(action);
+      if (failure && failure.left > 0 && (failure.match === undefined || body.includes(failure.match))) {
+        failure.left -= 1;
         res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify({ __type: 'InternalFailure', message: 'injected failure' }));
         return;
       }
-      const body = Buffer.concat(chunks);
       const forward = http.request(
         { hostname: target.hostname, port: target.port, path: req.url, method: req.method, headers: { ...req.headers, host: target.host } },
         (up) => {
@@ -38,9 +38,9 @@ export async function startFaultProxy(upstream: string) {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    /** The next `times` requests of `action` fail with 500. */
-    fail(action: string, times: number) {
-      failures.set(action, times);
+    /** The next `times` requests of `action` (whose body contains `match`, if given) fail with 500. */
+    fail(action: string, times: number, match?: string) {
+      failures.set(action, { left: times, match });
     },
     /** Actions requested so far, oldest first. */
     seen: () => [...seen],
