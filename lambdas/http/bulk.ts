@@ -59,7 +59,12 @@ export const routes = [
         await createRequest({ requestId, message: bulkSendMessage(job.definition), enqueued: op?.created ?? Date.now(), single: false, bulkJobId: job.jobId });
       } catch (e) {
         // Nothing is stored: back to CREATED, so running the job again is possible.
-        if (!rerun) await unstartJob(job.jobId, requestId).catch(() => undefined);
+        if (!rerun) {
+          await unstartJob(job.jobId, requestId).catch((undo: unknown) =>
+            // Left PROCESSING with no request: said where an operator looks, as the run's own error goes back to the caller.
+            logger.error('a failed bulk run could not be set back to CREATED; the job stays PROCESSING', { jobId: job.jobId, requestId, error: undo as Error }),
+          );
+        }
         throw e;
       }
       try {

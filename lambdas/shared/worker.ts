@@ -7,9 +7,6 @@ import { logger } from './logger';
 
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
-/** A record whose body can never be processed; it fails until SQS moves it to the dead-letter queue. */
-export class PoisonRecordError extends Error {}
-
 /**
  * An SQS worker: each record is parsed and validated on its own and handled in parallel with its
  * batch neighbours; failures are reported per record (ReportBatchItemFailures), so one bad record
@@ -21,17 +18,18 @@ export function sqsWorker<T>(schema: ZodType<T>, handle: (job: T, record: SQSRec
     .use(injectLambdaContext(logger))
     .handler(async (event, context) => {
       const recordHandler = async (record: SQSRecord) => {
+        // A record that can never be processed fails until SQS moves it to the dead-letter queue.
         let body: unknown;
         try {
           body = JSON.parse(record.body);
         } catch {
           logger.error('record body is not JSON', { messageId: record.messageId });
-          throw new PoisonRecordError(`record ${record.messageId} is not JSON`);
+          throw new Error(`record ${record.messageId} is not JSON`);
         }
         const job = schema.safeParse(body);
         if (!job.success) {
           logger.error('record is not a valid job', { messageId: record.messageId, issues: job.error.issues.slice(0, 3) });
-          throw new PoisonRecordError(`record ${record.messageId} is not a valid job`);
+          throw new Error(`record ${record.messageId} is not a valid job`);
         }
         try {
           await handle(job.data, record, context);
