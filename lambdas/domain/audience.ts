@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Audience filters (courier-api.md section 6): validation of the `PUT /audiences/:id` body and the
+ * Audience filters (Courier's audience filter format: rules with AND/OR, nestable): validation of the `PUT /audiences/:id` body and the
  * evaluation of a filter against one user. Pure: the caller loads the profile and memberships.
  */
 

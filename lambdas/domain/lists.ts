@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ValidationError } from '../shared/errors';
 
 /**
- * List ids and list patterns (SPEC section 2). An id is up to four non-empty dot-separated parts;
+ * List ids and list patterns, as Courier defines them. An id is up to four non-empty dot-separated parts;
  * in a pattern a part may be `*` (exactly one part) or, as the last part only, `**` (one or more
  * remaining parts).
  */

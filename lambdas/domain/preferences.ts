@@ -1,5 +1,5 @@
 /**
- * Topic preference resolution (SPEC §5): from the preference layers of one user and one topic to
+ * Topic preference resolution (docs/decisions.md#d4): from the preference layers of one user and one topic to
  * the effective status, the custom routing, and what every layer contributed (the explain view).
  *
  * Layers, lowest precedence first:

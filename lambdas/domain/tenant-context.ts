@@ -1,5 +1,5 @@
 /**
- * Tenant context (SPEC section 4): which tenant a recipient is sent in, which of its ancestors are
+ * Tenant context (docs/decisions.md#d2): which tenant a recipient is sent in, which of its ancestors are
  * loaded, and how their metadata merges into the brand, the template properties and the profile.
  */
 
@@ -74,7 +74,7 @@ export function mergeTenantLayers(layersTopmostFirst: TenantRecord[]): TenantCon
 /**
  * Recipient profile for rendering/routing: merged tenant user_profile < membership profile < stored
  * profile < inline fields of `to` (highest); shallow, top-level keys; JSON types kept (the seed shows
- * `"key5": "true"` for an inline `true`; SPEC keeps the boolean). `inline` holds only the profile
+ * `"key5": "true"` for an inline `true`; we keep the boolean, docs/decisions.md#d2). `inline` holds only the profile
  * fields of `to`: the caller strips `user_id`, `context`, `data` and the like.
  */
 export function mergeRecipientProfile(parts: {

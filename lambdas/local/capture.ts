@@ -69,7 +69,7 @@ function headerRecord(lines: readonly { key: string; line: string }[]): Record<s
 }
 
 /**
- * The local provider targets of SPEC section 10, both on 127.0.0.1 and free ports: an SMTP server
+ * The local provider targets (README "Quick start"; docs/decisions.md#d10), both on 127.0.0.1 and free ports: an SMTP server
  * that accepts any sender, recipient and credentials (STARTTLS off, so a plain client never tries
  * to upgrade to a certificate it cannot verify), and an HTTP server taking the local-capture
  * POSTs. Captures are kept in memory and served over HTTP:
