@@ -3,6 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { API_GROUPS, functionIds, QUEUES, queueUrlEnv, routeKeys, SCHEDULED, type QueueName } from '../shared/topology';
+import { countUsage } from '../shared/usage';
 import type { SqsHandler } from '../shared/worker';
 import { asFunction, recordCalls, type IamRequest } from './aws-calls';
 import { startBundledFunctions } from './bundles';
@@ -176,6 +177,7 @@ async function bundleWiring(
  * loaded only after the environment is set, as Lambda loads them after configuring a function.
  */
 export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack> {
+  countUsage();
   const region = process.env.AWS_REGION ?? 'us-east-1';
   const ddbAdmin = new DynamoDBClient({ endpoint: o.dynamodbEndpoint, region, credentials: LOCAL_CREDENTIALS });
   const sqs = new SQSClient({ endpoint: o.sqsEndpoint, region, credentials: LOCAL_CREDENTIALS, useQueueUrlAsEndpoint: false });

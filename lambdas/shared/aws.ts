@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { config } from './config';
-import { hasAwsCallListeners, notifyAwsCall, recordDynamo, recordSqs, type AwsCall, type CapacityLike } from './usage';
+import { countingUsage, hasAwsCallListeners, notifyAwsCall, recordDynamo, recordSqs, type AwsCall, type CapacityLike } from './usage';
 
 interface MiddlewareClient {
   config: { region: () => Promise<string> };
@@ -35,6 +35,7 @@ const base = new DynamoDBClient({ region: config.AWS_REGION, endpoint: config.DY
 
 base.middlewareStack.add(
   (next, context) => async (args) => {
+    if (!countingUsage()) return next(args);
     const input = args.input as { ReturnConsumedCapacity?: string };
     input.ReturnConsumedCapacity ??= 'TOTAL';
     const result = await next(args);
@@ -62,6 +63,7 @@ observeCalls(sqs, 'sqs');
 sqs.middlewareStack.add(
   (next, context) => async (args) => {
     const result = await next(args);
+    if (!countingUsage()) return result;
     const command = (context.commandName ?? 'Unknown').replace(/Command$/, '');
     const input = args.input as { MessageBody?: string; Entries?: { MessageBody?: string }[] };
     const bodies = input.MessageBody !== undefined ? [input.MessageBody] : (input.Entries ?? []).map((e) => e.MessageBody ?? '');

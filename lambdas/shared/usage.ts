@@ -1,7 +1,8 @@
 /**
- * Cost counters: every DynamoDB and SQS request made through the shared clients is recorded here,
- * with the capacity DynamoDB reports (ReturnConsumedCapacity) and the 64 KB chunks SQS bills.
- * Tests read them to assert access patterns (no Scan), benchmarks to price a send.
+ * Cost counters: while counting is on (the local stack turns it on; a deployed function never
+ * does), every DynamoDB and SQS request made through the shared clients is recorded here, with the
+ * capacity DynamoDB reports (ReturnConsumedCapacity, asked for only then) and the 64 KB chunks SQS
+ * bills. Tests read them to assert access patterns (no Scan), benchmarks to price a send.
  */
 export interface Usage {
   dynamodb: { requests: Record<string, number>; rcu: number; wcu: number };
@@ -14,6 +15,14 @@ const fresh = (): Usage => ({
 });
 
 let current = fresh();
+let on = false;
+
+/** Turns the counters on (the local stack, for tests and benchmarks). */
+export function countUsage(): void {
+  on = true;
+}
+
+export const countingUsage = (): boolean => on;
 
 /** Command names in the order they were sent, for tests that assert access patterns. */
 const log: string[] = [];
