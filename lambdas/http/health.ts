@@ -1,10 +1,7 @@
-import middy from '@middy/core';
-import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import { errorResponder, payloadV2 } from '../shared/middleware';
-import { toResult } from '../shared/router';
+import { apiHandler } from '../shared/api';
+import { route } from '../shared/router';
 
 /** `GET /health`: answers without an API key and without touching the table. */
-export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
-  .use(payloadV2())
-  .use(errorResponder())
-  .handler(async () => toResult({ status: 200, body: { status: 'ok' } }));
+export const handler = apiHandler([route({ method: 'GET', path: '/health', handler: async () => ({ status: 200, body: { status: 'ok' } }) })], {
+  auth: 'none',
+});

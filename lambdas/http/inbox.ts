@@ -1,13 +1,10 @@
-import middy from '@middy/core';
-import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { z } from 'zod';
 import { inboxAccess } from '../domain/tokens';
-import { dispatcher, type HttpHandler } from '../shared/api';
-import { config } from '../shared/config';
+import { apiHandler } from '../shared/api';
 import { AuthorizationError, NotFoundError } from '../shared/errors';
-import { errorResponder, jsonBody, payloadV2 } from '../shared/middleware';
 import { noContent, ok, route } from '../shared/router';
-import { tokenScopes, userTokenAuth } from '../shared/tokens';
+import { tokenScopes } from '../shared/tokens';
 import { countUnread, listInbox, markAllRead, setInboxFlags, type InboxMessage } from '../store/inbox';
 import { classicPage } from './paging';
 
@@ -102,9 +99,4 @@ export const routes = [
   change('unarchive', { archived: false }),
 ];
 
-export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
-  .use(payloadV2())
-  .use(errorResponder())
-  .use(userTokenAuth())
-  .use(jsonBody(config.MAX_BODY_BYTES))
-  .handler(dispatcher(routes)) as unknown as HttpHandler;
+export const handler = apiHandler(routes, { auth: 'userToken' });

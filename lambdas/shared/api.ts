@@ -1,11 +1,14 @@
 import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { isActiveKeyHash } from '../store/api-keys';
 import { dynamoIdempotencyStore } from '../store/idempotency';
 import { config } from './config';
 import { idempotency } from './idempotency';
+import { logger } from './logger';
 import { apiKeyAuth, errorResponder, jsonBody, payloadV2 } from './middleware';
 import { createRouter, toResult, type Route } from './router';
+import { userTokenAuth } from './tokens';
 
 export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
 
@@ -18,18 +21,20 @@ export function dispatcher(routes: Route[]) {
   };
 }
 
+/** Who may call a function's routes: API keys (the admin API), user tokens (the inbox), anyone (health). */
+export type ApiAuth = 'apiKey' | 'userToken' | 'none';
+
 /**
- * The Lambda handler of an API resource group: either API Gateway payload version (lib/api.ts
- * `-c api=rest`), errors as Courier's `{ message, type }`, the API key
- * checked before anything else, then `Idempotency-Key` on POSTs (it hashes the raw body, so it comes
- * before the body is parsed), then the JSON body parsed within the size limit.
+ * The Lambda handler of an API resource group: Powertools' Lambda context in every log line
+ * (request id, cold start), either API Gateway payload version (lib/api.ts `-c api=rest`), errors
+ * as Courier's `{ message, type }`, then the caller checked before anything else. With an API key,
+ * `Idempotency-Key` on POSTs comes next (it hashes the raw body, so it comes before the body is
+ * parsed); then the JSON body, parsed within the size limit.
  */
-export function apiHandler(routes: Route[]): HttpHandler {
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
-    .use(payloadV2())
-    .use(errorResponder())
-    .use(apiKeyAuth(isActiveKeyHash))
-    .use(idempotency(dynamoIdempotencyStore))
-    .use(jsonBody(config.MAX_BODY_BYTES))
-    .handler(dispatcher(routes)) as unknown as HttpHandler;
+export function apiHandler(routes: Route[], { auth }: { auth: ApiAuth } = { auth: 'apiKey' }): HttpHandler {
+  const chain = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>().use(injectLambdaContext(logger)).use(payloadV2()).use(errorResponder());
+  if (auth === 'apiKey') chain.use(apiKeyAuth(isActiveKeyHash)).use(idempotency(dynamoIdempotencyStore));
+  if (auth === 'userToken') chain.use(userTokenAuth());
+  if (auth !== 'none') chain.use(jsonBody(config.MAX_BODY_BYTES));
+  return chain.handler(dispatcher(routes)) as unknown as HttpHandler;
 }
