@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { apiHandler } from '../shared/api';
-import { ConflictError, NotFoundError } from '../shared/errors';
-import { noContent, ok, route } from '../shared/router';
+import { documentRoutes } from './documents';
+import { ConflictError } from '../shared/errors';
+import { ok, route } from '../shared/router';
 import { brands, type BrandDoc } from '../store/brands';
 import type { StoredDoc } from '../store/documents';
-import { CLASSIC_PAGE_SIZE, classicPage, cursorQuery } from './paging';
 import { bodyId, jsonObject } from './schemas';
 
 const brandFields = {
@@ -34,6 +34,7 @@ export const describeBrand = (b: StoredDoc<BrandDoc>) => ({
 });
 
 export const routes = [
+  ...documentRoutes({ path: '/brands', param: 'brand_id', noun: 'Brand', store: brands, describe: describeBrand }),
   route({
     method: 'POST',
     path: '/brands',
@@ -46,38 +47,12 @@ export const routes = [
     },
   }),
   route({
-    method: 'GET',
-    path: '/brands/:brand_id',
-    handler: async ({ params }) => {
-      const brand = await brands.get(params.brand_id);
-      if (!brand) throw new NotFoundError(`Brand ${params.brand_id} not found`);
-      return ok(describeBrand(brand));
-    },
-  }),
-  route({
     method: 'PUT',
     path: '/brands/:brand_id',
     body: z.object(brandFields),
     handler: async ({ params, body }) => {
       const stored = await brands.put(params.brand_id, { name: body.name, settings: body.settings ?? {}, snippets: body.snippets ?? { items: [] } });
       return ok(describeBrand(stored!));
-    },
-  }),
-  route({
-    method: 'DELETE',
-    path: '/brands/:brand_id',
-    handler: async ({ params }) => {
-      await brands.delete(params.brand_id);
-      return noContent();
-    },
-  }),
-  route({
-    method: 'GET',
-    path: '/brands',
-    query: cursorQuery,
-    handler: async ({ query }) => {
-      const page = await brands.list(CLASSIC_PAGE_SIZE, query.cursor);
-      return ok(classicPage('results', page.items.map(describeBrand), page.cursor));
     },
   }),
 ];

@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { apiHandler } from '../shared/api';
-import { NotFoundError } from '../shared/errors';
-import { noContent, ok, route } from '../shared/router';
+import { documentRoutes } from './documents';
+import { ok, route } from '../shared/router';
 import { topics, type Topic } from '../store/preferences';
 import type { StoredDoc } from '../store/documents';
-import { CLASSIC_PAGE_SIZE, classicPage, cursorQuery } from './paging';
 import { preferenceStatus, routingEntry } from './schemas';
 
 /** Subscription topics: Courier manages them in its UI; here they have an API (our addition). */
@@ -18,37 +17,12 @@ const topicBody = z.object({
 const describe = (t: StoredDoc<Topic>) => ({ id: t.id, ...t.doc, created: t.created, updated: t.updated });
 
 export const routes = [
+  ...documentRoutes({ path: '/preferences/topics', param: 'topic_id', noun: 'Topic', store: topics, describe: describe }),
   route({
     method: 'PUT',
     path: '/preferences/topics/:topic_id',
     body: topicBody,
     handler: async ({ params, body }) => ok(describe((await topics.put(params.topic_id, body))!)),
-  }),
-  route({
-    method: 'GET',
-    path: '/preferences/topics/:topic_id',
-    handler: async ({ params }) => {
-      const topic = await topics.get(params.topic_id);
-      if (!topic) throw new NotFoundError(`Topic ${params.topic_id} not found`);
-      return ok(describe(topic));
-    },
-  }),
-  route({
-    method: 'DELETE',
-    path: '/preferences/topics/:topic_id',
-    handler: async ({ params }) => {
-      await topics.delete(params.topic_id);
-      return noContent();
-    },
-  }),
-  route({
-    method: 'GET',
-    path: '/preferences/topics',
-    query: cursorQuery,
-    handler: async ({ query }) => {
-      const page = await topics.list(CLASSIC_PAGE_SIZE, query.cursor);
-      return ok(classicPage('results', page.items.map(describe), page.cursor));
-    },
   }),
 ];
 

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { CATALOG, catalogEntry, redactSettings } from '../providers/catalog';
 import { apiHandler } from '../shared/api';
-import { ConflictError, NotFoundError, ValidationError } from '../shared/errors';
-import { noContent, ok, route } from '../shared/router';
+import { documentRoutes } from './documents';
+import { ConflictError, ValidationError } from '../shared/errors';
+import { ok, route } from '../shared/router';
 import type { StoredDoc } from '../store/documents';
 import { providers, type ProviderDoc } from '../store/providers';
-import { CLASSIC_PAGE_SIZE, classicPage, cursorQuery } from './paging';
 import { bodyId, jsonObject } from './schemas';
 
 const providerBody = z.object({
@@ -42,6 +42,7 @@ const describe = (p: StoredDoc<ProviderDoc>) => ({
 });
 
 export const routes = [
+  ...documentRoutes({ path: '/providers', param: 'id', noun: 'Provider', store: providers, describe: describe }),
   route({
     method: 'GET',
     path: '/providers/catalog',
@@ -62,36 +63,10 @@ export const routes = [
     },
   }),
   route({
-    method: 'GET',
-    path: '/providers/:id',
-    handler: async ({ params }) => {
-      const p = await providers.get(params.id);
-      if (!p) throw new NotFoundError(`Provider ${params.id} not found`);
-      return ok(describe(p));
-    },
-  }),
-  route({
     method: 'PUT',
     path: '/providers/:id',
     body: providerBody,
     handler: async ({ params, body }) => ok(describe((await providers.put(params.id, toDoc(body)))!)),
-  }),
-  route({
-    method: 'DELETE',
-    path: '/providers/:id',
-    handler: async ({ params }) => {
-      await providers.delete(params.id);
-      return noContent();
-    },
-  }),
-  route({
-    method: 'GET',
-    path: '/providers',
-    query: cursorQuery,
-    handler: async ({ query }) => {
-      const page = await providers.list(CLASSIC_PAGE_SIZE, query.cursor);
-      return ok(classicPage('results', page.items.map(describe), page.cursor));
-    },
   }),
 ];
 
