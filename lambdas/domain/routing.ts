@@ -1,4 +1,18 @@
 import { z } from 'zod';
+import {
+  emailAddress,
+  pushAddress,
+  pushTokens,
+  slackAddress,
+  smsAddress,
+  teamsAddress,
+  webhookAddress,
+  type Address,
+  type Capabilities,
+  type DirectMessageAddress,
+  type PushTokenKey,
+  type SlackAddress,
+} from './addresses';
 
 export const CHANNELS = ['email', 'sms', 'push', 'inbox', 'direct_message', 'webhook'] as const;
 export type Channel = (typeof CHANNELS)[number];
@@ -106,60 +120,60 @@ export function customRouting(entries: string[]): Routing {
 }
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const nonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
-const present = (v: unknown): boolean => v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0);
 
-/** Profile keys holding push tokens, by the push provider that reads them (`target_arn` is an SNS endpoint, used by any). */
-const PUSH_TOKEN_KEYS: Record<string, string> = { 'firebase-fcm': 'firebaseToken', apn: 'apn', expo: 'expo', onesignal: 'onesignalPlayerID' };
+/** The profile key of each push provider's token (`target_arn`, an SNS endpoint, is used by any). */
+const PUSH_TOKEN_KEYS: Record<string, PushTokenKey> = { 'firebase-fcm': 'firebaseToken', apn: 'apn', expo: 'expo', onesignal: 'onesignalPlayerID' };
 
-function isHttpUrl(v: unknown): boolean {
-  if (typeof v !== 'string' || !URL.canParse(v)) return false;
-  const { protocol } = new URL(v);
-  return protocol === 'http:' || protocol === 'https:';
+/** What a target's reachability depends on besides the profile. */
+export interface Reach extends Capabilities {
+  /** The recipient has a user id (all the inbox needs). */
+  hasUserId: boolean;
 }
 
-const slackAddress = (v: unknown): boolean => isObj(v) && nonEmptyString(v.access_token) && [v.channel, v.user_id, v.email].some(nonEmptyString);
-
-const teamsAddress = (v: unknown): boolean =>
-  isObj(v) && (isHttpUrl(v.webhook_url) || (nonEmptyString(v.service_url) && [v.conversation_id, v.user_id].some(nonEmptyString)));
-
-/** Keeps only the listed keys whose values pass `usable`; undefined when none does. */
-function pick(profile: Obj, keys: string[], usable: (v: unknown) => boolean): Obj | undefined {
-  const found = Object.fromEntries(keys.filter((k) => usable(profile[k])).map((k) => [k, profile[k]]));
-  return Object.keys(found).length > 0 ? found : undefined;
-}
+/** A Slack address reaches the recipient with a token: its own `access_token`, or the Slack provider's `bot_token`. */
+const slackReachable = (address: SlackAddress, reach: Reach): boolean => address.access_token !== undefined || reach.slackBotToken;
 
 /**
- * The address a profile offers a target, or undefined when the target cannot reach it:
+ * The address a profile offers a target, parsed with its channel's schema (domain/addresses.ts),
+ * or undefined when the target cannot reach it:
  * - email: the `email` string; sms: `phone_number`;
- * - push: the present tokens among `firebaseToken`, `apn`, `expo`, `onesignalPlayerID`, `target_arn`
+ * - push: the usable tokens among `firebaseToken`, `apn`, `expo`, `onesignalPlayerID`, `target_arn`
  *   (only the pinned provider's token when a push provider is pinned);
  * - inbox: `true` when the recipient has a user id, the only thing the inbox needs;
- * - direct_message: `{ slack?, ms_teams? }`, each present only when usable (Slack: `access_token`
- *   and one of `channel` / `user_id` / `email`; Teams: `webhook_url`, or `service_url` with
- *   `conversation_id` / `user_id`), and only the pinned one for `slack` / `msteams`;
- * - webhook: the `webhook` object when its `url` is http(s).
+ * - direct_message: `{ slack?, ms_teams? }`, each present only when usable (Slack: one of `channel`
+ *   / `user_id` / `email`, and a token: its `access_token` or a configured Slack `bot_token`;
+ *   Teams: `webhook_url`, or `service_url` with `conversation_id` / `user_id`), and only the pinned
+ *   one for `slack` / `msteams`;
+ * - webhook: the `webhook` object when it has an http(s) `url`.
  */
-export function channelAddress(target: Target, profile: Obj, hasUserId: boolean): unknown | undefined {
+export function channelAddress(target: Target, profile: Obj, reach: Reach): Address | undefined {
+  const parse = <T>(schema: z.ZodType<T>, value: unknown): T | undefined => schema.safeParse(value).data;
   switch (target.channel) {
     case 'email':
-      return typeof profile.email === 'string' && profile.email.includes('@') ? profile.email : undefined;
+      return parse(emailAddress, profile.email);
     case 'sms':
-      return nonEmptyString(profile.phone_number) ? profile.phone_number : undefined;
+      return parse(smsAddress, profile.phone_number);
     case 'push': {
       const pinned = target.provider && Object.hasOwn(PUSH_TOKEN_KEYS, target.provider) ? PUSH_TOKEN_KEYS[target.provider] : undefined;
-      return pick(profile, pinned ? [pinned] : [...Object.values(PUSH_TOKEN_KEYS), 'target_arn'], present);
+      const keys = pinned ? [pinned] : (Object.keys(pushTokens.shape) as PushTokenKey[]);
+      const usable = keys.filter((key) => pushTokens.shape[key].safeParse(profile[key]).success);
+      return usable.length > 0 ? pushAddress.parse(Object.fromEntries(usable.map((key) => [key, profile[key]]))) : undefined;
     }
     case 'inbox':
-      return hasUserId ? true : undefined;
+      return reach.hasUserId ? true : undefined;
     case 'direct_message': {
-      const slack = target.provider !== 'msteams' ? pick(profile, ['slack'], slackAddress) : undefined;
-      const teams = target.provider !== 'slack' ? pick(profile, ['ms_teams'], teamsAddress) : undefined;
-      return slack || teams ? { ...slack, ...teams } : undefined;
+      const slack = target.provider !== 'msteams' ? parse(slackAddress, profile.slack) : undefined;
+      const teams = target.provider !== 'slack' ? parse(teamsAddress, profile.ms_teams) : undefined;
+      const address: DirectMessageAddress = {
+        ...(slack && slackReachable(slack, reach) ? { slack } : {}),
+        ...(teams ? { ms_teams: teams } : {}),
+      };
+      return Object.keys(address).length > 0 ? address : undefined;
     }
-    case 'webhook':
-      return isObj(profile.webhook) && isHttpUrl(profile.webhook.url) ? profile.webhook : undefined;
+    case 'webhook': {
+      const webhook = parse(webhookAddress, profile.webhook);
+      return webhook?.url !== undefined ? webhook : undefined;
+    }
   }
 }
 

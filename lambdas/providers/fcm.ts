@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { importPKCS8, SignJWT } from 'jose';
 import { z } from 'zod';
+import type { AddressOf } from '../domain/addresses';
 import { fcmSettings } from './catalog';
 import { ProviderError, type ProviderAdapter, type ProviderResult, type ProviderSend } from './port';
 import { invalidAddress, parseJson, parseSettings, request } from './transport';
@@ -80,16 +81,16 @@ async function accessToken(sa: ServiceAccount, timeoutMs: number): Promise<strin
   return parsed.data.access_token;
 }
 
-/** The profile's FCM registration tokens (`firebaseToken`, one or a list). */
-export function fcmTokens(address: unknown): string[] {
-  const value = typeof address === 'object' && address !== null ? (address as { firebaseToken?: unknown }).firebaseToken : undefined;
+/** The profile's FCM registration tokens (`firebaseToken`, one or a list): a push address may hold only other providers' tokens. */
+export function fcmTokens(address: AddressOf<'push'>): string[] {
+  const value = address.firebaseToken;
   const list = (Array.isArray(value) ? value : [value]).filter((t): t is string => typeof t === 'string' && t !== '');
   if (list.length === 0) throw invalidAddress('firebase-fcm', 'the profile has no firebaseToken');
   return list;
 }
 
 /** The FCM HTTP v1 `messages:send` body for one device. */
-export const fcmMessage = (token: string, message: ProviderSend) => ({
+export const fcmMessage = (token: string, message: ProviderSend<'push'>) => ({
   message: {
     token,
     notification: { title: message.content.title, body: message.content.body },
@@ -102,8 +103,8 @@ export const fcmMessage = (token: string, message: ProviderSend) => ({
  * when any device took it. When none did, the failure is transient if any device's was, so the
  * retry reaches the devices that were only briefly unreachable.
  */
-export class FcmAdapter implements ProviderAdapter {
-  async send(message: ProviderSend): Promise<ProviderResult> {
+export class FcmAdapter implements ProviderAdapter<'push'> {
+  async send(message: ProviderSend<'push'>): Promise<ProviderResult> {
     const settings = parseSettings(fcmSettings, message.settings, 'firebase-fcm');
     const targets = fcmTokens(message.address);
     const sa = parseServiceAccount(settings.service_account);

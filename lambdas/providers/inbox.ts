@@ -7,8 +7,8 @@ import { invalidAddress, parseSettings } from './transport';
  * The built-in inbox: the message is delivered once it is stored. A retried delivery finds the item
  * already there and reports DELIVERED again without a second copy.
  */
-export class InboxAdapter implements ProviderAdapter {
-  async send(message: ProviderSend): Promise<ProviderResult> {
+export class InboxAdapter implements ProviderAdapter<'inbox'> {
+  async send(message: ProviderSend<'inbox'>): Promise<ProviderResult> {
     parseSettings(inboxSettings, message.settings, 'inbox');
     const { userId, tenantId } = message.recipient;
     if (!userId) throw invalidAddress('inbox', 'the recipient has no user id');

@@ -1,9 +1,12 @@
 import { localCaptureSettings } from './catalog';
+
+/** The channels the local capture stands in for. */
+type Captured = 'sms' | 'push';
 import type { ProviderAdapter, ProviderResult, ProviderSend } from './port';
 import { parseSettings, request } from './transport';
 
 /** The JSON the local capture receives (lambdas/local/capture.ts reads the same shape). */
-export const capturePayload = (message: ProviderSend) => ({
+export const capturePayload = (message: ProviderSend<Captured>) => ({
   messageId: message.messageId,
   channel: message.channel,
   address: message.address,
@@ -14,8 +17,8 @@ export const capturePayload = (message: ProviderSend) => ({
  * Local mode's stand-in for SMS and push providers: posts what would be sent to the local capture
  * server, where people and tests read it back. SENT, as a real SMS or push provider would report.
  */
-export class LocalCaptureAdapter implements ProviderAdapter {
-  async send(message: ProviderSend): Promise<ProviderResult> {
+export class LocalCaptureAdapter implements ProviderAdapter<Captured> {
+  async send(message: ProviderSend<Captured>): Promise<ProviderResult> {
     const settings = parseSettings(localCaptureSettings, message.settings, 'local-capture');
     await request({
       url: settings.url,

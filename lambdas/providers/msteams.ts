@@ -1,16 +1,8 @@
-import { z } from 'zod';
+import { teamsAddress, type TeamsAddress } from '../domain/addresses';
 import type { OutputBlock, RenderedOutput } from '../domain/render';
 import { msteamsSettings } from './catalog';
 import type { ProviderAdapter, ProviderResult, ProviderSend } from './port';
 import { invalidAddress, parseJson, parseSettings, request } from './transport';
-
-/** `profile.ms_teams`: an incoming webhook URL, or a Bot Framework conversation. */
-const teamsAddress = z.object({
-  webhook_url: z.url({ protocol: /^https?$/ }).optional(),
-  service_url: z.url({ protocol: /^https?$/ }).optional(),
-  conversation_id: z.string().min(1).optional(),
-  user_id: z.string().min(1).optional(),
-});
 
 type CardElement = Record<string, unknown>;
 
@@ -71,7 +63,7 @@ export function teamsActivity(content: RenderedOutput) {
  * The conversation form is sent without a Bot Framework token: it works against a local emulator
  * or a relay that adds the bot's credentials, not against Microsoft's connector service directly.
  */
-export function teamsUrl(address: z.output<typeof teamsAddress>): string {
+export function teamsUrl(address: TeamsAddress): string {
   if (address.webhook_url) return address.webhook_url;
   if (address.service_url && address.conversation_id) {
     return `${address.service_url.replace(/\/$/, '')}/v3/conversations/${encodeURIComponent(address.conversation_id)}/activities`;
@@ -80,10 +72,10 @@ export function teamsUrl(address: z.output<typeof teamsAddress>): string {
 }
 
 /** Direct messages to Microsoft Teams. */
-export class MsTeamsAdapter implements ProviderAdapter {
-  async send(message: ProviderSend): Promise<ProviderResult> {
+export class MsTeamsAdapter implements ProviderAdapter<'direct_message'> {
+  async send(message: ProviderSend<'direct_message'>): Promise<ProviderResult> {
     parseSettings(msteamsSettings, message.settings, 'msteams');
-    const parsed = teamsAddress.safeParse((message.address as { ms_teams?: unknown } | undefined)?.ms_teams);
+    const parsed = teamsAddress.safeParse(message.address.ms_teams);
     if (!parsed.success) throw invalidAddress('msteams', 'the profile has no usable ms_teams object');
     const reply = await request({
       url: teamsUrl(parsed.data),

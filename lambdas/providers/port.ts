@@ -1,18 +1,20 @@
+import type { AddressOf } from '../domain/addresses';
 import type { RenderedOutput } from '../domain/render';
 import type { Channel } from '../domain/routing';
 
 /**
- * What the delivery worker hands a provider adapter: one message on one channel. `address` is what
- * `channelAddress` found in the merged profile (an email, a phone number, push tokens, the slack /
- * ms_teams objects, the webhook object, or `true` for the inbox).
+ * What the delivery worker hands a provider adapter: one message on one channel `C`. `address` is
+ * what `channelAddress` parsed from the merged profile with the channel's schema
+ * (domain/addresses.ts): an email, a phone number, push tokens, the slack / ms_teams objects, the
+ * webhook object, or `true` for the inbox.
  */
-export interface ProviderSend {
+export interface ProviderSend<C extends Channel = Channel> {
   messageId: string;
   /** Stable across retries of the same message and channel: providers that accept one dedupe on it. */
   idempotencyKey: string;
-  channel: Channel;
+  channel: C;
   recipient: { userId?: string; tenantId?: string };
-  address: unknown;
+  address: AddressOf<C>;
   content: RenderedOutput;
   /** The provider's validated settings (from /providers), secrets included: never log them. */
   settings: Record<string, unknown>;
@@ -45,13 +47,16 @@ export class ProviderError extends Error {
 }
 
 /**
- * The port every provider adapter implements: a new instance per call, vendor mapping inside.
+ * The port every provider adapter implements, typed by the channel(s) it delivers on: a new
+ * instance per call, vendor mapping inside. The registry hands adapters out by provider key (a
+ * stored string), so the worker sees them as `ProviderAdapter<Channel>`; adapters that read a
+ * structured address parse it with their channel's schema again before use.
  *
  * @example
  *   const result = await adapterFor('smtp').send({ ...message, settings });
  */
-export interface ProviderAdapter {
-  send(message: ProviderSend): Promise<ProviderResult>;
+export interface ProviderAdapter<C extends Channel = Channel> {
+  send(message: ProviderSend<C>): Promise<ProviderResult>;
 }
 
 /** Maps an HTTP status to a ProviderError (or nothing for 2xx), honouring `retry-after` (seconds or a date). */

@@ -1,5 +1,7 @@
+import type { Address, Capabilities } from '../domain/addresses';
 import type { Channel } from '../domain/routing';
 import { config } from '../shared/config';
+import { slackSettings } from './catalog';
 import { FcmAdapter } from './fcm';
 import { InboxAdapter } from './inbox';
 import { LocalCaptureAdapter } from './local-capture';
@@ -37,7 +39,7 @@ export interface FallbackProvider {
 /** Sender of local-mode email: any address works with the capture server, this one says where it came from. */
 const LOCAL_FROM = 'notifications@localhost';
 
-const has = (address: unknown, key: string): boolean => typeof address === 'object' && address !== null && key in address;
+const has = (address: Address | undefined, key: 'slack' | 'ms_teams'): boolean => typeof address === 'object' && key in address;
 
 /**
  * What a channel uses when /providers configures none for it:
@@ -47,7 +49,7 @@ const has = (address: unknown, key: string): boolean => typeof address === 'obje
  * - email, sms, push: the local stack's capture servers when LOCAL_SMTP_URL / LOCAL_CAPTURE_URL are
  *   set (local mode), else nothing: an empty list, which the caller reports as NO_PROVIDERS.
  */
-export function fallbackProviders(channel: Channel, address: unknown): FallbackProvider[] {
+export function fallbackProviders(channel: Channel, address: Address | undefined): FallbackProvider[] {
   switch (channel) {
     case 'inbox':
       return [{ provider: 'inbox', settings: {} }];
@@ -67,4 +69,13 @@ export function fallbackProviders(channel: Channel, address: unknown): FallbackP
     case 'push':
       return config.LOCAL_CAPTURE_URL ? [{ provider: 'local-capture', settings: { url: config.LOCAL_CAPTURE_URL } }] : [];
   }
+}
+
+/**
+ * What the providers configured through /providers bring to routing (domain/addresses.ts): a Slack
+ * provider with a `bot_token` posts for a Slack address without an `access_token`, as the Slack
+ * adapter does.
+ */
+export function capabilities(configured: readonly { provider: string; settings: Record<string, unknown> }[]): Capabilities {
+  return { slackBotToken: configured.some((p) => p.provider === 'slack' && Boolean(slackSettings.safeParse(p.settings).data?.bot_token)) };
 }

@@ -11,7 +11,7 @@ type SesSettings = z.output<typeof sesSettings>;
 const utf8 = (data: string) => ({ Data: data, Charset: 'UTF-8' });
 
 /** SESv2 SendEmail with Simple content to exactly one recipient: subject, text and HTML bodies, and the message id header. */
-export function sesInput(message: ProviderSend, settings: SesSettings): SendEmailCommandInput {
+export function sesInput(message: ProviderSend<'email'>, settings: SesSettings): SendEmailCommandInput {
   const to = emailRecipient(message.address, 'ses');
   const { subject, text, html } = message.content;
   return {
@@ -41,8 +41,8 @@ function client(region: string): SESv2Client {
 }
 
 /** Email through Amazon SES (API v2). */
-export class SesAdapter implements ProviderAdapter {
-  async send(message: ProviderSend): Promise<ProviderResult> {
+export class SesAdapter implements ProviderAdapter<'email'> {
+  async send(message: ProviderSend<'email'>): Promise<ProviderResult> {
     const settings = parseSettings(sesSettings, message.settings, 'ses');
     const input = sesInput(message, settings);
     try {

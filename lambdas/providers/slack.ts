@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { slackAddress } from '../domain/addresses';
 import type { OutputBlock, RenderedOutput } from '../domain/render';
 import { config } from '../shared/config';
 import { slackSettings } from './catalog';
@@ -6,14 +6,6 @@ import { httpFailure, ProviderError, type ProviderAdapter, type ProviderResult, 
 import { exchange, invalidAddress, parseJson, parseSettings, retryAfterMs, type HttpReply } from './transport';
 
 const SLACK_API = 'https://slack.com/api';
-
-/** `profile.slack`: the workspace token and where to post (a channel, a user id, or an email to look up). */
-const slackAddress = z.object({
-  access_token: z.string().min(1).optional(),
-  channel: z.string().min(1).optional(),
-  user_id: z.string().min(1).optional(),
-  email: z.string().min(1).optional(),
-});
 
 /** Slack reads `&`, `<` and `>` as markup (`<!channel>`, `<url|label>`); user content must not mention or link anyone. */
 const escapeMrkdwn = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -97,10 +89,10 @@ async function userIdByEmail(c: SlackCall, email: string): Promise<string> {
 }
 
 /** Direct messages through the Slack Web API (`chat.postMessage`) with the profile's token or a bot token. */
-export class SlackAdapter implements ProviderAdapter {
-  async send(message: ProviderSend): Promise<ProviderResult> {
+export class SlackAdapter implements ProviderAdapter<'direct_message'> {
+  async send(message: ProviderSend<'direct_message'>): Promise<ProviderResult> {
     const settings = parseSettings(slackSettings, message.settings, 'slack');
-    const parsed = slackAddress.safeParse((message.address as { slack?: unknown } | undefined)?.slack);
+    const parsed = slackAddress.safeParse(message.address.slack);
     if (!parsed.success) throw invalidAddress('slack', 'the profile has no usable slack object');
     const address = parsed.data;
     const token = address.access_token ?? settings.bot_token;

@@ -10,7 +10,7 @@ import { emailRecipient, parseSettings, refusedEgress } from './transport';
 type SmtpSettings = z.output<typeof smtpSettings>;
 
 /** The message nodemailer composes: the rendered email to its one recipient, tagged with the message id. */
-export function smtpMail(message: ProviderSend, settings: SmtpSettings) {
+export function smtpMail(message: ProviderSend<'email'>, settings: SmtpSettings) {
   const to = emailRecipient(message.address, 'smtp');
   const domain = settings.from.slice(settings.from.lastIndexOf('@') + 1).replace(/>$/, '');
   return {
@@ -74,8 +74,8 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 /** Email through any SMTP server; a new connection per message (no pool), closed when done. */
-export class SmtpAdapter implements ProviderAdapter {
-  async send(message: ProviderSend): Promise<ProviderResult> {
+export class SmtpAdapter implements ProviderAdapter<'email'> {
+  async send(message: ProviderSend<'email'>): Promise<ProviderResult> {
     const settings = parseSettings(smtpSettings, message.settings, 'smtp');
     const mail = smtpMail(message, settings);
     const signal = AbortSignal.timeout(message.timeoutMs);

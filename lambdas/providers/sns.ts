@@ -11,8 +11,8 @@ type SnsSettings = z.output<typeof snsSettings>;
 const attribute = (value: string): MessageAttributeValue => ({ DataType: 'String', StringValue: value });
 
 /** SNS Publish straight to a phone number: the SMS body is the rendered text. */
-export function snsInput(message: ProviderSend, settings: SnsSettings): PublishCommandInput {
-  if (typeof message.address !== 'string' || message.address.trim() === '') throw invalidAddress('sns', 'the address is not a phone number');
+export function snsInput(message: ProviderSend<'sms'>, settings: SnsSettings): PublishCommandInput {
+  if (message.address.trim() === '') throw invalidAddress('sns', 'the address is not a phone number');
   return {
     PhoneNumber: message.address,
     Message: message.content.body ?? '',
@@ -32,8 +32,8 @@ function client(region: string): SNSClient {
 }
 
 /** SMS through Amazon SNS. */
-export class SnsAdapter implements ProviderAdapter {
-  async send(message: ProviderSend): Promise<ProviderResult> {
+export class SnsAdapter implements ProviderAdapter<'sms'> {
+  async send(message: ProviderSend<'sms'>): Promise<ProviderResult> {
     const settings = parseSettings(snsSettings, message.settings, 'sns');
     const input = snsInput(message, settings);
     try {

@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import addressparser from 'nodemailer/lib/addressparser';
 import type { z } from 'zod';
+import type { AddressOf } from '../domain/addresses';
 import { checkLiteral, EgressRefused, guardedLookup } from '../shared/egress';
 import { httpFailure, ProviderError } from './port';
 
@@ -30,9 +31,9 @@ const MAILBOX = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+$/u;
  * group, two angle addresses), so a profile's email could otherwise add recipients; anything but
  * exactly one mailbox, optionally with a display name, is an invalid address.
  */
-export function emailRecipient(address: unknown, provider: string): string | { name: string; address: string } {
+export function emailRecipient(address: AddressOf<'email'>, provider: string): string | { name: string; address: string } {
   const refuse = () => invalidAddress(provider, 'the address is not exactly one email address');
-  if (typeof address !== 'string' || /[\r\n\0]/.test(address)) throw refuse();
+  if (/[\r\n\0]/.test(address)) throw refuse();
   const parsed = addressparser(address.trim());
   if (parsed.length !== 1 || parsed[0].group !== undefined) throw refuse();
   const { name, address: mailbox } = parsed[0];

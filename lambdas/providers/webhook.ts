@@ -1,29 +1,11 @@
 import { createHmac } from 'node:crypto';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { webhookAddress } from '../domain/addresses';
 import { webhookSettings } from './catalog';
 import type { ProviderAdapter, ProviderResult, ProviderSend } from './port';
 import { invalidAddress, parseSettings, request } from './transport';
 
 type WebhookSettings = z.output<typeof webhookSettings>;
-
-// Checked up front: fetch would refuse a malformed header only when called, which reads as a
-// network failure and would be retried in vain.
-const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP header name');
-const headerValue = z.string().regex(/^[^\r\n\0]*$/, 'must not hold line breaks');
-
-/** `profile.webhook`, as Courier defines it (its `profile` option is not used). */
-const webhookAddress = z.object({
-  url: z.url({ protocol: /^https?$/ }).optional(),
-  method: z.enum(['POST', 'PUT']).optional(),
-  headers: z.record(headerName, headerValue).optional(),
-  authentication: z
-    .discriminatedUnion('mode', [
-      z.object({ mode: z.literal('none') }),
-      z.object({ mode: z.literal('basic'), username: z.string(), password: z.string() }),
-      z.object({ mode: z.literal('bearer'), token: headerValue }),
-    ])
-    .optional(),
-});
 
 /**
  * `sha256=` + hex HMAC-SHA256 of `${timestamp}.${rawBody}`. Signing the timestamp with the body lets
@@ -48,8 +30,8 @@ export interface WebhookRequest {
  * signed when the provider has a signing secret, with the profile's headers and authentication, to
  * the provider's url when its settings name one, else the profile's.
  */
-export function webhookRequest(message: ProviderSend, settings: WebhookSettings, nowSeconds: number): WebhookRequest {
-  const parsed = webhookAddress.safeParse(typeof message.address === 'object' && message.address !== null ? message.address : {});
+export function webhookRequest(message: ProviderSend<'webhook'>, settings: WebhookSettings, nowSeconds: number): WebhookRequest {
+  const parsed = webhookAddress.safeParse(message.address);
   if (!parsed.success) throw invalidAddress('webhook', `the webhook object is invalid (${parsed.error.issues.map((i) => i.path.join('.')).join(', ')})`);
   const address = parsed.data;
   // A provider that names a url owns the target: its signature and the place it goes belong
@@ -85,8 +67,8 @@ export function webhookRequest(message: ProviderSend, settings: WebhookSettings,
 }
 
 /** Signed HTTP webhooks: a 2xx answer means the receiver has the message, so it counts as DELIVERED. */
-export class WebhookAdapter implements ProviderAdapter {
-  async send(message: ProviderSend): Promise<ProviderResult> {
+export class WebhookAdapter implements ProviderAdapter<'webhook'> {
+  async send(message: ProviderSend<'webhook'>): Promise<ProviderResult> {
     const settings = parseSettings(webhookSettings, message.settings, 'webhook');
     const req = webhookRequest(message, settings, Math.floor(Date.now() / 1000));
     await request({ ...req, timeoutMs: message.timeoutMs, what: 'webhook' });

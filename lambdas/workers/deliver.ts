@@ -1,10 +1,12 @@
 import { render, RenderLimitError, type RenderedOutput } from '../domain/render';
 import { now as clock } from '../shared/clock';
 import { retryDelayMs } from '../domain/retry';
-import { channelAddress, nextSteps, targetKey, type Channel, type Outcome, type Target } from '../domain/routing';
+import type { Address } from '../domain/addresses';
+import { channelAddress, nextSteps, targetKey, type Channel, type Outcome, type Reach, type Target } from '../domain/routing';
 import { parseMessageId, targetsOf } from '../domain/send';
 import { ProviderError } from '../providers/port';
-import { adapterFor, fallbackProviders } from '../providers/registry';
+import { adapterFor, capabilities, fallbackProviders } from '../providers/registry';
+import { invalidAddress } from '../providers/transport';
 import { memo } from '../shared/cache';
 import { config } from '../shared/config';
 import { deliveryJob, enqueueDelivery, enqueueFanout, type DeliveryJob, type DeliveryRecipient } from '../shared/jobs';
@@ -64,12 +66,15 @@ function configured(): Promise<ProviderChoice[]> {
   });
 }
 
+/** What routing needs besides the profile: the recipient's user id, and what the configured providers bring. */
+const reachOf = async (userId: string | undefined): Promise<Reach> => ({ hasUserId: userId !== undefined, ...capabilities(await configured()) });
+
 /**
  * The providers to try for a target, in order: the configured ones for its channel (only the pinned
  * provider when the target names one; reordered by `message.channels[ch].providers`), else the
  * built-in fallbacks for the channel (inbox, and the local capture targets in local mode).
  */
-async function providersFor(req: RequestRecord, target: Target, address: unknown): Promise<ProviderChoice[]> {
+async function providersFor(req: RequestRecord, target: Target, address: Address | undefined): Promise<ProviderChoice[]> {
   let list = (await configured()).filter((p) => p.channel === target.channel);
   if (!list.length) list = fallbackProviders(target.channel, address).map((p) => ({ ...p, channel: target.channel }));
   if (target.provider) list = list.filter((p) => p.provider === target.provider);
@@ -132,7 +137,7 @@ async function runTarget(
   output: RenderedOutput,
 ): Promise<Turn> {
   const key = targetKey(target);
-  const address = channelAddress(target, res.profile, record.userId !== undefined);
+  const address = channelAddress(target, res.profile, await reachOf(record.userId));
   const events: HistoryEvent[] = previous?.state === 'retry' ? [] : [{ ts: clock(), type: 'RENDERED', channel: key }];
   const candidates = await providersFor(req, target, address);
   let attempts = previous?.attempts ?? 0;
@@ -152,6 +157,8 @@ async function runTarget(
     onProvider += 1;
     const t0 = clock();
     try {
+      // A retry runs on the profile as it is now, which may no longer reach the target.
+      if (address === undefined) throw invalidAddress(candidate.provider, 'the profile no longer holds an address for the channel');
       const result = await adapter.send({
         messageId: record.id,
         idempotencyKey: `${record.id}:${key}`,
@@ -400,7 +407,8 @@ const outcomeOf = (c: ChannelState): Outcome => (c.state === 'failed' ? 'failed'
  * earliest of them.
  */
 async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, record: MessageRecord, v: number): Promise<void> {
-  const reachable = (t: Target) => channelAddress(t, res.profile, r.userId !== undefined) !== undefined;
+  const reach = await reachOf(r.userId);
+  const reachable = (t: Target) => channelAddress(t, res.profile, reach) !== undefined;
   for (;;) {
     const now = clock();
     const entries = Object.entries(record.channels);

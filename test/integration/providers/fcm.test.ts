@@ -2,7 +2,7 @@ import './allow-private-egress';
 import { generateKeyPairSync } from 'node:crypto';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { FcmAdapter } from '../../../lambdas/providers/fcm';
-import { startRecorder, sendOf, type Recorder } from './recorder';
+import { startRecorder, sendOf, type Recorder, type SendOver } from './recorder';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -34,7 +34,7 @@ function settings() {
   return { project_id: 'demo-project', service_account: JSON.stringify(serviceAccount), endpoint: fcm.url };
 }
 
-const push = (over: Parameters<typeof sendOf>[0] = {}) =>
+const push = (over: SendOver<'push'> = {}) =>
   sendOf({
     messageId: 'm-push-1',
     channel: 'push',

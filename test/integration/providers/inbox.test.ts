@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { OutputBlock } from '../../../lambdas/domain/render';
 import { startTestStack, type TestStack } from '../../helpers/stack';
-import { sendOf } from './recorder';
+import { sendOf, type SendOver } from './recorder';
 
 // Modules that read the table name when they load are required once the stack has set it.
 let s: TestStack;
@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 const blocks: OutputBlock[] = [{ type: 'action', text: 'Track', href: 'https://x.test/42' }];
-const toInbox = (userId: string, messageId: string, over: Parameters<typeof sendOf>[0] = {}) =>
+const toInbox = (userId: string, messageId: string, over: SendOver<'inbox'> = {}) =>
   sendOf({
     messageId,
     idempotencyKey: `${messageId}:inbox`,

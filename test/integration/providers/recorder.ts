@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Channel } from '../../../lambdas/domain/routing';
 import type { ProviderSend } from '../../../lambdas/providers/port';
 
 /** A request as it arrived over the wire. */
@@ -51,18 +52,26 @@ export async function startRecorder(): Promise<Recorder> {
   };
 }
 
-/** A message as the delivery worker hands it to an adapter; tests override what they exercise. */
-export const sendOf = (over: Partial<ProviderSend>): ProviderSend => ({
-  messageId: '1700000000000-msg1',
-  idempotencyKey: '1700000000000-msg1:email',
-  channel: 'email',
-  recipient: { userId: 'user-1', tenantId: 'acme' },
-  address: 'ada@example.test',
-  content: { channel: 'email', subject: 'Hello Ada', text: 'Your order shipped.', html: '<p>Your order shipped.</p>' },
-  settings: {},
-  timeoutMs: 3000,
-  ...over,
-});
+/**
+ * A message as the delivery worker hands it to an adapter; tests override what they exercise. An
+ * email by default; a message on another channel names its channel and that channel's address.
+ */
+export type SendOver<C extends Channel> = Partial<ProviderSend<C>>;
+export function sendOf(over: SendOver<'email'>): ProviderSend<'email'>;
+export function sendOf<C extends Channel>(over: Partial<ProviderSend<C>> & Pick<ProviderSend<C>, 'channel' | 'address'>): ProviderSend<C>;
+export function sendOf(over: Partial<ProviderSend>): ProviderSend {
+  return {
+    messageId: '1700000000000-msg1',
+    idempotencyKey: '1700000000000-msg1:email',
+    channel: 'email',
+    recipient: { userId: 'user-1', tenantId: 'acme' },
+    address: 'ada@example.test',
+    content: { channel: 'email', subject: 'Hello Ada', text: 'Your order shipped.', html: '<p>Your order shipped.</p>' },
+    settings: {},
+    timeoutMs: 3000,
+    ...over,
+  };
+}
 
 /** A port nothing listens on: connecting fails at once. */
 export async function closedPort(): Promise<number> {

@@ -1,6 +1,6 @@
 import './allow-private-egress';
 import type { RenderedOutput } from '../../../lambdas/domain/render';
-import { startRecorder, sendOf, type Recorder } from './recorder';
+import { startRecorder, sendOf, type Recorder, type SendOver } from './recorder';
 
 // The adapter reads SLACK_API_URL when its module loads, so it is required after the stand-in starts.
 let slack: typeof import('../../../lambdas/providers/slack');
@@ -31,7 +31,7 @@ const content: RenderedOutput = {
     { type: 'image', text: 'parcel', src: 'https://x.test/p.png' },
   ],
 };
-const dm = (slackAddress: Record<string, unknown>, over: Parameters<typeof sendOf>[0] = {}) =>
+const dm = (slackAddress: Record<string, unknown>, over: SendOver<'direct_message'> = {}) =>
   sendOf({ channel: 'direct_message', address: { slack: slackAddress }, content, ...over });
 
 describe('slack adapter against a stand-in Web API', () => {

@@ -1,4 +1,4 @@
-import { startRecorder, sendOf, type Recorder } from './recorder';
+import { startRecorder, sendOf, type Recorder, type SendOver } from './recorder';
 
 // fauxqs's SNS publishes to topics only (Publish without TopicArn is refused), so a local server
 // stands in for the SNS endpoint. The adapter reads SNS_ENDPOINT when its module loads.
@@ -23,7 +23,7 @@ const snsError = (status: number, code: string) => ({
   body: `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type><Code>${code}</Code><Message>nope</Message></Error><RequestId>r-2</RequestId></ErrorResponse>`,
 });
 
-const sms = (over: Parameters<typeof sendOf>[0] = {}) =>
+const sms = (over: SendOver<'sms'> = {}) =>
   sendOf({ channel: 'sms', address: '+15550001111', content: { channel: 'sms', body: 'Your code is 1234' }, ...over });
 
 describe('sns adapter against a stand-in SNS endpoint', () => {

@@ -104,7 +104,7 @@ describe('channelAddress', () => {
     ],
     ['no webhook with another scheme', { channel: 'webhook' }, { webhook: { url: 'ftp://h.example/x' } }, false, undefined],
   ])('%s', (_, target, profile, hasUserId, address) => {
-    expect(channelAddress(target, profile, hasUserId)).toEqual(address);
+    expect(channelAddress(target, profile, { hasUserId, slackBotToken: false })).toEqual(address);
   });
 });
 

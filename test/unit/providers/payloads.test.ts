@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import type { RenderedOutput } from '../../../lambdas/domain/render';
+import type { Channel } from '../../../lambdas/domain/routing';
 import { assertionClaims, fcmMessage, fcmTokens, parseServiceAccount, signAssertion } from '../../../lambdas/providers/fcm';
 import { capturePayload } from '../../../lambdas/providers/local-capture';
 import { teamsActivity, teamsUrl } from '../../../lambdas/providers/msteams';
@@ -11,17 +12,22 @@ import { smtpMail } from '../../../lambdas/providers/smtp';
 import { snsInput } from '../../../lambdas/providers/sns';
 import { webhookRequest, webhookSignature } from '../../../lambdas/providers/webhook';
 
-const message = (over: Partial<ProviderSend>): ProviderSend => ({
-  messageId: '1700000000000-m1',
-  idempotencyKey: '1700000000000-m1:email',
-  channel: 'email',
-  recipient: { userId: 'u1' },
-  address: 'ada@example.test',
-  content: { channel: 'email', subject: 'Hi', text: 'Plain', html: '<p>Plain</p>' },
-  settings: {},
-  timeoutMs: 1000,
-  ...over,
-});
+/** An email by default; a message on another channel names its channel and that channel's address. */
+function message(over: Partial<ProviderSend<'email'>>): ProviderSend<'email'>;
+function message<C extends Channel>(over: Partial<ProviderSend<C>> & Pick<ProviderSend<C>, 'channel' | 'address'>): ProviderSend<C>;
+function message(over: Partial<ProviderSend>): ProviderSend {
+  return {
+    messageId: '1700000000000-m1',
+    idempotencyKey: '1700000000000-m1:email',
+    channel: 'email',
+    recipient: { userId: 'u1' },
+    address: 'ada@example.test',
+    content: { channel: 'email', subject: 'Hi', text: 'Plain', html: '<p>Plain</p>' },
+    settings: {},
+    timeoutMs: 1000,
+    ...over,
+  };
+}
 
 describe('email payloads', () => {
   it('smtp: from, to, subject, bodies, a stable Message-ID on the sender domain, and X-Courier-Message-Id', () => {
@@ -53,7 +59,7 @@ describe('email payloads', () => {
   });
 
   it('refuses an address that is not an email as permanent', () => {
-    expect(() => smtpMail(message({ address: { email: 'x' } }), { host: 'h', port: 25, secure: false, from: 'a@b.c' })).toThrow(
+    expect(() => smtpMail(message({ address: 'x' }), { host: 'h', port: 25, secure: false, from: 'a@b.c' })).toThrow(
       expect.objectContaining({ transient: false }),
     );
     expect(() => sesInput(message({ address: 'nobody' }), { from: 'a@b.c' })).toThrow(expect.objectContaining({ transient: false }));
@@ -87,9 +93,11 @@ describe('push payloads', () => {
   };
 
   it('fcm: one v1 message per token with the title, body and message id', () => {
-    expect(fcmMessage('tok-1', message({ channel: 'push', content: { channel: 'push', title: 'T', body: 'B' } }))).toEqual({
-      message: { token: 'tok-1', notification: { title: 'T', body: 'B' }, data: { messageId: '1700000000000-m1' } },
-    });
+    expect(fcmMessage('tok-1', message({ channel: 'push', address: { firebaseToken: 'tok-1' }, content: { channel: 'push', title: 'T', body: 'B' } }))).toEqual(
+      {
+        message: { token: 'tok-1', notification: { title: 'T', body: 'B' }, data: { messageId: '1700000000000-m1' } },
+      },
+    );
   });
 
   it('fcm: takes one token or a list from firebaseToken, and refuses a profile without one', () => {
@@ -211,8 +219,12 @@ describe('webhook request', () => {
   });
 
   it('refuses a profile url that is not http(s), and no url at all, as permanent', () => {
-    expect(() => webhookRequest(message({ address: { url: 'ftp://x.test/a' } }), { method: 'POST' }, 0)).toThrow(expect.objectContaining({ transient: false }));
-    expect(() => webhookRequest(message({ address: {} }), { method: 'POST' }, 0)).toThrow('webhook: no url in the profile and none in the settings');
+    expect(() => webhookRequest(message({ channel: 'webhook', address: { url: 'ftp://x.test/a' } }), { method: 'POST' }, 0)).toThrow(
+      expect.objectContaining({ transient: false }),
+    );
+    expect(() => webhookRequest(message({ channel: 'webhook', address: {} }), { method: 'POST' }, 0)).toThrow(
+      'webhook: no url in the profile and none in the settings',
+    );
   });
 });
 

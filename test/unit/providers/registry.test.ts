@@ -81,3 +81,23 @@ describe('fallbackProviders (no /providers configured for the channel)', () => {
     }
   });
 });
+
+describe('capabilities (what the configured providers bring to routing)', () => {
+  it.each<[string, { provider: string; settings: Record<string, unknown> }[], boolean]>([
+    ['a Slack provider with a bot token', [{ provider: 'slack', settings: { bot_token: 'xoxb' } }], true],
+    ['a Slack provider without one', [{ provider: 'slack', settings: {} }], false],
+    ['a Slack provider with an empty bot token, which the adapter would not use', [{ provider: 'slack', settings: { bot_token: '' } }], false],
+    ['another provider with a bot_token setting', [{ provider: 'msteams', settings: { bot_token: 'xoxb' } }], false],
+    [
+      'one of two Slack providers with a bot token',
+      [
+        { provider: 'slack', settings: {} },
+        { provider: 'slack', settings: { bot_token: 'xoxb' } },
+      ],
+      true,
+    ],
+    ['no providers', [], false],
+  ])('%s: slackBotToken %s', (_, configured, slackBotToken) => {
+    expect(onAws.capabilities(configured)).toEqual({ slackBotToken });
+  });
+});
