@@ -81,6 +81,9 @@ function grantTokenSecret(fn: AppFunction, name: string): void {
   fn.fn.addToRolePolicy(new PolicyStatement({ actions: ['ssm:GetParameter'], resources: [parameter] }));
 }
 
+/** What every function of the stack shares: the table, the workspace settings, logs and tracing. */
+type FunctionCommon = { table: NotificationsTable; environment: Record<string, string>; logRetention: RetentionDays; tracing: boolean };
+
 /**
  * The whole product: one table, the fan-out and delivery queues (each with a DLQ), an API with one
  * function per resource group, the two queue workers, the sweeper, and the alarms.
@@ -100,12 +103,20 @@ export class NotificationsStack extends Stack {
     const o = (this.options = props.options);
     const settings = checkSettings(o.settings);
     this.table = new NotificationsTable(this, 'Data', { removalPolicy: o.destroyOnRemoval ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN });
-    const common = { table: this.table, environment: settings, logRetention: retention(o.logRetentionDays), tracing: o.tracing };
+    const common: FunctionCommon = { table: this.table, environment: settings, logRetention: retention(o.logRetentionDays), tracing: o.tracing };
     this.queues = {
       fanout: new WorkQueue(this, 'Fanout', QUEUES.fanout),
       delivery: new WorkQueue(this, 'Delivery', QUEUES.delivery),
     };
+    this.api = this.addApi(o, common, settings);
+    this.addQueueWorkers(o, common);
+    this.addScheduled(common);
+    if (o.alarms) this.operations = this.addAlarms(o);
+    this.addOutputs(id);
+  }
 
+  /** One function per API resource group (lambdas/shared/topology.ts API_GROUPS), behind the API. */
+  private addApi(o: DeployOptions, common: FunctionCommon, settings: Record<string, string>): NotificationsApi {
     const routes: ApiRouteGroup[] = [];
     for (const group of API_GROUPS) {
       const fn = new AppFunction(this, functionIds.api(group.module), { ...common, entry: `lambdas/http/${group.module}.ts` });
@@ -115,7 +126,7 @@ export class NotificationsStack extends Stack {
       for (const name of group.queues ?? []) fn.bindQueue(queueUrlEnv(name), this.queues[name].queue);
       routes.push({ segments: group.segments, fn: fn.fn, public: group.public });
     }
-    this.api = new NotificationsApi(this, 'Api', {
+    return new NotificationsApi(this, 'Api', {
       kind: o.api,
       groups: routes,
       rateLimit: o.apiRateLimit,
@@ -123,7 +134,10 @@ export class NotificationsStack extends Stack {
       logRetention: retention(o.logRetentionDays),
       tracing: o.tracing,
     });
+  }
 
+  /** The fan-out and delivery workers, each fed by its queue. */
+  private addQueueWorkers(o: DeployOptions, common: FunctionCommon): void {
     const maxConcurrency: Record<QueueName, number> = { fanout: o.fanoutMaxConcurrency, delivery: o.deliveryMaxConcurrency };
     for (const [name, spec] of Object.entries(QUEUES) as [QueueName, (typeof QUEUES)[QueueName]][]) {
       const worker = new AppFunction(this, functionIds.worker(spec.worker), {
@@ -148,7 +162,10 @@ export class NotificationsStack extends Stack {
         maxConcurrency: maxConcurrency[name],
       });
     }
+  }
 
+  /** The scheduled functions (the sweeper), each on its EventBridge rule. */
+  private addScheduled(common: FunctionCommon): void {
     for (const spec of SCHEDULED) {
       const fn = new AppFunction(this, functionIds.scheduled(spec.worker), {
         ...common,
@@ -167,19 +184,22 @@ export class NotificationsStack extends Stack {
         targets: [new LambdaFunction(fn.fn, { retryAttempts: 0, maxEventAge: Duration.seconds(spec.everyMinutes * 60) })],
       });
     }
+  }
 
-    if (o.alarms) {
-      this.operations = new Operations(this, 'Operations', {
-        queues: this.queues,
-        workers: Object.fromEntries(Object.entries(this.workers).map(([name, w]) => [name, w.fn])),
-        api: { serverErrors: this.api.metricServerErrors, requests: this.api.metricRequests },
-        queueAgeAlarmSeconds: o.queueAgeAlarmSeconds,
-        api5xxAlarmPercent: o.api5xxAlarmPercent,
-        alarmEmail: o.alarmEmail,
-      });
-      new CfnOutput(this, 'AlarmTopicArn', { value: this.operations.topic.topicArn, description: 'SNS topic every alarm notifies' });
-    }
+  private addAlarms(o: DeployOptions): Operations {
+    const operations = new Operations(this, 'Operations', {
+      queues: this.queues,
+      workers: Object.fromEntries(Object.entries(this.workers).map(([name, w]) => [name, w.fn])),
+      api: { serverErrors: this.api.metricServerErrors, requests: this.api.metricRequests },
+      queueAgeAlarmSeconds: o.queueAgeAlarmSeconds,
+      api5xxAlarmPercent: o.api5xxAlarmPercent,
+      alarmEmail: o.alarmEmail,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', { value: operations.topic.topicArn, description: 'SNS topic every alarm notifies' });
+    return operations;
+  }
 
+  private addOutputs(id: string): void {
     new CfnOutput(this, 'ApiUrl', { value: this.api.url });
     new CfnOutput(this, 'TableName', { value: this.table.table.tableName });
     for (const [name, q] of Object.entries(this.queues) as [QueueName, WorkQueue][]) {
