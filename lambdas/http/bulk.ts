@@ -10,6 +10,7 @@ import { noContent, ok, route } from '../shared/router';
 import { appendUsers, createJob, getJob, listJobUsers, startJob, unstartJob, type BulkJob, type ChangeResult } from '../store/bulk';
 import { createRequest } from '../store/messages';
 import { CLASSIC_PAGE_SIZE, classicPage, cursorQuery } from './paging';
+import { now } from '../shared/clock';
 
 async function mustGet(jobId: string): Promise<BulkJob> {
   const job = await getJob(jobId);
@@ -56,7 +57,7 @@ export const routes = [
       const rerun = started === 'not-created' && job.requestId === requestId;
       if (!rerun) refuse(job.jobId, started, 'a job runs once');
       try {
-        await createRequest({ requestId, message: bulkSendMessage(job.definition), enqueued: op?.created ?? Date.now(), single: false, bulkJobId: job.jobId });
+        await createRequest({ requestId, message: bulkSendMessage(job.definition), enqueued: op?.created ?? now(), single: false, bulkJobId: job.jobId });
       } catch (e) {
         // Nothing is stored: back to CREATED, so running the job again is possible.
         if (!rerun) {

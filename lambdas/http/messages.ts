@@ -4,6 +4,7 @@ import { apiHandler } from '../shared/api';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors';
 import { ok, route, type Reply } from '../shared/router';
 import { getMessage, listRequestMessages, requestsForTrace, requestsInBucket, writeMessage, type MessageRecord } from '../store/messages';
+import { now as clockNow } from '../shared/clock';
 
 const csv = z
   .string()
@@ -117,7 +118,7 @@ async function listMessages(q: ListQuery): Promise<{ results: MessageRecord[]; c
   }
   if (q.traceId) return listTrace(q, parsedAfter);
 
-  const now = Date.now();
+  const now = clockNow();
   const oldest = Math.max(parsedAfter ?? now - LOOKBACK_MS, now - 30 * 24 * HOUR);
   let c: BrowseCursor = decode(q.cursor) ?? { b: now };
   const results: MessageRecord[] = [];
@@ -173,7 +174,7 @@ async function cancel(messageId: string): Promise<Reply> {
     if (!CANCELABLE.has(m.status) || Object.keys(m.channels).length) {
       return { status: 409, body: messageDetails(m), headers: { 'x-should-retry': 'false' } };
     }
-    const canceled: MessageRecord = { ...m, status: 'CANCELED', history: [...m.history, { ts: Date.now(), type: 'CANCELED' }] };
+    const canceled: MessageRecord = { ...m, status: 'CANCELED', history: [...m.history, { ts: clockNow(), type: 'CANCELED' }] };
     if (await writeMessage(canceled, stored.v)) return ok(messageDetails(canceled));
   }
   throw new ConflictError(`Message ${messageId} kept changing; try again`, true);

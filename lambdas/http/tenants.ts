@@ -21,6 +21,7 @@ import {
 import { tenantTemplateRoutes } from './tenant-templates';
 import { limitQuery, listPage } from './paging';
 import { bodyId, jsonObject, preferenceSetting } from './schemas';
+import { now } from '../shared/clock';
 
 const tenantBody = z.object({
   name: z.string().min(1).max(256),
@@ -126,7 +127,7 @@ export const routes = [
       if (await hasChildren(id)) throw new ConflictError(`Tenant ${id} has child tenants; delete or move them first`);
       if (await deleteTenantItem(id)) {
         // Memberships (and the audiences that depend on them) are removed page by page, off the request.
-        await enqueueFanout([{ type: 'tenant-cleanup', tenantId: id, deletedAt: Date.now() }]);
+        await enqueueFanout([{ type: 'tenant-cleanup', tenantId: id, deletedAt: now() }]);
       }
       return noContent();
     },

@@ -5,6 +5,7 @@ import type { AddressOf } from '../domain/addresses';
 import { fcmSettings } from './catalog';
 import { ProviderError, type ProviderAdapter, type ProviderResult, type ProviderSend } from './port';
 import { invalidAddress, parseJson, parseSettings, request } from './transport';
+import { wallNow } from '../shared/clock';
 
 const FCM_SCOPE = 'https://www.googleapis.com/auth/firebase.messaging';
 const GOOGLE_TOKEN_URI = 'https://oauth2.googleapis.com/token';
@@ -66,8 +67,8 @@ async function accessToken(sa: ServiceAccount, timeoutMs: number): Promise<strin
   const key = tokenKey(sa);
   const cached = tokens.get(key);
   // A minute of margin so a token never expires between this check and FCM reading it.
-  if (cached && cached.expiresAt - 60_000 > Date.now()) return cached.token;
-  const now = Math.floor(Date.now() / 1000);
+  if (cached && cached.expiresAt - 60_000 > wallNow()) return cached.token;
+  const now = Math.floor(wallNow() / 1000);
   const reply = await request({
     url: sa.token_uri,
     headers: { 'content-type': 'application/x-www-form-urlencoded' },

@@ -1,6 +1,7 @@
 import type { AddressOf } from '../domain/addresses';
 import type { RenderedOutput } from '../domain/render';
 import type { Channel } from '../domain/routing';
+import { wallNow } from '../shared/clock';
 
 /**
  * What the delivery worker hands a provider adapter: one message on one channel `C`. `address` is
@@ -66,7 +67,7 @@ export function httpFailure(status: number, retryAfter: string | null | undefine
   let retryAfterMs: number | undefined;
   if (retryAfter) {
     const seconds = Number(retryAfter);
-    retryAfterMs = Number.isFinite(seconds) ? seconds * 1000 : Math.max(0, Date.parse(retryAfter) - Date.now()) || undefined;
+    retryAfterMs = Number.isFinite(seconds) ? seconds * 1000 : Math.max(0, Date.parse(retryAfter) - wallNow()) || undefined;
   }
   return new ProviderError(`${what} answered ${status}`, transient, retryAfterMs, status);
 }

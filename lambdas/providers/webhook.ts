@@ -4,6 +4,7 @@ import { webhookAddress } from '../domain/addresses';
 import { webhookSettings } from './catalog';
 import type { ProviderAdapter, ProviderResult, ProviderSend } from './port';
 import { invalidAddress, parseSettings, request } from './transport';
+import { wallNow } from '../shared/clock';
 
 type WebhookSettings = z.output<typeof webhookSettings>;
 
@@ -70,7 +71,7 @@ export function webhookRequest(message: ProviderSend<'webhook'>, settings: Webho
 export class WebhookAdapter implements ProviderAdapter<'webhook'> {
   async send(message: ProviderSend<'webhook'>): Promise<ProviderResult> {
     const settings = parseSettings(webhookSettings, message.settings, 'webhook');
-    const req = webhookRequest(message, settings, Math.floor(Date.now() / 1000));
+    const req = webhookRequest(message, settings, Math.floor(wallNow() / 1000));
     await request({ ...req, timeoutMs: message.timeoutMs, what: 'webhook' });
     return { status: 'DELIVERED' };
   }

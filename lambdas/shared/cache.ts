@@ -1,3 +1,5 @@
+import { wallNow } from './clock';
+
 /**
  * A small time-bounded memo for workspace data a warm function reads over and over (templates,
  * tenants, topics, brands, providers): concurrent callers share one in-flight load, entries expire
@@ -6,7 +8,7 @@
 export function memo<V>(ttlMs: number, max = 1000) {
   const entries = new Map<string, { at: number; value: Promise<V> }>();
   return (key: string, load: () => Promise<V>): Promise<V> => {
-    const now = Date.now();
+    const now = wallNow();
     const hit = entries.get(key);
     if (hit && now - hit.at < ttlMs) return hit.value;
     if (entries.size >= max) entries.delete(entries.keys().next().value!);
