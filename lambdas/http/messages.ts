@@ -5,6 +5,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../shared/errors'
 import { ok, route, type Reply } from '../shared/router';
 import { getMessage, listRequestMessages, requestsForTrace, requestsInBucket, writeMessage, type MessageRecord } from '../store/messages';
 import { now as clockNow } from '../shared/clock';
+import { packCursor, unpackCursor } from '../shared/cursor';
 
 const csv = z
   .string()
@@ -93,15 +94,8 @@ const HOUR = 3600 * 1000;
 const browseCursor = z.object({ b: z.number().int(), k: z.string().optional(), r: z.string().optional(), m: z.string().optional() });
 type BrowseCursor = z.infer<typeof browseCursor>;
 
-function decode(cursor: string | undefined): BrowseCursor | undefined {
-  if (!cursor) return undefined;
-  try {
-    return browseCursor.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
-  } catch {
-    throw new ValidationError('Invalid request: query.cursor is not a valid cursor');
-  }
-}
-const encode = (c: BrowseCursor) => Buffer.from(JSON.stringify(c)).toString('base64url');
+const decode = (cursor: string | undefined): BrowseCursor | undefined => (cursor ? unpackCursor(cursor, browseCursor) : undefined);
+const encode = (c: BrowseCursor) => packCursor(c);
 
 /**
  * Lists messages newest first by walking the hourly request buckets backwards and each request's
