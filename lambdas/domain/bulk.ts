@@ -2,11 +2,12 @@ import { z } from 'zod';
 import type { DeliveryRecipient } from '../shared/jobs';
 import { contentSchema } from './render';
 import { messageIdFor, recipientKey, type SendMessage } from './send';
+import { idSchema } from './ids';
 
 /** Users one `POST /bulk/:job_id` call may add (Courier's limit per call). */
 export const MAX_USERS_PER_CALL = 1000;
 
-const id = z.string().min(1).max(256);
+const id = idSchema;
 const obj = z.record(z.string(), z.unknown());
 
 /**

@@ -3,11 +3,12 @@ import { z } from 'zod';
 import { compileListPattern, listIdSchema } from './lists';
 import { contentSchema } from './render';
 import { CHANNELS, routingSchema } from './routing';
+import { idSchema } from './ids';
 
 /** Targets one request may name (an array `to`); larger audiences belong in lists, audiences or bulk jobs. */
 export const MAX_TO_ENTRIES = 1000;
 
-const id = z.string().min(1).max(256);
+const id = idSchema;
 const obj = z.record(z.string(), z.unknown());
 const memberOfFilter = z.object({ operator: z.literal('MEMBER_OF'), path: z.literal('account_id').default('account_id'), value: id });
 

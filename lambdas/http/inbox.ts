@@ -7,6 +7,7 @@ import { noContent, ok, route } from '../shared/router';
 import { tokenScopes } from '../shared/tokens';
 import { countUnread, listInbox, markAllRead, setInboxFlags, type InboxMessage } from '../store/inbox';
 import { classicPage } from './paging';
+import { idSchema } from '../domain/ids';
 
 /** What a token reaches: its one user, and its tenant when scoped to one; 403 otherwise. */
 function access(event: APIGatewayProxyEventV2, need: 'inbox:read:messages' | 'inbox:write:events', tenantQuery?: string) {
@@ -21,12 +22,12 @@ const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 const listQuery = z.object({
   cursor: z.string().max(2048).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  tenant_id: z.string().min(1).max(256).optional(),
+  tenant_id: idSchema.optional(),
   /** Default false: archived messages only when asked for. */
   archived: flag.default(false),
   status: z.enum(['read', 'unread']).optional(),
 });
-const tenantQuery = z.object({ tenant_id: z.string().min(1).max(256).optional() });
+const tenantQuery = z.object({ tenant_id: idSchema.optional() });
 /** read-all continues from the `cursor` a previous call answered with. */
 const readAllQuery = tenantQuery.extend({ cursor: z.string().max(2048).optional() });
 

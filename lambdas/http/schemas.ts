@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { idSchema } from '../domain/ids';
 
 /** A JSON object of anything (profiles, properties, data). */
 export const jsonObject = z.record(z.string(), z.unknown());
@@ -16,4 +17,4 @@ export const preferenceSetting = z.object({
 });
 
 /** Ids named inside bodies, with the same limits as ids in paths. */
-export const bodyId = z.string().min(1).max(256);
+export const bodyId = idSchema;

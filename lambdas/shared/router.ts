@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { z, type ZodType } from 'zod';
 import { MethodNotAllowedError, NotFoundError, ValidationError } from './errors';
+import { idSchema } from '../domain/ids';
 
 export type Method = 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -36,7 +37,7 @@ export interface Route {
 }
 
 /** Identifiers in paths: any characters (they arrive percent-decoded), 1-256 long. */
-export const pathId = z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters');
+export const pathId = idSchema;
 
 /** Declares a route; zod schemas validate path, query and body before the handler runs. */
 export function route<P = Record<string, string>, Q = Record<string, never>, B = undefined>(spec: RouteSpec<P, Q, B>): Route {
