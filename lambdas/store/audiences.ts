@@ -2,7 +2,8 @@ import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AudienceDefinition } from '../domain/audience';
 import { ddb } from '../shared/aws';
 import { GSI1, keys, type Key } from './keys';
-import { batchGet, deleteItem, getItem, isConditionFailure, newRev, queryAll, queryPage, TABLE, upsertItem, type StoredItem } from './table';
+import { changed, conditional, retryOnConflict } from './conditional';
+import { batchGet, deleteItem, getItem, newRev, queryAll, queryPage, TABLE, upsertItem, type StoredItem } from './table';
 
 export interface Audience extends AudienceDefinition {
   id: string;
@@ -73,20 +74,23 @@ export async function saveAudience(
   audienceId: string,
   change: (current: Audience | undefined) => Omit<Audience, 'version' | 'created_at' | 'updated_at'>,
 ): Promise<Audience> {
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const item = await getItem(keys.audience(audienceId));
-    const current = item ? (JSON.parse(item.doc) as Audience) : undefined;
-    const version = await nextGeneration(audienceId, current?.version ?? 0);
-    const now = new Date().toISOString();
-    const next: Audience = { ...change(current), version, created_at: current?.created_at ?? now, updated_at: now };
-    const written = await upsertItem(
-      keys.audience(audienceId),
-      { ...fields(audienceId), doc: JSON.stringify(next) },
-      item ? { expectRev: String(item.rev) } : { createOnly: true },
-    );
-    if (written) return next;
-  }
-  throw new Error(`audience ${audienceId} kept changing during a save`);
+  return retryOnConflict(
+    async () => {
+      const item = await getItem(keys.audience(audienceId));
+      const current = item ? (JSON.parse(item.doc) as Audience) : undefined;
+      const version = await nextGeneration(audienceId, current?.version ?? 0);
+      const now = new Date().toISOString();
+      const next: Audience = { ...change(current), version, created_at: current?.created_at ?? now, updated_at: now };
+      const written = await upsertItem(
+        keys.audience(audienceId),
+        { ...fields(audienceId), doc: JSON.stringify(next) },
+        item ? { expectRev: String(item.rev) } : { createOnly: true },
+      );
+      if (!written) throw changed(`Audience ${audienceId}`);
+      return next;
+    },
+    { attempts: 10 },
+  );
 }
 
 export function deleteAudience(audienceId: string): Promise<boolean> {
@@ -126,7 +130,7 @@ export async function getMember(audienceId: string, userId: string): Promise<Aud
 export async function getMembers(audienceIds: string[], userId: string): Promise<Map<string, AudienceMember>> {
   const items = await batchGet(
     audienceIds.map((a) => keys.audienceMember(a, userId)),
-    true,
+    { consistent: true },
   );
   return new Map(items.map((item) => [String(JSON.parse(item.doc).audience_id), toMember(item)]));
 }
@@ -162,17 +166,12 @@ const audienceCheck = (audienceId: string, read: AudienceRead | undefined) => ({
   },
 });
 
-/** True if written; false if a condition failed or a concurrent transaction touched the same items. */
-async function transact(items: Record<string, unknown>[]): Promise<boolean> {
-  try {
-    await ddb.send(new TransactWriteCommand({ TransactItems: items as never }));
-    return true;
-  } catch (e) {
-    const name = (e as { name?: string })?.name;
-    if (name === 'TransactionCanceledException' || name === 'TransactionConflictException' || isConditionFailure(e)) return false;
-    throw e;
-  }
-}
+/**
+ * True if written; false if a condition failed (the basis changed). A concurrent transaction on the
+ * same items is contention: the same transaction, conditional on the same basis, runs again.
+ */
+const transact = (items: Record<string, unknown>[]): Promise<boolean> =>
+  retryOnConflict(() => conditional(new TransactWriteCommand({ TransactItems: items as never })), { attempts: 3 });
 
 /** Admits the user under the audience's generation, if the basis still holds; false if it no longer does. */
 export function admitMember(userId: string, basis: Basis & { audience: AudienceRead; profileRev: string }): Promise<boolean> {

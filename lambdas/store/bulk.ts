@@ -1,9 +1,9 @@
 import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { BulkJobStatus, BulkMessage, BulkUser } from '../domain/bulk';
 import { newRequestId } from '../domain/send';
-import { ddb } from '../shared/aws';
 import { bulkKeys } from './keys';
-import { getItem, isConditionFailure, putItem, queryPage, TABLE, type StoredItem } from './table';
+import { conditional, retryOnConflict } from './conditional';
+import { getItem, putItem, queryPage, TABLE, type StoredItem } from './table';
 
 export interface BulkJob {
   jobId: string;
@@ -53,10 +53,8 @@ export type ChangeResult = 'ok' | 'missing' | 'not-created';
 /** Why a conditional change of a job failed: it does not exist, or it is no longer CREATED. */
 const whyRefused = async (jobId: string): Promise<ChangeResult> => ((await getItem(bulkKeys.job(jobId))) ? 'not-created' : 'missing');
 
-const cancellationCodes = (e: unknown): string[] =>
-  (e as { name?: string })?.name === 'TransactionCanceledException'
-    ? ((e as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map((r) => r.Code ?? 'None')
-    : [];
+/** Waits between runs of an append that conflicted with another on the job's counter: 20 ms doubling up to 1 s, jittered. */
+const appendBackoff = (attempt: number): number => Math.min(1000, 20 * 2 ** attempt) * (0.5 + Math.random());
 
 /**
  * Appends users to a CREATED job, in insertion order. Each transaction writes up to 99 users and
@@ -86,19 +84,9 @@ export async function appendUsers(jobId: string, users: BulkUser[]): Promise<Cha
         })),
       ],
     };
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await ddb.send(new TransactWriteCommand(input));
-        break;
-      } catch (e) {
-        const codes = cancellationCodes(e);
-        if (codes[0] === 'ConditionalCheckFailed') return whyRefused(jobId);
-        // Concurrent appends to one job conflict on its counter: retry with backoff.
-        const conflict = codes.includes('TransactionConflict') || (e as { name?: string })?.name === 'TransactionConflictException';
-        if (!conflict || attempt >= 8) throw e;
-        await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt) * (0.5 + Math.random())));
-      }
-    }
+    // Concurrent appends to one job conflict on its counter: retried with backoff. A failed condition: the job is no longer CREATED.
+    const written = await retryOnConflict(() => conditional(new TransactWriteCommand(input)), { attempts: 9, backoffMs: appendBackoff });
+    if (!written) return whyRefused(jobId);
   }
   return 'ok';
 }
@@ -107,22 +95,17 @@ async function conditionalUpdate(
   jobId: string,
   input: { update: string; condition: string; names: Record<string, string>; values: Record<string, unknown> },
 ): Promise<ChangeResult> {
-  try {
-    await ddb.send(
-      new UpdateCommand({
-        TableName: TABLE,
-        Key: bulkKeys.job(jobId),
-        UpdateExpression: input.update,
-        ConditionExpression: input.condition,
-        ExpressionAttributeNames: input.names,
-        ExpressionAttributeValues: input.values,
-      }),
-    );
-    return 'ok';
-  } catch (e) {
-    if (isConditionFailure(e)) return whyRefused(jobId);
-    throw e;
-  }
+  const written = await conditional(
+    new UpdateCommand({
+      TableName: TABLE,
+      Key: bulkKeys.job(jobId),
+      UpdateExpression: input.update,
+      ConditionExpression: input.condition,
+      ExpressionAttributeNames: input.names,
+      ExpressionAttributeValues: input.values,
+    }),
+  );
+  return written ? 'ok' : whyRefused(jobId);
 }
 
 /** CREATED -> PROCESSING, linking the run's request; refused unless the job is CREATED. */

@@ -116,6 +116,8 @@ export const keys = {
  */
 export const requestKeys = {
   request: (requestId: string): Key => ({ pk: `REQUEST#${requestId}`, sk: 'REQUEST' }),
+  /** The request id of an item in a request's partition (the request, or one of its messages). */
+  requestIdOf: (pk: string): string => pk.slice('REQUEST#'.length),
   requestIndex: (requestId: string, at: number): IndexKey => ({ gsi1pk: requestBucket(at), gsi1sk: `${at.toString(36).padStart(9, '0')}#${requestId}` }),
   message: (requestId: string, suffix: string): Key => ({ pk: `REQUEST#${requestId}`, sk: `MSG#${suffix}` }),
   messagesPrefix: 'MSG#',

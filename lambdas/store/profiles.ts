@@ -1,8 +1,8 @@
 import { NotFoundError } from '../shared/errors';
 import { keys } from './keys';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ddb } from '../shared/aws';
-import { batchGet, deleteItem, getItem, isConditionFailure, newRev, TABLE, updateDoc, upsertItem } from './table';
+import { conditional } from './conditional';
+import { batchGet, deleteItem, getItem, newRev, TABLE, updateDoc, upsertItem } from './table';
 
 export type Profile = Record<string, unknown>;
 
@@ -46,20 +46,16 @@ export async function readProfile(userId: string): Promise<{ profile: Profile; r
  * (audience member writes are conditional on the profile's revision). No-op without a profile.
  */
 export async function touchProfile(userId: string): Promise<void> {
-  try {
-    await ddb.send(
-      new UpdateCommand({
-        TableName: TABLE,
-        Key: keys.profile(userId),
-        UpdateExpression: 'SET #rev = :rev',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: { '#rev': 'rev' },
-        ExpressionAttributeValues: { ':rev': newRev() },
-      }),
-    );
-  } catch (e) {
-    if (!isConditionFailure(e)) throw e;
-  }
+  await conditional(
+    new UpdateCommand({
+      TableName: TABLE,
+      Key: keys.profile(userId),
+      UpdateExpression: 'SET #rev = :rev',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: { '#rev': 'rev' },
+      ExpressionAttributeValues: { ':rev': newRev() },
+    }),
+  );
 }
 
 /** Profiles of many users in BatchGetItem rounds; users without one are absent from the map. */

@@ -1,3 +1,4 @@
+import { changed, retryOnConflict } from './conditional';
 import { keys } from './keys';
 import { getItem, queryPage, updateDoc, upsertItem } from './table';
 
@@ -42,33 +43,37 @@ export async function saveTemplate(
   template: TemplateBody,
   publish: boolean,
 ): Promise<{ head: TemplateHead; created: boolean }> {
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const now = new Date().toISOString();
-    const n = ((await getTemplateHead(tenantId, templateId))?.latest ?? 0) + 1;
-    const claimed = await upsertItem(
-      keys.tenantTemplateVersion(tenantId, templateId, vname(n)),
-      { _t: 'TenantTemplateVersion', doc: JSON.stringify({ version: vname(n), template, created_at: now } satisfies TemplateVersion) },
-      { createOnly: true },
-    );
-    if (!claimed) continue;
-    let created = false;
-    const head = await updateDoc<TemplateHead>(
-      keys.tenantTemplate(tenantId, templateId),
-      (current) => {
-        created = !current;
-        return {
-          id: templateId,
-          latest: Math.max(current?.latest ?? 0, n),
-          created_at: current?.created_at ?? now,
-          updated_at: now,
-          ...(publish ? { published: n, published_at: now } : current?.published ? { published: current.published, published_at: current.published_at } : {}),
-        };
-      },
-      () => ({ _t: 'TenantTemplate' }),
-    );
-    return { head, created };
-  }
-  throw new Error(`template ${templateId} of tenant ${tenantId} kept changing`);
+  // Claims the next free version number (another save that took it: read the head again).
+  const { n, now } = await retryOnConflict(
+    async () => {
+      const now = new Date().toISOString();
+      const n = ((await getTemplateHead(tenantId, templateId))?.latest ?? 0) + 1;
+      const claimed = await upsertItem(
+        keys.tenantTemplateVersion(tenantId, templateId, vname(n)),
+        { _t: 'TenantTemplateVersion', doc: JSON.stringify({ version: vname(n), template, created_at: now } satisfies TemplateVersion) },
+        { createOnly: true },
+      );
+      if (!claimed) throw changed(`Template ${templateId} of tenant ${tenantId}`);
+      return { n, now };
+    },
+    { attempts: 10 },
+  );
+  let created = false;
+  const head = await updateDoc<TemplateHead>(
+    keys.tenantTemplate(tenantId, templateId),
+    (current) => {
+      created = !current;
+      return {
+        id: templateId,
+        latest: Math.max(current?.latest ?? 0, n),
+        created_at: current?.created_at ?? now,
+        updated_at: now,
+        ...(publish ? { published: n, published_at: now } : current?.published ? { published: current.published, published_at: current.published_at } : {}),
+      };
+    },
+    () => ({ _t: 'TenantTemplate' }),
+  );
+  return { head, created };
 }
 
 export async function publishTemplate(tenantId: string, templateId: string, version: number): Promise<TemplateHead> {

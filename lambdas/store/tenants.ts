@@ -2,21 +2,9 @@ import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { TenantPreferenceItem, TenantRecord } from '../domain/tenant-context';
 import { ddb } from '../shared/aws';
 import { NotFoundError } from '../shared/errors';
+import { conditional, retryOnConflict } from './conditional';
 import { esc, GSI1, keys } from './keys';
-import {
-  batchGet,
-  deleteItem,
-  getItem,
-  isConditionFailure,
-  newRev,
-  queryAll,
-  queryPage,
-  setFlag,
-  TABLE,
-  updateDoc,
-  upsertItem,
-  type StoredItem,
-} from './table';
+import { batchGet, deleteItem, getItem, newRev, queryAll, queryPage, setFlag, TABLE, updateDoc, upsertItem, type StoredItem } from './table';
 
 export type Membership = { tenant_id: string; user_id: string; profile?: Record<string, unknown>; created: number };
 
@@ -155,23 +143,9 @@ export async function putTenantChecked(tenant: TenantRecord, ancestors: Versione
       ExpressionAttributeValues: values,
     },
   };
-  try {
-    await ddb.send(new TransactWriteCommand({ TransactItems: [update, ...checks] }));
-    return true;
-  } catch (e) {
-    if (isTransactionConflict(e)) return false;
-    throw e;
-  }
+  // Contention runs the same transaction again: it checks the same ancestors, so a lost race is still false.
+  return retryOnConflict(() => conditional(new TransactWriteCommand({ TransactItems: [update, ...checks] })), { attempts: 3 });
 }
-
-/** A transaction refused because a condition failed or another transaction held an item. */
-export const isTransactionConflict = (e: unknown): boolean => {
-  const name = (e as { name?: string })?.name;
-  if (name === 'TransactionConflictException') return true;
-  if (name !== 'TransactionCanceledException') return isConditionFailure(e);
-  const reasons = (e as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-  return reasons.every((r) => !r.Code || r.Code === 'None' || r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict');
-};
 
 /**
  * How many levels of descendants `tenantId` has (0: none), counted breadth-first through the
