@@ -9,7 +9,7 @@ import { memo } from '../shared/cache';
 import { config } from '../shared/config';
 import { deliveryJob, enqueueDelivery, enqueueFanout, type DeliveryJob, type DeliveryRecipient } from '../shared/jobs';
 import { logger } from '../shared/logger';
-import { MAX_DELAY_SECONDS } from '../shared/queue';
+import { delaySecondsUntil } from '../shared/queue';
 import { sqsWorker } from '../shared/worker';
 import { isContention } from '../shared/errors';
 import { changed, retryOnConflict } from '../store/conditional';
@@ -268,8 +268,7 @@ const suffixOf = (messageId: string) => parseMessageId(messageId)!.suffix;
 
 /** Puts the recipient back on the delivery queue to continue at `at` (hops of at most 15 minutes). */
 async function reschedule(req: RequestRecord, r: DeliveryRecipient, at: number): Promise<void> {
-  const seconds = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((at - clock()) / 1000)));
-  await enqueueDelivery([{ type: 'deliver', requestId: req.requestId, recipients: [r], resume: true }], seconds);
+  await enqueueDelivery([{ type: 'deliver', requestId: req.requestId, recipients: [r], resume: true }], delaySecondsUntil(at, clock()));
 }
 
 /**
@@ -549,9 +548,10 @@ export async function deliverJob(job: DeliveryJob): Promise<void> {
     await Promise.all(failed.map((r) => giveUp(req, r, 'delivery kept failing; see the worker logs')));
     return;
   }
+  const now = clock();
   await enqueueDelivery(
     [{ type: 'deliver', requestId: job.requestId, recipients: failed, attempt, resume: true }],
-    Math.min(MAX_DELAY_SECONDS, 2 ** attempt * 5),
+    delaySecondsUntil(now + 2 ** attempt * 5_000, now),
   );
 }
 
