@@ -1,7 +1,7 @@
 import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AudienceDefinition } from '../domain/audience';
 import { ddb } from '../shared/aws';
-import { GSI1, keys, type Key } from './keys';
+import { GSI1, keys } from './keys';
 import { changed, conditional, retryOnConflict } from './conditional';
 import { batchGet, deleteItem, getItem, newRev, queryAll, queryPage, TABLE, upsertItem, type StoredItem } from './table';
 
@@ -36,7 +36,6 @@ export interface AudienceMember {
 const fields = (id: string) => ({ _t: 'Audience', ...keys.audienceIndex(id) });
 
 /** The generation counter of an audience id: kept when the audience is deleted. */
-const generationKey = (audienceId: string): Key => ({ pk: keys.audience(audienceId).pk, sk: 'GENERATION' });
 
 const toRead = (item: StoredItem): AudienceRead => ({ audience: JSON.parse(item.doc) as Audience, rev: String(item.rev) });
 
@@ -55,7 +54,7 @@ async function nextGeneration(audienceId: string, floor: number): Promise<number
   const out = await ddb.send(
     new UpdateCommand({
       TableName: TABLE,
-      Key: generationKey(audienceId),
+      Key: keys.audienceGeneration(audienceId),
       UpdateExpression: 'SET #g = if_not_exists(#g, :floor) + :one, #t = :t',
       ExpressionAttributeNames: { '#g': 'generation', '#t': '_t' },
       ExpressionAttributeValues: { ':floor': floor, ':one': 1, ':t': 'AudienceGeneration' },
@@ -225,7 +224,7 @@ export function removeMember(audienceId: string, userId: string, basis: Basis): 
 }
 
 export async function listMembers(audienceId: string, limit: number, cursor?: string): Promise<{ items: AudienceMember[]; cursor?: string }> {
-  const page = await queryPage({ partition: keys.audience(audienceId).pk, prefix: 'MEMBER#', limit, cursor });
+  const page = await queryPage({ partition: keys.audience(audienceId).pk, prefix: keys.audienceMembersPrefix, limit, cursor });
   return { items: page.items.map(toMember), cursor: page.cursor };
 }
 

@@ -4,7 +4,7 @@ import type { DeliveryRecipient, FanoutState } from '../shared/jobs';
 import type { RenderedOutput } from '../domain/render';
 import { ddb } from '../shared/aws';
 import { config } from '../shared/config';
-import { GSI1, requestBucket, requestKeys, type Key } from './keys';
+import { GSI1, requestKeys, type Key } from './keys';
 import { conditional, conditionalWrite, retryOnConflict } from './conditional';
 import { batchGet, batchWrite, getItem, queryAll, queryPage, TABLE, type StoredItem } from './table';
 
@@ -656,6 +656,6 @@ export async function requestsForTrace(traceId: string): Promise<string[]> {
 
 /** One page of request ids enqueued in an hour bucket, newest first. */
 export async function requestsInBucket(at: number, limit: number, cursor?: string): Promise<{ ids: string[]; cursor?: string }> {
-  const page = await queryPage({ index: GSI1, partition: requestBucket(at), limit, cursor, newestFirst: true });
+  const page = await queryPage({ index: GSI1, partition: requestKeys.bucket(at), limit, cursor, newestFirst: true });
   return { ids: page.items.map((i) => requestKeys.requestIdOf(i.pk)), cursor: page.cursor };
 }
