@@ -1,9 +1,10 @@
 import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
 import type { AudienceDefinition } from '../domain/audience';
 import { ddb } from '../shared/aws';
 import { GSI1, keys } from './keys';
 import { changed, conditional, retryOnConflict } from './conditional';
-import { batchGet, deleteItem, getItem, newRev, queryAll, queryPage, TABLE, upsertItem, type StoredItem } from './table';
+import { batchGet, deleteItem, getItem, newRev, parseDoc, queryAll, queryPage, TABLE, upsertItem, type StoredItem } from './table';
 
 export interface Audience extends AudienceDefinition {
   id: string;
@@ -112,9 +113,12 @@ export async function allAudiences(): Promise<AudienceRead[]> {
   return out;
 }
 
+/** What a member item stores in its document (the generation is an attribute). */
+const memberSchema = z.looseObject({ member_id: z.string(), audience_id: z.string(), reason: z.string() });
+
 /** `added_at` is the item's first write (`created`, kept by every later write). */
 const toMember = (item: StoredItem): AudienceMember => ({
-  ...(JSON.parse(item.doc) as Pick<AudienceMember, 'member_id' | 'audience_id' | 'reason'>),
+  ...parseDoc(item, memberSchema),
   audience_version: Number(item.version),
   added_at: new Date(Number(item.created)).toISOString(),
 });
@@ -131,7 +135,7 @@ export async function getMembers(audienceIds: string[], userId: string): Promise
     audienceIds.map((a) => keys.audienceMember(a, userId)),
     { consistent: true },
   );
-  return new Map(items.map((item) => [String(JSON.parse(item.doc).audience_id), toMember(item)]));
+  return new Map(items.map((item) => toMember(item)).map((m) => [m.audience_id, m]));
 }
 
 /**

@@ -33,9 +33,14 @@ export async function getItem(key: Key, consistent = true): Promise<StoredItem |
   return out.Item as StoredItem | undefined;
 }
 
-export async function getDoc<T>(key: Key, consistent = true): Promise<T | undefined> {
-  const item = await getItem(key, consistent);
-  return item ? (JSON.parse(item.doc) as T) : undefined;
+/**
+ * An item's document, parsed by the schema of what is stored there: a document that does not
+ * match is an error naming the item, never a value of the wrong type.
+ */
+export function parseDoc<T>(item: Pick<StoredItem, 'pk' | 'sk' | 'doc'>, schema: z.ZodType<T>): T {
+  const parsed = schema.safeParse(JSON.parse(item.doc));
+  if (!parsed.success) throw new Error(`stored document ${item.pk} / ${item.sk} does not match its schema: ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
 }
 
 /** Writes an item; with `expectRev` the write only succeeds if nobody changed it since (optimistic). */
@@ -257,13 +262,14 @@ export const UPDATE_ATTEMPTS = 10;
 
 export async function updateDoc<T>(
   key: Key,
+  schema: z.ZodType<T>,
   change: (current: T | undefined) => T,
   fields: (next: T) => { _t: string } & Partial<IndexKey> & Record<string, unknown>,
 ): Promise<T> {
   return retryOnConflict(
     async () => {
       const item = await getItem(key);
-      const next = change(item ? (JSON.parse(item.doc) as T) : undefined);
+      const next = change(item ? parseDoc(item, schema) : undefined);
       const written = await upsertItem(key, { ...fields(next), doc: JSON.stringify(next) }, item ? { expectRev: String(item.rev) } : { createOnly: true });
       if (!written) throw changed(key.pk);
       return next;

@@ -14,7 +14,7 @@ import {
 } from '../store/audiences';
 import { changed, retryOnConflict } from '../store/conditional';
 import { GSI1, keys, PROFILE_SHARDS } from '../store/keys';
-import { readProfile, touchProfile, type Profile } from '../store/profiles';
+import { readProfile, toProfile, touchProfile, type Profile } from '../store/profiles';
 import { deleteItem, queryAll, queryPage } from '../store/table';
 import { deleteMembership, getTenant, listTenantMembers } from '../store/tenants';
 
@@ -114,7 +114,7 @@ export async function backfillAudience(job: AudienceBackfillJob): Promise<void> 
   for (const item of page.items) {
     const userId = String(item.userId);
     const s: Subject = {
-      profile: { profile: JSON.parse(item.doc) as Profile, rev: String(item.rev) },
+      profile: { profile: toProfile(item), rev: String(item.rev) },
       tenantIds: needsTenants ? await tenantIdsOf(userId) : [],
     };
     // Non-matches write nothing: the prune removes members this generation did not admit.
