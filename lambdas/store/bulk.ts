@@ -1,9 +1,10 @@
 import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { BulkJobStatus, BulkMessage, BulkUser } from '../domain/bulk';
+import { z } from 'zod';
+import { bulkMessageSchema, bulkUserSchema, type BulkJobStatus, type BulkMessage, type BulkUser } from '../domain/bulk';
 import { newRequestId } from '../domain/send';
 import { bulkKeys } from './keys';
 import { conditional, retryOnConflict } from './conditional';
-import { getItem, putItem, queryPage, TABLE, type StoredItem } from './table';
+import { getItem, parseDoc, putItem, queryPage, TABLE, type StoredItem } from './table';
 
 export interface BulkJob {
   jobId: string;
@@ -20,8 +21,11 @@ export interface BulkJob {
 /** Users written per transaction, with the job's counter update (DynamoDB allows 100 items). */
 const USERS_PER_TRANSACTION = 99;
 
+/** What a job item stores in its document: the definition POST /bulk validated, and when. */
+const jobDocSchema = z.object({ definition: bulkMessageSchema, created: z.number() });
+
 const toJob = (jobId: string, item: StoredItem): BulkJob => {
-  const doc = JSON.parse(item.doc) as { definition: BulkMessage; created: number };
+  const doc = parseDoc(item, jobDocSchema);
   return {
     jobId,
     definition: doc.definition,
@@ -141,5 +145,5 @@ export const completeJob = (jobId: string, requestId: string, counts: { enqueued
 /** One page of a job's users, in insertion order. */
 export async function listJobUsers(jobId: string, limit: number, cursor?: string): Promise<{ items: BulkUser[]; cursor?: string }> {
   const page = await queryPage({ partition: bulkKeys.job(jobId).pk, prefix: bulkKeys.usersPrefix, limit, cursor, consistent: true });
-  return { items: page.items.map((i) => JSON.parse(i.doc) as BulkUser), cursor: page.cursor };
+  return { items: page.items.map((i) => parseDoc(i, bulkUserSchema)), cursor: page.cursor };
 }
