@@ -1,5 +1,7 @@
-/** The longest wait one SQS delay (or visibility change) can express. */
-export const MAX_RETRY_DELAY_MS = 15 * 60_000;
+/** The longest wait one SQS delay (or visibility change) can express: 15 minutes. Longer waits take several hops. */
+export const MAX_DELAY_SECONDS = 15 * 60;
+/** The longest delay before a retry: one SQS delay. */
+export const MAX_RETRY_DELAY_MS = MAX_DELAY_SECONDS * 1000;
 
 /**
  * Delay before the n-th retry (n >= 1) on a provider: exponential (base, 2·base, 4·base ...,

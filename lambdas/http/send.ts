@@ -18,7 +18,7 @@ import { ValidationError } from '../shared/errors';
 import { idempotentOperation, markSideEffect } from '../shared/idempotency';
 import { logger } from '../shared/logger';
 import { enqueueDelivery, enqueueFanout, type DeliveryRecipient } from '../shared/jobs';
-import { MAX_DELAY_SECONDS } from '../shared/queue';
+import { delaySecondsUntil } from '../shared/queue';
 import { accepted, route } from '../shared/router';
 import { createRequest, getRequest, newMessageRecord, writeMessage, type RequestRecord } from '../store/messages';
 
@@ -74,10 +74,7 @@ export const routes = [
       markSideEffect(event);
       const req = (await createRequest(fresh)) ? fresh : ((await getRequest(requestId)) ?? fresh);
       // The first hop ends when the message is due, or when it expires if that comes first.
-      const delay =
-        req.dueAt === undefined
-          ? undefined
-          : Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((Math.min(req.dueAt, req.expiresAt ?? Infinity) - clockNow()) / 1000)));
+      const delay = req.dueAt === undefined ? undefined : delaySecondsUntil(Math.min(req.dueAt, req.expiresAt ?? Infinity), clockNow());
       try {
         if (req.single) {
           // One recipient needs no fan-out. Its message exists from now on (ENQUEUED or DELAYED), so it

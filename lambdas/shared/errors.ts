@@ -41,11 +41,22 @@ export class NotFoundError extends ApiError {
   }
 }
 
+/**
+ * A 409. `retryable`: the request lost a race (contention) and the same request may succeed if sent
+ * again (`x-should-retry: true`; store code re-runs it with retryOnConflict); otherwise the
+ * conflict is about the request itself (a semantic 409, `x-should-retry: false`).
+ */
 export class ConflictError extends ApiError {
-  constructor(message: string, retryable = false) {
+  constructor(
+    message: string,
+    readonly retryable = false,
+  ) {
     super(409, 'invalid_request_error', message, { 'x-should-retry': String(retryable) });
   }
 }
+
+/** Whether `e` is contention: a retryable ConflictError. */
+export const isContention = (e: unknown): e is ConflictError => e instanceof ConflictError && e.retryable;
 
 export class PayloadTooLargeError extends ApiError {
   constructor(limit: number) {

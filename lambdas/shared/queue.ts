@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { MAX_DELAY_SECONDS } from '../domain/retry';
 import { sqs } from './aws';
 
-/** SQS's per-message ceiling of delay; longer waits re-enqueue (see the delivery worker). */
-export const MAX_DELAY_SECONDS = 900;
+/**
+ * The delay of a message that should arrive at `dueAtMs`: seconds from `nowMs`, rounded up, 0 when
+ * due, and at most one SQS delay (15 minutes); a later due time re-enqueues from there (see the
+ * delivery worker).
+ */
+export const delaySecondsUntil = (dueAtMs: number, nowMs: number): number => Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((dueAtMs - nowMs) / 1000)));
 
 export interface OutgoingMessage {
   body: unknown;
@@ -57,7 +62,7 @@ export function packBySize<T>(items: readonly T[], sizeOf: (item: T) => number, 
 export async function enqueue(queueUrl: string, messages: OutgoingMessage[]): Promise<void> {
   const all = messages.map((m) => ({
     MessageBody: sqsSafeJson(m.body),
-    DelaySeconds: m.delaySeconds ? Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(m.delaySeconds))) : undefined,
+    DelaySeconds: m.delaySeconds ? delaySecondsUntil(m.delaySeconds * 1000, 0) : undefined,
   }));
   const size = (e: { MessageBody: string }) => Buffer.byteLength(e.MessageBody, 'utf8');
   const tooLarge = all.find((e) => size(e) > SQS_MAX_MESSAGE_BYTES);

@@ -34,7 +34,7 @@ async function allKeys(): Promise<{ hash: string; key: ListedKey }[]> {
   const out: { hash: string; key: ListedKey }[] = [];
   for await (const page of queryAll({ index: GSI1, partition: 'APIKEYS' })) {
     for (const item of page) {
-      const hash = String(item.pk).slice('APIKEY#'.length);
+      const hash = keys.apiKeyHashOf(String(item.pk));
       out.push({ hash, key: { ...(JSON.parse(item.doc) as ApiKeyRecord), id: hash.slice(0, 12), revoked: item.revoked === true } });
     }
   }

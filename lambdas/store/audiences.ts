@@ -1,8 +1,10 @@
 import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
 import type { AudienceDefinition } from '../domain/audience';
 import { ddb } from '../shared/aws';
-import { GSI1, keys, type Key } from './keys';
-import { batchGet, deleteItem, getItem, isConditionFailure, newRev, queryAll, queryPage, TABLE, upsertItem, type StoredItem } from './table';
+import { GSI1, keys } from './keys';
+import { changed, conditional, retryOnConflict } from './conditional';
+import { batchGet, deleteItem, getItem, newRev, parseDoc, queryAll, queryPage, TABLE, upsertItem, type StoredItem } from './table';
 
 export interface Audience extends AudienceDefinition {
   id: string;
@@ -35,7 +37,6 @@ export interface AudienceMember {
 const fields = (id: string) => ({ _t: 'Audience', ...keys.audienceIndex(id) });
 
 /** The generation counter of an audience id: kept when the audience is deleted. */
-const generationKey = (audienceId: string): Key => ({ pk: keys.audience(audienceId).pk, sk: 'GENERATION' });
 
 const toRead = (item: StoredItem): AudienceRead => ({ audience: JSON.parse(item.doc) as Audience, rev: String(item.rev) });
 
@@ -54,7 +55,7 @@ async function nextGeneration(audienceId: string, floor: number): Promise<number
   const out = await ddb.send(
     new UpdateCommand({
       TableName: TABLE,
-      Key: generationKey(audienceId),
+      Key: keys.audienceGeneration(audienceId),
       UpdateExpression: 'SET #g = if_not_exists(#g, :floor) + :one, #t = :t',
       ExpressionAttributeNames: { '#g': 'generation', '#t': '_t' },
       ExpressionAttributeValues: { ':floor': floor, ':one': 1, ':t': 'AudienceGeneration' },
@@ -73,20 +74,23 @@ export async function saveAudience(
   audienceId: string,
   change: (current: Audience | undefined) => Omit<Audience, 'version' | 'created_at' | 'updated_at'>,
 ): Promise<Audience> {
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const item = await getItem(keys.audience(audienceId));
-    const current = item ? (JSON.parse(item.doc) as Audience) : undefined;
-    const version = await nextGeneration(audienceId, current?.version ?? 0);
-    const now = new Date().toISOString();
-    const next: Audience = { ...change(current), version, created_at: current?.created_at ?? now, updated_at: now };
-    const written = await upsertItem(
-      keys.audience(audienceId),
-      { ...fields(audienceId), doc: JSON.stringify(next) },
-      item ? { expectRev: String(item.rev) } : { createOnly: true },
-    );
-    if (written) return next;
-  }
-  throw new Error(`audience ${audienceId} kept changing during a save`);
+  return retryOnConflict(
+    async () => {
+      const item = await getItem(keys.audience(audienceId));
+      const current = item ? (JSON.parse(item.doc) as Audience) : undefined;
+      const version = await nextGeneration(audienceId, current?.version ?? 0);
+      const now = new Date().toISOString();
+      const next: Audience = { ...change(current), version, created_at: current?.created_at ?? now, updated_at: now };
+      const written = await upsertItem(
+        keys.audience(audienceId),
+        { ...fields(audienceId), doc: JSON.stringify(next) },
+        item ? { expectRev: String(item.rev) } : { createOnly: true },
+      );
+      if (!written) throw changed(`Audience ${audienceId}`);
+      return next;
+    },
+    { attempts: 10 },
+  );
 }
 
 export function deleteAudience(audienceId: string): Promise<boolean> {
@@ -109,9 +113,12 @@ export async function allAudiences(): Promise<AudienceRead[]> {
   return out;
 }
 
+/** What a member item stores in its document (the generation is an attribute). */
+const memberSchema = z.looseObject({ member_id: z.string(), audience_id: z.string(), reason: z.string() });
+
 /** `added_at` is the item's first write (`created`, kept by every later write). */
 const toMember = (item: StoredItem): AudienceMember => ({
-  ...(JSON.parse(item.doc) as Pick<AudienceMember, 'member_id' | 'audience_id' | 'reason'>),
+  ...parseDoc(item, memberSchema),
   audience_version: Number(item.version),
   added_at: new Date(Number(item.created)).toISOString(),
 });
@@ -126,9 +133,9 @@ export async function getMember(audienceId: string, userId: string): Promise<Aud
 export async function getMembers(audienceIds: string[], userId: string): Promise<Map<string, AudienceMember>> {
   const items = await batchGet(
     audienceIds.map((a) => keys.audienceMember(a, userId)),
-    true,
+    { consistent: true },
   );
-  return new Map(items.map((item) => [String(JSON.parse(item.doc).audience_id), toMember(item)]));
+  return new Map(items.map((item) => toMember(item)).map((m) => [m.audience_id, m]));
 }
 
 /**
@@ -162,17 +169,12 @@ const audienceCheck = (audienceId: string, read: AudienceRead | undefined) => ({
   },
 });
 
-/** True if written; false if a condition failed or a concurrent transaction touched the same items. */
-async function transact(items: Record<string, unknown>[]): Promise<boolean> {
-  try {
-    await ddb.send(new TransactWriteCommand({ TransactItems: items as never }));
-    return true;
-  } catch (e) {
-    const name = (e as { name?: string })?.name;
-    if (name === 'TransactionCanceledException' || name === 'TransactionConflictException' || isConditionFailure(e)) return false;
-    throw e;
-  }
-}
+/**
+ * True if written; false if a condition failed (the basis changed). A concurrent transaction on the
+ * same items is contention: the same transaction, conditional on the same basis, runs again.
+ */
+const transact = (items: Record<string, unknown>[]): Promise<boolean> =>
+  retryOnConflict(() => conditional(new TransactWriteCommand({ TransactItems: items as never })), { attempts: 3 });
 
 /** Admits the user under the audience's generation, if the basis still holds; false if it no longer does. */
 export function admitMember(userId: string, basis: Basis & { audience: AudienceRead; profileRev: string }): Promise<boolean> {
@@ -226,7 +228,7 @@ export function removeMember(audienceId: string, userId: string, basis: Basis): 
 }
 
 export async function listMembers(audienceId: string, limit: number, cursor?: string): Promise<{ items: AudienceMember[]; cursor?: string }> {
-  const page = await queryPage({ partition: keys.audience(audienceId).pk, prefix: 'MEMBER#', limit, cursor });
+  const page = await queryPage({ partition: keys.audience(audienceId).pk, prefix: keys.audienceMembersPrefix, limit, cursor });
   return { items: page.items.map(toMember), cursor: page.cursor };
 }
 

@@ -1,9 +1,10 @@
 import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { BulkJobStatus, BulkMessage, BulkUser } from '../domain/bulk';
+import { z } from 'zod';
+import { bulkMessageSchema, bulkUserSchema, type BulkJobStatus, type BulkMessage, type BulkUser } from '../domain/bulk';
 import { newRequestId } from '../domain/send';
-import { ddb } from '../shared/aws';
 import { bulkKeys } from './keys';
-import { getItem, isConditionFailure, putItem, queryPage, TABLE, type StoredItem } from './table';
+import { conditional, retryOnConflict } from './conditional';
+import { getItem, parseDoc, putItem, queryPage, TABLE, type StoredItem } from './table';
 
 export interface BulkJob {
   jobId: string;
@@ -20,8 +21,11 @@ export interface BulkJob {
 /** Users written per transaction, with the job's counter update (DynamoDB allows 100 items). */
 const USERS_PER_TRANSACTION = 99;
 
+/** What a job item stores in its document: the definition POST /bulk validated, and when. */
+const jobDocSchema = z.object({ definition: bulkMessageSchema, created: z.number() });
+
 const toJob = (jobId: string, item: StoredItem): BulkJob => {
-  const doc = JSON.parse(item.doc) as { definition: BulkMessage; created: number };
+  const doc = parseDoc(item, jobDocSchema);
   return {
     jobId,
     definition: doc.definition,
@@ -53,10 +57,8 @@ export type ChangeResult = 'ok' | 'missing' | 'not-created';
 /** Why a conditional change of a job failed: it does not exist, or it is no longer CREATED. */
 const whyRefused = async (jobId: string): Promise<ChangeResult> => ((await getItem(bulkKeys.job(jobId))) ? 'not-created' : 'missing');
 
-const cancellationCodes = (e: unknown): string[] =>
-  (e as { name?: string })?.name === 'TransactionCanceledException'
-    ? ((e as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map((r) => r.Code ?? 'None')
-    : [];
+/** Waits between runs of an append that conflicted with another on the job's counter: 20 ms doubling up to 1 s, jittered. */
+const appendBackoff = (attempt: number): number => Math.min(1000, 20 * 2 ** attempt) * (0.5 + Math.random());
 
 /**
  * Appends users to a CREATED job, in insertion order. Each transaction writes up to 99 users and
@@ -86,19 +88,9 @@ export async function appendUsers(jobId: string, users: BulkUser[]): Promise<Cha
         })),
       ],
     };
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await ddb.send(new TransactWriteCommand(input));
-        break;
-      } catch (e) {
-        const codes = cancellationCodes(e);
-        if (codes[0] === 'ConditionalCheckFailed') return whyRefused(jobId);
-        // Concurrent appends to one job conflict on its counter: retry with backoff.
-        const conflict = codes.includes('TransactionConflict') || (e as { name?: string })?.name === 'TransactionConflictException';
-        if (!conflict || attempt >= 8) throw e;
-        await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt) * (0.5 + Math.random())));
-      }
-    }
+    // Concurrent appends to one job conflict on its counter: retried with backoff. A failed condition: the job is no longer CREATED.
+    const written = await retryOnConflict(() => conditional(new TransactWriteCommand(input)), { attempts: 9, backoffMs: appendBackoff });
+    if (!written) return whyRefused(jobId);
   }
   return 'ok';
 }
@@ -107,22 +99,17 @@ async function conditionalUpdate(
   jobId: string,
   input: { update: string; condition: string; names: Record<string, string>; values: Record<string, unknown> },
 ): Promise<ChangeResult> {
-  try {
-    await ddb.send(
-      new UpdateCommand({
-        TableName: TABLE,
-        Key: bulkKeys.job(jobId),
-        UpdateExpression: input.update,
-        ConditionExpression: input.condition,
-        ExpressionAttributeNames: input.names,
-        ExpressionAttributeValues: input.values,
-      }),
-    );
-    return 'ok';
-  } catch (e) {
-    if (isConditionFailure(e)) return whyRefused(jobId);
-    throw e;
-  }
+  const written = await conditional(
+    new UpdateCommand({
+      TableName: TABLE,
+      Key: bulkKeys.job(jobId),
+      UpdateExpression: input.update,
+      ConditionExpression: input.condition,
+      ExpressionAttributeNames: input.names,
+      ExpressionAttributeValues: input.values,
+    }),
+  );
+  return written ? 'ok' : whyRefused(jobId);
 }
 
 /** CREATED -> PROCESSING, linking the run's request; refused unless the job is CREATED. */
@@ -158,5 +145,5 @@ export const completeJob = (jobId: string, requestId: string, counts: { enqueued
 /** One page of a job's users, in insertion order. */
 export async function listJobUsers(jobId: string, limit: number, cursor?: string): Promise<{ items: BulkUser[]; cursor?: string }> {
   const page = await queryPage({ partition: bulkKeys.job(jobId).pk, prefix: bulkKeys.usersPrefix, limit, cursor, consistent: true });
-  return { items: page.items.map((i) => JSON.parse(i.doc) as BulkUser), cursor: page.cursor };
+  return { items: page.items.map((i) => parseDoc(i, bulkUserSchema)), cursor: page.cursor };
 }

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../shared/aws';
 import { idempotencyRecordKey } from './keys';
-import { isConditionFailure, TABLE } from './table';
+import { changed, conditional, conditionalWrite, retryOnConflict } from './conditional';
+import { TABLE } from './table';
 
 /** A response as it is replayed: status, the headers worth replaying, the body text. */
 export interface StoredResponse {
@@ -64,13 +65,13 @@ export interface IdempotencyStore {
  * claimed again.
  */
 export const dynamoIdempotencyStore: IdempotencyStore = {
-  async claim(scopeHash, { bodyHash, expiresAt, leaseMs, now }) {
+  claim(scopeHash, { bodyHash, expiresAt, leaseMs, now }) {
     const key = idempotencyRecordKey(scopeHash);
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const token = randomUUID();
-      try {
+    return retryOnConflict<Claim>(
+      async () => {
+        const token = randomUUID();
         // A new operation: no record, or only an expired one.
-        await ddb.send(
+        const created = await conditional(
           new PutCommand({
             TableName: TABLE,
             Item: { ...key, _t: 'Idempotency', state: 'IN_FLIGHT', bodyHash, owner: token, leaseUntil: now + leaseMs, ttl: expiresAt, created: now },
@@ -79,14 +80,10 @@ export const dynamoIdempotencyStore: IdempotencyStore = {
             ExpressionAttributeValues: { ':nowS': Math.floor(now / 1000) },
           }),
         );
-        return { claimed: true, token, created: now };
-      } catch (e) {
-        if (!isConditionFailure(e)) throw e;
-      }
-      try {
+        if (created) return { claimed: true, token, created: now };
         // The same operation again: an in-flight claim with the same body whose lease ran out (its
         // function died) or was abandoned after a failure. `created` stays.
-        const out = await ddb.send(
+        const taken = await conditionalWrite(
           new UpdateCommand({
             TableName: TABLE,
             Key: key,
@@ -104,13 +101,10 @@ export const dynamoIdempotencyStore: IdempotencyStore = {
             ReturnValues: 'ALL_NEW',
           }),
         );
-        return { claimed: true, token, created: Number(out.Attributes?.created ?? now) };
-      } catch (e) {
-        if (!isConditionFailure(e)) throw e;
-      }
-      const out = await ddb.send(new GetCommand({ TableName: TABLE, Key: key, ConsistentRead: true }));
-      const item = out.Item;
-      if (item && Number(item.ttl) > Math.floor(now / 1000)) {
+        if (taken) return { claimed: true, token, created: Number(taken.Attributes?.created ?? now) };
+        const item = (await ddb.send(new GetCommand({ TableName: TABLE, Key: key, ConsistentRead: true }))).Item;
+        // Gone (released) or expired between the writes and this read: claim it again.
+        if (!item || Number(item.ttl) <= Math.floor(now / 1000)) throw changed('The idempotency record of this key');
         return {
           claimed: false,
           existing: {
@@ -119,58 +113,46 @@ export const dynamoIdempotencyStore: IdempotencyStore = {
             response: typeof item.doc === 'string' ? (JSON.parse(item.doc) as StoredResponse) : undefined,
           },
         };
-      }
-    }
-    return { claimed: false, existing: undefined };
+      },
+      { attempts: 3 },
+    );
   },
 
   async complete(scopeHash, token, response) {
-    try {
-      await ddb.send(
-        new UpdateCommand({
-          TableName: TABLE,
-          Key: idempotencyRecordKey(scopeHash),
-          UpdateExpression: 'SET #state = :completed, #doc = :doc REMOVE #leaseUntil',
-          ConditionExpression: '#owner = :token',
-          ExpressionAttributeNames: { '#state': 'state', '#doc': 'doc', '#leaseUntil': 'leaseUntil', '#owner': 'owner' },
-          ExpressionAttributeValues: { ':completed': 'COMPLETED', ':doc': JSON.stringify(response), ':token': token },
-        }),
-      );
-    } catch (e) {
-      if (!isConditionFailure(e)) throw e;
-    }
+    await conditional(
+      new UpdateCommand({
+        TableName: TABLE,
+        Key: idempotencyRecordKey(scopeHash),
+        UpdateExpression: 'SET #state = :completed, #doc = :doc REMOVE #leaseUntil',
+        ConditionExpression: '#owner = :token',
+        ExpressionAttributeNames: { '#state': 'state', '#doc': 'doc', '#leaseUntil': 'leaseUntil', '#owner': 'owner' },
+        ExpressionAttributeValues: { ':completed': 'COMPLETED', ':doc': JSON.stringify(response), ':token': token },
+      }),
+    );
   },
 
   async abandon(scopeHash, token) {
-    try {
-      await ddb.send(
-        new UpdateCommand({
-          TableName: TABLE,
-          Key: idempotencyRecordKey(scopeHash),
-          UpdateExpression: 'SET #leaseUntil = :zero',
-          ConditionExpression: '#owner = :token',
-          ExpressionAttributeNames: { '#leaseUntil': 'leaseUntil', '#owner': 'owner' },
-          ExpressionAttributeValues: { ':zero': 0, ':token': token },
-        }),
-      );
-    } catch (e) {
-      if (!isConditionFailure(e)) throw e;
-    }
+    await conditional(
+      new UpdateCommand({
+        TableName: TABLE,
+        Key: idempotencyRecordKey(scopeHash),
+        UpdateExpression: 'SET #leaseUntil = :zero',
+        ConditionExpression: '#owner = :token',
+        ExpressionAttributeNames: { '#leaseUntil': 'leaseUntil', '#owner': 'owner' },
+        ExpressionAttributeValues: { ':zero': 0, ':token': token },
+      }),
+    );
   },
 
   async release(scopeHash, token) {
-    try {
-      await ddb.send(
-        new DeleteCommand({
-          TableName: TABLE,
-          Key: idempotencyRecordKey(scopeHash),
-          ConditionExpression: '#owner = :token',
-          ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':token': token },
-        }),
-      );
-    } catch (e) {
-      if (!isConditionFailure(e)) throw e;
-    }
+    await conditional(
+      new DeleteCommand({
+        TableName: TABLE,
+        Key: idempotencyRecordKey(scopeHash),
+        ConditionExpression: '#owner = :token',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':token': token },
+      }),
+    );
   },
 };

@@ -4,7 +4,8 @@ import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@
 import { ddb } from '../shared/aws';
 import { now } from '../shared/clock';
 import { config } from '../shared/config';
-import { decodeCursor, encodeCursor, isConditionFailure, queryPage, TABLE, type StoredItem } from './table';
+import { changed, conditional, retryOnConflict } from './conditional';
+import { decodeCursor, encodeCursor, queryPage, TABLE, type StoredItem } from './table';
 
 /** What the inbox shows of a message: its rendered inbox content. */
 export interface InboxContent {
@@ -63,29 +64,15 @@ const counterUpdate = (userId: string, deltas: Map<string, number>) => {
   };
 };
 
-const cancellationCodes = (e: unknown): string[] =>
-  (e as { name?: string })?.name === 'TransactionCanceledException'
-    ? ((e as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map((r) => r.Code ?? 'None')
-    : [];
-
 /**
  * One transaction, retried (with backoff) while it conflicts with another on the same counter.
  * Returns false when a condition failed (the caller re-reads), true when it was written.
  */
-async function transact(items: Record<string, unknown>[]): Promise<boolean> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await ddb.send(new TransactWriteCommand({ TransactItems: items as never }));
-      return true;
-    } catch (e) {
-      const codes = cancellationCodes(e);
-      if (codes.includes('ConditionalCheckFailed')) return false;
-      const conflict = codes.includes('TransactionConflict') || (e as { name?: string })?.name === 'TransactionConflictException';
-      if (!conflict || attempt >= 10) throw e;
-      await new Promise((r) => setTimeout(r, Math.min(500, 10 * 2 ** attempt) * (0.5 + Math.random())));
-    }
-  }
-}
+const transact = (items: Record<string, unknown>[]): Promise<boolean> =>
+  retryOnConflict(() => conditional(new TransactWriteCommand({ TransactItems: items as never })), { attempts: TRANSACT_ATTEMPTS });
+
+/** Runs of one counter transaction that conflicts with others before its contention is the caller's. */
+const TRANSACT_ATTEMPTS = 11;
 
 /**
  * Adds a message to a user's inbox unless it is already there, and counts it unread, in one
@@ -241,25 +228,23 @@ export async function setInboxFlags(userId: string, messageId: string, flags: Fl
 }
 
 async function changeFlags(userId: string, messageId: string, flags: Flags, tenantId: string | undefined): Promise<'changed' | 'unchanged' | 'missing'> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const item = (await ddb.send(new GetCommand({ TableName: TABLE, Key: keys.inboxMessage(userId, messageId), ConsistentRead: true }))).Item as
-      StoredItem | undefined;
-    if (!item || isExpired(item) || (tenantId !== undefined && item.tenantId !== tenantId)) return 'missing';
-    const change = flagChange(userId, item, flags);
-    if (change.before.read === change.after.read && change.before.archived === change.after.archived) return 'unchanged';
-    const delta = Number(isUnread(change.after)) - Number(isUnread(change.before));
-    if (delta === 0) {
-      try {
-        await ddb.send(new UpdateCommand(change.update.Update));
-        return 'changed';
-      } catch (e) {
-        if (!isConditionFailure(e)) throw e;
-        continue;
-      }
-    }
-    if (await transact([change.update, counterUpdate(userId, new Map([[counterOf(item), delta]]))])) return 'changed';
-  }
-  throw new Error(`inbox message ${messageId} kept changing`);
+  return retryOnConflict(
+    async () => {
+      const item = (await ddb.send(new GetCommand({ TableName: TABLE, Key: keys.inboxMessage(userId, messageId), ConsistentRead: true }))).Item as
+        StoredItem | undefined;
+      if (!item || isExpired(item) || (tenantId !== undefined && item.tenantId !== tenantId)) return 'missing';
+      const change = flagChange(userId, item, flags);
+      if (change.before.read === change.after.read && change.before.archived === change.after.archived) return 'unchanged';
+      const delta = Number(isUnread(change.after)) - Number(isUnread(change.before));
+      const written =
+        delta === 0
+          ? await conditional(new UpdateCommand(change.update.Update))
+          : await transact([change.update, counterUpdate(userId, new Map([[counterOf(item), delta]]))]);
+      if (!written) throw changed(`Inbox message ${messageId}`);
+      return 'changed';
+    },
+    { attempts: 20 },
+  );
 }
 
 /** Unread messages one read-all call marks at most, and items it reads at most (MAX_INBOX_PAGES pages of a hundred). */

@@ -22,6 +22,9 @@ export interface IndexKey {
 
 export const GSI1 = 'gsi1';
 
+/** An epoch-ms time as 9 base36 digits, so sort keys that start with it sort by time (until the year 5188). */
+const sortableTime = (at: number): string => at.toString(36).padStart(9, '0');
+
 export const keys = {
   /** The workspace's secret for signing user tokens, created on first use (unless configured). */
   tokenSigningKey: (): Key => ({ pk: 'SIGNINGKEY', sk: 'USER-TOKENS' }),
@@ -30,6 +33,8 @@ export const keys = {
 
   /** API key by the SHA-256 of the key; listed in creation order through gsi1. */
   apiKey: (hash: string): Key => ({ pk: `APIKEY#${hash}`, sk: 'APIKEY' }),
+  /** The key hash of an API key item's `pk`. */
+  apiKeyHashOf: (pk: string): string => pk.slice('APIKEY#'.length),
   apiKeyIndex: (createdAt: string, hash: string): IndexKey => ({ gsi1pk: 'APIKEYS', gsi1sk: `${createdAt}#${hash}` }),
 
   /**
@@ -84,9 +89,12 @@ export const keys = {
 
   /** Audiences and their materialised members; a user's audiences through gsi1. */
   audience: (audienceId: string): Key => ({ pk: `AUDIENCE#${esc(audienceId)}`, sk: 'AUDIENCE' }),
+  /** The counter of an audience's generations, in its partition; it outlives the audience item. */
+  audienceGeneration: (audienceId: string): Key => ({ pk: `AUDIENCE#${esc(audienceId)}`, sk: 'GENERATION' }),
   audienceIndex: (audienceId: string): IndexKey => ({ gsi1pk: 'AUDIENCES', gsi1sk: esc(audienceId) }),
   audiencesCollection: 'AUDIENCES',
   audienceMember: (audienceId: string, userId: string): Key => ({ pk: `AUDIENCE#${esc(audienceId)}`, sk: `MEMBER#${esc(userId)}` }),
+  audienceMembersPrefix: 'MEMBER#',
   audienceMemberIndex: (userId: string, audienceId: string): IndexKey => ({ gsi1pk: `USERAUDIENCES#${esc(userId)}`, gsi1sk: esc(audienceId) }),
   userAudiences: (userId: string): string => `USERAUDIENCES#${esc(userId)}`,
 
@@ -116,7 +124,11 @@ export const keys = {
  */
 export const requestKeys = {
   request: (requestId: string): Key => ({ pk: `REQUEST#${requestId}`, sk: 'REQUEST' }),
-  requestIndex: (requestId: string, at: number): IndexKey => ({ gsi1pk: requestBucket(at), gsi1sk: `${at.toString(36).padStart(9, '0')}#${requestId}` }),
+  /** The request id of an item in a request's partition (the request, or one of its messages). */
+  requestIdOf: (pk: string): string => pk.slice('REQUEST#'.length),
+  requestIndex: (requestId: string, at: number): IndexKey => ({ gsi1pk: requestKeys.bucket(at), gsi1sk: `${sortableTime(at)}#${requestId}` }),
+  /** gsi1 partition of the requests enqueued in the hour containing `at` (epoch ms). */
+  bucket: (at: number): string => `REQUESTS#${new Date(at).toISOString().slice(0, 13)}`,
   message: (requestId: string, suffix: string): Key => ({ pk: `REQUEST#${requestId}`, sk: `MSG#${suffix}` }),
   messagesPrefix: 'MSG#',
   trace: (traceId: string, requestId: string): Key => ({ pk: `TRACE#${esc(traceId)}`, sk: requestId }),
@@ -124,9 +136,9 @@ export const requestKeys = {
    * A request not yet known to be finished, in one of OPEN_SHARDS partitions, sorted by when the
    * sweeper should look at it: the sweeper's Query is `sk < now`.
    */
-  open: (requestId: string, checkAt: number): Key => ({ pk: `OPEN#${openShardOf(requestId)}`, sk: `${checkAt.toString(36).padStart(9, '0')}#${requestId}` }),
+  open: (requestId: string, checkAt: number): Key => ({ pk: `OPEN#${openShardOf(requestId)}`, sk: `${sortableTime(checkAt)}#${requestId}` }),
   openShard: (shard: number): string => `OPEN#${shard}`,
-  openBefore: (at: number): string => `${at.toString(36).padStart(9, '0')}#`,
+  openBefore: (at: number): string => `${sortableTime(at)}#`,
   traceRequests: (traceId: string): string => `TRACE#${esc(traceId)}`,
 };
 
@@ -142,9 +154,6 @@ export const OPEN_SHARDS = 16;
 
 /** The open-marker shard of a request, in 0..OPEN_SHARDS-1. */
 export const openShardOf = (requestId: string): number => shardOf(requestId) % OPEN_SHARDS;
-
-/** gsi1 partition of the requests enqueued in the hour containing `at` (epoch ms). */
-export const requestBucket = (at: number): string => `REQUESTS#${new Date(at).toISOString().slice(0, 13)}`;
 
 export type DocumentKind = 'TOPIC' | 'BRAND' | 'NOTIFICATION' | 'PROVIDER';
 

@@ -1,6 +1,7 @@
+import { z } from 'zod';
 import { compileListPattern } from '../domain/lists';
 import { esc, GSI1, keys } from './keys';
-import { batchGet, deleteItem, getItem, queryPage, upsertItem, type StoredItem } from './table';
+import { batchGet, deleteItem, getItem, parseDoc, queryPage, upsertItem, type StoredItem } from './table';
 
 export interface ListRecord {
   id: string;
@@ -19,12 +20,23 @@ export interface Subscription {
   created: number;
 }
 
-const toList = (item: StoredItem): ListRecord => ({
-  ...(JSON.parse(item.doc) as Omit<ListRecord, 'created' | 'updated'>),
-  created: Number(item.created),
-  updated: Number(item.updated),
+const jsonObject = z.record(z.string(), z.unknown());
+/** What a list item stores. */
+const listSchema: z.ZodType<Omit<ListRecord, 'created' | 'updated'>> = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  preferences: jsonObject.optional(),
+  archived: z.boolean().optional(),
 });
-const toSubscription = (item: StoredItem): Subscription => ({ ...(JSON.parse(item.doc) as Omit<Subscription, 'created'>), created: Number(item.created) });
+/** What a subscription item stores. */
+const subscriptionSchema: z.ZodType<Omit<Subscription, 'created'>> = z.looseObject({
+  listId: z.string(),
+  recipientId: z.string(),
+  preferences: jsonObject.optional(),
+});
+
+const toList = (item: StoredItem): ListRecord => ({ ...parseDoc(item, listSchema), created: Number(item.created), updated: Number(item.updated) });
+const toSubscription = (item: StoredItem): Subscription => ({ ...parseDoc(item, subscriptionSchema), created: Number(item.created) });
 
 /** A list, archived or not. */
 export async function getList(listId: string): Promise<ListRecord | undefined> {

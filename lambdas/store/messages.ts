@@ -1,11 +1,12 @@
-import { BatchGetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { displayRecipient, type SendMessage } from '../domain/send';
 import type { DeliveryRecipient, FanoutState } from '../shared/jobs';
 import type { RenderedOutput } from '../domain/render';
 import { ddb } from '../shared/aws';
 import { config } from '../shared/config';
-import { requestBucket, requestKeys, type Key } from './keys';
-import { batchWrite, getItem, isConditionFailure, queryAll, queryPage, TABLE, type StoredItem } from './table';
+import { GSI1, requestKeys, type Key } from './keys';
+import { conditional, conditionalWrite, retryOnConflict } from './conditional';
+import { batchGet, batchWrite, getItem, queryAll, queryPage, TABLE, type StoredItem } from './table';
 
 /** Courier's message statuses (courier-api "Status lifecycle"). */
 export type MessageStatus = 'ENQUEUED' | 'DELAYED' | 'ROUTED' | 'SENT' | 'DELIVERED' | 'FILTERED' | 'UNROUTABLE' | 'UNDELIVERABLE' | 'UNMAPPED' | 'CANCELED';
@@ -382,23 +383,20 @@ async function updateRequestItem(
   ]
     .filter(Boolean)
     .join(' ');
-  try {
-    const out = await ddb.send(
-      new UpdateCommand({
-        TableName: TABLE,
-        Key: requestKeys.request(requestId),
-        UpdateExpression: expression,
-        ConditionExpression: `attribute_exists(pk)${change.condition ? ` AND ${change.condition.expression}` : ''}`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ReturnValues: 'UPDATED_NEW',
-      }),
-    );
-    return out.Attributes ?? {};
-  } catch (e) {
-    if (change.condition && isConditionFailure(e)) return false;
-    throw e;
-  }
+  const out = await conditionalWrite(
+    new UpdateCommand({
+      TableName: TABLE,
+      Key: requestKeys.request(requestId),
+      UpdateExpression: expression,
+      ConditionExpression: `attribute_exists(pk)${change.condition ? ` AND ${change.condition.expression}` : ''}`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ReturnValues: 'UPDATED_NEW',
+    }),
+  );
+  if (out) return out.Attributes ?? {};
+  if (change.condition) return false;
+  throw new Error(`request ${requestId} does not exist`);
 }
 
 const owned = (o: FanoutOwner) => ({ expression: `${chainIs(o.seq)} AND flease = :lease`, values: { ':seq': o.seq, ':lease': o.lease } });
@@ -478,13 +476,7 @@ export async function createRequest(req: RequestRecord, checkAt = (req.dueAt ?? 
     { put: openItem(req.requestId, checkAt, req.single) },
     ...(traceId ? [{ put: { ...requestKeys.trace(traceId, req.requestId), _t: 'Trace', doc: '{}', ...retention(req.dueAt) } }] : []),
   ]);
-  try {
-    await ddb.send(new PutCommand({ TableName: TABLE, Item: requestItem(req), ConditionExpression: 'attribute_not_exists(pk)' }));
-    return true;
-  } catch (e) {
-    if (!isConditionFailure(e)) throw e;
-    return false;
-  }
+  return conditional(new PutCommand({ TableName: TABLE, Item: requestItem(req), ConditionExpression: 'attribute_not_exists(pk)' }));
 }
 
 export async function getRequest(requestId: string): Promise<RequestRecord | undefined> {
@@ -569,21 +561,19 @@ export async function openRequestsDue(shard: number, at: number, limit: number):
 export async function moveOpenMarker(marker: OpenMarker, checkAt: number): Promise<OpenMarker | undefined> {
   const next = openItem(marker.requestId, checkAt, marker.single);
   if (next.pk === marker.pk && next.sk === marker.sk) return marker;
-  try {
-    await ddb.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          { Delete: { TableName: TABLE, Key: { pk: marker.pk, sk: marker.sk }, ConditionExpression: 'attribute_exists(pk)' } },
-          { Put: { TableName: TABLE, Item: next } },
-        ],
-      }),
-    );
-    return { ...marker, pk: next.pk, sk: next.sk };
-  } catch (e) {
-    const name = (e as { name?: string }).name;
-    if (name === 'TransactionCanceledException' || name === 'TransactionConflictException') return undefined;
-    throw e;
-  }
+  const moved = await retryOnConflict(
+    () =>
+      conditional(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Delete: { TableName: TABLE, Key: { pk: marker.pk, sk: marker.sk }, ConditionExpression: 'attribute_exists(pk)' } },
+            { Put: { TableName: TABLE, Item: next } },
+          ],
+        }),
+      ),
+    { attempts: 3 },
+  );
+  return moved ? { ...marker, pk: next.pk, sk: next.sk } : undefined;
 }
 
 /** Removes open markers (their requests are finished). */
@@ -599,34 +589,16 @@ export async function closeOpenMarkers(markers: Key[]): Promise<void> {
  * reads are enough, as `single` never changes and a status that is terminal stays terminal.
  */
 export async function finishedSingles(markers: OpenMarker[]): Promise<Set<OpenMarker>> {
-  const keys: Record<string, unknown>[] = markers.flatMap((m) =>
-    m.single === false ? [] : [...(m.single === undefined ? [{ ...requestKeys.request(m.requestId) }] : []), { ...requestKeys.message(m.requestId, '-') }],
+  const keys: Key[] = markers.flatMap((m) =>
+    m.single === false ? [] : [...(m.single === undefined ? [requestKeys.request(m.requestId)] : []), requestKeys.message(m.requestId, '-')],
   );
   const found = new Map<string, { single?: boolean; status?: MessageStatus }>();
-  for (let i = 0; i < keys.length; i += 100) {
-    let pending: Record<string, unknown>[] | undefined = keys.slice(i, i + 100);
-    for (let attempt = 0; pending?.length; attempt++) {
-      if (attempt) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt) * Math.random()));
-      const out = await ddb.send(
-        new BatchGetCommand({
-          RequestItems: {
-            [TABLE]: {
-              Keys: pending,
-              ProjectionExpression: 'pk, sk, #single, #status',
-              ExpressionAttributeNames: { '#single': 'single', '#status': 'status' },
-            },
-          },
-        }),
-      );
-      for (const item of out.Responses?.[TABLE] ?? []) {
-        const id = String(item.pk).slice('REQUEST#'.length);
-        const entry = found.get(id) ?? {};
-        if (item.sk === 'REQUEST') entry.single = item.single === true;
-        else entry.status = item.status as MessageStatus;
-        found.set(id, entry);
-      }
-      pending = out.UnprocessedKeys?.[TABLE]?.Keys as Record<string, unknown>[] | undefined;
-    }
+  for (const item of await batchGet(keys, { attributes: ['single', 'status'] })) {
+    const id = requestKeys.requestIdOf(item.pk);
+    const entry = found.get(id) ?? {};
+    if (item.sk === requestKeys.request(id).sk) entry.single = item.single === true;
+    else entry.status = item.status as MessageStatus;
+    found.set(id, entry);
   }
   const terminal = (id: string) => {
     const status = found.get(id)?.status;
@@ -647,20 +619,14 @@ export async function finishedSingles(markers: OpenMarker[]): Promise<Set<OpenMa
  * Returns false when another writer got there first: the caller re-reads and decides again.
  */
 export async function writeMessage(record: MessageRecord, expectV: number): Promise<boolean> {
-  try {
-    await ddb.send(
-      new PutCommand({
-        TableName: TABLE,
-        Item: messageItem(record, expectV + 1),
-        ConditionExpression: expectV === 0 ? 'attribute_not_exists(pk)' : 'v = :v',
-        ExpressionAttributeValues: expectV === 0 ? undefined : { ':v': expectV },
-      }),
-    );
-    return true;
-  } catch (e) {
-    if (isConditionFailure(e)) return false;
-    throw e;
-  }
+  return conditional(
+    new PutCommand({
+      TableName: TABLE,
+      Item: messageItem(record, expectV + 1),
+      ConditionExpression: expectV === 0 ? 'attribute_not_exists(pk)' : 'v = :v',
+      ExpressionAttributeValues: expectV === 0 ? undefined : { ':v': expectV },
+    }),
+  );
 }
 
 const toStored = (item: StoredItem): StoredRecord => ({ record: unpack(item.doc), v: Number(item.v), updated: Number(item.updated) });
@@ -690,6 +656,6 @@ export async function requestsForTrace(traceId: string): Promise<string[]> {
 
 /** One page of request ids enqueued in an hour bucket, newest first. */
 export async function requestsInBucket(at: number, limit: number, cursor?: string): Promise<{ ids: string[]; cursor?: string }> {
-  const page = await queryPage({ index: 'gsi1', partition: requestBucket(at), limit, cursor, newestFirst: true });
-  return { ids: page.items.map((i) => i.pk.slice('REQUEST#'.length)), cursor: page.cursor };
+  const page = await queryPage({ index: GSI1, partition: requestKeys.bucket(at), limit, cursor, newestFirst: true });
+  return { ids: page.items.map((i) => requestKeys.requestIdOf(i.pk)), cursor: page.cursor };
 }

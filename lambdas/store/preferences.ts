@@ -1,8 +1,9 @@
+import { z } from 'zod';
 import type { PreferenceLayers, PreferenceRule, PreferenceStatus } from '../domain/preferences';
 import type { TenantRecord } from '../domain/tenant-context';
 import { documents } from './documents';
 import { keys } from './keys';
-import { deleteItem, getItem, queryAll, upsertItem } from './table';
+import { deleteItem, getItem, parseDoc, queryAll, upsertItem } from './table';
 
 /** A subscription topic (`/preferences/topics/:id`): the workspace layer of preferences. */
 export interface Topic {
@@ -18,9 +19,16 @@ export interface UserPreference extends PreferenceRule {
   status: PreferenceStatus;
 }
 
+/** What a user preference item stores. */
+const userPreferenceSchema: z.ZodType<UserPreference> = z.looseObject({
+  status: z.enum(['OPTED_IN', 'OPTED_OUT', 'REQUIRED']),
+  has_custom_routing: z.boolean().optional(),
+  custom_routing: z.array(z.string()).optional(),
+});
+
 export async function getUserPreference(userId: string, topicId: string, tenantId?: string): Promise<UserPreference | undefined> {
   const item = await getItem(keys.userPreference(userId, topicId, tenantId));
-  return item ? (JSON.parse(item.doc) as UserPreference) : undefined;
+  return item ? parseDoc(item, userPreferenceSchema) : undefined;
 }
 
 export async function putUserPreference(userId: string, topicId: string, tenantId: string | undefined, pref: UserPreference): Promise<void> {
@@ -35,7 +43,7 @@ export function deleteUserPreference(userId: string, topicId: string, tenantId?:
 export async function listUserPreferences(userId: string, tenantId?: string): Promise<Map<string, UserPreference>> {
   const out = new Map<string, UserPreference>();
   for await (const page of queryAll({ partition: keys.profile(userId).pk, prefix: keys.userPreferencePrefix(tenantId) })) {
-    for (const item of page) out.set(String(item.topicId), JSON.parse(item.doc) as UserPreference);
+    for (const item of page) out.set(String(item.topicId), parseDoc(item, userPreferenceSchema));
   }
   return out;
 }

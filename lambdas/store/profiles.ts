@@ -1,8 +1,9 @@
+import { z } from 'zod';
 import { NotFoundError } from '../shared/errors';
 import { keys } from './keys';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ddb } from '../shared/aws';
-import { batchGet, deleteItem, getItem, isConditionFailure, newRev, TABLE, updateDoc, upsertItem } from './table';
+import { conditional } from './conditional';
+import { batchGet, deleteItem, getItem, newRev, parseDoc, TABLE, updateDoc, upsertItem, type StoredItem } from './table';
 
 export type Profile = Record<string, unknown>;
 
@@ -29,15 +30,21 @@ function sized(profile: Profile): Profile {
 
 const fields = (userId: string) => ({ _t: 'Profile', userId, ...keys.profileIndex(userId) });
 
+/** What a profile item stores: any JSON object. */
+const profileSchema: z.ZodType<Profile> = z.record(z.string(), z.unknown());
+
+/** The profile in a profile item (also its gsi1 copy). */
+export const toProfile = (item: StoredItem): Profile => parseDoc(item, profileSchema);
+
 export async function getProfile(userId: string): Promise<Profile | undefined> {
   const item = await getItem(keys.profile(userId));
-  return item ? (JSON.parse(item.doc) as Profile) : undefined;
+  return item ? toProfile(item) : undefined;
 }
 
 /** The profile and its revision (every write changes it), or undefined when there is none. */
 export async function readProfile(userId: string): Promise<{ profile: Profile; rev: string } | undefined> {
   const item = await getItem(keys.profile(userId));
-  return item ? { profile: JSON.parse(item.doc) as Profile, rev: String(item.rev) } : undefined;
+  return item ? { profile: toProfile(item), rev: String(item.rev) } : undefined;
 }
 
 /**
@@ -46,26 +53,22 @@ export async function readProfile(userId: string): Promise<{ profile: Profile; r
  * (audience member writes are conditional on the profile's revision). No-op without a profile.
  */
 export async function touchProfile(userId: string): Promise<void> {
-  try {
-    await ddb.send(
-      new UpdateCommand({
-        TableName: TABLE,
-        Key: keys.profile(userId),
-        UpdateExpression: 'SET #rev = :rev',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: { '#rev': 'rev' },
-        ExpressionAttributeValues: { ':rev': newRev() },
-      }),
-    );
-  } catch (e) {
-    if (!isConditionFailure(e)) throw e;
-  }
+  await conditional(
+    new UpdateCommand({
+      TableName: TABLE,
+      Key: keys.profile(userId),
+      UpdateExpression: 'SET #rev = :rev',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: { '#rev': 'rev' },
+      ExpressionAttributeValues: { ':rev': newRev() },
+    }),
+  );
 }
 
 /** Profiles of many users in BatchGetItem rounds; users without one are absent from the map. */
 export async function getProfiles(userIds: string[]): Promise<Map<string, Profile>> {
   const items = await batchGet(userIds.map((u) => keys.profile(u)));
-  return new Map(items.map((item) => [String(item.userId), JSON.parse(item.doc) as Profile]));
+  return new Map(items.map((item) => [String(item.userId), toProfile(item)]));
 }
 
 export async function replaceProfile(userId: string, profile: Profile): Promise<void> {
@@ -79,8 +82,9 @@ export async function createProfileIfMissing(userId: string, profile: Profile): 
 
 /** POST semantics: top-level keys of `partial` replace the stored ones; creates the profile if missing. ProfileTooLarge past the limit. */
 export function mergeProfile(userId: string, partial: Profile): Promise<Profile> {
-  return updateDoc<Profile>(
+  return updateDoc(
     keys.profile(userId),
+    profileSchema,
     (current) => sized({ ...current, ...partial }),
     () => fields(userId),
   );
@@ -88,8 +92,9 @@ export function mergeProfile(userId: string, partial: Profile): Promise<Profile>
 
 /** Applies `change` to an existing profile; 404 when there is none. */
 export function changeProfile(userId: string, change: (current: Profile) => Profile): Promise<Profile> {
-  return updateDoc<Profile>(
+  return updateDoc(
     keys.profile(userId),
+    profileSchema,
     (current) => {
       if (!current) throw new NotFoundError(`Profile ${userId} not found`);
       return sized(change(current));

@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   BatchWriteCommand,
@@ -13,6 +12,7 @@ import { z } from 'zod';
 import { ddb } from '../shared/aws';
 import { config } from '../shared/config';
 import { ValidationError } from '../shared/errors';
+import { changed, conditional, conditionalWrite, retryOnConflict } from './conditional';
 import { GSI1, type IndexKey, type Key } from './keys';
 
 export const TABLE = config.TABLE_NAME;
@@ -28,38 +28,33 @@ export interface StoredItem extends Key {
   [attribute: string]: unknown;
 }
 
-export const isConditionFailure = (e: unknown): boolean =>
-  e instanceof ConditionalCheckFailedException || (e as { name?: string })?.name === 'ConditionalCheckFailedException';
-
 export async function getItem(key: Key, consistent = true): Promise<StoredItem | undefined> {
   const out = await ddb.send(new GetCommand({ TableName: TABLE, Key: key, ConsistentRead: consistent }));
   return out.Item as StoredItem | undefined;
 }
 
-export async function getDoc<T>(key: Key, consistent = true): Promise<T | undefined> {
-  const item = await getItem(key, consistent);
-  return item ? (JSON.parse(item.doc) as T) : undefined;
+/**
+ * An item's document, parsed by the schema of what is stored there: a document that does not
+ * match is an error naming the item, never a value of the wrong type.
+ */
+export function parseDoc<T>(item: Pick<StoredItem, 'pk' | 'sk' | 'doc'>, schema: z.ZodType<T>): T {
+  const parsed = schema.safeParse(JSON.parse(item.doc));
+  if (!parsed.success) throw new Error(`stored document ${item.pk} / ${item.sk} does not match its schema: ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
 }
 
 /** Writes an item; with `expectRev` the write only succeeds if nobody changed it since (optimistic). */
 export async function putItem(item: StoredItem, expect?: { rev: string | undefined }): Promise<boolean> {
-  try {
-    await ddb.send(
-      new PutCommand({
-        TableName: TABLE,
-        Item: item,
-        ...(expect
-          ? expect.rev === undefined
-            ? { ConditionExpression: 'attribute_not_exists(pk)' }
-            : { ConditionExpression: '#rev = :rev', ExpressionAttributeNames: { '#rev': 'rev' }, ExpressionAttributeValues: { ':rev': expect.rev } }
-          : {}),
-      }),
-    );
-    return true;
-  } catch (e) {
-    if (expect && isConditionFailure(e)) return false;
-    throw e;
-  }
+  const put = new PutCommand({
+    TableName: TABLE,
+    Item: item,
+    ...(expect
+      ? expect.rev === undefined
+        ? { ConditionExpression: 'attribute_not_exists(pk)' }
+        : { ConditionExpression: '#rev = :rev', ExpressionAttributeNames: { '#rev': 'rev' }, ExpressionAttributeValues: { ':rev': expect.rev } }
+      : {}),
+  });
+  return conditional(put);
 }
 
 /** Deletes an item; returns whether it existed. */
@@ -190,52 +185,48 @@ export async function upsertItem(
         ? 'attribute_exists(pk)'
         : undefined;
   if (opts.expectRev !== undefined) names['#rev'] = 'rev';
-  try {
-    const out = await ddb.send(
-      new UpdateCommand({
-        TableName: TABLE,
-        Key: key,
-        UpdateExpression: `SET ${sets.join(', ')}`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ConditionExpression: condition,
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return out.Attributes as StoredItem;
-  } catch (e) {
-    if (condition && isConditionFailure(e)) return undefined;
-    throw e;
-  }
+  const out = await conditionalWrite(
+    new UpdateCommand({
+      TableName: TABLE,
+      Key: key,
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ConditionExpression: condition,
+      ReturnValues: 'ALL_NEW',
+    }),
+  );
+  return out?.Attributes as StoredItem | undefined;
 }
 
 /** Sets attribute `name` to true on an existing item where it is not true yet; false when the item is absent or it was already true. */
-export async function setFlag(key: Key, name: string): Promise<boolean> {
-  try {
-    await ddb.send(
-      new UpdateCommand({
-        TableName: TABLE,
-        Key: key,
-        UpdateExpression: 'SET #flag = :true',
-        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#flag) OR #flag <> :true)',
-        ExpressionAttributeNames: { '#flag': name },
-        ExpressionAttributeValues: { ':true': true },
-      }),
-    );
-    return true;
-  } catch (e) {
-    if (isConditionFailure(e)) return false;
-    throw e;
-  }
+export function setFlag(key: Key, name: string): Promise<boolean> {
+  return conditional(
+    new UpdateCommand({
+      TableName: TABLE,
+      Key: key,
+      UpdateExpression: 'SET #flag = :true',
+      ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#flag) OR #flag <> :true)',
+      ExpressionAttributeNames: { '#flag': name },
+      ExpressionAttributeValues: { ':true': true },
+    }),
+  );
 }
 
-/** BatchGetItem in rounds of 100 keys, retrying unprocessed keys; results in no particular order. */
-export async function batchGet(keys: Key[], consistent = false): Promise<StoredItem[]> {
+/**
+ * BatchGetItem in rounds of 100 keys, retrying unprocessed keys; results in no particular order.
+ * `attributes`: read only these (and always pk, sk).
+ */
+export async function batchGet(keys: Key[], opts: { consistent?: boolean; attributes?: string[] } = {}): Promise<StoredItem[]> {
+  const projection = opts.attributes && {
+    ProjectionExpression: ['pk', 'sk', ...opts.attributes.map((_, i) => `#p${i}`)].join(', '),
+    ExpressionAttributeNames: Object.fromEntries(opts.attributes.map((name, i) => [`#p${i}`, name])),
+  };
   const out: StoredItem[] = [];
   for (let i = 0; i < keys.length; i += 100) {
     let pending: Record<string, unknown>[] | undefined = keys.slice(i, i + 100).map((k) => ({ pk: k.pk, sk: k.sk }));
     for (let attempt = 0; pending?.length; attempt++) {
-      const res = await ddb.send(new BatchGetCommand({ RequestItems: { [TABLE]: { Keys: pending, ConsistentRead: consistent } } }));
+      const res = await ddb.send(new BatchGetCommand({ RequestItems: { [TABLE]: { Keys: pending, ConsistentRead: opts.consistent, ...projection } } }));
       out.push(...((res.Responses?.[TABLE] ?? []) as StoredItem[]));
       pending = res.UnprocessedKeys?.[TABLE]?.Keys as Record<string, unknown>[] | undefined;
       if (pending?.length) await backoff(attempt);
@@ -264,17 +255,25 @@ const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.min(1
  * Read-modify-write of one item's document under optimistic concurrency: the write is conditional
  * on the revision read, and a lost race re-reads and re-applies `change`, so concurrent updates
  * never drop each other's changes. `change` receives undefined when the item does not exist.
+ * Still losing after UPDATE_ATTEMPTS is a retryable ConflictError.
  */
+/** Read-modify-write rounds of one item's document before its contention is the caller's (a 409 to retry). */
+export const UPDATE_ATTEMPTS = 10;
+
 export async function updateDoc<T>(
   key: Key,
+  schema: z.ZodType<T>,
   change: (current: T | undefined) => T,
   fields: (next: T) => { _t: string } & Partial<IndexKey> & Record<string, unknown>,
 ): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    const item = await getItem(key);
-    const next = change(item ? (JSON.parse(item.doc) as T) : undefined);
-    const written = await upsertItem(key, { ...fields(next), doc: JSON.stringify(next) }, item ? { expectRev: String(item.rev) } : { createOnly: true });
-    if (written) return next;
-    if (attempt >= 9) throw new Error(`${key.pk} kept changing during an update`);
-  }
+  return retryOnConflict(
+    async () => {
+      const item = await getItem(key);
+      const next = change(item ? parseDoc(item, schema) : undefined);
+      const written = await upsertItem(key, { ...fields(next), doc: JSON.stringify(next) }, item ? { expectRev: String(item.rev) } : { createOnly: true });
+      if (!written) throw changed(key.pk);
+      return next;
+    },
+    { attempts: UPDATE_ATTEMPTS },
+  );
 }

@@ -1,9 +1,9 @@
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { ddb } from '../shared/aws';
+import { TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ConflictError } from '../shared/errors';
+import { changed, conditional, retryOnConflict } from './conditional';
 import { documents, type StoredDoc } from './documents';
 import { keys } from './keys';
-import { getItem, isConditionFailure, newRev, queryPage, TABLE, upsertItem, type StoredItem } from './table';
+import { getItem, newRev, queryPage, TABLE, upsertItem, type StoredItem } from './table';
 
 /** A template's body, as POST/PUT /notifications carry it (Elemental content). */
 export interface NotificationBody {
@@ -57,19 +57,25 @@ export async function readTemplate(id: string): Promise<TemplateRead | undefined
  * revision read (re-read and re-applied on a lost race), so a concurrent publish is never undone:
  * the count of published versions only grows. `createOnly`: undefined if the template exists.
  */
+/** Read-modify-write rounds of a template before its contention is a 409 to retry. */
+const WRITE_ATTEMPTS = 10;
+
 async function writeTemplate(id: string, change: (current: TemplateDoc | undefined) => TemplateDoc, createOnly = false): Promise<TemplateRead | undefined> {
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const item = createOnly ? undefined : await getItem(templateKey(id));
-    const current = item ? (JSON.parse(item.doc) as TemplateDoc) : undefined;
-    const written = await upsertItem(
-      templateKey(id),
-      { ...templateFields(id), doc: JSON.stringify(change(current)) },
-      item ? { expectRev: String(item.rev) } : { createOnly: true },
-    );
-    if (written) return toRead(written);
-    if (createOnly) return undefined;
-  }
-  throw new Error(`template ${id} kept changing during a save`);
+  return retryOnConflict(
+    async () => {
+      const item = createOnly ? undefined : await getItem(templateKey(id));
+      const current = item ? (JSON.parse(item.doc) as TemplateDoc) : undefined;
+      const written = await upsertItem(
+        templateKey(id),
+        { ...templateFields(id), doc: JSON.stringify(change(current)) },
+        item ? { expectRev: String(item.rev) } : { createOnly: true },
+      );
+      if (written) return toRead(written);
+      if (createOnly) return undefined;
+      throw changed(`Notification ${id}`);
+    },
+    { attempts: WRITE_ATTEMPTS },
+  );
 }
 
 /** Saves the draft (POST / PUT), keeping the published versions; undefined when `createOnly` and it exists. */
@@ -88,13 +94,16 @@ export function saveDraft(id: string, draft: NotificationBody, createOnly: boole
 
 /** Archives the template (DELETE), conditional on the revision read, so it never undoes a concurrent publish. */
 export async function archiveTemplate(id: string): Promise<void> {
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const read = await readTemplate(id);
-    if (!read || read.stored.doc.archived) return;
-    const doc: TemplateDoc = { ...read.stored.doc, archived: true };
-    if (await upsertItem(templateKey(id), { ...templateFields(id), doc: JSON.stringify(doc) }, { expectRev: read.rev })) return;
-  }
-  throw new Error(`template ${id} kept changing during an archive`);
+  await retryOnConflict(
+    async () => {
+      const read = await readTemplate(id);
+      if (!read || read.stored.doc.archived) return;
+      const doc: TemplateDoc = { ...read.stored.doc, archived: true };
+      if (!(await upsertItem(templateKey(id), { ...templateFields(id), doc: JSON.stringify(doc) }, { expectRev: read.rev })))
+        throw changed(`Notification ${id}`);
+    },
+    { attempts: WRITE_ATTEMPTS },
+  );
 }
 
 /**
@@ -109,43 +118,37 @@ export async function publish(id: string, read: TemplateRead): Promise<TemplateD
   const now = Date.now();
   const next: TemplateDoc = { ...current, state: 'PUBLISHED', published: n, published_at: now };
   const version: PublishedVersion = { version: `v${n}`, notification: current.draft, created: now };
-  try {
-    await ddb.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: TABLE,
-              Item: {
-                ...keys.documentVersion(KIND, id, `v${n}`),
-                _t: 'NotificationVersion',
-                doc: JSON.stringify(version),
-                created: now,
-                updated: now,
-                rev: newRev(),
-              },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
+  const transaction: TransactWriteCommandInput = {
+    TransactItems: [
+      {
+        Put: {
+          TableName: TABLE,
+          Item: {
+            ...keys.documentVersion(KIND, id, `v${n}`),
+            _t: 'NotificationVersion',
+            doc: JSON.stringify(version),
+            created: now,
+            updated: now,
+            rev: newRev(),
           },
-          {
-            Update: {
-              TableName: TABLE,
-              Key: templateKey(id),
-              UpdateExpression: 'SET #doc = :doc, #updated = :now, #rev = :next',
-              ConditionExpression: '#rev = :rev',
-              ExpressionAttributeNames: { '#doc': 'doc', '#updated': 'updated', '#rev': 'rev' },
-              ExpressionAttributeValues: { ':doc': JSON.stringify(next), ':now': now, ':next': newRev(), ':rev': read.rev },
-            },
-          },
-        ],
-      }),
-    );
-  } catch (e) {
-    const name = (e as { name?: string })?.name;
-    if (name === 'TransactionCanceledException' || name === 'TransactionConflictException' || isConditionFailure(e)) {
-      throw new ConflictError(`Notification ${id} changed while it was being published (another request published v${n} or changed it): read it again`);
-    }
-    throw e;
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+      {
+        Update: {
+          TableName: TABLE,
+          Key: templateKey(id),
+          UpdateExpression: 'SET #doc = :doc, #updated = :now, #rev = :next',
+          ConditionExpression: '#rev = :rev',
+          ExpressionAttributeNames: { '#doc': 'doc', '#updated': 'updated', '#rev': 'rev' },
+          ExpressionAttributeValues: { ':doc': JSON.stringify(next), ':now': now, ':next': newRev(), ':rev': read.rev },
+        },
+      },
+    ],
+  };
+  // A transaction conflict is retried as it is: still conditional on the revision read, so a lost race ends in the 409 below.
+  if (!(await retryOnConflict(() => conditional(new TransactWriteCommand(transaction)), { attempts: 3 }))) {
+    throw new ConflictError(`Notification ${id} changed while it was being published (another request published v${n} or changed it): read it again`);
   }
   return next;
 }

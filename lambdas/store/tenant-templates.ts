@@ -1,5 +1,7 @@
+import { z } from 'zod';
+import { changed, retryOnConflict } from './conditional';
 import { keys } from './keys';
-import { getItem, queryPage, updateDoc, upsertItem } from './table';
+import { getItem, parseDoc, queryPage, updateDoc, upsertItem } from './table';
 
 export interface TemplateBody {
   content: unknown;
@@ -26,9 +28,26 @@ export interface TemplateVersion {
 
 const vname = (n: number) => `v${n}`;
 
+const jsonObject = z.record(z.string(), z.unknown());
+/** What a head item stores. */
+const headSchema: z.ZodType<TemplateHead> = z.looseObject({
+  id: z.string(),
+  latest: z.number(),
+  published: z.number().optional(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  published_at: z.string().optional(),
+});
+/** What a version item stores (its template as PUT validated it). */
+const versionSchema: z.ZodType<TemplateVersion> = z.looseObject({
+  version: z.string(),
+  template: z.looseObject({ content: z.unknown(), channels: jsonObject.optional(), providers: jsonObject.optional(), routing: z.unknown().optional() }),
+  created_at: z.string(),
+});
+
 export async function getTemplateHead(tenantId: string, templateId: string): Promise<TemplateHead | undefined> {
   const item = await getItem(keys.tenantTemplate(tenantId, templateId));
-  return item ? (JSON.parse(item.doc) as TemplateHead) : undefined;
+  return item ? parseDoc(item, headSchema) : undefined;
 }
 
 /**
@@ -42,39 +61,45 @@ export async function saveTemplate(
   template: TemplateBody,
   publish: boolean,
 ): Promise<{ head: TemplateHead; created: boolean }> {
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const now = new Date().toISOString();
-    const n = ((await getTemplateHead(tenantId, templateId))?.latest ?? 0) + 1;
-    const claimed = await upsertItem(
-      keys.tenantTemplateVersion(tenantId, templateId, vname(n)),
-      { _t: 'TenantTemplateVersion', doc: JSON.stringify({ version: vname(n), template, created_at: now } satisfies TemplateVersion) },
-      { createOnly: true },
-    );
-    if (!claimed) continue;
-    let created = false;
-    const head = await updateDoc<TemplateHead>(
-      keys.tenantTemplate(tenantId, templateId),
-      (current) => {
-        created = !current;
-        return {
-          id: templateId,
-          latest: Math.max(current?.latest ?? 0, n),
-          created_at: current?.created_at ?? now,
-          updated_at: now,
-          ...(publish ? { published: n, published_at: now } : current?.published ? { published: current.published, published_at: current.published_at } : {}),
-        };
-      },
-      () => ({ _t: 'TenantTemplate' }),
-    );
-    return { head, created };
-  }
-  throw new Error(`template ${templateId} of tenant ${tenantId} kept changing`);
+  // Claims the next free version number (another save that took it: read the head again).
+  const { n, now } = await retryOnConflict(
+    async () => {
+      const now = new Date().toISOString();
+      const n = ((await getTemplateHead(tenantId, templateId))?.latest ?? 0) + 1;
+      const claimed = await upsertItem(
+        keys.tenantTemplateVersion(tenantId, templateId, vname(n)),
+        { _t: 'TenantTemplateVersion', doc: JSON.stringify({ version: vname(n), template, created_at: now } satisfies TemplateVersion) },
+        { createOnly: true },
+      );
+      if (!claimed) throw changed(`Template ${templateId} of tenant ${tenantId}`);
+      return { n, now };
+    },
+    { attempts: 10 },
+  );
+  let created = false;
+  const head = await updateDoc(
+    keys.tenantTemplate(tenantId, templateId),
+    headSchema,
+    (current) => {
+      created = !current;
+      return {
+        id: templateId,
+        latest: Math.max(current?.latest ?? 0, n),
+        created_at: current?.created_at ?? now,
+        updated_at: now,
+        ...(publish ? { published: n, published_at: now } : current?.published ? { published: current.published, published_at: current.published_at } : {}),
+      };
+    },
+    () => ({ _t: 'TenantTemplate' }),
+  );
+  return { head, created };
 }
 
 export async function publishTemplate(tenantId: string, templateId: string, version: number): Promise<TemplateHead> {
   const now = new Date().toISOString();
-  return updateDoc<TemplateHead>(
+  return updateDoc(
     keys.tenantTemplate(tenantId, templateId),
+    headSchema,
     (current) => ({ ...current!, published: version, published_at: now, updated_at: now }),
     () => ({ _t: 'TenantTemplate' }),
   );
@@ -82,10 +107,10 @@ export async function publishTemplate(tenantId: string, templateId: string, vers
 
 export async function getTemplateVersion(tenantId: string, templateId: string, version: number): Promise<TemplateVersion | undefined> {
   const item = await getItem(keys.tenantTemplateVersion(tenantId, templateId, vname(version)));
-  return item ? (JSON.parse(item.doc) as TemplateVersion) : undefined;
+  return item ? parseDoc(item, versionSchema) : undefined;
 }
 
 export async function listTemplateHeads(tenantId: string, limit: number, cursor?: string): Promise<{ items: TemplateHead[]; cursor?: string }> {
   const page = await queryPage({ partition: keys.tenant(tenantId).pk, prefix: keys.tenantTemplatesPrefix, limit, cursor });
-  return { items: page.items.map((i) => JSON.parse(i.doc) as TemplateHead), cursor: page.cursor };
+  return { items: page.items.map((i) => parseDoc(i, headSchema)), cursor: page.cursor };
 }

@@ -1,22 +1,11 @@
 import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
 import type { TenantPreferenceItem, TenantRecord } from '../domain/tenant-context';
 import { ddb } from '../shared/aws';
 import { NotFoundError } from '../shared/errors';
+import { conditional, retryOnConflict } from './conditional';
 import { esc, GSI1, keys } from './keys';
-import {
-  batchGet,
-  deleteItem,
-  getItem,
-  isConditionFailure,
-  newRev,
-  queryAll,
-  queryPage,
-  setFlag,
-  TABLE,
-  updateDoc,
-  upsertItem,
-  type StoredItem,
-} from './table';
+import { batchGet, deleteItem, getItem, newRev, parseDoc, queryAll, queryPage, setFlag, TABLE, updateDoc, upsertItem, type StoredItem } from './table';
 
 export type Membership = { tenant_id: string; user_id: string; profile?: Record<string, unknown>; created: number };
 
@@ -42,7 +31,27 @@ export class TenantChainError extends Error {
   }
 }
 
-const toTenant = (item: StoredItem): TenantRecord => JSON.parse(item.doc) as TenantRecord;
+const jsonObject = z.record(z.string(), z.unknown());
+const tenantPreferenceItemSchema = z.looseObject({
+  id: z.string(),
+  status: z.enum(['OPTED_IN', 'OPTED_OUT', 'REQUIRED']),
+  has_custom_routing: z.boolean().optional(),
+  custom_routing: z.array(z.string()).optional(),
+});
+/** What a tenant item stores (PUT /tenants/:id writes it whole). */
+const tenantSchema: z.ZodType<TenantRecord> = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  parent_tenant_id: z.string().nullish(),
+  brand_id: z.string().nullish(),
+  properties: jsonObject.optional(),
+  user_profile: jsonObject.optional(),
+  default_preferences: z.looseObject({ items: z.array(tenantPreferenceItemSchema).optional() }).optional(),
+});
+/** What a membership item stores. */
+const membershipSchema = z.looseObject({ tenant_id: z.string(), user_id: z.string(), profile: jsonObject.optional() });
+
+const toTenant = (item: StoredItem): TenantRecord => parseDoc(item, tenantSchema);
 
 export async function getTenant(tenantId: string): Promise<TenantRecord | undefined> {
   const item = await getItem(keys.tenant(tenantId));
@@ -56,8 +65,9 @@ export async function getTenants(tenantIds: string[]): Promise<Map<string, Tenan
 
 /** Sets (or, with undefined, removes) one default preference item, safely under concurrent edits. */
 export async function setDefaultPreference(tenantId: string, topicId: string, item: TenantPreferenceItem | undefined): Promise<void> {
-  await updateDoc<TenantRecord>(
+  await updateDoc(
     keys.tenant(tenantId),
+    tenantSchema,
     (current) => {
       if (!current) throw new NotFoundError(`Tenant ${tenantId} not found`);
       const items = (current.default_preferences?.items ?? []).filter((i) => i.id !== topicId);
@@ -155,23 +165,9 @@ export async function putTenantChecked(tenant: TenantRecord, ancestors: Versione
       ExpressionAttributeValues: values,
     },
   };
-  try {
-    await ddb.send(new TransactWriteCommand({ TransactItems: [update, ...checks] }));
-    return true;
-  } catch (e) {
-    if (isTransactionConflict(e)) return false;
-    throw e;
-  }
+  // Contention runs the same transaction again: it checks the same ancestors, so a lost race is still false.
+  return retryOnConflict(() => conditional(new TransactWriteCommand({ TransactItems: [update, ...checks] })), { attempts: 3 });
 }
-
-/** A transaction refused because a condition failed or another transaction held an item. */
-export const isTransactionConflict = (e: unknown): boolean => {
-  const name = (e as { name?: string })?.name;
-  if (name === 'TransactionConflictException') return true;
-  if (name !== 'TransactionCanceledException') return isConditionFailure(e);
-  const reasons = (e as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-  return reasons.every((r) => !r.Code || r.Code === 'None' || r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict');
-};
 
 /**
  * How many levels of descendants `tenantId` has (0: none), counted breadth-first through the
@@ -245,7 +241,7 @@ export async function hasChildren(tenantId: string): Promise<boolean> {
   return (await listTenants({ parentId: tenantId, limit: 1 })).items.length > 0;
 }
 
-const toMembership = (item: StoredItem): Membership => ({ ...(JSON.parse(item.doc) as Omit<Membership, 'created'>), created: Number(item.created) });
+const toMembership = (item: StoredItem): Membership => ({ ...parseDoc(item, membershipSchema), created: Number(item.created) });
 
 /**
  * Adds (or updates) a membership. The membership lives in the tenant's partition; a marker in the

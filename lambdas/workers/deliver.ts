@@ -11,8 +11,10 @@ import { memo } from '../shared/cache';
 import { config } from '../shared/config';
 import { deliveryJob, enqueueDelivery, enqueueFanout, type DeliveryJob, type DeliveryRecipient } from '../shared/jobs';
 import { logger } from '../shared/logger';
-import { MAX_DELAY_SECONDS } from '../shared/queue';
+import { delaySecondsUntil } from '../shared/queue';
 import { sqsWorker } from '../shared/worker';
+import { isContention } from '../shared/errors';
+import { changed, retryOnConflict } from '../store/conditional';
 import {
   compactRecord,
   getMessage,
@@ -235,13 +237,12 @@ async function runTarget(
   return { target, state: { state: 'failed', attempts, error: lastError }, events, output };
 }
 
-/** Another writer changed the message record since it was read: re-read and decide again. */
-class Conflict extends Error {}
 /** Another worker holds a live claim on this message: try again after a while. */
 class Busy extends Error {}
 
 /**
- * Writes `next` over the stored version `v` and returns the new version; a lost race is a Conflict.
+ * Writes `next` over the stored version `v` and returns the new version; a lost race (another
+ * writer changed the record since it was read) is contention: deliverRecipient re-reads and decides again.
  * A write that fails otherwise (DynamoDB refusing the item's size, say) is tried once more with the
  * record compacted: after a provider accepted, the outcome must be recorded, or the claim's lease
  * runs out and the message ends "outcome unknown" (never with a call on another channel).
@@ -254,7 +255,7 @@ async function save(next: MessageRecord, v: number): Promise<number> {
     logger.warn('message record not saved; saving it compacted', { messageId: next.id, error: e as Error });
     written = await writeMessage(compactRecord(next), v);
   }
-  if (!written) throw new Conflict(next.id);
+  if (!written) throw changed(`Message ${next.id}`);
   return v + 1;
 }
 
@@ -274,8 +275,7 @@ const suffixOf = (messageId: string) => parseMessageId(messageId)!.suffix;
 
 /** Puts the recipient back on the delivery queue to continue at `at` (hops of at most 15 minutes). */
 async function reschedule(req: RequestRecord, r: DeliveryRecipient, at: number): Promise<void> {
-  const seconds = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((at - clock()) / 1000)));
-  await enqueueDelivery([{ type: 'deliver', requestId: req.requestId, recipients: [r], resume: true }], seconds);
+  await enqueueDelivery([{ type: 'deliver', requestId: req.requestId, recipients: [r], resume: true }], delaySecondsUntil(at, clock()));
 }
 
 /**
@@ -284,16 +284,10 @@ async function reschedule(req: RequestRecord, r: DeliveryRecipient, at: number):
  * claimed the target, so two workers holding the same job never call a provider twice.
  */
 async function deliverRecipient(req: RequestRecord, r: DeliveryRecipient, storedProfile: Profile | undefined, readFirst: boolean): Promise<void> {
-  for (let round = 0; round < 4; round++) {
-    const stored = readFirst || round > 0 ? await getMessage(req.requestId, suffixOf(r.messageId)) : undefined;
-    try {
-      await deliverFrom(req, r, storedProfile, stored);
-      return;
-    } catch (e) {
-      if (!(e instanceof Conflict)) throw e;
-    }
-  }
-  throw new Busy(`${r.messageId} kept changing under this worker`);
+  await retryOnConflict(
+    async (round) => deliverFrom(req, r, storedProfile, readFirst || round > 0 ? await getMessage(req.requestId, suffixOf(r.messageId)) : undefined),
+    { attempts: 4 },
+  );
 }
 
 /**
@@ -506,14 +500,16 @@ function conclude(record: MessageRecord, unreachable: Target[]): MessageRecord {
 
 /** Ends a recipient that could not be processed after every retry, so no message stays unfinished. */
 async function giveUp(req: RequestRecord, r: DeliveryRecipient, error: string): Promise<void> {
-  for (let i = 0; i < 5; i++) {
-    const stored = await getMessage(req.requestId, suffixOf(r.messageId));
-    const record = stored?.record ?? newMessageRecord(req, r, 'ENQUEUED', clock());
-    if (TERMINAL.has(record.status)) return;
-    if (await writeMessage(finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error }, { type: 'UNDELIVERABLE', reason: 'FAILED', error }), stored?.v ?? 0))
-      return;
-  }
-  throw new Error(`could not record the failure of ${r.messageId}`);
+  await retryOnConflict(
+    async () => {
+      const stored = await getMessage(req.requestId, suffixOf(r.messageId));
+      const record = stored?.record ?? newMessageRecord(req, r, 'ENQUEUED', clock());
+      if (TERMINAL.has(record.status)) return;
+      const final = finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error }, { type: 'UNDELIVERABLE', reason: 'FAILED', error });
+      if (!(await writeMessage(final, stored?.v ?? 0))) throw changed(`Message ${r.messageId}`);
+    },
+    { attempts: 5 },
+  );
 }
 
 /**
@@ -541,7 +537,8 @@ export async function deliverJob(job: DeliveryJob): Promise<void> {
         try {
           await deliverRecipient(req, r, r.userId ? profiles.get(r.userId) : undefined, readFirst || r.recorded === true);
         } catch (e) {
-          if (e instanceof Busy) busy.push(r);
+          // A record that kept changing under this worker is as good as busy: look again shortly.
+          if (e instanceof Busy || isContention(e)) busy.push(r);
           else {
             logger.error('recipient failed', { messageId: r.messageId, error: e as Error });
             failed.push(r);
@@ -559,9 +556,10 @@ export async function deliverJob(job: DeliveryJob): Promise<void> {
     await Promise.all(failed.map((r) => giveUp(req, r, 'delivery kept failing; see the worker logs')));
     return;
   }
+  const now = clock();
   await enqueueDelivery(
     [{ type: 'deliver', requestId: job.requestId, recipients: failed, attempt, resume: true }],
-    Math.min(MAX_DELAY_SECONDS, 2 ** attempt * 5),
+    delaySecondsUntil(now + 2 ** attempt * 5_000, now),
   );
 }
 

@@ -12,8 +12,9 @@ import {
   userAudiences,
   type AudienceRead,
 } from '../store/audiences';
+import { changed, retryOnConflict } from '../store/conditional';
 import { GSI1, keys, PROFILE_SHARDS } from '../store/keys';
-import { readProfile, touchProfile, type Profile } from '../store/profiles';
+import { readProfile, toProfile, touchProfile, type Profile } from '../store/profiles';
 import { deleteItem, queryAll, queryPage } from '../store/table';
 import { deleteMembership, getTenant, listTenantMembers } from '../store/tenants';
 
@@ -62,12 +63,14 @@ async function apply(audienceId: string, read: AudienceRead | undefined, userId:
 
 /** Decides one user's membership of one audience from consistent reads, again until the decision lands. */
 async function settle(audienceId: string, userId: string): Promise<void> {
-  for (let attempt = 0; attempt < SETTLE_ATTEMPTS; attempt++) {
-    const [read, member] = await Promise.all([readAudience(audienceId), getMember(audienceId, userId)]);
-    const s = read ? await subjectOf(userId, usesMembership(read.audience)) : { tenantIds: [] };
-    if (await apply(audienceId, read, userId, s, member?.audience_version)) return;
-  }
-  throw new Error(`the membership of a user in audience ${audienceId} kept changing`);
+  await retryOnConflict(
+    async () => {
+      const [read, member] = await Promise.all([readAudience(audienceId), getMember(audienceId, userId)]);
+      const s = read ? await subjectOf(userId, usesMembership(read.audience)) : { tenantIds: [] };
+      if (!(await apply(audienceId, read, userId, s, member?.audience_version))) throw changed(`The membership of a user in audience ${audienceId}`);
+    },
+    { attempts: SETTLE_ATTEMPTS },
+  );
 }
 
 /**
@@ -111,7 +114,7 @@ export async function backfillAudience(job: AudienceBackfillJob): Promise<void> 
   for (const item of page.items) {
     const userId = String(item.userId);
     const s: Subject = {
-      profile: { profile: JSON.parse(item.doc) as Profile, rev: String(item.rev) },
+      profile: { profile: toProfile(item), rev: String(item.rev) },
       tenantIds: needsTenants ? await tenantIdsOf(userId) : [],
     };
     // Non-matches write nothing: the prune removes members this generation did not admit.

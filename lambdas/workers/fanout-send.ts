@@ -6,7 +6,7 @@ import { logger } from '../shared/logger';
 import { bulkStep } from './bulk-fanout';
 import { getAudience, listMembers } from '../store/audiences';
 import { findLists, getList, listSubscribers } from '../store/lists';
-import { packBySize, sqsSafeJson } from '../shared/queue';
+import { delaySecondsUntil, packBySize, sqsSafeJson } from '../shared/queue';
 import {
   claimFanout,
   failRequest,
@@ -261,9 +261,6 @@ async function tenantStep(t: Extract<Target, { kind: 'tenant' }>, state: State, 
   }
 }
 
-/** Seconds until `at` (epoch ms), rounded up; 0 when due (within a second). */
-export const secondsUntil = (at: number | undefined): number => (at === undefined || at - clock() < 1000 ? 0 : Math.ceil((at - clock()) / 1000));
-
 /** The targets of a request: its `to`, or the users of the bulk job it runs. */
 export const requestTargets = (req: RequestRecord): Target[] =>
   req.bulkJobId ? [{ kind: 'bulk', jobId: req.bulkJobId }] : targetsOf(req.message.to).map(toTarget);
@@ -283,7 +280,10 @@ export async function expandSend(job: SendJob, context: Context): Promise<void> 
     logger.error('send job for an unknown request', { requestId: job.requestId });
     return;
   }
-  const wait = secondsUntil(req.dueAt === undefined ? undefined : Math.min(req.dueAt, req.expiresAt ?? Infinity));
+  const due = req.dueAt === undefined ? undefined : Math.min(req.dueAt, req.expiresAt ?? Infinity);
+  const now = clock();
+  // Due within a second counts as due, as in the delivery worker.
+  const wait = due === undefined || due - now < 1000 ? 0 : delaySecondsUntil(due, now);
   if (wait > 0) {
     // A delayed send: hop through the queue (at most 15 minutes a hop) until it is due, or until it
     // expires if that comes first (then it is expanded, and each recipient ends UNDELIVERABLE).
