@@ -41,6 +41,16 @@ export default tseslint.config(
   layer('providers', relative(['workers', 'http', 'local']), 'providers know nothing of workers or handlers'),
   layer('shared', relative(['http', 'workers', 'local']), 'shared code is below handlers and workers'),
   {
+    // One clock (docs: lambdas/shared/clock.ts): now() for what the product records and schedules, wallNow() for
+    // what another party checks against its own clock. The local runner measures real time for the Lambda
+    // runtime it stands in for (deadlines, start-up), so it may read Date.now itself.
+    files: ['lambdas/**/*.ts'],
+    ignores: ['lambdas/shared/clock.ts', 'lambdas/local/**'],
+    rules: {
+      'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'time comes from lambdas/shared/clock.ts: now(), or wallNow()' }],
+    },
+  },
+  {
     // The local runner loads the handler modules after it has set the environment they read.
     files: ['lambdas/local/stack.ts'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },

@@ -205,7 +205,7 @@ export function requestIdFor(created: number, scope: string): string {
 }
 
 /** Time-sortable request ids: 9 base36 chars of epoch ms, then 13 random base36 chars. */
-export function newRequestId(now = Date.now()): string {
+export function newRequestId(now: number): string {
   const random = Array.from(crypto.getRandomValues(new Uint8Array(13)), (b) => (b % 36).toString(36)).join('');
   return now.toString(36).padStart(9, '0') + random;
 }

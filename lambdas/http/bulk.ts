@@ -30,7 +30,7 @@ export const routes = [
     path: '/bulk',
     body: z.object({ message: bulkMessageSchema }),
     handler: async ({ body }) => {
-      const jobId = newRequestId();
+      const jobId = newRequestId(now());
       await createJob(jobId, body.message);
       return ok({ jobId });
     },
@@ -51,7 +51,7 @@ export const routes = [
       const job = await mustGet(params.job_id);
       // Named after the Idempotency-Key's operation when there is one: a retry finds its own run.
       const op = idempotentOperation(event);
-      const requestId = op ? requestIdFor(op.created, op.scope) : newRequestId();
+      const requestId = op ? requestIdFor(op.created, op.scope) : newRequestId(now());
       markSideEffect(event);
       const started = await startJob(job.jobId, requestId);
       const rerun = started === 'not-created' && job.requestId === requestId;

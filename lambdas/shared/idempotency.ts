@@ -6,6 +6,7 @@ import type { IdempotencyStore, StoredResponse } from '../store/idempotency';
 import { ApiError, ConflictError, PayloadTooLargeError, ValidationError } from './errors';
 import { logger } from './logger';
 import { errorResponder } from './middleware';
+import { now } from './clock';
 
 type HttpMiddleware = middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyResultV2>;
 type HttpRequest = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyResultV2>;
@@ -148,7 +149,7 @@ export function markSideEffect(event: APIGatewayProxyEventV2): void {
  * function (Courier takes it per request from `x-idempotency-expiration`), and a changed payload is
  * either a new key or its own validation error (Courier answers 409 for the same key).
  */
-export function idempotency(store: IdempotencyStore, clock: () => number = Date.now): HttpMiddleware {
+export function idempotency(store: IdempotencyStore, clock: () => number = now): HttpMiddleware {
   const held = new WeakMap<HttpRequest, Held>();
 
   const take = (request: HttpRequest): Held | undefined => {

@@ -5,6 +5,7 @@ import { ddb } from '../shared/aws';
 import { GSI1, keys } from './keys';
 import { changed, conditional, retryOnConflict } from './conditional';
 import { batchGet, deleteItem, getItem, newRev, parseDoc, queryAll, queryPage, TABLE, upsertItem, type StoredItem } from './table';
+import { now as clockNow } from '../shared/clock';
 
 export interface Audience extends AudienceDefinition {
   id: string;
@@ -179,7 +180,7 @@ const transact = (items: Record<string, unknown>[]): Promise<boolean> =>
 /** Admits the user under the audience's generation, if the basis still holds; false if it no longer does. */
 export function admitMember(userId: string, basis: Basis & { audience: AudienceRead; profileRev: string }): Promise<boolean> {
   const { audience } = basis.audience;
-  const now = Date.now();
+  const now = clockNow();
   return transact([
     audienceCheck(audience.id, basis.audience),
     profileCheck(userId, basis.profileRev),

@@ -5,6 +5,7 @@ import { newRequestId } from '../domain/send';
 import { bulkKeys } from './keys';
 import { conditional, retryOnConflict } from './conditional';
 import { getItem, parseDoc, putItem, queryPage, TABLE, type StoredItem } from './table';
+import { now as clockNow } from '../shared/clock';
 
 export interface BulkJob {
   jobId: string;
@@ -39,7 +40,7 @@ const toJob = (jobId: string, item: StoredItem): BulkJob => {
 };
 
 export async function createJob(jobId: string, definition: BulkMessage): Promise<void> {
-  const created = Date.now();
+  const created = clockNow();
   const ok = await putItem(
     { ...bulkKeys.job(jobId), _t: 'BulkJob', doc: JSON.stringify({ definition, created }), status: 'CREATED', received: 0, enqueued: 0, failures: 0 },
     { rev: undefined },
@@ -68,7 +69,7 @@ const appendBackoff = (attempt: number): number => Math.min(1000, 20 * 2 ** atte
  * written before the run and is refused for the rest.)
  */
 export async function appendUsers(jobId: string, users: BulkUser[]): Promise<ChangeResult> {
-  const chunkId = newRequestId();
+  const chunkId = newRequestId(clockNow());
   for (let i = 0; i < users.length; i += USERS_PER_TRANSACTION) {
     const group = users.slice(i, i + USERS_PER_TRANSACTION);
     const input = {
@@ -118,7 +119,7 @@ export const startJob = (jobId: string, requestId: string): Promise<ChangeResult
     update: 'SET #status = :processing, #requestId = :requestId, #started = :now',
     condition: '#status = :created',
     names: { '#status': 'status', '#requestId': 'requestId', '#started': 'started' },
-    values: { ':processing': 'PROCESSING', ':created': 'CREATED', ':requestId': requestId, ':now': Date.now() },
+    values: { ':processing': 'PROCESSING', ':created': 'CREATED', ':requestId': requestId, ':now': clockNow() },
   });
 
 /** Undoes startJob when the run could not be enqueued, so the caller may run the job again. */
@@ -139,7 +140,7 @@ export const completeJob = (jobId: string, requestId: string, counts: { enqueued
     update: 'SET #status = :completed, #enqueued = :enqueued, #failures = :failures, #completedAt = :now',
     condition: '#requestId = :requestId',
     names: { '#status': 'status', '#requestId': 'requestId', '#enqueued': 'enqueued', '#failures': 'failures', '#completedAt': 'completedAt' },
-    values: { ':completed': 'COMPLETED', ':requestId': requestId, ':enqueued': counts.enqueued, ':failures': counts.failures, ':now': Date.now() },
+    values: { ':completed': 'COMPLETED', ':requestId': requestId, ':enqueued': counts.enqueued, ':failures': counts.failures, ':now': clockNow() },
   });
 
 /** One page of a job's users, in insertion order. */

@@ -7,6 +7,7 @@ import { config } from '../shared/config';
 import { GSI1, requestKeys, type Key } from './keys';
 import { conditional, conditionalWrite, retryOnConflict } from './conditional';
 import { batchGet, batchWrite, getItem, queryAll, queryPage, TABLE, type StoredItem } from './table';
+import { now as clockNow } from '../shared/clock';
 
 /** Courier's message statuses (courier-api "Status lifecycle"). */
 export type MessageStatus = 'ENQUEUED' | 'DELAYED' | 'ROUTED' | 'SENT' | 'DELIVERED' | 'FILTERED' | 'UNROUTABLE' | 'UNDELIVERABLE' | 'UNMAPPED' | 'CANCELED';
@@ -275,7 +276,7 @@ export function unpack(doc: string): MessageRecord {
  * write or, for a delayed request, from when it is due; nothing without the setting.
  */
 export const retention = (dueAt = 0): { ttl?: number } =>
-  config.MESSAGE_RETENTION_DAYS === undefined ? {} : { ttl: Math.floor(Math.max(Date.now(), dueAt) / 1000) + config.MESSAGE_RETENTION_DAYS * 86_400 };
+  config.MESSAGE_RETENTION_DAYS === undefined ? {} : { ttl: Math.floor(Math.max(clockNow(), dueAt) / 1000) + config.MESSAGE_RETENTION_DAYS * 86_400 };
 
 const messageItem = (r: MessageRecord, v: number) => ({
   ...requestKeys.message(r.requestId, suffixOf(r)),
@@ -283,7 +284,7 @@ const messageItem = (r: MessageRecord, v: number) => ({
   status: r.status,
   v,
   /** Last write (epoch ms): the sweeper re-drives non-terminal messages that stopped moving. */
-  updated: Date.now(),
+  updated: clockNow(),
   doc: pack(r),
   ...retention(),
 });
@@ -298,7 +299,7 @@ const requestItem = (req: RequestRecord) => {
     _t: 'Request',
     /** Read by the sweeper without the document: a single send is finished when its one message is. */
     single: req.single,
-    updated: Date.now(),
+    updated: clockNow(),
     doc: JSON.stringify(record),
     ...retention(req.dueAt),
   };
@@ -357,7 +358,7 @@ async function updateRequestItem(
   const sets: string[] = [];
   const removes: string[] = [];
   const adds: string[] = [];
-  Object.entries({ ...change.set, ...(change.set ? { updated: Date.now(), ...retention() } : {}) }).forEach(([name, value], i) => {
+  Object.entries({ ...change.set, ...(change.set ? { updated: clockNow(), ...retention() } : {}) }).forEach(([name, value], i) => {
     names[`#s${i}`] = name;
     if (value === undefined) removes.push(`#s${i}`);
     else {
@@ -495,7 +496,7 @@ export async function getStoredRequest(requestId: string): Promise<{ request: Re
  * by the invocation that holds it (`owner`); false otherwise.
  */
 export async function failRequest(requestId: string, owner: FanoutOwner, reason: string, emitted: number): Promise<boolean> {
-  const event: RequestEvent = { ts: Date.now(), type: 'FANOUT_FAILED', error: reason, recipients: emitted };
+  const event: RequestEvent = { ts: clockNow(), type: 'FANOUT_FAILED', error: reason, recipients: emitted };
   const out = await updateRequestItem(requestId, {
     set: { fdone: true, femitted: emitted, ffailed: reason, fstate: undefined, flease: undefined },
     log: event,

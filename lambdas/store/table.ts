@@ -14,6 +14,7 @@ import { config } from '../shared/config';
 import { ValidationError } from '../shared/errors';
 import { changed, conditional, conditionalWrite, retryOnConflict } from './conditional';
 import { GSI1, type IndexKey, type Key } from './keys';
+import { now as clockNow } from '../shared/clock';
 
 export const TABLE = config.TABLE_NAME;
 
@@ -167,7 +168,7 @@ export async function upsertItem(
   fields: { doc: string; _t: string } & Partial<IndexKey> & Record<string, unknown>,
   opts: UpsertOptions = {},
 ): Promise<StoredItem | undefined> {
-  const now = Date.now();
+  const now = clockNow();
   const names: Record<string, string> = { '#created': 'created' };
   const values: Record<string, unknown> = { ':now': now };
   const sets = ['#created = if_not_exists(#created, :now)'];

@@ -4,6 +4,7 @@ import { changed, conditional, retryOnConflict } from './conditional';
 import { documents, type StoredDoc } from './documents';
 import { keys } from './keys';
 import { getItem, newRev, queryPage, TABLE, upsertItem, type StoredItem } from './table';
+import { now as clockNow } from '../shared/clock';
 
 /** A template's body, as POST/PUT /notifications carry it (Elemental content). */
 export interface NotificationBody {
@@ -115,7 +116,7 @@ export async function archiveTemplate(id: string): Promise<void> {
 export async function publish(id: string, read: TemplateRead): Promise<TemplateDoc> {
   const current = read.stored.doc;
   const n = current.published + 1;
-  const now = Date.now();
+  const now = clockNow();
   const next: TemplateDoc = { ...current, state: 'PUBLISHED', published: n, published_at: now };
   const version: PublishedVersion = { version: `v${n}`, notification: current.draft, created: now };
   const transaction: TransactWriteCommandInput = {

@@ -6,6 +6,7 @@ import { NotFoundError } from '../shared/errors';
 import { conditional, retryOnConflict } from './conditional';
 import { esc, GSI1, keys } from './keys';
 import { batchGet, deleteItem, getItem, newRev, parseDoc, queryAll, queryPage, setFlag, TABLE, updateDoc, upsertItem, type StoredItem } from './table';
+import { now as clockNow } from '../shared/clock';
 
 export type Membership = { tenant_id: string; user_id: string; profile?: Record<string, unknown>; created: number };
 
@@ -130,7 +131,7 @@ export async function tenantChain(tenantId: string, limit?: number): Promise<Ten
  * A->B->C and C->D->A, only shows on an ancestor further up than the new parent).
  */
 export async function putTenantChecked(tenant: TenantRecord, ancestors: VersionedTenant[]): Promise<boolean> {
-  const now = Date.now();
+  const now = clockNow();
   const fields: Record<string, unknown> = {
     _t: 'Tenant',
     tenantId: tenant.id,

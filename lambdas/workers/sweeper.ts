@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { now } from '../shared/clock';
+import { now, wallNow } from '../shared/clock';
 import { config } from '../shared/config';
 import { enqueueDelivery, enqueueFanout, type CheckRequestJob } from '../shared/jobs';
 import { logger } from '../shared/logger';
@@ -43,7 +43,7 @@ export const sweepStats = { sweeps: 0, markers: 0, closed: 0, checks: 0, pages: 
  * moving. Returns how many markers it looked at.
  */
 export async function sweep(at = now(), budgetMs = DEFAULT_BUDGET_MS): Promise<number> {
-  const t0 = Date.now();
+  const t0 = wallNow();
   const deadline = t0 + budgetMs;
   const shards = await Promise.all(Array.from({ length: OPEN_SHARDS }, (_, shard) => sweepShard(shard, at, deadline)));
   const total = shards.reduce((a, s) => ({
@@ -58,8 +58,8 @@ export async function sweep(at = now(), budgetMs = DEFAULT_BUDGET_MS): Promise<n
   sweepStats.closed += total.closed;
   sweepStats.checks += total.checks;
   sweepStats.pages += total.pages;
-  sweepStats.busyMs += Date.now() - t0;
-  if (total.markers) logger.info('sweep', { ...total, ms: Date.now() - t0 });
+  sweepStats.busyMs += wallNow() - t0;
+  if (total.markers) logger.info('sweep', { ...total, ms: wallNow() - t0 });
   if (total.more) logger.warn('the sweep ran out of time with open markers still due; the next one continues', { markers: total.markers });
   return total.markers;
 }
@@ -77,7 +77,7 @@ async function sweepShard(shard: number, at: number, deadline: number) {
       totals.closed += done.closed;
       totals.checks += done.checks;
     }
-  } while (cursor && Date.now() < deadline);
+  } while (cursor && wallNow() < deadline);
   totals.more = cursor !== undefined;
   return totals;
 }
