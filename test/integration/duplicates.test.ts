@@ -31,8 +31,10 @@ it('calls the provider exactly once per message when every SQS record is deliver
   });
   await s.client.send.message({ message: { to: { user_id: users[0] }, content: { body: 'single' }, routing, metadata: { trace_id: traces[2] } } as never });
 
+  await Promise.all([messagesOf(s, traces[0], 50), messagesOf(s, traces[1], 20), messagesOf(s, traces[2], 1)]);
+  // Every twin invocation has finished: no late second call can come after the count below.
+  await s.quiesce();
   const messages = [...(await messagesOf(s, traces[0], 50)), ...(await messagesOf(s, traces[1], 20)), ...(await messagesOf(s, traces[2], 1))];
-  await new Promise((r) => setTimeout(r, 1500));
   const calls = await hook.calls();
   expect(messages).toHaveLength(71);
   expect(messages.every((m) => m.status === 'DELIVERED')).toBe(true);

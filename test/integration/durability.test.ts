@@ -81,7 +81,7 @@ describe('across a restart of the local stack', () => {
       async () => {
         (require('../../lambdas/shared/clock') as typeof import('../../lambdas/shared/clock')).advanceClock(6 * 60_000);
         await s.runScheduled();
-        await new Promise((r) => setTimeout(r, 1000));
+        await s.quiesce();
         const { openRequestsDue } = require('../../lambdas/store/messages') as typeof import('../../lambdas/store/messages');
         const { now } = require('../../lambdas/shared/clock') as typeof import('../../lambdas/shared/clock');
         const { OPEN_SHARDS } = require('../../lambdas/store/keys') as typeof import('../../lambdas/store/keys');

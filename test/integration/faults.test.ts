@@ -147,8 +147,9 @@ describe('idempotency under concurrency', () => {
       const ok = answers.filter((a) => a.status === 202);
       expect(new Set(ok.map((a) => a.json.requestId)).size).toBe(1);
       for (const a of answers.filter((x) => x.status !== 202)) expect([a.status, a.headers.get('x-should-retry')]).toEqual([409, 'false']);
+      await messagesOf(s, trace, 3);
+      await s.quiesce();
       const messages = await messagesOf(s, trace, 3);
-      await new Promise((r) => setTimeout(r, 1000));
       expect(messages).toHaveLength(3);
       expect((await hook.calls()).filter((c) => messages.some((m) => m.id === c.messageId))).toHaveLength(3);
       report('20 concurrent sends, one key', { accepted: ok.length, conflicts: answers.length - ok.length, requests: 1, deliveries: 3 });
@@ -200,9 +201,11 @@ describe('a fan-out worker killed mid-way', () => {
         (n) => n >= 5000,
         240_000,
       );
-      const messages = await messagesOf(s, trace, 5000, 60_000);
-      await new Promise((r) => setTimeout(r, 2000));
+      await messagesOf(s, trace, 5000, 60_000);
+      // The crashed job came back and finished: no delivery is still to come.
+      await s.quiesce();
       sqs.middlewareStack.remove('crashFanout');
+      const messages = await messagesOf(s, trace, 5000);
 
       const calls = await hook.calls();
       const perMessage = new Map<string, number>();

@@ -112,7 +112,7 @@ describe('audiences', () => {
     await s.client.profiles.replace(u, { profile: { plan: 'pro' } });
     await s.client.audiences.update(a, { filter: { filters: [{ operator: 'MEMBER_OF', path: 'account_id', value: t }] } });
     const members = async () => (await s.client.audiences.listMembers(a)).items.map((m) => m.member_id);
-    await new Promise((r) => setTimeout(r, 300));
+    await s.quiesce();
     expect(await members()).toEqual([]);
     await s.client.users.tenants.addSingle(t, { user_id: u });
     await eventually(members, (m) => m.join() === u);

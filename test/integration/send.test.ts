@@ -121,8 +121,10 @@ describe('targeting', () => {
     await s.client.lists.subscriptions.add(`${p}.all`, { recipients: [{ recipientId: `${p}-in` }, { recipientId: `${p}-out` }] });
     await s.client.users.tenants.addSingle(t, { user_id: `${p}-in` });
     const { messages } = await sendAndWait(s, { ...inbox, to: { list_id: `${p}.all`, filters: [{ operator: 'MEMBER_OF', path: 'account_id', value: t }] } }, 1);
-    await new Promise((r) => setTimeout(r, 500));
     expect(messages.map((m) => m.recipient)).toEqual([`${p}-in`]);
+    // The fan-out has finished, and made nothing for the subscriber outside the tenant.
+    await s.quiesce();
+    expect((await s.client.messages.list({ recipient: `${p}-out` })).results).toEqual([]);
   });
 });
 
