@@ -1,6 +1,7 @@
 import { NotFoundError } from '@trycourier/courier';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { eventually, uid } from '../helpers/wait';
+import { aTenant } from '../helpers/builders';
 
 let s: TestStack;
 beforeAll(async () => {
@@ -105,8 +106,7 @@ describe('audiences', () => {
   });
 
   it('re-materialises when the filter changes, and follows MEMBER_OF memberships', async () => {
-    const t = uid('tenant');
-    await s.client.tenants.update(t, { name: 't' });
+    const t = await aTenant(s);
     const a = uid('members');
     const u = uid('mu');
     await s.client.profiles.replace(u, { profile: { plan: 'pro' } });
