@@ -17,7 +17,21 @@ module.exports = {
   maxWorkers: 2,
   testSequencer: '<rootDir>/test/helpers/sequencer.js',
   projects: [
-    { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    {
+      ...base,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
+      // Type-checked as it is compiled, so `npm run test:unit` fails on a type error as `tsc` does.
+      // test/unit/tsconfig.jest.json turns off isolatedModules (with it ts-jest transpiles file by
+      // file, without types) and roots the program at test/unit, not at the whole tree (cdk types
+      // included), which makes it three times cheaper. 151002 is ts-jest's note that it prefers
+      // isolatedModules with module nodenext; it still compiles to CommonJS as the other projects.
+      // The transformed ESM dependencies (.js) are only transpiled.
+      transform: {
+        '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/test/unit/tsconfig.jest.json', diagnostics: { ignoreCodes: [151002] } }],
+        '^.+\\.js$': base.transform['^.+\\.[tj]s$'],
+      },
+    },
     {
       ...base,
       displayName: 'integration',

@@ -53,6 +53,8 @@ export interface LocalStack {
   captures(): Capture[];
   /** Invocations, records and time of each worker so far (the Lambda side of a send's cost). */
   workerStats(): Record<QueueName, WorkerStats>;
+  /** True when no poller has a batch in flight (tests read it, with the queues' depths, to wait for quiet). */
+  pollersIdle(): boolean;
   /** Runs every scheduled worker once now, as its EventBridge rule would. */
   runScheduled(): Promise<void>;
   /** With `recordAwsCalls` (always with `bundles`): each distinct (function, IAM action, resource) the functions used so far. */
@@ -260,6 +262,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     awsCalls: wiring.awsCalls,
     functionLogs: wiring.logs,
     workerStats: () => Object.fromEntries(pollers.map((p) => [p.queue, p.stats()])) as Record<QueueName, WorkerStats>,
+    pollersIdle: () => pollers.every((p) => p.idle()),
     async stop() {
       clearInterval(timer);
       await http.close();

@@ -8,6 +8,7 @@ import { tokensValidAfter } from '../store/token-revocations';
 import { observeCalls } from './aws';
 import { config } from './config';
 import { AuthenticationError } from './errors';
+import { now as clockNow } from './clock';
 import { bearerToken } from './middleware';
 
 const ALG = 'HS256';
@@ -58,7 +59,7 @@ export const forgetSigningKey = (): void => {
 
 /** A signed user token carrying `scope` (as given), valid for `seconds`. */
 export async function issueToken(scope: string, seconds: number): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
+  const now = Math.floor(clockNow() / 1000);
   const secret = await signingKey(true);
   return new SignJWT({ scope })
     .setProtectedHeader({ alg: ALG, typ: 'JWT' })
@@ -74,7 +75,8 @@ export async function verifyToken(token: string): Promise<Scopes> {
   if (!secret) throw new AuthenticationError('Unauthorized: the token is not valid');
   let payload: JWTPayload;
   try {
-    ({ payload } = await jwtVerify(token, secret, { algorithms: [ALG], issuer: ISSUER }));
+    // Expiry is judged on the one clock (lambdas/shared/clock.ts), the system clock on AWS.
+    ({ payload } = await jwtVerify(token, secret, { algorithms: [ALG], issuer: ISSUER, currentDate: new Date(clockNow()) }));
   } catch (e) {
     // Only the token's own faults are a 401; a failure to read the secret is the server's (500).
     if (e instanceof joseErrors.JWTExpired) throw new AuthenticationError('Unauthorized: the token has expired');

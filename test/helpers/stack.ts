@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, readFileSync } from 'node:fs';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import Courier from '@trycourier/courier';
 import { LOCAL_ACCOUNT, startLocalStack, type LocalStack, type LocalStackOptions } from '../../lambdas/local/stack';
 import { bindLocal, type StackDescription } from '../../lambdas/local/template';
@@ -11,6 +12,13 @@ export interface TestStack extends LocalStack {
   http(method: string, path: string, body?: unknown, opts?: { key?: string | null; headers?: Record<string, string> }): Promise<HttpResult>;
   /** Every DynamoDB/SQS command the stack's functions sent so far (lambdas/shared/usage.ts). */
   commands(): readonly string[];
+  /**
+   * Resolves once the workers have nothing left to do: no poller has a batch in flight and every
+   * work queue is empty (no visible, in-flight or delayed message), seen twice in a row with no
+   * invocation in between. Assert that something did NOT happen after this, not after a sleep.
+   * Rejects after `timeoutMs` (a delayed or failing job keeps a stack busy) saying what is left.
+   */
+  quiesce(timeoutMs?: number): Promise<void>;
 }
 
 export interface HttpResult {
@@ -60,6 +68,7 @@ export async function startTestStack(opts: Partial<LocalStackOptions> & { iamDes
       const denied = await checkIam(stack, tableName, opts.iamDescription ?? opts.bundles?.description);
       if (denied.length) throw new Error(`IAM would deny ${denied.length} call(s) the functions made:\n${denied.join('\n')}`);
     },
+    quiesce: (timeoutMs) => quiesce(stack, timeoutMs),
     commands: () => (require('../../lambdas/shared/usage') as typeof import('../../lambdas/shared/usage')).commandLog(),
     async http(method, path, body, { key = apiKey, headers = {} } = {}) {
       const res = await fetch(stack.url + path, {
@@ -81,6 +90,40 @@ export async function startTestStack(opts: Partial<LocalStackOptions> & { iamDes
       return { status: res.status, json, text, headers: res.headers };
     },
   };
+}
+
+const DEPTH = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] as const;
+
+/** What is still going on in `stack`: batches in flight, messages per work queue, invocations so far. */
+async function activity(stack: LocalStack): Promise<{ busy: boolean; queued: Record<string, number[]>; invocations: number }> {
+  const busy = !stack.pollersIdle();
+  const queued = Object.fromEntries(
+    await Promise.all(
+      Object.entries(stack.queues).map(async ([name, q]) => {
+        const { Attributes: a = {} } = await stack.sqs.send(new GetQueueAttributesCommand({ QueueUrl: q.url, AttributeNames: [...DEPTH] }));
+        return [name, DEPTH.map((d) => Number(a[d] ?? 0))] as const;
+      }),
+    ),
+  );
+  const invocations = Object.values(stack.workerStats()).reduce((n, w) => n + w.invocations, 0);
+  return { busy: busy || !stack.pollersIdle(), queued, invocations };
+}
+
+async function quiesce(stack: LocalStack, timeoutMs = 60_000): Promise<void> {
+  const t0 = Date.now();
+  const quiet = (a: Awaited<ReturnType<typeof activity>>) => !a.busy && Object.values(a.queued).every((counts) => counts.every((n) => n === 0));
+  let last = await activity(stack);
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 50));
+    const next = await activity(stack);
+    // Quiet at both reads and no invocation started between them: nothing was in flight in between.
+    if (quiet(last) && quiet(next) && next.invocations === last.invocations) return;
+    if (Date.now() - t0 > timeoutMs)
+      throw new Error(
+        `the stack is not quiet after ${timeoutMs} ms: a batch in flight: ${next.busy}; [visible, in flight, delayed] per queue: ${JSON.stringify(next.queued)}`,
+      );
+    last = next;
+  }
 }
 
 /** The stack synthesized once per run by test/helpers/global-setup.ts. */

@@ -167,7 +167,7 @@ it('lists dead-lettered jobs without hiding them, redrives exactly --max, then t
       .filter((u) => all[u] === 'DELIVERED')
       .sort();
   await eventually(statuses, (all) => delivered(all).length >= 2);
-  await new Promise((r) => setTimeout(r, 3000));
+  await s.quiesce();
   const afterFirst = await statuses();
   expect(delivered(afterFirst)).toEqual(first);
   expect(Object.keys(afterFirst)).toHaveLength(13);

@@ -2,6 +2,7 @@ import { startTestStack, type TestStack } from '../helpers/stack';
 import { messagesOf } from '../helpers/send';
 import { uid } from '../helpers/wait';
 import { startWebhookServer } from '../helpers/webhook-server';
+import { aList, someUsers, via, webhookProfile } from '../helpers/builders';
 
 /**
  * SQS delivers at least once. Here every batch of every queue (fan-out and delivery) is handed to
@@ -19,11 +20,9 @@ afterAll(async () => {
 });
 
 it('calls the provider exactly once per message when every SQS record is delivered twice', async () => {
-  const users = Array.from({ length: 60 }, (_, i) => uid(`dup${i}`));
-  for (const u of users) await s.client.profiles.replace(u, { profile: { webhook: { url: hook.url } } });
-  const list = uid('dup.list');
-  await s.client.lists.subscriptions.add(list, { recipients: users.slice(0, 50).map((recipientId) => ({ recipientId })) });
-  const routing = { method: 'single', channels: ['webhook'] };
+  const users = await someUsers(s, 60, () => webhookProfile(hook.url), 'dup');
+  const list = await aList(s, users.slice(0, 50), 'dup.list');
+  const routing = via('webhook');
   const traces = [uid('t'), uid('t'), uid('t')];
   await s.client.send.message({ message: { to: { list_id: list }, content: { body: 'list' }, routing, metadata: { trace_id: traces[0] } } as never });
   await s.client.send.message({
@@ -31,8 +30,10 @@ it('calls the provider exactly once per message when every SQS record is deliver
   });
   await s.client.send.message({ message: { to: { user_id: users[0] }, content: { body: 'single' }, routing, metadata: { trace_id: traces[2] } } as never });
 
+  await Promise.all([messagesOf(s, traces[0], 50), messagesOf(s, traces[1], 20), messagesOf(s, traces[2], 1)]);
+  // Every twin invocation has finished: no late second call can come after the count below.
+  await s.quiesce();
   const messages = [...(await messagesOf(s, traces[0], 50)), ...(await messagesOf(s, traces[1], 20)), ...(await messagesOf(s, traces[2], 1))];
-  await new Promise((r) => setTimeout(r, 1500));
   const calls = await hook.calls();
   expect(messages).toHaveLength(71);
   expect(messages.every((m) => m.status === 'DELIVERED')).toBe(true);

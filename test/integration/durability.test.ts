@@ -3,6 +3,7 @@ import type { TestStack } from '../helpers/stack';
 import { messagesOf, sendAndWait } from '../helpers/send';
 import { eventually, uid } from '../helpers/wait';
 import { startWebhookServer } from '../helpers/webhook-server';
+import { aList, aUser, someUsers, via, webhookProfile } from '../helpers/builders';
 
 /**
  * Durability (issue 5): the queues of the local emulator live in memory, so a restart loses every
@@ -29,14 +30,12 @@ afterAll(async () => {
   await hook?.close();
 });
 
-const viaWebhook = { content: { body: 'hi' }, routing: { method: 'single', channels: ['webhook'] } };
+const viaWebhook = { content: { body: 'hi' }, routing: via('webhook') };
 
 describe('across a restart of the local stack', () => {
   it('delivers a 20-minute delay once, never a cancelled one, and completes an interrupted send once', async () => {
-    const users = Array.from({ length: 40 }, (_, i) => uid(`d${i}`));
-    for (const u of users) await s.client.profiles.replace(u, { profile: { webhook: { url: hook.url } } });
-    const list = uid('durable.list');
-    await s.client.lists.subscriptions.add(list, { recipients: users.map((recipientId) => ({ recipientId })) });
+    const users = await someUsers(s, 40, () => webhookProfile(hook.url), 'd');
+    const list = await aList(s, users, 'durable.list');
     const delay = { duration: 20 * 60_000 };
 
     const delayed = await s.client.send.message({ message: { ...viaWebhook, to: { user_id: users[0] }, delay } as never });
@@ -81,7 +80,7 @@ describe('across a restart of the local stack', () => {
       async () => {
         (require('../../lambdas/shared/clock') as typeof import('../../lambdas/shared/clock')).advanceClock(6 * 60_000);
         await s.runScheduled();
-        await new Promise((r) => setTimeout(r, 1000));
+        await s.quiesce();
         const { openRequestsDue } = require('../../lambdas/store/messages') as typeof import('../../lambdas/store/messages');
         const { now } = require('../../lambdas/shared/clock') as typeof import('../../lambdas/shared/clock');
         const { OPEN_SHARDS } = require('../../lambdas/store/keys') as typeof import('../../lambdas/store/keys');
@@ -95,16 +94,14 @@ describe('across a restart of the local stack', () => {
 
 describe('expiry and cancellation', () => {
   it('drops a message not delivered before it expires', async () => {
-    const u = uid('late');
-    await s.client.profiles.replace(u, { profile: { webhook: { url: hook.url } } });
+    const u = await aUser(s, webhookProfile(hook.url), 'late');
     const { messages } = await sendAndWait(s, { ...viaWebhook, to: { user_id: u }, delay: { duration: 1500 }, expiry: { expires_in: 500 } }, 1, 30_000);
     expect(messages[0]).toMatchObject({ status: 'UNDELIVERABLE', reason: 'FAILED', error: 'expired before delivery' });
     expect(await hook.callsFor(messages[0].id)).toEqual([]);
   });
 
   it('answers 409 (x-should-retry: false) to a cancel of a message already sent, and 404 to an unknown one', async () => {
-    const u = uid('sent');
-    await s.client.profiles.replace(u, { profile: { webhook: { url: hook.url } } });
+    const u = await aUser(s, webhookProfile(hook.url), 'sent');
     const { messages } = await sendAndWait(s, { ...viaWebhook, to: { user_id: u } }, 1);
     const res = await s.http('POST', `/messages/${messages[0].id}/cancel`);
     expect([res.status, res.headers.get('x-should-retry'), res.json.status]).toEqual([409, 'false', 'DELIVERED']);

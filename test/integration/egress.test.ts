@@ -1,7 +1,7 @@
 import { sendAndWait } from '../helpers/send';
 import { startTestStack, type TestStack } from '../helpers/stack';
-import { uid } from '../helpers/wait';
 import { startWebhookServer } from '../helpers/webhook-server';
+import { aUser, via, webhookProfile } from '../helpers/builders';
 
 /**
  * Issue 11, item 8, end to end: a stack started as a deployed one is (private egress off, here
@@ -23,13 +23,8 @@ afterAll(async () => {
 type HistoryEvent = { type: string; error?: string; transient?: boolean; provider?: string };
 
 it('refuses a profile webhook at 127.0.0.1 when ALLOW_PRIVATE_EGRESS is false: UNDELIVERABLE, and the server got no request', async () => {
-  const user = uid('ssrf');
-  await s.client.profiles.replace(user, { profile: { webhook: { url: hook.url } } });
-  const { messages } = await sendAndWait(
-    s,
-    { to: { user_id: user }, content: { title: 'T', body: 'B' }, routing: { method: 'single', channels: ['webhook'] } },
-    1,
-  );
+  const user = await aUser(s, webhookProfile(hook.url), 'ssrf');
+  const { messages } = await sendAndWait(s, { to: { user_id: user }, content: { title: 'T', body: 'B' }, routing: via('webhook') }, 1);
   const [m] = messages;
   expect(m.status).toBe('UNDELIVERABLE');
   const history = (await s.client.messages.history(m.id)).results as unknown as HistoryEvent[];
@@ -40,13 +35,8 @@ it('refuses a profile webhook at 127.0.0.1 when ALLOW_PRIVATE_EGRESS is false: U
 });
 
 it('reaches a host on EGRESS_ALLOW_HOSTS', async () => {
-  const user = uid('allowed');
-  await s.client.profiles.replace(user, { profile: { webhook: { url: hook.url.replace('127.0.0.1', 'localhost') } } });
-  const { messages } = await sendAndWait(
-    s,
-    { to: { user_id: user }, content: { title: 'T', body: 'B' }, routing: { method: 'single', channels: ['webhook'] } },
-    1,
-  );
+  const user = await aUser(s, webhookProfile(hook.url.replace('127.0.0.1', 'localhost')), 'allowed');
+  const { messages } = await sendAndWait(s, { to: { user_id: user }, content: { title: 'T', body: 'B' }, routing: via('webhook') }, 1);
   expect(messages[0].status).toBe('DELIVERED');
   expect((await hook.calls()).map((c) => c.messageId)).toEqual([messages[0].id]);
 });

@@ -3,6 +3,7 @@ import { messagesOf, sendAndWait, TERMINAL } from '../helpers/send';
 import { eventually, uid } from '../helpers/wait';
 import { seedMembers } from '../helpers/seed';
 import { startWebhookServer } from '../helpers/webhook-server';
+import { aTenant, aUser, someUsers, via, webhookProfile } from '../helpers/builders';
 
 /**
  * Fault injection (issue 5): providers that fail, go down, or answer slowly; a fan-out worker
@@ -36,14 +37,8 @@ describe('retries and failover', () => {
   it('retries a provider failing 503 twice, then delivers once after three attempts with growing gaps', async () => {
     const hook = await startWebhookServer({ failFirst: 2, failStatus: 503 });
     try {
-      const u = uid('flaky');
-      await s.client.profiles.replace(u, { profile: { webhook: { url: hook.url } } });
-      const { messages } = await sendAndWait(
-        s,
-        { to: { user_id: u }, content: { body: 'hook' }, routing: { method: 'single', channels: ['webhook'] } },
-        1,
-        60_000,
-      );
+      const u = await aUser(s, webhookProfile(hook.url), 'flaky');
+      const { messages } = await sendAndWait(s, { to: { user_id: u }, content: { body: 'hook' }, routing: via('webhook') }, 1, 60_000);
       const [m] = messages;
       expect(m.status).toBe('DELIVERED');
       const calls = await hook.callsFor(m.id);
@@ -81,7 +76,7 @@ describe('retries and failover', () => {
           {
             to: { email: `${uid('fo')}@x.test` },
             content: { body: 'x' },
-            routing: { method: 'single', channels: ['email'] },
+            routing: via('email'),
             timeout: { provider: { ses: 1500 } },
           },
           1,
@@ -109,7 +104,7 @@ describe('retries and failover', () => {
         const message = {
           to: { user_id: u },
           content: { body: 'x' },
-          routing: { method: 'single', channels: ['email', 'sms'] },
+          routing: via('email', 'sms'),
           timeout: { provider: { ses: 500, smtp: 500, sns: 500 } },
         };
         const sms = await sendAndWait(s, message, 1, 60_000);
@@ -133,13 +128,12 @@ describe('idempotency under concurrency', () => {
     try {
       const key = uid('idem');
       const trace = uid('trace');
-      const users = [uid('a'), uid('b'), uid('c')];
-      for (const u of users) await s.client.profiles.replace(u, { profile: { webhook: { url: hook.url } } });
+      const users = await someUsers(s, 3, () => webhookProfile(hook.url));
       const body = {
         message: {
           to: users.map((user_id) => ({ user_id })),
           content: { body: 'once' },
-          routing: { method: 'single', channels: ['webhook'] },
+          routing: via('webhook'),
           metadata: { trace_id: trace },
         },
       };
@@ -147,8 +141,9 @@ describe('idempotency under concurrency', () => {
       const ok = answers.filter((a) => a.status === 202);
       expect(new Set(ok.map((a) => a.json.requestId)).size).toBe(1);
       for (const a of answers.filter((x) => x.status !== 202)) expect([a.status, a.headers.get('x-should-retry')]).toEqual([409, 'false']);
+      await messagesOf(s, trace, 3);
+      await s.quiesce();
       const messages = await messagesOf(s, trace, 3);
-      await new Promise((r) => setTimeout(r, 1000));
       expect(messages).toHaveLength(3);
       expect((await hook.calls()).filter((c) => messages.some((m) => m.id === c.messageId))).toHaveLength(3);
       report('20 concurrent sends, one key', { accepted: ok.length, conflicts: answers.length - ok.length, requests: 1, deliveries: 3 });
@@ -163,8 +158,7 @@ describe('a fan-out worker killed mid-way', () => {
     const hook = await startWebhookServer();
     const { sqs } = require('../../lambdas/shared/aws') as typeof import('../../lambdas/shared/aws');
     try {
-      const t = uid('crash');
-      await s.client.tenants.update(t, { name: t });
+      const t = await aTenant(s, {}, 'crash');
       await seedMembers(
         t,
         Array.from({ length: 5000 }, (_, i) => `${t}-u${i}`),
@@ -192,7 +186,7 @@ describe('a fan-out worker killed mid-way', () => {
       const trace = uid('trace');
       const t0 = Date.now();
       await s.client.send.message({
-        message: { to: { tenant_id: t }, content: { body: 'x' }, routing: { method: 'single', channels: ['webhook'] }, metadata: { trace_id: trace } } as never,
+        message: { to: { tenant_id: t }, content: { body: 'x' }, routing: via('webhook'), metadata: { trace_id: trace } } as never,
       });
       // Poll the endpoint (cheap) until every member was reached, then read the log once.
       await eventually(
@@ -200,9 +194,11 @@ describe('a fan-out worker killed mid-way', () => {
         (n) => n >= 5000,
         240_000,
       );
-      const messages = await messagesOf(s, trace, 5000, 60_000);
-      await new Promise((r) => setTimeout(r, 2000));
+      await messagesOf(s, trace, 5000, 60_000);
+      // The crashed job came back and finished: no delivery is still to come.
+      await s.quiesce();
       sqs.middlewareStack.remove('crashFanout');
+      const messages = await messagesOf(s, trace, 5000);
 
       const calls = await hook.calls();
       const perMessage = new Map<string, number>();

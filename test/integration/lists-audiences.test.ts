@@ -1,6 +1,7 @@
 import { NotFoundError } from '@trycourier/courier';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { eventually, uid } from '../helpers/wait';
+import { aTenant } from '../helpers/builders';
 
 let s: TestStack;
 beforeAll(async () => {
@@ -105,14 +106,13 @@ describe('audiences', () => {
   });
 
   it('re-materialises when the filter changes, and follows MEMBER_OF memberships', async () => {
-    const t = uid('tenant');
-    await s.client.tenants.update(t, { name: 't' });
+    const t = await aTenant(s);
     const a = uid('members');
     const u = uid('mu');
     await s.client.profiles.replace(u, { profile: { plan: 'pro' } });
     await s.client.audiences.update(a, { filter: { filters: [{ operator: 'MEMBER_OF', path: 'account_id', value: t }] } });
     const members = async () => (await s.client.audiences.listMembers(a)).items.map((m) => m.member_id);
-    await new Promise((r) => setTimeout(r, 300));
+    await s.quiesce();
     expect(await members()).toEqual([]);
     await s.client.users.tenants.addSingle(t, { user_id: u });
     await eventually(members, (m) => m.join() === u);

@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../lambdas/local/emulators';
+import { eventually } from '../helpers/wait';
 
 /**
  * The local stack contract (SPEC section 10) as a person sees it: `npm start` prints the ready
@@ -43,12 +44,28 @@ async function npmStart(env: Record<string, string>, args: string[] = []): Promi
   return { child, url, dynamoPort, output: () => out };
 }
 
+/** Whether any process of the group `pgid` is still running. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Ctrl-C in a terminal signals the whole foreground process group. */
 async function interrupt(s: Started): Promise<void> {
   const exited = new Promise((r) => s.child.once('exit', r));
   process.kill(-s.child.pid!, 'SIGINT');
   await exited;
-  await new Promise((r) => setTimeout(r, 500));
+  // npm exits on the signal at once; lambdas/local/main.ts behind it exits only once its emulators
+  // have: wait for the whole process group to be gone rather than for a fixed time.
+  await eventually(
+    async () => groupAlive(s.child.pid!),
+    (alive) => !alive,
+    15_000,
+  );
 }
 
 const portOpen = (port: number) =>

@@ -1,6 +1,7 @@
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { rendered, sendAndWait } from '../helpers/send';
 import { eventually, uid } from '../helpers/wait';
+import { aList, aTenant, via } from '../helpers/builders';
 
 let s: TestStack;
 beforeAll(async () => {
@@ -9,7 +10,7 @@ beforeAll(async () => {
 afterAll(() => s?.stop());
 
 const delivered = (m: { status: string }) => ['SENT', 'DELIVERED'].includes(m.status);
-const inbox = { content: { title: 'Hello', body: 'Hi {{profile.name}}' }, routing: { method: 'single', channels: ['inbox'] } };
+const inbox = { content: { title: 'Hello', body: 'Hi {{profile.name}}' }, routing: via('inbox') };
 
 /** The seeds' tree: tenant0 > tenantQ > tenantP > {tenantR1 > tenantR1D1, tenantR2 > {tenantR2D1, tenantR2D2}}, one member each. */
 const TREE: [string, string | null][] = [
@@ -116,20 +117,21 @@ describe('targeting', () => {
 
   it('MEMBER_OF filters keep only members of the tenant', async () => {
     const p = uid('filter');
-    const t = uid('acct');
-    await s.client.tenants.update(t, { name: 't' });
-    await s.client.lists.subscriptions.add(`${p}.all`, { recipients: [{ recipientId: `${p}-in` }, { recipientId: `${p}-out` }] });
+    const t = await aTenant(s, {}, 'acct');
+    const list = await aList(s, [`${p}-in`, `${p}-out`]);
     await s.client.users.tenants.addSingle(t, { user_id: `${p}-in` });
-    const { messages } = await sendAndWait(s, { ...inbox, to: { list_id: `${p}.all`, filters: [{ operator: 'MEMBER_OF', path: 'account_id', value: t }] } }, 1);
-    await new Promise((r) => setTimeout(r, 500));
+    const { messages } = await sendAndWait(s, { ...inbox, to: { list_id: list, filters: [{ operator: 'MEMBER_OF', path: 'account_id', value: t }] } }, 1);
     expect(messages.map((m) => m.recipient)).toEqual([`${p}-in`]);
+    // The fan-out has finished, and made nothing for the subscriber outside the tenant.
+    await s.quiesce();
+    expect((await s.client.messages.list({ recipient: `${p}-out` })).results).toEqual([]);
   });
 });
 
 describe('delivery', () => {
   it('delivers an inline email-only recipient with no profile', async () => {
     const email = `${uid('inline')}@example.test`;
-    const { messages } = await sendAndWait(s, { to: { email }, content: { title: 'T', body: 'B' }, routing: { method: 'single', channels: ['email'] } }, 1);
+    const { messages } = await sendAndWait(s, { to: { email }, content: { title: 'T', body: 'B' }, routing: via('email') }, 1);
     expect(messages.map((m) => [m.recipient, m.status])).toEqual([[email, 'SENT']]);
   });
 
@@ -190,9 +192,8 @@ describe('delivery', () => {
 
   it('a two-membership user with a tenant/<id> template ends UNROUTABLE: Tenant Context Not Found', async () => {
     const u = uid('two');
-    const [a, b] = [uid('ta'), uid('tb')];
+    const [a, b] = [await aTenant(s, {}, 'ta'), await aTenant(s, {}, 'tb')];
     for (const t of [a, b]) {
-      await s.client.tenants.update(t, { name: t });
       await s.client.users.tenants.addSingle(t, { user_id: u });
       await s.client.tenants.templates.replace('welcome', {
         tenant_id: t,
@@ -201,13 +202,9 @@ describe('delivery', () => {
       });
     }
     await s.client.profiles.replace(u, { profile: { name: 'two' } });
-    const ambiguous = await sendAndWait(s, { to: { user_id: u }, template: 'tenant/welcome', routing: { method: 'single', channels: ['inbox'] } }, 1);
+    const ambiguous = await sendAndWait(s, { to: { user_id: u }, template: 'tenant/welcome', routing: via('inbox') }, 1);
     expect(ambiguous.messages[0]).toMatchObject({ status: 'UNROUTABLE', error: 'Tenant Context Not Found' });
-    const named = await sendAndWait(
-      s,
-      { to: { user_id: u }, template: 'tenant/welcome', context: { tenant_id: b }, routing: { method: 'single', channels: ['inbox'] } },
-      1,
-    );
+    const named = await sendAndWait(s, { to: { user_id: u }, template: 'tenant/welcome', context: { tenant_id: b }, routing: via('inbox') }, 1);
     expect(await rendered(s, named.messages[0].id, 'inbox')).toContain(`welcome from ${b}`);
   });
 
@@ -216,9 +213,9 @@ describe('delivery', () => {
     await s.client.profiles.replace(u, { profile: { phone_number: '+15550123' } });
     const unmapped = await sendAndWait(s, { to: { user_id: u }, template: uid('nope') }, 1);
     expect(unmapped.messages[0].status).toBe('UNMAPPED');
-    const none = await sendAndWait(s, { to: { user_id: u }, content: { body: 'x' }, routing: { method: 'single', channels: ['email', 'push'] } }, 1);
+    const none = await sendAndWait(s, { to: { user_id: u }, content: { body: 'x' }, routing: via('email', 'push') }, 1);
     expect([none.messages[0].status, none.messages[0].reason]).toEqual(['UNROUTABLE', 'NO_CHANNELS']);
-    const fallback = await sendAndWait(s, { to: { user_id: u }, content: { body: 'sms body' }, routing: { method: 'single', channels: ['email', 'sms'] } }, 1);
+    const fallback = await sendAndWait(s, { to: { user_id: u }, content: { body: 'sms body' }, routing: via('email', 'sms') }, 1);
     expect(fallback.messages[0]).toMatchObject({ status: 'SENT', channel: 'sms' });
     expect(await rendered(s, fallback.messages[0].id, 'sms')).toContain('sms body');
   });

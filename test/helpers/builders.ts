@@ -1,0 +1,46 @@
+import type { TestStack } from './stack';
+import { uid } from './wait';
+
+/**
+ * The entities tests set up over and over, each made through the API under a fresh id (so tests
+ * sharing a stack never see each other's), and the bodies they send. Each returns what the test
+ * refers to afterwards: the id, or the body.
+ */
+
+type Client = TestStack['client'];
+type Profile = Parameters<Client['profiles']['replace']>[1]['profile'];
+type TenantBody = Parameters<Client['tenants']['update']>[1];
+
+/** Routing that sends on the first of `channels` that applies to the recipient. */
+export const via = (...channels: string[]) => ({ method: 'single', channels });
+
+/** A profile the webhook channel delivers to at `url`. */
+export const webhookProfile = (url: string): Profile => ({ webhook: { url } });
+
+/** A user with `profile`, under a fresh id starting with `prefix`. */
+export async function aUser(s: TestStack, profile: Profile = {}, prefix = 'user'): Promise<string> {
+  const id = uid(prefix);
+  await s.client.profiles.replace(id, { profile });
+  return id;
+}
+
+/** `count` users, each with `profileOf(i)`, under fresh ids. */
+export async function someUsers(s: TestStack, count: number, profileOf: (i: number) => Profile, prefix = 'user'): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) ids.push(await aUser(s, profileOf(i), `${prefix}${i}`));
+  return ids;
+}
+
+/** A tenant under a fresh id, named after that id unless `body` names it. */
+export async function aTenant(s: TestStack, body: Partial<TenantBody> = {}, prefix = 'tenant'): Promise<string> {
+  const id = uid(prefix);
+  await s.client.tenants.update(id, { name: id, ...body });
+  return id;
+}
+
+/** A list under a fresh id with `recipientIds` subscribed. */
+export async function aList(s: TestStack, recipientIds: string[], prefix = 'list'): Promise<string> {
+  const id = uid(prefix);
+  await s.client.lists.subscriptions.add(id, { recipients: recipientIds.map((recipientId) => ({ recipientId })) });
+  return id;
+}
