@@ -8,7 +8,7 @@ import { tokensValidAfter } from '../store/token-revocations';
 import { observeCalls } from './aws';
 import { config } from './config';
 import { AuthenticationError } from './errors';
-import { now as clockNow } from './clock';
+import { now as clockNow, wallNow } from './clock';
 import { bearerToken } from './middleware';
 
 const ALG = 'HS256';
@@ -42,13 +42,13 @@ async function parameterSecret(name: string): Promise<Uint8Array> {
  */
 async function signingKey(create: boolean): Promise<Uint8Array | undefined> {
   if (config.USER_TOKEN_SECRET) return new TextEncoder().encode(config.USER_TOKEN_SECRET);
-  if (cached && cached.until > Date.now()) return cached.key;
+  if (cached && cached.until > wallNow()) return cached.key;
   const found = config.USER_TOKEN_SECRET_PARAMETER
     ? await parameterSecret(config.USER_TOKEN_SECRET_PARAMETER)
     : create
       ? await storedSigningKey(true)
       : await storedSigningKey(false);
-  if (found) cached = { key: found, until: Date.now() + SECRET_TTL_MS };
+  if (found) cached = { key: found, until: wallNow() + SECRET_TTL_MS };
   return found;
 }
 
