@@ -11,10 +11,10 @@ import {
 import { z } from 'zod';
 import { ddb } from '../shared/aws';
 import { config } from '../shared/config';
-import { ValidationError } from '../shared/errors';
 import { changed, conditional, conditionalWrite, retryOnConflict } from './conditional';
 import { GSI1, type IndexKey, type Key } from './keys';
 import { now as clockNow } from '../shared/clock';
+import { packCursor, unpackCursor } from '../shared/cursor';
 
 export const TABLE = config.TABLE_NAME;
 
@@ -73,23 +73,16 @@ export const newRev = (): string => crypto.randomUUID();
 const cursorSchema = z.record(z.string(), z.string());
 
 export function encodeCursor(lastKey: Record<string, unknown> | undefined): string | undefined {
-  return lastKey ? Buffer.from(JSON.stringify(lastKey)).toString('base64url') : undefined;
+  return lastKey ? packCursor(lastKey) : undefined;
 }
 
 export function decodeCursor(cursor: string | undefined, partition: Record<string, string>): Record<string, string> | undefined {
   if (cursor === undefined || cursor === '') return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw new ValidationError('Invalid request: query.cursor is not a valid cursor');
-  }
-  const key = cursorSchema.safeParse(parsed);
-  const samePartition = key.success && Object.entries(partition).every(([k, v]) => key.data[k] === v);
-  if (!key.success || !samePartition || typeof key.data.pk !== 'string' || typeof key.data.sk !== 'string') {
-    throw new ValidationError('Invalid request: query.cursor is not a valid cursor');
-  }
-  return key.data;
+  const ofThisQuery = cursorSchema.refine(
+    (key) => typeof key.pk === 'string' && typeof key.sk === 'string' && Object.entries(partition).every(([k, v]) => key[k] === v),
+    'a cursor of another query',
+  );
+  return unpackCursor(cursor, ofThisQuery);
 }
 
 export interface PageQuery {
