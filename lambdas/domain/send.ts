@@ -106,7 +106,11 @@ const TARGETING_KEYS = new Set([
 /** Keys through which an inline recipient (no user_id) can be reached. */
 const ADDRESS_KEYS = ['email', 'phone_number', 'slack', 'ms_teams', 'webhook', 'firebaseToken', 'apn', 'expo', 'target_arn'];
 
-export type Target =
+/**
+ * Where one `to` entry sends: a user, an inline address, a list or pattern, an audience, a tenant
+ * (tree), or a bulk job's users. Not routing's `Target` (a channel and provider).
+ */
+export type Destination =
   | { kind: 'user'; userId: string; inline: Record<string, unknown>; data?: Record<string, unknown>; tenantId?: string }
   | { kind: 'inline'; inline: Record<string, unknown>; data?: Record<string, unknown>; tenantId?: string }
   | { kind: 'list'; listId: string; data?: Record<string, unknown>; memberOf: string[] }
@@ -125,7 +129,7 @@ const inlineProfile = (entry: RecipientEntry): Record<string, unknown> =>
  * `{ tenant_id }` alone is a tenant fan-out; with a user_id it is that user's tenant context.
  * Throws TargetError (the caller names the field) for an entry that reaches nobody.
  */
-export function toTarget(entry: RecipientEntry): Target {
+export function toDestination(entry: RecipientEntry): Destination {
   const memberOf = (entry.filters ?? []).map((f) => f.value);
   if (entry.audience_id) return { kind: 'audience', audienceId: entry.audience_id, data: entry.data, memberOf };
   if (entry.list_pattern) {
@@ -157,7 +161,7 @@ export function toTarget(entry: RecipientEntry): Target {
 export const targetsOf = (to: SendMessage['to']): RecipientEntry[] => (Array.isArray(to) ? to : [to]);
 
 /** A single user or inline recipient (not an array): its message id is the request id. */
-export const isSingleRecipient = (to: SendMessage['to']): boolean => !Array.isArray(to) && ['user', 'inline'].includes(toTarget(to).kind);
+export const isSingleRecipient = (to: SendMessage['to']): boolean => !Array.isArray(to) && ['user', 'inline'].includes(toDestination(to).kind);
 
 /**
  * Can one user be reached twice? Then the fan-out records a user's message as it first reaches
@@ -166,7 +170,7 @@ export const isSingleRecipient = (to: SendMessage['to']): boolean => !Array.isAr
  * (their memberships are flagged `shared`) are recorded; `all`: several targets or a list pattern, where anyone can.
  */
 export type DedupeMode = 'none' | 'members' | 'all';
-export function dedupeMode(targets: Target[]): DedupeMode {
+export function dedupeMode(targets: Destination[]): DedupeMode {
   const [first] = targets;
   if (targets.length === 1 && first.kind === 'tenant') return first.includeChildren || first.includeParent ? 'members' : 'none';
   return targets.length > 1 || targets.some((t) => t.kind === 'pattern') ? 'all' : 'none';

@@ -10,7 +10,7 @@ import {
   requestIdFor,
   targetsOf,
   TargetError,
-  toTarget,
+  toDestination,
 } from '../domain/send';
 import { apiHandler } from '../shared/api';
 import { config } from '../shared/config';
@@ -26,7 +26,7 @@ import { createRequest, getRequest, newMessageRecord, writeMessage, type Request
 function checkTargets(to: z.infer<typeof messageSchema>['to']): void {
   targetsOf(to).forEach((entry, i) => {
     try {
-      toTarget(entry);
+      toDestination(entry);
     } catch (e) {
       if (!(e instanceof TargetError)) throw e;
       throw new ValidationError(`Invalid request: body.message.to${Array.isArray(to) ? `.${i}` : ''}: ${e.message}`);
@@ -36,7 +36,7 @@ function checkTargets(to: z.infer<typeof messageSchema>['to']): void {
 
 /** The one recipient of a single send (a user or inline recipient, not an array). */
 function singleRecipient(req: RequestRecord): DeliveryRecipient {
-  const target = toTarget(targetsOf(req.message.to)[0]);
+  const target = toDestination(targetsOf(req.message.to)[0]);
   if (target.kind !== 'user' && target.kind !== 'inline') throw new Error('unreachable: single recipients are users or inline');
   return {
     messageId: req.requestId,

@@ -1,5 +1,5 @@
 import { bulkRecipient } from '../domain/bulk';
-import type { Target } from '../domain/send';
+import type { Destination } from '../domain/send';
 import type { DeliveryRecipient, FanoutState } from '../shared/jobs';
 import { logger } from '../shared/logger';
 import { completeJob, getJob, listJobUsers } from '../store/bulk';
@@ -38,7 +38,7 @@ const parseProgress = (cursor: string | undefined): BulkProgress | undefined => 
  * page the recipients are flushed to the delivery queue and the job is marked COMPLETED with
  * `enqueued` and `failures`.
  */
-export async function bulkStep(t: Extract<Target, { kind: 'bulk' }>, state: State, out: RecipientSink): Promise<State> {
+export async function bulkStep(t: Extract<Destination, { kind: 'bulk' }>, state: State, out: RecipientSink): Promise<State> {
   const done = (): State => ({ target: state.target + 1, emitted: state.emitted });
   let progress = parseProgress(state.cursor);
   if (!progress) {

@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { now as clock } from '../shared/clock';
-import { dedupeMode, recipientKey, type DedupeMode, messageIdFor, targetsOf, toTarget, type Target } from '../domain/send';
+import { dedupeMode, recipientKey, type DedupeMode, messageIdFor, targetsOf, toDestination, type Destination } from '../domain/send';
 import { enqueueDelivery, enqueueFanout, type DeliveryRecipient, type FanoutState, type SendJob, type TenantWalk } from '../shared/jobs';
 import { logger } from '../shared/logger';
 import { bulkStep } from './bulk-fanout';
@@ -135,7 +135,7 @@ async function passesFilters(userId: string, memberOf: string[]): Promise<boolea
  * the target is exhausted. Every branch reads at most one page, so an invocation can stop between
  * any two calls.
  */
-async function step(t: Target, state: State, out: Emitter): Promise<State> {
+async function step(t: Destination, state: State, out: Emitter): Promise<State> {
   const reach = `${state.target}`;
   // Recipients of a list, pattern, audience or tenant share their entry's data: referenced, not copied.
   const data = t.kind !== 'bulk' && t.data !== undefined ? { target: state.target } : {};
@@ -193,7 +193,7 @@ async function step(t: Target, state: State, out: Emitter): Promise<State> {
  * again on the way down or up (a cycle), a tree deeper than MAX_TENANT_DEPTH, or a walk past
  * MAX_WALK_STEPS reads throws FanoutFailure: the send ends, it never loops.
  */
-async function tenantStep(t: Extract<Target, { kind: 'tenant' }>, state: State, out: Emitter, reach: string): Promise<State> {
+async function tenantStep(t: Extract<Destination, { kind: 'tenant' }>, state: State, out: Emitter, reach: string): Promise<State> {
   const root = t.tenantId;
   const finish = (): State => ({ target: state.target + 1, emitted: state.emitted });
   const at = (walk: TenantWalk, cursor?: string): State => ({ ...state, walk, cursor });
@@ -262,8 +262,8 @@ async function tenantStep(t: Extract<Target, { kind: 'tenant' }>, state: State, 
 }
 
 /** The targets of a request: its `to`, or the users of the bulk job it runs. */
-export const requestTargets = (req: RequestRecord): Target[] =>
-  req.bulkJobId ? [{ kind: 'bulk', jobId: req.bulkJobId }] : targetsOf(req.message.to).map(toTarget);
+export const requestTargets = (req: RequestRecord): Destination[] =>
+  req.bulkJobId ? [{ kind: 'bulk', jobId: req.bulkJobId }] : targetsOf(req.message.to).map(toDestination);
 
 /**
  * Expands a send request's `to` page by page and emits delivery jobs in chunks. When the budget
