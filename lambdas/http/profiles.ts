@@ -164,7 +164,8 @@ export const routes = [
     path: '/profiles/:user_id',
     body: patchBody,
     handler: async ({ params, body }) => {
-      await changeProfile(params.user_id, (current) => applyJsonPatch(current, body.patch)).catch(tooLargeAs('body.patch'));
+      const patched = await changeProfile(params.user_id, (current) => applyJsonPatch(current, body.patch)).catch(tooLargeAs('body.patch'));
+      if (!patched) throw new NotFoundError(`Profile ${params.user_id} not found`);
       await profileChanged(params.user_id);
       return ok({ status: 'SUCCESS' });
     },

@@ -157,7 +157,8 @@ export const routes = [
     path: '/tenants/:tenant_id/default_preferences/items/:topic_id',
     body: preferenceSetting,
     handler: async ({ params, body }) => {
-      await setDefaultPreference(params.tenant_id, params.topic_id, { id: params.topic_id, ...body });
+      if (!(await setDefaultPreference(params.tenant_id, params.topic_id, { id: params.topic_id, ...body })))
+        throw new NotFoundError(`Tenant ${params.tenant_id} not found`);
       return noContent();
     },
   }),
@@ -165,7 +166,7 @@ export const routes = [
     method: 'DELETE',
     path: '/tenants/:tenant_id/default_preferences/items/:topic_id',
     handler: async ({ params }) => {
-      await setDefaultPreference(params.tenant_id, params.topic_id, undefined);
+      if (!(await setDefaultPreference(params.tenant_id, params.topic_id, undefined))) throw new NotFoundError(`Tenant ${params.tenant_id} not found`);
       return noContent();
     },
   }),

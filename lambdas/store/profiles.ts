@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { NotFoundError } from '../shared/errors';
 import { keys } from './keys';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { conditional } from './conditional';
-import { batchGet, deleteItem, getItem, newRev, parseDoc, TABLE, updateDoc, upsertItem, type StoredItem } from './table';
+import { batchGet, deleteItem, getItem, newRev, parseDoc, TABLE, updateDoc, updateExistingDoc, upsertItem, type StoredItem } from './table';
 
 export type Profile = Record<string, unknown>;
 
@@ -90,15 +89,12 @@ export function mergeProfile(userId: string, partial: Profile): Promise<Profile>
   );
 }
 
-/** Applies `change` to an existing profile; 404 when there is none. */
-export function changeProfile(userId: string, change: (current: Profile) => Profile): Promise<Profile> {
-  return updateDoc(
+/** Applies `change` to an existing profile; undefined when there is none. */
+export function changeProfile(userId: string, change: (current: Profile) => Profile): Promise<Profile | undefined> {
+  return updateExistingDoc(
     keys.profile(userId),
     profileSchema,
-    (current) => {
-      if (!current) throw new NotFoundError(`Profile ${userId} not found`);
-      return sized(change(current));
-    },
+    (current) => sized(change(current)),
     () => fields(userId),
   );
 }

@@ -271,3 +271,22 @@ export async function updateDoc<T>(
     { attempts: UPDATE_ATTEMPTS },
   );
 }
+
+/** updateDoc for an item that must exist: undefined, and nothing written, when it does not (the caller decides on a 404). */
+export async function updateExistingDoc<T>(
+  key: Key,
+  schema: z.ZodType<T>,
+  change: (current: T) => T,
+  fields: (next: T) => { _t: string } & Partial<IndexKey> & Record<string, unknown>,
+): Promise<T | undefined> {
+  return retryOnConflict(
+    async () => {
+      const item = await getItem(key);
+      if (!item) return undefined;
+      const next = change(parseDoc(item, schema));
+      if (!(await upsertItem(key, { ...fields(next), doc: JSON.stringify(next) }, { expectRev: String(item.rev) }))) throw changed(key.pk);
+      return next;
+    },
+    { attempts: UPDATE_ATTEMPTS },
+  );
+}

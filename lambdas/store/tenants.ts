@@ -2,10 +2,9 @@ import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import type { TenantPreferenceItem, TenantRecord } from '../domain/tenant-context';
 import { ddb } from '../shared/aws';
-import { NotFoundError } from '../shared/errors';
 import { conditional, retryOnConflict } from './conditional';
 import { esc, GSI1, keys } from './keys';
-import { batchGet, deleteItem, getItem, newRev, parseDoc, queryAll, queryPage, setFlag, TABLE, updateDoc, upsertItem, type StoredItem } from './table';
+import { batchGet, deleteItem, getItem, newRev, parseDoc, queryAll, queryPage, setFlag, TABLE, updateExistingDoc, upsertItem, type StoredItem } from './table';
 import { now as clockNow } from '../shared/clock';
 
 export type Membership = { tenant_id: string; user_id: string; profile?: Record<string, unknown>; created: number };
@@ -64,18 +63,18 @@ export async function getTenants(tenantIds: string[]): Promise<Map<string, Tenan
   return new Map(items.map((i) => [String(i.tenantId), toTenant(i)]));
 }
 
-/** Sets (or, with undefined, removes) one default preference item, safely under concurrent edits. */
-export async function setDefaultPreference(tenantId: string, topicId: string, item: TenantPreferenceItem | undefined): Promise<void> {
-  await updateDoc(
+/** Sets (or, with undefined, removes) one default preference item, safely under concurrent edits; false when the tenant does not exist. */
+export async function setDefaultPreference(tenantId: string, topicId: string, item: TenantPreferenceItem | undefined): Promise<boolean> {
+  const updated = await updateExistingDoc(
     keys.tenant(tenantId),
     tenantSchema,
     (current) => {
-      if (!current) throw new NotFoundError(`Tenant ${tenantId} not found`);
       const items = (current.default_preferences?.items ?? []).filter((i) => i.id !== topicId);
       return { ...current, default_preferences: { items: item ? [...items, item] : items } };
     },
     (next) => ({ _t: 'Tenant', tenantId, ...keys.tenantIndex(tenantId, next.parent_tenant_id) }),
   );
+  return updated !== undefined;
 }
 
 export function deleteTenantItem(tenantId: string): Promise<boolean> {
