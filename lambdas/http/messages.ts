@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { parseMessageId } from '../domain/send';
 import { apiHandler } from '../shared/api';
-import { ConflictError, NotFoundError, ValidationError } from '../shared/errors';
+import { NotFoundError, ValidationError } from '../shared/errors';
 import { ok, route, type Reply } from '../shared/router';
 import { getMessage, listRequestMessages, requestsForTrace, requestsInBucket, writeMessage, type MessageRecord } from '../store/messages';
 import { now as clockNow } from '../shared/clock';
 import { packCursor, unpackCursor } from '../shared/cursor';
+import { changed, retryOnConflict } from '../store/conditional';
 
 const csv = z
   .string()
@@ -152,6 +153,9 @@ async function listTrace(q: ListQuery, after: number | undefined): Promise<{ res
   return { results, cursor: c.b < requests.length ? encode(c) : undefined };
 }
 
+/** Attempts at a cancel whose message a worker keeps changing before answering a retryable 409. */
+const CANCEL_ATTEMPTS = 5;
+
 /** Statuses a message can still be cancelled from: nothing has been routed yet. */
 const CANCELABLE = new Set(['ENQUEUED', 'DELAYED']);
 
@@ -161,17 +165,20 @@ const CANCELABLE = new Set(['ENQUEUED', 'DELAYED']);
  */
 async function cancel(messageId: string): Promise<Reply> {
   const id = parseMessageId(messageId);
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const stored = id && (await getMessage(id.requestId, id.suffix));
-    if (!stored) throw new NotFoundError(`Message ${messageId} not found`);
-    const m = stored.record;
-    if (!CANCELABLE.has(m.status) || Object.keys(m.channels).length) {
-      return { status: 409, body: messageDetails(m), headers: { 'x-should-retry': 'false' } };
-    }
-    const canceled: MessageRecord = { ...m, status: 'CANCELED', history: [...m.history, { ts: clockNow(), type: 'CANCELED' }] };
-    if (await writeMessage(canceled, stored.v)) return ok(messageDetails(canceled));
-  }
-  throw new ConflictError(`Message ${messageId} kept changing; try again`, true);
+  return retryOnConflict(
+    async () => {
+      const stored = id && (await getMessage(id.requestId, id.suffix));
+      if (!stored) throw new NotFoundError(`Message ${messageId} not found`);
+      const m = stored.record;
+      if (!CANCELABLE.has(m.status) || Object.keys(m.channels).length) {
+        return { status: 409, body: messageDetails(m), headers: { 'x-should-retry': 'false' } };
+      }
+      const canceled: MessageRecord = { ...m, status: 'CANCELED', history: [...m.history, { ts: clockNow(), type: 'CANCELED' }] };
+      if (!(await writeMessage(canceled, stored.v))) throw changed(`Message ${messageId}`);
+      return ok(messageDetails(canceled));
+    },
+    { attempts: CANCEL_ATTEMPTS },
+  );
 }
 
 export const routes = [

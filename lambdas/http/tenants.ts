@@ -22,6 +22,7 @@ import { tenantTemplateRoutes } from './tenant-templates';
 import { limitQuery, listPage } from './paging';
 import { bodyId, jsonObject, preferenceSetting } from './schemas';
 import { now } from '../shared/clock';
+import { retryOnConflict } from '../store/conditional';
 
 const tenantBody = z.object({
   name: z.string().min(1).max(256),
@@ -106,11 +107,13 @@ export const routes = [
       };
       // Check and write are one: the write is a transaction that also checks every ancestor read
       // by the check is unchanged (store/tenants.ts putTenantChecked); a lost race checks again.
-      for (let attempt = 0; ; attempt++) {
-        const ancestors = body.parent_tenant_id ? await checkParent(id, body.parent_tenant_id) : [];
-        if (await putTenantChecked(tenant, ancestors)) break;
-        if (attempt + 1 >= PUT_ATTEMPTS) throw new ConflictError(`Tenant ${id}: its new ancestors kept changing; try again`, true);
-      }
+      await retryOnConflict(
+        async () => {
+          const ancestors = body.parent_tenant_id ? await checkParent(id, body.parent_tenant_id) : [];
+          if (!(await putTenantChecked(tenant, ancestors))) throw new ConflictError(`Tenant ${id}: its new ancestors kept changing; try again`, true);
+        },
+        { attempts: PUT_ATTEMPTS },
+      );
       return ok(tenant);
     },
   }),
