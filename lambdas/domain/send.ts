@@ -4,6 +4,7 @@ import { compileListPattern, listIdSchema } from './lists';
 import { contentSchema } from './render';
 import { CHANNELS, routingSchema } from './routing';
 import { idSchema } from './ids';
+import { ISO_DURATION, isoDurationMs } from './durations';
 
 /** Targets one request may name (an array `to`); larger audiences belong in lists, audiences or bulk jobs. */
 export const MAX_TO_ENTRIES = 1000;
@@ -34,10 +35,7 @@ const recipientSchema = z.looseObject({
   preferences: obj.optional(),
 });
 
-const duration = z.union([
-  z.number().int().min(0),
-  z.string().regex(/^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$/, 'must be milliseconds or an ISO-8601 duration'),
-]);
+const duration = z.union([z.number().int().min(0), z.string().regex(ISO_DURATION, 'must be milliseconds or an ISO-8601 duration')]);
 const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO-8601 time');
 
 export const messageSchema = z
@@ -245,10 +243,7 @@ export function delayLimitIssue(delay: SendMessage['delay'], now: number, maxDay
 
 /** `expires_in` as milliseconds: a number, or an ISO-8601 duration (`P1DT4H`; months are 30 days). */
 export function durationMs(value: number | string): number {
-  if (typeof value === 'number') return value;
-  const m = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(value)!;
-  const [y, mo, w, d, h, mi, s] = m.slice(1).map((x) => Number(x ?? 0));
-  return ((((y * 365 + mo * 30 + w * 7 + d) * 24 + h) * 60 + mi) * 60 + s) * 1000;
+  return typeof value === 'number' ? value : isoDurationMs(value)!;
 }
 
 /** When an undelivered message expires (epoch ms), or undefined. */

@@ -3,18 +3,10 @@
  * scopes. Pure parsing; signing and verifying live in lambdas/shared/tokens.ts.
  */
 
+import { humanDurationMs } from './durations';
+
 /** Longest lifetime a token may be issued for. */
 export const MAX_TOKEN_SECONDS = 366 * 24 * 3600;
-
-const UNITS: [RegExp, number][] = [
-  [/^(ms|msecs?|milliseconds?)$/, 0.001],
-  [/^(s|secs?|seconds?)$/, 1],
-  [/^(m|mins?|minutes?)$/, 60],
-  [/^(h|hrs?|hours?)$/, 3600],
-  [/^(d|days?)$/, 86_400],
-  [/^(w|weeks?)$/, 7 * 86_400],
-  [/^(y|yrs?|years?)$/, 365.25 * 86_400],
-];
 
 /**
  * Seconds in a human duration as Courier takes it: `"2 hours"`, `"1d"`, `"10h"`, `"5s"`, `"1y"`
@@ -22,11 +14,9 @@ const UNITS: [RegExp, number][] = [
  * is under a second or over MAX_TOKEN_SECONDS.
  */
 export function parseDuration(text: string): number | undefined {
-  const m = /^\s*(\d{1,9}(?:\.\d{1,6})?)\s*([a-z]+)\s*$/i.exec(text);
-  if (!m) return undefined;
-  const unit = UNITS.find(([re]) => re.test(m[2].toLowerCase()));
-  if (!unit) return undefined;
-  const seconds = Math.floor(Number(m[1]) * unit[1]);
+  const ms = humanDurationMs(text);
+  if (ms === undefined) return undefined;
+  const seconds = Math.floor(ms / 1000);
   return seconds >= 1 && seconds <= MAX_TOKEN_SECONDS ? seconds : undefined;
 }
 

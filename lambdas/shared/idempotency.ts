@@ -7,6 +7,7 @@ import { ApiError, ConflictError, PayloadTooLargeError, ValidationError } from '
 import { logger } from './logger';
 import { errorResponder } from './middleware';
 import { now } from './clock';
+import { humanDurationMs } from '../domain/durations';
 
 type HttpMiddleware = middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyResultV2>;
 type HttpRequest = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyResultV2>;
@@ -30,8 +31,6 @@ export function parseIdempotencyKey(value: string | undefined): string | undefin
   return value;
 }
 
-const UNIT_SECONDS: Record<string, number> = { second: 1, minute: 60, hour: 3600, day: 86400, week: 7 * 86400, month: 30 * 86400, year: 365 * 86400 };
-const DURATION = /^(\d{1,9})\s*(second|minute|hour|day|week|month|year)s?$/i;
 const ISO_TIME = z.union([z.iso.date(), z.iso.datetime({ offset: true, local: true })]);
 
 /**
@@ -43,10 +42,10 @@ export function parseExpiration(value: string | undefined, nowMs: number): numbe
   const now = Math.floor(nowMs / 1000);
   if (value === undefined) return now + DEFAULT_EXPIRY_SECONDS;
   const text = value.trim();
-  const duration = DURATION.exec(text);
+  const duration = humanDurationMs(text);
   let at: number;
   if (/^\d{1,15}$/.test(text)) at = Number(text);
-  else if (duration) at = now + Number(duration[1]) * UNIT_SECONDS[duration[2].toLowerCase()];
+  else if (duration !== undefined) at = now + Math.ceil(duration / 1000);
   else if (ISO_TIME.safeParse(text).success) at = Math.ceil(Date.parse(/T[^Zz+-]*$/.test(text) ? `${text}Z` : text) / 1000);
   else throw invalid(EXPIRATION_HEADER, 'must be epoch seconds, an ISO-8601 time or a duration such as "1 Day"');
   if (at <= now) throw invalid(EXPIRATION_HEADER, 'must be in the future');
