@@ -40,6 +40,7 @@ export default tseslint.config(
   layer('store', relative(['http', 'workers', 'providers', 'local']), 'the store knows nothing of handlers, workers or providers'),
   layer('providers', relative(['workers', 'http', 'local']), 'providers know nothing of workers or handlers'),
   layer('shared', relative(['http', 'workers', 'local']), 'shared code is below handlers and workers'),
+  layer('services', relative(['http', 'workers', 'local']), 'application services are below handlers and workers'),
   {
     // One clock (docs: lambdas/shared/clock.ts): now() for what the product records and schedules, wallNow() for
     // what another party checks against its own clock. The local runner measures real time for the Lambda

@@ -160,3 +160,6 @@ export function enqueueDelivery(jobs: DeliveryJob[], delaySeconds?: number): Pro
     jobs.map((body) => ({ body, delaySeconds })),
   );
 }
+
+/** Recipients per delivery job (one SQS message): fewer SQS requests per recipient. */
+export const RECIPIENTS_PER_JOB = 25;

@@ -33,7 +33,7 @@ import {
 } from '../store/messages';
 import { createProfileIfMissing, getProfiles, type Profile } from '../store/profiles';
 import { providers as configuredProviders } from '../store/providers';
-import { resolveRecipient, type Resolution } from './resolve';
+import { resolveRecipient, type Resolution } from '../services/resolve';
 
 /** A job whose recipients keep failing unexpectedly is retried this many times, then they end UNDELIVERABLE. */
 const MAX_JOB_ATTEMPTS = 5;

@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { now as clock } from '../shared/clock';
 import { dedupeMode, recipientKey, type DedupeMode, messageIdFor, targetsOf, toDestination, type Destination } from '../domain/send';
-import { enqueueDelivery, enqueueFanout, type DeliveryRecipient, type FanoutState, type SendJob, type TenantWalk } from '../shared/jobs';
+import { enqueueDelivery, enqueueFanout, type DeliveryRecipient, type FanoutState, type SendJob, type TenantWalk, RECIPIENTS_PER_JOB } from '../shared/jobs';
 import { logger } from '../shared/logger';
 import { bulkStep } from './bulk-fanout';
 import { getAudience, listMembers } from '../store/audiences';
@@ -22,8 +22,6 @@ import {
 import { QUEUES } from '../shared/topology';
 import { getMembership, getTenant, listTenantMembers, MAX_TENANT_DEPTH, nextChild } from '../store/tenants';
 
-/** Recipients per delivery job (one SQS message): fewer SQS requests per recipient. */
-export const RECIPIENTS_PER_JOB = 25;
 /**
  * Bytes of one delivery job at most (as sent: escaped JSON), whatever its recipients carry (each
  * member's membership profile, an inline profile): a batch of ten stays well inside both SQS's

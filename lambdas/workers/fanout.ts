@@ -2,7 +2,7 @@ import { fanoutJob } from '../shared/jobs';
 import { sqsWorker } from '../shared/worker';
 import { backfillAudience, cleanupTenant, reevaluateUser } from './directory-jobs';
 import { expandSend } from './fanout-send';
-import { checkRequest } from './sweeper';
+import { checkRequest } from '../services/request-check';
 
 /**
  * The fan-out worker: short, resumable jobs. Directory jobs keep audiences materialised and clean

@@ -3,26 +3,14 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { now, wallNow } from '../shared/clock';
 import { config } from '../shared/config';
-import { enqueueDelivery, enqueueFanout, type CheckRequestJob } from '../shared/jobs';
+import { enqueueFanout, type CheckRequestJob } from '../shared/jobs';
 import { logger } from '../shared/logger';
-import { OPEN_SHARDS, requestKeys } from '../store/keys';
-import {
-  closeOpenMarkers,
-  finishedSingles,
-  getStoredRequest,
-  listStoredMessages,
-  moveOpenMarker,
-  openMarkersDue,
-  takeoverFanout,
-  TERMINAL,
-  type OpenMarker,
-} from '../store/messages';
-import { mapLimit, RECIPIENTS_PER_JOB } from './fanout-send';
+import { OPEN_SHARDS } from '../store/keys';
+import { closeOpenMarkers, finishedSingles, moveOpenMarker, openMarkersDue, type OpenMarker } from '../store/messages';
+import { mapLimit } from './fanout-send';
 
 /** Open markers read per Query (a shard's page). */
 const MARKER_PAGE = 100;
-/** Message records read per page of a check. */
-const PAGE = 500;
 /** Markers moved at once (one small transaction each). */
 const CLAIMS_AT_ONCE = 8;
 /** Time a sweep keeps in reserve before its invocation's timeout: it stops paging then. */
@@ -95,58 +83,6 @@ async function sweepPage(markers: OpenMarker[], at: number): Promise<{ closed: n
   );
   if (jobs.length) await enqueueFanout(jobs);
   return { closed: finished.size, checks: jobs.length };
-}
-
-/**
- * Checks one open request, page by page:
- * - a fan-out that made no progress for SWEEP_GRACE_MS, with no invocation holding it, gets a new
- *   chain from its saved state (the old chain's jobs, if they ever run, stop without emitting);
- * - a message that is not terminal and unchanged for SWEEP_GRACE_MS is re-driven (the delivery
- *   worker resumes it from its record: a due retry runs, a stale claim is resolved);
- * - when every page is read: all messages terminal and none missing (or the fan-out failed for
- *   good) closes the request; fewer records than recipients means delivery jobs were lost before
- *   their records were written, so the fan-out runs again from the start (recipients already done
- *   are skipped by their records); anything else is looked at again after another grace period.
- */
-export async function checkRequest(job: CheckRequestJob): Promise<void> {
-  const t = now();
-  const stale = t - config.SWEEP_GRACE_MS;
-  const marker: OpenMarker = { pk: job.markerPk ?? requestKeys.open(job.requestId, 0).pk, sk: job.marker, requestId: job.requestId };
-  const stored = await getStoredRequest(job.requestId);
-  if (!stored) return closeOpenMarkers([marker]);
-  const req = stored.request;
-  const later = async () => void (await moveOpenMarker({ ...marker, single: req.single }, t + config.SWEEP_GRACE_MS));
-  const seq = req.fanout?.seq ?? 0;
-
-  if (!req.single && !req.fanout?.done) {
-    const held = req.fanout?.lease !== undefined && req.fanout.lease > t;
-    if (stored.updated < stale && !held && (await takeoverFanout(req.requestId, seq, t))) {
-      logger.warn('resuming a stalled fan-out with a new chain', { requestId: req.requestId, seq: seq + 1 });
-      await enqueueFanout([{ type: 'send', requestId: req.requestId, seq: seq + 1 }]);
-    }
-    return later();
-  }
-
-  const page = await listStoredMessages(req.requestId, PAGE, job.cursor);
-  // A retry waiting for its time is not stuck; a record unchanged past the grace period is.
-  const waiting = (m: (typeof page.items)[number]) => Object.values(m.record.channels).some((c) => c.state === 'retry' && (c.nextAt ?? 0) > t);
-  const stuck = page.items.filter((m) => !TERMINAL.has(m.record.status) && m.updated < stale && !waiting(m)).map((m) => m.record.job);
-  for (let i = 0; i < stuck.length; i += RECIPIENTS_PER_JOB) {
-    await enqueueDelivery([{ type: 'deliver', requestId: req.requestId, recipients: stuck.slice(i, i + RECIPIENTS_PER_JOB), resume: true }]);
-  }
-  const seen = job.seen + page.items.length;
-  const unfinished = job.unfinished + page.items.filter((m) => !TERMINAL.has(m.record.status)).length;
-  if (page.cursor) return enqueueFanout([{ ...job, cursor: page.cursor, seen, unfinished }]);
-
-  const expected = req.single ? 1 : (req.fanout?.emitted ?? 0);
-  if (unfinished === 0 && (seen >= expected || req.fanout?.failed)) return closeOpenMarkers([marker]);
-  // A fan-out that failed for good is never re-run: its log says why.
-  if (seen < expected && unfinished === 0 && !req.fanout?.failed && (await takeoverFanout(req.requestId, seq, t, true))) {
-    logger.warn('re-running a fan-out that lost recipients', { requestId: req.requestId, seen, expected });
-    await enqueueFanout([{ type: 'send', requestId: req.requestId, seq: seq + 1 }]);
-  }
-  if (stuck.length) logger.warn('re-driven stuck messages', { requestId: req.requestId, count: stuck.length });
-  return later();
 }
 
 export const handler = middy<ScheduledEvent, number>()
