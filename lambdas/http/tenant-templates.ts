@@ -7,6 +7,7 @@ import { created, ok, route } from '../shared/router';
 import { getTemplateHead, getTemplateVersion, listTemplateHeads, publishTemplate, saveTemplate, type TemplateHead } from '../store/tenant-templates';
 import { limitQuery, listPage } from './paging';
 import { jsonObject } from './schemas';
+import { idSchema } from '../domain/ids';
 
 const templateBody = z.object({
   template: z.object({
@@ -62,7 +63,7 @@ export function tenantTemplateRoutes(mustGetTenant: (id: string) => Promise<Tena
     route({
       method: 'GET',
       path: '/tenants/:tenant_id/templates/:template_id/versions/:version',
-      params: z.object({ tenant_id: z.string().min(1).max(256), template_id: z.string().min(1).max(256), version: versionParam }),
+      params: z.object({ tenant_id: idSchema, template_id: idSchema, version: versionParam }),
       handler: async ({ params }) => {
         const head = await mustGetHead(params.tenant_id, params.template_id);
         const n = versionNumber(head, params.version);

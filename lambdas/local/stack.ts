@@ -186,7 +186,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   await ensureTable(ddbAdmin, o.tableName);
   ddbAdmin.destroy();
   const queues = await ensureQueues(sqs, o.queuePrefix, { visibilityTimeoutSeconds: o.visibilityTimeoutSeconds });
-  // The local provider targets (SPEC section 10), started first: the functions read their URLs
+  // The local provider targets (docs/decisions.md#d10), started first: the functions read their URLs
   // from the environment when they load.
   const capture = await startCapture();
 

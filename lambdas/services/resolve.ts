@@ -89,7 +89,7 @@ function loadTenantTemplate(tenantId: string, templateId: string): Promise<Resol
 const TENANT_TEMPLATE = 'tenant/';
 
 /**
- * Resolves one recipient (SPEC sections 4-6): template, tenant context (first match: recipient,
+ * Resolves one recipient (docs/decisions.md#d2, #d3, #d4, #d5): template, tenant context (first match: recipient,
  * message, fan-out tenant, auto-infer), merged profile, preferences (FILTERED with the deciding
  * layer), routing (custom routing replaces the message's), brand and data.
  */

@@ -8,7 +8,6 @@
  * Ids are escaped (`%` -> `%25`, `#` -> `%23`) so `#` only ever separates key parts.
  */
 export const esc = (id: string): string => id.replace(/%/g, '%25').replace(/#/g, '%23');
-export const unesc = (part: string): string => part.replace(/%23/g, '#').replace(/%25/g, '%');
 
 export interface Key {
   pk: string;

@@ -9,7 +9,7 @@ import { conditional, conditionalWrite, retryOnConflict } from './conditional';
 import { batchGet, batchWrite, getItem, queryAll, queryPage, TABLE, type StoredItem } from './table';
 import { now as clockNow } from '../shared/clock';
 
-/** Courier's message statuses (courier-api "Status lifecycle"). */
+/** Courier's message statuses (its message log's status lifecycle; docs/decisions.md#d6). */
 export type MessageStatus = 'ENQUEUED' | 'DELAYED' | 'ROUTED' | 'SENT' | 'DELIVERED' | 'FILTERED' | 'UNROUTABLE' | 'UNDELIVERABLE' | 'UNMAPPED' | 'CANCELED';
 
 export const TERMINAL: ReadonlySet<MessageStatus> = new Set(['SENT', 'DELIVERED', 'FILTERED', 'UNROUTABLE', 'UNDELIVERABLE', 'UNMAPPED', 'CANCELED']);

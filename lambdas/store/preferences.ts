@@ -57,7 +57,7 @@ const tenantRule = (tenant: TenantRecord, topicId: string): PreferenceRule | und
 };
 
 /**
- * The five layers of SPEC section 5 for one user and topic. `tenantLayers` are the loaded tenant
+ * The five layers of docs/decisions.md#d4 for one user and topic. `tenantLayers` are the loaded tenant
  * context layers, topmost first (the context tenant last); empty without a tenant context.
  */
 export function preferenceLayers(input: {

@@ -330,7 +330,10 @@ export async function expandSend(job: SendJob, context: Context): Promise<void> 
     if (!(e instanceof FanoutFailure)) {
       // Retried through the queue (and, if the job is lost, by the sweeper) until MAX_FANOUT_ATTEMPTS;
       // the lease ends now so the retry need not wait for it.
-      await releaseFanout(req.requestId, owner, (e as Error).message ?? String(e)).catch(() => undefined);
+      await releaseFanout(req.requestId, owner, (e as Error).message ?? String(e)).catch((undo: unknown) =>
+        // The lease then runs out by itself: the retry waits for it.
+        logger.warn('could not release the fan-out lease after a failure', { requestId: req.requestId, error: undo as Error }),
+      );
       throw e;
     }
     // Whatever was expanded before the failure is delivered (each of those recipients ends in a
