@@ -14,3 +14,37 @@ export function retryDelayMs(n: number, baseMs: number, retryAfterMs?: number, r
   const jittered = step / 2 + (random() * step) / 2;
   return Math.round(Math.max(jittered, retryAfterMs ?? 0));
 }
+
+/** What a delivery does after a provider call failed: retry the same provider later, fail over to the next one, or give the target up. */
+export type FailureDecision = { next: 'retry'; delayMs: number; at: number } | { next: 'failover' } | { next: 'give-up' };
+
+export interface ProviderFailure {
+  /** A timeout, 408, 429, 5xx or throttling (docs/decisions.md#d5): worth trying again on the same provider. */
+  transient: boolean;
+  /** Calls made to this provider for this target so far, the failed one included. */
+  attemptsOnProvider: number;
+  maxAttemptsPerProvider: number;
+  /** The provider's `retry-after`, if it sent one. */
+  retryAfterMs?: number;
+  /** When this provider's first attempt was made, and how long it may be retried from then. */
+  since: number;
+  retryWindowMs: number;
+  now: number;
+  baseMs: number;
+  /** Whether another provider follows this one. */
+  moreProviders: boolean;
+}
+
+/**
+ * Retry or fail over (docs/decisions.md#d5): a transient failure is retried on the same provider,
+ * with the backoff of retryDelayMs, while attempts remain and the retry would still fall inside the
+ * provider's retry window; anything else moves to the next provider, or gives the target up when
+ * there is none.
+ */
+export function afterProviderFailure(f: ProviderFailure, random: () => number = Math.random): FailureDecision {
+  if (f.transient && f.attemptsOnProvider < f.maxAttemptsPerProvider) {
+    const delayMs = retryDelayMs(f.attemptsOnProvider, f.baseMs, f.retryAfterMs, random);
+    if (f.now + delayMs - f.since < f.retryWindowMs) return { next: 'retry', delayMs, at: f.now + delayMs };
+  }
+  return f.moreProviders ? { next: 'failover' } : { next: 'give-up' };
+}

@@ -1,6 +1,6 @@
 import { render, RenderLimitError, type RenderedOutput } from '../domain/render';
 import { now as clock } from '../shared/clock';
-import { retryDelayMs } from '../domain/retry';
+import { afterProviderFailure } from '../domain/retry';
 import type { Address } from '../domain/addresses';
 import { channelAddress, nextSteps, targetKey, type Channel, type Outcome, type Reach, type Target } from '../domain/routing';
 import { parseMessageId, targetsOf } from '../domain/send';
@@ -209,28 +209,36 @@ async function runTarget(
         transient: error.transient,
         status: error.statusCode,
       });
-      if (error.transient && onProvider < config.PROVIDER_MAX_ATTEMPTS) {
-        const delay = retryDelayMs(onProvider, config.RETRY_BASE_MS, error.retryAfterMs);
-        if (now + delay - since < retryWindowMs(req, candidate.provider)) {
-          events.push({ ...event, retry_in_ms: delay, next_retry_at: now + delay });
-          return {
-            target,
-            state: {
-              state: 'retry',
-              provider: candidate.provider,
-              attempts,
-              providerIndex: index,
-              providerAttempts: onProvider,
-              providerSince: since,
-              nextAt: now + delay,
-              error: error.message,
-            },
-            events,
-            output,
-          };
-        }
+      const decision = afterProviderFailure({
+        transient: error.transient,
+        attemptsOnProvider: onProvider,
+        maxAttemptsPerProvider: config.PROVIDER_MAX_ATTEMPTS,
+        retryAfterMs: error.retryAfterMs,
+        since,
+        retryWindowMs: retryWindowMs(req, candidate.provider),
+        now,
+        baseMs: config.RETRY_BASE_MS,
+        moreProviders: index + 1 < candidates.length,
+      });
+      if (decision.next === 'retry') {
+        events.push({ ...event, retry_in_ms: decision.delayMs, next_retry_at: decision.at });
+        return {
+          target,
+          state: {
+            state: 'retry',
+            provider: candidate.provider,
+            attempts,
+            providerIndex: index,
+            providerAttempts: onProvider,
+            providerSince: since,
+            nextAt: decision.at,
+            error: error.message,
+          },
+          events,
+          output,
+        };
       }
-      events.push({ ...event, failover: index + 1 < candidates.length });
+      events.push({ ...event, failover: decision.next === 'failover' });
     }
   }
   events.push({ ts: clock(), type: 'UNDELIVERABLE', channel: key, reason: 'PROVIDER_ERROR' });
