@@ -17,6 +17,7 @@ import {
 import { CLASSIC_PAGE_SIZE, classicPage, cursorQuery } from './paging';
 import { bodyId, jsonObject } from './schemas';
 import { describeList, iso } from './views';
+import { everyPage } from '../store/pages';
 
 const describeSubscription = (s: Subscription) => ({
   recipientId: s.recipientId,
@@ -129,12 +130,9 @@ export const routes = [
     handler: async ({ params, body }) => {
       await subscribable(params.list_id);
       const keep = new Set(body.recipients.map((r) => r.recipientId));
-      let cursor: string | undefined;
-      do {
-        const page = await listSubscribers(params.list_id, 100, cursor);
-        for (const s of page.items) if (!keep.has(s.recipientId)) await deleteSubscription(params.list_id, s.recipientId);
-        cursor = page.cursor;
-      } while (cursor);
+      for await (const subscribers of everyPage((limit, cursor) => listSubscribers(params.list_id, limit, cursor))) {
+        for (const s of subscribers) if (!keep.has(s.recipientId)) await deleteSubscription(params.list_id, s.recipientId);
+      }
       for (const r of body.recipients) await putSubscription(params.list_id, r.recipientId, r.preferences ?? undefined);
       return noContent();
     },

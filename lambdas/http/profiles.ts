@@ -20,6 +20,7 @@ import {
   replaceProfile,
   type Profile,
 } from '../store/profiles';
+import { everyPage } from '../store/pages';
 
 /** Audiences follow profiles: every change re-evaluates the user, asynchronously. */
 const profileChanged = (userId: string) => enqueueFanout([{ type: 'audience-user', userId }]);
@@ -117,12 +118,9 @@ const profileListRoutes = [
     method: 'DELETE',
     path: '/profiles/:user_id/lists',
     handler: async ({ params }) => {
-      let cursor: string | undefined;
-      do {
-        const page = await listUserSubscriptions(params.user_id, 100, cursor);
-        for (const i of page.items) await deleteSubscription(i.subscription.listId, params.user_id);
-        cursor = page.cursor;
-      } while (cursor);
+      for await (const subscriptions of everyPage((limit, cursor) => listUserSubscriptions(params.user_id, limit, cursor))) {
+        for (const i of subscriptions) await deleteSubscription(i.subscription.listId, params.user_id);
+      }
       return ok({ status: 'SUCCESS' });
     },
   }),

@@ -19,6 +19,7 @@ import { touchProfile } from '../store/profiles';
 import { deleteMembership, getTenants, listUserTenants, putMembership, tenantChain } from '../store/tenants';
 import { limitQuery, listPage } from './paging';
 import { bodyId, jsonObject, preferenceSetting } from './schemas';
+import { everyPage } from '../store/pages';
 
 /** Audiences follow memberships: the profile's new revision voids decisions made from the old memberships. */
 const membershipChanged = async (userId: string) => {
@@ -104,12 +105,9 @@ const membershipRoutes = [
     method: 'DELETE',
     path: '/users/:user_id/tenants',
     handler: async ({ params }) => {
-      let cursor: string | undefined;
-      do {
-        const page = await listUserTenants(params.user_id, 100, cursor);
-        for (const m of page.items) await deleteMembership(m.tenant_id, params.user_id);
-        cursor = page.cursor;
-      } while (cursor);
+      for await (const memberships of everyPage((limit, cursor) => listUserTenants(params.user_id, limit, cursor))) {
+        for (const m of memberships) await deleteMembership(m.tenant_id, params.user_id);
+      }
       await membershipChanged(params.user_id);
       return noContent();
     },

@@ -34,6 +34,7 @@ import {
 import { createProfileIfMissing, getProfiles, type Profile } from '../store/profiles';
 import { providers as configuredProviders } from '../store/providers';
 import { resolveRecipient, type Resolution } from '../services/resolve';
+import { everyPage } from '../store/pages';
 
 /** A job whose recipients keep failing unexpectedly is retried this many times, then they end UNDELIVERABLE. */
 const MAX_JOB_ATTEMPTS = 5;
@@ -56,12 +57,7 @@ const providerCache = memo<ProviderChoice[]>(config.CACHE_TTL_MS);
 function configured(): Promise<ProviderChoice[]> {
   return providerCache('all', async () => {
     const all = [];
-    let cursor: string | undefined;
-    do {
-      const page = await configuredProviders.list(100, cursor);
-      all.push(...page.items);
-      cursor = page.cursor;
-    } while (cursor);
+    for await (const providers of everyPage(configuredProviders.list)) all.push(...providers);
     return all
       .sort((a, b) => a.doc.priority - b.doc.priority || a.id.localeCompare(b.id))
       .map((p) => ({ provider: p.doc.provider, settings: p.doc.settings, channel: p.doc.channel }));
