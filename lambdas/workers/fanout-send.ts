@@ -21,6 +21,7 @@ import {
 } from '../store/messages';
 import { QUEUES } from '../shared/topology';
 import { getMembership, getTenant, listTenantMembers, MAX_TENANT_DEPTH, nextChild } from '../store/tenants';
+import { mapLimit } from '../shared/pool';
 
 /**
  * Bytes of one delivery job at most (as sent: escaped JSON), whatever its recipients carry (each
@@ -108,18 +109,6 @@ class Emitter {
   get pending(): number {
     return this.buffer.length + this.emitted;
   }
-}
-
-/** `fn` over `items`, at most `limit` at a time, results in order. */
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i]);
-    }),
-  );
-  return out;
 }
 
 /** Users of a list/audience page that pass the MEMBER_OF filters (member of every named tenant). */

@@ -7,7 +7,7 @@ import { enqueueFanout, type CheckRequestJob } from '../shared/jobs';
 import { logger } from '../shared/logger';
 import { OPEN_SHARDS } from '../store/keys';
 import { closeOpenMarkers, finishedSingles, moveOpenMarker, openMarkersDue, type OpenMarker } from '../store/messages';
-import { mapLimit } from './fanout-send';
+import { mapLimit } from '../shared/pool';
 
 /** Open markers read per Query (a shard's page). */
 const MARKER_PAGE = 100;
