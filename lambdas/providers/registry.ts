@@ -36,6 +36,12 @@ export interface FallbackProvider {
   settings: Record<string, unknown>;
 }
 
+/** The local stack's capture servers (LOCAL_SMTP_URL, LOCAL_CAPTURE_URL); none on AWS. */
+export interface LocalTargets {
+  smtpUrl?: string;
+  captureUrl?: string;
+}
+
 /** Sender of local-mode email: any address works with the capture server, this one says where it came from. */
 const LOCAL_FROM = 'notifications@localhost';
 
@@ -49,7 +55,11 @@ const has = (address: Address | undefined, key: 'slack' | 'ms_teams'): boolean =
  * - email, sms, push: the local stack's capture servers when LOCAL_SMTP_URL / LOCAL_CAPTURE_URL are
  *   set (local mode), else nothing: an empty list, which the caller reports as NO_PROVIDERS.
  */
-export function fallbackProviders(channel: Channel, address: Address | undefined): FallbackProvider[] {
+export function fallbackProviders(
+  channel: Channel,
+  address: Address | undefined,
+  local: LocalTargets = { smtpUrl: config.LOCAL_SMTP_URL, captureUrl: config.LOCAL_CAPTURE_URL },
+): FallbackProvider[] {
   switch (channel) {
     case 'inbox':
       return [{ provider: 'inbox', settings: {} }];
@@ -61,13 +71,13 @@ export function fallbackProviders(channel: Channel, address: Address | undefined
         ...(has(address, 'ms_teams') ? [{ provider: 'msteams', settings: {} }] : []),
       ];
     case 'email': {
-      if (!config.LOCAL_SMTP_URL) return [];
-      const url = new URL(config.LOCAL_SMTP_URL);
+      if (!local.smtpUrl) return [];
+      const url = new URL(local.smtpUrl);
       return [{ provider: 'smtp', settings: { host: url.hostname, port: Number(url.port || 25), secure: false, from: LOCAL_FROM } }];
     }
     case 'sms':
     case 'push':
-      return config.LOCAL_CAPTURE_URL ? [{ provider: 'local-capture', settings: { url: config.LOCAL_CAPTURE_URL } }] : [];
+      return local.captureUrl ? [{ provider: 'local-capture', settings: { url: local.captureUrl } }] : [];
   }
 }
 

@@ -275,8 +275,11 @@ export function unpack(doc: string): MessageRecord {
  * The `ttl` (epoch seconds) of a log item under MESSAGE_RETENTION_DAYS, counted from its last
  * write or, for a delayed request, from when it is due; nothing without the setting.
  */
-export const retention = (dueAt = 0): { ttl?: number } =>
-  config.MESSAGE_RETENTION_DAYS === undefined ? {} : { ttl: Math.floor(Math.max(clockNow(), dueAt) / 1000) + config.MESSAGE_RETENTION_DAYS * 86_400 };
+/** The `ttl` of a message log item: `days` (MESSAGE_RETENTION_DAYS) after now, or after `dueAt` for a delayed request; none when unset. */
+export const ttlFor = (days: number | undefined, at: number, dueAt = 0): { ttl?: number } =>
+  days === undefined ? {} : { ttl: Math.floor(Math.max(at, dueAt) / 1000) + days * 86_400 };
+
+const retention = (dueAt = 0): { ttl?: number } => ttlFor(config.MESSAGE_RETENTION_DAYS, clockNow(), dueAt);
 
 const messageItem = (r: MessageRecord, v: number) => ({
   ...requestKeys.message(r.requestId, suffixOf(r)),

@@ -1,29 +1,17 @@
+import type { Address } from '../../../lambdas/domain/addresses';
+import type { Channel } from '../../../lambdas/domain/routing';
+import { adapterFor, capabilities, fallbackProviders } from '../../../lambdas/providers/registry';
 import { CHANNELS } from '../../../lambdas/domain/routing';
 import { catalogEntry, localCaptureSettings } from '../../../lambdas/providers/catalog';
 
-type Registry = typeof import('../../../lambdas/providers/registry');
-
-/** The registry as a function started with these variables would load it (config is read at load). */
-function registryWith(env: Record<string, string | undefined>): Registry {
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k];
-  try {
-    let loaded: Registry | undefined;
-    jest.isolateModules(() => {
-      loaded = require('../../../lambdas/providers/registry');
-    });
-    return loaded!;
-  } finally {
-    process.env = saved;
-  }
-}
-
-const onAws = registryWith({ LOCAL_SMTP_URL: undefined, LOCAL_CAPTURE_URL: undefined });
-const local = registryWith({ LOCAL_SMTP_URL: 'smtp://127.0.0.1:2525', LOCAL_CAPTURE_URL: 'http://127.0.0.1:4000/_local/capture' });
+/** The registry on AWS (no local capture servers) and in the local stack: the same module, given its local targets. */
+const onAws = { adapterFor, capabilities, fallbackProviders: (channel: Channel, address: Address | undefined) => fallbackProviders(channel, address, {}) };
+const local = {
+  fallbackProviders: (channel: Channel, address: Address | undefined) =>
+    fallbackProviders(channel, address, { smtpUrl: 'smtp://127.0.0.1:2525', captureUrl: 'http://127.0.0.1:4000/_local/capture' }),
+};
 
 describe('adapterFor', () => {
-  // By class name: the registry under test is a separate module instance (see registryWith).
   it.each([
     ['smtp', 'SmtpAdapter'],
     ['ses', 'SesAdapter'],
