@@ -68,25 +68,27 @@ function headerRecord(lines: readonly { key: string; line: string }[]): Record<s
   return out;
 }
 
-/**
- * The local provider targets (README "Quick start"; docs/decisions.md#d10), both on 127.0.0.1 and free ports: an SMTP server
- * that accepts any sender, recipient and credentials (STARTTLS off, so a plain client never tries
- * to upgrade to a certificate it cannot verify), and an HTTP server taking the local-capture
- * POSTs. Captures are kept in memory and served over HTTP:
- * - `GET /_local/captures[?messageId=&channel=]`: `{ results: Capture[] }`, oldest first;
- * - `DELETE /_local/captures`: forgets them all (204);
- * - `POST /_local/capture`: `{ messageId, channel, address, content }` (202).
- * `handleHttp` serves the same paths on another server (the local API port).
- */
-export async function startCapture(): Promise<CaptureServer> {
+/** Captures in memory, newest last, at most MAX_CAPTURES. */
+function captureStore() {
   const store: Capture[] = [];
   let seq = 0;
-  const keep = (c: EmailReceived | HttpReceived) => {
-    store.push({ ...c, seq: ++seq, capturedAt: new Date().toISOString() });
-    if (store.length > MAX_CAPTURES) store.splice(0, store.length - MAX_CAPTURES);
+  return {
+    keep(c: EmailReceived | HttpReceived): number {
+      store.push({ ...c, seq: ++seq, capturedAt: new Date().toISOString() });
+      if (store.length > MAX_CAPTURES) store.splice(0, store.length - MAX_CAPTURES);
+      return seq;
+    },
+    find: (messageId: string | null, channel: string | null) =>
+      store.filter((c) => (!messageId || c.messageId === messageId) && (!channel || c.channel === channel)),
+    all: () => [...store],
+    clear: () => void (store.length = 0),
   };
+}
+type CaptureStore = ReturnType<typeof captureStore>;
 
-  const smtp = new SMTPServer({
+/** The SMTP server: every message parsed and kept, whoever sends it to whomever. */
+function smtpCapture(captures: CaptureStore): SMTPServer {
+  return new SMTPServer({
     authOptional: true,
     allowInsecureAuth: true,
     disabledCommands: ['STARTTLS'],
@@ -99,7 +101,7 @@ export async function startCapture(): Promise<CaptureServer> {
       simpleParser(stream)
         .then((mail) => {
           const headers = headerRecord(mail.headerLines);
-          keep({
+          captures.keep({
             via: 'smtp',
             channel: 'email',
             messageId: headers['x-courier-message-id'],
@@ -115,66 +117,86 @@ export async function startCapture(): Promise<CaptureServer> {
         .catch((e: Error) => callback(e));
     },
   });
-  await new Promise<void>((resolve, reject) => {
-    smtp.once('error', reject);
-    smtp.listen(0, '127.0.0.1', () => resolve());
-  });
-  const smtpPort = (smtp.server.address() as AddressInfo).port;
+}
 
-  function handleHttp(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+/** `POST /_local/capture`: one capture of the HTTP local-capture provider. */
+function receive(captures: CaptureStore, req: http.IncomingMessage, res: http.ServerResponse) {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  req.on('data', (c: Buffer) => {
+    size += c.length;
+    if (size <= MAX_BODY_BYTES) chunks.push(c);
+  });
+  req.on('end', () => {
+    if (size > MAX_BODY_BYTES) return send(res, 413, { message: 'Request Entity Too Large', type: 'invalid_request_error' });
+    let json: unknown;
+    try {
+      json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      json = undefined;
+    }
+    const body = httpCapture.safeParse(json);
+    if (!body.success) return send(res, 400, { message: 'expected JSON { messageId, channel, address, content }', type: 'invalid_request_error' });
+    send(res, 202, { seq: captures.keep({ via: 'http', ...body.data }) });
+  });
+}
+
+/** The `/_local/` routes (also served on the API port): read and clear captures, take an HTTP capture. False for any other path. */
+function captureRoutes(captures: CaptureStore) {
+  return (req: http.IncomingMessage, res: http.ServerResponse): boolean => {
     const url = new URL(req.url ?? '/', 'http://local');
     if (!url.pathname.startsWith('/_local/')) return false;
     if (url.pathname === '/_local/captures' && req.method === 'GET') {
-      const messageId = url.searchParams.get('messageId');
-      const channel = url.searchParams.get('channel');
-      send(res, 200, { results: store.filter((c) => (!messageId || c.messageId === messageId) && (!channel || c.channel === channel)) });
+      send(res, 200, { results: captures.find(url.searchParams.get('messageId'), url.searchParams.get('channel')) });
     } else if (url.pathname === '/_local/captures' && req.method === 'DELETE') {
-      store.length = 0;
+      captures.clear();
       send(res, 204);
     } else if (url.pathname === '/_local/capture' && req.method === 'POST') {
-      receive(req, res);
+      receive(captures, req, res);
     } else {
       send(res, 404, { message: 'Not Found', type: 'invalid_request_error' });
     }
     return true;
-  }
+  };
+}
 
-  function receive(req: http.IncomingMessage, res: http.ServerResponse) {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(c);
-    });
-    req.on('end', () => {
-      if (size > MAX_BODY_BYTES) return send(res, 413, { message: 'Request Entity Too Large', type: 'invalid_request_error' });
-      let json: unknown;
-      try {
-        json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      } catch {
-        json = undefined;
-      }
-      const body = httpCapture.safeParse(json);
-      if (!body.success) return send(res, 400, { message: 'expected JSON { messageId, channel, address, content }', type: 'invalid_request_error' });
-      keep({ via: 'http', ...body.data });
-      send(res, 202, { seq });
-    });
-  }
+/** Listens on a free loopback port; resolves with it. */
+async function listenLocal(
+  server: { once(event: 'error', f: (e: Error) => void): unknown; listen(port: number, host: string, f: () => void): unknown },
+  address: () => AddressInfo,
+): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  return address().port;
+}
 
+/**
+ * The local provider targets (README "Quick start"; docs/decisions.md#d10), both on 127.0.0.1 and free ports: an SMTP server
+ * that accepts any sender, recipient and credentials (STARTTLS off, so a plain client never tries
+ * to upgrade to a certificate it cannot verify), and an HTTP server taking the local-capture
+ * POSTs. Captures are kept in memory and served over HTTP:
+ * - `GET /_local/captures[?messageId=&channel=]`: `{ results: Capture[] }`, oldest first;
+ * - `DELETE /_local/captures`: forgets them all (204);
+ * - `POST /_local/capture`: `{ messageId, channel, address, content }` (202).
+ * `handleHttp` serves the same paths on another server (the local API port).
+ */
+export async function startCapture(): Promise<CaptureServer> {
+  const captures = captureStore();
+  const smtp = smtpCapture(captures);
+  const smtpPort = await listenLocal(smtp, () => smtp.server.address() as AddressInfo);
+  const handleHttp = captureRoutes(captures);
   const httpServer = http.createServer((req, res) => {
     if (!handleHttp(req, res)) send(res, 404, { message: 'Not Found', type: 'invalid_request_error' });
   });
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(0, '127.0.0.1', () => resolve());
-  });
-  const httpPort = (httpServer.address() as AddressInfo).port;
+  const httpPort = await listenLocal(httpServer, () => httpServer.address() as AddressInfo);
 
   return {
     smtpUrl: `smtp://127.0.0.1:${smtpPort}`,
     captureUrl: `http://127.0.0.1:${httpPort}/_local/capture`,
     handleHttp,
-    captures: () => [...store],
+    captures: captures.all,
     stop: async () => {
       httpServer.closeAllConnections();
       await Promise.all([new Promise<void>((r) => httpServer.close(() => r())), new Promise<void>((r) => smtp.close(() => r()))]);
