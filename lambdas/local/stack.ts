@@ -7,7 +7,7 @@ import { countUsage } from '../shared/usage';
 import type { SqsHandler } from '../shared/worker';
 import { asFunction, recordCalls, type IamRequest } from './aws-calls';
 import { startBundledFunctions } from './bundles';
-import { startCapture, type Capture } from './capture';
+import { startCapture, type Capture, type CaptureServer } from './capture';
 import { startAwsGateway } from './gateway';
 import { startHttpAdapter, type ApiKind, type LambdaHttpHandler, type Route } from './http-adapter';
 import { lambdaContext, startPoller, type WorkerStats } from './poller';
@@ -173,6 +173,64 @@ async function bundleWiring(
   };
 }
 
+/** Each function's environment, as the CDK app sets it, pointed at the local table, queues and capture servers. */
+function functionEnvironment(o: LocalStackOptions, region: string, queues: Record<QueueName, QueueUrls>, capture: CaptureServer): Record<string, string> {
+  return {
+    AWS_REGION: region,
+    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    TABLE_NAME: o.tableName,
+    DYNAMODB_ENDPOINT: o.dynamodbEndpoint,
+    SQS_ENDPOINT: o.sqsEndpoint,
+    ...Object.fromEntries((Object.keys(queues) as QueueName[]).map((q) => [queueUrlEnv(q), queues[q].url])),
+    LOCAL_SMTP_URL: capture.smtpUrl,
+    LOCAL_CAPTURE_URL: capture.captureUrl,
+    // The capture servers, and what tests and people point profiles at, listen on 127.0.0.1; a
+    // deployed stack refuses private addresses (lambdas/shared/egress.ts). `env` may turn it off.
+    ALLOW_PRIVATE_EGRESS: 'true',
+    ...o.env,
+  };
+}
+
+/** One poller per worker, as Lambda's event source mappings poll the queues. */
+function startPollers(o: LocalStackOptions, wiring: Wiring, sqs: SQSClient, queues: Record<QueueName, QueueUrls>) {
+  return wiring.workers.map((w) => ({
+    queue: w.queue,
+    ...startPoller({
+      client: sqs,
+      queueUrl: queues[w.queue].url,
+      queueArn: queues[w.queue].arn,
+      handler: w.handler,
+      functionName: w.fn,
+      batchSize: w.batchSize,
+      timeoutSeconds: w.timeoutSeconds,
+      // Never more than the deployed event source's maxConcurrency, so tests see the same limit.
+      concurrency: Math.min(o.concurrency?.[w.queue] ?? 4, w.maxConcurrency),
+      onError: (e) => o.onWorkerError?.(w.queue, e),
+      duplicateDeliveries: o.duplicateDeliveries,
+    }),
+  }));
+}
+
+/** One tick of every scheduled function, with the event EventBridge sends. */
+async function runScheduledOnce(o: LocalStackOptions, wiring: Wiring, region: string): Promise<void> {
+  for (const w of wiring.scheduled) {
+    const event = {
+      version: '0',
+      id: crypto.randomUUID(),
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account: LOCAL_ACCOUNT,
+      time: new Date().toISOString(),
+      region,
+      resources: [],
+      detail: {},
+    } as ScheduledEvent;
+    await w.handler(event, lambdaContext(w.fn, w.timeoutSeconds)).catch((e) => o.onWorkerError?.('fanout', e));
+  }
+}
+
 /**
  * Creates the table and queues, sets each function's environment as the CDK app does, then serves
  * the API handlers over HTTP and drives the worker handlers from their queues. Handler modules are
@@ -190,22 +248,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   // from the environment when they load.
   const capture = await startCapture();
 
-  Object.assign(process.env, {
-    AWS_REGION: region,
-    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    TABLE_NAME: o.tableName,
-    DYNAMODB_ENDPOINT: o.dynamodbEndpoint,
-    SQS_ENDPOINT: o.sqsEndpoint,
-    ...Object.fromEntries((Object.keys(queues) as QueueName[]).map((q) => [queueUrlEnv(q), queues[q].url])),
-    LOCAL_SMTP_URL: capture.smtpUrl,
-    LOCAL_CAPTURE_URL: capture.captureUrl,
-    // The capture servers, and what tests and people point profiles at, listen on 127.0.0.1; a
-    // deployed stack refuses private addresses (lambdas/shared/egress.ts). `env` may turn it off.
-    ALLOW_PRIVATE_EGRESS: 'true',
-    ...o.env,
-  });
+  Object.assign(process.env, functionEnvironment(o, region, queues, capture));
 
   // Loaded now, not at the top: these modules read the environment set just above (the local runner
   // uses the store itself, to keep the API key; in-process functions read it too).
@@ -217,39 +260,9 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   // Captures are also readable on the API port, under /_local/ (no API key: local mode only).
   const http = await startHttpAdapter({ port: o.port, routes: wiring.routes, api: o.api, extra: capture.handleHttp });
 
-  const pollers = wiring.workers.map((w) => ({
-    queue: w.queue,
-    ...startPoller({
-      client: sqs,
-      queueUrl: queues[w.queue].url,
-      queueArn: queues[w.queue].arn,
-      handler: w.handler,
-      functionName: w.fn,
-      batchSize: w.batchSize,
-      timeoutSeconds: w.timeoutSeconds,
-      // Never more than the deployed event source's maxConcurrency, so tests see the same limit.
-      concurrency: Math.min(o.concurrency?.[w.queue] ?? 4, w.maxConcurrency),
-      onError: (e) => o.onWorkerError?.(w.queue, e),
-      duplicateDeliveries: o.duplicateDeliveries,
-    }),
-  }));
+  const pollers = startPollers(o, wiring, sqs, queues);
 
-  const runScheduled = async () => {
-    for (const w of wiring.scheduled) {
-      const event = {
-        version: '0',
-        id: crypto.randomUUID(),
-        'detail-type': 'Scheduled Event',
-        source: 'aws.events',
-        account: LOCAL_ACCOUNT,
-        time: new Date().toISOString(),
-        region,
-        resources: [],
-        detail: {},
-      } as ScheduledEvent;
-      await w.handler(event, lambdaContext(w.fn, w.timeoutSeconds)).catch((e) => o.onWorkerError?.('fanout', e));
-    }
-  };
+  const runScheduled = () => runScheduledOnce(o, wiring, region);
   const every = o.scheduleEveryMs ?? 60_000;
   const timer = every > 0 ? setInterval(() => void runScheduled(), every) : undefined;
 
