@@ -42,13 +42,19 @@ export default tseslint.config(
   layer('shared', relative(['http', 'workers', 'local']), 'shared code is below handlers and workers'),
   layer('services', relative(['http', 'workers', 'local']), 'application services are below handlers and workers'),
   {
-    // One clock (docs: lambdas/shared/clock.ts): now() for what the product records and schedules, wallNow() for
-    // what another party checks against its own clock. The local runner measures real time for the Lambda
-    // runtime it stands in for (deadlines, start-up), so it may read Date.now itself.
+    // One clock (lambdas/shared/clock.ts): now() for what the product records and schedules, wallNow() for
+    // what another party checks against its own clock and for real elapsed time (the local runner's deadlines).
     files: ['lambdas/**/*.ts'],
-    ignores: ['lambdas/shared/clock.ts', 'lambdas/local/**'],
+    ignores: ['lambdas/shared/clock.ts'],
     rules: {
       'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'time comes from lambdas/shared/clock.ts: now(), or wallNow()' }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'time comes from lambdas/shared/clock.ts: new Date(now()) or new Date(wallNow())',
+        },
+      ],
     },
   },
   {

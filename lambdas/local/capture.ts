@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { z } from 'zod';
+import { wallNow } from '../shared/clock';
 
 /** An email the SMTP capture received. */
 interface EmailReceived {
@@ -74,7 +75,7 @@ function captureStore() {
   let seq = 0;
   return {
     keep(c: EmailReceived | HttpReceived): number {
-      store.push({ ...c, seq: ++seq, capturedAt: new Date().toISOString() });
+      store.push({ ...c, seq: ++seq, capturedAt: new Date(wallNow()).toISOString() });
       if (store.length > MAX_CAPTURES) store.splice(0, store.length - MAX_CAPTURES);
       return seq;
     },

@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { wallNow } from '../shared/clock';
 
 export interface Emulator {
   endpoint: string;
@@ -90,7 +91,7 @@ export async function startDynamoDbLocal(opts: { dbPath?: string; port?: number 
   const spawnError = new Promise<never>((_, reject) => child.once('error', (e) => reject(new Error(`cannot start java for DynamoDB Local: ${e.message}`))));
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  const deadline = Date.now() + 60_000;
+  const deadline = wallNow() + 60_000;
   try {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`DynamoDB Local exited with ${child.exitCode}: ${output}`);
@@ -98,7 +99,7 @@ export async function startDynamoDbLocal(opts: { dbPath?: string; port?: number 
         await Promise.race([client.send(new ListTablesCommand({ Limit: 1 })), spawnError]);
         break;
       } catch (e) {
-        if (Date.now() > deadline || (e as Error).message.startsWith('cannot start java')) throw e;
+        if (wallNow() > deadline || (e as Error).message.startsWith('cannot start java')) throw e;
         await sleep(100);
       }
     }

@@ -11,6 +11,7 @@ import type {
 } from 'aws-lambda';
 import { lambdaContext } from './poller';
 import { guardClientSockets } from './socket-guard';
+import { wallNow } from '../shared/clock';
 
 export type LambdaHttpHandler = (
   event: APIGatewayProxyEventV2 | APIGatewayProxyEvent,
@@ -102,7 +103,7 @@ export function toEvent(r: Incoming, routeKey: string): APIGatewayProxyEventV2 {
   }
   const query: Record<string, string> = {};
   for (const [k, v] of r.url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
-  const now = new Date();
+  const now = new Date(wallNow());
   return {
     version: '2.0',
     routeKey,
@@ -145,7 +146,7 @@ export function toEventV1(r: Incoming, m: Matched): APIGatewayProxyEvent {
     query[k] = v;
     (multiQuery[k] ??= []).push(v);
   }
-  const now = new Date();
+  const now = new Date(wallNow());
   const hasQuery = Object.keys(query).length > 0;
   return {
     resource: m.resource,

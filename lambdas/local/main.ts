@@ -10,6 +10,7 @@ import { startDynamoDbLocal, startFauxqs, type Emulator } from './emulators';
 import { guardClientSockets } from './socket-guard';
 import { startLocalStack, type LocalStack } from './stack';
 import { LOCAL_STACK_FILE, type LocalStackFile } from './stack-file';
+import { wallNow } from '../shared/clock';
 
 async function main() {
   // One request must never end the stack: a connection that breaks after its request ended is logged.
@@ -37,7 +38,7 @@ async function main() {
   process.on('SIGTERM', () => void shutdown(0));
 
   try {
-    const t0 = Date.now();
+    const t0 = wallNow();
     const [dynamo, sqs] = await Promise.all([startDynamoDbLocal({ dbPath: inMemory ? undefined : dataDir }), startFauxqs()]);
     started.push(dynamo, sqs);
     stack = await startLocalStack({
@@ -50,7 +51,7 @@ async function main() {
       queuePrefix: 'notifications',
       onWorkerError: (queue, e) => console.error(`[${queue}] worker error: ${(e as Error).message}`),
     });
-    console.log(`dynamodb ${dynamo.endpoint} (${inMemory ? 'in memory' : dataDir}), sqs ${sqs.endpoint}, started in ${Date.now() - t0} ms`);
+    console.log(`dynamodb ${dynamo.endpoint} (${inMemory ? 'in memory' : dataDir}), sqs ${sqs.endpoint}, started in ${wallNow() - t0} ms`);
     mkdirSync(path.dirname(LOCAL_STACK_FILE), { recursive: true });
     const queues = stack.queues;
     const stackFile: LocalStackFile = {

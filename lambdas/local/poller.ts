@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { SqsHandler } from '../shared/worker';
+import { wallNow } from '../shared/clock';
 
 export interface PollerOptions {
   client: SQSClient;
@@ -25,7 +26,7 @@ export interface PollerOptions {
 
 /** The Lambda context a worker sees: name, request id and the time left before its timeout. */
 export function lambdaContext(functionName: string, timeoutSeconds: number): Context {
-  const deadline = Date.now() + timeoutSeconds * 1000;
+  const deadline = wallNow() + timeoutSeconds * 1000;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
@@ -35,7 +36,7 @@ export function lambdaContext(functionName: string, timeoutSeconds: number): Con
     awsRequestId: randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    getRemainingTimeInMillis: () => Math.max(0, deadline - wallNow()),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,
@@ -51,9 +52,9 @@ export function toRecord(m: Message, queueArn: string, region: string): SQSRecor
     body: m.Body ?? '',
     attributes: {
       ApproximateReceiveCount: a.ApproximateReceiveCount ?? '1',
-      SentTimestamp: a.SentTimestamp ?? String(Date.now()),
+      SentTimestamp: a.SentTimestamp ?? String(wallNow()),
       SenderId: a.SenderId ?? 'local',
-      ApproximateFirstReceiveTimestamp: a.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+      ApproximateFirstReceiveTimestamp: a.ApproximateFirstReceiveTimestamp ?? String(wallNow()),
     },
     messageAttributes: Object.fromEntries(
       Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [
@@ -114,7 +115,7 @@ export function startPoller(o: PollerOptions): { stop(): Promise<void>; idle(): 
     try {
       const event: SQSEvent = { Records: messages.map((m) => toRecord(m, o.queueArn, region)) };
       let failed: Set<string>;
-      const t0 = Date.now();
+      const t0 = wallNow();
       stats.invocations += 1;
       stats.records += messages.length;
       try {
@@ -125,7 +126,7 @@ export function startPoller(o: PollerOptions): { stop(): Promise<void>; idle(): 
         o.onError?.(e);
         return; // the whole batch becomes visible again, as with a failed Lambda invocation
       } finally {
-        stats.durationMs += Date.now() - t0;
+        stats.durationMs += wallNow() - t0;
       }
       const done = messages.filter((m) => !failed.has(m.MessageId!));
       if (done.length) {

@@ -13,6 +13,7 @@ import { startHttpAdapter, type ApiKind, type LambdaHttpHandler, type Route } fr
 import { lambdaContext, startPoller, type WorkerStats } from './poller';
 import { ensureQueues, ensureTable, type QueueUrls } from './resources';
 import { eventSources, functionConfig, httpRoutes, schedules, type StackDescription } from './template';
+import { wallNow } from '../shared/clock';
 
 export interface LocalStackOptions {
   /** 0 picks a free port. */
@@ -222,7 +223,7 @@ async function runScheduledOnce(o: LocalStackOptions, wiring: Wiring, region: st
       'detail-type': 'Scheduled Event',
       source: 'aws.events',
       account: LOCAL_ACCOUNT,
-      time: new Date().toISOString(),
+      time: new Date(wallNow()).toISOString(),
       region,
       resources: [],
       detail: {},
@@ -254,7 +255,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   // uses the store itself, to keep the API key; in-process functions read it too).
   const { storeKeyHash } = require('../store/api-keys') as typeof import('../store/api-keys');
   const { hashApiKey } = require('../shared/middleware') as typeof import('../shared/middleware');
-  await storeKeyHash(hashApiKey(o.apiKey), { name: 'local (API_KEY)', createdAt: new Date().toISOString(), hint: o.apiKey.slice(0, 4) });
+  await storeKeyHash(hashApiKey(o.apiKey), { name: 'local (API_KEY)', createdAt: new Date(wallNow()).toISOString(), hint: o.apiKey.slice(0, 4) });
 
   const wiring = o.bundles ? await bundleWiring(o, o.bundles, region, queues) : inProcessWiring(o);
   // Captures are also readable on the API port, under /_local/ (no API key: local mode only).

@@ -10,7 +10,7 @@ export const now = (): number => Date.now() + offsetMs;
 /**
  * The machine's own time, never moved by the test clock: for timestamps another party checks
  * against its clock (a token's issue time, a signature's timestamp, a Retry-After date) and for
- * how long this process keeps something in memory.
+ * how long this process keeps something in memory or real time elapses (the local runner's deadlines).
  */
 export const wallNow = (): number => Date.now();
 

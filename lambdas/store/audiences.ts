@@ -80,7 +80,7 @@ export async function saveAudience(
       const item = await getItem(keys.audience(audienceId));
       const current = item ? (JSON.parse(item.doc) as Audience) : undefined;
       const version = await nextGeneration(audienceId, current?.version ?? 0);
-      const now = new Date().toISOString();
+      const now = new Date(clockNow()).toISOString();
       const next: Audience = { ...change(current), version, created_at: current?.created_at ?? now, updated_at: now };
       const written = await upsertItem(
         keys.audience(audienceId),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { changed, retryOnConflict } from './conditional';
 import { keys } from './keys';
 import { getItem, parseDoc, queryPage, updateDoc, upsertItem } from './table';
+import { now as clockNow } from '../shared/clock';
 
 export interface TemplateBody {
   content: unknown;
@@ -64,7 +65,7 @@ export async function saveTemplate(
   // Claims the next free version number (another save that took it: read the head again).
   const { n, now } = await retryOnConflict(
     async () => {
-      const now = new Date().toISOString();
+      const now = new Date(clockNow()).toISOString();
       const n = ((await getTemplateHead(tenantId, templateId))?.latest ?? 0) + 1;
       const claimed = await upsertItem(
         keys.tenantTemplateVersion(tenantId, templateId, vname(n)),
@@ -96,7 +97,7 @@ export async function saveTemplate(
 }
 
 export async function publishTemplate(tenantId: string, templateId: string, version: number): Promise<TemplateHead> {
-  const now = new Date().toISOString();
+  const now = new Date(clockNow()).toISOString();
   return updateDoc(
     keys.tenantTemplate(tenantId, templateId),
     headSchema,
