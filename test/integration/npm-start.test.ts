@@ -1,49 +1,15 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../lambdas/local/emulators';
+import { npmStart, type Started } from '../helpers/npm-start';
 import { eventually } from '../helpers/wait';
 
 /**
  * The local stack contract (SPEC section 10) as a person sees it: `npm start` prints the ready
  * line, serves the API with API_KEY, keeps data across restarts, and leaves no process behind.
  */
-interface Started {
-  child: ChildProcess;
-  url: string;
-  dynamoPort: number;
-  output: () => string;
-}
-
-async function npmStart(env: Record<string, string>, args: string[] = []): Promise<Started> {
-  const port = await freePort();
-  const child = spawn('npm', ['start', '--silent', '--', ...args], {
-    cwd: path.resolve(__dirname, '../..'),
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PORT: String(port), ...env },
-  });
-  let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ready line in 60 s:\n${out}`)), 60_000);
-    const onData = (d: Buffer) => {
-      out += d;
-      const m = /ready (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${out}`)));
-  });
-  const dynamoPort = Number(/dynamodb http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
-  return { child, url, dynamoPort, output: () => out };
-}
-
 /** Whether any process of the group `pgid` is still running. */
 function groupAlive(pgid: number): boolean {
   try {

@@ -1,7 +1,5 @@
-import { spawn } from 'node:child_process';
 import net from 'node:net';
-import path from 'node:path';
-import { freePort } from '../../lambdas/local/emulators';
+import { npmStart } from '../helpers/npm-start';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { eventually, uid } from '../helpers/wait';
 
@@ -99,30 +97,9 @@ describe('the local stack survives a broken socket', () => {
 
 describe('npm start', () => {
   it('answers the 18-operation patch with 400 and keeps serving (it used to die of EPIPE)', async () => {
-    const port = await freePort();
-    const child = spawn('npm', ['start', '--silent', '--', '--in-memory'], {
-      cwd: path.resolve(__dirname, '../..'),
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PORT: String(port), API_KEY: 'patch-limits-key' },
-    });
-    let out = '';
-    const exited = new Promise((r) => child.once('exit', r));
+    const { child, url, output } = await npmStart({ API_KEY: 'patch-limits-key' }, ['--in-memory']);
+    const exited = new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r(undefined)));
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ready line in 60 s:\n${out}`)), 60_000);
-        const onData = (d: Buffer) => {
-          out += d;
-          const m = /ready (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-          if (m) {
-            clearTimeout(timer);
-            resolve(m[1]);
-          }
-        };
-        child.stdout!.on('data', onData);
-        child.stderr!.on('data', onData);
-        child.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${out}`)));
-      });
       const call = (method: string, p: string, body?: unknown) =>
         fetch(url + p, { method, headers: { authorization: 'Bearer patch-limits-key' }, body: body === undefined ? undefined : JSON.stringify(body) });
       expect((await call('PUT', '/profiles/u1', { profile: { x: 'a'.repeat(1000) } })).status).toBe(200);
@@ -135,6 +112,6 @@ describe('npm start', () => {
       process.kill(-child.pid!, 'SIGINT');
       await exited;
     }
-    expect(out).not.toMatch(/EPIPE|exited \(/);
+    expect(output()).not.toMatch(/EPIPE|exited \(/);
   });
 });
