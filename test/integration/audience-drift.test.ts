@@ -66,6 +66,24 @@ const members = async (audienceId: string): Promise<string[]> => {
   return (res.json.items as { member_id: string }[]).map((m) => m.member_id).sort();
 };
 
+/**
+ * The race of every test here: `job` runs until it has made the read `holdAfter` matches and is held
+ * there with what it read; `meanwhile` runs to the end; then the held job finishes on its old read.
+ */
+async function overtake(job: FanoutJob, holdAfter: Parameters<typeof pauseAfter>[0], meanwhile: () => Promise<void>): Promise<void> {
+  const held = pauseAfter(holdAfter);
+  const running = run(job);
+  await held.reached;
+  await meanwhile();
+  held.release();
+  await running;
+}
+
+/** Runs the jobs queued now, once (not the jobs they enqueue). */
+async function runQueued(): Promise<void> {
+  for (const job of await takeJobs()) await run(job);
+}
+
 const profileRead = (userId: string) => (command: string, input: string) =>
   command === 'GetItem' && input.includes(`"USER#${userId}"`) && input.includes('"PROFILE"');
 
@@ -78,15 +96,12 @@ describe('audience membership follows the newest decision', () => {
     await runAll();
     await ok('PUT', `/profiles/${u}`, { profile: { plan } });
     const [joined] = await takeJobs();
-    // The first re-evaluation reads the profile (a match) and is held there...
-    const held = pauseAfter(profileRead(u));
-    const first = run(joined);
-    await held.reached;
-    // ...while the user leaves the plan and that change is evaluated to the end.
-    await ok('PUT', `/profiles/${u}`, { profile: { plan: 'free' } });
-    for (const job of await takeJobs()) await run(job);
-    held.release();
-    await first;
+    // The first re-evaluation reads the profile (a match) and is held there, while the user leaves
+    // the plan and that change is evaluated to the end.
+    await overtake(joined, profileRead(u), async () => {
+      await ok('PUT', `/profiles/${u}`, { profile: { plan: 'free' } });
+      await runQueued();
+    });
     await runAll();
     expect(await members(a)).toEqual([]);
   });
@@ -101,15 +116,13 @@ describe('audience membership follows the newest decision', () => {
     await runAll();
     await ok('PUT', `/users/${u}/tenants/${t}`);
     const [joined] = await takeJobs();
-    // The re-evaluation reads the user's tenants (a match) and is held there...
-    const held = pauseAfter((command, input) => command === 'Query' && input.includes(`"USER#${u}"`) && input.includes('"MEMBEROF#"'));
-    const first = run(joined);
-    await held.reached;
-    // ...while the user leaves the tenant, and that change is evaluated to the end.
-    await ok('DELETE', `/users/${u}/tenants/${t}`);
-    for (const job of await takeJobs()) await run(job);
-    held.release();
-    await first;
+    // The re-evaluation reads the user's tenants (a match) and is held there, while the user
+    // leaves the tenant, and that change is evaluated to the end.
+    const tenantsRead = (command: string, input: string) => command === 'Query' && input.includes(`"USER#${u}"`) && input.includes('"MEMBEROF#"');
+    await overtake(joined, tenantsRead, async () => {
+      await ok('DELETE', `/users/${u}/tenants/${t}`);
+      await runQueued();
+    });
     await runAll();
     expect(await members(a)).toEqual([]);
   });
@@ -125,14 +138,15 @@ describe('audience membership follows the newest decision', () => {
     // The scan of the user's profile shard reads its page (the user matches) and is held there, as
     // a page of stale index copies would be...
     const page: AudienceBackfillJob = { ...scan, shard: shardOf(u) };
-    const held = pauseAfter((command, input) => command === 'Query' && input.includes(`"PROFILES#${page.shard}"`));
-    const scanning = run(page);
-    await held.reached;
     // ...while the profile stops matching, and that change is evaluated to the end.
-    await ok('PUT', `/profiles/${u}`, { profile: { plan: 'free' } });
-    for (const job of await takeJobs()) await run(job);
-    held.release();
-    await scanning;
+    await overtake(
+      page,
+      (command, input) => command === 'Query' && input.includes(`"PROFILES#${page.shard}"`),
+      async () => {
+        await ok('PUT', `/profiles/${u}`, { profile: { plan: 'free' } });
+        await runQueued();
+      },
+    );
     await takeJobs(); // the next page of the scan: not needed here
     expect(await members(a)).toEqual([]);
   });
@@ -168,16 +182,14 @@ describe('audience membership follows the newest decision', () => {
     await runAll();
     await ok('DELETE', `/audiences/${a}`);
     const [prune] = await takeJobs();
-    // The deletion's prune reads the member list and is held there...
-    const held = pauseAfter((command, input) => command === 'Query' && input.includes(`"AUDIENCE#${a}"`) && input.includes('"MEMBER#"'));
-    const pruning = run(prune);
-    await held.reached;
-    // ...while the audience is created again, and its backfill admits the user again.
-    await ok('PUT', `/audiences/${a}`, { filter });
-    await runAll();
-    expect(await members(a)).toEqual([u]);
-    held.release();
-    await pruning;
+    // The deletion's prune reads the member list and is held there, while the audience is created
+    // again, and its backfill admits the user again.
+    const membersRead = (command: string, input: string) => command === 'Query' && input.includes(`"AUDIENCE#${a}"`) && input.includes('"MEMBER#"');
+    await overtake(prune, membersRead, async () => {
+      await ok('PUT', `/audiences/${a}`, { filter });
+      await runAll();
+      expect(await members(a)).toEqual([u]);
+    });
     await runAll();
     expect(await members(a)).toEqual([u]);
   });
