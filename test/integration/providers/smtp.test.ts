@@ -17,6 +17,20 @@ beforeAll(async () => {
 afterAll(() => capture?.stop());
 
 /** A throwaway SMTP server with its own rules, for what the capture server never refuses. */
+/** An SMTP server that takes any message and records the envelope recipients it was given. */
+async function recipientRecorder() {
+  const recipients: string[] = [];
+  const server = await smtpServer({
+    authOptional: true,
+    onRcptTo: (a, _s, cb) => {
+      recipients.push(a.address);
+      cb();
+    },
+    onData: (stream, _s, cb) => stream.resume().on('end', () => cb()),
+  });
+  return { server, recipients };
+}
+
 async function smtpServer(options: ConstructorParameters<typeof SMTPServer>[0]): Promise<{ port: number; close(): Promise<void> }> {
   const server = new SMTPServer({ disabledCommands: ['STARTTLS'], disableReverseLookup: true, logger: false, closeTimeout: 100, ...options });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -88,15 +102,7 @@ describe('smtp adapter against a real SMTP server', () => {
     ['a line break', 'ada@example.test\r\neve@evil.test'],
     ['no address', 'Ada Lovelace'],
   ])('refuses %s in the recipient as permanent, before connecting', async (_name, address) => {
-    const recipients: string[] = [];
-    const server = await smtpServer({
-      authOptional: true,
-      onRcptTo: (a, _s, cb) => {
-        recipients.push(a.address);
-        cb();
-      },
-      onData: (stream, _s, cb) => stream.resume().on('end', () => cb()),
-    });
+    const { server, recipients } = await recipientRecorder();
     try {
       const sent = new SmtpAdapter().send(sendOf({ address, settings: { host: '127.0.0.1', port: server.port, from: 'a@acme.test' } }));
       await expect(sent).rejects.toMatchObject({ transient: false, message: 'smtp: the address is not exactly one email address' });
@@ -107,15 +113,7 @@ describe('smtp adapter against a real SMTP server', () => {
   });
 
   it('sends to a single named mailbox, and only to it', async () => {
-    const recipients: string[] = [];
-    const server = await smtpServer({
-      authOptional: true,
-      onRcptTo: (a, _s, cb) => {
-        recipients.push(a.address);
-        cb();
-      },
-      onData: (stream, _s, cb) => stream.resume().on('end', () => cb()),
-    });
+    const { server, recipients } = await recipientRecorder();
     try {
       await new SmtpAdapter().send(
         sendOf({ address: 'Ada Lovelace <ada@example.test>', settings: { host: '127.0.0.1', port: server.port, from: 'a@acme.test' } }),
