@@ -3,6 +3,7 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchComma
 import type { SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { startPoller } from '../../lambdas/local/poller';
+import type { QueueUrls } from '../../lambdas/local/resources';
 import { ensureQueues } from '../../lambdas/local/resources';
 import { QUEUES } from '../../lambdas/shared/topology';
 import { sqsWorker } from '../../lambdas/shared/worker';
@@ -25,6 +26,10 @@ const depth = async (url: string) => {
   return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
 };
 
+/** A poller on `q` as the stack starts one for a worker (batches of 10, 5 s timeout, 1 s long polls). */
+const pollerOn = (q: QueueUrls, handler: Parameters<typeof startPoller>[0]['handler'], o: Pick<Parameters<typeof startPoller>[0], 'concurrency' | 'onError'>) =>
+  startPoller({ client: sqs, queueUrl: q.url, queueArn: q.arn, handler, functionName: 'test', batchSize: 10, timeoutSeconds: 5, waitTimeSeconds: 1, ...o });
+
 describe('local SQS event source (poller)', () => {
   it('delivers batches, deletes successes, redelivers reported failures, and dead-letters a poison record after maxReceiveCount', async () => {
     const queues = await ensureQueues(sqs, `poll-${randomUUID().slice(0, 8)}`, { visibilityTimeoutSeconds: { fanout: 1, delivery: 1 } });
@@ -44,17 +49,7 @@ describe('local SQS event source (poller)', () => {
     const bodies = [...Array.from({ length: 9 }, (_, n) => JSON.stringify({ n })), 'not json at all'];
     await sqs.send(new SendMessageBatchCommand({ QueueUrl: q.url, Entries: bodies.map((b, i) => ({ Id: String(i), MessageBody: b })) }));
 
-    const poller = startPoller({
-      client: sqs,
-      queueUrl: q.url,
-      queueArn: q.arn,
-      handler,
-      functionName: 'test',
-      batchSize: 10,
-      timeoutSeconds: 5,
-      concurrency: 2,
-      waitTimeSeconds: 1,
-    });
+    const poller = pollerOn(q, handler, { concurrency: 2 });
     try {
       await until(async () => (await depth(q.dlqUrl)) === 1 && (await depth(q.url)) === 0);
     } finally {
@@ -91,18 +86,7 @@ describe('local SQS event source (poller)', () => {
       }),
     );
     const errors: unknown[] = [];
-    const poller = startPoller({
-      client: sqs,
-      queueUrl: q.url,
-      queueArn: q.arn,
-      handler,
-      functionName: 'test',
-      batchSize: 10,
-      timeoutSeconds: 5,
-      concurrency: 1,
-      waitTimeSeconds: 1,
-      onError: (e) => errors.push(e),
-    });
+    const poller = pollerOn(q, handler, { concurrency: 1, onError: (e) => errors.push(e) });
     try {
       await until(async () => received.length >= 2 && (await depth(q.url)) === 0);
     } finally {
