@@ -245,25 +245,31 @@ export async function batchWrite(requests: WriteRequest[]): Promise<void> {
 
 const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt) * Math.random()));
 
-/**
- * Read-modify-write of one item's document under optimistic concurrency: the write is conditional
- * on the revision read, and a lost race re-reads and re-applies `change`, so concurrent updates
- * never drop each other's changes. `change` receives undefined when the item does not exist.
- * Still losing after UPDATE_ATTEMPTS is a retryable ConflictError.
- */
 /** Read-modify-write rounds of one item's document before its contention is the caller's (a 409 to retry). */
 export const UPDATE_ATTEMPTS = 10;
 
+type DocFields<T> = (next: T) => { _t: string } & Partial<IndexKey> & Record<string, unknown>;
+
+/**
+ * Read-modify-write of one item's document under optimistic concurrency: the write is conditional
+ * on the revision read, and a lost race re-reads and re-applies `change`, so concurrent updates
+ * never drop each other's changes. `change` receives undefined when the item does not exist, and
+ * may answer undefined to write nothing (the result is then undefined). Still losing after
+ * UPDATE_ATTEMPTS is a retryable ConflictError.
+ */
+export function updateDoc<T>(key: Key, schema: z.ZodType<T>, change: (current: T | undefined) => T, fields: DocFields<T>): Promise<T>;
+export function updateDoc<T>(key: Key, schema: z.ZodType<T>, change: (current: T | undefined) => T | undefined, fields: DocFields<T>): Promise<T | undefined>;
 export async function updateDoc<T>(
   key: Key,
   schema: z.ZodType<T>,
-  change: (current: T | undefined) => T,
-  fields: (next: T) => { _t: string } & Partial<IndexKey> & Record<string, unknown>,
-): Promise<T> {
+  change: (current: T | undefined) => T | undefined,
+  fields: DocFields<T>,
+): Promise<T | undefined> {
   return retryOnConflict(
     async () => {
       const item = await getItem(key);
       const next = change(item ? parseDoc(item, schema) : undefined);
+      if (next === undefined) return undefined;
       const written = await upsertItem(key, { ...fields(next), doc: JSON.stringify(next) }, item ? { expectRev: String(item.rev) } : { createOnly: true });
       if (!written) throw changed(key.pk);
       return next;
@@ -273,20 +279,5 @@ export async function updateDoc<T>(
 }
 
 /** updateDoc for an item that must exist: undefined, and nothing written, when it does not (the caller decides on a 404). */
-export async function updateExistingDoc<T>(
-  key: Key,
-  schema: z.ZodType<T>,
-  change: (current: T) => T,
-  fields: (next: T) => { _t: string } & Partial<IndexKey> & Record<string, unknown>,
-): Promise<T | undefined> {
-  return retryOnConflict(
-    async () => {
-      const item = await getItem(key);
-      if (!item) return undefined;
-      const next = change(parseDoc(item, schema));
-      if (!(await upsertItem(key, { ...fields(next), doc: JSON.stringify(next) }, { expectRev: String(item.rev) }))) throw changed(key.pk);
-      return next;
-    },
-    { attempts: UPDATE_ATTEMPTS },
-  );
-}
+export const updateExistingDoc = <T>(key: Key, schema: z.ZodType<T>, change: (current: T) => T, fields: DocFields<T>): Promise<T | undefined> =>
+  updateDoc(key, schema, (current) => (current === undefined ? undefined : change(current)), fields);
