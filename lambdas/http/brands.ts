@@ -41,7 +41,7 @@ export const routes = [
     body: z.object({ id: bodyId.optional(), ...brandFields }),
     handler: async ({ body }) => {
       const { id = randomUUID(), ...doc } = body;
-      const stored = await brands.put(id, { name: doc.name, settings: doc.settings ?? {}, snippets: doc.snippets ?? { items: [] } }, { createOnly: true });
+      const stored = await brands.create(id, { name: doc.name, settings: doc.settings ?? {}, snippets: doc.snippets ?? { items: [] } });
       if (!stored) throw new ConflictError(`Brand ${id} already exists`);
       return ok(describeBrand(stored));
     },

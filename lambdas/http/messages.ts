@@ -174,7 +174,7 @@ async function cancel(messageId: string): Promise<Reply> {
         return { status: 409, body: messageDetails(m), headers: { 'x-should-retry': 'false' } };
       }
       const canceled: MessageRecord = { ...m, status: 'CANCELED', history: [...m.history, { ts: clockNow(), type: 'CANCELED' }] };
-      if (!(await writeMessage(canceled, stored.v))) throw changed(`Message ${messageId}`);
+      if (!(await writeMessage(canceled, stored.expected))) throw changed(`Message ${messageId}`);
       return ok(messageDetails(canceled));
     },
     { attempts: CANCEL_ATTEMPTS },

@@ -22,7 +22,7 @@ export const routes = [
     method: 'PUT',
     path: '/preferences/topics/:topic_id',
     body: topicBody,
-    handler: async ({ params, body }) => ok(describe((await topics.put(params.topic_id, body))!)),
+    handler: async ({ params, body }) => ok(describe(await topics.put(params.topic_id, body))),
   }),
 ];
 

@@ -57,7 +57,7 @@ export const routes = [
     body: providerBody.extend({ id: bodyId.optional() }),
     handler: async ({ body }) => {
       const id = body.id ?? randomUUID();
-      const stored = await providers.put(id, toDoc(body), { createOnly: true });
+      const stored = await providers.create(id, toDoc(body));
       if (!stored) throw new ConflictError(`Provider ${id} already exists`);
       return ok(describe(stored));
     },
@@ -66,7 +66,7 @@ export const routes = [
     method: 'PUT',
     path: '/providers/:id',
     body: providerBody,
-    handler: async ({ params, body }) => ok(describe((await providers.put(params.id, toDoc(body)))!)),
+    handler: async ({ params, body }) => ok(describe(await providers.put(params.id, toDoc(body)))),
   }),
 ];
 

@@ -80,7 +80,7 @@ export const routes = [
           // One recipient needs no fan-out. Its message exists from now on (ENQUEUED or DELAYED), so it
           // can be read and cancelled before delivery; the job goes straight to the delivery queue.
           const recipient = singleRecipient(req);
-          await writeMessage(newMessageRecord(req, recipient, delay ? 'DELAYED' : 'ENQUEUED', req.enqueued), 0);
+          await writeMessage(newMessageRecord(req, recipient, delay ? 'DELAYED' : 'ENQUEUED', req.enqueued), 'absent');
           await enqueueDelivery([{ type: 'deliver', requestId, recipients: [recipient], resume: true }], delay);
         } else {
           await enqueueFanout([{ type: 'send', requestId }], delay);

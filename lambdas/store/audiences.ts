@@ -3,8 +3,8 @@ import { z } from 'zod';
 import type { AudienceDefinition } from '../domain/audience';
 import { ddb } from '../shared/aws';
 import { GSI1, keys } from './keys';
-import { changed, conditional, retryOnConflict } from './conditional';
-import { batchGet, deleteItem, getItem, newRev, parseDoc, queryAll, queryPage, TABLE, upsertItem, type StoredItem } from './table';
+import { changed, conditional, expectation, expectedOf, newRev, retryOnConflict } from './conditional';
+import { batchGet, deleteItem, getItem, parseDoc, queryAll, queryPage, TABLE, upsertItem, type StoredItem } from './table';
 import { now as clockNow } from '../shared/clock';
 
 export interface Audience extends AudienceDefinition {
@@ -82,11 +82,7 @@ export async function saveAudience(
       const version = await nextGeneration(audienceId, current?.version ?? 0);
       const now = new Date(clockNow()).toISOString();
       const next: Audience = { ...change(current), version, created_at: current?.created_at ?? now, updated_at: now };
-      const written = await upsertItem(
-        keys.audience(audienceId),
-        { ...fields(audienceId), doc: JSON.stringify(next) },
-        item ? { expectRev: String(item.rev) } : { createOnly: true },
-      );
+      const written = await upsertItem(keys.audience(audienceId), { ...fields(audienceId), doc: JSON.stringify(next) }, expectedOf(item));
       if (!written) throw changed(`Audience ${audienceId}`);
       return next;
     },
@@ -154,9 +150,7 @@ const profileCheck = (userId: string, rev: string | undefined) => ({
   ConditionCheck: {
     TableName: TABLE,
     Key: keys.profile(userId),
-    ...(rev === undefined
-      ? { ConditionExpression: 'attribute_not_exists(pk)' }
-      : { ConditionExpression: '#rev = :rev', ExpressionAttributeNames: { '#rev': 'rev' }, ExpressionAttributeValues: { ':rev': rev } }),
+    ...expectation(rev === undefined ? 'absent' : { rev }),
   },
 });
 
@@ -164,9 +158,7 @@ const audienceCheck = (audienceId: string, read: AudienceRead | undefined) => ({
   ConditionCheck: {
     TableName: TABLE,
     Key: keys.audience(audienceId),
-    ...(read === undefined
-      ? { ConditionExpression: 'attribute_not_exists(pk)' }
-      : { ConditionExpression: '#rev = :rev', ExpressionAttributeNames: { '#rev': 'rev' }, ExpressionAttributeValues: { ':rev': read.rev } }),
+    ...expectation(read === undefined ? 'absent' : { rev: read.rev }),
   },
 });
 

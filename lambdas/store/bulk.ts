@@ -43,7 +43,7 @@ export async function createJob(jobId: string, definition: BulkMessage): Promise
   const created = clockNow();
   const ok = await putItem(
     { ...bulkKeys.job(jobId), _t: 'BulkJob', doc: JSON.stringify({ definition, created }), status: 'CREATED', received: 0, enqueued: 0, failures: 0 },
-    { rev: undefined },
+    'absent',
   );
   if (!ok) throw new Error(`bulk job ${jobId} already exists`);
 }

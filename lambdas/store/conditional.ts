@@ -84,5 +84,46 @@ export async function retryOnConflict<T>(fn: (attempt: number) => Promise<T>, { 
   }
 }
 
+/**
+ * Optimistic concurrency, one scheme for every item: each write gives the item a fresh `rev`
+ * (`newRev()`), and a write decided from a read is conditional on what was read (`Expected`): the
+ * item absent, present whatever its revision, or present with the `rev` read (null: an item written
+ * before it had one). See docs/decisions.md D11.
+ */
+export type Expected = 'absent' | 'present' | { rev: string | null };
+
+export const newRev = (): string => crypto.randomUUID();
+
+/** An item's revision as read (null: written before it had one). */
+export const revOf = (item: { rev?: unknown }): string | null => (typeof item.rev === 'string' ? item.rev : null);
+
+/** What a write made from this read expects: absent when nothing was read, else the revision read. */
+export const expectedOf = (item: { rev?: unknown } | undefined): Expected => (item ? { rev: revOf(item) } : 'absent');
+
+export interface ConditionParts {
+  ConditionExpression: string;
+  ExpressionAttributeNames?: Record<string, string>;
+  ExpressionAttributeValues?: Record<string, unknown>;
+}
+
+/** The condition of a write expecting `expected` (placeholders `#rev` and `:rev`, free for the write's own). */
+export function expectation(expected: Expected): ConditionParts {
+  if (expected === 'absent') return { ConditionExpression: 'attribute_not_exists(pk)' };
+  if (expected === 'present') return { ConditionExpression: 'attribute_exists(pk)' };
+  if (expected.rev === null) return { ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#rev)', ExpressionAttributeNames: { '#rev': 'rev' } };
+  return { ConditionExpression: '#rev = :rev', ExpressionAttributeNames: { '#rev': 'rev' }, ExpressionAttributeValues: { ':rev': expected.rev } };
+}
+
+/** The condition of a write expecting `expected`, with the write's own placeholders merged in. */
+export function withExpectation(expected: Expected, names: Record<string, string> = {}, values: Record<string, unknown> = {}): ConditionParts {
+  const condition = expectation(expected);
+  const allValues = { ...values, ...condition.ExpressionAttributeValues };
+  return {
+    ConditionExpression: condition.ConditionExpression,
+    ExpressionAttributeNames: { ...names, ...condition.ExpressionAttributeNames },
+    ...(Object.keys(allValues).length ? { ExpressionAttributeValues: allValues } : {}),
+  };
+}
+
 /** The contention a read-modify-write reports when its conditional write found the item changed since the read. */
 export const changed = (what: string): ConflictError => new ConflictError(`${what} kept changing; try again`, true);

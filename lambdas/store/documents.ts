@@ -1,5 +1,6 @@
 import { keys, type DocumentKind, GSI1 } from './keys';
-import { deleteItem, getItem, queryPage, upsertItem, type StoredItem, type UpsertOptions } from './table';
+import type { Expected } from './conditional';
+import { deleteItem, getItem, queryPage, upsertItem, type StoredItem } from './table';
 
 export interface StoredDoc<T> {
   id: string;
@@ -21,14 +22,20 @@ const toStored = <T>(item: StoredItem): StoredDoc<T> => ({
  * kind and id, listed in id order through gsi1.
  */
 export function documents<T>(kind: DocumentKind) {
+  const write = (id: string, doc: T, expected?: Expected) =>
+    upsertItem(keys.document(kind, id), { _t: kind, id, doc: JSON.stringify(doc), ...keys.documentIndex(kind, id) }, expected);
   return {
     async get(id: string): Promise<StoredDoc<T> | undefined> {
       const item = await getItem(keys.document(kind, id));
       return item ? toStored<T>(item) : undefined;
     },
-    /** Creates or replaces; with createOnly/mustExist returns undefined when that condition fails. */
-    async put(id: string, doc: T, opts: UpsertOptions = {}): Promise<StoredDoc<T> | undefined> {
-      const item = await upsertItem(keys.document(kind, id), { _t: kind, id, doc: JSON.stringify(doc), ...keys.documentIndex(kind, id) }, opts);
+    /** Creates or replaces. */
+    async put(id: string, doc: T): Promise<StoredDoc<T>> {
+      return toStored<T>((await write(id, doc))!);
+    },
+    /** Creates; undefined, and nothing written, when it exists. */
+    async create(id: string, doc: T): Promise<StoredDoc<T> | undefined> {
+      const item = await write(id, doc, 'absent');
       return item ? toStored<T>(item) : undefined;
     },
     delete(id: string): Promise<boolean> {

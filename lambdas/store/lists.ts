@@ -44,14 +44,15 @@ export async function getList(listId: string): Promise<ListRecord | undefined> {
   return item ? toList(item) : undefined;
 }
 
-export async function putList(list: Omit<ListRecord, 'created' | 'updated'>, opts: { createOnly?: boolean } = {}): Promise<ListRecord | undefined> {
-  const item = await upsertItem(keys.list(list.id), { _t: 'List', doc: JSON.stringify(list), ...keys.listIndex(list.id) }, opts);
+/** Writes the list; with `createOnly`, only if it does not exist (undefined when it does). */
+export async function putList(list: Omit<ListRecord, 'created' | 'updated'>, createOnly = false): Promise<ListRecord | undefined> {
+  const item = await upsertItem(keys.list(list.id), { _t: 'List', doc: JSON.stringify(list), ...keys.listIndex(list.id) }, createOnly ? 'absent' : undefined);
   return item && toList(item);
 }
 
 /** Creates the list (named after its id) unless it exists; subscribing auto-creates lists. */
 export async function ensureList(listId: string): Promise<ListRecord> {
-  return (await putList({ id: listId, name: listId }, { createOnly: true })) ?? (await getList(listId))!;
+  return (await putList({ id: listId, name: listId }, true)) ?? (await getList(listId))!;
 }
 
 /**

@@ -5,7 +5,7 @@ import type { RenderedOutput } from '../domain/render';
 import { ddb } from '../shared/aws';
 import { config } from '../shared/config';
 import { GSI1, requestKeys, type Key } from './keys';
-import { conditional, conditionalWrite, retryOnConflict } from './conditional';
+import { conditional, conditionalWrite, expectation, expectedOf, newRev, retryOnConflict, type Expected } from './conditional';
 import { batchGet, batchWrite, getItem, queryAll, queryPage, TABLE, type StoredItem } from './table';
 import { now as clockNow } from '../shared/clock';
 
@@ -76,8 +76,8 @@ export interface MessageRecord {
 
 export interface StoredRecord {
   record: MessageRecord;
-  /** Optimistic-concurrency version: every write is conditional on it. */
-  v: number;
+  /** What a write of this record expects (its revision as read): every write is conditional on it. */
+  expected: Expected;
   updated: number;
 }
 
@@ -281,11 +281,11 @@ export const ttlFor = (days: number | undefined, at: number, dueAt = 0): { ttl?:
 
 const retention = (dueAt = 0): { ttl?: number } => ttlFor(config.MESSAGE_RETENTION_DAYS, clockNow(), dueAt);
 
-const messageItem = (r: MessageRecord, v: number) => ({
+const messageItem = (r: MessageRecord, rev: string) => ({
   ...requestKeys.message(r.requestId, suffixOf(r)),
   _t: 'Message',
   status: r.status,
-  v,
+  rev,
   /** Last write (epoch ms): the sweeper re-drives non-terminal messages that stopped moving. */
   updated: clockNow(),
   doc: pack(r),
@@ -619,21 +619,16 @@ export async function finishedSingles(markers: OpenMarker[]): Promise<Set<OpenMa
 }
 
 /**
- * Writes a message record if `expectV` matches the stored version (0 = must not exist yet).
- * Returns false when another writer got there first: the caller re-reads and decides again.
+ * Writes a message record if the stored one is as `expected` ('absent': it must not exist yet) and
+ * returns what the next write of it expects; undefined when another writer got there first (the
+ * caller re-reads and decides again).
  */
-export async function writeMessage(record: MessageRecord, expectV: number): Promise<boolean> {
-  return conditional(
-    new PutCommand({
-      TableName: TABLE,
-      Item: messageItem(record, expectV + 1),
-      ConditionExpression: expectV === 0 ? 'attribute_not_exists(pk)' : 'v = :v',
-      ExpressionAttributeValues: expectV === 0 ? undefined : { ':v': expectV },
-    }),
-  );
+export async function writeMessage(record: MessageRecord, expected: Expected): Promise<Expected | undefined> {
+  const rev = newRev();
+  return (await conditional(new PutCommand({ TableName: TABLE, Item: messageItem(record, rev), ...expectation(expected) }))) ? { rev } : undefined;
 }
 
-const toStored = (item: StoredItem): StoredRecord => ({ record: unpack(item.doc), v: Number(item.v), updated: Number(item.updated) });
+const toStored = (item: StoredItem): StoredRecord => ({ record: unpack(item.doc), expected: expectedOf(item), updated: Number(item.updated) });
 
 export async function getMessage(requestId: string, suffix: string): Promise<StoredRecord | undefined> {
   const item = await getItem(requestKeys.message(requestId, suffix));

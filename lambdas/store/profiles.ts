@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { keys } from './keys';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { conditional } from './conditional';
-import { batchGet, deleteItem, getItem, newRev, parseDoc, TABLE, updateDoc, updateExistingDoc, upsertItem, type StoredItem } from './table';
+import { conditional, newRev, withExpectation } from './conditional';
+import { batchGet, deleteItem, getItem, parseDoc, TABLE, updateDoc, updateExistingDoc, upsertItem, type StoredItem } from './table';
 
 export type Profile = Record<string, unknown>;
 
@@ -56,10 +56,8 @@ export async function touchProfile(userId: string): Promise<void> {
     new UpdateCommand({
       TableName: TABLE,
       Key: keys.profile(userId),
-      UpdateExpression: 'SET #rev = :rev',
-      ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeNames: { '#rev': 'rev' },
-      ExpressionAttributeValues: { ':rev': newRev() },
+      UpdateExpression: 'SET #rev = :next',
+      ...withExpectation('present', { '#rev': 'rev' }, { ':next': newRev() }),
     }),
   );
 }
@@ -76,7 +74,7 @@ export async function replaceProfile(userId: string, profile: Profile): Promise<
 
 /** Creates the profile only if none is stored (a send's implicit creation); true if it did. */
 export async function createProfileIfMissing(userId: string, profile: Profile): Promise<boolean> {
-  return (await upsertItem(keys.profile(userId), { ...fields(userId), doc: JSON.stringify(profile) }, { createOnly: true })) !== undefined;
+  return (await upsertItem(keys.profile(userId), { ...fields(userId), doc: JSON.stringify(profile) }, 'absent')) !== undefined;
 }
 
 /** POST semantics: top-level keys of `partial` replace the stored ones; creates the profile if missing. ProfileTooLarge past the limit. */

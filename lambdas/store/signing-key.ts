@@ -16,7 +16,7 @@ export async function storedSigningKey(create: boolean): Promise<Uint8Array | un
   const existing = await getItem(key);
   if (existing) return Buffer.from(String(existing.secret), 'base64');
   if (!create) return undefined;
-  await putItem({ ...key, _t: 'SigningKey', doc: '{}', secret: randomBytes(32).toString('base64') }, { rev: undefined });
+  await putItem({ ...key, _t: 'SigningKey', doc: '{}', secret: randomBytes(32).toString('base64') }, 'absent');
   const stored = await getItem(key);
   return Buffer.from(String(stored!.secret), 'base64');
 }

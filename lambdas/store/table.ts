@@ -11,7 +11,7 @@ import {
 import { z } from 'zod';
 import { ddb } from '../shared/aws';
 import { config } from '../shared/config';
-import { changed, conditional, conditionalWrite, retryOnConflict } from './conditional';
+import { changed, conditional, conditionalWrite, expectation, expectedOf, newRev, retryOnConflict, withExpectation, type Expected } from './conditional';
 import { GSI1, type IndexKey, type Key } from './keys';
 import { now as clockNow } from '../shared/clock';
 import { packCursor, unpackCursor } from '../shared/cursor';
@@ -44,18 +44,9 @@ export function parseDoc<T>(item: Pick<StoredItem, 'pk' | 'sk' | 'doc'>, schema:
   return parsed.data;
 }
 
-/** Writes an item; with `expectRev` the write only succeeds if nobody changed it since (optimistic). */
-export async function putItem(item: StoredItem, expect?: { rev: string | undefined }): Promise<boolean> {
-  const put = new PutCommand({
-    TableName: TABLE,
-    Item: item,
-    ...(expect
-      ? expect.rev === undefined
-        ? { ConditionExpression: 'attribute_not_exists(pk)' }
-        : { ConditionExpression: '#rev = :rev', ExpressionAttributeNames: { '#rev': 'rev' }, ExpressionAttributeValues: { ':rev': expect.rev } }
-      : {}),
-  });
-  return conditional(put);
+/** Writes an item with a fresh revision; with `expected` only if the stored item is as expected (false if not). */
+export async function putItem(item: StoredItem, expected?: Expected): Promise<boolean> {
+  return conditional(new PutCommand({ TableName: TABLE, Item: { ...item, rev: newRev() }, ...(expected ? expectation(expected) : {}) }));
 }
 
 /** Deletes an item; returns whether it existed. */
@@ -63,8 +54,6 @@ export async function deleteItem(key: Key): Promise<boolean> {
   const out = await ddb.send(new DeleteCommand({ TableName: TABLE, Key: key, ReturnValues: 'ALL_OLD' }));
   return out.Attributes !== undefined;
 }
-
-export const newRev = (): string => crypto.randomUUID();
 
 /**
  * Opaque page cursors: the LastEvaluatedKey, base64url-encoded. A cursor is only accepted by the
@@ -143,23 +132,15 @@ export async function* queryAll(q: Omit<PageQuery, 'cursor' | 'limit'> & { pageS
   } while (cursor);
 }
 
-export interface UpsertOptions {
-  /** Fail (return undefined) if the item exists. */
-  createOnly?: boolean;
-  /** Fail (return undefined) unless the item exists. */
-  mustExist?: boolean;
-  /** Fail (return undefined) unless the item still has this revision. */
-  expectRev?: string;
-}
-
 /**
- * Writes `doc` (JSON text) and attributes in one UpdateItem, keeping the first `created` time, and
- * returns the stored item; undefined when a createOnly/mustExist condition failed.
+ * Writes `doc` (JSON text) and attributes in one UpdateItem, with a fresh revision and keeping the
+ * first `created` time, and returns the stored item; with `expected`, only if the stored item is as
+ * expected (undefined when it is not).
  */
 export async function upsertItem(
   key: Key,
   fields: { doc: string; _t: string } & Partial<IndexKey> & Record<string, unknown>,
-  opts: UpsertOptions = {},
+  expected?: Expected,
 ): Promise<StoredItem | undefined> {
   const now = clockNow();
   const names: Record<string, string> = { '#created': 'created' };
@@ -170,23 +151,12 @@ export async function upsertItem(
     values[`:v${i}`] = value;
     sets.push(`#a${i} = :v${i}`);
   }
-  if (opts.expectRev !== undefined) values[':expectedRev'] = opts.expectRev;
-  const condition = opts.createOnly
-    ? 'attribute_not_exists(pk)'
-    : opts.expectRev !== undefined
-      ? '#rev = :expectedRev'
-      : opts.mustExist
-        ? 'attribute_exists(pk)'
-        : undefined;
-  if (opts.expectRev !== undefined) names['#rev'] = 'rev';
   const out = await conditionalWrite(
     new UpdateCommand({
       TableName: TABLE,
       Key: key,
       UpdateExpression: `SET ${sets.join(', ')}`,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-      ConditionExpression: condition,
+      ...(expected ? withExpectation(expected, names, values) : { ExpressionAttributeNames: names, ExpressionAttributeValues: values }),
       ReturnValues: 'ALL_NEW',
     }),
   );
@@ -270,7 +240,7 @@ export async function updateDoc<T>(
       const item = await getItem(key);
       const next = change(item ? parseDoc(item, schema) : undefined);
       if (next === undefined) return undefined;
-      const written = await upsertItem(key, { ...fields(next), doc: JSON.stringify(next) }, item ? { expectRev: String(item.rev) } : { createOnly: true });
+      const written = await upsertItem(key, { ...fields(next), doc: JSON.stringify(next) }, expectedOf(item));
       if (!written) throw changed(key.pk);
       return next;
     },

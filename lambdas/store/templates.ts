@@ -1,9 +1,9 @@
 import { TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ConflictError } from '../shared/errors';
-import { changed, conditional, retryOnConflict } from './conditional';
+import { changed, conditional, expectedOf, newRev, retryOnConflict, withExpectation } from './conditional';
 import { documents, type StoredDoc } from './documents';
 import { keys } from './keys';
-import { getItem, newRev, queryPage, TABLE, upsertItem, type StoredItem } from './table';
+import { getItem, queryPage, TABLE, upsertItem, type StoredItem } from './table';
 import { now as clockNow } from '../shared/clock';
 
 /** A template's body, as POST/PUT /notifications carry it (Elemental content). */
@@ -66,11 +66,7 @@ async function writeTemplate(id: string, change: (current: TemplateDoc | undefin
     async () => {
       const item = createOnly ? undefined : await getItem(templateKey(id));
       const current = item ? (JSON.parse(item.doc) as TemplateDoc) : undefined;
-      const written = await upsertItem(
-        templateKey(id),
-        { ...templateFields(id), doc: JSON.stringify(change(current)) },
-        item ? { expectRev: String(item.rev) } : { createOnly: true },
-      );
+      const written = await upsertItem(templateKey(id), { ...templateFields(id), doc: JSON.stringify(change(current)) }, expectedOf(item));
       if (written) return toRead(written);
       if (createOnly) return undefined;
       throw changed(`Notification ${id}`);
@@ -100,8 +96,7 @@ export async function archiveTemplate(id: string): Promise<void> {
       const read = await readTemplate(id);
       if (!read || read.stored.doc.archived) return;
       const doc: TemplateDoc = { ...read.stored.doc, archived: true };
-      if (!(await upsertItem(templateKey(id), { ...templateFields(id), doc: JSON.stringify(doc) }, { expectRev: read.rev })))
-        throw changed(`Notification ${id}`);
+      if (!(await upsertItem(templateKey(id), { ...templateFields(id), doc: JSON.stringify(doc) }, { rev: read.rev }))) throw changed(`Notification ${id}`);
     },
     { attempts: WRITE_ATTEMPTS },
   );
@@ -140,9 +135,11 @@ export async function publish(id: string, read: TemplateRead): Promise<TemplateD
           TableName: TABLE,
           Key: templateKey(id),
           UpdateExpression: 'SET #doc = :doc, #updated = :now, #rev = :next',
-          ConditionExpression: '#rev = :rev',
-          ExpressionAttributeNames: { '#doc': 'doc', '#updated': 'updated', '#rev': 'rev' },
-          ExpressionAttributeValues: { ':doc': JSON.stringify(next), ':now': now, ':next': newRev(), ':rev': read.rev },
+          ...withExpectation(
+            { rev: read.rev },
+            { '#doc': 'doc', '#updated': 'updated', '#rev': 'rev' },
+            { ':doc': JSON.stringify(next), ':now': now, ':next': newRev() },
+          ),
         },
       },
     ],

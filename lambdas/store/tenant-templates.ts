@@ -70,7 +70,7 @@ export async function saveTemplate(
       const claimed = await upsertItem(
         keys.tenantTemplateVersion(tenantId, templateId, vname(n)),
         { _t: 'TenantTemplateVersion', doc: JSON.stringify({ version: vname(n), template, created_at: now } satisfies TemplateVersion) },
-        { createOnly: true },
+        'absent',
       );
       if (!claimed) throw changed(`Template ${templateId} of tenant ${tenantId}`);
       return { n, now };

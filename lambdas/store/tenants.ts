@@ -2,9 +2,9 @@ import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import type { TenantPreferenceItem, TenantRecord } from '../domain/tenant-context';
 import { ddb } from '../shared/aws';
-import { conditional, retryOnConflict } from './conditional';
+import { conditional, expectation, newRev, retryOnConflict, revOf } from './conditional';
 import { esc, GSI1, keys } from './keys';
-import { batchGet, deleteItem, getItem, newRev, parseDoc, queryAll, queryPage, setFlag, TABLE, updateExistingDoc, upsertItem, type StoredItem } from './table';
+import { batchGet, deleteItem, getItem, parseDoc, queryAll, queryPage, setFlag, TABLE, updateExistingDoc, upsertItem, type StoredItem } from './table';
 import { now as clockNow } from '../shared/clock';
 
 export type Membership = { tenant_id: string; user_id: string; profile?: Record<string, unknown>; created: number };
@@ -84,7 +84,7 @@ export function deleteTenantItem(tenantId: string): Promise<boolean> {
 /** A tenant as read, with the revision a conditional write can check. */
 export interface VersionedTenant {
   tenant: TenantRecord;
-  rev: string | undefined;
+  rev: string | null;
 }
 
 /**
@@ -109,7 +109,7 @@ export async function versionedChain(tenantId: string, limit?: number): Promise<
     if (chain.length >= MAX_TENANT_DEPTH) throw new TenantChainError('depth', tenantId);
     const tenant = toTenant(item);
     seen.add(tenant.id);
-    chain.push({ tenant, rev: item.rev === undefined ? undefined : String(item.rev) });
+    chain.push({ tenant, rev: revOf(item) });
     next = tenant.parent_tenant_id;
   }
   return chain;
@@ -151,9 +151,7 @@ export async function putTenantChecked(tenant: TenantRecord, ancestors: Versione
     ConditionCheck: {
       TableName: TABLE,
       Key: keys.tenant(a.id),
-      ...(rev === undefined
-        ? { ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#rev)', ExpressionAttributeNames: { '#rev': 'rev' } }
-        : { ConditionExpression: '#rev = :rev', ExpressionAttributeNames: { '#rev': 'rev' }, ExpressionAttributeValues: { ':rev': rev } }),
+      ...expectation({ rev }),
     },
   }));
   const update = {

@@ -14,7 +14,7 @@ import { logger } from '../shared/logger';
 import { delaySecondsUntil } from '../shared/queue';
 import { sqsWorker } from '../shared/worker';
 import { isContention } from '../shared/errors';
-import { changed, retryOnConflict } from '../store/conditional';
+import { changed, retryOnConflict, type Expected } from '../store/conditional';
 import {
   compactRecord,
   getMessage,
@@ -245,22 +245,22 @@ async function runTarget(
 class Busy extends Error {}
 
 /**
- * Writes `next` over the stored version `v` and returns the new version; a lost race (another
+ * Writes `next` over the record as `expected` and returns what its next write expects; a lost race (another
  * writer changed the record since it was read) is contention: deliverRecipient re-reads and decides again.
  * A write that fails otherwise (DynamoDB refusing the item's size, say) is tried once more with the
  * record compacted: after a provider accepted, the outcome must be recorded, or the claim's lease
  * runs out and the message ends "outcome unknown" (never with a call on another channel).
  */
-async function save(next: MessageRecord, v: number): Promise<number> {
-  let written: boolean;
+async function save(next: MessageRecord, expected: Expected): Promise<Expected> {
+  let written: Expected | undefined;
   try {
-    written = await writeMessage(next, v);
+    written = await writeMessage(next, expected);
   } catch (e) {
     logger.warn('message record not saved; saving it compacted', { messageId: next.id, error: e as Error });
-    written = await writeMessage(compactRecord(next), v);
+    written = await writeMessage(compactRecord(next), expected);
   }
   if (!written) throw changed(`Message ${next.id}`);
-  return v + 1;
+  return written;
 }
 
 const finish = (
@@ -308,7 +308,7 @@ function withData(req: RequestRecord, r: DeliveryRecipient, record: MessageRecor
 
 async function deliverFrom(req: RequestRecord, r: DeliveryRecipient, storedProfile: Profile | undefined, stored: StoredRecord | undefined): Promise<void> {
   const now = clock();
-  const v = stored?.v ?? 0;
+  const expected = stored?.expected ?? 'absent';
   let record = stored?.record ?? newMessageRecord(req, r, 'ENQUEUED', now);
   if (TERMINAL.has(record.status)) return;
 
@@ -320,27 +320,27 @@ async function deliverFrom(req: RequestRecord, r: DeliveryRecipient, storedProfi
         { reason: 'FAILED', error: 'expired before delivery' },
         { type: 'UNDELIVERABLE', reason: 'FAILED', error: 'expired before delivery', expired_at: req.expiresAt },
       ),
-      v,
+      expected,
     );
     return;
   }
   if (req.dueAt !== undefined && req.dueAt - now > 1000) {
     // Delayed: record DELAYED once, then hop through the queue until due (or until it expires, if first).
     if (record.status !== 'DELAYED')
-      await save({ ...record, status: 'DELAYED', history: [...record.history, { ts: now, type: 'DELAYED', until: req.dueAt }] }, v);
+      await save({ ...record, status: 'DELAYED', history: [...record.history, { ts: now, type: 'DELAYED', until: req.dueAt }] }, expected);
     await reschedule(req, r, Math.min(req.dueAt, req.expiresAt ?? Infinity));
     return;
   }
   const timeout = req.message.timeout?.message ?? config.MESSAGE_TIMEOUT_MS;
   if (now - (req.dueAt ?? req.enqueued) > timeout) {
     const error = `message timeout: not delivered within ${timeout} ms`;
-    await save(finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error }, { type: 'UNDELIVERABLE', reason: 'FAILED', error }), v);
+    await save(finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error }, { type: 'UNDELIVERABLE', reason: 'FAILED', error }), expected);
     return;
   }
   const released = releaseStaleClaims(record, now);
   if (released.unknown) {
     // A provider may have accepted: end here, so neither it nor another channel is called again.
-    await save(concludeUnknown(released.record), v);
+    await save(concludeUnknown(released.record), expected);
     return;
   }
   record = released.record;
@@ -353,11 +353,14 @@ async function deliverFrom(req: RequestRecord, r: DeliveryRecipient, storedProfi
   const res = await resolveRecipient(req, r, storedProfile);
   if (res.end) {
     const detail = { ...(res.reason ? { reason: res.reason } : {}), ...(res.error ? { error: res.error } : {}), ...res.detail };
-    await save(finish(record, res.end, { reason: res.reason, error: res.error, tenantId: res.tenantId ?? record.tenantId }, { type: res.end, ...detail }), v);
+    await save(
+      finish(record, res.end, { reason: res.reason, error: res.error, tenantId: res.tenantId ?? record.tenantId }, { type: res.end, ...detail }),
+      expected,
+    );
     return;
   }
   record = { ...record, tenantId: res.tenant?.tenant.id ?? record.tenantId };
-  await walk(req, r, res, record, v);
+  await walk(req, r, res, record, expected);
 }
 
 /**
@@ -404,7 +407,7 @@ const outcomeOf = (c: ChannelState): Outcome => (c.state === 'failed' ? 'failed'
  * the final status). Retries that are not due yet park the recipient on the queue until the
  * earliest of them.
  */
-async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, record: MessageRecord, v: number): Promise<void> {
+async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, record: MessageRecord, expected: Expected): Promise<void> {
   const reach = await reachOf(r.userId);
   const reachable = (t: Target) => channelAddress(t, res.profile, reach) !== undefined;
   for (;;) {
@@ -435,11 +438,11 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
 
     if (!run.length) {
       if (waiting.length) {
-        await save(record, v);
+        await save(record, expected);
         await reschedule(req, r, Math.min(...waiting));
         return;
       }
-      await save(conclude(record, step.unreachable), v);
+      await save(conclude(record, step.unreachable), expected);
       return;
     }
 
@@ -452,7 +455,7 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
     const bytes = recordBytes({ ...record, outputs: [...record.outputs.filter((o) => !fresh.some((f) => f.channel === o.channel)), ...fresh] });
     if (bytes > RECORD_LIMIT_BYTES) {
       const error = `message record too large: ${bytes} bytes stored for this recipient, at most ${RECORD_LIMIT_BYTES}`;
-      await save(finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error }, { type: 'UNDELIVERABLE', reason: 'FAILED', error }), v);
+      await save(finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error }, { type: 'UNDELIVERABLE', reason: 'FAILED', error }), expected);
       return;
     }
     record = {
@@ -466,7 +469,7 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
     // CANCELED, nothing delivered), and a cancel after it finds the message ROUTED (409). The
     // inbox is claimed too: its write is safe to repeat, but without a claim a cancel landing
     // between the read and the inbox write answered CANCELED while the item was written.
-    v = await save(record, v);
+    expected = await save(record, expected);
     const turns = await Promise.all(run.map((t) => runTarget(req, record, t, res, record.channels[targetKey(t)], outputs.get(targetKey(t))!)));
     for (const turn of turns) record = apply(record, turn);
   }
@@ -510,7 +513,7 @@ async function giveUp(req: RequestRecord, r: DeliveryRecipient, error: string): 
       const record = stored?.record ?? newMessageRecord(req, r, 'ENQUEUED', clock());
       if (TERMINAL.has(record.status)) return;
       const final = finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error }, { type: 'UNDELIVERABLE', reason: 'FAILED', error });
-      if (!(await writeMessage(final, stored?.v ?? 0))) throw changed(`Message ${r.messageId}`);
+      if (!(await writeMessage(final, stored?.expected ?? 'absent'))) throw changed(`Message ${r.messageId}`);
     },
     { attempts: 5 },
   );

@@ -92,7 +92,7 @@ class Emitter {
 
   private async claimReach(r: DeliveryRecipient, reach: string): Promise<boolean> {
     const record = newMessageRecord(this.req, r, 'ENQUEUED', clock(), reach);
-    if (await writeMessage(record, 0)) return true;
+    if (await writeMessage(record, 'absent')) return true;
     const existing = await getMessage(this.req.requestId, r.messageId.slice(this.req.requestId.length + 1));
     return existing?.record.reach === reach && existing.record.status === 'ENQUEUED';
   }

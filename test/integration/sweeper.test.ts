@@ -45,7 +45,7 @@ async function seedRequests(n: number, status: 'DELIVERED' | 'ENQUEUED'): Promis
       single: true,
     } as import('../../lambdas/store/messages').RequestRecord;
     await store().createRequest(req, now() - 1000);
-    await store().writeMessage({ ...store().newMessageRecord(req, { messageId: requestId, userId: user }, status, now()) }, 0);
+    await store().writeMessage({ ...store().newMessageRecord(req, { messageId: requestId, userId: user }, status, now()) }, 'absent');
   });
   return ids;
 }

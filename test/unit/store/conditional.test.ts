@@ -3,7 +3,7 @@
  * retryOnConflict re-runs contention and nothing else.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { changed, refusal, retryOnConflict } from '../../../lambdas/store/conditional';
+import { changed, expectation, expectedOf, refusal, retryOnConflict, withExpectation, type Expected } from '../../../lambdas/store/conditional';
 import { ConflictError, isContention } from '../../../lambdas/shared/errors';
 
 const named = (name: string, extra: Record<string, unknown> = {}) => Object.assign(new Error(name), { name, ...extra });
@@ -88,5 +88,42 @@ describe('retryOnConflict', () => {
       }),
     ).rejects.toBeInstanceOf(ConflictError);
     expect(waits).toEqual([0, 1]);
+  });
+});
+
+describe('expectation: one optimistic-concurrency scheme', () => {
+  it.each<[string, Expected, ReturnType<typeof expectation>]>([
+    ['absent', 'absent', { ConditionExpression: 'attribute_not_exists(pk)' }],
+    ['present, whatever its revision', 'present', { ConditionExpression: 'attribute_exists(pk)' }],
+    [
+      'at a revision',
+      { rev: 'r1' },
+      { ConditionExpression: '#rev = :rev', ExpressionAttributeNames: { '#rev': 'rev' }, ExpressionAttributeValues: { ':rev': 'r1' } },
+    ],
+    [
+      'present, written before revisions',
+      { rev: null },
+      { ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#rev)', ExpressionAttributeNames: { '#rev': 'rev' } },
+    ],
+  ])('%s', (_, expected, condition) => {
+    expect(expectation(expected)).toEqual(condition);
+  });
+
+  it.each<[string, { rev?: unknown } | undefined, Expected]>([
+    ['nothing read', undefined, 'absent'],
+    ['an item with a revision', { rev: 'r1' }, { rev: 'r1' }],
+    ['an item without one', {}, { rev: null }],
+    ['an item with a numeric version only', { v: 3 } as { rev?: unknown }, { rev: null }],
+  ])('expectedOf %s', (_, item, expected) => {
+    expect(expectedOf(item)).toEqual(expected);
+  });
+
+  it("merges the write's own placeholders", () => {
+    expect(withExpectation({ rev: 'r1' }, { '#doc': 'doc' }, { ':doc': '{}' })).toEqual({
+      ConditionExpression: '#rev = :rev',
+      ExpressionAttributeNames: { '#doc': 'doc', '#rev': 'rev' },
+      ExpressionAttributeValues: { ':doc': '{}', ':rev': 'r1' },
+    });
+    expect(withExpectation('present', { '#a': 'a' })).toEqual({ ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeNames: { '#a': 'a' } });
   });
 });
