@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { AddressOf } from '../domain/addresses';
 import { fcmSettings } from './catalog';
 import { ProviderError, type ProviderAdapter, type ProviderResult, type ProviderSend } from './port';
-import { invalidAddress, parseJson, parseSettings, request } from './transport';
+import { invalidAddress, parseJson, parseSettings, sharedHttp, type HttpClient } from './transport';
 import { wallNow } from '../shared/clock';
 
 const FCM_SCOPE = 'https://www.googleapis.com/auth/firebase.messaging';
@@ -63,13 +63,13 @@ const tokenKey = (sa: ServiceAccount) =>
 
 const tokenReply = z.object({ access_token: z.string().min(1), expires_in: z.number().positive().default(3600) });
 
-async function accessToken(sa: ServiceAccount, timeoutMs: number): Promise<string> {
+async function accessToken(http: HttpClient, sa: ServiceAccount, timeoutMs: number): Promise<string> {
   const key = tokenKey(sa);
   const cached = tokens.get(key);
   // A minute of margin so a token never expires between this check and FCM reading it.
   if (cached && cached.expiresAt - 60_000 > wallNow()) return cached.token;
   const now = Math.floor(wallNow() / 1000);
-  const reply = await request({
+  const reply = await http.request({
     url: sa.token_uri,
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: await signAssertion(sa, now) }).toString(),
@@ -105,15 +105,17 @@ export const fcmMessage = (token: string, message: ProviderSend<'push'>) => ({
  * retry reaches the devices that were only briefly unreachable.
  */
 export class FcmAdapter implements ProviderAdapter<'push'> {
+  constructor(private readonly http: HttpClient = sharedHttp()) {}
+
   async send(message: ProviderSend<'push'>): Promise<ProviderResult> {
     const settings = parseSettings(fcmSettings, message.settings, 'firebase-fcm');
     const targets = fcmTokens(message.address);
     const sa = parseServiceAccount(settings.service_account);
-    const bearer = await accessToken(sa, message.timeoutMs);
+    const bearer = await accessToken(this.http, sa, message.timeoutMs);
     const url = `${(settings.endpoint ?? FCM_ENDPOINT).replace(/\/$/, '')}/v1/projects/${encodeURIComponent(settings.project_id)}/messages:send`;
     const results = await Promise.allSettled(
       targets.map((token) =>
-        request({
+        this.http.request({
           url,
           headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` },
           body: JSON.stringify(fcmMessage(token, message)),

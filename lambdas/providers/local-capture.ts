@@ -3,7 +3,7 @@ import { localCaptureSettings } from './catalog';
 /** The channels the local capture stands in for. */
 type Captured = 'sms' | 'push';
 import type { ProviderAdapter, ProviderResult, ProviderSend } from './port';
-import { parseSettings, request } from './transport';
+import { parseSettings, sharedHttp, type HttpClient } from './transport';
 
 /** The JSON the local capture receives (lambdas/local/capture.ts reads the same shape). */
 export const capturePayload = (message: ProviderSend<Captured>) => ({
@@ -18,9 +18,11 @@ export const capturePayload = (message: ProviderSend<Captured>) => ({
  * server, where people and tests read it back. SENT, as a real SMS or push provider would report.
  */
 export class LocalCaptureAdapter implements ProviderAdapter<Captured> {
+  constructor(private readonly http: HttpClient = sharedHttp()) {}
+
   async send(message: ProviderSend<Captured>): Promise<ProviderResult> {
     const settings = parseSettings(localCaptureSettings, message.settings, 'local-capture');
-    await request({
+    await this.http.request({
       url: settings.url,
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(capturePayload(message)),

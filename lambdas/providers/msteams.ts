@@ -2,7 +2,7 @@ import { teamsAddress, type TeamsAddress } from '../domain/addresses';
 import type { OutputBlock, RenderedOutput } from '../domain/render';
 import { msteamsSettings } from './catalog';
 import type { ProviderAdapter, ProviderResult, ProviderSend } from './port';
-import { invalidAddress, parseJson, parseSettings, request } from './transport';
+import { invalidAddress, parseJson, parseSettings, sharedHttp, type HttpClient } from './transport';
 
 type CardElement = Record<string, unknown>;
 
@@ -73,11 +73,13 @@ export function teamsUrl(address: TeamsAddress): string {
 
 /** Direct messages to Microsoft Teams. */
 export class MsTeamsAdapter implements ProviderAdapter<'direct_message'> {
+  constructor(private readonly http: HttpClient = sharedHttp()) {}
+
   async send(message: ProviderSend<'direct_message'>): Promise<ProviderResult> {
     parseSettings(msteamsSettings, message.settings, 'msteams');
     const parsed = teamsAddress.safeParse(message.address.ms_teams);
     if (!parsed.success) throw invalidAddress('msteams', 'the profile has no usable ms_teams object');
-    const reply = await request({
+    const reply = await this.http.request({
       url: teamsUrl(parsed.data),
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(teamsActivity(message.content)),

@@ -3,7 +3,7 @@ import type { OutputBlock, RenderedOutput } from '../domain/render';
 import { config } from '../shared/config';
 import { slackSettings } from './catalog';
 import { httpFailure, ProviderError, type ProviderAdapter, type ProviderResult, type ProviderSend } from './port';
-import { exchange, invalidAddress, parseJson, parseSettings, retryAfterMs, type HttpReply } from './transport';
+import { invalidAddress, parseJson, parseSettings, retryAfterMs, sharedHttp, type HttpClient, type HttpReply } from './transport';
 
 const SLACK_API = 'https://slack.com/api';
 
@@ -63,13 +63,14 @@ export function slackOutcome(method: string, reply: HttpReply): Record<string, u
 }
 
 interface SlackCall {
+  http: HttpClient;
   api: string;
   token: string;
   timeoutMs: number;
 }
 
 async function callSlack(c: SlackCall, method: string, init: { query?: Record<string, string>; body?: unknown }): Promise<Record<string, unknown>> {
-  const reply = await exchange({
+  const reply = await c.http.exchange({
     url: `${c.api}/${method}${init.query ? `?${new URLSearchParams(init.query)}` : ''}`,
     method: init.body === undefined ? 'GET' : 'POST',
     headers: { authorization: `Bearer ${c.token}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' }) },
@@ -90,6 +91,8 @@ async function userIdByEmail(c: SlackCall, email: string): Promise<string> {
 
 /** Direct messages through the Slack Web API (`chat.postMessage`) with the profile's token or a bot token. */
 export class SlackAdapter implements ProviderAdapter<'direct_message'> {
+  constructor(private readonly http: HttpClient = sharedHttp()) {}
+
   async send(message: ProviderSend<'direct_message'>): Promise<ProviderResult> {
     const settings = parseSettings(slackSettings, message.settings, 'slack');
     const parsed = slackAddress.safeParse(message.address.slack);
@@ -97,7 +100,12 @@ export class SlackAdapter implements ProviderAdapter<'direct_message'> {
     const address = parsed.data;
     const token = address.access_token ?? settings.bot_token;
     if (!token) throw invalidAddress('slack', 'no access_token in the profile and no bot_token in the settings');
-    const c: SlackCall = { api: (settings.api_url ?? config.SLACK_API_URL ?? SLACK_API).replace(/\/$/, ''), token, timeoutMs: message.timeoutMs };
+    const c: SlackCall = {
+      http: this.http,
+      api: (settings.api_url ?? config.SLACK_API_URL ?? SLACK_API).replace(/\/$/, ''),
+      token,
+      timeoutMs: message.timeoutMs,
+    };
     const channel = address.channel ?? address.user_id ?? (address.email ? await userIdByEmail(c, address.email) : undefined);
     if (!channel) throw invalidAddress('slack', 'the slack object names no channel, user_id or email');
     const posted = await callSlack(c, 'chat.postMessage', { body: slackPayload(channel, message.content) });

@@ -2,7 +2,7 @@ import net from 'node:net';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import type { z } from 'zod';
-import { EgressRefused, isLoopback, resolveEgress } from '../shared/egress';
+import { configuredPolicy, EgressRefused, isLoopback, resolveEgress, type EgressPolicy } from '../shared/egress';
 import { smtpSettings } from './catalog';
 import { ProviderError, type ProviderAdapter, type ProviderResult, type ProviderSend } from './port';
 import { emailRecipient, parseSettings, refusedEgress } from './transport';
@@ -75,13 +75,16 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 
 /** Email through any SMTP server; a new connection per message (no pool), closed when done. */
 export class SmtpAdapter implements ProviderAdapter<'email'> {
+  /** `egress`: where the adapter may connect (default: the configured policy). */
+  constructor(private readonly egress: EgressPolicy = configuredPolicy()) {}
+
   async send(message: ProviderSend<'email'>): Promise<ProviderResult> {
     const settings = parseSettings(smtpSettings, message.settings, 'smtp');
     const mail = smtpMail(message, settings);
     const signal = AbortSignal.timeout(message.timeoutMs);
     let transport: Transporter<SMTPTransport.SentMessageInfo> | undefined;
     try {
-      const { address } = await abortable(resolveEgress(settings.host), signal);
+      const { address } = await abortable(resolveEgress(settings.host, this.egress), signal);
       transport = nodemailer.createTransport({
         ...smtpConnection(settings, address),
         auth: settings.username ? { user: settings.username, pass: settings.password ?? '' } : undefined,

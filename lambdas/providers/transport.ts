@@ -3,7 +3,8 @@ import https from 'node:https';
 import addressparser from 'nodemailer/lib/addressparser';
 import type { z } from 'zod';
 import type { AddressOf } from '../domain/addresses';
-import { checkLiteral, EgressRefused, guardedLookup } from '../shared/egress';
+import type net from 'node:net';
+import { checkLiteral, configuredPolicy, EgressRefused, guardedLookup, type EgressPolicy } from '../shared/egress';
 import { httpFailure, ProviderError } from './port';
 
 /**
@@ -73,35 +74,58 @@ export interface HttpReply {
 /** Largest answer body read; a provider's answers are small, a hostile endpoint's need not be. */
 const MAX_REPLY_BYTES = 1024 * 1024;
 
-// Keep-alive agents whose connections resolve through the egress check: every socket they open
-// connects to the address that passed it.
-const lookup = guardedLookup();
-const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
-
 /**
- * One HTTP exchange within the provider timeout, the body read in full (up to 1 MiB). Redirects are
- * not followed: a provider endpoint that redirects is misconfigured, and following one would
- * resend a signed or authenticated request somewhere else. Only http and https URLs, and only to
- * addresses the egress policy allows (checked on the resolved address, in the connection itself).
+ * Provider HTTP calls under one egress policy (lambdas/shared/egress.ts): keep-alive agents whose
+ * connections resolve through the policy's check, so every socket connects to an address that
+ * passed it. The adapters share one client under the configured policy (`sharedHttp`); a test
+ * gives an adapter its own client with the policy it checks.
  */
-export async function exchange(call: HttpCall): Promise<HttpReply> {
-  let url: URL;
-  try {
-    url = new URL(call.url);
-  } catch {
-    throw new ProviderError(`${call.what}: the url is invalid`, false);
+export class HttpClient {
+  private readonly lookup: net.LookupFunction;
+  private readonly agents: Record<'http:' | 'https:', http.Agent>;
+
+  constructor(readonly policy: EgressPolicy = configuredPolicy()) {
+    this.lookup = guardedLookup(policy);
+    this.agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ProviderError(`${call.what}: the url is not http or https`, false);
-  try {
-    checkLiteral(url.hostname);
-    return await send(url, call);
-  } catch (e) {
-    if (e instanceof EgressRefused) throw refusedEgress(call.what);
-    throw networkFailure(e, call.what, call.timeoutMs);
+
+  /**
+   * One HTTP exchange within the provider timeout, the body read in full (up to 1 MiB). Redirects are
+   * not followed: a provider endpoint that redirects is misconfigured, and following one would
+   * resend a signed or authenticated request somewhere else. Only http and https URLs, and only to
+   * addresses the egress policy allows (checked on the resolved address, in the connection itself).
+   */
+  async exchange(call: HttpCall): Promise<HttpReply> {
+    let url: URL;
+    try {
+      url = new URL(call.url);
+    } catch {
+      throw new ProviderError(`${call.what}: the url is invalid`, false);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ProviderError(`${call.what}: the url is not http or https`, false);
+    try {
+      checkLiteral(url.hostname, this.policy);
+      return await send(url, call, { agent: this.agents[url.protocol], lookup: this.lookup });
+    } catch (e) {
+      if (e instanceof EgressRefused) throw refusedEgress(call.what);
+      throw networkFailure(e, call.what, call.timeoutMs);
+    }
+  }
+
+  /** `exchange`, throwing the classified ProviderError for any non-2xx answer (see httpFailure). */
+  async request(call: HttpCall): Promise<HttpReply> {
+    const reply = await this.exchange(call);
+    const failure = httpFailure(reply.status, reply.headers.get('retry-after'), call.what);
+    if (failure) throw failure;
+    return reply;
   }
 }
 
-function send(url: URL, call: HttpCall): Promise<HttpReply> {
+let shared: HttpClient | undefined;
+/** The adapters' client under the configured egress policy: one set of keep-alive agents per process. */
+export const sharedHttp = (): HttpClient => (shared ??= new HttpClient());
+
+function send(url: URL, call: HttpCall, via: { agent: http.Agent; lookup: net.LookupFunction }): Promise<HttpReply> {
   const signal = AbortSignal.timeout(call.timeoutMs);
   const body = call.body === undefined ? undefined : Buffer.from(call.body);
   return new Promise<HttpReply>((resolve, reject) => {
@@ -118,8 +142,8 @@ function send(url: URL, call: HttpCall): Promise<HttpReply> {
       {
         method: call.method ?? 'POST',
         headers: { ...call.headers, ...(body ? { 'content-length': String(body.length) } : {}) },
-        agent: agents[url.protocol as 'http:' | 'https:'],
-        lookup,
+        agent: via.agent,
+        lookup: via.lookup,
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -154,14 +178,6 @@ function send(url: URL, call: HttpCall): Promise<HttpReply> {
     req.on('error', (e) => settle(() => reject(e)));
     req.end(body);
   });
-}
-
-/** `exchange`, throwing the classified ProviderError for any non-2xx answer (see httpFailure). */
-export async function request(call: HttpCall): Promise<HttpReply> {
-  const reply = await exchange(call);
-  const failure = httpFailure(reply.status, reply.headers.get('retry-after'), call.what);
-  if (failure) throw failure;
-  return reply;
 }
 
 /** A `retry-after` header (seconds or an HTTP date) in ms, parsed as httpFailure parses it. */

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { webhookAddress } from '../domain/addresses';
 import { webhookSettings } from './catalog';
 import type { ProviderAdapter, ProviderResult, ProviderSend } from './port';
-import { invalidAddress, parseSettings, request } from './transport';
+import { invalidAddress, parseSettings, sharedHttp, type HttpClient } from './transport';
 import { wallNow } from '../shared/clock';
 
 type WebhookSettings = z.output<typeof webhookSettings>;
@@ -69,10 +69,12 @@ export function webhookRequest(message: ProviderSend<'webhook'>, settings: Webho
 
 /** Signed HTTP webhooks: a 2xx answer means the receiver has the message, so it counts as DELIVERED. */
 export class WebhookAdapter implements ProviderAdapter<'webhook'> {
+  constructor(private readonly http: HttpClient = sharedHttp()) {}
+
   async send(message: ProviderSend<'webhook'>): Promise<ProviderResult> {
     const settings = parseSettings(webhookSettings, message.settings, 'webhook');
     const req = webhookRequest(message, settings, Math.floor(wallNow() / 1000));
-    await request({ ...req, timeoutMs: message.timeoutMs, what: 'webhook' });
+    await this.http.request({ ...req, timeoutMs: message.timeoutMs, what: 'webhook' });
     return { status: 'DELIVERED' };
   }
 }

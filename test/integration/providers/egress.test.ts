@@ -2,6 +2,14 @@ import { generateKeyPairSync } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { startRecorder, sendOf, type Recorder } from './recorder';
+import { FcmAdapter } from '../../../lambdas/providers/fcm';
+import { LocalCaptureAdapter } from '../../../lambdas/providers/local-capture';
+import { MsTeamsAdapter } from '../../../lambdas/providers/msteams';
+import { SlackAdapter } from '../../../lambdas/providers/slack';
+import { SmtpAdapter } from '../../../lambdas/providers/smtp';
+import { HttpClient } from '../../../lambdas/providers/transport';
+import { WebhookAdapter } from '../../../lambdas/providers/webhook';
+import type { EgressPolicy } from '../../../lambdas/shared/egress';
 
 /**
  * Issue 11, item 8: API callers choose webhook URLs, Teams URLs, FCM endpoints, the Slack API URL
@@ -11,37 +19,22 @@ import { startRecorder, sendOf, type Recorder } from './recorder';
  * sees a connection. The stand-ins listen on 127.0.0.1, as a service on the worker's own network
  * would.
  */
-type Adapters = {
-  webhook: typeof import('../../../lambdas/providers/webhook');
-  msteams: typeof import('../../../lambdas/providers/msteams');
-  slack: typeof import('../../../lambdas/providers/slack');
-  fcm: typeof import('../../../lambdas/providers/fcm');
-  smtp: typeof import('../../../lambdas/providers/smtp');
-  capture: typeof import('../../../lambdas/providers/local-capture');
-};
-
-/** The adapters as a function started with `env` loads them (configuration is read once, at load). */
-function loadAdapters(env: Record<string, string | undefined>): Adapters {
-  let loaded: Adapters | undefined;
-  jest.isolateModules(() => {
-    for (const [k, v] of Object.entries(env)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    loaded = {
-      webhook: require('../../../lambdas/providers/webhook'),
-      msteams: require('../../../lambdas/providers/msteams'),
-      slack: require('../../../lambdas/providers/slack'),
-      fcm: require('../../../lambdas/providers/fcm'),
-      smtp: require('../../../lambdas/providers/smtp'),
-      capture: require('../../../lambdas/providers/local-capture'),
-    };
-  });
-  return loaded!;
+/** The adapters under one egress policy, as the workers build them under the configured one. */
+function adaptersUnder(policy: EgressPolicy) {
+  const http = new HttpClient(policy);
+  return {
+    webhook: new WebhookAdapter(http),
+    msteams: new MsTeamsAdapter(http),
+    slack: new SlackAdapter(http),
+    fcm: new FcmAdapter(http),
+    capture: new LocalCaptureAdapter(http),
+    smtp: new SmtpAdapter(policy),
+  };
 }
 
-const closed = loadAdapters({ ALLOW_PRIVATE_EGRESS: undefined, EGRESS_ALLOW_HOSTS: undefined, SLACK_API_URL: undefined });
-const allowLocalhost = loadAdapters({ ALLOW_PRIVATE_EGRESS: 'false', EGRESS_ALLOW_HOSTS: 'localhost' });
+/** The default everywhere but the local stack: ALLOW_PRIVATE_EGRESS off, no allowed hosts. */
+const closed = adaptersUnder({ allowPrivate: false, allowHosts: [] });
+const allowLocalhost = adaptersUnder({ allowPrivate: false, allowHosts: ['localhost'] });
 
 let target: Recorder;
 let port: string;
@@ -91,12 +84,12 @@ describe('with private egress off', () => {
     ['localhost (a name that resolves to loopback)', () => `http://localhost:${port}/hook`],
     ['169.254.169.254 (the metadata service)', () => 'http://169.254.169.254/latest/meta-data/'],
   ])('the webhook adapter refuses a profile url at %s', async (_name, url) => {
-    await expect(new closed.webhook.WebhookAdapter().send(hookTo(url()))).rejects.toMatchObject(refused('webhook'));
+    await expect(closed.webhook.send(hookTo(url()))).rejects.toMatchObject(refused('webhook'));
     expect(target.requests).toHaveLength(0);
   });
 
   it("refuses a provider's webhook url at a private address too", async () => {
-    const sent = new closed.webhook.WebhookAdapter().send({
+    const sent = closed.webhook.send({
       ...hookTo(`http://127.0.0.1:${port}/x`),
       address: {},
       settings: { url: `http://127.0.0.1:${port}/hook` },
@@ -108,10 +101,8 @@ describe('with private egress off', () => {
   it('the msteams adapter refuses a webhook_url and a service_url at a private address', async () => {
     const dm = (msTeams: Record<string, unknown>) =>
       sendOf({ channel: 'direct_message', address: { ms_teams: msTeams }, content: { channel: 'direct_message', title: 'T', text: 'B' } });
-    await expect(new closed.msteams.MsTeamsAdapter().send(dm({ webhook_url: `http://127.0.0.1:${port}/teams` }))).rejects.toMatchObject(refused('msteams'));
-    await expect(new closed.msteams.MsTeamsAdapter().send(dm({ service_url: `http://localhost:${port}`, conversation_id: 'c1' }))).rejects.toMatchObject(
-      refused('msteams'),
-    );
+    await expect(closed.msteams.send(dm({ webhook_url: `http://127.0.0.1:${port}/teams` }))).rejects.toMatchObject(refused('msteams'));
+    await expect(closed.msteams.send(dm({ service_url: `http://localhost:${port}`, conversation_id: 'c1' }))).rejects.toMatchObject(refused('msteams'));
     expect(target.requests).toHaveLength(0);
   });
 
@@ -122,7 +113,7 @@ describe('with private egress off', () => {
       content: { channel: 'direct_message', title: 'T', text: 'B' },
       settings: { api_url: `http://127.0.0.1:${port}/api` },
     });
-    await expect(new closed.slack.SlackAdapter().send(dm)).rejects.toMatchObject(refused('slack chat.postMessage'));
+    await expect(closed.slack.send(dm)).rejects.toMatchObject(refused('slack chat.postMessage'));
     expect(target.requests).toHaveLength(0);
   });
 
@@ -141,14 +132,14 @@ describe('with private egress off', () => {
     });
 
   it('the firebase-fcm adapter refuses a token_uri at a private address', async () => {
-    await expect(new closed.fcm.FcmAdapter().send(push(`http://127.0.0.1:${port}/token`, 'https://fcm.googleapis.com', 'a1'))).rejects.toMatchObject(
+    await expect(closed.fcm.send(push(`http://127.0.0.1:${port}/token`, 'https://fcm.googleapis.com', 'a1'))).rejects.toMatchObject(
       refused('firebase-fcm token endpoint'),
     );
     expect(target.requests).toHaveLength(0);
   });
 
   it('the firebase-fcm adapter refuses an endpoint at a private address (the token endpoint allow-listed)', async () => {
-    const sent = new allowLocalhost.fcm.FcmAdapter().send(push(`http://localhost:${port}/token`, `http://127.0.0.1:${port}`, 'a2'));
+    const sent = allowLocalhost.fcm.send(push(`http://localhost:${port}/token`, `http://127.0.0.1:${port}`, 'a2'));
     await expect(sent).rejects.toMatchObject(refused('firebase-fcm'));
     expect(target.requests.map((r) => r.path)).toEqual(['/token']);
   });
@@ -160,23 +151,21 @@ describe('with private egress off', () => {
       content: { channel: 'sms', body: 'B' },
       settings: { url: `http://127.0.0.1:${port}/capture` },
     });
-    await expect(new closed.capture.LocalCaptureAdapter().send(sms)).rejects.toMatchObject(refused('local-capture'));
+    await expect(closed.capture.send(sms)).rejects.toMatchObject(refused('local-capture'));
     expect(target.requests).toHaveLength(0);
   });
 
   it.each([['127.0.0.1'], ['localhost'], ['0x7f.1'], ['2130706433'], ['::1']])('the smtp adapter refuses the host %s without connecting', async (host) => {
-    const sent = new closed.smtp.SmtpAdapter().send(sendOf({ settings: { host, port: smtp.port, from: 'a@acme.test' } }));
+    const sent = closed.smtp.send(sendOf({ settings: { host, port: smtp.port, from: 'a@acme.test' } }));
     await expect(sent).rejects.toMatchObject(refused('smtp'));
     expect(smtp.connections).toBe(0);
   });
 
   it('an allow-listed host name is reached, while the same server by its address is refused', async () => {
-    await expect(new allowLocalhost.webhook.WebhookAdapter().send(hookTo(`http://127.0.0.1:${port}/by-address`))).rejects.toMatchObject(refused('webhook'));
-    await expect(new allowLocalhost.webhook.WebhookAdapter().send(hookTo(`http://localhost:${port}/by-name`))).resolves.toEqual({ status: 'DELIVERED' });
+    await expect(allowLocalhost.webhook.send(hookTo(`http://127.0.0.1:${port}/by-address`))).rejects.toMatchObject(refused('webhook'));
+    await expect(allowLocalhost.webhook.send(hookTo(`http://localhost:${port}/by-name`))).resolves.toEqual({ status: 'DELIVERED' });
     expect(target.requests.map((r) => r.path)).toEqual(['/by-name']);
-    const sent = await new allowLocalhost.smtp.SmtpAdapter().send(
-      sendOf({ messageId: 'm-allowed', settings: { host: 'localhost', port: smtp.port, from: 'a@acme.test' } }),
-    );
+    const sent = await allowLocalhost.smtp.send(sendOf({ messageId: 'm-allowed', settings: { host: 'localhost', port: smtp.port, from: 'a@acme.test' } }));
     expect(sent.status).toBe('SENT');
     expect(smtp.connections).toBe(1);
   });
