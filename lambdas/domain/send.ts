@@ -84,6 +84,11 @@ export const messageSchema = z
   .refine((m) => m.content !== undefined || m.template !== undefined, { message: "Either 'content' or 'template' must be defined.", path: ['content'] });
 
 export type SendMessage = z.infer<typeof messageSchema>;
+
+/** A message as a request stores it: a send's, or a bulk run's, whose `to` names nobody (its users are the job's). */
+export const storedMessageSchema: z.ZodType<SendMessage> = messageSchema.safeExtend({
+  to: z.union([recipientSchema, z.array(recipientSchema).max(MAX_TO_ENTRIES)]),
+});
 export type RecipientEntry = z.infer<typeof recipientSchema>;
 
 /** Keys of a `to` entry that say who or what it targets, not what the recipient's profile holds. */

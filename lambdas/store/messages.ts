@@ -1,24 +1,23 @@
 import { PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { displayRecipient, type SendMessage } from '../domain/send';
-import type { DeliveryRecipient, FanoutState } from '../shared/jobs';
+import { z } from 'zod';
+import { displayRecipient, storedMessageSchema, type SendMessage } from '../domain/send';
+import { deliveryRecipient, fanoutState, type DeliveryRecipient, type FanoutState } from '../shared/jobs';
 import type { RenderedOutput } from '../domain/render';
 import { ddb } from '../shared/aws';
 import { config } from '../shared/config';
 import { GSI1, requestKeys, type Key } from './keys';
 import { conditional, conditionalWrite, expectation, expectedOf, newRev, retryOnConflict, type Expected } from './conditional';
-import { batchGet, batchWrite, getItem, queryAll, queryPage, TABLE, type StoredItem } from './table';
+import { batchGet, batchWrite, getItem, parseDoc, parseStored, queryAll, queryPage, TABLE, type StoredItem } from './table';
 import { now as clockNow } from '../shared/clock';
 
 /** Courier's message statuses (its message log's status lifecycle; docs/decisions.md#d6). */
-export type MessageStatus = 'ENQUEUED' | 'DELAYED' | 'ROUTED' | 'SENT' | 'DELIVERED' | 'FILTERED' | 'UNROUTABLE' | 'UNDELIVERABLE' | 'UNMAPPED' | 'CANCELED';
+const messageStatus = z.enum(['ENQUEUED', 'DELAYED', 'ROUTED', 'SENT', 'DELIVERED', 'FILTERED', 'UNROUTABLE', 'UNDELIVERABLE', 'UNMAPPED', 'CANCELED']);
+export type MessageStatus = z.infer<typeof messageStatus>;
 
 export const TERMINAL: ReadonlySet<MessageStatus> = new Set(['SENT', 'DELIVERED', 'FILTERED', 'UNROUTABLE', 'UNDELIVERABLE', 'UNMAPPED', 'CANCELED']);
 
-export interface HistoryEvent {
-  ts: number;
-  type: string;
-  [detail: string]: unknown;
-}
+const historyEvent = z.looseObject({ ts: z.number(), type: z.string() });
+export type HistoryEvent = z.infer<typeof historyEvent>;
 
 /**
  * Delivery state of one target (`email`, `direct_message:slack`) of a message: `sending` while a
@@ -26,19 +25,20 @@ export interface HistoryEvent {
  * outcomes. `providerIndex` / `providerAttempts` / `providerSince` track failover and the retry
  * window on the current provider.
  */
-export interface ChannelState {
-  state: 'sending' | 'retry' | 'delivered' | 'sent' | 'failed';
-  provider?: string;
+const channelState = z.object({
+  state: z.enum(['sending', 'retry', 'delivered', 'sent', 'failed']),
+  provider: z.string().optional(),
   /** Every provider call made for this target. */
-  attempts: number;
-  providerIndex?: number;
-  providerAttempts?: number;
-  providerSince?: number;
-  nextAt?: number;
+  attempts: z.number(),
+  providerIndex: z.number().optional(),
+  providerAttempts: z.number().optional(),
+  providerSince: z.number().optional(),
+  nextAt: z.number().optional(),
   /** When the current attempt was claimed: a claim older than the lease belongs to a stopped worker. */
-  claimedAt?: number;
-  error?: string;
-}
+  claimedAt: z.number().optional(),
+  error: z.string().optional(),
+});
+export type ChannelState = z.infer<typeof channelState>;
 
 /** One recipient's message: its log entry and the delivery state machine's durable state. */
 export interface MessageRecord {
@@ -74,6 +74,44 @@ export interface MessageRecord {
   outputs: RenderedOutput[];
 }
 
+/** A record as `pack` stores it: what the message id or an empty value gives back is left out. */
+type PackedRecord = Omit<MessageRecord, 'requestId' | 'job' | 'tags' | 'notification' | 'event'> & {
+  job: Omit<DeliveryRecipient, 'messageId'>;
+  tags?: string[];
+  notification?: string;
+  event?: string;
+};
+
+/** Rendered outputs are checked by their channel only: they were rendered here, and are only shown back. */
+const renderedOutput = z.custom<RenderedOutput>((o) => typeof o === 'object' && o !== null && typeof (o as { channel?: unknown }).channel === 'string');
+
+const packedRecord: z.ZodType<PackedRecord> = z.object({
+  id: z.string(),
+  recipient: z.string(),
+  userId: z.string().optional(),
+  tenantId: z.string().optional(),
+  status: messageStatus,
+  reason: z.string().optional(),
+  error: z.string().optional(),
+  enqueued: z.number(),
+  sent: z.number().optional(),
+  delivered: z.number().optional(),
+  channel: z.string().optional(),
+  provider: z.string().optional(),
+  providerMessageId: z.string().optional(),
+  notification: z.string().optional(),
+  event: z.string().optional(),
+  tags: z.array(z.string()).optional(),
+  traceId: z.string().optional(),
+  listId: z.string().optional(),
+  audienceId: z.string().optional(),
+  reach: z.string().optional(),
+  job: deliveryRecipient.omit({ messageId: true }),
+  channels: z.record(z.string(), channelState),
+  history: z.array(historyEvent),
+  outputs: z.array(renderedOutput),
+});
+
 export interface StoredRecord {
   record: MessageRecord;
   /** What a write of this record expects (its revision as read): every write is conditional on it. */
@@ -100,17 +138,37 @@ export interface RequestRecord {
    * when one invocation of that chain holds it (epoch ms). Stored as attributes of the request
    * item (the record itself is written once, in `doc`).
    */
-  fanout?: { done: boolean; emitted: number; state?: FanoutState; failed?: string; tries?: number; lastError?: string; seq?: number; lease?: number };
+  fanout?: z.infer<typeof fanoutProgress>;
   /** The request's own log: what happened to the request as a whole (a fan-out that failed for good). */
   log?: RequestEvent[];
 }
 
-export interface RequestEvent {
-  ts: number;
-  type: 'FANOUT_FAILED';
-  error: string;
-  [detail: string]: unknown;
-}
+const requestEvent = z.looseObject({ ts: z.number(), type: z.literal('FANOUT_FAILED'), error: z.string() });
+export type RequestEvent = z.infer<typeof requestEvent>;
+
+const fanoutProgress = z.object({
+  done: z.boolean(),
+  emitted: z.number(),
+  state: fanoutState.optional(),
+  failed: z.string().optional(),
+  tries: z.number().optional(),
+  lastError: z.string().optional(),
+  seq: z.number().optional(),
+  lease: z.number().optional(),
+});
+
+/** A request as stored in its item's `doc` (an item written before the fan-out attributes existed keeps its progress there). */
+const storedRequest: z.ZodType<RequestRecord> = z.object({
+  requestId: z.string(),
+  message: storedMessageSchema,
+  enqueued: z.number(),
+  single: z.boolean(),
+  dueAt: z.number().optional(),
+  expiresAt: z.number().optional(),
+  bulkJobId: z.string().optional(),
+  fanout: fanoutProgress.optional(),
+  log: z.array(requestEvent).optional(),
+});
 
 /** A new message record for one recipient of a request, in its first status. */
 export function newMessageRecord(req: RequestRecord, r: DeliveryRecipient, status: MessageStatus, now: number, reach?: string): MessageRecord {
@@ -258,8 +316,9 @@ export function pack(r: MessageRecord): string {
 /** The bytes of a record's stored document (what DynamoDB's item limit is mostly made of). */
 export const recordBytes = (r: MessageRecord): number => Buffer.byteLength(pack(r));
 
-export function unpack(doc: string): MessageRecord {
-  const p = JSON.parse(doc) as Omit<MessageRecord, 'requestId'> & Partial<MessageRecord>;
+/** A stored record (`pack`'s document), parsed: a document that is not one is an error naming it. */
+export function unpack(doc: string, where = 'a message record'): MessageRecord {
+  const p = parseStored(doc, packedRecord, where);
   const requestId = p.id.split('.')[0];
   return {
     ...p,
@@ -317,12 +376,12 @@ const FANOUT_ATTRIBUTES = ['fdone', 'femitted', 'fstate', 'ffailed', 'ftries', '
  * written before these attributes existed keeps its progress in `doc`.
  */
 function toRequest(item: StoredItem): RequestRecord {
-  const req = JSON.parse(item.doc) as RequestRecord;
+  const req = parseDoc(item, storedRequest);
   if (FANOUT_ATTRIBUTES.some((a) => item[a] !== undefined)) {
     req.fanout = {
       done: item.fdone === true,
       emitted: Number(item.femitted ?? 0),
-      ...(typeof item.fstate === 'string' ? { state: JSON.parse(item.fstate) as FanoutState } : {}),
+      ...(typeof item.fstate === 'string' ? { state: fanoutState.parse(JSON.parse(item.fstate)) } : {}),
       ...(typeof item.ffailed === 'string' ? { failed: item.ffailed } : {}),
       ...(item.ftries !== undefined ? { tries: Number(item.ftries) } : {}),
       ...(typeof item.flasterror === 'string' ? { lastError: item.flasterror } : {}),
@@ -330,7 +389,7 @@ function toRequest(item: StoredItem): RequestRecord {
       ...(item.flease !== undefined ? { lease: Number(item.flease) } : {}),
     };
   }
-  if (Array.isArray(item.log)) req.log = item.log as RequestEvent[];
+  if (item.log !== undefined) req.log = z.array(requestEvent).parse(item.log);
   return req;
 }
 
@@ -628,7 +687,11 @@ export async function writeMessage(record: MessageRecord, expected: Expected): P
   return (await conditional(new PutCommand({ TableName: TABLE, Item: messageItem(record, rev), ...expectation(expected) }))) ? { rev } : undefined;
 }
 
-const toStored = (item: StoredItem): StoredRecord => ({ record: unpack(item.doc), expected: expectedOf(item), updated: Number(item.updated) });
+const toStored = (item: StoredItem): StoredRecord => ({
+  record: unpack(item.doc, `${item.pk} / ${item.sk}`),
+  expected: expectedOf(item),
+  updated: Number(item.updated),
+});
 
 export async function getMessage(requestId: string, suffix: string): Promise<StoredRecord | undefined> {
   const item = await getItem(requestKeys.message(requestId, suffix));

@@ -39,8 +39,16 @@ export async function getItem(key: Key, consistent = true): Promise<StoredItem |
  * match is an error naming the item, never a value of the wrong type.
  */
 export function parseDoc<T>(item: Pick<StoredItem, 'pk' | 'sk' | 'doc'>, schema: z.ZodType<T>): T {
-  const parsed = schema.safeParse(JSON.parse(item.doc));
-  if (!parsed.success) throw new Error(`stored document ${item.pk} / ${item.sk} does not match its schema: ${parsed.error.issues[0]?.message}`);
+  return parseStored(item.doc, schema, `${item.pk} / ${item.sk}`);
+}
+
+/** Stored JSON text parsed by its schema; `where` names the item in the error when it does not match. */
+export function parseStored<T>(text: string, schema: z.ZodType<T>, where: string): T {
+  const parsed = schema.safeParse(JSON.parse(text));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`stored document ${where} does not match its schema: ${issue?.message}${issue?.path.length ? ` at ${issue.path.join('.')}` : ''}`);
+  }
   return parsed.data;
 }
 

@@ -111,3 +111,25 @@ describe('the stored record', () => {
     expect(compactRecord({ ...record, status: 'ROUTED' }).job.inline).toEqual(base.job.inline);
   });
 });
+
+describe('reading a stored record', () => {
+  const stored = () => JSON.parse(pack({ ...newMessageRecord(req(), recipient(), 'ENQUEUED', 1), history: [{ ts: 1, type: 'ENQUEUED', extra: 'kept' }] }));
+
+  it('gives back what was packed', () => {
+    const record = newMessageRecord(req(), recipient(), 'ENQUEUED', 1);
+    expect(unpack(pack(record))).toEqual(record);
+    expect(unpack(JSON.stringify(stored())).history).toEqual([{ ts: 1, type: 'ENQUEUED', extra: 'kept' }]);
+  });
+
+  it.each<[string, (doc: Record<string, any>) => void, RegExp]>([
+    ['an unknown status', (d) => (d.status = 'LOST'), /at status$/],
+    ['a channel state of the wrong type', (d) => (d.channels = { email: { state: 'sending', attempts: '1' } }), /at channels\.email\.attempts$/],
+    ['a history event without a time', (d) => (d.history = [{ type: 'ENQUEUED' }]), /at history\.0\.ts$/],
+    ['no job', (d) => delete d.job, /at job$/],
+  ])('refuses a document with %s, naming the item', (_, spoil, at) => {
+    const doc = stored();
+    spoil(doc);
+    expect(() => unpack(JSON.stringify(doc), 'REQUEST#r / MSG#-')).toThrow(/^stored document REQUEST#r \/ MSG#- does not match its schema/);
+    expect(() => unpack(JSON.stringify(doc))).toThrow(at);
+  });
+});
