@@ -4,7 +4,7 @@ import { observeCalls } from '../shared/aws';
 import { config } from '../shared/config';
 import { sesSettings } from './catalog';
 import type { ProviderAdapter, ProviderResult, ProviderSend } from './port';
-import { awsFailure, emailRecipient, parseSettings } from './transport';
+import { awsFailure, emailRecipient, parseSettings, perRegion } from './transport';
 
 type SesSettings = z.output<typeof sesSettings>;
 
@@ -33,12 +33,7 @@ export function sesInput(message: ProviderSend<'email'>, settings: SesSettings):
  * `maxAttempts: 1`: retries belong to the delivery pipeline, which schedules them through the
  * queue with backoff; SDK retries would spend the provider timeout inside one invocation.
  */
-const clients = new Map<string, SESv2Client>();
-function client(region: string): SESv2Client {
-  let c = clients.get(region);
-  if (!c) clients.set(region, (c = observeCalls(new SESv2Client({ region, endpoint: config.SES_ENDPOINT, maxAttempts: 1 }), 'sesv2')));
-  return c;
-}
+const client = perRegion((region) => observeCalls(new SESv2Client({ region, endpoint: config.SES_ENDPOINT, maxAttempts: 1 }), 'sesv2'));
 
 /** Email through Amazon SES (API v2). */
 export class SesAdapter implements ProviderAdapter<'email'> {

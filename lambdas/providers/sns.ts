@@ -4,7 +4,7 @@ import { observeCalls } from '../shared/aws';
 import { config } from '../shared/config';
 import { snsSettings } from './catalog';
 import type { ProviderAdapter, ProviderResult, ProviderSend } from './port';
-import { awsFailure, invalidAddress, parseSettings } from './transport';
+import { awsFailure, invalidAddress, parseSettings, perRegion } from './transport';
 
 type SnsSettings = z.output<typeof snsSettings>;
 
@@ -24,12 +24,7 @@ export function snsInput(message: ProviderSend<'sms'>, settings: SnsSettings): P
 }
 
 /** Per region, without SDK retries: see the SES adapter. */
-const clients = new Map<string, SNSClient>();
-function client(region: string): SNSClient {
-  let c = clients.get(region);
-  if (!c) clients.set(region, (c = observeCalls(new SNSClient({ region, endpoint: config.SNS_ENDPOINT, maxAttempts: 1 }), 'sns')));
-  return c;
-}
+const client = perRegion((region) => observeCalls(new SNSClient({ region, endpoint: config.SNS_ENDPOINT, maxAttempts: 1 }), 'sns'));
 
 /** SMS through Amazon SNS. */
 export class SnsAdapter implements ProviderAdapter<'sms'> {

@@ -191,6 +191,16 @@ export const parseJson = (text: string): unknown => {
   }
 };
 
+/** One client per region, made on first use and kept for the life of the function. */
+export function perRegion<C>(make: (region: string) => C): (region: string) => C {
+  const clients = new Map<string, C>();
+  return (region) => {
+    let c = clients.get(region);
+    if (!c) clients.set(region, (c = make(region)));
+    return c;
+  };
+}
+
 /** AWS SDK v3 errors carry these; a missing status means the request never got an answer. */
 interface AwsError {
   name?: string;
