@@ -1,6 +1,6 @@
 import { NotFoundError } from '../shared/errors';
 import { noContent, ok, route, type Route } from '../shared/router';
-import type { documents, StoredDoc } from '../store/documents';
+import type { Documents, StoredDoc } from '../store/documents';
 import { CLASSIC_PAGE_SIZE, classicPage, cursorQuery } from './paging';
 
 /**
@@ -9,13 +9,7 @@ import { CLASSIC_PAGE_SIZE, classicPage, cursorQuery } from './paging';
  * `DELETE <path>/:<param>` (204, also when absent), `GET <path>` (a page of `results` and a cursor).
  * Creating and changing stay with each collection: their bodies and rules differ.
  */
-export function documentRoutes<T, V>(o: {
-  path: string;
-  param: string;
-  noun: string;
-  store: ReturnType<typeof documents<T>>;
-  describe: (d: StoredDoc<T>) => V;
-}): Route[] {
+export function documentRoutes<T, V>(o: { path: string; param: string; noun: string; store: Documents<T>; describe: (d: StoredDoc<T>) => V }): Route[] {
   const one = `${o.path}/:${o.param}`;
   return [
     route({

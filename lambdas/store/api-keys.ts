@@ -1,13 +1,17 @@
+import { z } from 'zod';
 import { GSI1, keys } from './keys';
-import { getItem, putItem, queryAll, setFlag } from './table';
+import { getItem, parseDoc, putItem, queryAll, setFlag } from './table';
 
-export interface ApiKeyRecord {
-  name: string;
-  createdAt: string;
-  revokedAt?: string;
+const apiKeyRecord = z.object({
+  name: z.string(),
+  createdAt: z.string(),
+  revokedAt: z.string().optional(),
   /** The first characters of the key, to recognise it in a listing; never the key itself. */
-  hint: string;
-}
+  hint: z.string(),
+});
+export type ApiKeyRecord = z.infer<typeof apiKeyRecord>;
+/** What an API key item stores in `doc` (storeKeyHash; `revoked` is an attribute); keys beyond these are kept as stored. */
+export const apiKeyRecordSchema: z.ZodType<ApiKeyRecord> = apiKeyRecord.loose();
 
 export async function isActiveKeyHash(hash: string): Promise<boolean> {
   const item = await getItem(keys.apiKey(hash));
@@ -35,7 +39,7 @@ async function allKeys(): Promise<{ hash: string; key: ListedKey }[]> {
   for await (const page of queryAll({ index: GSI1, partition: 'APIKEYS' })) {
     for (const item of page) {
       const hash = keys.apiKeyHashOf(String(item.pk));
-      out.push({ hash, key: { ...(JSON.parse(item.doc) as ApiKeyRecord), id: hash.slice(0, 12), revoked: item.revoked === true } });
+      out.push({ hash, key: { ...parseDoc(item, apiKeyRecordSchema), id: hash.slice(0, 12), revoked: item.revoked === true } });
     }
   }
   return out;

@@ -1,25 +1,40 @@
 import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import type { AudienceDefinition } from '../domain/audience';
+import type { FilterConfig } from '../domain/audience';
 import { ddb } from '../shared/aws';
 import { GSI1, keys } from './keys';
 import { changed, conditional, expectation, expectedOf, newRev, retryOnConflict } from './conditional';
 import { batchGet, deleteItem, getItem, parseDoc, queryAll, queryPage, TABLE, upsertItem, type StoredItem } from './table';
 import { now as clockNow } from '../shared/clock';
 
-export interface Audience extends AudienceDefinition {
-  id: string;
-  name: string;
-  description: string;
+/** A filter node as PUT /audiences/:id stored it (domain/audience validated it on the way in): read structurally. */
+const filterConfig: z.ZodType<FilterConfig> = z.lazy(() =>
+  z.looseObject({
+    operator: z.string(),
+    path: z.string().optional(),
+    value: z.union([z.string(), z.array(z.string())]).optional(),
+    filters: z.array(filterConfig).optional(),
+  }),
+);
+
+const audience = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  operator: z.enum(['AND', 'OR']).nullish(),
+  filter: z.object({ filters: z.array(filterConfig) }).nullish(),
   /**
    * The audience's generation: a new one on every save, from a counter that survives the
    * audience's deletion, so a re-created audience never reuses one. Members carry the generation
    * that admitted them.
    */
-  version: number;
-  created_at: string;
-  updated_at: string;
-}
+  version: z.number(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+export type Audience = z.infer<typeof audience>;
+/** What an audience item stores (saveAudience writes it whole); keys beyond these are kept as stored. */
+export const audienceSchema: z.ZodType<Audience> = audience.loose();
 
 /** An audience as read, with the item's revision: member writes are conditional on it. */
 export interface AudienceRead {
@@ -39,7 +54,7 @@ const fields = (id: string) => ({ _t: 'Audience', ...keys.audienceIndex(id) });
 
 /** The generation counter of an audience id: kept when the audience is deleted. */
 
-const toRead = (item: StoredItem): AudienceRead => ({ audience: JSON.parse(item.doc) as Audience, rev: String(item.rev) });
+const toRead = (item: StoredItem): AudienceRead => ({ audience: parseDoc(item, audienceSchema), rev: String(item.rev) });
 
 export async function getAudience(audienceId: string): Promise<Audience | undefined> {
   return (await readAudience(audienceId))?.audience;
@@ -78,7 +93,7 @@ export async function saveAudience(
   return retryOnConflict(
     async () => {
       const item = await getItem(keys.audience(audienceId));
-      const current = item ? (JSON.parse(item.doc) as Audience) : undefined;
+      const current = item ? parseDoc(item, audienceSchema) : undefined;
       const version = await nextGeneration(audienceId, current?.version ?? 0);
       const now = new Date(clockNow()).toISOString();
       const next: Audience = { ...change(current), version, created_at: current?.created_at ?? now, updated_at: now };
@@ -96,7 +111,7 @@ export function deleteAudience(audienceId: string): Promise<boolean> {
 
 export async function listAudiences(limit: number, cursor?: string): Promise<{ items: Audience[]; cursor?: string }> {
   const page = await queryPage({ index: GSI1, partition: keys.audiencesCollection, limit, cursor });
-  return { items: page.items.map((i) => JSON.parse(i.doc) as Audience), cursor: page.cursor };
+  return { items: page.items.map((i) => parseDoc(i, audienceSchema)), cursor: page.cursor };
 }
 
 /**

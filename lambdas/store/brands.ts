@@ -1,9 +1,13 @@
+import { z } from 'zod';
 import { documents } from './documents';
 
-export interface BrandDoc {
-  name: string;
-  settings: Record<string, unknown>;
-  snippets: { items: { name: string; value: string }[] };
-}
+const brandDoc = z.object({
+  name: z.string(),
+  settings: z.record(z.string(), z.unknown()),
+  snippets: z.object({ items: z.array(z.object({ name: z.string(), value: z.string() })) }),
+});
+export type BrandDoc = z.infer<typeof brandDoc>;
+/** What a brand item stores (POST and PUT /brands write it whole); keys beyond these are kept as stored. */
+export const brandDocSchema: z.ZodType<BrandDoc> = brandDoc.loose();
 
-export const brands = documents<BrandDoc>('BRAND');
+export const brands = documents('BRAND', brandDocSchema);

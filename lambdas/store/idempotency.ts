@@ -1,17 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
 import { ddb } from '../shared/aws';
 import { idempotencyRecordKey } from './keys';
 import { changed, conditional, conditionalWrite, retryOnConflict } from './conditional';
-import { TABLE } from './table';
+import { parseDoc, TABLE } from './table';
 
 /** A response as it is replayed: status, the headers worth replaying, the body text. */
-export interface StoredResponse {
-  status: number;
-  headers: Record<string, string>;
-  body?: string;
-  isBase64Encoded?: boolean;
-}
+const storedResponse = z.object({
+  status: z.number(),
+  headers: z.record(z.string(), z.string()),
+  body: z.string().optional(),
+  isBase64Encoded: z.boolean().optional(),
+});
+export type StoredResponse = z.infer<typeof storedResponse>;
+/** What a completed record stores in `doc` (complete); keys beyond these are kept as stored. */
+export const storedResponseSchema: z.ZodType<StoredResponse> = storedResponse.loose();
 
 /** What another request left under the same scoped key. */
 export interface IdempotencyRecord {
@@ -110,7 +114,7 @@ export const dynamoIdempotencyStore: IdempotencyStore = {
           existing: {
             state: item.state === 'COMPLETED' ? 'COMPLETED' : 'IN_FLIGHT',
             bodyHash: String(item.bodyHash),
-            response: typeof item.doc === 'string' ? (JSON.parse(item.doc) as StoredResponse) : undefined,
+            response: typeof item.doc === 'string' ? parseDoc({ ...key, doc: item.doc }, storedResponseSchema) : undefined,
           },
         };
       },

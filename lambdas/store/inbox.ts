@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { OutputBlock } from '../domain/render';
 import { keys } from './keys';
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -5,14 +6,20 @@ import { ddb } from '../shared/aws';
 import { now } from '../shared/clock';
 import { config } from '../shared/config';
 import { changed, conditional, retryOnConflict } from './conditional';
-import { decodeCursor, encodeCursor, queryPage, TABLE, type StoredItem } from './table';
+import { decodeCursor, encodeCursor, parseDoc, queryPage, TABLE, type StoredItem } from './table';
+
+const outputBlock: z.ZodType<OutputBlock> = z.looseObject({
+  type: z.enum(['text', 'quote', 'action', 'image', 'divider']),
+  text: z.string(),
+  href: z.string().optional(),
+  src: z.string().optional(),
+});
 
 /** What the inbox shows of a message: its rendered inbox content. */
-export interface InboxContent {
-  title?: string;
-  body?: string;
-  blocks?: OutputBlock[];
-}
+const inboxContent = z.object({ title: z.string().optional(), body: z.string().optional(), blocks: z.array(outputBlock).optional() });
+export type InboxContent = z.infer<typeof inboxContent>;
+/** What an inbox message item stores in `doc` (putInboxMessage; flags are attributes); keys beyond these are kept as stored. */
+export const inboxContentSchema: z.ZodType<InboxContent> = inboxContent.loose();
 
 export interface InboxMessage extends InboxContent {
   messageId: string;
@@ -111,7 +118,7 @@ export function putInboxMessage(userId: string, message: InboxContent & { messag
 }
 
 const toMessage = (item: StoredItem): InboxMessage => ({
-  ...(JSON.parse(item.doc) as InboxContent),
+  ...parseDoc(item, inboxContentSchema),
   messageId: String(item.messageId),
   ...(typeof item.tenantId === 'string' ? { tenantId: item.tenantId } : {}),
   created: Number(item.created),

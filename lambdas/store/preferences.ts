@@ -5,15 +5,21 @@ import { documents } from './documents';
 import { keys } from './keys';
 import { deleteItem, getItem, parseDoc, queryAll, upsertItem } from './table';
 
-/** A subscription topic (`/preferences/topics/:id`): the workspace layer of preferences. */
-export interface Topic {
-  name: string;
-  default_status: PreferenceStatus;
-  has_custom_routing?: boolean;
-  custom_routing?: string[];
-}
+const preferenceStatus = z.enum(['OPTED_IN', 'OPTED_OUT', 'REQUIRED']);
 
-export const topics = documents<Topic>('TOPIC');
+/** A subscription topic (`/preferences/topics/:id`): the workspace layer of preferences. */
+const topic = z.object({
+  name: z.string(),
+  default_status: preferenceStatus,
+  has_custom_routing: z.boolean().optional(),
+  custom_routing: z.array(z.string()).optional(),
+});
+export type Topic = z.infer<typeof topic>;
+
+/** What a topic item stores (PUT /preferences/topics/:id writes it whole); keys beyond these are kept as stored. */
+export const topicSchema: z.ZodType<Topic> = topic.loose();
+
+export const topics = documents('TOPIC', topicSchema);
 
 export interface UserPreference extends PreferenceRule {
   status: PreferenceStatus;
@@ -21,7 +27,7 @@ export interface UserPreference extends PreferenceRule {
 
 /** What a user preference item stores. */
 const userPreferenceSchema: z.ZodType<UserPreference> = z.looseObject({
-  status: z.enum(['OPTED_IN', 'OPTED_OUT', 'REQUIRED']),
+  status: preferenceStatus,
   has_custom_routing: z.boolean().optional(),
   custom_routing: z.array(z.string()).optional(),
 });

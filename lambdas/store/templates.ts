@@ -1,38 +1,55 @@
 import { TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
 import { ConflictError } from '../shared/errors';
 import { changed, conditional, expectedOf, newRev, retryOnConflict, withExpectation } from './conditional';
-import { documents, type StoredDoc } from './documents';
+import { documents, toStored, type StoredDoc } from './documents';
 import { keys } from './keys';
-import { getItem, queryPage, TABLE, upsertItem, type StoredItem } from './table';
+import { getItem, parseDoc, queryPage, TABLE, upsertItem, type StoredItem } from './table';
 import { now as clockNow } from '../shared/clock';
 
-/** A template's body, as POST/PUT /notifications carry it (Elemental content). */
-export interface NotificationBody {
-  name: string;
-  tags: string[];
-  brand: { id: string } | null;
-  subscription: { topic_id: string } | null;
-  routing: { strategy_id?: string; method?: 'single' | 'all'; channels?: unknown[] } | null;
-  content: { version?: string; elements?: unknown[]; title?: string; body?: string };
-}
+/**
+ * A template's body, as POST/PUT /notifications carry it (Elemental content). Its content and
+ * routing were validated on the way in (domain/render contentSchema, domain/routing routingSchema);
+ * a read checks their structure and keeps every key stored.
+ */
+const notificationBody = z.object({
+  name: z.string(),
+  tags: z.array(z.string()),
+  brand: z.object({ id: z.string() }).nullable(),
+  subscription: z.object({ topic_id: z.string() }).nullable(),
+  routing: z
+    .looseObject({ strategy_id: z.string().optional(), method: z.enum(['single', 'all']).optional(), channels: z.array(z.unknown()).optional() })
+    .nullable(),
+  content: z.looseObject({
+    version: z.string().optional(),
+    elements: z.array(z.unknown()).optional(),
+    title: z.string().optional(),
+    body: z.string().optional(),
+  }),
+});
+export type NotificationBody = z.infer<typeof notificationBody>;
+/** Read loose: keys stored beyond these are kept as stored. */
+export const notificationBodySchema: z.ZodType<NotificationBody> = notificationBody.loose();
 
-export interface TemplateDoc {
-  draft: NotificationBody;
-  state: 'DRAFT' | 'PUBLISHED';
+const templateDoc = z.object({
+  draft: notificationBodySchema,
+  state: z.enum(['DRAFT', 'PUBLISHED']),
   /** Number of published versions; the current one is `v${published}`. */
-  published: number;
-  published_at?: number;
-  archived?: boolean;
-}
+  published: z.number(),
+  published_at: z.number().optional(),
+  archived: z.boolean().optional(),
+});
+export type TemplateDoc = z.infer<typeof templateDoc>;
+/** What a template item stores (saveDraft, archiveTemplate and publish write it whole); keys beyond these are kept as stored. */
+export const templateDocSchema: z.ZodType<TemplateDoc> = templateDoc.loose();
 
 /** Reads and lists (writes go through the conditional functions below). */
-export const templates = documents<TemplateDoc>('NOTIFICATION');
+export const templates = documents('NOTIFICATION', templateDocSchema);
 
-export interface PublishedVersion {
-  version: string;
-  notification: NotificationBody;
-  created: number;
-}
+const publishedVersion = z.object({ version: z.string(), notification: notificationBodySchema, created: z.number() });
+export type PublishedVersion = z.infer<typeof publishedVersion>;
+/** What a published version item stores (publish writes it once); keys beyond these are kept as stored. */
+export const publishedVersionSchema: z.ZodType<PublishedVersion> = publishedVersion.loose();
 
 /** A template as read, with its item revision: every write is conditional on it. */
 export interface TemplateRead {
@@ -43,10 +60,7 @@ export interface TemplateRead {
 const KIND = 'NOTIFICATION';
 const templateKey = (id: string) => keys.document(KIND, id);
 const templateFields = (id: string) => ({ _t: KIND, id, ...keys.documentIndex(KIND, id) });
-const toRead = (item: StoredItem): TemplateRead => ({
-  stored: { id: String(item.id), doc: JSON.parse(item.doc) as TemplateDoc, created: Number(item.created), updated: Number(item.updated) },
-  rev: String(item.rev),
-});
+const toRead = (item: StoredItem): TemplateRead => ({ stored: toStored(item, templateDocSchema), rev: String(item.rev) });
 
 export async function readTemplate(id: string): Promise<TemplateRead | undefined> {
   const item = await getItem(templateKey(id));
@@ -65,7 +79,7 @@ async function writeTemplate(id: string, change: (current: TemplateDoc | undefin
   return retryOnConflict(
     async () => {
       const item = createOnly ? undefined : await getItem(templateKey(id));
-      const current = item ? (JSON.parse(item.doc) as TemplateDoc) : undefined;
+      const current = item ? parseDoc(item, templateDocSchema) : undefined;
       const written = await upsertItem(templateKey(id), { ...templateFields(id), doc: JSON.stringify(change(current)) }, expectedOf(item));
       if (written) return toRead(written);
       if (createOnly) return undefined;
@@ -153,10 +167,10 @@ export async function publish(id: string, read: TemplateRead): Promise<TemplateD
 
 export async function getPublishedVersion(id: string, n: number): Promise<PublishedVersion | undefined> {
   const item = await getItem(keys.documentVersion(KIND, id, `v${n}`));
-  return item ? (JSON.parse(item.doc) as PublishedVersion) : undefined;
+  return item ? parseDoc(item, publishedVersionSchema) : undefined;
 }
 
 export async function listVersions(id: string, limit: number, cursor?: string): Promise<{ items: PublishedVersion[]; cursor?: string }> {
   const page = await queryPage({ partition: keys.document(KIND, id).pk, prefix: keys.documentVersionsPrefix, limit, cursor, newestFirst: true });
-  return { items: page.items.map((i) => JSON.parse(i.doc) as PublishedVersion), cursor: page.cursor };
+  return { items: page.items.map((i) => parseDoc(i, publishedVersionSchema)), cursor: page.cursor };
 }

@@ -239,7 +239,8 @@ export async function hasChildren(tenantId: string): Promise<boolean> {
   return (await listTenants({ parentId: tenantId, limit: 1 })).items.length > 0;
 }
 
-const toMembership = (item: StoredItem): Membership => ({ ...parseDoc(item, membershipSchema), created: Number(item.created) });
+/** A membership item as a membership, its document parsed by the membership schema. */
+export const toMembership = (item: StoredItem): Membership => ({ ...parseDoc(item, membershipSchema), created: Number(item.created) });
 
 /**
  * Adds (or updates) a membership. The membership lives in the tenant's partition; a marker in the

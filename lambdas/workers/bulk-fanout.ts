@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { bulkRecipient } from '../domain/bulk';
 import type { Destination } from '../domain/send';
 import type { DeliveryRecipient, FanoutState } from '../shared/jobs';
@@ -19,18 +20,31 @@ const PAGE_SIZE = 250;
  * A bulk target's progress rides in `state.cursor` as JSON: the users page cursor and the counts
  * so far. A replayed job restarts from its own state, so the counts never include a page twice.
  */
-interface BulkProgress {
+const bulkProgress = z.object({
   /** Cursor of the next users page; absent on the first page. */
-  c?: string;
+  c: z.string().optional(),
   /** The job's request id (checked on the first page). */
-  r: string;
+  r: z.string(),
   /** Users enqueued so far. */
-  e: number;
+  e: z.number(),
   /** Users that could not be sent (no user id and no address). */
-  f: number;
-}
+  f: z.number(),
+});
+type BulkProgress = z.infer<typeof bulkProgress>;
 
-const parseProgress = (cursor: string | undefined): BulkProgress | undefined => (cursor === undefined ? undefined : (JSON.parse(cursor) as BulkProgress));
+/** The progress in a fan-out state's cursor; one that is not (corrupt state) is an error naming the job, never a wrong count. */
+function parseProgress(cursor: string | undefined, jobId: string): BulkProgress | undefined {
+  if (cursor === undefined) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(cursor);
+  } catch {
+    json = undefined;
+  }
+  const parsed = bulkProgress.safeParse(json);
+  if (!parsed.success) throw new Error(`the fan-out state of bulk job ${jobId} holds no bulk progress: ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
+}
 
 /**
  * Expands one page of a bulk job's users (insertion order) into recipients. Each user with a user
@@ -40,7 +54,7 @@ const parseProgress = (cursor: string | undefined): BulkProgress | undefined => 
  */
 export async function bulkStep(t: Extract<Destination, { kind: 'bulk' }>, state: State, out: RecipientSink): Promise<State> {
   const done = (): State => ({ target: state.target + 1, emitted: state.emitted });
-  let progress = parseProgress(state.cursor);
+  let progress = parseProgress(state.cursor, t.jobId);
   if (!progress) {
     const job = await getJob(t.jobId);
     if (!job?.requestId) {

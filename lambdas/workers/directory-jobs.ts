@@ -16,7 +16,7 @@ import { changed, retryOnConflict } from '../store/conditional';
 import { GSI1, keys, PROFILE_SHARDS } from '../store/keys';
 import { readProfile, toProfile, touchProfile, type Profile } from '../store/profiles';
 import { deleteItem, queryAll, queryPage } from '../store/table';
-import { deleteMembership, getTenant, listTenantMembers } from '../store/tenants';
+import { deleteMembership, getTenant, listTenantMembers, toMembership } from '../store/tenants';
 
 /** Profiles evaluated per backfill job before it re-enqueues itself. */
 const BACKFILL_PAGE = 200;
@@ -162,7 +162,7 @@ export async function cleanupTenant(job: TenantCleanupJob): Promise<void> {
   const page = await queryPage({ partition: keys.tenant(job.tenantId).pk, limit: BACKFILL_PAGE, cursor: job.cursor });
   const members: string[] = [];
   for (const item of page.items) {
-    if (item.sk.startsWith(keys.membersPrefix)) members.push((JSON.parse(item.doc) as { user_id: string }).user_id);
+    if (item.sk.startsWith(keys.membersPrefix)) members.push(toMembership(item).user_id);
     else if (Number(item.created) < job.deletedAt) await deleteItem({ pk: item.pk, sk: item.sk });
   }
   await removeMemberships(job, members);
