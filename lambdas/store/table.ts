@@ -44,7 +44,13 @@ export function parseDoc<T>(item: Pick<StoredItem, 'pk' | 'sk' | 'doc'>, schema:
 
 /** Stored JSON text parsed by its schema; `where` names the item in the error when it does not match. */
 export function parseStored<T>(text: string, schema: z.ZodType<T>, where: string): T {
-  const parsed = schema.safeParse(JSON.parse(text));
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error(`stored document ${where} is not JSON`);
+  }
+  const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new Error(`stored document ${where} does not match its schema: ${issue?.message}${issue?.path.length ? ` at ${issue.path.join('.')}` : ''}`);

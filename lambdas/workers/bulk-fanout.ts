@@ -4,6 +4,7 @@ import type { Destination } from '../domain/send';
 import type { DeliveryRecipient, FanoutState } from '../shared/jobs';
 import { logger } from '../shared/logger';
 import { completeJob, getJob, listJobUsers } from '../store/bulk';
+import { parseStored } from '../store/table';
 
 type State = FanoutState;
 
@@ -33,18 +34,8 @@ const bulkProgress = z.object({
 type BulkProgress = z.infer<typeof bulkProgress>;
 
 /** The progress in a fan-out state's cursor; one that is not (corrupt state) is an error naming the job, never a wrong count. */
-function parseProgress(cursor: string | undefined, jobId: string): BulkProgress | undefined {
-  if (cursor === undefined) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(cursor);
-  } catch {
-    json = undefined;
-  }
-  const parsed = bulkProgress.safeParse(json);
-  if (!parsed.success) throw new Error(`the fan-out state of bulk job ${jobId} holds no bulk progress: ${parsed.error.issues[0]?.message}`);
-  return parsed.data;
-}
+const parseProgress = (cursor: string | undefined, jobId: string): BulkProgress | undefined =>
+  cursor === undefined ? undefined : parseStored(cursor, bulkProgress, `the fan-out state of bulk job ${jobId}`);
 
 /**
  * Expands one page of a bulk job's users (insertion order) into recipients. Each user with a user
