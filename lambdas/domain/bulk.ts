@@ -51,7 +51,8 @@ export const bulkUserSchema = z.object({
 });
 export type BulkUser = z.infer<typeof bulkUserSchema>;
 
-export type BulkJobStatus = 'CREATED' | 'PROCESSING' | 'COMPLETED' | 'ERROR';
+export const bulkJobStatus = z.enum(['CREATED', 'PROCESSING', 'COMPLETED', 'ERROR']);
+export type BulkJobStatus = z.infer<typeof bulkJobStatus>;
 export type BulkUserStatus = 'PENDING' | 'ENQUEUED' | 'ERROR';
 
 /** The run's send message: template = `template`, else `event` unless inline `content` is given. */

@@ -1,6 +1,6 @@
 import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { bulkMessageSchema, bulkUserSchema, type BulkJobStatus, type BulkMessage, type BulkUser } from '../domain/bulk';
+import { bulkJobStatus, bulkMessageSchema, bulkUserSchema, type BulkJobStatus, type BulkMessage, type BulkUser } from '../domain/bulk';
 import { newRequestId } from '../domain/send';
 import { bulkKeys } from './keys';
 import { conditional, retryOnConflict } from './conditional';
@@ -31,7 +31,7 @@ const toJob = (jobId: string, item: StoredItem): BulkJob => {
     jobId,
     definition: doc.definition,
     created: doc.created,
-    status: item.status as BulkJobStatus,
+    status: bulkJobStatus.parse(item.status),
     received: Number(item.received ?? 0),
     enqueued: Number(item.enqueued ?? 0),
     failures: Number(item.failures ?? 0),

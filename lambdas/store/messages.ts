@@ -660,7 +660,7 @@ export async function finishedSingles(markers: OpenMarker[]): Promise<Set<OpenMa
     const id = requestKeys.requestIdOf(item.pk);
     const entry = found.get(id) ?? {};
     if (item.sk === requestKeys.request(id).sk) entry.single = item.single === true;
-    else entry.status = item.status as MessageStatus;
+    else entry.status = messageStatus.parse(item.status);
     found.set(id, entry);
   }
   const terminal = (id: string) => {
