@@ -11,6 +11,7 @@
  * it reads one. A request over several items (batches, transactions) has its reported capacity
  * split evenly over them: DynamoDB reports one figure per table, not one per item.
  */
+import { capacityOf, type CapacityLike } from '../lambdas/shared/usage';
 
 interface Tally {
   requests: number;
@@ -88,12 +89,6 @@ function itemsOf(command: string, input: Doc): string[] {
   }
 }
 
-interface Capacity {
-  CapacityUnits?: number;
-  ReadCapacityUnits?: number;
-  WriteCapacityUnits?: number;
-}
-
 const add = (m: Record<string, Tally>, k: string, t: Tally) => {
   const x = (m[k] ??= { requests: 0, wru: 0, rru: 0 });
   x.requests += t.requests;
@@ -101,16 +96,8 @@ const add = (m: Record<string, Tally>, k: string, t: Tally) => {
   x.rru += t.rru;
 };
 
-function record(command: string, input: Doc, consumed: Capacity | Capacity[] | undefined): void {
-  let wru = 0;
-  let rru = 0;
-  for (const c of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) {
-    if (c.ReadCapacityUnits || c.WriteCapacityUnits) {
-      rru += c.ReadCapacityUnits ?? 0;
-      wru += c.WriteCapacityUnits ?? 0;
-    } else if (/Put|Update|Delete|Write/.test(command)) wru += c.CapacityUnits ?? 0;
-    else rru += c.CapacityUnits ?? 0;
-  }
+function record(command: string, input: Doc, consumed: CapacityLike | CapacityLike[] | undefined): void {
+  const { rcu: rru, wcu: wru } = capacityOf(command, consumed);
   add(current.byOperation, command, { requests: 1, wru, rru });
   const items = itemsOf(command, input);
   const share = 1 / Math.max(1, items.length);
@@ -140,7 +127,7 @@ export function observeDynamo(): void {
     (next, context) => async (args) => {
       const result = await next(args);
       if (on) {
-        const out = result.output as { ConsumedCapacity?: Capacity | Capacity[] };
+        const out = result.output as { ConsumedCapacity?: CapacityLike | CapacityLike[] };
         record((context.commandName ?? 'Unknown').replace(/Command$/, ''), args.input as Doc, out.ConsumedCapacity);
       }
       return result;

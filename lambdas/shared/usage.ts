@@ -38,19 +38,37 @@ const bump = (m: Record<string, number>, k: string, n = 1) => {
   m[k] = (m[k] ?? 0) + n;
 };
 
-export function recordDynamo(command: string, consumed: CapacityLike | CapacityLike[] | undefined): void {
-  bump(current.dynamodb.requests, command);
-  if (log.length < LOG_LIMIT) log.push(command);
+/**
+ * AWS bills a transactional write 2 write units per item and KB (a ConditionCheck too); the DynamoDB
+ * Local we pin reports 1 (test/integration/transaction-capacity.test.ts pins that), so its figure
+ * is doubled. Counting only ever runs against DynamoDB Local.
+ */
+const EMULATOR_TRANSACT_WRITE_FACTOR = 2;
+
+/** The read and write units of one DynamoDB response, as AWS bills them (see EMULATOR_TRANSACT_WRITE_FACTOR). */
+export function capacityOf(command: string, consumed: CapacityLike | CapacityLike[] | undefined): { rcu: number; wcu: number } {
+  const factor = command === 'TransactWriteItems' ? EMULATOR_TRANSACT_WRITE_FACTOR : 1;
+  let rcu = 0;
+  let wcu = 0;
   for (const c of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) {
     const read = c.ReadCapacityUnits ?? 0;
     const write = c.WriteCapacityUnits ?? 0;
     // DynamoDB Local reports only CapacityUnits; attribute it by the command's kind.
     if (read || write) {
-      current.dynamodb.rcu += read;
-      current.dynamodb.wcu += write;
-    } else if (isWrite(command)) current.dynamodb.wcu += c.CapacityUnits ?? 0;
-    else current.dynamodb.rcu += c.CapacityUnits ?? 0;
+      rcu += read;
+      wcu += write * factor;
+    } else if (isWrite(command)) wcu += (c.CapacityUnits ?? 0) * factor;
+    else rcu += c.CapacityUnits ?? 0;
   }
+  return { rcu, wcu };
+}
+
+export function recordDynamo(command: string, consumed: CapacityLike | CapacityLike[] | undefined): void {
+  bump(current.dynamodb.requests, command);
+  if (log.length < LOG_LIMIT) log.push(command);
+  const { rcu, wcu } = capacityOf(command, consumed);
+  current.dynamodb.rcu += rcu;
+  current.dynamodb.wcu += wcu;
 }
 
 const isWrite = (command: string) => /Put|Update|Delete|Write/.test(command);
