@@ -1,0 +1,65 @@
+import { seedMembers } from '../helpers/seed';
+import { startTestStack, type TestStack } from '../helpers/stack';
+import { uid } from '../helpers/wait';
+
+/**
+ * Issue 13: what one recipient of a fan-out costs, counted by the same counters the benchmark
+ * prices (DynamoDB capacity as AWS bills it, SQS requests as billed), asserted against a budget:
+ * a change that adds a write, a read or a queue request per recipient fails here, not in the next
+ * benchmark. The budget is the current design's figure with a small margin; lower it with the
+ * design, never raise it without saying why in bench/README.md.
+ */
+const MEMBERS = 1_000;
+
+/**
+ * Per recipient, at most: the figures measured on 2026-11-29 (inbox 6.007 WRU, 0.537 RRU, 3.058
+ * requests, 0.005 SQS; email 3.007 WRU, 0.537 RRU, 2.058 requests, 0.005 SQS) plus a margin for the
+ * fan-out's page boundaries. Inbox: the message record's claim and outcome (1 WRU each) and the inbox
+ * item with its unread counter in one transaction (2 items at 2 WRU); email: the claim, and the
+ * outcome with the rendered email (2 WRU).
+ */
+const BUDGET = {
+  inbox: { wcu: 6.1, rcu: 0.6, dynamoRequests: 3.2, sqsBilled: 0.01 },
+  email: { wcu: 3.1, rcu: 0.6, dynamoRequests: 2.2, sqsBilled: 0.01 },
+};
+
+let s: TestStack;
+beforeAll(async () => {
+  s = await startTestStack({ concurrency: { fanout: 2, delivery: 6 } });
+});
+afterAll(() => s?.stop());
+
+const usage = () => require('../../lambdas/shared/usage') as typeof import('../../lambdas/shared/usage');
+
+async function perRecipient(channel: 'inbox' | 'email') {
+  const tenantId = uid(`budget-${channel}`);
+  await s.client.tenants.update(tenantId, { name: tenantId });
+  await seedMembers(
+    tenantId,
+    Array.from({ length: MEMBERS }, (_, i) => `${tenantId}-u${i}`),
+    (userId) => ({ name: userId, email: `${userId}@example.test` }),
+  );
+  await s.quiesce();
+  usage().resetUsage();
+  const sent = await s.http('POST', '/send', {
+    message: { to: { tenant_id: tenantId }, content: { title: 'Hi', body: 'Hello {{profile.name}}' }, routing: { method: 'single', channels: [channel] } },
+  });
+  expect(sent.status).toBe(202);
+  await s.quiesce(120_000);
+  const { dynamodb, sqs } = usage().usageSnapshot();
+  const per = (n: number) => +(n / MEMBERS).toFixed(3);
+  return {
+    wcu: per(dynamodb.wcu),
+    rcu: per(dynamodb.rcu),
+    dynamoRequests: per(Object.values(dynamodb.requests).reduce((a, b) => a + b, 0)),
+    sqsBilled: per(sqs.billedRequests),
+  };
+}
+
+describe(`a ${MEMBERS}-member tenant send`, () => {
+  it.each(['inbox', 'email'] as const)('to the %s costs no more per recipient than the budget', async (channel) => {
+    const measured = await perRecipient(channel);
+    process.stdout.write(`cost budget ${channel}: ${JSON.stringify(measured)}\n`);
+    for (const k of Object.keys(BUDGET[channel]) as (keyof typeof measured)[]) expect({ [k]: measured[k] <= BUDGET[channel][k] }).toEqual({ [k]: true });
+  });
+});
