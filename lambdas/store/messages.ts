@@ -1,3 +1,4 @@
+import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants } from 'node:zlib';
 import { PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { displayRecipient, storedMessageSchema, type SendMessage } from '../domain/send';
@@ -313,7 +314,29 @@ export function pack(r: MessageRecord): string {
   });
 }
 
-/** The bytes of a record's stored document (what DynamoDB's item limit is mostly made of). */
+/**
+ * A packed record over this many bytes is stored compressed (brotli, in the binary attribute
+ * `docz` instead of `doc`): write units are paid per KB written, and a record with a rendered
+ * email in it is mostly markup that compresses several times over. docs/decisions.md D12.
+ */
+export const COMPRESS_OVER_BYTES = 700;
+
+/** The document attribute of a message item: `doc` (JSON text), or `docz` (the same, compressed) when that is smaller and the text is over COMPRESS_OVER_BYTES. */
+export function recordDocument(json: string): { doc: string } | { docz: Uint8Array } {
+  const bytes = Buffer.byteLength(json);
+  if (bytes <= COMPRESS_OVER_BYTES) return { doc: json };
+  const docz = brotliCompressSync(json, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 5, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: bytes } });
+  return docz.length < bytes ? { docz } : { doc: json };
+}
+
+/** The JSON text of a message item's document, whichever attribute holds it. */
+export function documentOf(item: { doc?: unknown; docz?: unknown }): string {
+  if (item.docz instanceof Uint8Array) return brotliDecompressSync(item.docz).toString('utf8');
+  if (typeof item.doc === 'string') return item.doc;
+  throw new Error('a message item without a document');
+}
+
+/** The bytes of a record's stored document, uncompressed (what DynamoDB's item limit is mostly made of; compressed it is less). */
 export const recordBytes = (r: MessageRecord): number => Buffer.byteLength(pack(r));
 
 /** A stored record (`pack`'s document), parsed: a document that is not one is an error naming it. */
@@ -347,7 +370,7 @@ const messageItem = (r: MessageRecord, rev: string) => ({
   rev,
   /** Last write (epoch ms): the sweeper re-drives non-terminal messages that stopped moving. */
   updated: clockNow(),
-  doc: pack(r),
+  ...recordDocument(pack(r)),
   ...retention(),
 });
 
@@ -688,7 +711,7 @@ export async function writeMessage(record: MessageRecord, expected: Expected): P
 }
 
 const toStored = (item: StoredItem): StoredRecord => ({
-  record: unpack(item.doc, `${item.pk} / ${item.sk}`),
+  record: unpack(documentOf(item), `${item.pk} / ${item.sk}`),
   expected: expectedOf(item),
   updated: Number(item.updated),
 });

@@ -7,7 +7,10 @@ import type { DeliveryRecipient } from '../../../lambdas/shared/jobs';
 import {
   capOutputs,
   compactRecord,
+  COMPRESS_OVER_BYTES,
+  documentOf,
   newMessageRecord,
+  recordDocument,
   pack,
   recordBytes,
   RECORD_LIMIT_BYTES,
@@ -131,5 +134,18 @@ describe('reading a stored record', () => {
     spoil(doc);
     expect(() => unpack(JSON.stringify(doc), 'REQUEST#r / MSG#-')).toThrow(/^stored document REQUEST#r \/ MSG#- does not match its schema/);
     expect(() => unpack(JSON.stringify(doc))).toThrow(at);
+  });
+});
+
+describe('the stored document of a record', () => {
+  it.each<[string, string, 'doc' | 'docz']>([
+    ['a small record, as text', JSON.stringify({ id: 'x'.repeat(100) }), 'doc'],
+    ['one at the threshold, as text', JSON.stringify({ a: 'y'.repeat(COMPRESS_OVER_BYTES - 8) }), 'doc'],
+    ['a rendered email, compressed', JSON.stringify({ html: '<tr><td style="padding:8px">Hello</td></tr>'.repeat(100) }), 'docz'],
+  ])('stores %s', (_, json, attribute) => {
+    const stored = recordDocument(json);
+    expect(Object.keys(stored)).toEqual([attribute]);
+    expect(documentOf(stored)).toBe(json);
+    if ('docz' in stored) expect(stored.docz.length).toBeLessThan(Buffer.byteLength(json) / 4);
   });
 });
