@@ -3,7 +3,7 @@ import { parseMessageId } from '../domain/send';
 import { apiHandler } from '../shared/api';
 import { NotFoundError, ValidationError } from '../shared/errors';
 import { ok, route, type Reply } from '../shared/router';
-import { getMessage, listRequestMessages, requestsForTrace, requestsInBucket, writeMessage, type MessageRecord } from '../store/messages';
+import { getMessage, listRequestMessages, recipientMessages, requestsForTrace, requestsInBucket, writeMessage, type MessageRecord } from '../store/messages';
 import { now as clockNow } from '../shared/clock';
 import { packCursor, unpackCursor } from '../shared/cursor';
 import { changed, retryOnConflict } from '../store/conditional';
@@ -112,6 +112,7 @@ async function listMessages(q: ListQuery): Promise<{ results: MessageRecord[]; c
     return { results: m && matches(m, q, parsedAfter) ? [m] : [] };
   }
   if (q.traceId) return listTrace(q, parsedAfter);
+  if (q.recipient) return listRecipient(q, parsedAfter);
 
   const now = clockNow();
   const oldest = Math.max(parsedAfter ?? now - LOOKBACK_MS, now - 30 * 24 * HOUR);
@@ -136,6 +137,18 @@ async function listMessages(q: ListQuery): Promise<{ results: MessageRecord[]; c
   }
   const more = c.b >= oldest - HOUR;
   return { results, cursor: more ? encode(c) : undefined };
+}
+
+/**
+ * A recipient's messages newest first, from the recipient index: one Query and one BatchGetItem a
+ * page, however many messages others have, with no look-back window. The other filters apply to
+ * the page (which may then be short; the cursor continues); past `enqueued_after` it ends.
+ */
+async function listRecipient(q: ListQuery, after: number | undefined): Promise<{ results: MessageRecord[]; cursor?: string }> {
+  const page = await recipientMessages(q.recipient!, PAGE, q.cursor);
+  const results = page.items.filter((m) => matches(m, q, after));
+  const reachedAfter = after !== undefined && page.items.some((m) => m.enqueued <= after);
+  return { results, cursor: reachedAfter ? undefined : page.cursor };
 }
 
 /** A trace's requests newest first, each request's messages a page at a time; the cursor says where. */

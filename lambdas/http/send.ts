@@ -72,7 +72,8 @@ export const routes = [
         expiresAt: expiryTime(message.expiry, now),
       };
       markSideEffect(event);
-      const req = (await createRequest(fresh)) ? fresh : ((await getRequest(requestId)) ?? fresh);
+      // A single send's recipient is indexed with the request (GET /messages?recipient=); a fan-out's by its delivery jobs.
+      const req = (await createRequest(fresh, undefined, fresh.single ? [singleRecipient(fresh)] : [])) ? fresh : ((await getRequest(requestId)) ?? fresh);
       // The first hop ends when the message is due, or when it expires if that comes first.
       const delay = req.dueAt === undefined ? undefined : delaySecondsUntil(Math.min(req.dueAt, req.expiresAt ?? Infinity), clockNow());
       try {

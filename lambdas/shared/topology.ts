@@ -58,7 +58,7 @@ export const QUEUES = {
     memoryMB: 512,
     maxConcurrency: 10,
     sendsTo: ['delivery', 'fanout'],
-    table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'],
+    table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem'],
   },
 } as const satisfies Record<QueueName, QueueSpec>;
 
@@ -95,7 +95,7 @@ export const API_GROUPS: ApiGroup[] = [
   { module: 'notifications', segments: ['notifications'], table: withApiKey('Query') },
   { module: 'providers', segments: ['providers'], table: withApiKey('Query') },
   { module: 'send', segments: ['send'], queues: ['fanout', 'delivery'], table: withApiKey('BatchWriteItem') },
-  { module: 'messages', segments: ['messages'], table: withApiKey('Query') },
+  { module: 'messages', segments: ['messages'], table: withApiKey('Query', 'BatchGetItem') },
   { module: 'bulk', segments: ['bulk'], queues: ['fanout'], table: withApiKey('Query', 'BatchWriteItem') },
   /** Also makes the token signing secret on first use (PutItem) when USER_TOKEN_SECRET is unset. */
   { module: 'auth', segments: ['auth'], table: withApiKey(), signsTokens: true },

@@ -139,6 +139,15 @@ export const requestKeys = {
   openShard: (shard: number): string => `OPEN#${shard}`,
   openBefore: (at: number): string => `${sortableTime(at)}#`,
   traceRequests: (traceId: string): string => `TRACE#${esc(traceId)}`,
+  /**
+   * A message's entry in its recipient's index (`GET /messages?recipient=`): the recipient's
+   * partition (a user id, else the address the message went to), newest first by enqueue time.
+   */
+  recipientEntry: (recipient: string, enqueued: number, messageId: string): Key => ({
+    pk: requestKeys.recipientPartition(recipient),
+    sk: `${sortableTime(enqueued)}#${messageId}`,
+  }),
+  recipientPartition: (recipient: string): string => `RECIPIENT#${esc(recipient)}`,
 };
 
 /**

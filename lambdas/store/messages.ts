@@ -1,14 +1,14 @@
 import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants } from 'node:zlib';
 import { PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { displayRecipient, storedMessageSchema, type SendMessage } from '../domain/send';
+import { displayRecipient, parseMessageId, storedMessageSchema, type SendMessage } from '../domain/send';
 import { deliveryRecipient, fanoutState, type DeliveryRecipient, type FanoutState } from '../shared/jobs';
 import type { RenderedOutput } from '../domain/render';
 import { ddb } from '../shared/aws';
 import { config } from '../shared/config';
 import { GSI1, requestKeys, type Key } from './keys';
 import { conditional, conditionalWrite, expectation, expectedOf, newRev, retryOnConflict, type Expected } from './conditional';
-import { batchGet, batchWrite, getItem, parseDoc, parseStored, queryAll, queryPage, TABLE, type StoredItem } from './table';
+import { batchGet, batchWrite, getItem, parseDoc, parseStored, queryAll, queryPage, TABLE, type StoredItem, type WriteRequest } from './table';
 import { now as clockNow } from '../shared/clock';
 
 /** Courier's message statuses (its message log's status lifecycle; docs/decisions.md#d6). */
@@ -556,11 +556,16 @@ export async function takeoverFanout(requestId: string, seq: number, now: number
  * the same items again. The sweeper looks at it from `checkAt` on (by default once it is
  * SWEEP_GRACE_MS past due) until it is known to be finished. False when the request already existed.
  */
-export async function createRequest(req: RequestRecord, checkAt = (req.dueAt ?? req.enqueued) + config.SWEEP_GRACE_MS): Promise<boolean> {
+export async function createRequest(
+  req: RequestRecord,
+  checkAt = (req.dueAt ?? req.enqueued) + config.SWEEP_GRACE_MS,
+  recipients: DeliveryRecipient[] = [],
+): Promise<boolean> {
   const traceId = req.message.metadata?.trace_id;
   await batchWrite([
     { put: openItem(req.requestId, checkAt, req.single) },
     ...(traceId ? [{ put: { ...requestKeys.trace(traceId, req.requestId), _t: 'Trace', doc: '{}', ...retention(req.dueAt) } }] : []),
+    ...recipientEntries(req, recipients),
   ]);
   return conditional(new PutCommand({ TableName: TABLE, Item: requestItem(req), ConditionExpression: 'attribute_not_exists(pk)' }));
 }
@@ -597,6 +602,49 @@ export async function failRequest(requestId: string, owner: FanoutOwner, reason:
 export interface OpenMarker extends Key {
   requestId: string;
   single?: boolean;
+}
+
+/**
+ * The recipient index (docs/decisions.md D12): one small item per message in its recipient's
+ * partition, so `GET /messages?recipient=` is a Query of that partition and one BatchGetItem of
+ * the records, with no look-back window. Written before delivery (with a single send's request,
+ * else by the delivery job), idempotent, and expiring with the records.
+ */
+const recipientEntries = (req: RequestRecord, recipients: DeliveryRecipient[]): WriteRequest[] =>
+  recipients.map((r) => ({
+    put: {
+      ...requestKeys.recipientEntry(displayRecipient(r), req.enqueued, r.messageId),
+      _t: 'RecipientEntry',
+      messageId: r.messageId,
+      doc: '{}',
+      ...retention(req.dueAt),
+    },
+  }));
+
+/** Indexes a delivery job's recipients by recipient (one BatchWriteItem per 25). */
+export async function indexRecipients(req: RequestRecord, recipients: DeliveryRecipient[]): Promise<void> {
+  await batchWrite(recipientEntries(req, recipients));
+}
+
+/**
+ * A recipient's messages, newest first: a page of its index, then the records in one BatchGetItem.
+ * An entry whose record is not written yet (the job has not reached it) or is gone is left out.
+ */
+export async function recipientMessages(recipient: string, limit: number, cursor?: string): Promise<{ items: MessageRecord[]; cursor?: string }> {
+  const page = await queryPage({ partition: requestKeys.recipientPartition(recipient), limit, cursor, newestFirst: true });
+  const ids = page.items.flatMap((e) => {
+    const id = parseMessageId(String(e.messageId));
+    return id ? [id] : [];
+  });
+  const found = new Map(
+    (await batchGet(ids.map((id) => requestKeys.message(id.requestId, id.suffix)))).map((item) => [`${item.pk} ${item.sk}`, toStored(item).record]),
+  );
+  const items = ids.flatMap((id) => {
+    const key = requestKeys.message(id.requestId, id.suffix);
+    const record = found.get(`${key.pk} ${key.sk}`);
+    return record ? [record] : [];
+  });
+  return { items, cursor: page.cursor };
 }
 
 const openItem = (requestId: string, checkAt: number, single: boolean | undefined) => ({

@@ -19,6 +19,7 @@ import {
   compactRecord,
   getMessage,
   getRequest,
+  indexRecipients,
   newMessageRecord,
   RECORD_LIMIT_BYTES,
   recordBytes,
@@ -533,6 +534,8 @@ export async function deliverJob(job: DeliveryJob): Promise<void> {
   // Records exist before delivery for single sends (written by POST /send), for recipients the
   // fan-out recorded (users it may reach twice), and for any resumed job: read them first.
   const readFirst = req.single || job.resume === true || (job.attempt ?? 0) > 0;
+  // A fan-out's first job for these recipients indexes them by recipient (a resumed job's were).
+  if (!job.resume) await indexRecipients(req, job.recipients);
   const userIds = [...new Set(job.recipients.flatMap((r) => (r.userId ? [r.userId] : [])))];
   const profiles = userIds.length ? await getProfiles(userIds) : new Map<string, Profile>();
   const failed: DeliveryRecipient[] = [];

@@ -165,6 +165,7 @@ describe('the shipped bundles', () => {
     const inbox = ok(await s.http('GET', '/inbox/messages', undefined, { key: token })).json.results as { messageId: string }[];
     ok(await s.http('POST', `/inbox/messages/${inbox[0].messageId}/read`, undefined, { key: token }), 200, 204);
     ok(await s.http('GET', '/messages?limit=5'));
+    expect(ok(await s.http('GET', `/messages?recipient=${user}`)).json.results.map((m: { id: string }) => m.id)).toContain(sent.json.requestId);
     ok(await s.http('GET', `/messages/${sent.json.requestId}/history`));
     ok(await idem('POST', `/messages/${sent.json.requestId}/cancel`, {}), 200, 409);
   });

@@ -1,0 +1,91 @@
+import { seedMembers } from '../helpers/seed';
+import { messagesOf } from '../helpers/send';
+import { startTestStack, type TestStack } from '../helpers/stack';
+import { uid } from '../helpers/wait';
+
+/**
+ * Issue 13: "what did we send to this user?" `GET /messages?recipient=` walked hourly request
+ * buckets backwards, up to 60 queries a call, returning empty pages with a cursor, and only within
+ * a look-back window. Now every message has an entry in its recipient's index: a call is one Query
+ * and one BatchGetItem (besides the API key's read), whatever others were sent.
+ */
+let s: TestStack;
+beforeAll(async () => {
+  s = await startTestStack();
+});
+afterAll(() => s?.stop());
+
+/** The DynamoDB requests `run` made (SQS left out). */
+async function dynamoCalls<T>(run: () => Promise<T>): Promise<{ value: T; calls: string[] }> {
+  const from = s.commands().length;
+  const value = await run();
+  return {
+    value,
+    calls: s
+      .commands()
+      .slice(from)
+      .filter((c) => !c.startsWith('SQS.')),
+  };
+}
+
+const inboxTo = (to: Record<string, unknown>, trace: string, title: string) => ({
+  message: { to, content: { title, body: 'b' }, routing: { method: 'single', channels: ['inbox'] }, metadata: { trace_id: trace } },
+});
+
+describe('GET /messages?recipient=', () => {
+  it("answers a user's messages newest first in one Query and one BatchGetItem, among a fan-out to others", async () => {
+    const user = uid('rcpt');
+    const trace = uid('trace');
+    const tenantId = uid('tenant');
+    await s.client.tenants.update(tenantId, { name: tenantId });
+    // 60 others and the user in one tenant: the fan-out's message to the user is one of 61.
+    await seedMembers(tenantId, [...Array.from({ length: 60 }, (_, i) => `${tenantId}-o${i}`), user], () => ({ name: 'n' }));
+    const ids: string[] = [];
+    for (const title of ['first', 'second']) ids.push((await s.http('POST', '/send', inboxTo({ user_id: user }, trace, title))).json.requestId);
+    expect((await s.http('POST', '/send', inboxTo({ tenant_id: tenantId }, trace, 'all'))).status).toBe(202);
+    ids.push((await s.http('POST', '/send', inboxTo({ user_id: user }, trace, 'third'))).json.requestId);
+    await messagesOf(s, trace, 64);
+    await s.quiesce();
+
+    const { value, calls } = await dynamoCalls(() => s.http('GET', `/messages?recipient=${user}`));
+    expect(value.status).toBe(200);
+    const results = value.json.results as { id: string; recipient: string; status: string }[];
+    expect(results.map((m) => m.recipient)).toEqual([user, user, user, user]);
+    // Newest first: the third single send, the fan-out's message, the second, the first.
+    expect(results[0].id).toBe(ids[2]);
+    expect(results.slice(2).map((m) => m.id)).toEqual([ids[1], ids[0]]);
+    expect(results[1].id).toMatch(/\./);
+    expect(value.json.paging).toEqual({ cursor: null, more: false });
+    expect(calls.filter((c) => c !== 'GetItem').sort()).toEqual(['BatchGetItem', 'Query']);
+    expect(calls.filter((c) => c === 'GetItem').length).toBeLessThanOrEqual(1);
+  });
+
+  it('pages with a cursor, applies the other filters to the page, and refuses a cursor of another recipient', async () => {
+    const user = uid('paged');
+    const trace = uid('trace');
+    for (let i = 0; i < 55; i++) await s.http('POST', '/send', inboxTo({ user_id: user }, trace, `m${i}`));
+    await messagesOf(s, trace, 55);
+    const first = await s.http('GET', `/messages?recipient=${user}`);
+    expect([first.json.results.length, first.json.paging.more]).toEqual([50, true]);
+    const second = await s.http('GET', `/messages?recipient=${user}&cursor=${encodeURIComponent(first.json.paging.cursor)}`);
+    expect([second.json.results.length, second.json.paging.more]).toEqual([5, false]);
+    const all = [...first.json.results, ...second.json.results].map((m: { id: string }) => m.id);
+    expect(new Set(all).size).toBe(55);
+    expect([...all].sort().reverse()).toEqual(all);
+
+    expect((await s.http('GET', `/messages?recipient=${user}&status=UNDELIVERABLE`)).json.results).toEqual([]);
+    const foreign = await s.http('GET', `/messages?recipient=${uid('other')}&cursor=${encodeURIComponent(first.json.paging.cursor)}`);
+    expect(foreign.status).toBe(400);
+  });
+
+  it('finds a message sent to an address only, by that address', async () => {
+    const email = `${uid('addr')}@example.com`;
+    const trace = uid('trace');
+    const sent = await s.http('POST', '/send', {
+      message: { to: { email }, content: { title: 't', body: 'b' }, routing: { method: 'single', channels: ['email'] }, metadata: { trace_id: trace } },
+    });
+    await messagesOf(s, trace, 1);
+    const found = await s.http('GET', `/messages?recipient=${encodeURIComponent(email)}`);
+    expect(found.json.results.map((m: { id: string; recipient: string }) => [m.id, m.recipient])).toEqual([[sent.json.requestId, email]]);
+  });
+});
