@@ -470,7 +470,12 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
     // CANCELED, nothing delivered), and a cancel after it finds the message ROUTED (409). The
     // inbox is claimed too: its write is safe to repeat, but without a claim a cancel landing
     // between the read and the inbox write answered CANCELED while the item was written.
-    expected = await save(record, expected);
+    // A recipient with no record yet whose round is the inbox alone needs no claim (1 WRU less,
+    // docs/decisions.md D12): a message without a record cannot be cancelled, the inbox write is
+    // conditional on its key, and the outcome's write creates the record, so a second worker
+    // holding the same job loses that write, re-reads and finds the message finished.
+    const unclaimed = expected === 'absent' && run.every((t) => t.channel === 'inbox');
+    if (!unclaimed) expected = await save(record, expected);
     const turns = await Promise.all(run.map((t) => runTarget(req, record, t, res, record.channels[targetKey(t)], outputs.get(targetKey(t))!)));
     for (const turn of turns) record = apply(record, turn);
   }
