@@ -7,6 +7,7 @@
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { sendAndWait } from '../helpers/send';
+import { dynamoCalls } from '../helpers/dynamo-calls';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { uid } from '../helpers/wait';
 
@@ -30,22 +31,6 @@ async function tokenFor(userId: string, tenantId?: string): Promise<string> {
   return (await s.http('POST', '/auth/issue-token', { scope, expires_in: '1h' })).json.token as string;
 }
 const asUser = (token: string, method: string, path: string) => s.http(method, path, undefined, { key: token });
-
-/** The DynamoDB requests `run` made (the stack's command log, SQS left out) and the read capacity they consumed. */
-async function dynamoCalls<T>(run: () => Promise<T>): Promise<{ value: T; calls: string[]; rcu: number }> {
-  const { usageSnapshot } = require('../../lambdas/shared/usage') as typeof import('../../lambdas/shared/usage');
-  const from = s.commands().length;
-  const rcu = usageSnapshot().dynamodb.rcu;
-  const value = await run();
-  return {
-    value,
-    calls: s
-      .commands()
-      .slice(from)
-      .filter((c) => !c.startsWith('SQS.')),
-    rcu: usageSnapshot().dynamodb.rcu - rcu,
-  };
-}
 
 /** `n` messages the user has read long ago, written straight to the table (about 1 KB each: 1,000 are a megabyte). */
 async function seedRead(userId: string, n: number, idPrefix: string): Promise<void> {
@@ -74,7 +59,7 @@ describe('the unread count', () => {
     await deliver(u, 'Two');
     await seedRead(u, 1200, '0');
     const token = await tokenFor(u);
-    const poll = await dynamoCalls(() => asUser(token, 'GET', '/inbox/messages/unread-count'));
+    const poll = await dynamoCalls(s, () => asUser(token, 'GET', '/inbox/messages/unread-count'));
     expect(poll.value.json).toEqual({ count: 2 });
     // The token's revocation check (one eventually consistent read) and the counter: two small items,
     // not a megabyte of inbox (a strongly consistent read of up to 4 KB is 1 unit, an eventual one 0.5).
@@ -91,7 +76,7 @@ describe('mark all read', () => {
     await seedRead(u, 1500, '1');
     const token = await tokenFor(u);
 
-    const first = await dynamoCalls(() => asUser(token, 'POST', '/inbox/messages/read-all'));
+    const first = await dynamoCalls(s, () => asUser(token, 'POST', '/inbox/messages/read-all'));
     expect(first.value.json).toEqual({ marked: 0, more: true, cursor: expect.any(String) });
     // The token check, the counter, at most 10 pages of the inbox, the counter again: never the whole inbox.
     expect(first.calls.length).toBeLessThanOrEqual(13);
@@ -101,7 +86,7 @@ describe('mark all read', () => {
     expect(second.json).toEqual({ marked: 2, more: false });
     expect((await asUser(token, 'GET', '/inbox/messages/unread-count')).json).toEqual({ count: 0 });
     // Nothing unread: nothing is read but the token check and the counter.
-    const third = await dynamoCalls(() => asUser(token, 'POST', '/inbox/messages/read-all'));
+    const third = await dynamoCalls(s, () => asUser(token, 'POST', '/inbox/messages/read-all'));
     expect([third.value.json, third.calls]).toEqual([{ marked: 0, more: false }, ['GetItem', 'GetItem']]);
   });
 

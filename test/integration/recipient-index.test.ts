@@ -1,5 +1,6 @@
 import { seedMembers } from '../helpers/seed';
 import { messagesOf } from '../helpers/send';
+import { dynamoCalls } from '../helpers/dynamo-calls';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { uid } from '../helpers/wait';
 
@@ -14,19 +15,6 @@ beforeAll(async () => {
   s = await startTestStack();
 });
 afterAll(() => s?.stop());
-
-/** The DynamoDB requests `run` made (SQS left out). */
-async function dynamoCalls<T>(run: () => Promise<T>): Promise<{ value: T; calls: string[] }> {
-  const from = s.commands().length;
-  const value = await run();
-  return {
-    value,
-    calls: s
-      .commands()
-      .slice(from)
-      .filter((c) => !c.startsWith('SQS.')),
-  };
-}
 
 const inboxTo = (to: Record<string, unknown>, trace: string, title: string) => ({
   message: { to, content: { title, body: 'b' }, routing: { method: 'single', channels: ['inbox'] }, metadata: { trace_id: trace } },
@@ -47,7 +35,7 @@ describe('GET /messages?recipient=', () => {
     await messagesOf(s, trace, 64);
     await s.quiesce();
 
-    const { value, calls } = await dynamoCalls(() => s.http('GET', `/messages?recipient=${user}`));
+    const { value, calls } = await dynamoCalls(s, () => s.http('GET', `/messages?recipient=${user}`));
     expect(value.status).toBe(200);
     const results = value.json.results as { id: string; recipient: string; status: string }[];
     expect(results.map((m) => m.recipient)).toEqual([user, user, user, user]);
