@@ -19,9 +19,8 @@
  * so its peak RSS is that of the workers for that size alone.
  */
 import '../lambdas/local/env';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -660,6 +659,7 @@ async function main() {
       }),
       ...(recipient && { recipient_listing: recipient }),
     };
+    mkdirSync(path.dirname(OUT), { recursive: true });
     writeFileSync(OUT, JSON.stringify(results, null, 2) + '\n');
     const line = (k: string, v: unknown) => process.stdout.write(`${k.padEnd(34)} ${v}\n`);
     process.stdout.write(`\nbenchmark ${results.measuredAt} (${results.machine.cpus} CPUs, ${results.machine.memoryGB} GB, Node ${process.version})\n`);
