@@ -4,7 +4,7 @@ import { bulkJobStatus, bulkMessageSchema, bulkUserSchema, type BulkJobStatus, t
 import { newRequestId } from '../domain/send';
 import { bulkKeys } from './keys';
 import { conditional, retryOnConflict } from './conditional';
-import { getItem, parseDoc, putItem, queryPage, TABLE, type StoredItem } from './table';
+import { checkStored, getItem, parseDoc, putItem, queryPage, TABLE, type StoredItem } from './table';
 import { now as clockNow } from '../shared/clock';
 
 export interface BulkJob {
@@ -31,7 +31,7 @@ const toJob = (jobId: string, item: StoredItem): BulkJob => {
     jobId,
     definition: doc.definition,
     created: doc.created,
-    status: bulkJobStatus.parse(item.status),
+    status: checkStored(item.status, bulkJobStatus, `the status of ${item.pk} / ${item.sk}`),
     received: Number(item.received ?? 0),
     enqueued: Number(item.enqueued ?? 0),
     failures: Number(item.failures ?? 0),

@@ -8,7 +8,7 @@ import { ddb } from '../shared/aws';
 import { config } from '../shared/config';
 import { GSI1, requestKeys, type Key } from './keys';
 import { conditional, conditionalWrite, expectation, expectedOf, newRev, retryOnConflict, type Expected } from './conditional';
-import { batchGet, batchWrite, getItem, parseDoc, parseStored, queryAll, queryPage, TABLE, type StoredItem, type WriteRequest } from './table';
+import { batchGet, batchWrite, checkStored, getItem, parseDoc, parseStored, queryAll, queryPage, TABLE, type StoredItem, type WriteRequest } from './table';
 import { now as clockNow } from '../shared/clock';
 
 /** Courier's message statuses (its message log's status lifecycle; docs/decisions.md#d6). */
@@ -404,7 +404,7 @@ function toRequest(item: StoredItem): RequestRecord {
     req.fanout = {
       done: item.fdone === true,
       emitted: Number(item.femitted ?? 0),
-      ...(typeof item.fstate === 'string' ? { state: fanoutState.parse(JSON.parse(item.fstate)) } : {}),
+      ...(typeof item.fstate === 'string' ? { state: parseStored(item.fstate, fanoutState, `the fan-out state of ${item.pk}`) } : {}),
       ...(typeof item.ffailed === 'string' ? { failed: item.ffailed } : {}),
       ...(item.ftries !== undefined ? { tries: Number(item.ftries) } : {}),
       ...(typeof item.flasterror === 'string' ? { lastError: item.flasterror } : {}),
@@ -412,7 +412,7 @@ function toRequest(item: StoredItem): RequestRecord {
       ...(item.flease !== undefined ? { lease: Number(item.flease) } : {}),
     };
   }
-  if (item.log !== undefined) req.log = z.array(requestEvent).parse(item.log);
+  if (item.log !== undefined) req.log = checkStored(item.log, z.array(requestEvent), `the log of ${item.pk}`);
   return req;
 }
 
@@ -632,19 +632,14 @@ export async function indexRecipients(req: RequestRecord, recipients: DeliveryRe
  */
 export async function recipientMessages(recipient: string, limit: number, cursor?: string): Promise<{ items: MessageRecord[]; cursor?: string }> {
   const page = await queryPage({ partition: requestKeys.recipientPartition(recipient), limit, cursor, newestFirst: true });
-  const ids = page.items.flatMap((e) => {
-    const id = parseMessageId(String(e.messageId));
-    return id ? [id] : [];
+  const messageIds = page.items.map((e) => String(e.messageId));
+  const keys = messageIds.flatMap((messageId) => {
+    const id = parseMessageId(messageId);
+    return id ? [requestKeys.message(id.requestId, id.suffix)] : [];
   });
-  const found = new Map(
-    (await batchGet(ids.map((id) => requestKeys.message(id.requestId, id.suffix)))).map((item) => [`${item.pk} ${item.sk}`, toStored(item).record]),
-  );
-  const items = ids.flatMap((id) => {
-    const key = requestKeys.message(id.requestId, id.suffix);
-    const record = found.get(`${key.pk} ${key.sk}`);
-    return record ? [record] : [];
-  });
-  return { items, cursor: page.cursor };
+  const records = (await batchGet(keys)).map((item) => toStored(item).record);
+  const found = new Map(records.map((r) => [r.id, r]));
+  return { items: messageIds.flatMap((id) => found.get(id) ?? []), cursor: page.cursor };
 }
 
 const openItem = (requestId: string, checkAt: number, single: boolean | undefined) => ({
@@ -731,7 +726,7 @@ export async function finishedSingles(markers: OpenMarker[]): Promise<Set<OpenMa
     const id = requestKeys.requestIdOf(item.pk);
     const entry = found.get(id) ?? {};
     if (item.sk === requestKeys.request(id).sk) entry.single = item.single === true;
-    else entry.status = messageStatus.parse(item.status);
+    else entry.status = checkStored(item.status, messageStatus, `the status of ${item.pk} / ${item.sk}`);
     found.set(id, entry);
   }
   const terminal = (id: string) => {

@@ -50,7 +50,12 @@ export function parseStored<T>(text: string, schema: z.ZodType<T>, where: string
   } catch {
     throw new Error(`stored document ${where} is not JSON`);
   }
-  const parsed = schema.safeParse(json);
+  return checkStored(json, schema, where);
+}
+
+/** A stored value (an attribute) checked by its schema; `where` names it in the error when it does not match. */
+export function checkStored<T>(value: unknown, schema: z.ZodType<T>, where: string): T {
+  const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new Error(`stored document ${where} does not match its schema: ${issue?.message}${issue?.path.length ? ` at ${issue.path.join('.')}` : ''}`);
