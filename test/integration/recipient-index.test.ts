@@ -62,6 +62,13 @@ describe('GET /messages?recipient=', () => {
     expect([...all].sort().reverse()).toEqual(all);
 
     expect((await s.http('GET', `/messages?recipient=${user}&status=UNDELIVERABLE`)).json.results).toEqual([]);
+    // enqueued_after ends the listing at the first older message: only newer ones, and no cursor.
+    const after = first.json.results[9].enqueued as number;
+    const newer = await s.http('GET', `/messages?recipient=${user}&enqueued_after=${after}`);
+    expect(newer.json.results.map((m: { id: string }) => m.id)).toEqual(
+      first.json.results.filter((m: { enqueued: number }) => m.enqueued > after).map((m: { id: string }) => m.id),
+    );
+    expect([newer.json.results.length > 0, newer.json.paging.more]).toEqual([true, false]);
     const foreign = await s.http('GET', `/messages?recipient=${uid('other')}&cursor=${encodeURIComponent(first.json.paging.cursor)}`);
     expect(foreign.status).toBe(400);
   });
