@@ -202,6 +202,15 @@ export function parseMessageId(messageId: string): { requestId: string; suffix: 
 }
 
 /**
+ * When a message id made here was made: its request id starts with 9 base36 chars of epoch ms
+ * (`newRequestId`, `requestIdFor`). Undefined for an id that is not one of ours.
+ */
+export function messageIdTime(messageId: string): number | undefined {
+  const id = parseMessageId(messageId);
+  return id ? Number.parseInt(id.requestId.slice(0, 9), 36) : undefined;
+}
+
+/**
  * The request id of an idempotent operation: time-sortable like `newRequestId` (its first claim's
  * time), then 13 base36 chars of the key's hash instead of random ones, so every attempt under
  * one Idempotency-Key names the same request.

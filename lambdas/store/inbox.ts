@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { OutputBlock } from '../domain/render';
 import { keys } from './keys';
-import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { messageIdTime } from '../domain/send';
 import { ddb } from '../shared/aws';
 import { now } from '../shared/clock';
 import { config } from '../shared/config';
@@ -32,13 +33,28 @@ export interface InboxMessage extends InboxContent {
 }
 
 /*
- * Unread counters. Polling the unread count must not read the inbox: every user has one counter
- * item (keys.inboxUnread) that each state change updates in the same transaction as the message
- * item, conditional on the item's state before the change, so concurrent changes and redelivered
- * writes never count twice. The item holds one number per (expiry day, tenant): with
+ * Unread counters. Polling the unread count must not read the whole inbox: every user has one
+ * counter item (keys.inboxUnread) holding one number per (expiry day, tenant): with
  * INBOX_RETENTION_DAYS, messages expire (DynamoDB TTL) at the start of a UTC day, and the counts of
  * days gone by are simply no longer added up (TTL deletes items without telling anyone). Without
  * the setting, everything is in the `-` bucket.
+ *
+ * A new message is counted lazily (docs/decisions.md D13): its insert is one conditional put, not a
+ * transaction with the counter (4 WRU), and it carries `lz`. The counter's `folded` says up to which
+ * id time lazily counted messages are in its numbers; the count adds the unread `lz` messages from
+ * there on (the last hours of the inbox, one Query), and now and then folds the older ones into
+ * the numbers. That is exact because a lazy insert lands soon after its id was made: a message
+ * arriving at `a` is inserted lazily only if its id was made after `a - LATE_MS`, and its write
+ * lands before `a + LANDING_MS`, so nothing lazily inserted can land behind a fold that stops
+ * LATE_MS + LANDING_MS before its own start. A message arriving later than that (a delay, a
+ * backlog, a retry) is counted at its insert, in one transaction with the counter, as are all
+ * messages written before lazy counting existed.
+ *
+ * State changes of a message stay transactional with the counter, conditional on the message's
+ * state before the change, so concurrent changes and redelivered writes never count twice. A change
+ * of a lazily counted message not yet folded moves no number, but bumps the counter's `gen` on the
+ * condition that `folded` is still what was read: a fold is conditional on `folded` and `gen` as it
+ * read them, so a fold and a change never both count the same message.
  */
 const DAY_MS = 86_400_000;
 
@@ -58,18 +74,74 @@ const counterOf = (item: StoredItem): string =>
   counterName(typeof item.bucket === 'string' ? item.bucket : '-', typeof item.tenantId === 'string' ? item.tenantId : undefined);
 const isUnread = (f: { read: boolean; archived: boolean }): boolean => !f.read && !f.archived;
 
-const counterUpdate = (userId: string, deltas: Map<string, number>) => {
+/** A message arriving this long (or more) after its id was made is counted at its insert. */
+export const LATE_MS = 60 * 60_000;
+/**
+ * A write lands within this long of the clock reading before it: the delivery worker that writes
+ * inbox messages stops after 60 seconds (lib/stack.ts, shared/topology.ts); the rest is margin.
+ */
+export const LANDING_MS = 5 * 60_000;
+/** The counter folds when it is this far behind what it may fold: at most one fold write an hour per user who polls. */
+export const FOLD_EVERY_MS = 60 * 60_000;
+/**
+ * No message whose id was made before this was counted lazily (lazy counting was released on that
+ * day): where a counter has no `folded` yet, the count reads the inbox from here.
+ */
+export const LAZY_SINCE = Date.UTC(2026, 10, 29) - LATE_MS;
+
+/** A user's counter item as read: the numbers, how far lazily counted messages are folded in, and the change generation. */
+interface Counter {
+  counts: Map<string, number>;
+  folded?: number;
+  gen?: number;
+}
+
+/** The id time from which lazily counted messages are not in the counter's numbers yet. */
+const foldedTo = (c: Counter): number => c.folded ?? LAZY_SINCE;
+
+async function readCounter(userId: string): Promise<Counter> {
+  const item = (await ddb.send(new GetCommand({ TableName: TABLE, Key: keys.inboxUnread(userId), ConsistentRead: true }))).Item ?? {};
+  const counts = new Map<string, number>();
+  for (const [name, value] of Object.entries(item)) if (parseCounter(name)) counts.set(name, Number(value));
+  return { counts, ...(typeof item.folded === 'number' ? { folded: item.folded } : {}), ...(typeof item.gen === 'number' ? { gen: item.gen } : {}) };
+}
+
+/** The condition that the counter's `folded` (and, for a fold, `gen`) are still as read. */
+function asRead(c: Counter, withGen: boolean): { condition: string; values: Record<string, number> } {
+  const parts = [c.folded === undefined ? 'attribute_not_exists(#folded)' : '#folded = :wasFolded'];
+  if (withGen) parts.push(c.gen === undefined ? 'attribute_not_exists(#gen)' : '#gen = :wasGen');
+  return {
+    condition: parts.join(' AND '),
+    values: { ...(c.folded === undefined ? {} : { ':wasFolded': c.folded }), ...(withGen && c.gen !== undefined ? { ':wasGen': c.gen } : {}) },
+  };
+}
+
+/**
+ * The counter's part of a change: ADD the deltas. With `guard` (the counter as read), a change that
+ * touches a lazily counted message not yet folded: `gen` is bumped too, conditional on `folded`
+ * being as read.
+ */
+const counterUpdate = (userId: string, deltas: Map<string, number>, guard?: Counter) => {
   const entries = [...deltas].filter(([, d]) => d !== 0);
+  const adds = [...entries.map((_, i) => `#c${i} :d${i}`), ...(guard ? ['#gen :one'] : [])];
+  const check = guard && asRead(guard, false);
   return {
     Update: {
       TableName: TABLE,
       Key: keys.inboxUnread(userId),
-      UpdateExpression: `ADD ${entries.map((_, i) => `#c${i} :d${i}`).join(', ')}`,
-      ExpressionAttributeNames: Object.fromEntries(entries.map(([name], i) => [`#c${i}`, name])),
-      ExpressionAttributeValues: Object.fromEntries(entries.map(([, d], i) => [`:d${i}`, d])),
+      UpdateExpression: `ADD ${adds.join(', ')}`,
+      ...(check ? { ConditionExpression: check.condition } : {}),
+      ExpressionAttributeNames: {
+        ...Object.fromEntries(entries.map(([name], i) => [`#c${i}`, name])),
+        ...(guard ? { '#gen': 'gen', '#folded': 'folded' } : {}),
+      },
+      ExpressionAttributeValues: { ...Object.fromEntries(entries.map(([, d], i) => [`:d${i}`, d])), ...(guard ? { ':one': 1, ...check!.values } : {}) },
     },
   };
 };
+
+/** Whether a message is counted lazily and not folded into the counter's numbers yet. */
+const unfoldedItem = (item: StoredItem, c: Counter): boolean => item.lz === true && (messageIdTime(String(item.messageId)) ?? 0) >= foldedTo(c);
 
 /**
  * One transaction, retried (with backoff) while it conflicts with another on the same counter.
@@ -82,8 +154,9 @@ const transact = (items: Record<string, unknown>[]): Promise<boolean> =>
 const TRANSACT_ATTEMPTS = 11;
 
 /**
- * Adds a message to a user's inbox unless it is already there, and counts it unread, in one
- * transaction. The item's write is conditional on its key, which is the message id, so a delivery
+ * Adds a message to a user's inbox unless it is already there, and counts it unread: lazily when
+ * its id was made less than LATE_MS ago (one conditional put), else in one transaction with the
+ * counter. The item's write is conditional on its key, which is the message id, so a delivery
  * retried after a crash or a duplicate queue record never shows (or counts) the message twice.
  * Returns whether this call created it.
  */
@@ -91,28 +164,26 @@ export function putInboxMessage(userId: string, message: InboxContent & { messag
   const { messageId, tenantId, title, body, blocks } = message;
   const created = now();
   const bucket = bucketFor(created);
+  const item = {
+    // No index entry for the tenant: a GSI write would double the cost of every inbox delivery;
+    // a per-tenant listing filters the user's own partition instead.
+    ...keys.inboxMessage(userId, messageId),
+    _t: 'INBOX',
+    messageId,
+    tenantId,
+    created,
+    // Flags as attributes, not in `doc`: marking read or archived is then a small update.
+    read: false,
+    archived: false,
+    bucket,
+    ...(bucket === '-' ? {} : { ttl: (Number(bucket) * DAY_MS) / 1000 }),
+    doc: JSON.stringify({ title, body, blocks }),
+  };
+  const made = messageIdTime(messageId);
+  if (made !== undefined && made > created - LATE_MS && made <= created + LANDING_MS)
+    return conditional(new PutCommand({ TableName: TABLE, Item: { ...item, lz: true }, ConditionExpression: 'attribute_not_exists(pk)' }));
   return transact([
-    {
-      Put: {
-        TableName: TABLE,
-        Item: {
-          // No index entry for the tenant: a GSI write would double the cost of every inbox delivery;
-          // a per-tenant listing filters the user's own partition instead.
-          ...keys.inboxMessage(userId, messageId),
-          _t: 'INBOX',
-          messageId,
-          tenantId,
-          created,
-          // Flags as attributes, not in `doc`: marking read or archived is then a small update.
-          read: false,
-          archived: false,
-          bucket,
-          ...(bucket === '-' ? {} : { ttl: (Number(bucket) * DAY_MS) / 1000 }),
-          doc: JSON.stringify({ title, body, blocks }),
-        },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    },
+    { Put: { TableName: TABLE, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } },
     counterUpdate(userId, new Map([[counterName(bucket, tenantId), 1]])),
   ]);
 }
@@ -169,23 +240,84 @@ export async function listInbox(userId: string, opts: InboxFilter & { limit: num
   return { items, cursor };
 }
 
+/** A lazily counted message, unread, not archived and not expired, that is not folded into the counter yet. */
+interface Arrival {
+  counter: string;
+  tenantId?: string;
+  made: number;
+}
+
+/** The unread lazily counted messages of a user whose ids were made at `from` or later (Query pages of the inbox from there). */
+async function arrivalsSince(userId: string, from: number, at: number): Promise<Arrival[]> {
+  const [start, end] = keys.inboxSince(from);
+  const arrivals: Arrival[] = [];
+  let cursor: Record<string, unknown> | undefined;
+  do {
+    const out = await ddb.send(
+      new QueryCommand({
+        TableName: TABLE,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :start AND :end',
+        FilterExpression: 'lz = :true AND #read = :false AND #archived = :false',
+        ProjectionExpression: 'messageId, tenantId, #bucket, #ttl',
+        ExpressionAttributeNames: { '#read': 'read', '#archived': 'archived', '#bucket': 'bucket', '#ttl': 'ttl' },
+        ExpressionAttributeValues: { ':pk': keys.inbox(userId), ':start': start, ':end': end, ':true': true, ':false': false },
+        ConsistentRead: true,
+        ExclusiveStartKey: cursor,
+      }),
+    );
+    for (const item of (out.Items ?? []) as StoredItem[]) {
+      if (isExpired(item, at)) continue;
+      const tenantId = typeof item.tenantId === 'string' ? item.tenantId : undefined;
+      arrivals.push({ counter: counterOf(item), ...(tenantId === undefined ? {} : { tenantId }), made: messageIdTime(String(item.messageId)) ?? 0 });
+    }
+    cursor = out.LastEvaluatedKey;
+  } while (cursor);
+  return arrivals;
+}
+
 /**
- * Unread, not archived messages of a user (in one tenant's context when given): one read of the
- * user's counter item, whatever the size of the inbox. Counts of expired days are left out (and
- * removed, in the background of this call, so the item stays small).
+ * Folds the lazily counted messages whose ids were made before `at - LATE_MS - LANDING_MS` into the
+ * counter's numbers, when it is FOLD_EVERY_MS behind that: one update, conditional on `folded` and
+ * `gen` being as read (a concurrent change or fold makes it a no-op; the next count folds).
+ */
+async function foldIfDue(userId: string, counter: Counter, arrivals: Arrival[], at: number): Promise<void> {
+  const to = at - LATE_MS - LANDING_MS;
+  if (to - foldedTo(counter) < FOLD_EVERY_MS) return;
+  const deltas = new Map<string, number>();
+  for (const a of arrivals) if (a.made < to) deltas.set(a.counter, (deltas.get(a.counter) ?? 0) + 1);
+  const entries = [...deltas];
+  const check = asRead(counter, true);
+  await conditional(
+    new UpdateCommand({
+      TableName: TABLE,
+      Key: keys.inboxUnread(userId),
+      UpdateExpression: `SET #folded = :to${entries.length ? ` ADD ${entries.map((_, i) => `#c${i} :d${i}`).join(', ')}` : ''}`,
+      ConditionExpression: check.condition,
+      ExpressionAttributeNames: { '#folded': 'folded', '#gen': 'gen', ...Object.fromEntries(entries.map(([name], i) => [`#c${i}`, name])) },
+      ExpressionAttributeValues: { ':to': to, ...check.values, ...Object.fromEntries(entries.map(([, d], i) => [`:d${i}`, d])) },
+    }),
+  );
+}
+
+/**
+ * Unread, not archived messages of a user (in one tenant's context when given): the user's counter
+ * item, plus the lazily counted messages it does not hold yet (one Query of the last hours of the
+ * inbox, whatever its size). Counts of expired days are left out (and removed, in the background of
+ * this call, so the item stays small).
  */
 export async function countUnread(userId: string, tenantId: string | undefined): Promise<number> {
-  const out = await ddb.send(new GetCommand({ TableName: TABLE, Key: keys.inboxUnread(userId), ConsistentRead: true }));
+  const counter = await readCounter(userId);
   const at = now();
-  let count = 0;
+  const arrivals = await arrivalsSince(userId, foldedTo(counter), at);
+  let count = arrivals.filter((a) => tenantId === undefined || a.tenantId === tenantId).length;
   const stale: string[] = [];
-  for (const [name, value] of Object.entries(out.Item ?? {})) {
-    const c = parseCounter(name);
-    if (!c) continue;
+  for (const [name, value] of counter.counts) {
+    const c = parseCounter(name)!;
     if (expired(c.bucket, at)) stale.push(name);
-    else if (tenantId === undefined || c.tenantId === tenantId) count += Number(value);
+    else if (tenantId === undefined || c.tenantId === tenantId) count += value;
   }
   if (stale.length) await dropCounters(userId, stale);
+  await foldIfDue(userId, counter, arrivals, at);
   return Math.max(0, count);
 }
 
@@ -202,6 +334,16 @@ async function dropCounters(userId: string, names: string[]): Promise<void> {
 }
 
 type Flags = { read?: boolean; archived?: boolean };
+
+/**
+ * The counter's part of one message's change by `delta`: its number moves, unless the message is
+ * counted lazily and not folded yet (then only `gen`, guarded by `folded` as read).
+ */
+async function counting(userId: string, item: StoredItem, delta: number) {
+  if (item.lz !== true) return counterUpdate(userId, new Map([[counterOf(item), delta]]));
+  const counter = await readCounter(userId);
+  return unfoldedItem(item, counter) ? counterUpdate(userId, new Map(), counter) : counterUpdate(userId, new Map([[counterOf(item), delta]]));
+}
 
 /** The change of one item from the state it was read in: conditional on that state, so a concurrent change makes it fail (re-read). */
 function flagChange(userId: string, item: StoredItem, flags: Flags) {
@@ -244,9 +386,7 @@ async function changeFlags(userId: string, messageId: string, flags: Flags, tena
       if (change.before.read === change.after.read && change.before.archived === change.after.archived) return 'unchanged';
       const delta = Number(isUnread(change.after)) - Number(isUnread(change.before));
       const written =
-        delta === 0
-          ? await conditional(new UpdateCommand(change.update.Update))
-          : await transact([change.update, counterUpdate(userId, new Map([[counterOf(item), delta]]))]);
+        delta === 0 ? await conditional(new UpdateCommand(change.update.Update)) : await transact([change.update, await counting(userId, item, delta)]);
       if (!written) throw changed(`Inbox message ${messageId}`);
       return 'changed';
     },
@@ -309,9 +449,15 @@ export async function markAllRead(userId: string, tenantId: string | undefined, 
 
 /** Marks a group read with its counters in one transaction; if any of them changed meanwhile, each on its own. */
 async function markGroup(userId: string, items: StoredItem[], tenantId: string | undefined): Promise<number> {
+  const counter = items.some((item) => item.lz === true) ? await readCounter(userId) : undefined;
   const deltas = new Map<string, number>();
-  for (const item of items) deltas.set(counterOf(item), (deltas.get(counterOf(item)) ?? 0) - 1);
-  if (await transact([...items.map((item) => flagChange(userId, item, { read: true }).update), counterUpdate(userId, deltas)])) return items.length;
+  let guarded = false;
+  for (const item of items) {
+    if (counter && unfoldedItem(item, counter)) guarded = true;
+    else deltas.set(counterOf(item), (deltas.get(counterOf(item)) ?? 0) - 1);
+  }
+  const update = counterUpdate(userId, deltas, guarded ? counter : undefined);
+  if (await transact([...items.map((item) => flagChange(userId, item, { read: true }).update), update])) return items.length;
   let marked = 0;
   for (const item of items) if ((await changeFlags(userId, String(item.messageId), { read: true }, tenantId)) === 'changed') marked += 1;
   return marked;

@@ -112,6 +112,11 @@ export const keys = {
   inboxMessage: (userId: string, messageId: string): Key => ({ pk: `INBOX#${esc(userId)}`, sk: `MSG#${esc(messageId)}` }),
   inbox: (userId: string): string => `INBOX#${esc(userId)}`,
   inboxPrefix: 'MSG#',
+  /**
+   * The key range of a user's inbox items whose message ids were made at `at` or later (ids made
+   * here start with 9 base36 chars of epoch ms): from the first such key to the end of the prefix.
+   */
+  inboxSince: (at: number): [string, string] => [`MSG#${Math.max(0, Math.floor(at)).toString(36).padStart(9, '0')}`, 'MSG$'],
   /** A user's unread counters (lambdas/store/inbox.ts), in the inbox partition, outside its messages' prefix. */
   inboxUnread: (userId: string): Key => ({ pk: `INBOX#${esc(userId)}`, sk: 'UNREAD' }),
 };
