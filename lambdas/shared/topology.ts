@@ -58,7 +58,7 @@ export const QUEUES = {
     memoryMB: 512,
     maxConcurrency: 10,
     sendsTo: ['delivery', 'fanout'],
-    table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem'],
+    table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'],
   },
 } as const satisfies Record<QueueName, QueueSpec>;
 

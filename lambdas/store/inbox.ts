@@ -22,6 +22,10 @@ export type InboxContent = z.infer<typeof inboxContent>;
 /** What an inbox message item stores in `doc` (putInboxMessage; flags are attributes); keys beyond these are kept as stored. */
 export const inboxContentSchema: z.ZodType<InboxContent> = inboxContent.loose();
 
+/** The type of an inbox item; the partition also holds recipient index entries of other messages (requestKeys.recipientEntry). */
+const INBOX = 'INBOX';
+const isInboxItem = (item: StoredItem): boolean => item._t === INBOX;
+
 export interface InboxMessage extends InboxContent {
   messageId: string;
   /** The tenant context the message was sent in, if any. */
@@ -168,7 +172,7 @@ export function putInboxMessage(userId: string, message: InboxContent & { messag
     // No index entry for the tenant: a GSI write would double the cost of every inbox delivery;
     // a per-tenant listing filters the user's own partition instead.
     ...keys.inboxMessage(userId, messageId),
-    _t: 'INBOX',
+    _t: INBOX,
     messageId,
     tenantId,
     created,
@@ -179,13 +183,16 @@ export function putInboxMessage(userId: string, message: InboxContent & { messag
     ...(bucket === '-' ? {} : { ttl: (Number(bucket) * DAY_MS) / 1000 }),
     doc: JSON.stringify({ title, body, blocks }),
   };
+  // The key may hold the message's recipient index entry, which the inbox item replaces (it is the entry from now on).
+  const free = {
+    ConditionExpression: 'attribute_not_exists(pk) OR #t <> :inbox',
+    ExpressionAttributeNames: { '#t': '_t' },
+    ExpressionAttributeValues: { ':inbox': INBOX },
+  };
   const made = messageIdTime(messageId);
   if (made !== undefined && made > created - LATE_MS && made <= created + LANDING_MS)
-    return conditional(new PutCommand({ TableName: TABLE, Item: { ...item, lz: true }, ConditionExpression: 'attribute_not_exists(pk)' }));
-  return transact([
-    { Put: { TableName: TABLE, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } },
-    counterUpdate(userId, new Map([[counterName(bucket, tenantId), 1]])),
-  ]);
+    return conditional(new PutCommand({ TableName: TABLE, Item: { ...item, lz: true }, ...free }));
+  return transact([{ Put: { TableName: TABLE, Item: item, ...free } }, counterUpdate(userId, new Map([[counterName(bucket, tenantId), 1]]))]);
 }
 
 const toMessage = (item: StoredItem): InboxMessage => ({
@@ -230,7 +237,7 @@ export async function listInbox(userId: string, opts: InboxFilter & { limit: num
     const page = await queryPage({ partition: keys.inbox(userId), prefix: keys.inboxPrefix, limit: opts.limit - items.length, cursor, newestFirst: true });
     items.push(
       ...page.items
-        .filter((i) => !isExpired(i, at))
+        .filter((i) => isInboxItem(i) && !isExpired(i, at))
         .map(toMessage)
         .filter((m) => matches(m, opts)),
     );
@@ -381,7 +388,7 @@ async function changeFlags(userId: string, messageId: string, flags: Flags, tena
     async () => {
       const item = (await ddb.send(new GetCommand({ TableName: TABLE, Key: keys.inboxMessage(userId, messageId), ConsistentRead: true }))).Item as
         StoredItem | undefined;
-      if (!item || isExpired(item) || (tenantId !== undefined && item.tenantId !== tenantId)) return 'missing';
+      if (!item || !isInboxItem(item) || isExpired(item) || (tenantId !== undefined && item.tenantId !== tenantId)) return 'missing';
       const change = flagChange(userId, item, flags);
       if (change.before.read === change.after.read && change.before.archived === change.after.archived) return 'unchanged';
       const delta = Number(isUnread(change.after)) - Number(isUnread(change.before));

@@ -107,7 +107,9 @@ export const keys = {
 
   /**
    * Inbox items, one per (user, message) in the user's partition: message ids sort by time, so a
-   * newest-first Query lists the inbox (a per-tenant inbox filters it on the item's tenantId).
+   * newest-first Query lists the inbox (a per-tenant inbox filters it on the item's tenantId). The
+   * partition also holds the recipient index entries of the user's other messages (`_t`
+   * `RecipientEntry`, requestKeys.recipientEntry), which the inbox skips.
    */
   inboxMessage: (userId: string, messageId: string): Key => ({ pk: `INBOX#${esc(userId)}`, sk: `MSG#${esc(messageId)}` }),
   inbox: (userId: string): string => `INBOX#${esc(userId)}`,
@@ -146,13 +148,13 @@ export const requestKeys = {
   traceRequests: (traceId: string): string => `TRACE#${esc(traceId)}`,
   /**
    * A message's entry in its recipient's index (`GET /messages?recipient=`): the recipient's
-   * partition (a user id, else the address the message went to), newest first by enqueue time.
+   * partition (a user id, else the address the message went to), keyed by message id, newest first.
+   * It is the key of the user's inbox item for the message: a message delivered to the inbox has
+   * that item as its entry, and no other (docs/decisions.md D12).
    */
-  recipientEntry: (recipient: string, enqueued: number, messageId: string): Key => ({
-    pk: requestKeys.recipientPartition(recipient),
-    sk: `${sortableTime(enqueued)}#${messageId}`,
-  }),
-  recipientPartition: (recipient: string): string => `RECIPIENT#${esc(recipient)}`,
+  recipientEntry: (recipient: string, messageId: string): Key => keys.inboxMessage(recipient, messageId),
+  recipientPartition: (recipient: string): string => keys.inbox(recipient),
+  recipientPrefix: keys.inboxPrefix,
 };
 
 /**

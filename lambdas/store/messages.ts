@@ -8,7 +8,7 @@ import { ddb } from '../shared/aws';
 import { config } from '../shared/config';
 import { GSI1, requestKeys, type Key } from './keys';
 import { conditional, conditionalWrite, expectation, expectedOf, newRev, retryOnConflict, type Expected } from './conditional';
-import { batchGet, batchWrite, checkStored, getItem, parseDoc, parseStored, queryAll, queryPage, TABLE, type StoredItem, type WriteRequest } from './table';
+import { batchGet, batchWrite, checkStored, getItem, parseDoc, parseStored, queryAll, queryPage, TABLE, type StoredItem } from './table';
 import { now as clockNow } from '../shared/clock';
 
 /** Courier's message statuses (its message log's status lifecycle; docs/decisions.md#d6). */
@@ -565,8 +565,8 @@ export async function createRequest(
   await batchWrite([
     { put: openItem(req.requestId, checkAt, req.single) },
     ...(traceId ? [{ put: { ...requestKeys.trace(traceId, req.requestId), _t: 'Trace', doc: '{}', ...retention(req.dueAt) } }] : []),
-    ...recipientEntries(req, recipients),
   ]);
+  await indexRecipients(req, recipients);
   return conditional(new PutCommand({ TableName: TABLE, Item: requestItem(req), ConditionExpression: 'attribute_not_exists(pk)' }));
 }
 
@@ -605,33 +605,40 @@ export interface OpenMarker extends Key {
 }
 
 /**
- * The recipient index (docs/decisions.md D12): one small item per message in its recipient's
- * partition, so `GET /messages?recipient=` is a Query of that partition and one BatchGetItem of
- * the records, with no look-back window. Written before delivery (with a single send's request,
- * else by the delivery job), idempotent, and expiring with the records.
+ * Indexes messages by recipient (docs/decisions.md D12): one small item per message in its
+ * recipient's partition, so `GET /messages?recipient=` is a Query of that partition and one
+ * BatchGetItem of the records, with no look-back window. The key is the user's inbox item for the
+ * message, which is the entry of a message delivered to the inbox: each entry is a put conditional
+ * on the key being free, so it never replaces an inbox item (a delivery replaces the entry).
+ * Written with a single send's request, and by a fan-out's first delivery job for the recipients
+ * it did not deliver to the inbox; expiring with the records.
  */
-const recipientEntries = (req: RequestRecord, recipients: DeliveryRecipient[]): WriteRequest[] =>
-  recipients.map((r) => ({
-    put: {
-      ...requestKeys.recipientEntry(displayRecipient(r), req.enqueued, r.messageId),
-      _t: 'RecipientEntry',
-      messageId: r.messageId,
-      doc: '{}',
-      ...retention(req.dueAt),
-    },
-  }));
-
-/** Indexes a delivery job's recipients by recipient (one BatchWriteItem per 25). */
 export async function indexRecipients(req: RequestRecord, recipients: DeliveryRecipient[]): Promise<void> {
-  await batchWrite(recipientEntries(req, recipients));
+  await Promise.all(
+    recipients.map((r) =>
+      conditional(
+        new PutCommand({
+          TableName: TABLE,
+          Item: {
+            ...requestKeys.recipientEntry(displayRecipient(r), r.messageId),
+            _t: 'RecipientEntry',
+            messageId: r.messageId,
+            doc: '{}',
+            ...retention(req.dueAt),
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+    ),
+  );
 }
 
 /**
- * A recipient's messages, newest first: a page of its index, then the records in one BatchGetItem.
- * An entry whose record is not written yet (the job has not reached it) or is gone is left out.
+ * A recipient's messages, newest first: a page of its index (entries and inbox items), then the
+ * records in one BatchGetItem. An entry whose record is not written yet or is gone is left out.
  */
 export async function recipientMessages(recipient: string, limit: number, cursor?: string): Promise<{ items: MessageRecord[]; cursor?: string }> {
-  const page = await queryPage({ partition: requestKeys.recipientPartition(recipient), limit, cursor, newestFirst: true });
+  const page = await queryPage({ partition: requestKeys.recipientPartition(recipient), prefix: requestKeys.recipientPrefix, limit, cursor, newestFirst: true });
   const messageIds = page.items.map((e) => String(e.messageId));
   const keys = messageIds.flatMap((messageId) => {
     const id = parseMessageId(messageId);

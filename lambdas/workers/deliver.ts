@@ -288,9 +288,15 @@ async function reschedule(req: RequestRecord, r: DeliveryRecipient, at: number):
  * conditional on the record's version, and every provider call happens only after a write has
  * claimed the target, so two workers holding the same job never call a provider twice.
  */
-async function deliverRecipient(req: RequestRecord, r: DeliveryRecipient, storedProfile: Profile | undefined, readFirst: boolean): Promise<void> {
+async function deliverRecipient(
+  req: RequestRecord,
+  r: DeliveryRecipient,
+  storedProfile: Profile | undefined,
+  readFirst: boolean,
+  inboxed: Set<string>,
+): Promise<void> {
   await retryOnConflict(
-    async (round) => deliverFrom(req, r, storedProfile, readFirst || round > 0 ? await getMessage(req.requestId, suffixOf(r.messageId)) : undefined),
+    async (round) => deliverFrom(req, r, storedProfile, readFirst || round > 0 ? await getMessage(req.requestId, suffixOf(r.messageId)) : undefined, inboxed),
     { attempts: 4 },
   );
 }
@@ -307,7 +313,14 @@ function withData(req: RequestRecord, r: DeliveryRecipient, record: MessageRecor
   return data === undefined ? r : { ...r, data };
 }
 
-async function deliverFrom(req: RequestRecord, r: DeliveryRecipient, storedProfile: Profile | undefined, stored: StoredRecord | undefined): Promise<void> {
+/** `inboxed` collects the messages this job delivered to the inbox (their inbox items are their recipient index entries). */
+async function deliverFrom(
+  req: RequestRecord,
+  r: DeliveryRecipient,
+  storedProfile: Profile | undefined,
+  stored: StoredRecord | undefined,
+  inboxed: Set<string>,
+): Promise<void> {
   const now = clock();
   const expected = stored?.expected ?? 'absent';
   let record = stored?.record ?? newMessageRecord(req, r, 'ENQUEUED', now);
@@ -361,7 +374,7 @@ async function deliverFrom(req: RequestRecord, r: DeliveryRecipient, storedProfi
     return;
   }
   record = { ...record, tenantId: res.tenant?.tenant.id ?? record.tenantId };
-  await walk(req, r, res, record, expected);
+  await walk(req, r, res, record, expected, inboxed);
 }
 
 /**
@@ -408,7 +421,7 @@ const outcomeOf = (c: ChannelState): Outcome => (c.state === 'failed' ? 'failed'
  * the final status). Retries that are not due yet park the recipient on the queue until the
  * earliest of them.
  */
-async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, record: MessageRecord, expected: Expected): Promise<void> {
+async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, record: MessageRecord, expected: Expected, inboxed: Set<string>): Promise<void> {
   const reach = await reachOf(r.userId);
   const reachable = (t: Target) => channelAddress(t, res.profile, reach) !== undefined;
   for (;;) {
@@ -478,6 +491,7 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
     if (!unclaimed) expected = await save(record, expected);
     const turns = await Promise.all(run.map((t) => runTarget(req, record, t, res, record.channels[targetKey(t)], outputs.get(targetKey(t))!)));
     for (const turn of turns) record = apply(record, turn);
+    if (turns.some((t) => t.target.channel === 'inbox' && t.state.state === 'delivered')) inboxed.add(record.id);
   }
 }
 
@@ -539,18 +553,17 @@ export async function deliverJob(job: DeliveryJob): Promise<void> {
   // Records exist before delivery for single sends (written by POST /send), for recipients the
   // fan-out recorded (users it may reach twice), and for any resumed job: read them first.
   const readFirst = req.single || job.resume === true || (job.attempt ?? 0) > 0;
-  // A fan-out's first job for these recipients indexes them by recipient (a resumed job's were).
-  if (!job.resume) await indexRecipients(req, job.recipients);
   const userIds = [...new Set(job.recipients.flatMap((r) => (r.userId ? [r.userId] : [])))];
   const profiles = userIds.length ? await getProfiles(userIds) : new Map<string, Profile>();
   const failed: DeliveryRecipient[] = [];
   const busy: DeliveryRecipient[] = [];
+  const inboxed = new Set<string>();
   const queue = [...job.recipients];
   await Promise.all(
     Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
       for (let r = queue.shift(); r; r = queue.shift()) {
         try {
-          await deliverRecipient(req, r, r.userId ? profiles.get(r.userId) : undefined, readFirst || r.recorded === true);
+          await deliverRecipient(req, r, r.userId ? profiles.get(r.userId) : undefined, readFirst || r.recorded === true, inboxed);
         } catch (e) {
           // A record that kept changing under this worker is as good as busy: look again shortly.
           if (e instanceof Busy || isContention(e)) busy.push(r);
@@ -562,6 +575,13 @@ export async function deliverJob(job: DeliveryJob): Promise<void> {
       }
     }),
   );
+  // A fan-out's first job for these recipients indexes them by recipient (a resumed job's were),
+  // after delivery: a message this job delivered to the inbox has its inbox item as its entry.
+  if (!job.resume)
+    await indexRecipients(
+      req,
+      job.recipients.filter((r) => !inboxed.has(r.messageId)),
+    );
   // Another worker holds these: look again shortly (it has usually finished; if not, again later).
   if (busy.length)
     await enqueueDelivery([{ type: 'deliver', requestId: job.requestId, recipients: busy, attempt: job.attempt, resume: true }], BUSY_RECHECK_SECONDS);

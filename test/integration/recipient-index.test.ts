@@ -84,3 +84,53 @@ describe('GET /messages?recipient=', () => {
     expect(found.json.results.map((m: { id: string; recipient: string }) => [m.id, m.recipient])).toEqual([[sent.json.requestId, email]]);
   });
 });
+
+describe('the index entry and the inbox item', () => {
+  const partition = async (userId: string) => {
+    const { keys } = require('../../lambdas/store/keys') as typeof import('../../lambdas/store/keys');
+    const table = require('../../lambdas/store/table') as typeof import('../../lambdas/store/table');
+    return (await table.queryPage({ partition: keys.inbox(userId), prefix: keys.inboxPrefix, limit: 100 })).items.map((i) => [i.messageId, i._t]);
+  };
+
+  it('are one item for a message delivered to the inbox, and an entry alone for one that went elsewhere', async () => {
+    const tenantId = uid('tenant');
+    const [inboxUser, emailUser] = [uid('in'), uid('out')];
+    await s.client.tenants.update(tenantId, { name: tenantId });
+    // Both members get the fan-out's inbox message; one of them also a single send by email.
+    await seedMembers(tenantId, [inboxUser, emailUser], (u) => ({ email: `${u}@example.com` }));
+    const trace = uid('trace');
+    const send = (to: Record<string, unknown>, channel: string) =>
+      s.http('POST', '/send', {
+        message: { to, content: { title: 't', body: 'b' }, routing: { method: 'single', channels: [channel] }, metadata: { trace_id: trace } },
+      });
+    expect((await send({ tenant_id: tenantId }, 'inbox')).status).toBe(202);
+    expect((await send({ user_id: emailUser }, 'email')).status).toBe(202);
+    const messages = await messagesOf(s, trace, 3);
+    await s.quiesce();
+    const [toInbox] = messages.filter((m) => m.recipient === inboxUser);
+    expect(await partition(inboxUser)).toEqual([[toInbox.id, 'INBOX']]);
+    const ofEmailUser = messages.filter((m) => m.recipient === emailUser).map((m) => m.id);
+    expect((await partition(emailUser)).sort()).toEqual(ofEmailUser.map((id) => [id, id.includes('.') ? 'INBOX' : 'RecipientEntry']).sort());
+    // Both are found by recipient.
+    for (const u of [inboxUser, emailUser])
+      expect((await s.http('GET', `/messages?recipient=${u}`)).json.results.map((m: { id: string }) => m.id).sort()).toEqual(
+        messages
+          .filter((m) => m.recipient === u)
+          .map((m) => m.id)
+          .sort(),
+      );
+  });
+
+  it('an entry written again never replaces the inbox item', async () => {
+    const user = uid('again');
+    const trace = uid('trace');
+    const sent = await s.http('POST', '/send', inboxTo({ user_id: user }, trace, 'kept'));
+    await messagesOf(s, trace, 1);
+    const messages = require('../../lambdas/store/messages') as typeof import('../../lambdas/store/messages');
+    const req = (await messages.getRequest(sent.json.requestId))!;
+    await messages.indexRecipients(req, [{ messageId: sent.json.requestId, userId: user }]);
+    const token = (await s.http('POST', '/auth/issue-token', { scope: `user_id:${user} inbox:read:messages`, expires_in: '1h' })).json.token as string;
+    const inbox = await s.http('GET', '/inbox/messages', undefined, { key: token });
+    expect(inbox.json.results.map((m: { messageId: string; title: string }) => [m.messageId, m.title])).toEqual([[sent.json.requestId, 'kept']]);
+  });
+});
