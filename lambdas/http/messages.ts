@@ -3,7 +3,15 @@ import { parseMessageId } from '../domain/send';
 import { apiHandler } from '../shared/api';
 import { NotFoundError, ValidationError } from '../shared/errors';
 import { ok, route, type Reply } from '../shared/router';
-import { getMessage, listRequestMessages, recipientMessages, requestsForTrace, requestsInBucket, writeMessage, type MessageRecord } from '../store/messages';
+import {
+  findMessage as findStored,
+  listRequestMessages,
+  recipientMessages,
+  requestsForTrace,
+  requestsInBucket,
+  writeMessage,
+  type MessageRecord,
+} from '../store/messages';
 import { now as clockNow } from '../shared/clock';
 import { packCursor, unpackCursor } from '../shared/cursor';
 import { changed, retryOnConflict } from '../store/conditional';
@@ -75,7 +83,7 @@ function matches(m: MessageRecord, q: ListQuery, after: number | undefined): boo
 
 async function findMessage(messageId: string): Promise<MessageRecord | undefined> {
   const id = parseMessageId(messageId);
-  const stored = id && (await getMessage(id.requestId, id.suffix));
+  const stored = id && (await findStored(id.requestId, id.suffix));
   return stored ? stored.record : undefined;
 }
 
@@ -180,7 +188,7 @@ async function cancel(messageId: string): Promise<Reply> {
   const id = parseMessageId(messageId);
   return retryOnConflict(
     async () => {
-      const stored = id && (await getMessage(id.requestId, id.suffix));
+      const stored = id && (await findStored(id.requestId, id.suffix));
       if (!stored) throw new NotFoundError(`Message ${messageId} not found`);
       const m = stored.record;
       if (!CANCELABLE.has(m.status) || Object.keys(m.channels).length) {

@@ -17,10 +17,10 @@ import { config } from '../shared/config';
 import { ValidationError } from '../shared/errors';
 import { idempotentOperation, markSideEffect } from '../shared/idempotency';
 import { logger } from '../shared/logger';
-import { enqueueDelivery, enqueueFanout, type DeliveryRecipient } from '../shared/jobs';
+import { enqueueDelivery, enqueueFanout } from '../shared/jobs';
 import { delaySecondsUntil } from '../shared/queue';
 import { accepted, route } from '../shared/router';
-import { createRequest, getRequest, newMessageRecord, writeMessage, type RequestRecord } from '../store/messages';
+import { createRequest, getRequest, singleRecipientOf, type RequestRecord } from '../store/messages';
 
 /** Every `to` entry must reach someone; the error names the entry (`body.message.to.2: ...`). */
 function checkTargets(to: z.infer<typeof messageSchema>['to']): void {
@@ -32,19 +32,6 @@ function checkTargets(to: z.infer<typeof messageSchema>['to']): void {
       throw new ValidationError(`Invalid request: body.message.to${Array.isArray(to) ? `.${i}` : ''}: ${e.message}`);
     }
   });
-}
-
-/** The one recipient of a single send (a user or inline recipient, not an array). */
-function singleRecipient(req: RequestRecord): DeliveryRecipient {
-  const target = toDestination(targetsOf(req.message.to)[0]);
-  if (target.kind !== 'user' && target.kind !== 'inline') throw new Error('unreachable: single recipients are users or inline');
-  return {
-    messageId: req.requestId,
-    userId: target.kind === 'user' ? target.userId : undefined,
-    inline: target.inline,
-    data: target.data,
-    tenantId: target.tenantId,
-  };
 }
 
 export const routes = [
@@ -73,16 +60,14 @@ export const routes = [
       };
       markSideEffect(event);
       // A single send's recipient is indexed with the request (GET /messages?recipient=); a fan-out's by its delivery jobs.
-      const req = (await createRequest(fresh, undefined, fresh.single ? [singleRecipient(fresh)] : [])) ? fresh : ((await getRequest(requestId)) ?? fresh);
+      const req = (await createRequest(fresh, undefined, fresh.single ? [singleRecipientOf(fresh)] : [])) ? fresh : ((await getRequest(requestId)) ?? fresh);
       // The first hop ends when the message is due, or when it expires if that comes first.
       const delay = req.dueAt === undefined ? undefined : delaySecondsUntil(Math.min(req.dueAt, req.expiresAt ?? Infinity), clockNow());
       try {
         if (req.single) {
-          // One recipient needs no fan-out. Its message exists from now on (ENQUEUED or DELAYED), so it
-          // can be read and cancelled before delivery; the job goes straight to the delivery queue.
-          const recipient = singleRecipient(req);
-          await writeMessage(newMessageRecord(req, recipient, delay ? 'DELAYED' : 'ENQUEUED', req.enqueued), 'absent');
-          await enqueueDelivery([{ type: 'deliver', requestId, recipients: [recipient], resume: true }], delay);
+          // One recipient needs no fan-out: the job goes straight to the delivery queue. Until a worker
+          // writes its record, the message is read (and cancelled) from the request (pendingRecord).
+          await enqueueDelivery([{ type: 'deliver', requestId, recipients: [singleRecipientOf(req)], resume: true }], delay);
         } else {
           await enqueueFanout([{ type: 'send', requestId }], delay);
         }

@@ -3,7 +3,16 @@ import { config } from '../shared/config';
 import { enqueueDelivery, enqueueFanout, RECIPIENTS_PER_JOB, type CheckRequestJob } from '../shared/jobs';
 import { logger } from '../shared/logger';
 import { requestKeys } from '../store/keys';
-import { closeOpenMarkers, getStoredRequest, listStoredMessages, moveOpenMarker, takeoverFanout, TERMINAL, type OpenMarker } from '../store/messages';
+import {
+  closeOpenMarkers,
+  getStoredRequest,
+  listStoredMessages,
+  moveOpenMarker,
+  singleRecipientOf,
+  takeoverFanout,
+  TERMINAL,
+  type OpenMarker,
+} from '../store/messages';
 
 /** Message records read per page of a check. */
 const PAGE = 500;
@@ -39,6 +48,12 @@ export async function checkRequest(job: CheckRequestJob): Promise<void> {
   }
 
   const page = await listStoredMessages(req.requestId, PAGE, job.cursor);
+  if (req.single && !page.items.length && job.cursor === undefined) {
+    // A single send with no record yet (none is written with the request): its job was lost, or is
+    // still waiting in a backlog; past the grace period it is re-driven from the request.
+    if (req.enqueued < stale) await enqueueDelivery([{ type: 'deliver', requestId: req.requestId, recipients: [singleRecipientOf(req)], resume: true }]);
+    return later();
+  }
   // A retry waiting for its time is not stuck; a record unchanged past the grace period is.
   const waiting = (m: (typeof page.items)[number]) => Object.values(m.record.channels).some((c) => c.state === 'retry' && (c.nextAt ?? 0) > t);
   const stuck = page.items.filter((m) => !TERMINAL.has(m.record.status) && m.updated < stale && !waiting(m)).map((m) => m.record.job);

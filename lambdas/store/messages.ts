@@ -1,7 +1,7 @@
 import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants } from 'node:zlib';
 import { PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { displayRecipient, parseMessageId, storedMessageSchema, type SendMessage } from '../domain/send';
+import { displayRecipient, parseMessageId, storedMessageSchema, targetsOf, toDestination, type SendMessage } from '../domain/send';
 import { deliveryRecipient, fanoutState, type DeliveryRecipient, type FanoutState } from '../shared/jobs';
 import type { RenderedOutput } from '../domain/render';
 import { ddb } from '../shared/aws';
@@ -194,6 +194,30 @@ export function newMessageRecord(req: RequestRecord, r: DeliveryRecipient, statu
     history: [{ ts: now, type: status }],
     outputs: [],
   };
+}
+
+/** The one recipient of a single send (a user or inline recipient, not an array); its message id is the request id. */
+export function singleRecipientOf(req: RequestRecord): DeliveryRecipient {
+  const target = toDestination(targetsOf(req.message.to)[0]);
+  if (target.kind !== 'user' && target.kind !== 'inline') throw new Error('unreachable: single recipients are users or inline');
+  return {
+    messageId: req.requestId,
+    userId: target.kind === 'user' ? target.userId : undefined,
+    inline: target.inline,
+    data: target.data,
+    tenantId: target.tenantId,
+  };
+}
+
+/**
+ * The message of a single send before a worker has written its record (docs/decisions.md D12: no
+ * record is written with the request): ENQUEUED, or DELAYED when it is not due at once, since the
+ * request's time. Reads show it, a cancel writes it CANCELED (conditional on no record existing), and
+ * the delivery worker starts from it.
+ */
+export function pendingRecord(req: RequestRecord, r: DeliveryRecipient = singleRecipientOf(req)): MessageRecord {
+  const delayed = req.dueAt !== undefined && Math.min(req.dueAt, req.expiresAt ?? Infinity) > req.enqueued;
+  return newMessageRecord(req, r, delayed ? 'DELAYED' : 'ENQUEUED', req.enqueued);
 }
 
 /**
@@ -640,13 +664,24 @@ export async function indexRecipients(req: RequestRecord, recipients: DeliveryRe
 export async function recipientMessages(recipient: string, limit: number, cursor?: string): Promise<{ items: MessageRecord[]; cursor?: string }> {
   const page = await queryPage({ partition: requestKeys.recipientPartition(recipient), prefix: requestKeys.recipientPrefix, limit, cursor, newestFirst: true });
   const messageIds = page.items.map((e) => String(e.messageId));
+  // A single send's message may have no record yet: its request is read in the same call.
   const keys = messageIds.flatMap((messageId) => {
     const id = parseMessageId(messageId);
-    return id ? [requestKeys.message(id.requestId, id.suffix)] : [];
+    if (!id) return [];
+    return [requestKeys.message(id.requestId, id.suffix), ...(id.suffix === '-' ? [requestKeys.request(id.requestId)] : [])];
   });
-  const records = (await batchGet(keys)).map((item) => toStored(item).record);
-  const found = new Map(records.map((r) => [r.id, r]));
-  return { items: messageIds.flatMap((id) => found.get(id) ?? []), cursor: page.cursor };
+  const found = new Map<string, MessageRecord>();
+  const pending = new Map<string, MessageRecord>();
+  for (const item of await batchGet(keys)) {
+    if (item.sk === requestKeys.request(requestKeys.requestIdOf(item.pk)).sk) {
+      const req = toRequest(item);
+      if (req.single) pending.set(req.requestId, pendingRecord(req));
+    } else {
+      const { record } = toStored(item);
+      found.set(record.id, record);
+    }
+  }
+  return { items: messageIds.flatMap((id) => found.get(id) ?? pending.get(id) ?? []), cursor: page.cursor };
 }
 
 const openItem = (requestId: string, checkAt: number, single: boolean | undefined) => ({
@@ -771,9 +806,24 @@ export async function getMessage(requestId: string, suffix: string): Promise<Sto
   return item ? toStored(item) : undefined;
 }
 
-/** A request's messages, in message-key order. */
+/** A single send's message with no record yet, from its request (expected absent: a write creates the record). */
+async function pendingSingle(requestId: string): Promise<StoredRecord | undefined> {
+  const req = await getRequest(requestId);
+  return req?.single ? { record: pendingRecord(req), expected: 'absent', updated: req.enqueued } : undefined;
+}
+
+/** A message as the API shows it: its record, or a single send's pending message (pendingRecord). */
+export async function findMessage(requestId: string, suffix: string): Promise<StoredRecord | undefined> {
+  return (await getMessage(requestId, suffix)) ?? (suffix === '-' ? pendingSingle(requestId) : undefined);
+}
+
+/** A request's messages, in message-key order (a single send's pending message when it has no record yet). */
 export async function listRequestMessages(requestId: string, limit: number, cursor?: string): Promise<{ items: MessageRecord[]; cursor?: string }> {
   const page = await listStoredMessages(requestId, limit, cursor);
+  if (!page.items.length && cursor === undefined) {
+    const pending = await pendingSingle(requestId);
+    return { items: pending ? [pending.record] : [] };
+  }
   return { items: page.items.map((s) => s.record), cursor: page.cursor };
 }
 

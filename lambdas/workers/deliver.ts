@@ -21,6 +21,7 @@ import {
   getRequest,
   indexRecipients,
   newMessageRecord,
+  pendingRecord,
   RECORD_LIMIT_BYTES,
   recordBytes,
   TERMINAL,
@@ -278,6 +279,10 @@ const finish = (
 
 const suffixOf = (messageId: string) => parseMessageId(messageId)!.suffix;
 
+/** The record of a recipient that has none yet: a single send's pending message (as reads showed it), else ENQUEUED now. */
+const freshRecord = (req: RequestRecord, r: DeliveryRecipient, now: number): MessageRecord =>
+  req.single ? pendingRecord(req, r) : newMessageRecord(req, r, 'ENQUEUED', now);
+
 /** Puts the recipient back on the delivery queue to continue at `at` (hops of at most 15 minutes). */
 async function reschedule(req: RequestRecord, r: DeliveryRecipient, at: number): Promise<void> {
   await enqueueDelivery([{ type: 'deliver', requestId: req.requestId, recipients: [r], resume: true }], delaySecondsUntil(at, clock()));
@@ -323,7 +328,7 @@ async function deliverFrom(
 ): Promise<void> {
   const now = clock();
   const expected = stored?.expected ?? 'absent';
-  let record = stored?.record ?? newMessageRecord(req, r, 'ENQUEUED', now);
+  let record = stored?.record ?? freshRecord(req, r, now);
   if (TERMINAL.has(record.status)) return;
 
   if (req.expiresAt !== undefined && now >= req.expiresAt) {
@@ -483,11 +488,12 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
     // CANCELED, nothing delivered), and a cancel after it finds the message ROUTED (409). The
     // inbox is claimed too: its write is safe to repeat, but without a claim a cancel landing
     // between the read and the inbox write answered CANCELED while the item was written.
-    // A recipient with no record yet whose round is the inbox alone needs no claim (1 WRU less,
-    // docs/decisions.md D12): a message without a record cannot be cancelled, the inbox write is
-    // conditional on its key, and the outcome's write creates the record, so a second worker
-    // holding the same job loses that write, re-reads and finds the message finished.
-    const unclaimed = expected === 'absent' && run.every((t) => t.channel === 'inbox');
+    // A fan-out recipient with no record yet whose round is the inbox alone needs no claim (1 WRU
+    // less, docs/decisions.md D12): a fan-out's message without a record cannot be cancelled, the
+    // inbox write is conditional on its key, and the outcome's write creates the record, so a second
+    // worker holding the same job loses that write, re-reads and finds the message finished. A single
+    // send's message can be cancelled before it has a record (from its request): it is claimed.
+    const unclaimed = expected === 'absent' && !req.single && run.every((t) => t.channel === 'inbox');
     if (!unclaimed) expected = await save(record, expected);
     const turns = await Promise.all(run.map((t) => runTarget(req, record, t, res, record.channels[targetKey(t)], outputs.get(targetKey(t))!)));
     for (const turn of turns) record = apply(record, turn);
@@ -530,7 +536,7 @@ async function giveUp(req: RequestRecord, r: DeliveryRecipient, error: string): 
   await retryOnConflict(
     async () => {
       const stored = await getMessage(req.requestId, suffixOf(r.messageId));
-      const record = stored?.record ?? newMessageRecord(req, r, 'ENQUEUED', clock());
+      const record = stored?.record ?? freshRecord(req, r, clock());
       if (TERMINAL.has(record.status)) return;
       const final = finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error }, { type: 'UNDELIVERABLE', reason: 'FAILED', error });
       if (!(await writeMessage(final, stored?.expected ?? 'absent'))) throw changed(`Message ${r.messageId}`);

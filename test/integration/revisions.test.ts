@@ -28,8 +28,11 @@ async function delayedMessage(): Promise<{ id: string; requestId: string; key: {
     },
   });
   expect(sent.status).toBe(202);
-  // A single recipient's record is written by the send itself (DELAYED), and its id is the request's.
+  // A single recipient's message id is the request's. Its record is written here as its first
+  // worker would (DELAYED): the send itself writes none (docs/decisions.md D12).
   const requestId: string = sent.json.requestId;
+  const req = (await store().getRequest(requestId))!;
+  expect(await store().writeMessage(store().pendingRecord(req), 'absent')).toEqual({ rev: expect.any(String) });
   return { id: requestId, requestId, key: requestKeys().message(requestId, '-') };
 }
 
