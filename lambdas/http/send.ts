@@ -60,7 +60,12 @@ export const routes = [
       };
       markSideEffect(event);
       // A single send's recipient is indexed with the request (GET /messages?recipient=); a fan-out's by its delivery jobs.
-      const req = (await createRequest(fresh, undefined, fresh.single ? [singleRecipientOf(fresh)] : [])) ? fresh : ((await getRequest(requestId)) ?? fresh);
+      // A single send due at once needs no open marker: the sweeper's walk finds it if it is still
+      // unfinished a grace period on (store/singles-walk.ts). One stored long after its time (a retried
+      // Idempotency-Key) may be behind the walk already: it gets its marker.
+      const walked = fresh.single && fresh.dueAt === undefined && clockNow() - now <= config.SWEEP_GRACE_MS / 2;
+      const created = await createRequest(fresh, undefined, fresh.single ? [singleRecipientOf(fresh)] : [], walked);
+      const req = created ? fresh : ((await getRequest(requestId)) ?? fresh);
       // The first hop ends when the message is due, or when it expires if that comes first.
       const delay = req.dueAt === undefined ? undefined : delaySecondsUntil(Math.min(req.dueAt, req.expiresAt ?? Infinity), clockNow());
       try {

@@ -116,7 +116,8 @@ export const queueUrlEnv = (name: QueueName): string => `${name.toUpperCase()}_Q
 
 /**
  * Scheduled workers: the sweeper re-drives unfinished requests every minute (EventBridge on AWS).
- * It pages the open markers (Query), reads the requests they name (BatchGetItem), deletes the
+ * It walks the single sends stored without a marker (its position: GetItem, UpdateItem; the
+ * requests: Query of gsi1), pages the open markers (Query), reads the requests they name (BatchGetItem), deletes the
  * markers of finished single sends (BatchWriteItem) and moves the others with a transaction of a
  * conditional Delete and a Put (DeleteItem, PutItem).
  */
@@ -126,7 +127,7 @@ export const SCHEDULED = [
     everyMinutes: 1,
     timeoutSeconds: 60,
     sendsTo: ['fanout'] as QueueName[],
-    table: ['Query', 'BatchGetItem', 'BatchWriteItem', 'PutItem', 'DeleteItem'] as TableAction[],
+    table: ['Query', 'BatchGetItem', 'BatchWriteItem', 'PutItem', 'DeleteItem', 'GetItem', 'UpdateItem'] as TableAction[],
   },
 ] as const;
 

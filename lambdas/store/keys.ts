@@ -147,6 +147,13 @@ export const requestKeys = {
   openBefore: (at: number): string => `${sortableTime(at)}#`,
   traceRequests: (traceId: string): string => `TRACE#${esc(traceId)}`,
   /**
+   * The sweeper's walk of single sends (docs/decisions.md D12): how far it has looked at the
+   * requests in gsi1, by the gsi1 sort key of the last one.
+   */
+  singlesWalk: { pk: 'SWEEP', sk: 'SINGLES' } as Key,
+  /** The first gsi1 sort key of the requests enqueued at `at` or later (within `at`'s bucket and every later one). */
+  requestIndexFrom: (at: number): string => `${sortableTime(at)}#`,
+  /**
    * A message's entry in its recipient's index (`GET /messages?recipient=`): the recipient's
    * partition (a user id, else the address the message went to), keyed by message id, newest first.
    * It is the key of the user's inbox item for the message: a message delivered to the inbox has

@@ -578,20 +578,45 @@ export async function takeoverFanout(requestId: string, seq: number, now: number
  * and its fan-out progress are never overwritten. Its open marker and trace entry are written
  * first, so a request never exists without the marker the sweeper finds it by; for a retry they are
  * the same items again. The sweeper looks at it from `checkAt` on (by default once it is
- * SWEEP_GRACE_MS past due) until it is known to be finished. False when the request already existed.
+ * SWEEP_GRACE_MS past due) until it is known to be finished. `walked`: a single send due at once
+ * gets no marker (2 WRU less): it carries `walk`, and the sweeper's walk of the requests in gsi1
+ * finds it once SWEEP_GRACE_MS has passed and gives it a marker only if it is unfinished then
+ * (store/singles-walk.ts). False when the request already existed.
  */
 export async function createRequest(
   req: RequestRecord,
   checkAt = (req.dueAt ?? req.enqueued) + config.SWEEP_GRACE_MS,
   recipients: DeliveryRecipient[] = [],
+  walked = false,
 ): Promise<boolean> {
   const traceId = req.message.metadata?.trace_id;
   await batchWrite([
-    { put: openItem(req.requestId, checkAt, req.single) },
+    ...(walked ? [] : [{ put: openItem(req.requestId, checkAt, req.single) }]),
     ...(traceId ? [{ put: { ...requestKeys.trace(traceId, req.requestId), _t: 'Trace', doc: '{}', ...retention(req.dueAt) } }] : []),
   ]);
   await indexRecipients(req, recipients);
-  return conditional(new PutCommand({ TableName: TABLE, Item: requestItem(req), ConditionExpression: 'attribute_not_exists(pk)' }));
+  return conditional(
+    new PutCommand({ TableName: TABLE, Item: { ...requestItem(req), ...(walked ? { walk: true } : {}) }, ConditionExpression: 'attribute_not_exists(pk)' }),
+  );
+}
+
+/**
+ * Of these single sends, the ones whose message is not terminal (or has no record yet): one
+ * BatchGetItem per 100 of the records' statuses, eventually consistent (a terminal status stays).
+ */
+export async function unfinishedSingles(requestIds: string[]): Promise<string[]> {
+  const done = new Set<string>();
+  for (const item of await batchGet(
+    requestIds.map((id) => requestKeys.message(id, '-')),
+    { attributes: ['status'] },
+  ))
+    if (TERMINAL.has(checkStored(item.status, messageStatus, `the status of ${item.pk} / ${item.sk}`))) done.add(requestKeys.requestIdOf(item.pk));
+  return requestIds.filter((id) => !done.has(id));
+}
+
+/** Gives single sends open markers due at `checkAt` (the sweeper's walk found them unfinished). */
+export async function openSingles(requestIds: string[], checkAt: number): Promise<void> {
+  await batchWrite(requestIds.map((id) => ({ put: openItem(id, checkAt, true) })));
 }
 
 export async function getRequest(requestId: string): Promise<RequestRecord | undefined> {

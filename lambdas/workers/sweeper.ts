@@ -8,6 +8,7 @@ import { logger } from '../shared/logger';
 import { OPEN_SHARDS } from '../store/keys';
 import { closeOpenMarkers, finishedSingles, moveOpenMarker, openMarkersDue, type OpenMarker } from '../store/messages';
 import { mapLimit } from '../shared/pool';
+import { walkSingles } from '../store/singles-walk';
 
 /** Open markers read per Query (a shard's page). */
 const MARKER_PAGE = 100;
@@ -19,11 +20,12 @@ const RESERVE_MS = 10_000;
 const DEFAULT_BUDGET_MS = 50_000;
 
 /** What the sweeps of this process did (for logs and the tests). */
-export const sweepStats = { sweeps: 0, markers: 0, closed: 0, checks: 0, pages: 0, busyMs: 0 };
+export const sweepStats = { sweeps: 0, markers: 0, closed: 0, checks: 0, pages: 0, busyMs: 0, walked: 0 };
 
 /**
  * Durable state lives in the table, so nothing depends on a queue keeping its messages (the local
- * emulator's queues live in memory). Every minute the sweeper pages through the open markers due by
+ * emulator's queues live in memory). Every minute the sweeper first walks the single sends stored
+ * without a marker (store/singles-walk.ts), then pages through the open markers due by
  * now, all shards at once, until none is left or its time budget is spent. A single send whose one
  * message is terminal is closed right there (its marker deleted: no job, no document read); any
  * other request is claimed (its marker moved a grace period on, by a transaction that only one of
@@ -33,6 +35,11 @@ export const sweepStats = { sweeps: 0, markers: 0, closed: 0, checks: 0, pages: 
 export async function sweep(at = now(), budgetMs = DEFAULT_BUDGET_MS): Promise<number> {
   const t0 = wallNow();
   const deadline = t0 + budgetMs;
+  // First the walk: the single sends it finds unfinished get markers due now, swept below.
+  const walked = await walkSingles(at, t0 + budgetMs / 2);
+  if (walked.opened) logger.info('walked single sends', { ...walked });
+  if (walked.more) logger.warn('the walk of single sends stopped before its end; the next sweep goes on', { ...walked });
+  sweepStats.walked += walked.requests;
   const shards = await Promise.all(Array.from({ length: OPEN_SHARDS }, (_, shard) => sweepShard(shard, at, deadline)));
   const total = shards.reduce((a, s) => ({
     markers: a.markers + s.markers,
