@@ -43,24 +43,39 @@ export interface WalkResult {
 
 const timeOfIndexKey = (sk: string): number => Number.parseInt(sk.slice(0, sk.indexOf('#')), 36);
 
-/** Walks the single sends enqueued since the last walk and up to SWEEP_GRACE_MS before `at`; stops by `deadline` (wall clock). */
+/**
+ * Walks the single sends enqueued since the last walk and up to SWEEP_GRACE_MS before `at`; stops by
+ * `deadline` (wall clock). A walk that finds none writes nothing, unless its position is more than
+ * an hour behind (so an idle table costs a sweep a read or two, and a write an hour).
+ */
 export async function walkSingles(at: number, deadline: number): Promise<WalkResult> {
   const result: WalkResult = { requests: 0, opened: 0, more: false };
   const item = (await ddb.send(new GetCommand({ TableName: TABLE, Key: requestKeys.singlesWalk, ConsistentRead: true }))).Item;
-  if (typeof item?.lease === 'number' && item.lease > at) return result;
+  const wasLease = typeof item?.lease === 'number' ? item.lease : undefined;
+  if (wasLease !== undefined && wasLease > at) return result;
   const to = at - config.SWEEP_GRACE_MS;
-  let after = typeof item?.after === 'string' ? item.after : requestKeys.requestIndexFrom(to - FIRST_LOOK_BACK_MS);
+  const start = typeof item?.after === 'string' ? item.after : requestKeys.requestIndexFrom(to - FIRST_LOOK_BACK_MS);
+  let after = start;
   const lease = at + LEASE_MS;
-  const held = await conditional(
-    new UpdateCommand({
-      TableName: TABLE,
-      Key: requestKeys.singlesWalk,
-      UpdateExpression: 'SET lease = :lease',
-      ConditionExpression: item ? (typeof item.lease === 'number' ? 'lease = :was' : 'attribute_not_exists(lease)') : 'attribute_not_exists(pk)',
-      ExpressionAttributeValues: { ':lease': lease, ...(typeof item?.lease === 'number' ? { ':was': item.lease } : {}) },
-    }),
-  );
-  if (!held) return result;
+  let held = false;
+  /** Takes the lease, if the walk's item is still as read (no other walk has taken it or moved on since). */
+  const hold = async (): Promise<boolean> =>
+    (held ||= await conditional(
+      new UpdateCommand({
+        TableName: TABLE,
+        Key: requestKeys.singlesWalk,
+        UpdateExpression: 'SET lease = :lease',
+        ConditionExpression: item
+          ? `${wasLease === undefined ? 'attribute_not_exists(lease)' : 'lease = :was'} AND ${typeof item.after === 'string' ? '#after = :start' : 'attribute_not_exists(#after)'}`
+          : 'attribute_not_exists(pk)',
+        ExpressionAttributeNames: item ? { '#after': 'after' } : undefined,
+        ExpressionAttributeValues: {
+          ':lease': lease,
+          ...(wasLease === undefined ? {} : { ':was': wasLease }),
+          ...(typeof item?.after === 'string' ? { ':start': start } : {}),
+        },
+      }),
+    ));
 
   const end = requestKeys.requestIndexFrom(to);
   let bucketAt = Math.floor(timeOfIndexKey(after) / HOUR) * HOUR;
@@ -85,42 +100,39 @@ export async function walkSingles(at: number, deadline: number): Promise<WalkRes
         }),
       );
       const ids = (out.Items ?? []).map((i) => requestKeys.requestIdOf(String(i.pk)));
-      const unfinished = ids.length ? await unfinishedSingles(ids) : [];
-      // Due at once: the sweep that walked them hands them to checks right after the walk.
-      if (unfinished.length) await openSingles(unfinished, at - 1);
-      result.requests += ids.length;
-      result.opened += unfinished.length;
+      if (ids.length) {
+        if (!(await hold())) return result;
+        const unfinished = await unfinishedSingles(ids);
+        // Due at once: the sweep that walked them hands them to checks right after the walk.
+        if (unfinished.length) await openSingles(unfinished, at - 1);
+        result.requests += ids.length;
+        result.opened += unfinished.length;
+      }
       cursor = out.LastEvaluatedKey;
       // Past this page: its last key read, or (the bucket done) the end of the bucket or of the walk.
       after = cursor ? String(cursor.gsi1sk) : minKey(requestKeys.requestIndexFrom(bucketAt + HOUR), end);
-      if (!(await save(after, lease))) return result;
+      if (held && cursor && !(await save(after, lease))) return result;
     } while (cursor && wallNow() <= deadline);
     if (cursor) {
       result.more = true;
       break;
     }
   }
-  await conditional(
-    new UpdateCommand({
-      TableName: TABLE,
-      Key: requestKeys.singlesWalk,
-      UpdateExpression: 'REMOVE lease',
-      ConditionExpression: 'lease = :lease',
-      ExpressionAttributeValues: { ':lease': lease },
-    }),
-  );
+  // Nothing walked: the position moves on only when it is an hour behind.
+  if (!held && (after === start || timeOfIndexKey(after) - timeOfIndexKey(start) < HOUR || !(await hold()))) return result;
+  await save(after, lease, true);
   return result;
 }
 
 const minKey = (a: string, b: string): string => (a < b ? a : b);
 
-/** Moves the walk's position on, while this walk holds the lease. */
-const save = (after: string, lease: number): Promise<boolean> =>
+/** Moves the walk's position on, while this walk holds the lease; `release` ends the lease too. */
+const save = (after: string, lease: number, release = false): Promise<boolean> =>
   conditional(
     new UpdateCommand({
       TableName: TABLE,
       Key: requestKeys.singlesWalk,
-      UpdateExpression: 'SET #after = :after',
+      UpdateExpression: `SET #after = :after${release ? ' REMOVE lease' : ''}`,
       ConditionExpression: 'lease = :lease',
       ExpressionAttributeNames: { '#after': 'after' },
       ExpressionAttributeValues: { ':after': after, ':lease': lease },

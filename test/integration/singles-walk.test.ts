@@ -93,6 +93,20 @@ describe('the walk of single sends', () => {
     expect((await markedOf(all)).sort()).toEqual([...unfinished].sort());
   });
 
+  it('with nothing to walk writes nothing (a read or two a sweep), until its position is an hour behind', async () => {
+    await walk().walkSingles(clock().now(), clock().wallNow() + 30_000);
+    const { dynamoCalls } = require('../helpers/dynamo-calls') as typeof import('../helpers/dynamo-calls');
+    const writes = (calls: string[]) => calls.filter((c) => !['GetItem', 'Query', 'BatchGetItem'].includes(c));
+    clock().advanceClock(10 * 60_000);
+    const idle = await dynamoCalls(s, () => walk().walkSingles(clock().now(), clock().wallNow() + 30_000));
+    expect([idle.value, writes(idle.calls)]).toEqual([{ requests: 0, opened: 0, more: false }, []]);
+    clock().advanceClock(61 * 60_000);
+    const behind = await dynamoCalls(s, () => walk().walkSingles(clock().now(), clock().wallNow() + 30_000));
+    expect(writes(behind.calls)).toEqual(['UpdateItem', 'UpdateItem']);
+    const after = await dynamoCalls(s, () => walk().walkSingles(clock().now(), clock().wallNow() + 30_000));
+    expect(after.calls).toEqual(['GetItem', 'Query']);
+  });
+
   it('POST /send of a single send due at once writes no marker; one lost on its way is delivered after a sweep', async () => {
     const user = uid('unmarked');
     const sent = await s.http('POST', '/send', {
