@@ -684,29 +684,26 @@ export async function indexRecipients(req: RequestRecord, recipients: DeliveryRe
 
 /**
  * A recipient's messages, newest first: a page of its index (entries and inbox items), then the
- * records in one BatchGetItem. An entry whose record is not written yet or is gone is left out.
+ * records in one BatchGetItem (and the requests of single sends not delivered yet in one more). An
+ * entry whose record is not written yet or is gone is left out.
  */
 export async function recipientMessages(recipient: string, limit: number, cursor?: string): Promise<{ items: MessageRecord[]; cursor?: string }> {
   const page = await queryPage({ partition: requestKeys.recipientPartition(recipient), prefix: requestKeys.recipientPrefix, limit, cursor, newestFirst: true });
   const messageIds = page.items.map((e) => String(e.messageId));
-  // A single send's message may have no record yet: its request is read in the same call.
-  const keys = messageIds.flatMap((messageId) => {
-    const id = parseMessageId(messageId);
-    if (!id) return [];
-    return [requestKeys.message(id.requestId, id.suffix), ...(id.suffix === '-' ? [requestKeys.request(id.requestId)] : [])];
-  });
+  const ids = messageIds.flatMap((messageId) => parseMessageId(messageId) ?? []);
   const found = new Map<string, MessageRecord>();
-  const pending = new Map<string, MessageRecord>();
-  for (const item of await batchGet(keys)) {
-    if (item.sk === requestKeys.request(requestKeys.requestIdOf(item.pk)).sk) {
-      const req = toRequest(item);
-      if (req.single) pending.set(req.requestId, pendingRecord(req));
-    } else {
-      const { record } = toStored(item);
-      found.set(record.id, record);
-    }
+  for (const item of await batchGet(ids.map((id) => requestKeys.message(id.requestId, id.suffix)))) {
+    const { record } = toStored(item);
+    found.set(record.id, record);
   }
-  return { items: messageIds.flatMap((id) => found.get(id) ?? pending.get(id) ?? []), cursor: page.cursor };
+  // A single send's message with no record yet (its worker has not run): shown from its request.
+  const pending = ids.filter((id) => id.suffix === '-' && !found.has(id.requestId));
+  if (pending.length)
+    for (const item of await batchGet(pending.map((id) => requestKeys.request(id.requestId)))) {
+      const req = toRequest(item);
+      if (req.single) found.set(req.requestId, pendingRecord(req));
+    }
+  return { items: messageIds.flatMap((id) => found.get(id) ?? []), cursor: page.cursor };
 }
 
 const openItem = (requestId: string, checkAt: number, single: boolean | undefined) => ({
