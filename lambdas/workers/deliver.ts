@@ -556,7 +556,7 @@ export async function deliverJob(job: DeliveryJob): Promise<void> {
     logger.error('delivery job for an unknown request', { requestId: job.requestId });
     return;
   }
-  // Records exist before delivery for single sends (written by POST /send), for recipients the
+  // Records may exist before delivery for single sends (a cancel writes one), for recipients the
   // fan-out recorded (users it may reach twice), and for any resumed job: read them first.
   const readFirst = req.single || job.resume === true || (job.attempt ?? 0) > 0;
   const userIds = [...new Set(job.recipients.flatMap((r) => (r.userId ? [r.userId] : [])))];
