@@ -59,12 +59,14 @@ export const routes = [
         expiresAt: expiryTime(message.expiry, now),
       };
       markSideEffect(event);
-      // A single send's recipient is indexed with the request (GET /messages?recipient=); a fan-out's by its delivery jobs.
       // A single send due at once needs no open marker: the sweeper's walk finds it if it is still
       // unfinished a grace period on (store/singles-walk.ts). One stored long after its time (a retried
       // Idempotency-Key) may be behind the walk already: it gets its marker.
       const walked = fresh.single && fresh.dueAt === undefined && clockNow() - now <= config.SWEEP_GRACE_MS / 2;
-      const created = await createRequest(fresh, undefined, fresh.single ? [singleRecipientOf(fresh)] : [], walked);
+      // Recipients are indexed for GET /messages?recipient= by their first delivery job, after it
+      // delivered (a message delivered to the inbox has its inbox item as its entry); a single send
+      // that is not due at once (or stored late) is indexed here, so it is listed while it waits.
+      const created = await createRequest(fresh, undefined, fresh.single && !walked ? [singleRecipientOf(fresh)] : [], walked);
       const req = created ? fresh : ((await getRequest(requestId)) ?? fresh);
       // The first hop ends when the message is due, or when it expires if that comes first.
       const delay = req.dueAt === undefined ? undefined : delaySecondsUntil(Math.min(req.dueAt, req.expiresAt ?? Infinity), clockNow());
@@ -72,7 +74,8 @@ export const routes = [
         if (req.single) {
           // One recipient needs no fan-out: the job goes straight to the delivery queue. Until a worker
           // writes its record, the message is read (and cancelled) from the request (pendingRecord).
-          await enqueueDelivery([{ type: 'deliver', requestId, recipients: [singleRecipientOf(req)], resume: true }], delay);
+          // A walked send's job is its first (it indexes the recipient); any other is a resumption.
+          await enqueueDelivery([{ type: 'deliver', requestId, recipients: [singleRecipientOf(req)], resume: !walked }], delay);
         } else {
           await enqueueFanout([{ type: 'send', requestId }], delay);
         }

@@ -50,8 +50,9 @@ export async function checkRequest(job: CheckRequestJob): Promise<void> {
   const page = await listStoredMessages(req.requestId, PAGE, job.cursor);
   if (req.single && !page.items.length && job.cursor === undefined) {
     // A single send with no record yet (none is written with the request): its job was lost, or is
-    // still waiting in a backlog; past the grace period it is re-driven from the request.
-    if (req.enqueued < stale) await enqueueDelivery([{ type: 'deliver', requestId: req.requestId, recipients: [singleRecipientOf(req)], resume: true }]);
+    // still waiting in a backlog; past the grace period it is re-driven from the request, as a first
+    // job (which indexes its recipient; an entry already written stays, its put being conditional).
+    if (req.enqueued < stale) await enqueueDelivery([{ type: 'deliver', requestId: req.requestId, recipients: [singleRecipientOf(req)] }]);
     return later();
   }
   // A retry waiting for its time is not stuck; a record unchanged past the grace period is.

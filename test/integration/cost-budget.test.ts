@@ -68,3 +68,35 @@ describe(`a ${MEMBERS}-member tenant send`, () => {
     for (const k of Object.keys(BUDGET[channel]) as (keyof typeof measured)[]) expect({ [k]: measured[k] <= BUDGET[channel][k] }).toEqual({ [k]: true });
   });
 });
+
+/**
+ * Single sends, one user per `POST /send`, measured from the call through delivery (the sweeper's
+ * pass is not in it: it walks a single send for about 0.6 RRU and writes nothing when it is
+ * delivered). Per send, at most: the figures measured on 2026-11-29 (inbox and email 5.0 WRU,
+ * 3.5 RRU) plus a margin. The request (its item and its gsi1 entry, 2 WRU), the record's claim and
+ * outcome (2), and the inbox item or, for email, the recipient index entry (1). Before: the record
+ * written with the request (1), an open marker's put and delete (2), and an entry the inbox item
+ * then replaced (1).
+ */
+const SINGLE_SENDS = 20;
+const SINGLE_BUDGET = { wcu: 5.05, rcu: 3.6 };
+
+describe(`${SINGLE_SENDS} single sends`, () => {
+  it.each(['inbox', 'email'] as const)('to the %s cost no more per send than the budget', async (channel) => {
+    const users = Array.from({ length: SINGLE_SENDS }, () => uid(`single-${channel}`));
+    for (const u of users) await s.client.profiles.create(u, { profile: { email: `${u}@example.test` } });
+    await s.quiesce();
+    usage().resetUsage();
+    for (const u of users) {
+      const sent = await s.http('POST', '/send', {
+        message: { to: { user_id: u }, content: { title: 'Hi', body: 'Hello' }, routing: { method: 'single', channels: [channel] } },
+      });
+      expect(sent.status).toBe(202);
+    }
+    await s.quiesce();
+    const { dynamodb } = usage().usageSnapshot();
+    const measured = { wcu: +(dynamodb.wcu / SINGLE_SENDS).toFixed(3), rcu: +(dynamodb.rcu / SINGLE_SENDS).toFixed(3) };
+    process.stdout.write(`cost budget single ${channel}: ${JSON.stringify(measured)}\n`);
+    for (const k of Object.keys(SINGLE_BUDGET) as (keyof typeof measured)[]) expect({ [k]: measured[k] <= SINGLE_BUDGET[k] }).toEqual({ [k]: true });
+  });
+});
