@@ -556,9 +556,11 @@ export async function deliverJob(job: DeliveryJob): Promise<void> {
     logger.error('delivery job for an unknown request', { requestId: job.requestId });
     return;
   }
-  // Records may exist before delivery for single sends (a cancel writes one), for recipients the
-  // fan-out recorded (users it may reach twice), and for any resumed job: read them first.
-  const readFirst = req.single || job.resume === true || (job.attempt ?? 0) > 0;
+  // Records exist before delivery for recipients the fan-out recorded (users it may reach twice)
+  // and for any resumed job: read them first. A single send's first job reads nothing (1 RRU less):
+  // its record exists only if a cancel wrote it, and its first write, conditional on there being
+  // none, then fails as a conflict and the re-read finds the message cancelled.
+  const readFirst = job.resume === true || (job.attempt ?? 0) > 0;
   const userIds = [...new Set(job.recipients.flatMap((r) => (r.userId ? [r.userId] : [])))];
   const profiles = userIds.length ? await getProfiles(userIds) : new Map<string, Profile>();
   const failed: DeliveryRecipient[] = [];
