@@ -3,15 +3,7 @@ import { parseMessageId } from '../domain/send';
 import { apiHandler } from '../shared/api';
 import { NotFoundError, ValidationError } from '../shared/errors';
 import { ok, route, type Reply } from '../shared/router';
-import {
-  findMessage as findStored,
-  listRequestMessages,
-  recipientMessages,
-  requestsForTrace,
-  requestsInBucket,
-  writeMessage,
-  type MessageRecord,
-} from '../store/messages';
+import { findMessage, listRequestMessages, recipientMessages, requestsForTrace, requestsInBucket, writeMessage, type MessageRecord } from '../store/messages';
 import { now as clockNow } from '../shared/clock';
 import { packCursor, unpackCursor } from '../shared/cursor';
 import { changed, retryOnConflict } from '../store/conditional';
@@ -81,14 +73,15 @@ function matches(m: MessageRecord, q: ListQuery, after: number | undefined): boo
   return q.archived !== 'true';
 }
 
-async function findMessage(messageId: string): Promise<MessageRecord | undefined> {
+/** The message a message id names (a single send's pending message too), or undefined. */
+async function findRecord(messageId: string): Promise<MessageRecord | undefined> {
   const id = parseMessageId(messageId);
-  const stored = id && (await findStored(id.requestId, id.suffix));
+  const stored = id && (await findMessage(id.requestId, id.suffix));
   return stored ? stored.record : undefined;
 }
 
 async function mustGet(messageId: string): Promise<MessageRecord> {
-  const found = await findMessage(messageId);
+  const found = await findRecord(messageId);
   if (!found) throw new NotFoundError(`Message ${messageId} not found`);
   return found;
 }
@@ -116,7 +109,7 @@ async function listMessages(q: ListQuery): Promise<{ results: MessageRecord[]; c
   if (parsedAfter !== undefined && Number.isNaN(parsedAfter))
     throw new ValidationError('Invalid request: query.enqueued_after must be epoch ms or an ISO-8601 time');
   if (q.messageId) {
-    const m = await findMessage(q.messageId);
+    const m = await findRecord(q.messageId);
     return { results: m && matches(m, q, parsedAfter) ? [m] : [] };
   }
   if (q.traceId) return listTrace(q, parsedAfter);
@@ -188,7 +181,7 @@ async function cancel(messageId: string): Promise<Reply> {
   const id = parseMessageId(messageId);
   return retryOnConflict(
     async () => {
-      const stored = id && (await findStored(id.requestId, id.suffix));
+      const stored = id && (await findMessage(id.requestId, id.suffix));
       if (!stored) throw new NotFoundError(`Message ${messageId} not found`);
       const m = stored.record;
       if (!CANCELABLE.has(m.status) || Object.keys(m.channels).length) {

@@ -120,26 +120,32 @@ function asRead(c: Counter, withGen: boolean): { condition: string; values: Reco
   };
 }
 
+/** The `ADD` clauses of counter deltas (none for a zero), with their attribute names and values. */
+function addCounters(deltas: Map<string, number>): { clauses: string[]; names: Record<string, string>; values: Record<string, number> } {
+  const entries = [...deltas].filter(([, d]) => d !== 0);
+  return {
+    clauses: entries.map((_, i) => `#c${i} :d${i}`),
+    names: Object.fromEntries(entries.map(([name], i) => [`#c${i}`, name])),
+    values: Object.fromEntries(entries.map(([, d], i) => [`:d${i}`, d])),
+  };
+}
+
 /**
  * The counter's part of a change: ADD the deltas. With `guard` (the counter as read), a change that
  * touches a lazily counted message not yet folded: `gen` is bumped too, conditional on `folded`
  * being as read.
  */
 const counterUpdate = (userId: string, deltas: Map<string, number>, guard?: Counter) => {
-  const entries = [...deltas].filter(([, d]) => d !== 0);
-  const adds = [...entries.map((_, i) => `#c${i} :d${i}`), ...(guard ? ['#gen :one'] : [])];
+  const add = addCounters(deltas);
   const check = guard && asRead(guard, false);
   return {
     Update: {
       TableName: TABLE,
       Key: keys.inboxUnread(userId),
-      UpdateExpression: `ADD ${adds.join(', ')}`,
+      UpdateExpression: `ADD ${[...add.clauses, ...(guard ? ['#gen :one'] : [])].join(', ')}`,
       ...(check ? { ConditionExpression: check.condition } : {}),
-      ExpressionAttributeNames: {
-        ...Object.fromEntries(entries.map(([name], i) => [`#c${i}`, name])),
-        ...(guard ? { '#gen': 'gen', '#folded': 'folded' } : {}),
-      },
-      ExpressionAttributeValues: { ...Object.fromEntries(entries.map(([, d], i) => [`:d${i}`, d])), ...(guard ? { ':one': 1, ...check!.values } : {}) },
+      ExpressionAttributeNames: { ...add.names, ...(guard ? { '#gen': 'gen', '#folded': 'folded' } : {}) },
+      ExpressionAttributeValues: { ...add.values, ...(check ? { ':one': 1, ...check.values } : {}) },
     },
   };
 };
@@ -247,10 +253,9 @@ export async function listInbox(userId: string, opts: InboxFilter & { limit: num
   return { items, cursor };
 }
 
-/** A lazily counted message, unread, not archived and not expired, that is not folded into the counter yet. */
+/** A lazily counted message, unread, not archived and not expired, that is not folded into the counter yet: the counter it counts in, and its id's time. */
 interface Arrival {
   counter: string;
-  tenantId?: string;
   made: number;
 }
 
@@ -273,9 +278,7 @@ async function arrivalsSince(userId: string, from: number, at: number): Promise<
       }),
     );
     for (const item of (out.Items ?? []) as StoredItem[]) {
-      if (isExpired(item, at)) continue;
-      const tenantId = typeof item.tenantId === 'string' ? item.tenantId : undefined;
-      arrivals.push({ counter: counterOf(item), ...(tenantId === undefined ? {} : { tenantId }), made: messageIdTime(String(item.messageId)) ?? 0 });
+      if (!isExpired(item, at)) arrivals.push({ counter: counterOf(item), made: messageIdTime(String(item.messageId)) ?? 0 });
     }
     cursor = out.LastEvaluatedKey;
   } while (cursor);
@@ -292,16 +295,16 @@ async function foldIfDue(userId: string, counter: Counter, arrivals: Arrival[], 
   if (to - foldedTo(counter) < FOLD_EVERY_MS) return;
   const deltas = new Map<string, number>();
   for (const a of arrivals) if (a.made < to) deltas.set(a.counter, (deltas.get(a.counter) ?? 0) + 1);
-  const entries = [...deltas];
+  const add = addCounters(deltas);
   const check = asRead(counter, true);
   await conditional(
     new UpdateCommand({
       TableName: TABLE,
       Key: keys.inboxUnread(userId),
-      UpdateExpression: `SET #folded = :to${entries.length ? ` ADD ${entries.map((_, i) => `#c${i} :d${i}`).join(', ')}` : ''}`,
+      UpdateExpression: `SET #folded = :to${add.clauses.length ? ` ADD ${add.clauses.join(', ')}` : ''}`,
       ConditionExpression: check.condition,
-      ExpressionAttributeNames: { '#folded': 'folded', '#gen': 'gen', ...Object.fromEntries(entries.map(([name], i) => [`#c${i}`, name])) },
-      ExpressionAttributeValues: { ':to': to, ...check.values, ...Object.fromEntries(entries.map(([, d], i) => [`:d${i}`, d])) },
+      ExpressionAttributeNames: { '#folded': 'folded', '#gen': 'gen', ...add.names },
+      ExpressionAttributeValues: { ':to': to, ...check.values, ...add.values },
     }),
   );
 }
@@ -316,12 +319,12 @@ export async function countUnread(userId: string, tenantId: string | undefined):
   const counter = await readCounter(userId);
   const at = now();
   const arrivals = await arrivalsSince(userId, foldedTo(counter), at);
-  let count = arrivals.filter((a) => tenantId === undefined || a.tenantId === tenantId).length;
+  const inContext = (name: string) => tenantId === undefined || parseCounter(name)!.tenantId === tenantId;
+  let count = arrivals.filter((a) => inContext(a.counter)).length;
   const stale: string[] = [];
   for (const [name, value] of counter.counts) {
-    const c = parseCounter(name)!;
-    if (expired(c.bucket, at)) stale.push(name);
-    else if (tenantId === undefined || c.tenantId === tenantId) count += value;
+    if (expired(parseCounter(name)!.bucket, at)) stale.push(name);
+    else if (inContext(name)) count += value;
   }
   if (stale.length) await dropCounters(userId, stale);
   await foldIfDue(userId, counter, arrivals, at);

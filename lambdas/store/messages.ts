@@ -600,6 +600,9 @@ export async function createRequest(
   );
 }
 
+/** A message item's status attribute, read without its document (a BatchGetItem of `status`). */
+const statusOf = (item: StoredItem): MessageStatus => checkStored(item.status, messageStatus, `the status of ${item.pk} / ${item.sk}`);
+
 /**
  * Of these single sends, the ones whose message is not terminal (or has no record yet): one
  * BatchGetItem per 100 of the records' statuses, eventually consistent (a terminal status stays).
@@ -610,7 +613,7 @@ export async function unfinishedSingles(requestIds: string[]): Promise<string[]>
     requestIds.map((id) => requestKeys.message(id, '-')),
     { attributes: ['status'] },
   ))
-    if (TERMINAL.has(checkStored(item.status, messageStatus, `the status of ${item.pk} / ${item.sk}`))) done.add(requestKeys.requestIdOf(item.pk));
+    if (TERMINAL.has(statusOf(item))) done.add(requestKeys.requestIdOf(item.pk));
   return requestIds.filter((id) => !done.has(id));
 }
 
@@ -790,7 +793,7 @@ export async function finishedSingles(markers: OpenMarker[]): Promise<Set<OpenMa
     const id = requestKeys.requestIdOf(item.pk);
     const entry = found.get(id) ?? {};
     if (item.sk === requestKeys.request(id).sk) entry.single = item.single === true;
-    else entry.status = checkStored(item.status, messageStatus, `the status of ${item.pk} / ${item.sk}`);
+    else entry.status = statusOf(item);
     found.set(id, entry);
   }
   const terminal = (id: string) => {
