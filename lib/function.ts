@@ -6,7 +6,7 @@ import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { TableAction } from '../lambdas/shared/topology';
+import { API_TIMEOUT_SECONDS, type TableAction } from '../lambdas/shared/topology';
 import type { NotificationsTable } from './table';
 
 export interface AppFunctionProps extends Omit<Partial<NodejsFunctionProps>, 'tracing'> {
@@ -42,7 +42,7 @@ export class AppFunction extends Construct {
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: 512,
-      timeout: Duration.seconds(29),
+      timeout: Duration.seconds(API_TIMEOUT_SECONDS),
       logGroup,
       role,
       tracing: tracing ? Tracing.ACTIVE : Tracing.DISABLED,

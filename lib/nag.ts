@@ -1,6 +1,7 @@
 import { Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import type { NotificationsStack } from './stack';
+import { functionIds } from '../lambdas/shared/topology';
 
 /**
  * Every cdk-nag finding (AwsSolutions and ServerlessChecks packs) this app accepts, each with its
@@ -109,18 +110,15 @@ export function acknowledgeNagFindings(stack: NotificationsStack): void {
     );
   }
 
-  // --- provider grants of the delivery worker --------------------------------------------------
-  const deliver = stack.workers.deliver;
-  ack(
-    deliver,
-    'AwsSolutions-IAM5[Resource::*]',
-    'sns:Publish to a phone number (SMS) has no resource ARN to scope it to; the statement allows only sns:Publish.',
-  );
-  for (const kind of ['identity', 'configuration-set']) {
-    ack(
-      deliver,
-      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:*:<AWS::AccountId>:${kind}/*]`,
-      `ses:SendEmail is authorised per sending ${kind}; which verified identities a workspace sends from, and in which region, is configured at run time through /providers.`,
-    );
+  // --- provider grants of the delivery worker and of the send API (it delivers single sends) ---
+  for (const fn of [stack.workers.deliver, stack.functions[functionIds.api('send')]]) {
+    ack(fn, 'AwsSolutions-IAM5[Resource::*]', 'sns:Publish to a phone number (SMS) has no resource ARN to scope it to; the statement allows only sns:Publish.');
+    for (const kind of ['identity', 'configuration-set']) {
+      ack(
+        fn,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:*:<AWS::AccountId>:${kind}/*]`,
+        `ses:SendEmail is authorised per sending ${kind}; which verified identities a workspace sends from, and in which region, is configured at run time through /providers.`,
+      );
+    }
   }
 }

@@ -51,7 +51,8 @@ function checkSettings(settings: Record<string, string>): Record<string, string>
 }
 
 /**
- * What the delivery worker's provider adapters call on AWS: SES (email) on the account's verified
+ * What the provider adapters call on AWS (from the delivery worker, and from the send API, which
+ * delivers a single send due at once itself): SES (email) on the account's verified
  * identities and configuration sets, and SNS Publish to phone numbers (SMS), which has no resource
  * ARN to scope to (lib/nag.ts carries the acknowledgement).
  */
@@ -59,8 +60,8 @@ export const SMS_PUBLISH_SID = 'SmsPublishToPhoneNumbers';
 /** The SQS actions Lambda's event source needs from the worker's role to poll its queue. */
 export const EVENT_SOURCE_SID = 'QueueEventSource';
 export const EVENT_SOURCE_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'];
-function grantProviders(worker: AppFunction): void {
-  worker.fn.addToRolePolicy(
+function grantProviders(fn: AppFunction): void {
+  fn.fn.addToRolePolicy(
     new PolicyStatement({
       actions: ['ses:SendEmail'],
       // Any region: an SES provider names its own (`settings.region`), SES identities are regional.
@@ -69,7 +70,7 @@ function grantProviders(worker: AppFunction): void {
       resources: ['identity', 'configuration-set'].map((kind) => `arn:${Aws.PARTITION}:ses:*:${Aws.ACCOUNT_ID}:${kind}/*`),
     }),
   );
-  worker.fn.addToRolePolicy(new PolicyStatement({ sid: SMS_PUBLISH_SID, actions: ['sns:Publish'], resources: ['*'] }));
+  fn.fn.addToRolePolicy(new PolicyStatement({ sid: SMS_PUBLISH_SID, actions: ['sns:Publish'], resources: ['*'] }));
 }
 
 /**
@@ -123,6 +124,7 @@ export class NotificationsStack extends Stack {
       this.functions[functionIds.api(group.module)] = fn;
       fn.bindTable(group.table);
       if (group.signsTokens && settings.USER_TOKEN_SECRET_PARAMETER) grantTokenSecret(fn, settings.USER_TOKEN_SECRET_PARAMETER);
+      if (group.delivers) grantProviders(fn);
       for (const name of group.queues ?? []) fn.bindQueue(queueUrlEnv(name), this.queues[name].queue);
       routes.push({ segments: group.segments, fn: fn.fn, public: group.public });
     }

@@ -20,7 +20,22 @@ import { logger } from '../shared/logger';
 import { enqueueDelivery, enqueueFanout } from '../shared/jobs';
 import { delaySecondsUntil } from '../shared/queue';
 import { accepted, route } from '../shared/router';
+import { API_TIMEOUT_SECONDS } from '../shared/topology';
 import { createRequest, getRequest, singleRecipientOf, type RequestRecord } from '../store/messages';
+import { deliverJob } from '../workers/deliver';
+
+/** Time kept after the last provider call may start: the call's own timeout and this, within the API's timeout. */
+const INLINE_MARGIN_MS = 4_000;
+
+/**
+ * Until when a single send accepted at `start` is delivered inline (docs/decisions.md D14):
+ * SEND_INLINE_MS, shortened so that a provider call started by then ends before the function's
+ * timeout; undefined when that leaves no time (or SEND_INLINE_MS is 0).
+ */
+export function inlineDeadline(start: number): number | undefined {
+  const budget = Math.min(config.SEND_INLINE_MS, API_TIMEOUT_SECONDS * 1000 - config.PROVIDER_TIMEOUT_MS - INLINE_MARGIN_MS);
+  return budget > 0 ? start + budget : undefined;
+}
 
 /** Every `to` entry must reach someone; the error names the entry (`body.message.to.2: ...`). */
 function checkTargets(to: z.infer<typeof messageSchema>['to']): void {
@@ -70,6 +85,23 @@ export const routes = [
       const req = created ? fresh : ((await getRequest(requestId)) ?? fresh);
       // The first hop ends when the message is due, or when it expires if that comes first.
       const delay = req.dueAt === undefined ? undefined : delaySecondsUntil(Math.min(req.dueAt, req.expiresAt ?? Infinity), clockNow());
+      const deadline = created && walked ? inlineDeadline(clockNow()) : undefined;
+      if (deadline !== undefined) {
+        // A single send due at once is delivered here, before answering: no queue hop (D14). Retries,
+        // failovers past the deadline and recipients another worker holds go on through the queue.
+        try {
+          await deliverJob({ type: 'deliver', requestId, recipients: [singleRecipientOf(req)] }, { request: req, deadline });
+          return accepted({ requestId });
+        } catch (e) {
+          // The delivery queue takes the job over as a second attempt: it reads what this one wrote,
+          // and indexes the recipient, which this attempt may not have reached.
+          logger.warn('inline delivery failed; the delivery queue takes it over', { requestId, error: e as Error });
+          await enqueueDelivery([{ type: 'deliver', requestId, recipients: [singleRecipientOf(req)], attempt: 1 }]).catch((error: unknown) =>
+            logger.warn('could not enqueue a stored request; the sweeper will drive it', { requestId, error: error as Error }),
+          );
+          return accepted({ requestId });
+        }
+      }
       try {
         if (req.single) {
           // One recipient needs no fan-out: the job goes straight to the delivery queue. Until a worker

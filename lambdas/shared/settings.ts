@@ -42,6 +42,13 @@ export const configSchema = z.object({
     .default(24 * 3600_000),
   /** A claim on a message older than this belongs to a worker that stopped during a provider call. */
   CLAIM_LEASE_MS: z.coerce.number().int().positive().default(60_000),
+  /**
+   * A single send due at once is delivered by the function that accepted it, before POST /send
+   * answers (no queue hop: docs/decisions.md D14). It starts provider calls for at most this long
+   * (and never so late that one could outlast the API's timeout); what is left then, retries and
+   * failovers included, goes on through the delivery queue. 0 sends every send through the queue.
+   */
+  SEND_INLINE_MS: z.coerce.number().int().min(0).default(10_000),
   /** The sweeper re-drives requests and messages unfinished this long after they were due. */
   SWEEP_GRACE_MS: z.coerce
     .number()

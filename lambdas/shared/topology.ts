@@ -80,7 +80,12 @@ export interface ApiGroup {
   table: TableAction[];
   /** Signs or verifies user tokens: reads the secret's SSM parameter when USER_TOKEN_SECRET_PARAMETER is set. */
   signsTokens?: boolean;
+  /** Delivers messages itself (a single send due at once, http/send.ts): gets the delivery worker's provider grants. */
+  delivers?: boolean;
 }
+
+/** Every API function's timeout: API Gateway's integration timeout is 30 seconds. */
+export const API_TIMEOUT_SECONDS = 29;
 
 export const API_GROUPS: ApiGroup[] = [
   { module: 'health', segments: ['health'], public: true, table: [] },
@@ -94,7 +99,17 @@ export const API_GROUPS: ApiGroup[] = [
   { module: 'brands', segments: ['brands'], table: withApiKey('Query') },
   { module: 'notifications', segments: ['notifications'], table: withApiKey('Query') },
   { module: 'providers', segments: ['providers'], table: withApiKey('Query') },
-  { module: 'send', segments: ['send'], queues: ['fanout', 'delivery'], table: withApiKey('BatchWriteItem') },
+  /**
+   * Stores requests (PutItem; a recipient index entry, BatchWriteItem) and delivers a single send
+   * due at once itself, as the delivery worker would (its reads: Query, BatchGetItem).
+   */
+  {
+    module: 'send',
+    segments: ['send'],
+    queues: ['fanout', 'delivery'],
+    table: withApiKey('Query', 'BatchGetItem', 'BatchWriteItem'),
+    delivers: true,
+  },
   { module: 'messages', segments: ['messages'], table: withApiKey('Query', 'BatchGetItem') },
   { module: 'bulk', segments: ['bulk'], queues: ['fanout'], table: withApiKey('Query', 'BatchWriteItem') },
   /** Also makes the token signing secret on first use (PutItem) when USER_TOKEN_SECRET is unset. */

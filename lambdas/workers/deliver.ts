@@ -46,6 +46,22 @@ const BUSY_RECHECK_SECONDS = 10;
 const CONCURRENCY = 8;
 
 type Resolved = Extract<Resolution, { end?: undefined }>;
+
+/** One delivery job as it runs: where, until when, and what it delivered to the inbox. */
+interface JobRun {
+  /** The messages this job delivered to the inbox (their inbox items are their recipient index entries). */
+  inboxed: Set<string>;
+  /**
+   * Run by the function that accepted a single send (http/send.ts), before it answered: no provider
+   * call starts after `deadline`, the queue takes over what is left (HandOff).
+   */
+  inline?: { deadline: number };
+}
+
+/** The inline run's time is up: the recipient's state is saved, the delivery queue goes on from it. */
+class HandOff extends Error {}
+
+const overdue = (run: JobRun): boolean => run.inline !== undefined && clock() > run.inline.deadline;
 interface ProviderChoice {
   provider: string;
   settings: Record<string, unknown>;
@@ -135,6 +151,7 @@ async function runTarget(
   res: Resolved,
   previous: ChannelState | undefined,
   output: RenderedOutput,
+  run: JobRun,
 ): Promise<Turn> {
   const key = targetKey(target);
   const address = channelAddress(target, res.profile, await reachOf(record.userId));
@@ -153,6 +170,19 @@ async function runTarget(
     const candidate = candidates[index];
     const adapter = adapterFor(candidate.provider);
     if (!adapter) continue;
+    if (attempts > (previous?.attempts ?? 0) && overdue(run)) {
+      // An inline run out of time fails over through the queue: the next provider is due at once.
+      const state: ChannelState = {
+        state: 'retry',
+        attempts,
+        providerIndex: index,
+        providerAttempts: 0,
+        providerSince: clock(),
+        nextAt: clock(),
+        error: lastError,
+      };
+      return { target, state, events, output };
+    }
     attempts += 1;
     onProvider += 1;
     const t0 = clock();
@@ -293,15 +323,9 @@ async function reschedule(req: RequestRecord, r: DeliveryRecipient, at: number):
  * conditional on the record's version, and every provider call happens only after a write has
  * claimed the target, so two workers holding the same job never call a provider twice.
  */
-async function deliverRecipient(
-  req: RequestRecord,
-  r: DeliveryRecipient,
-  storedProfile: Profile | undefined,
-  readFirst: boolean,
-  inboxed: Set<string>,
-): Promise<void> {
+async function deliverRecipient(req: RequestRecord, r: DeliveryRecipient, storedProfile: Profile | undefined, readFirst: boolean, run: JobRun): Promise<void> {
   await retryOnConflict(
-    async (round) => deliverFrom(req, r, storedProfile, readFirst || round > 0 ? await getMessage(req.requestId, suffixOf(r.messageId)) : undefined, inboxed),
+    async (round) => deliverFrom(req, r, storedProfile, readFirst || round > 0 ? await getMessage(req.requestId, suffixOf(r.messageId)) : undefined, run),
     { attempts: 4 },
   );
 }
@@ -318,13 +342,12 @@ function withData(req: RequestRecord, r: DeliveryRecipient, record: MessageRecor
   return data === undefined ? r : { ...r, data };
 }
 
-/** `inboxed` collects the messages this job delivered to the inbox (their inbox items are their recipient index entries). */
 async function deliverFrom(
   req: RequestRecord,
   r: DeliveryRecipient,
   storedProfile: Profile | undefined,
   stored: StoredRecord | undefined,
-  inboxed: Set<string>,
+  run: JobRun,
 ): Promise<void> {
   const now = clock();
   const expected = stored?.expected ?? 'absent';
@@ -379,7 +402,7 @@ async function deliverFrom(
     return;
   }
   record = { ...record, tenantId: res.tenant?.tenant.id ?? record.tenantId };
-  await walk(req, r, res, record, expected, inboxed);
+  await walk(req, r, res, record, expected, run);
 }
 
 /**
@@ -426,7 +449,7 @@ const outcomeOf = (c: ChannelState): Outcome => (c.state === 'failed' ? 'failed'
  * the final status). Retries that are not due yet park the recipient on the queue until the
  * earliest of them.
  */
-async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, record: MessageRecord, expected: Expected, inboxed: Set<string>): Promise<void> {
+async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, record: MessageRecord, expected: Expected, run: JobRun): Promise<void> {
   const reach = await reachOf(r.userId);
   const reachable = (t: Target) => channelAddress(t, res.profile, reach) !== undefined;
   for (;;) {
@@ -435,14 +458,14 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
     const due = entries.filter(([, c]) => c.state === 'retry' && (c.nextAt ?? 0) <= now).map(([k]) => targetOf(k));
     const waiting = entries.filter(([, c]) => c.state === 'retry' && (c.nextAt ?? 0) > now).map(([, c]) => c.nextAt!);
     const step = nextSteps(res.routing, reachable, { outcomes: Object.fromEntries(entries.map(([k, c]) => [k, outcomeOf(c)])) });
-    const run = [...step.start, ...due];
+    const targets = [...step.start, ...due];
 
     // Every target of the round renders before anything is claimed: rendering is bounded (the
     // budget of domain/render.ts), and a target whose content is over it fails here, with no
     // claim and no provider call; the routing then goes on as after any failure.
     const outputs = new Map<string, RenderedOutput>();
     const refused: Turn[] = [];
-    for (const t of run) {
+    for (const t of targets) {
       try {
         outputs.set(targetKey(t), renderFor(t, res));
       } catch (e) {
@@ -455,7 +478,7 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
       continue;
     }
 
-    if (!run.length) {
+    if (!targets.length) {
       if (waiting.length) {
         await save(record, expected);
         await reschedule(req, r, Math.min(...waiting));
@@ -465,8 +488,12 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
       return;
     }
 
+    if (overdue(run)) {
+      await save(record, expected);
+      throw new HandOff(`${record.id}: the inline delivery's time is up`);
+    }
     const claims = Object.fromEntries(
-      run.map((t) => [targetKey(t), { ...(record.channels[targetKey(t)] ?? { attempts: 0 }), state: 'sending' as const, claimedAt: now }]),
+      targets.map((t) => [targetKey(t), { ...(record.channels[targetKey(t)] ?? { attempts: 0 }), state: 'sending' as const, claimedAt: now }]),
     );
     // The record must still be storable once this round's outcomes are in it: checked before the
     // claim, so a record DynamoDB would refuse never stands between a provider's answer and its log.
@@ -492,12 +519,13 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
     // less, docs/decisions.md D12): a fan-out's message without a record cannot be cancelled, the
     // inbox write is conditional on its key, and the outcome's write creates the record, so a second
     // worker holding the same job loses that write, re-reads and finds the message finished. A single
-    // send's message can be cancelled before it has a record (from its request): it is claimed.
-    const unclaimed = expected === 'absent' && !req.single && run.every((t) => t.channel === 'inbox');
+    // send's message can be cancelled before it has a record (from its request): it is claimed,
+    // unless it is delivered inline, by the function that accepted it, before anyone knows its id.
+    const unclaimed = expected === 'absent' && (!req.single || run.inline !== undefined) && targets.every((t) => t.channel === 'inbox');
     if (!unclaimed) expected = await save(record, expected);
-    const turns = await Promise.all(run.map((t) => runTarget(req, record, t, res, record.channels[targetKey(t)], outputs.get(targetKey(t))!)));
+    const turns = await Promise.all(targets.map((t) => runTarget(req, record, t, res, record.channels[targetKey(t)], outputs.get(targetKey(t))!, run)));
     for (const turn of turns) record = apply(record, turn);
-    if (turns.some((t) => t.target.channel === 'inbox' && t.state.state === 'delivered')) inboxed.add(record.id);
+    if (turns.some((t) => t.target.channel === 'inbox' && t.state.state === 'delivered')) run.inboxed.add(record.id);
   }
 }
 
@@ -549,9 +577,11 @@ async function giveUp(req: RequestRecord, r: DeliveryRecipient, error: string): 
  * One delivery job: up to RECIPIENTS_PER_JOB recipients, each on its own. Profiles are read in one
  * BatchGetItem. A recipient that fails unexpectedly (or finds another worker on it) is re-enqueued
  * alone with backoff, never failing its neighbours; after MAX_JOB_ATTEMPTS it ends UNDELIVERABLE.
+ * `inline`: the job of a single send, run by the function that accepted it with the request it
+ * stored (not read again); no provider call starts after `deadline`, the queue continues from there.
  */
-export async function deliverJob(job: DeliveryJob): Promise<void> {
-  const req = await requestCache(job.requestId, () => getRequest(job.requestId));
+export async function deliverJob(job: DeliveryJob, inline?: { request: RequestRecord; deadline: number }): Promise<void> {
+  const req = inline?.request ?? (await requestCache(job.requestId, () => getRequest(job.requestId)));
   if (!req) {
     logger.error('delivery job for an unknown request', { requestId: job.requestId });
     return;
@@ -565,16 +595,18 @@ export async function deliverJob(job: DeliveryJob): Promise<void> {
   const profiles = userIds.length ? await getProfiles(userIds) : new Map<string, Profile>();
   const failed: DeliveryRecipient[] = [];
   const busy: DeliveryRecipient[] = [];
-  const inboxed = new Set<string>();
+  const handedOff: DeliveryRecipient[] = [];
+  const run: JobRun = { inboxed: new Set(), ...(inline ? { inline: { deadline: inline.deadline } } : {}) };
   const queue = [...job.recipients];
   await Promise.all(
     Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
       for (let r = queue.shift(); r; r = queue.shift()) {
         try {
-          await deliverRecipient(req, r, r.userId ? profiles.get(r.userId) : undefined, readFirst || r.recorded === true, inboxed);
+          await deliverRecipient(req, r, r.userId ? profiles.get(r.userId) : undefined, readFirst || r.recorded === true, run);
         } catch (e) {
           // A record that kept changing under this worker is as good as busy: look again shortly.
-          if (e instanceof Busy || isContention(e)) busy.push(r);
+          if (e instanceof HandOff) handedOff.push(r);
+          else if (e instanceof Busy || isContention(e)) busy.push(r);
           else {
             logger.error('recipient failed', { messageId: r.messageId, error: e as Error });
             failed.push(r);
@@ -588,8 +620,10 @@ export async function deliverJob(job: DeliveryJob): Promise<void> {
   if (!job.resume)
     await indexRecipients(
       req,
-      job.recipients.filter((r) => !inboxed.has(r.messageId)),
+      job.recipients.filter((r) => !run.inboxed.has(r.messageId)),
     );
+  // An inline run out of time: the delivery queue goes on at once from the saved state.
+  if (handedOff.length) await enqueueDelivery([{ type: 'deliver', requestId: job.requestId, recipients: handedOff, attempt: job.attempt, resume: true }]);
   // Another worker holds these: look again shortly (it has usually finished; if not, again later).
   if (busy.length)
     await enqueueDelivery([{ type: 'deliver', requestId: job.requestId, recipients: busy, attempt: job.attempt, resume: true }], BUSY_RECHECK_SECONDS);

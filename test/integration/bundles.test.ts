@@ -170,27 +170,35 @@ describe('the shipped bundles', () => {
     ok(await idem('POST', `/messages/${sent.json.requestId}/cancel`, {}), 200, 409);
   });
 
-  it('deliver through providers: a webhook that fails once (a retry through the queue), SES and SNS', async () => {
+  it('deliver through providers: a webhook that fails once (a retry through the queue), SES and SNS, inline and from the queue', async () => {
     const hook = await startWebhookServer({ failFirst: 1 });
     try {
-      const user = uid('b-prov');
-      ok(await s.http('PUT', `/profiles/${user}`, { profile: { email: `${user}@acme.test`, phone_number: '+15555550100', webhook: { url: hook.url } } }));
+      const users = [uid('b-prov'), uid('b-prov'), uid('b-prov')];
+      const profileOf = (user: string) => ({ email: `${user}@acme.test`, phone_number: '+15555550100', webhook: { url: hook.url } });
+      for (const user of users.slice(0, 2)) ok(await s.http('PUT', `/profiles/${user}`, { profile: profileOf(user) }));
       ok(
         await s.http('POST', '/providers', { provider: 'ses', channel: 'email', priority: 1, settings: { from: 'hello@acme.test', region: 'eu-west-1' } }),
         200,
         201,
       );
       ok(await s.http('POST', '/providers', { provider: 'sns', channel: 'sms', priority: 1, settings: {} }), 200, 201);
-      const { messages } = await sendAndWait(
-        s,
-        { to: { user_id: user }, content: { title: 'Hi', body: 'x' }, routing: { method: 'all', channels: ['webhook', 'email', 'sms'] } },
-        1,
-        60_000,
-      );
-      expect(messages[0].status).toMatch(/^(SENT|DELIVERED)$/);
-      expect((await hook.callsFor(messages[0].id)).length).toBe(2);
+      const routing = { method: 'all', channels: ['webhook', 'email', 'sms'] };
+      // A single send is delivered by the send function (D14); two users go through the fan-out and
+      // the delivery worker, one of them new, with the fields its profile is created from.
+      const single = await sendAndWait(s, { to: { user_id: users[0] }, content: { title: 'Hi', body: 'x' }, routing }, 1, 60_000);
+      const to = [{ user_id: users[1] }, { user_id: users[2], ...profileOf(users[2]) }];
+      const fanout = await sendAndWait(s, { to, content: { title: 'Hi', body: 'x' }, routing }, 2, 60_000);
+      for (const m of [...single.messages, ...fanout.messages]) {
+        expect(m.status).toMatch(/^(SENT|DELIVERED)$/);
+        expect((await hook.callsFor(m.id)).length).toBe(2);
+      }
       expect(s.awsCalls().map((c) => `${c.fn} ${c.action} ${c.resource}`)).toEqual(
-        expect.arrayContaining([`Worker-deliver ses:SendEmail arn:aws:ses:eu-west-1:${LOCAL_ACCOUNT}:identity/acme.test`, 'Worker-deliver sns:Publish *']),
+        expect.arrayContaining(
+          ['Api-send', 'Worker-deliver'].flatMap((fn) => [
+            `${fn} ses:SendEmail arn:aws:ses:eu-west-1:${LOCAL_ACCOUNT}:identity/acme.test`,
+            `${fn} sns:Publish *`,
+          ]),
+        ),
       );
     } finally {
       await hook.close();

@@ -3,6 +3,10 @@
  * a cancel landing between the worker's read and its inbox write answered 200 CANCELED while the
  * inbox item was written anyway. The race is made deterministic: a DynamoDB middleware holds the
  * delivery worker's write at a chosen point and sends the cancel before letting it go.
+ *
+ * The race is on the delivery worker's path, so the stack sends single sends through the queue
+ * (SEND_INLINE_MS 0): a single send delivered inline (D14) cannot be cancelled before it is
+ * delivered, as no one knows its id until POST /send answers (test/integration/inline-send.test.ts).
  */
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { eventually, uid } from '../helpers/wait';
@@ -13,7 +17,7 @@ let hold: { at: (command: string, input: string) => boolean; then: () => Promise
 
 let s: TestStack;
 beforeAll(async () => {
-  s = await startTestStack();
+  s = await startTestStack({ env: { SEND_INLINE_MS: '0' } });
   const { ddb } = require('../../lambdas/shared/aws') as typeof import('../../lambdas/shared/aws');
   const { functionScope } = require('../../lambdas/local/aws-calls') as typeof import('../../lambdas/local/aws-calls');
   (ddb.middlewareStack as unknown as { add(mw: (next: Next, ctx: { commandName?: string }) => Next, o: object): void }).add(

@@ -10,7 +10,8 @@ import { uid } from '../helpers/wait';
  */
 let s: TestStack;
 beforeAll(async () => {
-  s = await startTestStack({ concurrency: { fanout: 50, delivery: 50 } });
+  // Single sends through the delivery queue (SEND_INLINE_MS 0), not delivered by the send function (D14).
+  s = await startTestStack({ concurrency: { fanout: 50, delivery: 50 }, env: { SEND_INLINE_MS: '0' } });
 });
 afterAll(() => s?.stop());
 

@@ -23,7 +23,9 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'dlq-test-'));
 const stackFile = path.join(dir, 'stack.json');
 const id = randomUUID().slice(0, 8);
 // No sweeper runs: it would re-drive the unfinished messages itself, and the redrive would prove nothing.
-const shared = { tableName: `t-dlq-${id}`, queuePrefix: `q-dlq-${id}`, scheduleEveryMs: 0 };
+// Single sends go through the delivery queue (SEND_INLINE_MS 0): delivered inline (D14), they would
+// never be in a queue to dead-letter.
+const shared = { tableName: `t-dlq-${id}`, queuePrefix: `q-dlq-${id}`, scheduleEveryMs: 0, env: { SEND_INLINE_MS: '0' } };
 const ATTRIBUTE = { origin: { DataType: 'String', StringValue: `dlq-test-${id}` } };
 // More than 10: list shows only 10, and a redrive of the rest takes two receives.
 const users = Array.from({ length: 13 }, (_, i) => `dlq-${id}-u${i}`);

@@ -1,0 +1,123 @@
+/**
+ * Issue 13, docs/decisions.md D14: a single send due at once is delivered by the send function
+ * before POST /send answers, with the request it stored (not read back) and no queue hop. What the
+ * inline run has no time for (a failover past SEND_INLINE_MS) goes on through the delivery queue,
+ * from the state it saved, and no provider is called twice.
+ */
+import { advanceClock } from '../../lambdas/shared/clock';
+import { startTestStack, type TestStack } from '../helpers/stack';
+import { eventually, uid } from '../helpers/wait';
+import { startRecorder, type Recorder } from './providers/recorder';
+
+const INLINE_MS = 5_000;
+
+let s: TestStack;
+let ses: Recorder;
+beforeAll(async () => {
+  ses = await startRecorder();
+  s = await startTestStack({ env: { SES_ENDPOINT: ses.url, CACHE_TTL_MS: '0', SEND_INLINE_MS: String(INLINE_MS) } });
+});
+afterAll(async () => {
+  await s?.stop();
+  await ses?.close();
+});
+
+const statusOf = async (messageId: string) => (await s.http('GET', `/messages/${messageId}`)).json as { status: string; providers?: unknown };
+
+async function inboxOf(userId: string): Promise<string[]> {
+  const token = (await s.http('POST', '/auth/issue-token', { scope: `user_id:${userId} inbox:read:messages`, expires_in: '1h' })).json.token as string;
+  const res = await s.http('GET', '/inbox/messages?archived=false', undefined, { key: token });
+  return (res.json.results as { messageId: string }[]).map((m) => m.messageId);
+}
+
+/** The calls the stack's functions made from `from` on: who made them, and what. */
+const callsSince = (from: number) => s.awsCalls().slice(from);
+
+describe('a single send due at once', () => {
+  it('to the inbox is delivered before POST /send answers, without the delivery queue or worker', async () => {
+    const userId = uid('inline-inbox');
+    await s.client.profiles.create(userId, { profile: { email: `${userId}@example.test` } });
+    await s.quiesce();
+    const from = s.awsCalls().length;
+    const { requestId } = await s.client.send.message({
+      message: { to: { user_id: userId }, content: { title: 'Hi', body: 'Now' }, routing: { method: 'single', channels: ['inbox'] } },
+    });
+    // No waiting: it is there when the call returns.
+    expect((await statusOf(requestId)).status).toBe('DELIVERED');
+    expect(await inboxOf(userId)).toEqual([requestId]);
+    await s.quiesce();
+    const calls = callsSince(from);
+    expect(calls.filter((c) => c.fn === 'Worker-deliver' || c.action.startsWith('sqs:'))).toEqual([]);
+    // The request was stored, not read back (its item's only read would be a GetItem of the send function).
+    expect(calls.filter((c) => c.fn === 'Api-send' && c.action === 'dynamodb:GetItem').length).toBe(1); // the API key
+  });
+
+  it('by email is handed to its provider before POST /send answers', async () => {
+    const provider = await s.http('POST', '/providers', {
+      provider: 'ses',
+      channel: 'email',
+      priority: 1,
+      settings: { from: 'first@acme.test', region: 'us-east-1' },
+    });
+    expect(provider.status).toBeLessThan(300);
+    ses.reply(() => ({ status: 200, body: { MessageId: 'ses-inline' } }));
+    const userId = uid('inline-email');
+    await s.client.profiles.create(userId, { profile: { email: `${userId}@example.test` } });
+    await s.quiesce();
+    const before = ses.requests.length;
+    const { requestId } = await s.client.send.message({
+      message: { to: { user_id: userId }, content: { title: 'Hi', body: 'Now' }, routing: { method: 'single', channels: ['email'] } },
+    });
+    expect(ses.requests.length - before).toBe(1);
+    expect((await statusOf(requestId)).status).toBe('SENT');
+    await s.quiesce();
+    expect(ses.requests.length - before).toBe(1);
+    await s.http('DELETE', `/providers/${provider.json.id}`);
+  });
+
+  it('goes on through the delivery queue when a failover comes after the inline time is up, calling each provider once', async () => {
+    const first = await s.http('POST', '/providers', {
+      provider: 'ses',
+      channel: 'email',
+      priority: 1,
+      settings: { from: 'first@acme.test', region: 'us-east-1' },
+    });
+    const second = await s.http('POST', '/providers', {
+      provider: 'ses',
+      channel: 'email',
+      priority: 2,
+      settings: { from: 'second@acme.test', region: 'us-east-1' },
+    });
+    expect([first.status, second.status].every((st) => st < 300)).toBe(true);
+    // The first provider refuses for good, and takes longer than the inline run may: the failover
+    // to the second is left to the delivery worker.
+    ses.reply((req) => {
+      if (req.body.includes('first@acme.test')) {
+        advanceClock(INLINE_MS + 1_000);
+        return { status: 400, headers: { 'x-amzn-errortype': 'MessageRejected' }, body: { message: 'Email address is not verified.' } };
+      }
+      return { status: 200, body: { MessageId: 'ses-second' } };
+    });
+    const userId = uid('inline-failover');
+    await s.client.profiles.create(userId, { profile: { email: `${userId}@example.test` } });
+    await s.quiesce();
+    const before = ses.requests.length;
+    const from = s.awsCalls().length;
+    const { requestId } = await s.client.send.message({
+      message: { to: { user_id: userId }, content: { title: 'Hi', body: 'Failover' }, routing: { method: 'single', channels: ['email'] } },
+    });
+    const fromOf = (r: { body: string }) => (r.body.includes('first@acme.test') ? 'first' : 'second');
+    // When POST /send answered, only the first provider had been called.
+    expect(ses.requests.slice(before).map(fromOf)).toEqual(['first']);
+    expect(
+      await eventually(
+        async () => (await statusOf(requestId)).status,
+        (st) => st === 'SENT',
+      ),
+    ).toBe('SENT');
+    await s.quiesce();
+    expect(ses.requests.slice(before).map(fromOf)).toEqual(['first', 'second']);
+    expect(callsSince(from).some((c) => c.fn === 'Api-send' && c.action === 'sqs:SendMessage')).toBe(true);
+    for (const p of [first, second]) await s.http('DELETE', `/providers/${p.json.id}`);
+  });
+});
