@@ -17,11 +17,11 @@ import { config } from '../shared/config';
 import { ValidationError } from '../shared/errors';
 import { idempotentOperation, markSideEffect } from '../shared/idempotency';
 import { logger } from '../shared/logger';
-import { enqueueDelivery, enqueueFanout } from '../shared/jobs';
+import { enqueueDelivery, enqueueFanout, type DeliveryJob } from '../shared/jobs';
 import { delaySecondsUntil } from '../shared/queue';
 import { accepted, route } from '../shared/router';
 import { API_TIMEOUT_SECONDS } from '../shared/topology';
-import { createRequest, getRequest, singleRecipientOf, type RequestRecord } from '../store/messages';
+import { createRequest, getRequest, recordFitsRequest, singleRecipientOf, type MessageRecord, type RequestRecord } from '../store/messages';
 import { deliverJob } from '../workers/deliver';
 
 /** Time kept after the last provider call may start: the call's own timeout and this, within the API's timeout. */
@@ -47,6 +47,39 @@ function checkTargets(to: z.infer<typeof messageSchema>['to']): void {
       throw new ValidationError(`Invalid request: body.message.to${Array.isArray(to) ? `.${i}` : ''}: ${e.message}`);
     }
   });
+}
+
+/**
+ * Delivers a single send due at once before answering (D14): the delivery job, run here with the
+ * request in hand; retries, failovers past the deadline and a recipient another worker holds go on
+ * through the queue. A request not `stored` yet is stored by the delivery's first write, carrying
+ * the message's record when that costs no more (an inbox send finished at once: one request item,
+ * no record item); if the delivery fails before it wrote anything, it is stored here. A delivery
+ * that fails outright is taken over by the queue as a second attempt, which reads what this one
+ * wrote and indexes the recipient.
+ */
+async function deliverInline(req: RequestRecord, deadline: number, stored: boolean) {
+  const { requestId } = req;
+  const job: DeliveryJob = { type: 'deliver', requestId, recipients: [singleRecipientOf(req)] };
+  let unstored = !stored;
+  const storeRequest = async (record: MessageRecord): Promise<boolean> => {
+    const withRecord = recordFitsRequest(req, record);
+    if (!(await createRequest(withRecord ? { ...req, record } : req, undefined, [], true))) throw new Error(`request ${requestId} is stored already`);
+    unstored = false;
+    return withRecord;
+  };
+  try {
+    await deliverJob(job, { request: req, deadline, ...(unstored ? { storeRequest } : {}) });
+  } catch (e) {
+    logger.warn('inline delivery failed; the delivery queue takes it over', { requestId, error: e as Error });
+    if (unstored) await createRequest(req, undefined, [], true);
+    await enqueueDelivery([{ ...job, attempt: 1 }]).catch((error: unknown) =>
+      logger.warn('could not enqueue a stored request; the sweeper will drive it', { requestId, error: error as Error }),
+    );
+    return accepted({ requestId });
+  }
+  if (unstored) await createRequest(req, undefined, [], true);
+  return accepted({ requestId });
 }
 
 export const routes = [
@@ -78,30 +111,18 @@ export const routes = [
       // unfinished a grace period on (store/singles-walk.ts). One stored long after its time (a retried
       // Idempotency-Key) may be behind the walk already: it gets its marker.
       const walked = fresh.single && fresh.dueAt === undefined && clockNow() - now <= config.SWEEP_GRACE_MS / 2;
+      const deadline = walked ? inlineDeadline(clockNow()) : undefined;
+      // Without an Idempotency-Key no earlier attempt can have stored this request: the delivery
+      // stores it with its first write (D14). Under a key, the request is stored (or found) first.
+      if (deadline !== undefined && !op) return deliverInline(fresh, deadline, false);
       // Recipients are indexed for GET /messages?recipient= by their first delivery job, after it
       // delivered (a message delivered to the inbox has its inbox item as its entry); a single send
       // that is not due at once (or stored late) is indexed here, so it is listed while it waits.
       const created = await createRequest(fresh, undefined, fresh.single && !walked ? [singleRecipientOf(fresh)] : [], walked);
+      if (deadline !== undefined && created) return deliverInline(fresh, deadline, true);
       const req = created ? fresh : ((await getRequest(requestId)) ?? fresh);
       // The first hop ends when the message is due, or when it expires if that comes first.
       const delay = req.dueAt === undefined ? undefined : delaySecondsUntil(Math.min(req.dueAt, req.expiresAt ?? Infinity), clockNow());
-      const deadline = created && walked ? inlineDeadline(clockNow()) : undefined;
-      if (deadline !== undefined) {
-        // A single send due at once is delivered here, before answering: no queue hop (D14). Retries,
-        // failovers past the deadline and recipients another worker holds go on through the queue.
-        try {
-          await deliverJob({ type: 'deliver', requestId, recipients: [singleRecipientOf(req)] }, { request: req, deadline });
-          return accepted({ requestId });
-        } catch (e) {
-          // The delivery queue takes the job over as a second attempt: it reads what this one wrote,
-          // and indexes the recipient, which this attempt may not have reached.
-          logger.warn('inline delivery failed; the delivery queue takes it over', { requestId, error: e as Error });
-          await enqueueDelivery([{ type: 'deliver', requestId, recipients: [singleRecipientOf(req)], attempt: 1 }]).catch((error: unknown) =>
-            logger.warn('could not enqueue a stored request; the sweeper will drive it', { requestId, error: error as Error }),
-          );
-          return accepted({ requestId });
-        }
-      }
       try {
         if (req.single) {
           // One recipient needs no fan-out: the job goes straight to the delivery queue. Until a worker

@@ -49,6 +49,8 @@ export async function checkRequest(job: CheckRequestJob): Promise<void> {
 
   const page = await listStoredMessages(req.requestId, PAGE, job.cursor);
   if (req.single && !page.items.length && job.cursor === undefined) {
+    // Stored by an inline delivery with its message finished (D14): nothing to drive.
+    if (req.record && TERMINAL.has(req.record.status)) return closeOpenMarkers([marker]);
     // A single send with no record yet (none is written with the request): its job was lost, or is
     // still waiting in a backlog; past the grace period it is re-driven from the request, as a first
     // job (which indexes its recipient; an entry already written stays, its put being conditional).

@@ -142,6 +142,12 @@ export interface RequestRecord {
   fanout?: z.infer<typeof fanoutProgress>;
   /** The request's own log: what happened to the request as a whole (a fan-out that failed for good). */
   log?: RequestEvent[];
+  /**
+   * A single send stored by its inline delivery's first write (docs/decisions.md D14): its message's
+   * record as of then, in the request item's `rdoc`/`rdocz` (not in `doc`). A record item of the
+   * message, once written, is newer.
+   */
+  record?: MessageRecord;
 }
 
 const requestEvent = z.looseObject({ ts: z.number(), type: z.literal('FANOUT_FAILED'), error: z.string() });
@@ -216,6 +222,7 @@ export function singleRecipientOf(req: RequestRecord): DeliveryRecipient {
  * the delivery worker starts from it.
  */
 export function pendingRecord(req: RequestRecord, r: DeliveryRecipient = singleRecipientOf(req)): MessageRecord {
+  if (req.record) return req.record;
   const delayed = req.dueAt !== undefined && Math.min(req.dueAt, req.expiresAt ?? Infinity) > req.enqueued;
   return newMessageRecord(req, r, delayed ? 'DELAYED' : 'ENQUEUED', req.enqueued);
 }
@@ -345,10 +352,10 @@ export function pack(r: MessageRecord): string {
  */
 export const COMPRESS_OVER_BYTES = 700;
 
-/** The document attribute of a message item: `doc` (JSON text), or `docz` (the same, compressed) when that is smaller and the text is over COMPRESS_OVER_BYTES. */
-export function recordDocument(json: string): { doc: string } | { docz: Uint8Array } {
+/** The document attribute of a message item: `doc` (JSON text), or `docz` (the same, compressed) when that is smaller and the text is over `compressOver` (COMPRESS_OVER_BYTES). */
+export function recordDocument(json: string, compressOver = COMPRESS_OVER_BYTES): { doc: string } | { docz: Uint8Array } {
   const bytes = Buffer.byteLength(json);
-  if (bytes <= COMPRESS_OVER_BYTES) return { doc: json };
+  if (bytes <= compressOver) return { doc: json };
   const docz = brotliCompressSync(json, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 5, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: bytes } });
   return docz.length < bytes ? { docz } : { doc: json };
 }
@@ -401,7 +408,7 @@ const messageItem = (r: MessageRecord, rev: string) => ({
 const suffixOf = (r: MessageRecord) => (r.id === r.requestId ? '-' : r.id.slice(r.requestId.length + 1));
 
 const requestItem = (req: RequestRecord) => {
-  const { fanout: _fanout, log: _log, ...record } = req;
+  const { fanout: _fanout, log: _log, record: message, ...record } = req;
   return {
     ...requestKeys.request(req.requestId),
     ...requestKeys.requestIndex(req.requestId, req.enqueued),
@@ -410,9 +417,44 @@ const requestItem = (req: RequestRecord) => {
     single: req.single,
     updated: clockNow(),
     doc: JSON.stringify(record),
+    ...(message ? messageAttributes(message) : {}),
     ...retention(req.dueAt),
   };
 };
+
+/**
+ * A single send's message record kept in its request item: `rdoc` (JSON) or `rdocz` (compressed,
+ * whenever that is smaller: it shares the item's kilobytes with the request), as a record item's `doc`/`docz`.
+ */
+function messageAttributes(r: MessageRecord): { rdoc: string } | { rdocz: Uint8Array } {
+  const stored = recordDocument(pack(r), 0);
+  return 'doc' in stored ? { rdoc: stored.doc } : { rdocz: stored.docz };
+}
+
+/** The bytes DynamoDB bills an item by: each attribute's name and value (numbers counted generously). */
+function itemBytes(item: Record<string, unknown>): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(item)) {
+    bytes += Buffer.byteLength(name);
+    if (typeof value === 'string') bytes += Buffer.byteLength(value);
+    else if (value instanceof Uint8Array) bytes += value.length;
+    else if (typeof value === 'number') bytes += 21;
+    else bytes += 1;
+  }
+  return bytes;
+}
+
+/**
+ * Whether a single send's request item may carry its message's record at no extra cost: the item
+ * stays within the same kilobytes (write units) as without it. A request written with its record
+ * saves the record's own write (1 WRU or more); one that grows past a kilobyte boundary would
+ * cost 2 WRU more (the item and its gsi1 copy).
+ */
+export function recordFitsRequest(req: RequestRecord, record: MessageRecord): boolean {
+  // 32 bytes for what createRequest adds (`walk`) and rounding.
+  const kb = (r: RequestRecord) => Math.ceil((itemBytes(requestItem(r)) + 32) / 1024);
+  return kb({ ...req, record }) <= kb(req);
+}
 
 const FANOUT_ATTRIBUTES = ['fdone', 'femitted', 'fstate', 'ffailed', 'ftries', 'flasterror', 'fseq', 'flease'];
 
@@ -424,6 +466,7 @@ const FANOUT_ATTRIBUTES = ['fdone', 'femitted', 'fstate', 'ffailed', 'ftries', '
  */
 function toRequest(item: StoredItem): RequestRecord {
   const req = parseDoc(item, storedRequest);
+  if (item.rdoc !== undefined || item.rdocz !== undefined) req.record = unpack(documentOf({ doc: item.rdoc, docz: item.rdocz }), `the message of ${item.pk}`);
   if (FANOUT_ATTRIBUTES.some((a) => item[a] !== undefined)) {
     req.fanout = {
       done: item.fdone === true,
@@ -581,7 +624,8 @@ export async function takeoverFanout(requestId: string, seq: number, now: number
  * SWEEP_GRACE_MS past due) until it is known to be finished. `walked`: a single send due at once
  * gets no marker (2 WRU less): it carries `walk`, and the sweeper's walk of the requests in gsi1
  * finds it once SWEEP_GRACE_MS has passed and gives it a marker only if it is unfinished then
- * (store/singles-walk.ts). False when the request already existed.
+ * (store/singles-walk.ts). A request stored with its single message's record finished (`record`)
+ * gets neither. False when the request already existed.
  */
 export async function createRequest(
   req: RequestRecord,
@@ -590,13 +634,19 @@ export async function createRequest(
   walked = false,
 ): Promise<boolean> {
   const traceId = req.message.metadata?.trace_id;
+  // A single send stored with its message finished (D14) needs neither a marker nor the walk.
+  const finished = req.record !== undefined && TERMINAL.has(req.record.status);
   await batchWrite([
-    ...(walked ? [] : [{ put: openItem(req.requestId, checkAt, req.single) }]),
+    ...(walked || finished ? [] : [{ put: openItem(req.requestId, checkAt, req.single) }]),
     ...(traceId ? [{ put: { ...requestKeys.trace(traceId, req.requestId), _t: 'Trace', doc: '{}', ...retention(req.dueAt) } }] : []),
   ]);
   await indexRecipients(req, recipients);
   return conditional(
-    new PutCommand({ TableName: TABLE, Item: { ...requestItem(req), ...(walked ? { walk: true } : {}) }, ConditionExpression: 'attribute_not_exists(pk)' }),
+    new PutCommand({
+      TableName: TABLE,
+      Item: { ...requestItem(req), ...(walked && !finished ? { walk: true } : {}) },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    }),
   );
 }
 
@@ -687,26 +737,28 @@ export async function indexRecipients(req: RequestRecord, recipients: DeliveryRe
 
 /**
  * A recipient's messages, newest first: a page of its index (entries and inbox items), then the
- * records in one BatchGetItem (and the requests of single sends not delivered yet in one more). An
- * entry whose record is not written yet or is gone is left out.
+ * records in one BatchGetItem, with the requests of single sends (whose message may be in their
+ * request). An entry whose record is not written yet or is gone is left out.
  */
 export async function recipientMessages(recipient: string, limit: number, cursor?: string): Promise<{ items: MessageRecord[]; cursor?: string }> {
   const page = await queryPage({ partition: requestKeys.recipientPartition(recipient), prefix: requestKeys.recipientPrefix, limit, cursor, newestFirst: true });
   const messageIds = page.items.map((e) => String(e.messageId));
   const ids = messageIds.flatMap((messageId) => parseMessageId(messageId) ?? []);
+  // A single send's message may have no record item (none written yet, or its record is in its
+  // request, D14): its request is read in the same BatchGetItem and shows it when there is none.
+  const keys = ids.flatMap((id) => [requestKeys.message(id.requestId, id.suffix), ...(id.suffix === '-' ? [requestKeys.request(id.requestId)] : [])]);
   const found = new Map<string, MessageRecord>();
-  for (const item of await batchGet(ids.map((id) => requestKeys.message(id.requestId, id.suffix)))) {
-    const { record } = toStored(item);
-    found.set(record.id, record);
-  }
-  // A single send's message with no record yet (its worker has not run): shown from its request.
-  const pending = ids.filter((id) => id.suffix === '-' && !found.has(id.requestId));
-  if (pending.length)
-    for (const item of await batchGet(pending.map((id) => requestKeys.request(id.requestId)))) {
+  const pending = new Map<string, MessageRecord>();
+  for (const item of await batchGet(keys)) {
+    if (item._t === 'Request') {
       const req = toRequest(item);
-      if (req.single) found.set(req.requestId, pendingRecord(req));
+      if (req.single) pending.set(req.requestId, pendingRecord(req));
+    } else {
+      const { record } = toStored(item);
+      found.set(record.id, record);
     }
-  return { items: messageIds.flatMap((id) => found.get(id) ?? []), cursor: page.cursor };
+  }
+  return { items: messageIds.flatMap((id) => found.get(id) ?? pending.get(id) ?? []), cursor: page.cursor };
 }
 
 const openItem = (requestId: string, checkAt: number, single: boolean | undefined) => ({

@@ -55,7 +55,14 @@ interface JobRun {
    * Run by the function that accepted a single send (http/send.ts), before it answered: no provider
    * call starts after `deadline`, the queue takes over what is left (HandOff).
    */
-  inline?: { deadline: number };
+  inline?: {
+    deadline: number;
+    /**
+     * The request is not stored yet: the run's first write stores it (with the record being
+     * written, true, when it fits in the request item; else false, and the record is written too).
+     */
+    storeRequest?: (record: MessageRecord) => Promise<boolean>;
+  };
 }
 
 /** The inline run's time is up: the recipient's state is saved, the delivery queue goes on from it. */
@@ -283,7 +290,14 @@ class Busy extends Error {}
  * record compacted: after a provider accepted, the outcome must be recorded, or the claim's lease
  * runs out and the message ends "outcome unknown" (never with a call on another channel).
  */
-async function save(next: MessageRecord, expected: Expected): Promise<Expected> {
+async function save(next: MessageRecord, expected: Expected, run: JobRun): Promise<Expected> {
+  const storeRequest = run.inline?.storeRequest;
+  if (storeRequest) {
+    // An inline single send's request is stored by its first write, with this record when that
+    // costs no more (D14); a record item, if one is still needed, is written as any first one.
+    delete run.inline!.storeRequest;
+    if (await storeRequest(next)) return 'absent';
+  }
   let written: Expected | undefined;
   try {
     written = await writeMessage(next, expected);
@@ -363,26 +377,27 @@ async function deliverFrom(
         { type: 'UNDELIVERABLE', reason: 'FAILED', error: 'expired before delivery', expired_at: req.expiresAt },
       ),
       expected,
+      run,
     );
     return;
   }
   if (req.dueAt !== undefined && req.dueAt - now > 1000) {
     // Delayed: record DELAYED once, then hop through the queue until due (or until it expires, if first).
     if (record.status !== 'DELAYED')
-      await save({ ...record, status: 'DELAYED', history: [...record.history, { ts: now, type: 'DELAYED', until: req.dueAt }] }, expected);
+      await save({ ...record, status: 'DELAYED', history: [...record.history, { ts: now, type: 'DELAYED', until: req.dueAt }] }, expected, run);
     await reschedule(req, r, Math.min(req.dueAt, req.expiresAt ?? Infinity));
     return;
   }
   const timeout = req.message.timeout?.message ?? config.MESSAGE_TIMEOUT_MS;
   if (now - (req.dueAt ?? req.enqueued) > timeout) {
     const error = `message timeout: not delivered within ${timeout} ms`;
-    await save(finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error }, { type: 'UNDELIVERABLE', reason: 'FAILED', error }), expected);
+    await save(finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error }, { type: 'UNDELIVERABLE', reason: 'FAILED', error }), expected, run);
     return;
   }
   const released = releaseStaleClaims(record, now);
   if (released.unknown) {
     // A provider may have accepted: end here, so neither it nor another channel is called again.
-    await save(concludeUnknown(released.record), expected);
+    await save(concludeUnknown(released.record), expected, run);
     return;
   }
   record = released.record;
@@ -398,6 +413,7 @@ async function deliverFrom(
     await save(
       finish(record, res.end, { reason: res.reason, error: res.error, tenantId: res.tenantId ?? record.tenantId }, { type: res.end, ...detail }),
       expected,
+      run,
     );
     return;
   }
@@ -480,16 +496,16 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
 
     if (!targets.length) {
       if (waiting.length) {
-        await save(record, expected);
+        await save(record, expected, run);
         await reschedule(req, r, Math.min(...waiting));
         return;
       }
-      await save(conclude(record, step.unreachable), expected);
+      await save(conclude(record, step.unreachable), expected, run);
       return;
     }
 
     if (overdue(run)) {
-      await save(record, expected);
+      await save(record, expected, run);
       throw new HandOff(`${record.id}: the inline delivery's time is up`);
     }
     const claims = Object.fromEntries(
@@ -501,7 +517,7 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
     const bytes = recordBytes({ ...record, outputs: [...record.outputs.filter((o) => !fresh.some((f) => f.channel === o.channel)), ...fresh] });
     if (bytes > RECORD_LIMIT_BYTES) {
       const error = `message record too large: ${bytes} bytes stored for this recipient, at most ${RECORD_LIMIT_BYTES}`;
-      await save(finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error }, { type: 'UNDELIVERABLE', reason: 'FAILED', error }), expected);
+      await save(finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error }, { type: 'UNDELIVERABLE', reason: 'FAILED', error }), expected, run);
       return;
     }
     record = {
@@ -522,7 +538,7 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
     // send's message can be cancelled before it has a record (from its request): it is claimed,
     // unless it is delivered inline, by the function that accepted it, before anyone knows its id.
     const unclaimed = expected === 'absent' && (!req.single || run.inline !== undefined) && targets.every((t) => t.channel === 'inbox');
-    if (!unclaimed) expected = await save(record, expected);
+    if (!unclaimed) expected = await save(record, expected, run);
     const turns = await Promise.all(targets.map((t) => runTarget(req, record, t, res, record.channels[targetKey(t)], outputs.get(targetKey(t))!, run)));
     for (const turn of turns) record = apply(record, turn);
     if (turns.some((t) => t.target.channel === 'inbox' && t.state.state === 'delivered')) run.inboxed.add(record.id);
@@ -580,7 +596,10 @@ async function giveUp(req: RequestRecord, r: DeliveryRecipient, error: string): 
  * `inline`: the job of a single send, run by the function that accepted it with the request it
  * stored (not read again); no provider call starts after `deadline`, the queue continues from there.
  */
-export async function deliverJob(job: DeliveryJob, inline?: { request: RequestRecord; deadline: number }): Promise<void> {
+export async function deliverJob(
+  job: DeliveryJob,
+  inline?: { request: RequestRecord; deadline: number; storeRequest?: (record: MessageRecord) => Promise<boolean> },
+): Promise<void> {
   const req = inline?.request ?? (await requestCache(job.requestId, () => getRequest(job.requestId)));
   if (!req) {
     logger.error('delivery job for an unknown request', { requestId: job.requestId });
@@ -596,7 +615,7 @@ export async function deliverJob(job: DeliveryJob, inline?: { request: RequestRe
   const failed: DeliveryRecipient[] = [];
   const busy: DeliveryRecipient[] = [];
   const handedOff: DeliveryRecipient[] = [];
-  const run: JobRun = { inboxed: new Set(), ...(inline ? { inline: { deadline: inline.deadline } } : {}) };
+  const run: JobRun = { inboxed: new Set(), ...(inline ? { inline: { deadline: inline.deadline, storeRequest: inline.storeRequest } } : {}) };
   const queue = [...job.recipients];
   await Promise.all(
     Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {

@@ -15,8 +15,34 @@ let s: TestStack;
 let ses: Recorder;
 beforeAll(async () => {
   ses = await startRecorder();
-  s = await startTestStack({ env: { SES_ENDPOINT: ses.url, CACHE_TTL_MS: '0', SEND_INLINE_MS: String(INLINE_MS) } });
+  s = await startTestStack({ scheduleEveryMs: 0, env: { SES_ENDPOINT: ses.url, CACHE_TTL_MS: '0', SEND_INLINE_MS: String(INLINE_MS) } });
+  const { ddb, sqs } = require('../../lambdas/shared/aws') as typeof import('../../lambdas/shared/aws');
+  const { functionScope } = require('../../lambdas/local/aws-calls') as typeof import('../../lambdas/local/aws-calls');
+  // While `stopAfterClaim` is set, the send function can neither write a message's record item nor
+  // reach a queue: as if it stopped right after the request's put (which carries the claim).
+  const refuse =
+    (when: (command: string, input: { Item?: { sk?: unknown } }) => boolean) =>
+    (next: Next, ctx: { commandName?: string }) =>
+    async (args: { input: unknown }) => {
+      if (stopAfterClaim && functionScope.getStore() === 'Api-send' && when(String(ctx.commandName), args.input as { Item?: { sk?: unknown } }))
+        throw new Error('injected: the send function stopped here');
+      return next(args);
+    };
+  addMiddleware(
+    ddb,
+    refuse((command, input) => /^Put(Item)?Command$/.test(command) && JSON.stringify(input.Item?.sk ?? '').includes('MSG#')),
+  );
+  addMiddleware(
+    sqs,
+    refuse((command) => command.startsWith('SendMessage')),
+  );
 });
+
+type Next = (args: { input: unknown }) => Promise<unknown>;
+type Middleware = (next: Next, ctx: { commandName?: string }) => Next;
+const addMiddleware = (client: unknown, mw: Middleware) =>
+  (client as { middlewareStack: { add(mw: Middleware, o: object): void } }).middlewareStack.add(mw, { step: 'initialize', priority: 'high' });
+let stopAfterClaim = false;
 afterAll(async () => {
   await s?.stop();
   await ses?.close();
@@ -119,5 +145,45 @@ describe('a single send due at once', () => {
     expect(ses.requests.slice(before).map(fromOf)).toEqual(['first', 'second']);
     expect(callsSince(from).some((c) => c.fn === 'Api-send' && c.action === 'sqs:SendMessage')).toBe(true);
     for (const p of [first, second]) await s.http('DELETE', `/providers/${p.json.id}`);
+  });
+
+  it('by email, stored with its claim by a delivery that then stopped, ends "outcome unknown" through the sweeper, its provider called once', async () => {
+    const provider = await s.http('POST', '/providers', {
+      provider: 'ses',
+      channel: 'email',
+      priority: 1,
+      settings: { from: 'first@acme.test', region: 'us-east-1' },
+    });
+    ses.reply(() => ({ status: 200, body: { MessageId: 'ses-once' } }));
+    const userId = uid('inline-stopped');
+    await s.client.profiles.create(userId, { profile: { email: `${userId}@example.test` } });
+    await s.quiesce();
+    const before = ses.requests.length;
+    stopAfterClaim = true;
+    let requestId: string;
+    try {
+      const sent = await s.http('POST', '/send', {
+        message: { to: { user_id: userId }, content: { title: 'Hi', body: 'Once' }, routing: { method: 'single', channels: ['email'] } },
+      });
+      expect(sent.status).toBe(202);
+      requestId = sent.json.requestId as string;
+    } finally {
+      stopAfterClaim = false;
+    }
+    // The provider accepted, and nothing recorded it: the message shows its claim.
+    expect(ses.requests.length - before).toBe(1);
+    expect((await statusOf(requestId)).status).toBe('ROUTED');
+    // A grace period (and the claim's lease) on, the sweeper's walk finds it unfinished.
+    const { config } = require('../../lambdas/shared/config') as typeof import('../../lambdas/shared/config');
+    advanceClock(config.SWEEP_GRACE_MS + config.CLAIM_LEASE_MS + 60_000);
+    await s.runScheduled();
+    const final = await eventually(
+      async () => (await s.http('GET', `/messages/${requestId}`)).json as { status: string; error?: string },
+      (m) => m.status !== 'ROUTED',
+    );
+    expect([final.status, final.error]).toEqual(['UNDELIVERABLE', expect.stringMatching(/^outcome unknown/)]);
+    await s.quiesce();
+    expect(ses.requests.length - before).toBe(1);
+    await s.http('DELETE', `/providers/${provider.json.id}`);
   });
 });

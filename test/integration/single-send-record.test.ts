@@ -1,12 +1,13 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { startTestStack, type TestStack } from '../helpers/stack';
-import { eventually, uid } from '../helpers/wait';
+import { uid } from '../helpers/wait';
 
 /**
  * Issue 13 (docs/decisions.md D12): a single send's request is stored without a message record
  * (1 WRU less a send). Until a worker writes the record, the message is shown from its request:
  * by id, in its history, by recipient and by trace; a cancel writes it CANCELED, and the worker
- * then finds it cancelled.
+ * then finds it cancelled. One delivered at once by the send function (D14) is stored by that
+ * delivery's first write: when the message is finished then, its request item carries the record.
  */
 let s: TestStack;
 beforeAll(async () => {
@@ -15,12 +16,13 @@ beforeAll(async () => {
 afterAll(() => s?.stop());
 
 const { requestKeys } = require('../../lambdas/store/keys') as typeof import('../../lambdas/store/keys');
-const recordOf = async (requestId: string) =>
+const itemOf = async (key: { pk: string; sk: string }) =>
   (
     await (require('../../lambdas/shared/aws') as typeof import('../../lambdas/shared/aws')).ddb.send(
-      new GetCommand({ TableName: process.env.TABLE_NAME, Key: requestKeys.message(requestId, '-'), ConsistentRead: true }),
+      new GetCommand({ TableName: process.env.TABLE_NAME, Key: key, ConsistentRead: true }),
     )
   ).Item;
+const recordOf = (requestId: string) => itemOf(requestKeys.message(requestId, '-'));
 
 const HOUR = 3600_000;
 
@@ -42,18 +44,23 @@ describe('a single send before its worker has run', () => {
     expect((await s.http('GET', '/inbox/messages', undefined, { key: token })).json.results).toEqual([]);
   });
 
-  it('once delivered, has the record the worker wrote', async () => {
+  it('delivered at once, is stored once: its request item carries its record, and no record item is written', async () => {
     const user = uid('done');
     const sent = await s.http('POST', '/send', {
       message: { to: { user_id: user }, content: { title: 't', body: 'b' }, routing: { method: 'single', channels: ['inbox'] } },
     });
     const id = sent.json.requestId as string;
-    await eventually(
-      async () => (await recordOf(id))?.status,
-      (st) => st === 'DELIVERED',
-    );
+    // Delivered by the send function before it answered (D14), and stored by its one write.
+    expect((await s.http('GET', `/messages/${id}`)).json.status).toBe('DELIVERED');
     const history = await s.http('GET', `/messages/${id}/history`);
     expect(history.json.results.map((e: { type: string }) => e.type)).toEqual(['ENQUEUED', 'ROUTED', 'RENDERED', 'DELIVERED']);
+    expect(await recordOf(id)).toBeUndefined();
+    const request = await itemOf(requestKeys.request(id));
+    expect(request?.rdoc !== undefined || request?.rdocz !== undefined).toBe(true);
+    // Finished: the sweeper has nothing to look at (no walk flag, no open marker).
+    expect(request?.walk).toBeUndefined();
+    await s.quiesce();
+    expect((await s.http('GET', `/messages/${id}`)).json.status).toBe('DELIVERED');
   });
   // Last: its message stays delayed for an hour (a quiesce after it would wait for it).
   it('has no record, and is shown from its request: by id, history, recipient and trace', async () => {
