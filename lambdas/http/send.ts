@@ -21,7 +21,7 @@ import { enqueueDelivery, enqueueFanout, type DeliveryJob } from '../shared/jobs
 import { delaySecondsUntil } from '../shared/queue';
 import { accepted, route } from '../shared/router';
 import { API_TIMEOUT_SECONDS } from '../shared/topology';
-import { createRequest, getRequest, recordFitsRequest, singleRecipientOf, type MessageRecord, type RequestRecord } from '../store/messages';
+import { compactRecord, createRequest, getRequest, recordFitsRequest, singleRecipientOf, type MessageRecord, type RequestRecord } from '../store/messages';
 import { deliverJob } from '../workers/deliver';
 
 /** Time kept after the last provider call may start: the call's own timeout and this, within the API's timeout. */
@@ -52,33 +52,42 @@ function checkTargets(to: z.infer<typeof messageSchema>['to']): void {
 /**
  * Delivers a single send due at once before answering (D14): the delivery job, run here with the
  * request in hand; retries, failovers past the deadline and a recipient another worker holds go on
- * through the queue. A request not `stored` yet is stored by the delivery's first write, carrying
- * the message's record when that costs no more (an inbox send finished at once: one request item,
- * no record item); if the delivery fails before it wrote anything, it is stored here. A delivery
- * that fails outright is taken over by the queue as a second attempt, which reads what this one
- * wrote and indexes the recipient.
+ * through the queue. A request not `stored` yet is stored by the delivery's first write, with the
+ * message's record as of then (every outcome so far: nothing else could drive the message before,
+ * so no round claims): the whole record when the request item stays within its kilobytes, else
+ * the record reduced to its states, and the record item written next. If the delivery fails
+ * before it wrote anything, the request is stored here and the queue takes the job over as a
+ * second attempt, which reads what this one wrote and indexes the recipient; unless a provider
+ * was called, which a second attempt would call again: then the send fails (500).
  */
 async function deliverInline(req: RequestRecord, deadline: number, stored: boolean) {
   const { requestId } = req;
   const job: DeliveryJob = { type: 'deliver', requestId, recipients: [singleRecipientOf(req)] };
   let unstored = !stored;
   const storeRequest = async (record: MessageRecord): Promise<boolean> => {
-    const withRecord = recordFitsRequest(req, record);
-    if (!(await createRequest(withRecord ? { ...req, record } : req, undefined, [], true))) throw new Error(`request ${requestId} is stored already`);
+    const whole = recordFitsRequest(req, record);
+    const kept = whole ? record : { ...compactRecord(record), outputs: [] };
+    if (!(await createRequest({ ...req, record: kept }, undefined, [], true))) throw new Error(`request ${requestId} is stored already`);
     unstored = false;
-    return withRecord;
+    return whole;
+  };
+  const seen = { called: false };
+  const storeUnlessCalled = async (cause?: unknown) => {
+    if (!unstored) return;
+    if (seen.called) throw new Error('the request could not be stored after a provider was called', { cause });
+    await createRequest(req, undefined, [], true);
   };
   try {
-    await deliverJob(job, { request: req, deadline, ...(unstored ? { storeRequest } : {}) });
+    await deliverJob(job, { request: req, deadline, seen, ...(unstored ? { storeRequest } : {}) });
   } catch (e) {
     logger.warn('inline delivery failed; the delivery queue takes it over', { requestId, error: e as Error });
-    if (unstored) await createRequest(req, undefined, [], true);
+    await storeUnlessCalled(e);
     await enqueueDelivery([{ ...job, attempt: 1 }]).catch((error: unknown) =>
       logger.warn('could not enqueue a stored request; the sweeper will drive it', { requestId, error: error as Error }),
     );
     return accepted({ requestId });
   }
-  if (unstored) await createRequest(req, undefined, [], true);
+  await storeUnlessCalled();
   return accepted({ requestId });
 }
 

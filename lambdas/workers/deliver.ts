@@ -51,6 +51,8 @@ type Resolved = Extract<Resolution, { end?: undefined }>;
 interface JobRun {
   /** The messages this job delivered to the inbox (their inbox items are their recipient index entries). */
   inboxed: Set<string>;
+  /** Marked when a provider other than the inbox is called (the inbox write is safe to repeat, a provider call is not). */
+  seen?: { called: boolean };
   /**
    * Run by the function that accepted a single send (http/send.ts), before it answered: no provider
    * call starts after `deadline`, the queue takes over what is left (HandOff).
@@ -63,6 +65,15 @@ interface JobRun {
      */
     storeRequest?: (record: MessageRecord) => Promise<boolean>;
   };
+}
+
+/** What an inline run tells the function that started it. */
+export interface InlineRun {
+  request: RequestRecord;
+  deadline: number;
+  storeRequest?: (record: MessageRecord) => Promise<boolean>;
+  /** Set when a provider other than the inbox was called: a request not stored then must not be delivered again. */
+  seen?: { called: boolean };
 }
 
 /** The inline run's time is up: the recipient's state is saved, the delivery queue goes on from it. */
@@ -196,6 +207,7 @@ async function runTarget(
     try {
       // A retry runs on the profile as it is now, which may no longer reach the target.
       if (address === undefined) throw invalidAddress(candidate.provider, 'the profile no longer holds an address for the channel');
+      if (target.channel !== 'inbox' && run.seen) run.seen.called = true;
       const result = await adapter.send({
         messageId: record.id,
         idempotencyKey: `${record.id}:${key}`,
@@ -537,7 +549,12 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
     // worker holding the same job loses that write, re-reads and finds the message finished. A single
     // send's message can be cancelled before it has a record (from its request): it is claimed,
     // unless it is delivered inline, by the function that accepted it, before anyone knows its id.
-    const unclaimed = expected === 'absent' && (!req.single || run.inline !== undefined) && targets.every((t) => t.channel === 'inbox');
+    // While an inline send's request is not stored, nothing else can drive its message (no job,
+    // no walk, no cancel): no round needs a claim, and the first write, which stores the request,
+    // carries every outcome so far (D14).
+    const unclaimed =
+      expected === 'absent' &&
+      (run.inline?.storeRequest !== undefined || ((!req.single || run.inline !== undefined) && targets.every((t) => t.channel === 'inbox')));
     if (!unclaimed) expected = await save(record, expected, run);
     const turns = await Promise.all(targets.map((t) => runTarget(req, record, t, res, record.channels[targetKey(t)], outputs.get(targetKey(t))!, run)));
     for (const turn of turns) record = apply(record, turn);
@@ -596,10 +613,7 @@ async function giveUp(req: RequestRecord, r: DeliveryRecipient, error: string): 
  * `inline`: the job of a single send, run by the function that accepted it with the request it
  * stored (not read again); no provider call starts after `deadline`, the queue continues from there.
  */
-export async function deliverJob(
-  job: DeliveryJob,
-  inline?: { request: RequestRecord; deadline: number; storeRequest?: (record: MessageRecord) => Promise<boolean> },
-): Promise<void> {
+export async function deliverJob(job: DeliveryJob, inline?: InlineRun): Promise<void> {
   const req = inline?.request ?? (await requestCache(job.requestId, () => getRequest(job.requestId)));
   if (!req) {
     logger.error('delivery job for an unknown request', { requestId: job.requestId });
@@ -615,7 +629,10 @@ export async function deliverJob(
   const failed: DeliveryRecipient[] = [];
   const busy: DeliveryRecipient[] = [];
   const handedOff: DeliveryRecipient[] = [];
-  const run: JobRun = { inboxed: new Set(), ...(inline ? { inline: { deadline: inline.deadline, storeRequest: inline.storeRequest } } : {}) };
+  const run: JobRun = {
+    inboxed: new Set(),
+    ...(inline ? { inline: { deadline: inline.deadline, storeRequest: inline.storeRequest }, seen: inline.seen } : {}),
+  };
   const queue = [...job.recipients];
   await Promise.all(
     Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {

@@ -18,19 +18,24 @@ beforeAll(async () => {
   s = await startTestStack({ scheduleEveryMs: 0, env: { SES_ENDPOINT: ses.url, CACHE_TTL_MS: '0', SEND_INLINE_MS: String(INLINE_MS) } });
   const { ddb, sqs } = require('../../lambdas/shared/aws') as typeof import('../../lambdas/shared/aws');
   const { functionScope } = require('../../lambdas/local/aws-calls') as typeof import('../../lambdas/local/aws-calls');
-  // While `stopAfterClaim` is set, the send function can neither write a message's record item nor
-  // reach a queue: as if it stopped right after the request's put (which carries the claim).
+  // While `stopAfterClaim` is set, the send function can neither write a message's record item
+  // with an outcome in it nor reach a queue: as if it stopped right after its provider call.
   const refuse =
-    (when: (command: string, input: { Item?: { sk?: unknown } }) => boolean) =>
+    (when: (command: string, input: { Item?: Record<string, unknown> }) => boolean) =>
     (next: Next, ctx: { commandName?: string }) =>
     async (args: { input: unknown }) => {
-      if (stopAfterClaim && functionScope.getStore() === 'Api-send' && when(String(ctx.commandName), args.input as { Item?: { sk?: unknown } }))
+      if (stopAfterClaim && functionScope.getStore() === 'Api-send' && when(String(ctx.commandName), args.input as { Item?: Record<string, unknown> }))
         throw new Error('injected: the send function stopped here');
       return next(args);
     };
+  const { documentOf } = require('../../lambdas/store/messages') as typeof import('../../lambdas/store/messages');
+  // The item as given, or marshalled ({ S: ... } / { B: ... }), whichever the middleware sees.
+  const plain = (v: unknown) => (typeof v === 'object' && v !== null && ('S' in v || 'B' in v) ? Object.values(v)[0] : v);
+  const outcome = (item: Record<string, unknown>) =>
+    String(plain(item.sk)).startsWith('MSG#') && /"state":"sent"/.test(documentOf({ doc: plain(item.doc), docz: plain(item.docz) }));
   addMiddleware(
     ddb,
-    refuse((command, input) => /^Put(Item)?Command$/.test(command) && JSON.stringify(input.Item?.sk ?? '').includes('MSG#')),
+    refuse((command, input) => /^Put(Item)?Command$/.test(command) && input.Item !== undefined && outcome(input.Item)),
   );
   addMiddleware(
     sqs,
@@ -147,7 +152,7 @@ describe('a single send due at once', () => {
     for (const p of [first, second]) await s.http('DELETE', `/providers/${p.json.id}`);
   });
 
-  it('by email, stored with its claim by a delivery that then stopped, ends "outcome unknown" through the sweeper, its provider called once', async () => {
+  it('by email under an Idempotency-Key, claimed by a delivery that then stopped, ends "outcome unknown" through the sweeper, its provider called once', async () => {
     const provider = await s.http('POST', '/providers', {
       provider: 'ses',
       channel: 'email',
@@ -162,9 +167,13 @@ describe('a single send due at once', () => {
     stopAfterClaim = true;
     let requestId: string;
     try {
-      const sent = await s.http('POST', '/send', {
-        message: { to: { user_id: userId }, content: { title: 'Hi', body: 'Once' }, routing: { method: 'single', channels: ['email'] } },
-      });
+      // Under a key the request is stored first, and the email claimed before it is sent (D14).
+      const sent = await s.http(
+        'POST',
+        '/send',
+        { message: { to: { user_id: userId }, content: { title: 'Hi', body: 'Once' }, routing: { method: 'single', channels: ['email'] } } },
+        { headers: { 'Idempotency-Key': uid('key') } },
+      );
       expect(sent.status).toBe(202);
       requestId = sent.json.requestId as string;
     } finally {

@@ -117,26 +117,36 @@ describe('a large send to email with failover to a webhook', () => {
     expect(emailsTo(email)).toEqual([]);
   });
 
-  it('never calls the next channel when the outcome of a provider call cannot be saved', async () => {
-    const email = `${uid('unsaved')}@example.com`;
-    // Every write of this message's record that carries the email's outcome fails, as a write
-    // of an item DynamoDB refuses would; every other write goes through. The record is known by its
-    // address: a single send is delivered before POST /send answers with its id (D14).
-    refuse = (command, input) => {
+  /** Refuses every write of a record (an item's own or one a single send's request carries) that holds the email's outcome for `email`. */
+  const refuseOutcomeOf =
+    (email: string) =>
+    (command: string, input: Record<string, unknown>): boolean => {
       const item = (input as { Item?: Record<string, unknown> }).Item;
       // The item as given, or marshalled ({ S: ... } / { B: ... }), whichever the middleware sees.
       const plain = (v: unknown) => (typeof v === 'object' && v !== null && ('S' in v || 'B' in v) ? Object.values(v)[0] : v);
       if (!/^Put(Item)?Command$/.test(command) || item === undefined || !String(plain(item.pk)).startsWith('REQUEST#')) return false;
-      const doc = documentOf({ doc: plain(item.doc), docz: plain(item.docz) });
-      return doc.includes(email) && /"email":\{"state":"sent"/.test(doc);
+      const docs = [
+        documentOf({ doc: plain(item.doc), docz: plain(item.docz) }),
+        item.rdoc !== undefined || item.rdocz !== undefined ? documentOf({ doc: plain(item.rdoc), docz: plain(item.rdocz) }) : '',
+      ].join('\n');
+      return docs.includes(email) && /"email":\{"state":"sent"/.test(docs);
     };
+  const emailThenWebhook = (email: string) => ({
+    to: { email, webhook: { url: hook.url } },
+    content: { title: 'Hi', body: 'Once' },
+    routing: { method: 'single', channels: ['email', 'webhook'] },
+  });
+
+  it('never calls the next channel when the outcome of a provider call cannot be saved', async () => {
+    const email = `${uid('unsaved')}@example.com`;
+    // Every write of this message's record that carries the email's outcome fails, as a write
+    // of an item DynamoDB refuses would; every other write goes through. Under an Idempotency-Key
+    // the request is stored first and the email claimed before it is sent (D14).
+    refuse = refuseOutcomeOf(email);
     try {
-      const sent = await send({
-        to: { email, webhook: { url: hook.url } },
-        content: { title: 'Hi', body: 'Once' },
-        routing: { method: 'single', channels: ['email', 'webhook'] },
-      });
-      const messageId = sent.messageId;
+      const sent = await s.http('POST', '/send', { message: emailThenWebhook(email) }, { headers: { 'Idempotency-Key': uid('key') } });
+      expect(sent.status).toBe(202);
+      const messageId = sent.json.requestId as string;
       await eventually(
         async () => ({ calls: (await hook.callsFor(messageId)).length, status: (await s.http('GET', `/messages/${messageId}`)).json.status as string }),
         (x) => x.calls > 0 || ['SENT', 'DELIVERED', 'UNDELIVERABLE'].includes(x.status),
@@ -146,6 +156,24 @@ describe('a large send to email with failover to a webhook', () => {
       const m = (await s.http('GET', `/messages/${messageId}`)).json;
       expect([m.status, m.reason, m.error]).toEqual(['UNDELIVERABLE', 'FAILED', expect.stringMatching(/^outcome unknown/)]);
       expect(emailsTo(email)).toHaveLength(1);
+    } finally {
+      refuse = undefined;
+    }
+  });
+
+  it('answers 500 and calls no provider again when an inline send cannot store its request after a provider accepted', async () => {
+    const email = `${uid('unstored')}@example.com`;
+    // Without an Idempotency-Key the request is stored by the delivery's first write, with the
+    // email's outcome in it (D14): that write fails here, and nothing may deliver the message again.
+    refuse = refuseOutcomeOf(email);
+    try {
+      const hooked = (await hook.calls()).length;
+      const sent = await s.http('POST', '/send', { message: emailThenWebhook(email) });
+      expect(sent.status).toBe(500);
+      // The job the failed delivery left on the queue finds no request and ends there.
+      await s.quiesce(30_000);
+      expect(emailsTo(email)).toHaveLength(1);
+      expect((await hook.calls()).length).toBe(hooked);
     } finally {
       refuse = undefined;
     }
