@@ -64,10 +64,12 @@ async function deliverInline(req: RequestRecord, deadline: number, stored: boole
   const { requestId } = req;
   const job: DeliveryJob = { type: 'deliver', requestId, recipients: [singleRecipientOf(req)] };
   let unstored = !stored;
+  // Stored later than the walk can be sure to see it (a slow provider and a short grace period): a marker instead.
+  const walked = () => clockNow() - req.enqueued <= config.SWEEP_GRACE_MS / 2;
   const storeRequest = async (record: MessageRecord): Promise<boolean> => {
     const whole = recordFitsRequest(req, record);
     const kept = whole ? record : { ...compactRecord(record), outputs: [] };
-    if (!(await createRequest({ ...req, record: kept }, undefined, [], true))) throw new Error(`request ${requestId} is stored already`);
+    if (!(await createRequest({ ...req, record: kept }, undefined, [], walked()))) throw new Error(`request ${requestId} is stored already`);
     unstored = false;
     return whole;
   };
@@ -75,7 +77,7 @@ async function deliverInline(req: RequestRecord, deadline: number, stored: boole
   const storeUnlessCalled = async (cause?: unknown) => {
     if (!unstored) return;
     if (seen.called) throw new Error('the request could not be stored after a provider was called', { cause });
-    await createRequest(req, undefined, [], true);
+    await createRequest(req, undefined, [], walked());
   };
   try {
     await deliverJob(job, { request: req, deadline, seen, ...(unstored ? { storeRequest } : {}) });

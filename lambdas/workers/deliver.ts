@@ -47,33 +47,28 @@ const CONCURRENCY = 8;
 
 type Resolved = Extract<Resolution, { end?: undefined }>;
 
-/** One delivery job as it runs: where, until when, and what it delivered to the inbox. */
-interface JobRun {
-  /** The messages this job delivered to the inbox (their inbox items are their recipient index entries). */
-  inboxed: Set<string>;
-  /** Marked when a provider other than the inbox is called (the inbox write is safe to repeat, a provider call is not). */
-  seen?: { called: boolean };
-  /**
-   * Run by the function that accepted a single send (http/send.ts), before it answered: no provider
-   * call starts after `deadline`, the queue takes over what is left (HandOff).
-   */
-  inline?: {
-    deadline: number;
-    /**
-     * The request is not stored yet: the run's first write stores it (with the record being
-     * written, true, when it fits in the request item; else false, and the record is written too).
-     */
-    storeRequest?: (record: MessageRecord) => Promise<boolean>;
-  };
-}
-
-/** What an inline run tells the function that started it. */
+/**
+ * A single send's job run by the function that accepted it (http/send.ts), before it answers, with
+ * the request it holds: no provider call starts after `deadline`, the queue takes over what is
+ * left (HandOff).
+ */
 export interface InlineRun {
   request: RequestRecord;
   deadline: number;
+  /**
+   * The request is not stored yet: the run's first write stores it, with the record being written
+   * (true when the whole record went with it; false, and the record item is written too).
+   */
   storeRequest?: (record: MessageRecord) => Promise<boolean>;
-  /** Set when a provider other than the inbox was called: a request not stored then must not be delivered again. */
+  /** Marked when a provider other than the inbox is called: a request not stored then must not be delivered again. */
   seen?: { called: boolean };
+}
+
+/** One delivery job as it runs. */
+interface JobRun {
+  /** The messages this job delivered to the inbox (their inbox items are their recipient index entries). */
+  inboxed: Set<string>;
+  inline?: InlineRun;
 }
 
 /** The inline run's time is up: the recipient's state is saved, the delivery queue goes on from it. */
@@ -207,7 +202,7 @@ async function runTarget(
     try {
       // A retry runs on the profile as it is now, which may no longer reach the target.
       if (address === undefined) throw invalidAddress(candidate.provider, 'the profile no longer holds an address for the channel');
-      if (target.channel !== 'inbox' && run.seen) run.seen.called = true;
+      if (target.channel !== 'inbox' && run.inline?.seen) run.inline.seen.called = true;
       const result = await adapter.send({
         messageId: record.id,
         idempotencyKey: `${record.id}:${key}`,
@@ -629,10 +624,7 @@ export async function deliverJob(job: DeliveryJob, inline?: InlineRun): Promise<
   const failed: DeliveryRecipient[] = [];
   const busy: DeliveryRecipient[] = [];
   const handedOff: DeliveryRecipient[] = [];
-  const run: JobRun = {
-    inboxed: new Set(),
-    ...(inline ? { inline: { deadline: inline.deadline, storeRequest: inline.storeRequest }, seen: inline.seen } : {}),
-  };
+  const run: JobRun = { inboxed: new Set(), ...(inline ? { inline: { ...inline } } : {}) };
   const queue = [...job.recipients];
   await Promise.all(
     Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {

@@ -61,14 +61,24 @@ async function inboxOf(userId: string): Promise<string[]> {
   return (res.json.results as { messageId: string }[]).map((m) => m.messageId);
 }
 
+/** An SES provider for email, at `priority`, sending from `from` (to the recorder). */
+const sesProvider = (priority: number, from: string) =>
+  s.http('POST', '/providers', { provider: 'ses', channel: 'email', priority, settings: { from, region: 'us-east-1' } });
+
+/** A new user with an email address, once the stack is idle. */
+async function aUser(prefix: string): Promise<string> {
+  const userId = uid(prefix);
+  await s.client.profiles.create(userId, { profile: { email: `${userId}@example.test` } });
+  await s.quiesce();
+  return userId;
+}
+
 /** The calls the stack's functions made from `from` on: who made them, and what. */
 const callsSince = (from: number) => s.awsCalls().slice(from);
 
 describe('a single send due at once', () => {
   it('to the inbox is delivered before POST /send answers, without the delivery queue or worker', async () => {
-    const userId = uid('inline-inbox');
-    await s.client.profiles.create(userId, { profile: { email: `${userId}@example.test` } });
-    await s.quiesce();
+    const userId = await aUser('inline-inbox');
     const from = s.awsCalls().length;
     const { requestId } = await s.client.send.message({
       message: { to: { user_id: userId }, content: { title: 'Hi', body: 'Now' }, routing: { method: 'single', channels: ['inbox'] } },
@@ -84,17 +94,10 @@ describe('a single send due at once', () => {
   });
 
   it('by email is handed to its provider before POST /send answers', async () => {
-    const provider = await s.http('POST', '/providers', {
-      provider: 'ses',
-      channel: 'email',
-      priority: 1,
-      settings: { from: 'first@acme.test', region: 'us-east-1' },
-    });
+    const provider = await sesProvider(1, 'first@acme.test');
     expect(provider.status).toBeLessThan(300);
     ses.reply(() => ({ status: 200, body: { MessageId: 'ses-inline' } }));
-    const userId = uid('inline-email');
-    await s.client.profiles.create(userId, { profile: { email: `${userId}@example.test` } });
-    await s.quiesce();
+    const userId = await aUser('inline-email');
     const before = ses.requests.length;
     const { requestId } = await s.client.send.message({
       message: { to: { user_id: userId }, content: { title: 'Hi', body: 'Now' }, routing: { method: 'single', channels: ['email'] } },
@@ -107,18 +110,8 @@ describe('a single send due at once', () => {
   });
 
   it('goes on through the delivery queue when a failover comes after the inline time is up, calling each provider once', async () => {
-    const first = await s.http('POST', '/providers', {
-      provider: 'ses',
-      channel: 'email',
-      priority: 1,
-      settings: { from: 'first@acme.test', region: 'us-east-1' },
-    });
-    const second = await s.http('POST', '/providers', {
-      provider: 'ses',
-      channel: 'email',
-      priority: 2,
-      settings: { from: 'second@acme.test', region: 'us-east-1' },
-    });
+    const first = await sesProvider(1, 'first@acme.test');
+    const second = await sesProvider(2, 'second@acme.test');
     expect([first.status, second.status].every((st) => st < 300)).toBe(true);
     // The first provider refuses for good, and takes longer than the inline run may: the failover
     // to the second is left to the delivery worker.
@@ -129,9 +122,7 @@ describe('a single send due at once', () => {
       }
       return { status: 200, body: { MessageId: 'ses-second' } };
     });
-    const userId = uid('inline-failover');
-    await s.client.profiles.create(userId, { profile: { email: `${userId}@example.test` } });
-    await s.quiesce();
+    const userId = await aUser('inline-failover');
     const before = ses.requests.length;
     const from = s.awsCalls().length;
     const { requestId } = await s.client.send.message({
@@ -153,16 +144,9 @@ describe('a single send due at once', () => {
   });
 
   it('by email under an Idempotency-Key, claimed by a delivery that then stopped, ends "outcome unknown" through the sweeper, its provider called once', async () => {
-    const provider = await s.http('POST', '/providers', {
-      provider: 'ses',
-      channel: 'email',
-      priority: 1,
-      settings: { from: 'first@acme.test', region: 'us-east-1' },
-    });
+    const provider = await sesProvider(1, 'first@acme.test');
     ses.reply(() => ({ status: 200, body: { MessageId: 'ses-once' } }));
-    const userId = uid('inline-stopped');
-    await s.client.profiles.create(userId, { profile: { email: `${userId}@example.test` } });
-    await s.quiesce();
+    const userId = await aUser('inline-stopped');
     const before = ses.requests.length;
     stopAfterClaim = true;
     let requestId: string;
