@@ -37,6 +37,12 @@ export function inlineDeadline(start: number): number | undefined {
   return budget > 0 ? start + budget : undefined;
 }
 
+/**
+ * Whether a request enqueued at `enqueued` and stored now is sure to be seen by the sweeper's walk
+ * (store/singles-walk.ts) if it is left unfinished; one stored later gets an open marker.
+ */
+const walkable = (enqueued: number): boolean => clockNow() - enqueued <= config.SWEEP_GRACE_MS / 2;
+
 /** Every `to` entry must reach someone; the error names the entry (`body.message.to.2: ...`). */
 function checkTargets(to: z.infer<typeof messageSchema>['to']): void {
   targetsOf(to).forEach((entry, i) => {
@@ -64,12 +70,10 @@ async function deliverInline(req: RequestRecord, deadline: number, stored: boole
   const { requestId } = req;
   const job: DeliveryJob = { type: 'deliver', requestId, recipients: [singleRecipientOf(req)] };
   let unstored = !stored;
-  // Stored later than the walk can be sure to see it (a slow provider and a short grace period): a marker instead.
-  const walked = () => clockNow() - req.enqueued <= config.SWEEP_GRACE_MS / 2;
   const storeRequest = async (record: MessageRecord): Promise<boolean> => {
     const whole = recordFitsRequest(req, record);
     const kept = whole ? record : { ...compactRecord(record), outputs: [] };
-    if (!(await createRequest({ ...req, record: kept }, undefined, [], walked()))) throw new Error(`request ${requestId} is stored already`);
+    if (!(await createRequest({ ...req, record: kept }, undefined, [], walkable(req.enqueued)))) throw new Error(`request ${requestId} is stored already`);
     unstored = false;
     return whole;
   };
@@ -77,7 +81,7 @@ async function deliverInline(req: RequestRecord, deadline: number, stored: boole
   const storeUnlessCalled = async (cause?: unknown) => {
     if (!unstored) return;
     if (seen.called) throw new Error('the request could not be stored after a provider was called', { cause });
-    await createRequest(req, undefined, [], walked());
+    await createRequest(req, undefined, [], walkable(req.enqueued));
   };
   try {
     await deliverJob(job, { request: req, deadline, seen, ...(unstored ? { storeRequest } : {}) });
@@ -121,7 +125,7 @@ export const routes = [
       // A single send due at once needs no open marker: the sweeper's walk finds it if it is still
       // unfinished a grace period on (store/singles-walk.ts). One stored long after its time (a retried
       // Idempotency-Key) may be behind the walk already: it gets its marker.
-      const walked = fresh.single && fresh.dueAt === undefined && clockNow() - now <= config.SWEEP_GRACE_MS / 2;
+      const walked = fresh.single && fresh.dueAt === undefined && walkable(now);
       const deadline = walked ? inlineDeadline(clockNow()) : undefined;
       // Without an Idempotency-Key no earlier attempt can have stored this request: the delivery
       // stores it with its first write (D14). Under a key, the request is stored (or found) first.

@@ -144,15 +144,17 @@ export const requestKeys = {
    */
   open: (requestId: string, checkAt: number): Key => ({ pk: `OPEN#${openShardOf(requestId)}`, sk: `${sortableTime(checkAt)}#${requestId}` }),
   openShard: (shard: number): string => `OPEN#${shard}`,
-  openBefore: (at: number): string => `${sortableTime(at)}#`,
+  /**
+   * The first sort key at `at` or later among keys of the form `<time>#<requestId>` (open markers'
+   * sort keys, requests' gsi1 sort keys): a Query's `sk < timeFrom(t)` is "before t".
+   */
+  timeFrom: (at: number): string => `${sortableTime(at)}#`,
   traceRequests: (traceId: string): string => `TRACE#${esc(traceId)}`,
   /**
    * The sweeper's walk of single sends (docs/decisions.md D12): how far it has looked at the
    * requests in gsi1, by the gsi1 sort key of the last one.
    */
   singlesWalk: { pk: 'SWEEP', sk: 'SINGLES' } as Key,
-  /** The first gsi1 sort key of the requests enqueued at `at` or later (within `at`'s bucket and every later one). */
-  requestIndexFrom: (at: number): string => `${sortableTime(at)}#`,
   /**
    * A message's entry in its recipient's index (`GET /messages?recipient=`): the recipient's
    * partition (a user id, else the address the message went to), keyed by message id, newest first.

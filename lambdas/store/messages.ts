@@ -427,9 +427,16 @@ const requestItem = (req: RequestRecord) => {
  * whenever that is smaller: it shares the item's kilobytes with the request), as a record item's `doc`/`docz`.
  */
 function messageAttributes(r: MessageRecord): { rdoc: string } | { rdocz: Uint8Array } {
-  const stored = recordDocument(pack(r), 0);
-  return 'doc' in stored ? { rdoc: stored.doc } : { rdocz: stored.docz };
+  let attributes = packedInRequest.get(r);
+  if (!attributes) {
+    const stored = recordDocument(pack(r), 0);
+    attributes = 'doc' in stored ? { rdoc: stored.doc } : { rdocz: stored.docz };
+    // recordFitsRequest packs it, then createRequest stores it: compressed once.
+    packedInRequest.set(r, attributes);
+  }
+  return attributes;
 }
+const packedInRequest = new WeakMap<MessageRecord, { rdoc: string } | { rdocz: Uint8Array }>();
 
 /** The bytes DynamoDB bills an item by: each attribute's name and value (numbers counted generously). */
 function itemBytes(item: Record<string, unknown>): number {
@@ -780,7 +787,7 @@ export async function openMarkersDue(
     new QueryCommand({
       TableName: TABLE,
       KeyConditionExpression: 'pk = :pk AND sk < :before',
-      ExpressionAttributeValues: { ':pk': requestKeys.openShard(shard), ':before': requestKeys.openBefore(at) },
+      ExpressionAttributeValues: { ':pk': requestKeys.openShard(shard), ':before': requestKeys.timeFrom(at) },
       Limit: limit,
       ExclusiveStartKey: cursor,
     }),

@@ -54,7 +54,7 @@ export async function walkSingles(at: number, deadline: number): Promise<WalkRes
   const wasLease = typeof item?.lease === 'number' ? item.lease : undefined;
   if (wasLease !== undefined && wasLease > at) return result;
   const to = at - config.SWEEP_GRACE_MS;
-  const start = typeof item?.after === 'string' ? item.after : requestKeys.requestIndexFrom(to - FIRST_LOOK_BACK_MS);
+  const start = typeof item?.after === 'string' ? item.after : requestKeys.timeFrom(to - FIRST_LOOK_BACK_MS);
   let after = start;
   const lease = at + LEASE_MS;
   let held = false;
@@ -77,7 +77,7 @@ export async function walkSingles(at: number, deadline: number): Promise<WalkRes
       }),
     ));
 
-  const end = requestKeys.requestIndexFrom(to);
+  const end = requestKeys.timeFrom(to);
   let bucketAt = Math.floor(timeOfIndexKey(after) / HOUR) * HOUR;
   for (let buckets = 0; after < end; bucketAt += HOUR, buckets++) {
     if (buckets === MAX_BUCKETS || wallNow() > deadline) {
@@ -110,7 +110,7 @@ export async function walkSingles(at: number, deadline: number): Promise<WalkRes
       }
       cursor = out.LastEvaluatedKey;
       // Past this page: its last key read, or (the bucket done) the end of the bucket or of the walk.
-      after = cursor ? String(cursor.gsi1sk) : minKey(requestKeys.requestIndexFrom(bucketAt + HOUR), end);
+      after = cursor ? String(cursor.gsi1sk) : minKey(requestKeys.timeFrom(bucketAt + HOUR), end);
       if (held && cursor && !(await save(after, lease))) return result;
     } while (cursor && wallNow() <= deadline);
     if (cursor) {

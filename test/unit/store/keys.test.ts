@@ -11,7 +11,7 @@ describe('key formats', () => {
     ['request index', requestKeys.requestIndex('0mi1abc', at), { gsi1pk: 'REQUESTS#2026-11-29T13', gsi1sk: '0mx1uq3xc#0mi1abc' }],
     ['request bucket', requestKeys.bucket(at), 'REQUESTS#2026-11-29T13'],
     ['open marker sort key', requestKeys.open('r1', 35).sk, '00000000z#r1'],
-    ['open before', requestKeys.openBefore(36), '000000010#'],
+    ['open before', requestKeys.timeFrom(36), '000000010#'],
     ['api key', keys.apiKey('ab12'), { pk: 'APIKEY#ab12', sk: 'APIKEY' }],
     ['audience generation', keys.audienceGeneration('a#1'), { pk: 'AUDIENCE#a%231', sk: 'GENERATION' }],
     ['audience member', keys.audienceMember('a', 'u'), { pk: 'AUDIENCE#a', sk: 'MEMBER#u' }],
@@ -32,7 +32,7 @@ describe('key formats', () => {
     const times = [0, 35, 36, 1_000, Date.UTC(2001, 0, 1), at, Date.UTC(2100, 0, 1)];
     const sks = times.map((t) => requestKeys.open('r', t).sk);
     expect([...sks].sort()).toEqual(sks);
-    for (const t of times) expect(requestKeys.open('r', t).sk < requestKeys.openBefore(t + 1)).toBe(true);
+    for (const t of times) expect(requestKeys.open('r', t).sk < requestKeys.timeFrom(t + 1)).toBe(true);
   });
 
   it('the members of an audience are listed by its prefix', () => {
