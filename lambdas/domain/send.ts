@@ -196,9 +196,30 @@ export function messageIdFor(requestId: string, key: string | undefined): string
   return `${requestId}.${createHash('sha256').update(key).digest('base64url').slice(0, 12)}`;
 }
 
-export function parseMessageId(messageId: string): { requestId: string; suffix: string } | undefined {
-  const m = /^([0-9a-z]{10,40})(?:\.([A-Za-z0-9_-]{12}))?$/.exec(messageId);
-  return m ? { requestId: m[1], suffix: m[2] ?? '-' } : undefined;
+/**
+ * The message id of a fan-out recipient in a delivery job written to the request's outbox first
+ * (fanout-send.ts): `<requestId>.<outbox>.<job>.<slot>`, each base36 — the outbox is the number of
+ * recipients the fan-out emitted before it, the job its index in the outbox, the slot the
+ * recipient's index in the job. The outbox fixes the job's recipients before the job is sent, so a
+ * replayed fan-out re-sends the same recipients under the same ids.
+ */
+export function slotMessageId(requestId: string, at: JobSlot): string {
+  return `${requestId}.${at.outbox.toString(36)}.${at.job.toString(36)}.${at.slot.toString(36)}`;
+}
+
+/** Where a slot message id points: its outbox, job and slot. */
+export interface JobSlot {
+  outbox: number;
+  job: number;
+  slot: number;
+}
+
+export function parseMessageId(messageId: string): { requestId: string; suffix: string; slot?: JobSlot } | undefined {
+  const m = /^([0-9a-z]{10,40})(?:\.(?:([A-Za-z0-9_-]{12})|([0-9a-z]{1,10})\.([0-9a-z]{1,4})\.([0-9a-z]{1,4})))?$/.exec(messageId);
+  if (!m) return undefined;
+  if (m[3] === undefined) return { requestId: m[1], suffix: m[2] ?? '-' };
+  const slot = { outbox: Number.parseInt(m[3], 36), job: Number.parseInt(m[4], 36), slot: Number.parseInt(m[5], 36) };
+  return { requestId: m[1], suffix: `${m[3]}.${m[4]}.${m[5]}`, slot };
 }
 
 /**

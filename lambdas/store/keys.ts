@@ -137,6 +137,11 @@ export const requestKeys = {
   bucket: (at: number): string => `REQUESTS#${new Date(at).toISOString().slice(0, 13)}`,
   message: (requestId: string, suffix: string): Key => ({ pk: `REQUEST#${requestId}`, sk: `MSG#${suffix}` }),
   messagesPrefix: 'MSG#',
+  /**
+   * A fan-out's outbox: the delivery jobs of one flush, written before they are sent, keyed by the
+   * number of recipients the fan-out emitted before them (workers/fanout-send.ts).
+   */
+  outbox: (requestId: string, emittedBefore: number): Key => ({ pk: `REQUEST#${requestId}`, sk: `OUT#${emittedBefore.toString(36).padStart(8, '0')}` }),
   trace: (traceId: string, requestId: string): Key => ({ pk: `TRACE#${esc(traceId)}`, sk: requestId }),
   /**
    * A request not yet known to be finished, in one of OPEN_SHARDS partitions, sorted by when the

@@ -11,7 +11,8 @@ type State = FanoutState;
 /** What bulkStep needs of the fan-out's emitter (fanout-send.ts). */
 export interface RecipientSink {
   add(r: Omit<DeliveryRecipient, 'messageId'>, reach: string): Promise<void>;
-  flush(): Promise<void>;
+  /** Sends what is buffered; returns the state to go on from (`next`, or an earlier run's: see fanout-send.ts). */
+  flush(next: State): Promise<State>;
 }
 
 /** Users read per page of a bulk job. */
@@ -68,8 +69,9 @@ export async function bulkStep(t: Extract<Destination, { kind: 'bulk' }>, state:
   }
   if (page.cursor) return { ...state, cursor: JSON.stringify({ ...progress, c: page.cursor, e, f } satisfies BulkProgress) };
   // Every recipient is on the delivery queue before the job says COMPLETED.
-  await out.flush();
+  const next = await out.flush(done());
+  if (next.target === state.target) return next; // an earlier run's outbox stopped before the last page
   await completeJob(t.jobId, progress.r, { enqueued: e, failures: f });
   logger.info('bulk job expanded', { jobId: t.jobId, requestId: progress.r, enqueued: e, failures: f });
-  return done();
+  return next;
 }

@@ -1,6 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { now as clock } from '../shared/clock';
-import { dedupeMode, recipientKey, type DedupeMode, messageIdFor, targetsOf, toDestination, type Destination } from '../domain/send';
+import { dedupeMode, recipientKey, type DedupeMode, messageIdFor, slotMessageId, targetsOf, toDestination, type Destination } from '../domain/send';
+import { putOutbox, type Outbox } from '../store/outbox';
 import { enqueueDelivery, enqueueFanout, type DeliveryRecipient, type FanoutState, type SendJob, type TenantWalk, RECIPIENTS_PER_JOB } from '../shared/jobs';
 import { logger } from '../shared/logger';
 import { bulkStep } from './bulk-fanout';
@@ -54,19 +55,28 @@ type Candidate = Omit<DeliveryRecipient, 'messageId'> & { shared?: boolean };
 const strip = ({ shared: _, ...r }: DeliveryRecipient & { shared?: boolean }): DeliveryRecipient => r;
 
 /**
- * Buffers expanded recipients and emits them as delivery jobs. When a user may be reached twice,
- * each recipient's message record is created here first (conditionally): the first reach wins and
- * keeps its tenant context, a later reach is skipped, and a replayed page re-emits only recipients
- * whose record this same reach created.
+ * Buffers expanded recipients and emits them as delivery jobs, through the request's outbox: each
+ * flush first writes its jobs and the fan-out state after them to an outbox item keyed by how many
+ * recipients were emitted before it, conditional on there being none, and only then sends them. A
+ * replayed invocation (same saved state, so the same keys) that finds an outbox there sends that
+ * outbox's jobs again and goes on from its state, whatever its own pages held meanwhile (members
+ * added or removed since): a recipient is only ever in one job, and its message id names its slot
+ * there (slotMessageId), stable however often the fan-out runs. When a user may be reached twice,
+ * each recipient's message record is created here first (conditionally) under a message id derived
+ * from the recipient: the first reach wins and keeps its tenant context, a later reach is skipped.
+ * A bulk run's ids are derived from the recipient too (the bulk API names them before delivery).
  */
 class Emitter {
-  private buffer: DeliveryRecipient[] = [];
+  private buffer: (Candidate & { messageId?: string; recorded?: boolean })[] = [];
   private seen = new Set<string>();
+  /** Recipients this invocation emitted (its own, or an earlier run's from the outbox). */
   emitted = 0;
 
   constructor(
     private readonly req: RequestRecord,
     private readonly dedupe: DedupeMode,
+    /** Recipients emitted before this invocation (the saved state's `emitted`). */
+    private readonly base: number,
   ) {}
 
   add(r: Candidate, reach: string): Promise<void> {
@@ -75,19 +85,21 @@ class Emitter {
 
   /** Adds a page of recipients; the dedupe checks of a page run concurrently, in page order of emission. */
   async addMany(rs: Candidate[], reach: string): Promise<void> {
-    const fresh: (DeliveryRecipient & { shared?: boolean })[] = [];
+    const fresh: Candidate[] = [];
     for (const r of rs) {
       const key = recipientKey(r);
       if (this.seen.has(key)) continue;
       this.seen.add(key);
-      fresh.push({ ...r, messageId: messageIdFor(this.req.requestId, key) });
+      fresh.push(r);
     }
     const keep = await mapLimit(fresh, 16, async (r) => {
-      if (this.dedupe === 'none' || (this.dedupe === 'members' && !r.shared)) return strip(r);
-      return (await this.claimReach(r, reach)) ? { ...strip(r), recorded: true } : undefined;
+      if (this.dedupe === 'none' || (this.dedupe === 'members' && !r.shared)) {
+        return this.req.bulkJobId ? { ...r, messageId: messageIdFor(this.req.requestId, recipientKey(r)) } : r;
+      }
+      const recorded = { ...r, messageId: messageIdFor(this.req.requestId, recipientKey(r)), recorded: true };
+      return (await this.claimReach(strip(recorded), reach)) ? recorded : undefined;
     });
     for (const r of keep) if (r) this.buffer.push(r);
-    if (this.buffer.length >= RECIPIENTS_PER_JOB * 10) await this.flush();
   }
 
   private async claimReach(r: DeliveryRecipient, reach: string): Promise<boolean> {
@@ -97,13 +109,31 @@ class Emitter {
     return existing?.record.reach === reach && existing.record.status === 'ENQUEUED';
   }
 
-  async flush(): Promise<void> {
-    // Jobs of up to 25 recipients and JOB_MAX_BYTES (a recipient larger than that alone).
+  /** Enough buffered for a flush of whole jobs (ten of them). */
+  get full(): boolean {
+    return this.buffer.length >= RECIPIENTS_PER_JOB * 10;
+  }
+
+  /**
+   * Sends what is buffered, through the outbox; `next` is where the fan-out stands after it. Returns
+   * where to go on from: `next`, or the state an earlier run of this invocation stored with the
+   * outbox it finds (and sends again).
+   */
+  async flush(next: State): Promise<State> {
+    if (!this.buffer.length) return next;
+    const outbox = this.base + this.emitted;
+    // Jobs of up to 25 recipients and JOB_MAX_BYTES (a recipient larger than that alone; 40 bytes for its id).
     const envelope = sqsSafeJson({ type: 'deliver', requestId: this.req.requestId, recipients: [] }).length;
-    const runs = packBySize(this.buffer, (r) => sqsSafeJson(r).length + 1, JOB_MAX_BYTES - envelope, RECIPIENTS_PER_JOB);
-    await enqueueDelivery(runs.map((recipients) => ({ type: 'deliver' as const, requestId: this.req.requestId, recipients })));
-    this.emitted += this.buffer.length;
+    const runs = packBySize(this.buffer, (r) => sqsSafeJson(r).length + 40, JOB_MAX_BYTES - envelope, RECIPIENTS_PER_JOB).map((run, job) =>
+      run.map((r, slot) => strip({ ...r, messageId: r.messageId ?? slotMessageId(this.req.requestId, { outbox, job, slot }) })),
+    );
+    const mine: Outbox = { jobs: runs, next: { ...next, emitted: this.base } };
+    const sent = (await putOutbox(this.req.requestId, outbox, mine)) ?? mine;
+    await enqueueDelivery(sent.jobs.map((recipients) => ({ type: 'deliver' as const, requestId: this.req.requestId, recipients })));
+    this.emitted += sent.jobs.reduce((n, job) => n + job.length, 0);
     this.buffer = [];
+    // The loop adds what this invocation emitted to the state's count as it stood at its start.
+    return { ...sent.next, emitted: this.base };
   }
 
   get pending(): number {
@@ -296,12 +326,13 @@ export async function expandSend(job: SendJob, context: Context): Promise<void> 
     return;
   }
   const targets = requestTargets(req);
-  const out = new Emitter(req, dedupeMode(targets));
   let state: State = req.fanout?.state ?? { target: 0, emitted: 0 };
+  const out = new Emitter(req, dedupeMode(targets), state.emitted);
   try {
+    // The last flush may find an earlier run's outbox that puts the fan-out back before the end.
     while (state.target < targets.length) {
       if (out.pending >= MAX_PER_INVOCATION || context.getRemainingTimeInMillis() < RESERVE_MS) {
-        await out.flush();
+        state = await out.flush(state);
         state = { ...state, emitted: state.emitted + out.emitted };
         if (!(await saveFanout(req.requestId, owner, { done: false, emitted: state.emitted, state }))) {
           logger.warn('the fan-out lease was lost; this chain stops', { requestId: req.requestId, seq });
@@ -311,8 +342,9 @@ export async function expandSend(job: SendJob, context: Context): Promise<void> 
         return;
       }
       state = await step(targets[state.target], state, out);
+      // Flushes happen between steps, so the state stored with an outbox is one to go on from.
+      if (out.full || state.target >= targets.length) state = await out.flush(state);
     }
-    await out.flush();
     await saveFanout(req.requestId, owner, { done: true, emitted: state.emitted + out.emitted });
     logger.info('send expanded', { requestId: req.requestId, recipients: state.emitted + out.emitted });
   } catch (e) {
@@ -327,7 +359,7 @@ export async function expandSend(job: SendJob, context: Context): Promise<void> 
     }
     // Whatever was expanded before the failure is delivered (each of those recipients ends in a
     // terminal status); the request ends with the reason in its log, and nothing re-runs it.
-    await out.flush();
+    await out.flush(state);
     await failRequest(req.requestId, owner, e.message, state.emitted + out.emitted);
     logger.error('send expansion failed for good', { requestId: req.requestId, reason: e.message, recipients: state.emitted + out.emitted });
   }

@@ -1,4 +1,4 @@
-import { messageIdFor, messageIdTime, newRequestId, requestIdFor } from '../../../lambdas/domain/send';
+import { messageIdFor, messageIdTime, newRequestId, parseMessageId, requestIdFor, slotMessageId } from '../../../lambdas/domain/send';
 import { keys } from '../../../lambdas/store/keys';
 
 const at = Date.UTC(2026, 10, 29, 18, 30);
@@ -7,6 +7,7 @@ describe('messageIdTime', () => {
   it.each([
     ['a request id made now', newRequestId(at), at],
     ['a message id of a fan-out', messageIdFor(newRequestId(at), 'user:u1'), at],
+    ['a message id of a fan-out job slot', slotMessageId(newRequestId(at), { outbox: 1_000_250, job: 9, slot: 24 }), at],
     ['an idempotent request id', requestIdFor(at, 'scope'), at],
     ['the first id time there is', '000000000' + '0'.repeat(13), 0],
     ['an id that is not ours (a dash)', '1700000000002-a', undefined],
@@ -14,6 +15,19 @@ describe('messageIdTime', () => {
     ['an id that is not ours (upper case)', 'ABCDEFGHIJKL', undefined],
   ])('%s', (_, id, expected) => {
     expect(messageIdTime(id)).toBe(expected);
+  });
+});
+
+describe('parseMessageId', () => {
+  const req = newRequestId(at);
+  it.each([
+    ['a single send', req, { requestId: req, suffix: '-' }],
+    ['a recipient-derived id', messageIdFor(req, 'u:x'), { requestId: req, suffix: messageIdFor(req, 'u:x').slice(req.length + 1) }],
+    ['a job slot', slotMessageId(req, { outbox: 500, job: 12, slot: 24 }), { requestId: req, suffix: 'dw.c.o', slot: { outbox: 500, job: 12, slot: 24 } }],
+    ['a slot id with a part missing', `${req}.dw.c`, undefined],
+    ['a slot id with upper case', `${req}.DW.c.o`, undefined],
+  ])('%s', (_, id, expected) => {
+    expect(parseMessageId(id)).toEqual(expected);
   });
 });
 

@@ -293,7 +293,9 @@ describe("a bulk job's progress in the fan-out state", () => {
     async add() {
       this.added++;
     },
-    async flush() {},
+    async flush(next) {
+      return next;
+    },
   });
   const job = { pk: 'BULK#j1', sk: 'JOB', doc: JSON.stringify({ definition: { event: 'e' }, created: 1 }), status: 'PROCESSING', requestId: 'req-1' };
   const users = (n: number, from = 0): StoredItem[] =>
