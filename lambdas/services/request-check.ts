@@ -14,7 +14,7 @@ import {
   type OpenMarker,
 } from '../store/messages';
 
-/** Message records read per page of a check. */
+/** Message records read per page of a check (about: a job's record holds up to 25). */
 const PAGE = 500;
 
 /**
@@ -25,8 +25,9 @@ const PAGE = 500;
  *   worker resumes it from its record: a due retry runs, a stale claim is resolved);
  * - when every page is read: all messages terminal and none missing (or the fan-out failed for
  *   good) closes the request; fewer records than recipients means delivery jobs were lost before
- *   their records were written, so the fan-out runs again from the start (recipients already done
- *   are skipped by their records); anything else is looked at again after another grace period.
+ *   their records were written, so the fan-out runs again from the start: it finds its outboxes and
+ *   sends their jobs again, the same recipients under the same ids (those done are skipped by their
+ *   records); anything else is looked at again after another grace period.
  */
 export async function checkRequest(job: CheckRequestJob): Promise<void> {
   const t = now();

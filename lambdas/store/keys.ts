@@ -124,9 +124,11 @@ export const keys = {
 };
 
 /**
- * Send requests and their messages share a partition: the request item, then one message record per
- * recipient (`MSG#-` for a single-recipient request, whose message id is the request id). Requests
- * are listed newest first through gsi1 in hourly buckets; a trace id has a small look-up item.
+ * Send requests and their messages share a partition: the request item, its fan-out's outboxes
+ * (`OUT#`), the records of its delivery jobs (`JOB#`, a slot per recipient) and the message records
+ * of their own (`MSG#<suffix>`: a single send's is `MSG#-`, its message id being the request id).
+ * Requests are listed newest first through gsi1 in hourly buckets; a trace id has a small look-up
+ * item.
  */
 export const requestKeys = {
   request: (requestId: string): Key => ({ pk: `REQUEST#${requestId}`, sk: 'REQUEST' }),
@@ -136,12 +138,19 @@ export const requestKeys = {
   /** gsi1 partition of the requests enqueued in the hour containing `at` (epoch ms). */
   bucket: (at: number): string => `REQUESTS#${new Date(at).toISOString().slice(0, 13)}`,
   message: (requestId: string, suffix: string): Key => ({ pk: `REQUEST#${requestId}`, sk: `MSG#${suffix}` }),
-  messagesPrefix: 'MSG#',
   /**
    * A fan-out's outbox: the delivery jobs of one flush, written before they are sent, keyed by the
    * number of recipients the fan-out emitted before them (workers/fanout-send.ts).
    */
   outbox: (requestId: string, emittedBefore: number): Key => ({ pk: `REQUEST#${requestId}`, sk: `OUT#${emittedBefore.toString(36).padStart(8, '0')}` }),
+  /**
+   * A delivery job's record (store/jobs.ts): the message records of its recipients, one slot each,
+   * for recipients whose message id names a slot (slotMessageId).
+   */
+  job: (requestId: string, outbox: number, job: number): Key => ({ pk: `REQUEST#${requestId}`, sk: `JOB#${outbox.toString(36)}.${job.toString(36)}` }),
+  jobPrefix: 'JOB#',
+  /** The sort keys of a request's job records and message records, and nothing else of its partition. */
+  recordsRange: ['JOB#', 'MSG$'] as [string, string],
   trace: (traceId: string, requestId: string): Key => ({ pk: `TRACE#${esc(traceId)}`, sk: requestId }),
   /**
    * A request not yet known to be finished, in one of OPEN_SHARDS partitions, sorted by when the

@@ -8,7 +8,8 @@ import { ddb } from '../shared/aws';
 import { config } from '../shared/config';
 import { GSI1, requestKeys, type Key } from './keys';
 import { conditional, conditionalWrite, expectation, expectedOf, newRev, retryOnConflict, type Expected } from './conditional';
-import { batchGet, batchWrite, checkStored, getItem, parseDoc, parseStored, queryAll, queryPage, TABLE, type StoredItem } from './table';
+import { batchGet, batchWrite, checkStored, encodeCursor, getItem, parseDoc, parseStored, queryAll, queryPage, TABLE, type StoredItem } from './table';
+import { jobOf, jobRecords, loadJob, storedSlot, writeSlot } from './jobs';
 import { now as clockNow } from '../shared/clock';
 
 /** Courier's message statuses (its message log's status lifecycle; docs/decisions.md#d6). */
@@ -753,17 +754,31 @@ export async function recipientMessages(recipient: string, limit: number, cursor
   const ids = messageIds.flatMap((messageId) => parseMessageId(messageId) ?? []);
   // A single send's message may have no record item (none written yet, or its record is in its
   // request, D14): its request is read in the same BatchGetItem and shows it when there is none.
-  const keys = ids.flatMap((id) => [requestKeys.message(id.requestId, id.suffix), ...(id.suffix === '-' ? [requestKeys.request(id.requestId)] : [])]);
+  // A message in a delivery job's record is read with its job's (once for all of its slots).
+  const keyOf = (id: (typeof ids)[number]) =>
+    id.slot ? requestKeys.job(id.requestId, id.slot.outbox, id.slot.job) : requestKeys.message(id.requestId, id.suffix);
+  const keys = [
+    ...new Map(ids.flatMap((id) => [keyOf(id), ...(id.suffix === '-' ? [requestKeys.request(id.requestId)] : [])]).map((k) => [`${k.pk}/${k.sk}`, k])).values(),
+  ];
   const found = new Map<string, MessageRecord>();
   const pending = new Map<string, MessageRecord>();
+  const jobs = new Map<string, StoredItem>();
   for (const item of await batchGet(keys)) {
     if (item._t === 'Request') {
       const req = toRequest(item);
       if (req.single) pending.set(req.requestId, pendingRecord(req));
-    } else {
+    } else if (item._t === 'Job') jobs.set(`${item.pk}/${item.sk}`, item);
+    else {
       const { record } = toStored(item);
       found.set(record.id, record);
     }
+  }
+  for (const id of ids) {
+    if (!id.slot) continue;
+    const key = keyOf(id);
+    const job = jobs.get(`${key.pk}/${key.sk}`);
+    const stored = job && (await storedSlot(jobOf(job, id.requestId, id.slot), id.requestId, id.suffix, id.slot.slot));
+    if (stored) found.set(stored.record.id, stored.record);
   }
   return { items: messageIds.flatMap((id) => found.get(id) ?? pending.get(id) ?? []), cursor: page.cursor };
 }
@@ -874,9 +889,19 @@ export async function finishedSingles(markers: OpenMarker[]): Promise<Set<OpenMa
  * returns what the next write of it expects; undefined when another writer got there first (the
  * caller re-reads and decides again).
  */
-export async function writeMessage(record: MessageRecord, expected: Expected): Promise<Expected | undefined> {
+export async function writeMessage(record: MessageRecord, expected: Expected, opts: { own?: boolean } = {}): Promise<Expected | undefined> {
+  const slot = opts.own ? undefined : parseMessageId(record.id)?.slot;
+  // A message in a delivery job's record is written in its slot (store/jobs.ts).
+  if (slot) return writeSlot(record, slot, expected);
   const rev = newRev();
   return (await conditional(new PutCommand({ TableName: TABLE, Item: messageItem(record, rev), ...expectation(expected) }))) ? { rev } : undefined;
+}
+
+/** Writes a record as its own item, whatever is there (a job slot moving out: the job item's write decides). */
+export async function putRecordItem(record: MessageRecord): Promise<Expected> {
+  const rev = newRev();
+  await ddb.send(new PutCommand({ TableName: TABLE, Item: messageItem(record, rev) }));
+  return { rev };
 }
 
 const toStored = (item: StoredItem): StoredRecord => ({
@@ -885,9 +910,17 @@ const toStored = (item: StoredItem): StoredRecord => ({
   updated: Number(item.updated),
 });
 
-export async function getMessage(requestId: string, suffix: string): Promise<StoredRecord | undefined> {
+/** A message's record as its own item (`MSG#<suffix>`). */
+export async function getRecordItem(requestId: string, suffix: string): Promise<StoredRecord | undefined> {
   const item = await getItem(requestKeys.message(requestId, suffix));
   return item ? toStored(item) : undefined;
+}
+
+/** A message's record: its own item, or its slot in its delivery job's record. */
+export async function getMessage(requestId: string, suffix: string): Promise<StoredRecord | undefined> {
+  const slot = parseMessageId(`${requestId}.${suffix}`)?.slot;
+  if (!slot) return getRecordItem(requestId, suffix);
+  return storedSlot(await loadJob(requestId, slot), requestId, suffix, slot.slot);
 }
 
 /** A single send's message with no record yet, from its request (expected absent: a write creates the record). */
@@ -911,9 +944,30 @@ export async function listRequestMessages(requestId: string, limit: number, curs
   return { items: page.items.map((s) => s.record), cursor: page.cursor };
 }
 
+const MSG_PREFIX = requestKeys.message('', '').sk;
+
+/**
+ * A request's message records, a page of about `limit`: its delivery jobs' records (each with the
+ * records of its slots), then the records of their own; a page ends after the item that reaches
+ * `limit` records, and the cursor continues after it.
+ */
 export async function listStoredMessages(requestId: string, limit: number, cursor?: string): Promise<{ items: StoredRecord[]; cursor?: string }> {
-  const page = await queryPage({ partition: requestKeys.request(requestId).pk, prefix: requestKeys.messagesPrefix, limit, cursor });
-  return { items: page.items.map(toStored), cursor: page.cursor };
+  const page = await queryPage({ partition: requestKeys.request(requestId).pk, range: requestKeys.recordsRange, limit, cursor });
+  const items: StoredRecord[] = [];
+  for (const [i, item] of page.items.entries()) {
+    if (item._t === 'Job') {
+      const at = parseMessageId(`${requestId}.${item.sk.slice(requestKeys.jobPrefix.length)}.0`)!.slot!;
+      const { stored, moved } = jobRecords(jobOf(item, requestId, at));
+      items.push(...stored);
+      for (const slot of moved) {
+        const own = await getRecordItem(requestId, `${item.sk.slice(requestKeys.jobPrefix.length)}.${slot.toString(36)}`);
+        if (own) items.push(own);
+      }
+    } else if (!parseMessageId(`${requestId}.${item.sk.slice(MSG_PREFIX.length)}`)?.slot) items.push(toStored(item));
+    // (A slot's own item is read with its job's record, above: only a slot that says it moved out has one that counts.)
+    if (items.length >= limit && (i < page.items.length - 1 || page.cursor)) return { items, cursor: encodeCursor({ pk: item.pk, sk: item.sk }) };
+  }
+  return { items, cursor: page.cursor };
 }
 
 /** Request ids carrying a trace id, oldest first. */

@@ -99,6 +99,8 @@ export interface PageQuery {
   partition: string;
   /** Only sort keys starting with this. */
   prefix?: string;
+  /** Only sort keys from the first to the second (inclusive), instead of a prefix. */
+  range?: [string, string];
   limit: number;
   cursor?: string;
   consistent?: boolean;
@@ -124,9 +126,12 @@ export async function queryPage(q: PageQuery): Promise<Page> {
   const input: QueryCommandInput = {
     TableName: TABLE,
     IndexName: q.index,
-    KeyConditionExpression: q.prefix ? '#pk = :pk AND begins_with(#sk, :prefix)' : '#pk = :pk',
-    ExpressionAttributeNames: { '#pk': pkName, ...(q.prefix ? { '#sk': skName } : {}) },
-    ExpressionAttributeValues: { ':pk': q.partition, ...(q.prefix ? { ':prefix': q.prefix } : {}) },
+    KeyConditionExpression: q.range ? '#pk = :pk AND #sk BETWEEN :lo AND :hi' : q.prefix ? '#pk = :pk AND begins_with(#sk, :prefix)' : '#pk = :pk',
+    ExpressionAttributeNames: { '#pk': pkName, ...(q.prefix || q.range ? { '#sk': skName } : {}) },
+    ExpressionAttributeValues: {
+      ':pk': q.partition,
+      ...(q.range ? { ':lo': q.range[0], ':hi': q.range[1] } : q.prefix ? { ':prefix': q.prefix } : {}),
+    },
     Limit: q.limit + 1,
     ExclusiveStartKey: decodeCursor(q.cursor, { [pkName]: q.partition }),
     ConsistentRead: q.index ? undefined : q.consistent,

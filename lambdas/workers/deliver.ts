@@ -9,7 +9,8 @@ import { adapterFor, capabilities, fallbackProviders } from '../providers/regist
 import { invalidAddress } from '../providers/transport';
 import { memo } from '../shared/cache';
 import { config } from '../shared/config';
-import { deliveryJob, enqueueDelivery, enqueueFanout, type DeliveryJob, type DeliveryRecipient } from '../shared/jobs';
+import { deliveryJob, enqueueDelivery, enqueueFanout, RECIPIENTS_PER_JOB, type DeliveryJob, type DeliveryRecipient } from '../shared/jobs';
+import { JobBatch } from '../store/jobs';
 import { logger } from '../shared/logger';
 import { delaySecondsUntil } from '../shared/queue';
 import { sqsWorker } from '../shared/worker';
@@ -42,8 +43,11 @@ import { everyPage } from '../store/pages';
 const MAX_JOB_ATTEMPTS = 5;
 /** When another worker holds a recipient's claim, look again after this long. */
 const BUSY_RECHECK_SECONDS = 10;
-/** Recipients of one job processed at once. */
-const CONCURRENCY = 8;
+/**
+ * Recipients of one job processed at once: all of them, so that the writes of a round of a job's
+ * record are one write (store/jobs.ts JobBatch).
+ */
+const CONCURRENCY = RECIPIENTS_PER_JOB;
 
 type Resolved = Extract<Resolution, { end?: undefined }>;
 
@@ -69,6 +73,18 @@ interface JobRun {
   /** The messages this job delivered to the inbox (their inbox items are their recipient index entries). */
   inboxed: Set<string>;
   inline?: InlineRun;
+  /** The job records its recipients' messages are in (by outbox and job), written a round at a time (store/jobs.ts). */
+  batches: Map<string, JobBatch>;
+}
+
+/** The job record batch of a message in a job record's slot (slotMessageId), else undefined. */
+function batchOf(run: JobRun, requestId: string, messageId: string): { batch: JobBatch; slot: number; suffix: string } | undefined {
+  const id = parseMessageId(messageId);
+  if (!id?.slot) return undefined;
+  const key = `${id.slot.outbox}.${id.slot.job}`;
+  let batch = run.batches.get(key);
+  if (!batch) run.batches.set(key, (batch = new JobBatch(requestId, id.slot)));
+  return { batch, slot: id.slot.slot, suffix: id.suffix };
 }
 
 /** The inline run's time is up: the recipient's state is saved, the delivery queue goes on from it. */
@@ -305,12 +321,14 @@ async function save(next: MessageRecord, expected: Expected, run: JobRun): Promi
     delete run.inline!.storeRequest;
     if (await storeRequest(next)) return 'absent';
   }
+  const inJob = batchOf(run, next.requestId, next.id);
+  const write = (record: MessageRecord) => (inJob ? inJob.batch.write(record, inJob.slot, expected) : writeMessage(record, expected));
   let written: Expected | undefined;
   try {
-    written = await writeMessage(next, expected);
+    written = await write(next);
   } catch (e) {
     logger.warn('message record not saved; saving it compacted', { messageId: next.id, error: e as Error });
-    written = await writeMessage(compactRecord(next), expected);
+    written = await write(compactRecord(next));
   }
   if (!written) throw changed(`Message ${next.id}`);
   return written;
@@ -345,10 +363,14 @@ async function reschedule(req: RequestRecord, r: DeliveryRecipient, at: number):
  * claimed the target, so two workers holding the same job never call a provider twice.
  */
 async function deliverRecipient(req: RequestRecord, r: DeliveryRecipient, storedProfile: Profile | undefined, readFirst: boolean, run: JobRun): Promise<void> {
-  await retryOnConflict(
-    async (round) => deliverFrom(req, r, storedProfile, readFirst || round > 0 ? await getMessage(req.requestId, suffixOf(r.messageId)) : undefined, run),
-    { attempts: 4 },
-  );
+  const inJob = batchOf(run, req.requestId, r.messageId);
+  const read = () => (inJob ? inJob.batch.read(inJob.slot, inJob.suffix) : getMessage(req.requestId, suffixOf(r.messageId)));
+  inJob?.batch.enter();
+  try {
+    await retryOnConflict(async (round) => deliverFrom(req, r, storedProfile, readFirst || round > 0 ? await read() : undefined, run), { attempts: 4 });
+  } finally {
+    inJob?.batch.leave();
+  }
 }
 
 /**
@@ -624,7 +646,7 @@ export async function deliverJob(job: DeliveryJob, inline?: InlineRun): Promise<
   const failed: DeliveryRecipient[] = [];
   const busy: DeliveryRecipient[] = [];
   const handedOff: DeliveryRecipient[] = [];
-  const run: JobRun = { inboxed: new Set(), ...(inline ? { inline: { ...inline } } : {}) };
+  const run: JobRun = { inboxed: new Set(), batches: new Map(), ...(inline ? { inline: { ...inline } } : {}) };
   const queue = [...job.recipients];
   await Promise.all(
     Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {

@@ -12,20 +12,23 @@ import { uid } from '../helpers/wait';
 const MEMBERS = 1_000;
 
 /**
- * Per recipient, at most: the figures measured on 2026-11-29 (inbox 2.007 WRU, 0.535 RRU, 2.054
- * requests, 0.005 SQS; email 3.007 WRU, 0.536 RRU, 3.056 requests, 0.005 SQS) plus a margin for the
- * fan-out's page boundaries. Inbox: the inbox item (one conditional put, counted unread lazily,
- * D13), which is also the message's recipient index entry, and the message record, written once
- * with the outcome (no claim for an inbox-only round of a recipient without a record). Email: the
- * recipient index entry, the claim and the outcome, its rendered email compressed (1 WRU each).
- * Entries are conditional puts, one request each (they were 25 to a BatchWriteItem): an entry shares
- * its key with the user's inbox item for the message and must never replace it; requests are not
- * billed, units are. Before: inbox 6.007 WRU (the item and its counter in one transaction, and a
- * separate entry), email 2.096 requests. docs/decisions.md D12 has the way down.
+ * Per recipient, at most: the figures measured on 2026-11-30 (inbox 1.095 WRU, 0.535 RRU, 1.098
+ * requests, 0.005 SQS; email 1.175 WRU, 0.535 RRU, 1.137 requests, 0.005 SQS) plus a margin for the
+ * fan-out's page boundaries. A fan-out's message records are slots of its delivery jobs' records
+ * (store/jobs.ts, docs/decisions.md D12), written once per round for the whole job of 25 (its
+ * outbox, written by the fan-out before the job is sent, fixes who is in it). Inbox: the inbox item
+ * (one conditional put, counted unread lazily, D13), which is also the message's recipient index
+ * entry, and the job's record, written once with the outcomes (no claim for an inbox-only round of
+ * a recipient without a record). Email: the recipient index entry, and the job's record twice (the
+ * claims, then the outcomes with the rendered emails, compressed together). Entries are conditional
+ * puts, one request each: an entry shares its key with the user's inbox item for the message and
+ * must never replace it. Before job records: inbox 2.007 WRU and email 3.007 (a record per
+ * recipient, written once for the inbox and twice, claim and outcome, for email); before that,
+ * inbox 6.007 WRU (the item and its counter in one transaction, and a separate entry).
  */
 const BUDGET = {
-  inbox: { wcu: 2.1, rcu: 0.6, dynamoRequests: 2.2, sqsBilled: 0.01 },
-  email: { wcu: 3.1, rcu: 0.6, dynamoRequests: 3.2, sqsBilled: 0.01 },
+  inbox: { wcu: 1.15, rcu: 0.6, dynamoRequests: 1.2, sqsBilled: 0.01 },
+  email: { wcu: 1.25, rcu: 0.6, dynamoRequests: 1.2, sqsBilled: 0.01 },
 };
 
 let s: TestStack;
