@@ -65,7 +65,8 @@ export interface RetryOptions {
   backoffMs?: (attempt: number) => number;
 }
 
-const jittered = (attempt: number): number => Math.min(500, 10 * 2 ** attempt) * (0.5 + Math.random());
+/** The wait before another round after contention: doubling from 10 ms up to 500 ms, jittered. */
+export const jittered = (attempt: number): number => Math.min(500, 10 * 2 ** attempt) * (0.5 + Math.random());
 
 /**
  * Runs `fn` (given its run's index, from 0) and runs it again while it throws contention (a

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { JobSlot } from '../domain/send';
 import { now } from '../shared/clock';
 import { config } from '../shared/config';
-import { conditional, expectation, newRev, revOf, type Expected } from './conditional';
+import { changed, conditional, expectation, jittered, newRev, revOf, type Expected } from './conditional';
 import { requestKeys } from './keys';
 import {
   documentOf,
@@ -65,6 +65,12 @@ export function jobOf(item: StoredItem | undefined, requestId: string, at: Pick<
   return { slots: parseStored(documentOf(item), jobDoc, where(requestId, at)).s, rev: revOf(item) ?? undefined };
 }
 
+/** The outbox and job of a job record's sort key (`JOB#<outbox>.<job>`, base36). */
+export function jobAt(sk: string): Pick<JobSlot, 'outbox' | 'job'> {
+  const [outbox, job] = sk.slice(requestKeys.jobPrefix.length).split('.');
+  return { outbox: Number.parseInt(outbox, 36), job: Number.parseInt(job, 36) };
+}
+
 export async function loadJob(requestId: string, at: Pick<JobSlot, 'outbox' | 'job'>): Promise<LoadedJob> {
   return jobOf(await getItem(requestKeys.job(requestId, at.outbox, at.job)), requestId, at);
 }
@@ -105,14 +111,21 @@ export interface SlotWrite {
   expected: Expected;
 }
 
-/** How many times a job write re-reads the item after another writer changed it, before its writers re-read themselves. */
-const JOB_WRITE_ATTEMPTS = 5;
+/**
+ * Rounds of a job write whose item another writer changed meanwhile. A neighbour's write never
+ * makes a slot's write fail (only a change of that slot does): the item is read again and the
+ * writes whose slots still match are written again. Each lost round is a round another writer won,
+ * so 25 writers of one job (25 recipients retried alone, each in its own run) all land well within
+ * this; the bound is only a stop for what cannot happen.
+ */
+const JOB_WRITE_ATTEMPTS = 100;
 
 /**
  * Writes records into their slots in one conditional write of the job item (`job`: the item as
  * last read or written here, updated in place). Returns, per write, what the slot's next write
  * expects, or undefined when the slot was not as the write expected (its writer re-reads and
- * decides again). A slot moved out is written as its own item.
+ * decides again). A slot moved out is written as its own item. Other writers' changes to other
+ * slots are not a conflict: the write is made again on the item as it is now (JOB_WRITE_ATTEMPTS).
  */
 export async function writeSlots(
   requestId: string,
@@ -156,8 +169,9 @@ export async function writeSlots(
         const fresh = await loadJob(requestId, at);
         job.slots = fresh.slots;
         job.rev = fresh.rev;
-        if (attempt < JOB_WRITE_ATTEMPTS) continue;
-        return writes.map(() => undefined);
+        if (attempt >= JOB_WRITE_ATTEMPTS) throw changed(`Job record ${key.pk} / ${key.sk}`);
+        await new Promise((r) => setTimeout(r, jittered(Math.min(attempt, 4))));
+        continue;
       }
       job.slots = slots;
       job.rev = rev;

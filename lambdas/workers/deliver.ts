@@ -75,6 +75,8 @@ interface JobRun {
   inline?: InlineRun;
   /** The job records its recipients' messages are in (by outbox and job), written a round at a time (store/jobs.ts). */
   batches: Map<string, JobBatch>;
+  /** Recipients to continue later, by the delay (seconds) of the job that takes them up. */
+  later: Map<number, DeliveryRecipient[]>;
 }
 
 /** The job record batch of a message in a job record's slot (slotMessageId), else undefined. */
@@ -352,9 +354,14 @@ const suffixOf = (messageId: string) => parseMessageId(messageId)!.suffix;
 const freshRecord = (req: RequestRecord, r: DeliveryRecipient, now: number): MessageRecord =>
   req.single ? pendingRecord(req, r) : newMessageRecord(req, r, 'ENQUEUED', now);
 
-/** Puts the recipient back on the delivery queue to continue at `at` (hops of at most 15 minutes). */
-async function reschedule(req: RequestRecord, r: DeliveryRecipient, at: number): Promise<void> {
-  await enqueueDelivery([{ type: 'deliver', requestId: req.requestId, recipients: [r], resume: true }], delaySecondsUntil(at, clock()));
+/**
+ * Puts the recipient back on the delivery queue to continue at `at` (hops of at most 15 minutes),
+ * once the job's run ends: recipients due in the same second go in one job, so the retries of a
+ * job's recipients (a provider that failed them all) run, and write their job's record, together.
+ */
+function reschedule(r: DeliveryRecipient, at: number, run: JobRun): void {
+  const delay = delaySecondsUntil(at, clock());
+  run.later.set(delay, [...(run.later.get(delay) ?? []), r]);
 }
 
 /**
@@ -414,7 +421,7 @@ async function deliverFrom(
     // Delayed: record DELAYED once, then hop through the queue until due (or until it expires, if first).
     if (record.status !== 'DELAYED')
       await save({ ...record, status: 'DELAYED', history: [...record.history, { ts: now, type: 'DELAYED', until: req.dueAt }] }, expected, run);
-    await reschedule(req, r, Math.min(req.dueAt, req.expiresAt ?? Infinity));
+    reschedule(r, Math.min(req.dueAt, req.expiresAt ?? Infinity), run);
     return;
   }
   const timeout = req.message.timeout?.message ?? config.MESSAGE_TIMEOUT_MS;
@@ -526,7 +533,7 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
     if (!targets.length) {
       if (waiting.length) {
         await save(record, expected, run);
-        await reschedule(req, r, Math.min(...waiting));
+        reschedule(r, Math.min(...waiting), run);
         return;
       }
       await save(conclude(record, step.unreachable), expected, run);
@@ -646,7 +653,7 @@ export async function deliverJob(job: DeliveryJob, inline?: InlineRun): Promise<
   const failed: DeliveryRecipient[] = [];
   const busy: DeliveryRecipient[] = [];
   const handedOff: DeliveryRecipient[] = [];
-  const run: JobRun = { inboxed: new Set(), batches: new Map(), ...(inline ? { inline: { ...inline } } : {}) };
+  const run: JobRun = { inboxed: new Set(), batches: new Map(), later: new Map(), ...(inline ? { inline: { ...inline } } : {}) };
   const queue = [...job.recipients];
   await Promise.all(
     Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
@@ -665,6 +672,15 @@ export async function deliverJob(job: DeliveryJob, inline?: InlineRun): Promise<
       }
     }),
   );
+  for (const [delay, recipients] of run.later) {
+    const jobs = Array.from({ length: Math.ceil(recipients.length / RECIPIENTS_PER_JOB) }, (_, i) =>
+      recipients.slice(i * RECIPIENTS_PER_JOB, (i + 1) * RECIPIENTS_PER_JOB),
+    );
+    await enqueueDelivery(
+      jobs.map((rs) => ({ type: 'deliver' as const, requestId: job.requestId, recipients: rs, resume: true })),
+      delay,
+    );
+  }
   // A fan-out's first job for these recipients indexes them by recipient (a resumed job's were),
   // after delivery: a message this job delivered to the inbox has its inbox item as its entry.
   if (!job.resume)

@@ -131,6 +131,27 @@ describe("a fan-out's message records", () => {
     expect((await worker.read(1, '0.0.1'))?.record.status).toBe('CANCELED');
   });
 
+  it("never lose a slot's write to its neighbours' writes: many single writers of one job all land", async () => {
+    const { writeSlot, loadJob, slotRecord } = require('../../lambdas/store/jobs') as typeof import('../../lambdas/store/jobs');
+    const { newMessageRecord } = require('../../lambdas/store/messages') as typeof import('../../lambdas/store/messages');
+    const { newRequestId, slotMessageId } = require('../../lambdas/domain/send') as typeof import('../../lambdas/domain/send');
+    const requestId = newRequestId(Date.now());
+    const req = { requestId, message: { to: { list_id: 'l' } }, enqueued: Date.now() } as never;
+    const at = { outbox: 0, job: 0 };
+    const record = (slot: number, status: 'ROUTED' | 'DELIVERED') => ({
+      ...newMessageRecord(req, { messageId: slotMessageId(requestId, { ...at, slot }), userId: `u${slot}` }, 'ENQUEUED', Date.now()),
+      status,
+    });
+    // As 25 retried recipients of one job would, each in its own run: first their claims, then their outcomes.
+    const slots = Array.from({ length: 25 }, (_, i) => i);
+    const claims = await Promise.all(slots.map((i) => writeSlot(record(i, 'ROUTED'), { ...at, slot: i }, 'absent')));
+    expect(claims.filter((c) => c === undefined).length).toBe(0);
+    const outcomes = await Promise.all(slots.map((i) => writeSlot(record(i, 'DELIVERED'), { ...at, slot: i }, claims[i]!)));
+    expect(outcomes.filter((c) => c === undefined).length).toBe(0);
+    const stored = await loadJob(requestId, at);
+    expect(slots.map((i) => slotRecord(stored, i)?.record.status)).toEqual(slots.map(() => 'DELIVERED'));
+  });
+
   it('move out of a job record too large for one item, and stay readable', async () => {
     const list = uid('jobs.large');
     const users = Array.from({ length: 25 }, (_, i) => `${list}-u${String(i).padStart(2, '0')}`);
