@@ -187,9 +187,10 @@ export function recipientKey(r: { userId?: string; inline?: Record<string, unkno
 }
 
 /**
- * Message ids: a single-recipient request's message id is the request id; every other message id
- * is `<requestId>.<12 base64url chars of SHA-256(recipient key)>`, stable, so a replayed fan-out
- * page or a second reach of the same user maps to the same message.
+ * Message ids: a single-recipient request's message id is the request id; a fan-out recipient's
+ * names its slot in a delivery job (slotMessageId), except where the id must follow from the
+ * recipient: `<requestId>.<12 base64url chars of SHA-256(recipient key)>`, for a user a fan-out may
+ * reach twice (a second reach maps to the same message) and for bulk runs.
  */
 export function messageIdFor(requestId: string, key: string | undefined): string {
   if (key === undefined) return requestId;
@@ -204,7 +205,7 @@ export function messageIdFor(requestId: string, key: string | undefined): string
  * replayed fan-out re-sends the same recipients under the same ids.
  */
 export function slotMessageId(requestId: string, at: JobSlot): string {
-  return `${requestId}.${at.outbox.toString(36)}.${at.job.toString(36)}.${at.slot.toString(36)}`;
+  return `${requestId}.${slotSuffix(at)}`;
 }
 
 /** Where a slot message id points: its outbox, job and slot. */
@@ -214,12 +215,22 @@ export interface JobSlot {
   slot: number;
 }
 
+/** The part of a slot message id after its request id. */
+export const slotSuffix = (at: JobSlot): string => `${at.outbox.toString(36)}.${at.job.toString(36)}.${at.slot.toString(36)}`;
+
+/** The slot a message id's suffix names, if it is a slot's. */
+export function slotOf(suffix: string): JobSlot | undefined {
+  const m = /^([0-9a-z]{1,10})\.([0-9a-z]{1,4})\.([0-9a-z]{1,4})$/.exec(suffix);
+  return m ? { outbox: Number.parseInt(m[1], 36), job: Number.parseInt(m[2], 36), slot: Number.parseInt(m[3], 36) } : undefined;
+}
+
 export function parseMessageId(messageId: string): { requestId: string; suffix: string; slot?: JobSlot } | undefined {
-  const m = /^([0-9a-z]{10,40})(?:\.(?:([A-Za-z0-9_-]{12})|([0-9a-z]{1,10})\.([0-9a-z]{1,4})\.([0-9a-z]{1,4})))?$/.exec(messageId);
+  const m = /^([0-9a-z]{10,40})(?:\.([A-Za-z0-9_.-]{5,20}))?$/.exec(messageId);
   if (!m) return undefined;
-  if (m[3] === undefined) return { requestId: m[1], suffix: m[2] ?? '-' };
-  const slot = { outbox: Number.parseInt(m[3], 36), job: Number.parseInt(m[4], 36), slot: Number.parseInt(m[5], 36) };
-  return { requestId: m[1], suffix: `${m[3]}.${m[4]}.${m[5]}`, slot };
+  if (m[2] === undefined) return { requestId: m[1], suffix: '-' };
+  const slot = slotOf(m[2]);
+  if (slot) return { requestId: m[1], suffix: m[2], slot };
+  return /^[A-Za-z0-9_-]{12}$/.test(m[2]) ? { requestId: m[1], suffix: m[2] } : undefined;
 }
 
 /**

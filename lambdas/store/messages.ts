@@ -1,7 +1,7 @@
 import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants } from 'node:zlib';
 import { PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { displayRecipient, parseMessageId, storedMessageSchema, targetsOf, toDestination, type SendMessage } from '../domain/send';
+import { displayRecipient, parseMessageId, slotOf, slotSuffix, storedMessageSchema, targetsOf, toDestination, type SendMessage } from '../domain/send';
 import { deliveryRecipient, fanoutState, type DeliveryRecipient, type FanoutState } from '../shared/jobs';
 import type { RenderedOutput } from '../domain/render';
 import { ddb } from '../shared/aws';
@@ -9,7 +9,7 @@ import { config } from '../shared/config';
 import { GSI1, requestKeys, type Key } from './keys';
 import { conditional, conditionalWrite, expectation, expectedOf, newRev, retryOnConflict, type Expected } from './conditional';
 import { batchGet, batchWrite, checkStored, encodeCursor, getItem, parseDoc, parseStored, queryAll, queryPage, TABLE, type StoredItem } from './table';
-import { jobOf, jobRecords, loadJob, storedSlot, writeSlot } from './jobs';
+import { jobAt, jobOf, jobRecords, loadJob, storedSlot, writeSlot, type LoadedJob } from './jobs';
 import { now as clockNow } from '../shared/clock';
 
 /** Courier's message statuses (its message log's status lifecycle; docs/decisions.md#d6). */
@@ -773,11 +773,12 @@ export async function recipientMessages(recipient: string, limit: number, cursor
       found.set(record.id, record);
     }
   }
+  const parsed = new Map<StoredItem, LoadedJob>();
   for (const id of ids) {
-    if (!id.slot) continue;
-    const key = keyOf(id);
-    const job = jobs.get(`${key.pk}/${key.sk}`);
-    const stored = job && (await storedSlot(jobOf(job, id.requestId, id.slot), id.requestId, id.suffix, id.slot.slot));
+    const job = id.slot && jobs.get(`${keyOf(id).pk}/${keyOf(id).sk}`);
+    if (!job) continue;
+    if (!parsed.has(job)) parsed.set(job, jobOf(job, id.requestId, id.slot!));
+    const stored = await storedSlot(parsed.get(job)!, id.requestId, id.suffix, id.slot!.slot);
     if (stored) found.set(stored.record.id, stored.record);
   }
   return { items: messageIds.flatMap((id) => found.get(id) ?? pending.get(id) ?? []), cursor: page.cursor };
@@ -956,15 +957,15 @@ export async function listStoredMessages(requestId: string, limit: number, curso
   const items: StoredRecord[] = [];
   for (const [i, item] of page.items.entries()) {
     if (item._t === 'Job') {
-      const at = parseMessageId(`${requestId}.${item.sk.slice(requestKeys.jobPrefix.length)}.0`)!.slot!;
+      const at = jobAt(item.sk);
       const { stored, moved } = jobRecords(jobOf(item, requestId, at));
       items.push(...stored);
       for (const slot of moved) {
-        const own = await getRecordItem(requestId, `${item.sk.slice(requestKeys.jobPrefix.length)}.${slot.toString(36)}`);
+        const own = await getRecordItem(requestId, slotSuffix({ ...at, slot }));
         if (own) items.push(own);
       }
-    } else if (!parseMessageId(`${requestId}.${item.sk.slice(MSG_PREFIX.length)}`)?.slot) items.push(toStored(item));
-    // (A slot's own item is read with its job's record, above: only a slot that says it moved out has one that counts.)
+      // A slot's own item counts only when its slot says it moved out: it is read with its job's record, above.
+    } else if (!slotOf(item.sk.slice(MSG_PREFIX.length))) items.push(toStored(item));
     if (items.length >= limit && (i < page.items.length - 1 || page.cursor)) return { items, cursor: encodeCursor({ pk: item.pk, sk: item.sk }) };
   }
   return { items, cursor: page.cursor };
