@@ -14,6 +14,17 @@ type TenantBody = Parameters<Client['tenants']['update']>[1];
 /** Routing that sends on the first of `channels` that applies to the recipient. */
 export const via = (...channels: string[]) => ({ method: 'single', channels });
 
+/** Subscribes `users` to `list` (created if new). */
+export async function aListOf(s: TestStack, list: string, users: string[]): Promise<void> {
+  await s.client.lists.subscriptions.add(list, { recipients: users.map((recipientId) => ({ recipientId })) });
+}
+
+/** Sends a short inbox message to every subscriber of `list` under `traceId`; the request id. */
+export async function sendToList(s: TestStack, list: string, traceId: string): Promise<string> {
+  const message = { to: { list_id: list }, content: { title: 'Hi', body: 'x' }, routing: via('inbox'), metadata: { trace_id: traceId } };
+  return (await s.client.send.message({ message } as never)).requestId;
+}
+
 /** A profile the webhook channel delivers to at `url`. */
 export const webhookProfile = (url: string): Profile => ({ webhook: { url } });
 

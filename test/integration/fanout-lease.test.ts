@@ -4,6 +4,7 @@ import { startTestStack, type TestStack } from '../helpers/stack';
 import { messagesOf } from '../helpers/send';
 import { getRequest } from '../helpers/requests';
 import { eventually, uid } from '../helpers/wait';
+import { aListOf, sendToList } from '../helpers/builders';
 
 /**
  * Issue 11, item 4: exactly one fan-out chain advances a request. Under a queue backlog the
@@ -67,16 +68,9 @@ describe('a fan-out the sweeper restarts under a backlog', () => {
   it('is advanced by one chain only: the backlogged job stops without emitting', async () => {
     const list = uid('lease.list');
     const users = Array.from({ length: 60 }, (_, i) => `${list}-u${i}`);
-    await s.client.lists.subscriptions.add(list, { recipients: users.map((recipientId) => ({ recipientId })) });
+    await aListOf(s, list, users);
     const trace = uid('trace');
-    const { requestId } = await s.client.send.message({
-      message: {
-        to: { list_id: list },
-        content: { title: 'Hi', body: 'x' },
-        routing: { method: 'single', channels: ['inbox'] },
-        metadata: { trace_id: trace },
-      } as never,
-    });
+    const requestId = await sendToList(s, list, trace);
     // The send's job waits in the backlog; long past the grace period the sweeper checks the request.
     const [backlogged] = await takeFanoutJobs();
     expect(typeOf(backlogged)).toBe('send');

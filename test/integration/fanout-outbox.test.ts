@@ -3,6 +3,7 @@ import { startTestStack, type TestStack } from '../helpers/stack';
 import { messagesOf } from '../helpers/send';
 import { getRequest } from '../helpers/requests';
 import { uid } from '../helpers/wait';
+import { aListOf, sendToList } from '../helpers/builders';
 
 /**
  * Issue 13: a fan-out writes each flush's delivery jobs to the request's outbox before it sends
@@ -48,16 +49,9 @@ describe('a fan-out replayed after its list changed', () => {
     const list = uid('outbox.list');
     const user = (i: number) => `${list}-u${String(i).padStart(3, '0')}`;
     const first = Array.from({ length: 300 }, (_, i) => user(i));
-    await s.client.lists.subscriptions.add(list, { recipients: first.map((recipientId) => ({ recipientId })) });
+    await aListOf(s, list, first);
     const trace = uid('trace');
-    await s.client.send.message({
-      message: {
-        to: { list_id: list },
-        content: { title: 'Hi', body: 'x' },
-        routing: { method: 'single', channels: ['inbox'] },
-        metadata: { trace_id: trace },
-      } as never,
-    });
+    await sendToList(s, list, trace);
     const job = { type: 'send' as const, ...(await takeSendJob()) };
 
     // The first run sends its first flush (users 0-249) and dies sending the second (250-299).
@@ -67,8 +61,8 @@ describe('a fan-out replayed after its list changed', () => {
     // replay's first page ends five users earlier, so without the outbox users 245-249 would be in
     // its second flush again, under new ids.
     for (let i = 0; i < 5; i++) await s.client.lists.subscriptions.unsubscribeUser(user(i), { list_id: list });
-    const added = Array.from({ length: 10 }, (_, i) => ({ recipientId: `${user(10 * i + 10)}b` }));
-    await s.client.lists.subscriptions.add(list, { recipients: added });
+    const added = Array.from({ length: 10 }, (_, i) => `${user(10 * i + 10)}b`);
+    await aListOf(s, list, added);
 
     await expandSend(job, lambdaContext('Worker-fanout', 60));
     const messages = await messagesOf(s, trace, first.length);

@@ -3,7 +3,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { messagesOf } from '../helpers/send';
 import { startWebhookServer } from '../helpers/webhook-server';
-import { via, webhookProfile } from '../helpers/builders';
+import { aListOf, via, webhookProfile } from '../helpers/builders';
 import { uid } from '../helpers/wait';
 
 /**
@@ -29,10 +29,6 @@ beforeAll(async () => {
 });
 afterAll(() => s?.stop());
 
-async function subscribe(list: string, users: string[]) {
-  await s.client.lists.subscriptions.add(list, { recipients: users.map((recipientId) => ({ recipientId })) });
-}
-
 /** The sort keys of a request's partition, by kind (JOB, MSG, OUT, REQUEST). */
 async function partition(requestId: string): Promise<Record<string, number>> {
   const { ddb } = require('../../lambdas/shared/aws') as typeof import('../../lambdas/shared/aws');
@@ -52,7 +48,7 @@ describe("a fan-out's message records", () => {
   it('are slots of its delivery jobs, each job written once for an inbox round, and read like any message', async () => {
     const list = uid('jobs.list');
     const users = Array.from({ length: 60 }, (_, i) => `${list}-u${String(i).padStart(2, '0')}`);
-    await subscribe(list, users);
+    await aListOf(s, list, users);
     const trace = uid('trace');
     const { requestId } = await s.client.send.message({
       message: {
@@ -85,7 +81,7 @@ describe("a fan-out's message records", () => {
       const list = uid('jobs.retry');
       const users = Array.from({ length: 10 }, (_, i) => `${list}-u${i}`);
       for (const [i, u] of users.entries()) await s.client.profiles.replace(u, { profile: webhookProfile(i === 4 ? flaky.url : healthy.url) });
-      await subscribe(list, users);
+      await aListOf(s, list, users);
       const trace = uid('trace');
       await s.client.send.message({
         message: { to: { list_id: list }, content: { body: 'hook' }, routing: via('webhook'), metadata: { trace_id: trace } } as never,
@@ -157,7 +153,7 @@ describe("a fan-out's message records", () => {
     const users = Array.from({ length: 25 }, (_, i) => `${list}-u${String(i).padStart(2, '0')}`);
     // Every recipient's rendered message is 24 KB of its own random text: 25 of them do not fit one item.
     for (const u of users) await s.client.profiles.replace(u, { profile: { blob: randomBytes(18 * 1024).toString('base64') } });
-    await subscribe(list, users);
+    await aListOf(s, list, users);
     const trace = uid('trace');
     const { requestId } = await s.client.send.message({
       message: { to: { list_id: list }, content: { title: 'Big', body: '{{profile.blob}}' }, routing: via('inbox'), metadata: { trace_id: trace } } as never,
