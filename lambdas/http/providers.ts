@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { CATALOG, catalogEntry, redactSettings } from '../providers/catalog';
+import { CATALOG, catalogEntry, catalogSettings, redactSettings } from '../providers/catalog';
 import { apiHandler } from '../shared/api';
 import { documentRoutes } from './documents';
 import { ConflictError, ValidationError } from '../shared/errors';
@@ -46,10 +46,18 @@ export const routes = [
   route({
     method: 'GET',
     path: '/providers/catalog',
-    handler: async () =>
-      ok({
-        results: CATALOG.map((c) => ({ provider: c.provider, channel: c.channel, title: c.title, settings: z.toJSONSchema(c.settings, { io: 'input' }) })),
-      }),
+    // The SDK's filters: `channel` exactly (any case), `keys` a comma-separated list, `name` part of the display name (any case).
+    query: z.object({ channel: z.string().optional(), keys: z.string().optional(), name: z.string().optional() }),
+    handler: async ({ query }) => {
+      const keys = query.keys?.split(',').map((k) => k.trim());
+      const results = CATALOG.filter(
+        (c) =>
+          (query.channel === undefined || c.channel === query.channel.toLowerCase()) &&
+          (keys === undefined || keys.includes(c.provider)) &&
+          (query.name === undefined || c.title.toLowerCase().includes(query.name.toLowerCase())),
+      ).map((c) => ({ provider: c.provider, channel: c.channel, name: c.title, description: c.description, settings: catalogSettings(c) }));
+      return ok({ paging: { cursor: null, more: false }, results });
+    },
   }),
   route({
     method: 'POST',

@@ -9,6 +9,7 @@ export interface CatalogEntry {
   provider: string;
   channel: Channel;
   title: string;
+  description: string;
   settings: z.ZodType<Record<string, unknown>>;
   secrets: readonly string[];
 }
@@ -65,14 +66,70 @@ export const inboxSettings = z.object({});
 export const localCaptureSettings = z.object({ url: z.url() });
 
 export const CATALOG: readonly CatalogEntry[] = [
-  { provider: 'smtp', channel: 'email', title: 'SMTP', settings: smtpSettings, secrets: ['password'] },
-  { provider: 'ses', channel: 'email', title: 'Amazon SES', settings: sesSettings, secrets: [] },
-  { provider: 'sns', channel: 'sms', title: 'Amazon SNS (SMS)', settings: snsSettings, secrets: [] },
-  { provider: 'firebase-fcm', channel: 'push', title: 'Firebase Cloud Messaging (HTTP v1)', settings: fcmSettings, secrets: ['service_account'] },
-  { provider: 'slack', channel: 'direct_message', title: 'Slack', settings: slackSettings, secrets: ['bot_token'] },
-  { provider: 'msteams', channel: 'direct_message', title: 'Microsoft Teams', settings: msteamsSettings, secrets: [] },
-  { provider: 'webhook', channel: 'webhook', title: 'Signed HTTP webhook', settings: webhookSettings, secrets: ['signing_secret'] },
-  { provider: 'inbox', channel: 'inbox', title: 'Built-in inbox', settings: inboxSettings, secrets: [] },
+  {
+    provider: 'smtp',
+    channel: 'email',
+    title: 'SMTP',
+    description: 'Email through any SMTP server (STARTTLS or TLS).',
+    settings: smtpSettings,
+    secrets: ['password'],
+  },
+  {
+    provider: 'ses',
+    channel: 'email',
+    title: 'Amazon SES',
+    description: 'Email through Amazon SES in your own AWS account.',
+    settings: sesSettings,
+    secrets: [],
+  },
+  {
+    provider: 'sns',
+    channel: 'sms',
+    title: 'Amazon SNS (SMS)',
+    description: 'SMS through Amazon SNS in your own AWS account.',
+    settings: snsSettings,
+    secrets: [],
+  },
+  {
+    provider: 'firebase-fcm',
+    channel: 'push',
+    title: 'Firebase Cloud Messaging (HTTP v1)',
+    description: 'Push notifications to Android, iOS and web through FCM.',
+    settings: fcmSettings,
+    secrets: ['service_account'],
+  },
+  {
+    provider: 'slack',
+    channel: 'direct_message',
+    title: 'Slack',
+    description: 'Slack messages through a bot token or an incoming webhook.',
+    settings: slackSettings,
+    secrets: ['bot_token'],
+  },
+  {
+    provider: 'msteams',
+    channel: 'direct_message',
+    title: 'Microsoft Teams',
+    description: 'Microsoft Teams messages through an incoming webhook.',
+    settings: msteamsSettings,
+    secrets: [],
+  },
+  {
+    provider: 'webhook',
+    channel: 'webhook',
+    title: 'Signed HTTP webhook',
+    description: 'A JSON POST to your endpoint, signed with HMAC-SHA256.',
+    settings: webhookSettings,
+    secrets: ['signing_secret'],
+  },
+  {
+    provider: 'inbox',
+    channel: 'inbox',
+    title: 'Built-in inbox',
+    description: 'The in-app inbox this platform keeps per user.',
+    settings: inboxSettings,
+    secrets: [],
+  },
 ];
 
 export const catalogEntry = (provider: string): CatalogEntry | undefined => CATALOG.find((c) => c.provider === provider);
@@ -90,4 +147,34 @@ export function redactSettings(entry: CatalogEntry | undefined, settings: Record
     if (typeof v === 'string' && v) out[key] = `${'*'.repeat(8)}${v.length >= SHOW_TAIL_FROM ? v.slice(-4) : ''}`;
   }
   return out;
+}
+
+/** One field of a provider's settings as the SDK's catalog lists it (`ProvidersCatalogEntry.Settings`). */
+export interface CatalogSetting {
+  type: string;
+  required: boolean;
+  values?: string[];
+  description?: string;
+}
+
+interface JsonSchemaField {
+  type?: string;
+  enum?: unknown[];
+  description?: string;
+}
+
+/** A provider's settings schema in the catalog's shape: each field's type (`enum` with its values), whether it is required, what it does. */
+export function catalogSettings(entry: CatalogEntry): Record<string, CatalogSetting> {
+  const schema = z.toJSONSchema(entry.settings, { io: 'input' }) as { properties?: Record<string, JsonSchemaField>; required?: string[] };
+  return Object.fromEntries(
+    Object.entries(schema.properties ?? {}).map(([key, field]) => [
+      key,
+      {
+        type: field.enum ? 'enum' : (field.type ?? 'object'),
+        required: schema.required?.includes(key) ?? false,
+        ...(field.enum ? { values: field.enum.map(String) } : {}),
+        ...(field.description ? { description: field.description } : {}),
+      },
+    ]),
+  );
 }
