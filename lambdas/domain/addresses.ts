@@ -40,6 +40,13 @@ export type PushTokenKey = keyof typeof pushTokens.shape;
 /** `AddressOf<'push'>`: the usable tokens of the profile, at least one. */
 export const pushAddress = pushTokens.partial();
 
+/** The profile with `tokens` (a user's stored FCM device tokens) added to its own `firebaseToken`(s), each once. */
+export function withFirebaseTokens<P extends Record<string, unknown>>(profile: P, tokens: string[]): P {
+  const own = profile.firebaseToken;
+  const mine = (Array.isArray(own) ? own : own === undefined || own === null ? [] : [own]).filter((t): t is string => typeof t === 'string' && t !== '');
+  return { ...profile, firebaseToken: [...new Set([...mine, ...tokens])] };
+}
+
 /** The inbox needs nothing but the recipient's user id: its address is `true` when there is one. */
 export const inboxAddress = z.literal(true);
 

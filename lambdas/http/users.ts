@@ -4,7 +4,9 @@ import { loadedLayers, MAX_CONTEXT_LAYERS, type TenantRecord } from '../domain/t
 import { apiHandler } from '../shared/api';
 import { NotFoundError, ValidationError } from '../shared/errors';
 import { enqueueFanout } from '../shared/jobs';
-import { noContent, ok, route } from '../shared/router';
+import { noContent, ok, pathId, route } from '../shared/router';
+import type { Operation } from 'fast-json-patch';
+import { deleteToken, getToken, listTokens, patchToken, putToken, tokenFields, type DeviceToken } from '../store/device-tokens';
 import {
   deleteUserPreference,
   getUserPreference,
@@ -194,6 +196,82 @@ const preferenceRoutes = [
   }),
 ];
 
-export const routes = [...membershipRoutes, ...preferenceRoutes];
+/** A token in a bulk PUT: the token itself with its fields. */
+const tokenEntry = tokenFields.extend({ token: z.string().min(1).max(4096) });
+const tokenPath = z.object({ user_id: pathId, token: z.string().min(1).max(4096) });
+const view = ({ created: _c, updated: _u, ...t }: DeviceToken) => t;
+
+/** Device tokens (Courier's `users.tokens`): used by push sends (the delivery worker reads a user's usable tokens). */
+const tokenRoutes = [
+  route({
+    method: 'GET',
+    path: '/users/:user_id/tokens',
+    handler: async ({ params }) => ok({ tokens: (await listTokens(params.user_id)).map(view) }),
+  }),
+  route({
+    method: 'PUT',
+    path: '/users/:user_id/tokens',
+    // The SDK's addMultiple sends no body (nothing to add); a client may send the tokens, as a list or as `{ tokens }`.
+    body: z.union([z.undefined(), z.array(tokenEntry).max(100), z.object({ tokens: z.array(tokenEntry).max(100) })]),
+    handler: async ({ params, body }) => {
+      const tokens = body === undefined ? [] : Array.isArray(body) ? body : body.tokens;
+      for (const { token, ...fields } of tokens) await putToken(params.user_id, token, fields);
+      return noContent();
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/users/:user_id/tokens/:token',
+    params: tokenPath,
+    handler: async ({ params }) => {
+      const token = await getToken(params.user_id, params.token);
+      if (!token) throw new NotFoundError(`Token ${params.token} of user ${params.user_id} not found`);
+      return ok(view(token));
+    },
+  }),
+  route({
+    method: 'PUT',
+    path: '/users/:user_id/tokens/:token',
+    params: tokenPath,
+    body: tokenFields,
+    handler: async ({ params, body }) => {
+      await putToken(params.user_id, params.token, body);
+      return noContent();
+    },
+  }),
+  route({
+    method: 'PATCH',
+    path: '/users/:user_id/tokens/:token',
+    params: tokenPath,
+    body: z.object({
+      patch: z
+        .array(
+          z.object({
+            op: z.enum(['add', 'remove', 'replace', 'move', 'copy', 'test']),
+            path: z.string(),
+            value: z.unknown().optional(),
+            from: z.string().optional(),
+          }),
+        )
+        .min(1),
+    }),
+    handler: async ({ params, body }) => {
+      if (!(await patchToken(params.user_id, params.token, body.patch as Operation[])))
+        throw new NotFoundError(`Token ${params.token} of user ${params.user_id} not found`);
+      return noContent();
+    },
+  }),
+  route({
+    method: 'DELETE',
+    path: '/users/:user_id/tokens/:token',
+    params: tokenPath,
+    handler: async ({ params }) => {
+      await deleteToken(params.user_id, params.token);
+      return noContent();
+    },
+  }),
+];
+
+export const routes = [...membershipRoutes, ...preferenceRoutes, ...tokenRoutes];
 
 export const handler = apiHandler(routes);

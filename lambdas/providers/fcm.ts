@@ -124,9 +124,20 @@ export class FcmAdapter implements ProviderAdapter<'push'> {
         }),
       ),
     );
+    // FCM answers 404 UNREGISTERED for a token that is no longer valid (the app was removed, the token rotated).
+    const invalidTokens = targets.filter((_, i) => {
+      const r = results[i];
+      return r.status === 'rejected' && r.reason instanceof ProviderError && (r.reason.statusCode === 404 || /UNREGISTERED/.test(r.reason.message));
+    });
     const sent = results.find((r) => r.status === 'fulfilled');
-    if (sent) return { providerMessageId: (parseJson(sent.value.text) as { name?: string } | undefined)?.name, status: 'SENT' };
+    if (sent)
+      return {
+        providerMessageId: (parseJson(sent.value.text) as { name?: string } | undefined)?.name,
+        status: 'SENT',
+        ...(invalidTokens.length ? { invalidTokens } : {}),
+      };
     const errors = results.map((r) => (r as PromiseRejectedResult).reason as ProviderError);
+    if (invalidTokens.length) errors.forEach((e) => (e.invalidTokens = invalidTokens));
     if (errors.some((e) => e.statusCode === 401)) {
       // The cached access token was revoked or expired early: forget it, and let the retry
       // exchange a new one. Bad credentials fail there, permanently, at the token endpoint.

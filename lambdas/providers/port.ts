@@ -29,6 +29,8 @@ export interface ProviderResult {
   providerMessageId?: string;
   /** DELIVERED when the provider confirms delivery (the inbox, a 2xx webhook), else SENT. */
   status: 'SENT' | 'DELIVERED';
+  /** Device tokens the provider reported invalid (no longer registered): not to be used again. */
+  invalidTokens?: string[];
 }
 
 /**
@@ -45,6 +47,9 @@ export class ProviderError extends Error {
     super(message);
     this.name = 'ProviderError';
   }
+
+  /** Device tokens the provider reported invalid (no longer registered): not to be used again. */
+  invalidTokens?: string[];
 }
 
 /**

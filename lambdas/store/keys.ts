@@ -44,6 +44,10 @@ export const keys = {
   profileIndex: (userId: string): IndexKey => ({ gsi1pk: `PROFILES#${shardOf(userId)}`, gsi1sk: esc(userId) }),
   profileShard: (shard: number): string => `PROFILES#${shard}`,
 
+  /** A user's device token (`/users/:id/tokens`), in the user's partition. */
+  deviceToken: (userId: string, token: string): Key => ({ pk: `USER#${esc(userId)}`, sk: `TOKEN#${esc(token)}` }),
+  deviceTokensPrefix: 'TOKEN#',
+
   /** A user's preference for a topic: global, or for one tenant. */
   userPreference: (userId: string, topicId: string, tenantId?: string): Key => ({
     pk: `USER#${esc(userId)}`,

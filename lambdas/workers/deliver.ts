@@ -11,6 +11,8 @@ import { memo } from '../shared/cache';
 import { config } from '../shared/config';
 import { deliveryJob, enqueueDelivery, enqueueFanout, RECIPIENTS_PER_JOB, type DeliveryJob, type DeliveryRecipient } from '../shared/jobs';
 import { JobBatch } from '../store/jobs';
+import { markTokensFailed, usableTokens } from '../store/device-tokens';
+import { withFirebaseTokens } from '../domain/addresses';
 import { logger } from '../shared/logger';
 import { delaySecondsUntil } from '../shared/queue';
 import { sqsWorker } from '../shared/worker';
@@ -232,6 +234,7 @@ async function runTarget(
         timeoutMs: config.PROVIDER_TIMEOUT_MS,
         metadata: { tags: req.message.metadata?.tags, traceId: req.message.metadata?.trace_id, event: req.message.metadata?.event },
       });
+      await forgetInvalidTokens(record, result.invalidTokens);
       events.push({
         ts: clock(),
         type: result.status,
@@ -250,6 +253,7 @@ async function runTarget(
       };
     } catch (e) {
       const error = e instanceof ProviderError ? e : new ProviderError((e as Error).message, true);
+      await forgetInvalidTokens(record, error.invalidTokens);
       lastError = error.message;
       const now = clock();
       const event: HistoryEvent = {
@@ -303,6 +307,14 @@ async function runTarget(
   }
   events.push({ ts: clock(), type: 'UNDELIVERABLE', channel: key, reason: 'PROVIDER_ERROR' });
   return { target, state: { state: 'failed', attempts, error: lastError }, events, output };
+}
+
+/** Marks the user's stored device tokens a provider reported invalid, so no send uses them again (a failure to mark is logged, not the delivery's). */
+async function forgetInvalidTokens(record: MessageRecord, tokens: string[] | undefined): Promise<void> {
+  if (!tokens?.length || !record.userId) return;
+  await markTokensFailed(record.userId, tokens, `the provider reported the token invalid (message ${record.id})`).catch((e: unknown) =>
+    logger.warn('could not mark invalid device tokens', { messageId: record.id, error: e as Error }),
+  );
 }
 
 /** Another worker holds a live claim on this message: try again after a while. */
@@ -504,12 +516,23 @@ const outcomeOf = (c: ChannelState): Outcome => (c.state === 'failed' ? 'failed'
 async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, record: MessageRecord, expected: Expected, run: JobRun): Promise<void> {
   const reach = await reachOf(r.userId);
   const reachable = (t: Target) => channelAddress(t, res.profile, reach) !== undefined;
+  let tokensRead = false;
   for (;;) {
     const now = clock();
     const entries = Object.entries(record.channels);
     const due = entries.filter(([, c]) => c.state === 'retry' && (c.nextAt ?? 0) <= now).map(([k]) => targetOf(k));
     const waiting = entries.filter(([, c]) => c.state === 'retry' && (c.nextAt ?? 0) > now).map(([, c]) => c.nextAt!);
     const step = nextSteps(res.routing, reachable, { outcomes: Object.fromEntries(entries.map(([k, c]) => [k, outcomeOf(c)])) });
+    // A push target reached (to start, or found without a token) brings in the user's device
+    // tokens (`/users/:id/tokens`), read only then: the routing is walked again with them.
+    if (!tokensRead && r.userId && [...step.start, ...step.unreachable].some((t) => t.channel === 'push')) {
+      tokensRead = true;
+      const stored = await usableTokens(r.userId, 'firebase-fcm');
+      if (stored.length) {
+        res = { ...res, profile: withFirebaseTokens(res.profile, stored) };
+        continue;
+      }
+    }
     const targets = [...step.start, ...due];
 
     // Every target of the round renders before anything is claimed: rendering is bounded (the

@@ -37,12 +37,6 @@ const PENDING: Record<string, string> = {
   'routingStrategies.replace': 'issue 14: no route yet',
   'translations.retrieve': 'issue 14: no route yet',
   'translations.update': 'issue 14: no route yet',
-  'users.tokens.retrieve': 'issue 14: no route yet',
-  'users.tokens.update': 'issue 14: no route yet',
-  'users.tokens.list': 'issue 14: no route yet',
-  'users.tokens.delete': 'issue 14: no route yet',
-  'users.tokens.addMultiple': 'issue 14: no route yet',
-  'users.tokens.addSingle': 'issue 14: no route yet',
 };
 
 interface Resource {
