@@ -80,18 +80,22 @@ describe('firebase-fcm adapter against stand-in OAuth and FCM endpoints', () => 
     expect(fcm.requests.map((r) => r.headers.authorization)).toEqual(['Bearer tok-1', 'Bearer tok-1']);
   });
 
-  it('sends to every token of the profile and counts as sent when one device took it', async () => {
+  it('sends to every token of the profile, counts as sent when one device took it, and names the unregistered ones', async () => {
     fcm.reply((req) =>
       JSON.parse(req.body).message.token === 'stale' ? { status: 404, body: { error: { status: 'NOT_FOUND' } } } : { status: 200, body: { name: 'ok-1' } },
     );
     const result = await new FcmAdapter().send(push({ settings: settings(), address: { firebaseToken: ['stale', 'fresh'] } }));
-    expect(result).toEqual({ status: 'SENT', providerMessageId: 'ok-1' });
+    expect(result).toEqual({ status: 'SENT', providerMessageId: 'ok-1', invalidTokens: ['stale'] });
     expect(fcm.requests.map((r) => JSON.parse(r.body).message.token).sort()).toEqual(['fresh', 'stale']);
   });
 
   it('fails permanently when FCM answers 404 for the only token (unregistered device)', async () => {
     fcm.reply(() => ({ status: 404, body: { error: { status: 'NOT_FOUND' } } }));
-    await expect(new FcmAdapter().send(push({ settings: settings() }))).rejects.toMatchObject({ transient: false, statusCode: 404 });
+    await expect(new FcmAdapter().send(push({ settings: settings() }))).rejects.toMatchObject({
+      transient: false,
+      statusCode: 404,
+      invalidTokens: ['device-token-1'],
+    });
   });
 
   it('retries a 401 as transient and exchanges a new token on the retry', async () => {
