@@ -80,13 +80,22 @@ const MAX_REPLY_BYTES = 1024 * 1024;
  * passed it. The adapters share one client under the configured policy (`sharedHttp`); a test
  * gives an adapter its own client with the policy it checks.
  */
+/**
+ * Connections open at once to one provider origin; more calls wait for one (kept alive). A delivery
+ * worker runs every recipient of its jobs at once (25 a job, ten jobs a batch): without a bound that
+ * is hundreds of simultaneous connections to one endpoint, which a server's accept backlog answers
+ * with resets (seen as ECONNRESET against the local stand-ins under load, each a needless retry).
+ */
+export const MAX_SOCKETS_PER_ORIGIN = 64;
+
 export class HttpClient {
   private readonly lookup: net.LookupFunction;
   private readonly agents: Record<'http:' | 'https:', http.Agent>;
 
   constructor(readonly policy: EgressPolicy = configuredPolicy()) {
     this.lookup = guardedLookup(policy);
-    this.agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
+    const pool = { keepAlive: true, maxSockets: MAX_SOCKETS_PER_ORIGIN };
+    this.agents = { 'http:': new http.Agent(pool), 'https:': new https.Agent(pool) };
   }
 
   /**

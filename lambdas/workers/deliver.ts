@@ -40,6 +40,7 @@ import { createProfileIfMissing, getProfiles, type Profile } from '../store/prof
 import { providers as configuredProviders } from '../store/providers';
 import { resolveRecipient, type Resolution } from '../services/resolve';
 import { everyPage } from '../store/pages';
+import { limiter } from '../shared/pool';
 
 /** A job whose recipients keep failing unexpectedly is retried this many times, then they end UNDELIVERABLE. */
 const MAX_JOB_ATTEMPTS = 5;
@@ -218,22 +219,27 @@ async function runTarget(
     }
     attempts += 1;
     onProvider += 1;
-    const t0 = clock();
+    let t0 = clock();
     try {
       // A retry runs on the profile as it is now, which may no longer reach the target.
       if (address === undefined) throw invalidAddress(candidate.provider, 'the profile no longer holds an address for the channel');
       if (target.channel !== 'inbox' && run.inline?.seen) run.inline.seen.called = true;
-      const result = await adapter.send({
-        messageId: record.id,
-        idempotencyKey: `${record.id}:${key}`,
-        channel: target.channel,
-        recipient: { userId: record.userId, tenantId: record.tenantId },
-        address,
-        content: output,
-        settings: candidate.settings,
-        timeoutMs: config.PROVIDER_TIMEOUT_MS,
-        metadata: { tags: req.message.metadata?.tags, traceId: req.message.metadata?.trace_id, event: req.message.metadata?.event },
-      });
+      const call = () => {
+        t0 = clock();
+        return adapter.send({
+          messageId: record.id,
+          idempotencyKey: `${record.id}:${key}`,
+          channel: target.channel,
+          recipient: { userId: record.userId, tenantId: record.tenantId },
+          address,
+          content: output,
+          settings: candidate.settings,
+          timeoutMs: config.PROVIDER_TIMEOUT_MS,
+          metadata: { tags: req.message.metadata?.tags, traceId: req.message.metadata?.trace_id, event: req.message.metadata?.event },
+        });
+      };
+      // The inbox is our own table write; other providers take their turn (PROVIDER_CALLS_AT_ONCE), their timeout from when it starts.
+      const result = await (target.channel === 'inbox' ? call() : providerCalls(call));
       await forgetInvalidTokens(record, result.invalidTokens);
       events.push({
         ts: clock(),
@@ -316,6 +322,15 @@ async function forgetInvalidTokens(record: MessageRecord, tokens: string[] | und
     logger.warn('could not mark invalid device tokens', { messageId: record.id, error: e as Error }),
   );
 }
+
+/**
+ * Provider calls in flight at once in one worker process. A worker runs every recipient of its
+ * jobs at once (25 a job, ten jobs a batch, so that a job's record is written once a round); that
+ * many simultaneous SMTP sessions or HTTP calls to one provider overload it (and the process): under
+ * load they timed out and were retried, each a needless second attempt.
+ */
+const PROVIDER_CALLS_AT_ONCE = 32;
+const providerCalls = limiter(PROVIDER_CALLS_AT_ONCE);
 
 /** Another worker holds a live claim on this message: try again after a while. */
 class Busy extends Error {}
