@@ -117,8 +117,9 @@ const keyOf = (item: StoredItem, index?: string): Record<string, unknown> =>
   index ? { pk: item.pk, sk: item.sk, gsi1pk: item.gsi1pk, gsi1sk: item.gsi1sk } : { pk: item.pk, sk: item.sk };
 
 /**
- * One page of a Query. It reads one item past `limit` so `cursor` is set exactly when more items
- * follow (a bare LastEvaluatedKey would promise a next page that may be empty).
+ * One page of a Query. It reads one item past `limit` so that a full page's `cursor` is set exactly
+ * when more items follow (a bare LastEvaluatedKey would promise a next page that may be empty). A
+ * page DynamoDB ended at 1 MB, short of `limit`, has its LastEvaluatedKey as the cursor.
  */
 export async function queryPage(q: PageQuery): Promise<Page> {
   const pkName = q.index ? 'gsi1pk' : 'pk';
@@ -143,7 +144,8 @@ export async function queryPage(q: PageQuery): Promise<Page> {
     const page = items.slice(0, q.limit);
     return { items: page, cursor: encodeCursor(keyOf(page[page.length - 1], q.index)) };
   }
-  return { items, cursor: items.length === q.limit && out.LastEvaluatedKey ? encodeCursor(out.LastEvaluatedKey) : undefined };
+  // Fewer items than asked for and a LastEvaluatedKey: DynamoDB stopped at 1 MB, and more may follow.
+  return { items, cursor: out.LastEvaluatedKey ? encodeCursor(out.LastEvaluatedKey) : undefined };
 }
 
 /** Every item of a partition (or prefix), page by page, without holding more than a page. */
