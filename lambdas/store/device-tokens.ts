@@ -1,12 +1,10 @@
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { applyPatch, type Operation } from 'fast-json-patch';
 import { z } from 'zod';
 import { now } from '../shared/clock';
 import { ValidationError } from '../shared/errors';
-import { conditional, expectation, newRev, retryOnConflict, changed } from './conditional';
 import { keys } from './keys';
 import { everyPage } from './pages';
-import { deleteItem, getItem, parseStored, queryPage, TABLE, type StoredItem } from './table';
+import { deleteItem, getItem, parseStored, queryPage, updateDoc, updateExistingDoc, type StoredItem } from './table';
 
 /**
  * Device tokens of a user (Courier's `/users/:user_id/tokens`): one item each in the user's
@@ -53,23 +51,19 @@ export type DeviceToken = z.infer<typeof storedToken>;
 /** How long a token lives without an `expiry_date`: Courier's two months. */
 const DEFAULT_LIFETIME_MS = 61 * 86_400_000;
 
-const expiryOf = (t: Pick<DeviceToken, 'expiry_date'>, at: number): number | undefined =>
-  t.expiry_date === false ? undefined : typeof t.expiry_date === 'string' ? Date.parse(t.expiry_date) : at + DEFAULT_LIFETIME_MS;
+const expiryOf = (t: Pick<DeviceToken, 'expiry_date'>): number | undefined => (typeof t.expiry_date === 'string' ? Date.parse(t.expiry_date) : undefined);
+
+/** The token as stored: its `expiry_date` made a time (two months from `at` unless given; `false` kept). */
+const withExpiry = (t: DeviceToken, at: number): DeviceToken =>
+  t.expiry_date === false || typeof t.expiry_date === 'string' ? t : { ...t, expiry_date: new Date(at + DEFAULT_LIFETIME_MS).toISOString() };
+
+/** The item's attributes besides its document: TTL removes it once it expires. */
+const attributes = (t: DeviceToken) => {
+  const expiry = expiryOf(t);
+  return { _t: 'DeviceToken', ...(expiry === undefined ? {} : { ttl: Math.floor(expiry / 1000) }) };
+};
 
 const toToken = (item: StoredItem): DeviceToken => parseStored(item.doc, storedToken, `${item.pk} / ${item.sk}`);
-
-function itemOf(userId: string, token: DeviceToken, rev: string) {
-  const at = Date.parse(token.updated);
-  const expiry = expiryOf(token, at);
-  const expiry_date = token.expiry_date === false ? false : new Date(expiry!).toISOString();
-  return {
-    ...keys.deviceToken(userId, token.token),
-    _t: 'DeviceToken',
-    rev,
-    doc: JSON.stringify({ ...token, expiry_date }),
-    ...(expiry === undefined ? {} : { ttl: Math.floor(expiry / 1000) }),
-  };
-}
 
 export async function getToken(userId: string, token: string): Promise<DeviceToken | undefined> {
   const item = await getItem(keys.deviceToken(userId, token));
@@ -90,27 +84,23 @@ export async function listTokens(userId: string): Promise<DeviceToken[]> {
 
 /** Puts a token (created, or replaced keeping when it was created); active unless the body says otherwise. */
 export async function putToken(userId: string, token: string, fields: TokenFields): Promise<void> {
-  const t = new Date(now()).toISOString();
-  await retryOnConflict(
-    async () => {
-      const current = await getItem(keys.deviceToken(userId, token));
-      const next: DeviceToken = { ...fields, token, status: fields.status ?? 'active', created: current ? toToken(current).created : t, updated: t };
-      const expected = current ? { rev: typeof current.rev === 'string' ? current.rev : null } : ('absent' as const);
-      if (!(await conditional(new PutCommand({ TableName: TABLE, Item: itemOf(userId, next, newRev()), ...expectation(expected) }))))
-        throw changed(`Token ${token}`);
-    },
-    { attempts: 5 },
+  const at = now();
+  const t = new Date(at).toISOString();
+  await updateDoc(
+    keys.deviceToken(userId, token),
+    storedToken,
+    (current) => withExpiry({ ...fields, token, status: fields.status ?? 'active', created: current?.created ?? t, updated: t }, at),
+    attributes,
   );
 }
 
 /** Applies a JSON Patch (RFC 6902) to a token's fields; false when there is no such token. */
 export async function patchToken(userId: string, token: string, patch: Operation[]): Promise<boolean> {
-  return retryOnConflict(
-    async () => {
-      const current = await getItem(keys.deviceToken(userId, token));
-      if (!current) return false;
-      const stored = toToken(current);
-      const { token: _t, created, updated: _u, ...fields } = stored;
+  const at = now();
+  const written = await updateExistingDoc(
+    keys.deviceToken(userId, token),
+    storedToken,
+    ({ token: _t, created, updated: _u, ...fields }) => {
       let patched: unknown;
       try {
         patched = applyPatch(structuredClone(fields), patch, true, false).newDocument;
@@ -119,14 +109,11 @@ export async function patchToken(userId: string, token: string, patch: Operation
       }
       const valid = tokenFields.safeParse(patched);
       if (!valid.success) throw ValidationError.fromZod('body.patch (the token after it)', valid.error);
-      const next: DeviceToken = { ...valid.data, token, status: valid.data.status ?? stored.status, created, updated: new Date(now()).toISOString() };
-      const expected = { rev: typeof current.rev === 'string' ? current.rev : null };
-      if (!(await conditional(new PutCommand({ TableName: TABLE, Item: itemOf(userId, next, newRev()), ...expectation(expected) }))))
-        throw changed(`Token ${token}`);
-      return true;
+      return withExpiry({ ...valid.data, token, status: valid.data.status ?? fields.status, created, updated: new Date(at).toISOString() }, at);
     },
-    { attempts: 5 },
+    attributes,
   );
+  return written !== undefined;
 }
 
 export async function deleteToken(userId: string, token: string): Promise<void> {
@@ -137,18 +124,16 @@ export async function deleteToken(userId: string, token: string): Promise<void> 
 export async function usableTokens(userId: string, providerKey: PushProviderKey): Promise<string[]> {
   const at = now();
   return (await listTokens(userId))
-    .filter((t) => t.provider_key === providerKey && (t.status === 'active' || t.status === 'unknown') && (expiryOf(t, Date.parse(t.updated)) ?? Infinity) > at)
+    .filter((t) => t.provider_key === providerKey && (t.status === 'active' || t.status === 'unknown') && (expiryOf(t) ?? Infinity) > at)
     .map((t) => t.token);
 }
 
 /** Marks tokens a provider reported invalid as `failed` (those of the user's that are stored; others are the profile's own). */
 export async function markTokensFailed(userId: string, tokens: string[], reason: string): Promise<void> {
+  const updated = new Date(now()).toISOString();
   await Promise.all(
     tokens.map((token) =>
-      patchToken(userId, token, [
-        { op: 'replace', path: '/status', value: 'failed' },
-        { op: 'add', path: '/status_reason', value: reason },
-      ]),
+      updateExistingDoc(keys.deviceToken(userId, token), storedToken, (t) => ({ ...t, status: 'failed' as const, status_reason: reason, updated }), attributes),
     ),
   );
 }
