@@ -142,6 +142,7 @@ export const requestKeys = {
   /** gsi1 partition of the requests enqueued in the hour containing `at` (epoch ms). */
   bucket: (at: number): string => `REQUESTS#${new Date(at).toISOString().slice(0, 13)}`,
   message: (requestId: string, suffix: string): Key => ({ pk: `REQUEST#${requestId}`, sk: `MSG#${suffix}` }),
+  messagesPrefix: 'MSG#',
   /**
    * A fan-out's outbox: the delivery jobs of one flush, written before they are sent, keyed by the
    * number of recipients the fan-out emitted before them (workers/fanout-send.ts).

@@ -945,8 +945,6 @@ export async function listRequestMessages(requestId: string, limit: number, curs
   return { items: page.items.map((s) => s.record), cursor: page.cursor };
 }
 
-const MSG_PREFIX = requestKeys.message('', '').sk;
-
 /**
  * A request's message records, a page of about `limit`: its delivery jobs' records (each with the
  * records of its slots), then the records of their own; a page ends after the item that reaches
@@ -965,7 +963,7 @@ export async function listStoredMessages(requestId: string, limit: number, curso
         if (own) items.push(own);
       }
       // A slot's own item counts only when its slot says it moved out: it is read with its job's record, above.
-    } else if (!slotOf(item.sk.slice(MSG_PREFIX.length))) items.push(toStored(item));
+    } else if (!slotOf(item.sk.slice(requestKeys.messagesPrefix.length))) items.push(toStored(item));
     if (items.length >= limit && (i < page.items.length - 1 || page.cursor)) return { items, cursor: encodeCursor({ pk: item.pk, sk: item.sk }) };
   }
   return { items, cursor: page.cursor };
