@@ -48,7 +48,8 @@ describe("a user's device tokens", () => {
       user_id: user,
       provider_key: 'firebase-fcm',
       device: { platform: 'ios', model: 'iPhone' },
-      tracking: null,
+      tracking: { os_version: '18.1', ip: null },
+      properties: { app: 'shop' },
     });
     await s.client.users.tokens.addSingle('device-b', { user_id: user, provider_key: 'apn', expiry_date: false });
     const a = await s.client.users.tokens.retrieve('device-a', { user_id: user });
@@ -56,6 +57,8 @@ describe("a user's device tokens", () => {
       token: 'device-a',
       provider_key: 'firebase-fcm',
       device: { platform: 'ios', model: 'iPhone' },
+      tracking: { os_version: '18.1', ip: null },
+      properties: { app: 'shop' },
       status: 'active',
       expiry_date: expect.any(String),
     });
