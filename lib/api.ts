@@ -1,4 +1,4 @@
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpApi, HttpMethod, HttpRoute, HttpRouteKey, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import {
   AccessLogFormat,
@@ -20,6 +20,8 @@ export interface ApiRouteGroup {
   fn: IFunction;
   /** Only `GET /<segment>`, no API key (the health check). */
   public?: boolean;
+  /** Also serves every request no other route takes (topology's `unmatched`). */
+  unmatched?: boolean;
 }
 
 export interface NotificationsApiProps {
@@ -50,7 +52,8 @@ const ACCESS_LOG_FIELDS: Record<string, string> = {
 /**
  * The public API: an HTTP API (payload 2.0; the default) or a REST API (payload 1.0; what
  * LocalStack's community edition serves). Both have the same routes, `ANY /<segment>` and
- * `ANY /<segment>/{proxy+}` per group (and `GET /health`), the same functions behind them, a
+ * `ANY /<segment>/{proxy+}` per group (and `GET /health`), a route for every other request (to the
+ * health function, which answers Courier's 404), the same functions behind them, a
  * throttled stage and JSON access logs. The handlers accept both payload versions.
  */
 export class NotificationsApi extends Construct {
@@ -75,6 +78,7 @@ export class NotificationsApi extends Construct {
       });
       for (const group of props.groups) {
         const integration = new HttpLambdaIntegration(`${group.segments[0]}-integration`, group.fn);
+        if (group.unmatched) new HttpRoute(api, 'Unmatched', { httpApi: api, routeKey: HttpRouteKey.DEFAULT, integration });
         for (const segment of group.segments) {
           if (group.public) {
             api.addRoutes({ path: `/${segment}`, methods: [HttpMethod.GET], integration });
@@ -108,6 +112,10 @@ export class NotificationsApi extends Construct {
     });
     for (const group of props.groups) {
       const integration = new LambdaIntegration(group.fn, { allowTestInvoke: false });
+      if (group.unmatched) {
+        api.root.addMethod('ANY', integration);
+        api.root.addResource('{proxy+}').addMethod('ANY', integration);
+      }
       for (const segment of group.segments) {
         const resource = api.root.addResource(segment);
         if (group.public) {

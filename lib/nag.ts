@@ -18,7 +18,8 @@ export function acknowledgeNagFindings(stack: NotificationsStack): void {
     'AwsSolutions-APIG4',
     "Courier's API authenticates with `Authorization: Bearer <api key>`. Every API function checks the key's SHA-256 " +
       'against the hashed, revocable keys in the table before doing anything (lambdas/shared/middleware.ts apiKeyAuth), ' +
-      'uncached so a revoked key is refused at once; end-user routes accept only a signed user token; GET /health is public by design and touches no data.',
+      'uncached so a revoked key is refused at once; end-user routes accept only a signed user token; GET /health, and the 404 for a path ' +
+      'no route serves, are public by design and touch no data.',
   );
   if (stack.options.api === 'rest') {
     ack(api, 'AwsSolutions-COG4', 'No Cognito user pool: callers are API keys and user tokens checked by the functions (see AwsSolutions-APIG4).');

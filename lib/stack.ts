@@ -126,7 +126,7 @@ export class NotificationsStack extends Stack {
       if (group.signsTokens && settings.USER_TOKEN_SECRET_PARAMETER) grantTokenSecret(fn, settings.USER_TOKEN_SECRET_PARAMETER);
       if (group.delivers) grantProviders(fn);
       for (const name of group.queues ?? []) fn.bindQueue(queueUrlEnv(name), this.queues[name].queue);
-      routes.push({ segments: group.segments, fn: fn.fn, public: group.public });
+      routes.push({ segments: group.segments, fn: fn.fn, public: group.public, unmatched: group.unmatched });
     }
     return new NotificationsApi(this, 'Api', {
       kind: o.api,

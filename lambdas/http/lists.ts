@@ -140,6 +140,7 @@ export const routes = [
   route({
     method: 'PUT',
     path: '/lists/:list_id/subscriptions/:user_id',
+    greedy: 'user_id',
     params: subscriptionParams,
     body: z.object({ preferences: jsonObject.nullish() }).optional(),
     handler: async ({ params, body }) => {
@@ -151,6 +152,7 @@ export const routes = [
   route({
     method: 'DELETE',
     path: '/lists/:list_id/subscriptions/:user_id',
+    greedy: 'user_id',
     params: subscriptionParams,
     handler: async ({ params }) => {
       await deleteSubscription(params.list_id, params.user_id);

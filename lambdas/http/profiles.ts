@@ -87,6 +87,7 @@ const profileListRoutes = [
   route({
     method: 'GET',
     path: '/profiles/:user_id/lists',
+    greedy: 'user_id',
     query: cursorQuery,
     handler: async ({ params, query }) => {
       const page = await listUserSubscriptions(params.user_id, CLASSIC_PAGE_SIZE, query.cursor);
@@ -99,6 +100,7 @@ const profileListRoutes = [
   route({
     method: 'POST',
     path: '/profiles/:user_id/lists',
+    greedy: 'user_id',
     body: z.object({
       lists: z
         .array(z.object({ listId: listIdSchema, preferences: jsonObject.nullish() }))
@@ -117,6 +119,7 @@ const profileListRoutes = [
   route({
     method: 'DELETE',
     path: '/profiles/:user_id/lists',
+    greedy: 'user_id',
     handler: async ({ params }) => {
       for await (const subscriptions of everyPage((limit, cursor) => listUserSubscriptions(params.user_id, limit, cursor))) {
         for (const i of subscriptions) await deleteSubscription(i.subscription.listId, params.user_id);
@@ -131,6 +134,7 @@ export const routes = [
   route({
     method: 'GET',
     path: '/profiles/:user_id',
+    greedy: 'user_id',
     handler: async ({ params }) => {
       const profile = await getProfile(params.user_id);
       if (!profile) throw new NotFoundError(`Profile ${params.user_id} not found`);
@@ -140,6 +144,7 @@ export const routes = [
   route({
     method: 'PUT',
     path: '/profiles/:user_id',
+    greedy: 'user_id',
     body: profileBody,
     handler: async ({ params, body }) => {
       await replaceProfile(params.user_id, body.profile).catch(tooLargeAs('body.profile'));
@@ -150,6 +155,7 @@ export const routes = [
   route({
     method: 'POST',
     path: '/profiles/:user_id',
+    greedy: 'user_id',
     body: profileBody,
     handler: async ({ params, body }) => {
       await mergeProfile(params.user_id, body.profile).catch(tooLargeAs('body.profile'));
@@ -160,6 +166,7 @@ export const routes = [
   route({
     method: 'PATCH',
     path: '/profiles/:user_id',
+    greedy: 'user_id',
     body: patchBody,
     handler: async ({ params, body }) => {
       const patched = await changeProfile(params.user_id, (current) => applyJsonPatch(current, body.patch)).catch(tooLargeAs('body.patch'));
@@ -171,6 +178,7 @@ export const routes = [
   route({
     method: 'DELETE',
     path: '/profiles/:user_id',
+    greedy: 'user_id',
     handler: async ({ params }) => {
       await deleteProfile(params.user_id);
       await profileChanged(params.user_id);

@@ -64,6 +64,7 @@ const membershipRoutes = [
   route({
     method: 'GET',
     path: '/users/:user_id/tenants',
+    greedy: 'user_id',
     query: limitQuery,
     handler: async ({ params, query }) => {
       const page = await listUserTenants(params.user_id, query.limit, query.cursor);
@@ -74,6 +75,7 @@ const membershipRoutes = [
   route({
     method: 'PUT',
     path: '/users/:user_id/tenants',
+    greedy: 'user_id',
     body: z.object({
       tenants: z
         .array(z.object({ tenant_id: bodyId, user_id: bodyId.nullish(), type: z.literal('user').nullish(), profile: jsonObject.nullish() }))
@@ -95,6 +97,7 @@ const membershipRoutes = [
   route({
     method: 'PUT',
     path: '/users/:user_id/tenants/:tenant_id',
+    greedy: 'user_id',
     body: z.object({ profile: jsonObject.nullish() }).optional(),
     handler: async ({ params, body }) => {
       await requireTenants([params.tenant_id], () => 'path.tenant_id');
@@ -106,6 +109,7 @@ const membershipRoutes = [
   route({
     method: 'DELETE',
     path: '/users/:user_id/tenants',
+    greedy: 'user_id',
     handler: async ({ params }) => {
       for await (const memberships of everyPage((limit, cursor) => listUserTenants(params.user_id, limit, cursor))) {
         for (const m of memberships) await deleteMembership(m.tenant_id, params.user_id);
@@ -117,6 +121,7 @@ const membershipRoutes = [
   route({
     method: 'DELETE',
     path: '/users/:user_id/tenants/:tenant_id',
+    greedy: 'user_id',
     handler: async ({ params }) => {
       await deleteMembership(params.tenant_id, params.user_id);
       await membershipChanged(params.user_id);
@@ -129,6 +134,7 @@ const preferenceRoutes = [
   route({
     method: 'GET',
     path: '/users/:user_id/preferences',
+    greedy: 'user_id',
     query: tenantQuery,
     handler: async ({ params, query }) => {
       const layers = await contextLayers(query.tenant_id);
@@ -143,6 +149,7 @@ const preferenceRoutes = [
   route({
     method: 'GET',
     path: '/users/:user_id/preferences/:topic_id',
+    greedy: 'user_id',
     query: tenantQuery,
     handler: async ({ params, query }) => {
       const [layers, topic, own] = await Promise.all([
@@ -156,6 +163,7 @@ const preferenceRoutes = [
   route({
     method: 'PUT',
     path: '/users/:user_id/preferences/:topic_id',
+    greedy: 'user_id',
     query: tenantQuery,
     body: z.object({ topic: preferenceSetting }),
     handler: async ({ params, query, body }) => {
@@ -167,6 +175,7 @@ const preferenceRoutes = [
   route({
     method: 'DELETE',
     path: '/users/:user_id/preferences/:topic_id',
+    greedy: 'user_id',
     query: tenantQuery,
     handler: async ({ params, query }) => {
       await deleteUserPreference(params.user_id, params.topic_id, query.tenant_id);
@@ -176,6 +185,7 @@ const preferenceRoutes = [
   route({
     method: 'GET',
     path: '/users/:user_id/preferences/:topic_id/explain',
+    greedy: 'user_id',
     query: tenantQuery,
     handler: async ({ params, query }) => {
       const [layers, topic, user, userTenant] = await Promise.all([
@@ -206,11 +216,13 @@ const tokenRoutes = [
   route({
     method: 'GET',
     path: '/users/:user_id/tokens',
+    greedy: 'user_id',
     handler: async ({ params }) => ok({ tokens: (await listTokens(params.user_id)).map(view) }),
   }),
   route({
     method: 'PUT',
     path: '/users/:user_id/tokens',
+    greedy: 'user_id',
     // The SDK's addMultiple sends no body (nothing to add); a client may send the tokens, as a list or as `{ tokens }`.
     body: z.union([z.undefined(), z.array(tokenEntry).max(100), z.object({ tokens: z.array(tokenEntry).max(100) })]),
     handler: async ({ params, body }) => {
@@ -222,6 +234,7 @@ const tokenRoutes = [
   route({
     method: 'GET',
     path: '/users/:user_id/tokens/:token',
+    greedy: 'user_id',
     params: tokenPath,
     handler: async ({ params }) => {
       const token = await getToken(params.user_id, params.token);
@@ -232,6 +245,7 @@ const tokenRoutes = [
   route({
     method: 'PUT',
     path: '/users/:user_id/tokens/:token',
+    greedy: 'user_id',
     params: tokenPath,
     body: tokenFields,
     handler: async ({ params, body }) => {
@@ -242,6 +256,7 @@ const tokenRoutes = [
   route({
     method: 'PATCH',
     path: '/users/:user_id/tokens/:token',
+    greedy: 'user_id',
     params: tokenPath,
     body: z.object({
       patch: z
@@ -264,6 +279,7 @@ const tokenRoutes = [
   route({
     method: 'DELETE',
     path: '/users/:user_id/tokens/:token',
+    greedy: 'user_id',
     params: tokenPath,
     handler: async ({ params }) => {
       await deleteToken(params.user_id, params.token);

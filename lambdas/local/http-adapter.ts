@@ -12,6 +12,7 @@ import type {
 import { lambdaContext } from './poller';
 import { guardClientSockets } from './socket-guard';
 import { wallNow } from '../shared/clock';
+import { UNMATCHED_ROUTE } from '../shared/topology';
 
 export type LambdaHttpHandler = (
   event: APIGatewayProxyEventV2 | APIGatewayProxyEvent,
@@ -50,18 +51,28 @@ interface Matched {
   proxy?: string;
 }
 
-/** API Gateway's route selection for these simple keys: the exact path, or `{proxy+}` for anything below it. */
+/**
+ * API Gateway's route selection for these simple keys: the exact path, else the `{proxy+}` with the
+ * longest base the path is below, else `$default` (a REST API's `ANY /` and `ANY /{proxy+}`).
+ */
 export function matchRoute(routes: Route[], method: string, decodedPath: string): Matched | undefined {
   let found: Matched | undefined;
+  let unmatched: Route | undefined;
   for (const route of routes) {
+    if (route.routeKey === UNMATCHED_ROUTE) {
+      unmatched = route;
+      continue;
+    }
     const [m, resource] = route.routeKey.split(' ');
     if (m !== 'ANY' && m !== method) continue;
     const proxy = resource.endsWith('/{proxy+}');
     const base = proxy ? resource.slice(0, -'/{proxy+}'.length) : resource;
     if (!proxy && decodedPath === base) return { route, resource };
-    if (proxy && decodedPath.startsWith(`${base}/`)) found ??= { route, resource, proxy: decodedPath.slice(base.length + 1) };
+    if (proxy && decodedPath.startsWith(`${base}/`) && (!found || found.resource.length < resource.length))
+      found = { route, resource, proxy: decodedPath.slice(base.length + 1) };
   }
-  return found;
+  if (found || !unmatched) return found;
+  return decodedPath === '/' ? { route: unmatched, resource: '/' } : { route: unmatched, resource: '/{proxy+}', proxy: decodedPath.slice(1) };
 }
 
 interface Incoming {
@@ -250,8 +261,7 @@ export function startHttpAdapter(opts: {
         const m = staged && matchRoute(opts.routes, r.method, decodeURIComponent(staged.url.pathname));
         if (!m) {
           // What each kind of API Gateway answers when no route matches.
-          result =
-            kind === 'rest' ? json(403, { message: 'Missing Authentication Token' }) : json(404, { message: 'Not Found', type: 'invalid_request_error' });
+          result = kind === 'rest' ? json(403, { message: 'Missing Authentication Token' }) : json(404, { message: 'Not Found' });
         } else {
           const event = kind === 'rest' ? toEventV1(staged, m) : toEvent(r, m.route.routeKey);
           const out = await m.route.handler(event, lambdaContext(m.route.functionName, m.route.timeoutSeconds));

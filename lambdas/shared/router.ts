@@ -22,8 +22,13 @@ export interface Request<P, Q, B> {
 
 export interface RouteSpec<P, Q, B> {
   method: Method;
-  /** Courier's path with `:name` parameters, e.g. `/profiles/:user_id/lists`. */
+  /** Courier's path with `:name` parameters, e.g. `/profiles/:user_id/lists`. Each matches one path segment... */
   path: string;
+  /**
+   * ...except this one, which may span several (`/profiles/a/b` is user `a/b`): API Gateway hands
+   * the function a percent-decoded path, so an id containing `%2F` arrives as two segments.
+   */
+  greedy?: string;
   params?: ZodType<P>;
   query?: ZodType<Q>;
   body?: ZodType<B>;
@@ -33,6 +38,7 @@ export interface RouteSpec<P, Q, B> {
 export interface Route {
   method: Method;
   path: string;
+  greedy?: string;
   handle(event: APIGatewayProxyEventV2, params: Record<string, string>): Promise<Reply>;
 }
 
@@ -42,10 +48,12 @@ export const pathId = idSchema;
 /** Declares a route; zod schemas validate path, query and body before the handler runs. */
 export function route<P = Record<string, string>, Q = Record<string, never>, B = undefined>(spec: RouteSpec<P, Q, B>): Route {
   const names = [...spec.path.matchAll(/:(\w+)/g)].map((m) => m[1]);
+  if (spec.greedy !== undefined && !names.includes(spec.greedy)) throw new Error(`${spec.path}: greedy parameter ${spec.greedy} is not in the path`);
   const params = spec.params ?? (z.object(Object.fromEntries(names.map((n) => [n, pathId]))) as unknown as ZodType<P>);
   return {
     method: spec.method,
     path: spec.path,
+    greedy: spec.greedy,
     async handle(event, rawParams) {
       const p = params.safeParse(rawParams);
       if (!p.success) throw ValidationError.fromZod('path', p.error);
@@ -62,47 +70,60 @@ export function route<P = Record<string, string>, Q = Record<string, never>, B =
   };
 }
 
+/** A path segment of a route: a literal, a one-segment parameter, or the greedy parameter. */
+type Token = { kind: 'literal'; text: string } | { kind: 'param' | 'greedy'; name: string };
+
 interface Compiled {
   route: Route;
   regex: RegExp;
   names: string[];
-  literals: number;
-  segments: number;
+  tokens: Token[];
 }
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const RANK = { literal: 0, param: 1, greedy: 2 } as const;
+
+function compile(route: Route): Compiled {
+  const tokens: Token[] = route.path
+    .split('/')
+    .filter(Boolean)
+    .map((s) => (!s.startsWith(':') ? { kind: 'literal', text: s } : { kind: s.slice(1) === route.greedy ? 'greedy' : 'param', name: s.slice(1) }));
+  const parts = tokens.map((t) => (t.kind === 'literal' ? escapeRegex(t.text) : t.kind === 'param' ? '([^/]+)' : '(.+?)'));
+  return { route, regex: new RegExp(`^/${parts.join('/')}/?$`), names: tokens.flatMap((t) => (t.kind === 'literal' ? [] : [t.name])), tokens };
+}
 
 /**
- * API Gateway HTTP APIs hand the function a percent-DECODED `rawPath`, so `/profiles/a%2Fb`
- * arrives as `/profiles/a/b`. A parameter may therefore span several segments: each compiles to
- * `(.+?)`, and routes with more literal segments are tried first, so
- * `/profiles/a/b/lists` is the lists route of user `a/b`. An id that itself ends in a literal
- * route segment (a user called `x/lists`) is the one ambiguous case; the README documents it.
+ * The order routes are tried in: segment by segment from the left, a literal before a parameter,
+ * a one-segment parameter before the greedy one; where one route's segments are the start of the
+ * other's, the longer first. So `/profiles/a/b/lists` is the lists route of user `a/b`, and
+ * `/notifications/x/elements/y` is an element, not the checks of submission `elements`.
  */
-function compile(route: Route): Compiled {
-  const segments = route.path.split('/').filter(Boolean);
-  const names: string[] = [];
-  const parts = segments.map((s) => {
-    if (!s.startsWith(':')) return escapeRegex(s);
-    names.push(s.slice(1));
-    return '(.+?)';
-  });
-  return {
-    route,
-    regex: new RegExp(`^/${parts.join('/')}/?$`),
-    names,
-    literals: segments.filter((s) => !s.startsWith(':')).length,
-    segments: segments.length,
-  };
+function precedence(a: Compiled, b: Compiled): number {
+  for (let i = 0; i < Math.min(a.tokens.length, b.tokens.length); i++) {
+    const [x, y] = [a.tokens[i], b.tokens[i]];
+    if (x.kind !== y.kind) return RANK[x.kind] - RANK[y.kind];
+    if (x.kind === 'literal' && y.kind === 'literal' && x.text !== y.text) return x.text < y.text ? -1 : 1;
+  }
+  return b.tokens.length - a.tokens.length;
 }
+
+/** The route's shape with its parameters' names left out: two routes of one method with one shape can never be told apart. */
+const shape = (c: Compiled) => `${c.route.method} /${c.tokens.map((t) => (t.kind === 'literal' ? t.text : t.kind === 'param' ? ':' : ':+')).join('/')}`;
 
 export interface Match {
   route: Route;
   params: Record<string, string>;
 }
 
+/** Routes requests to `routes`; throws at once for a table where two routes of one method have the same shape. */
 export function createRouter(routes: Route[]) {
-  const compiled = routes.map(compile).sort((a, b) => b.literals - a.literals || b.segments - a.segments);
+  const compiled = routes.map(compile).sort(precedence);
+  const shapes = new Map<string, string>();
+  for (const c of compiled) {
+    const other = shapes.get(shape(c));
+    if (other) throw new Error(`Ambiguous routes: ${c.route.method} ${other} and ${c.route.path}`);
+    shapes.set(shape(c), c.route.path);
+  }
   return {
     match(method: string, path: string): Match {
       let pathMatched = false;

@@ -74,6 +74,11 @@ export interface ApiGroup {
   segments: string[];
   /** Needs no API key and no table (only the health check). */
   public?: boolean;
+  /**
+   * Also answers every request no other route takes (API Gateway's `$default` route), with
+   * Courier's 404 or 405 body instead of API Gateway's own `{"message":"Not Found"}`.
+   */
+  unmatched?: boolean;
   /** Queues the group's function enqueues to. */
   queues?: QueueName[];
   /** The table actions its role grants: what its routes call (checked by the IAM tests). */
@@ -88,7 +93,7 @@ export interface ApiGroup {
 export const API_TIMEOUT_SECONDS = 29;
 
 export const API_GROUPS: ApiGroup[] = [
-  { module: 'health', segments: ['health'], public: true, table: [] },
+  { module: 'health', segments: ['health'], public: true, unmatched: true, table: [] },
   { module: 'profiles', segments: ['profiles'], queues: ['fanout'], table: withApiKey('Query', 'BatchGetItem') },
   /** A reparenting is a transaction: the tenant's write (UpdateItem) and a ConditionCheckItem on each ancestor. */
   { module: 'tenants', segments: ['tenants'], queues: ['fanout'], table: withApiKey('Query', 'ConditionCheckItem') },
@@ -123,8 +128,13 @@ export const API_GROUPS: ApiGroup[] = [
  * `GET /<segment>` for the public health check. The local adapter serves exactly these; a CDK test
  * checks that the synthesized API has the same routes to the same functions.
  */
-export const routeKeys = (g: ApiGroup): string[] =>
-  g.public ? g.segments.map((s) => `GET /${s}`) : g.segments.flatMap((s) => [`ANY /${s}`, `ANY /${s}/{proxy+}`]);
+export const routeKeys = (g: ApiGroup): string[] => [
+  ...(g.public ? g.segments.map((s) => `GET /${s}`) : g.segments.flatMap((s) => [`ANY /${s}`, `ANY /${s}/{proxy+}`])),
+  ...(g.unmatched ? [UNMATCHED_ROUTE] : []),
+];
+
+/** The HTTP API's route for requests no other route takes (on a REST API: `ANY /` and `ANY /{proxy+}`). */
+export const UNMATCHED_ROUTE = '$default';
 
 /** The environment variable each queue's URL is passed in. */
 export const queueUrlEnv = (name: QueueName): string => `${name.toUpperCase()}_QUEUE_URL`;

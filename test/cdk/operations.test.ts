@@ -6,7 +6,7 @@ import { buildApp } from '../../lib/app';
 import { deployOptionsSchema } from '../../lib/options';
 import type { NotificationsStack } from '../../lib/stack';
 import { apiRoutes } from '../../lambdas/local/stack';
-import { QUEUES, SCHEDULED } from '../../lambdas/shared/topology';
+import { QUEUES, SCHEDULED, UNMATCHED_ROUTE } from '../../lambdas/shared/topology';
 
 /** Deploy options, alarms, the two kinds of API, and both cdk-nag packs. Templates only: no bundling. */
 const synth = (context: Record<string, unknown> = {}) => {
@@ -162,9 +162,14 @@ function templateRoutes(stack: NotificationsStack, t: Template): string[] {
     if (!ref) return '';
     return `${pathOf(res[ref].Properties.ParentId)}/${res[ref].Properties.PathPart}`;
   };
-  return ofType(t, 'AWS::ApiGateway::Method').map(
-    ([, m]) => `${m.Properties.HttpMethod} ${pathOf(m.Properties.ResourceId)} -> ${fnOf(m.Properties.Integration.Uri)}`,
+  const routes = ofType(t, 'AWS::ApiGateway::Method').map(
+    ([, m]) => `${m.Properties.HttpMethod} ${pathOf(m.Properties.ResourceId) || '/'} -> ${fnOf(m.Properties.Integration.Uri)}`,
   );
+  // A REST API has no `$default` route: `ANY /` and `ANY /{proxy+}` to one function are its equivalent.
+  const root = routes.find((r) => r.startsWith('ANY / -> '));
+  const fn = root?.slice('ANY / -> '.length);
+  if (!root || !routes.includes(`ANY /{proxy+} -> ${fn}`)) return routes;
+  return [...routes.filter((r) => r !== root && r !== `ANY /{proxy+} -> ${fn}`), `${UNMATCHED_ROUTE} -> ${fn}`];
 }
 
 describe.each(['http', 'rest'])('the %s API and the local API', (api) => {

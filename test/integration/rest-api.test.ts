@@ -18,9 +18,10 @@ describe('the API behind a REST API (payload 1.0)', () => {
     expect(s.url).toMatch(/\/prod$/);
     const res = await fetch(`${s.url}/health`);
     expect([res.status, await res.json()]).toEqual([200, { status: 'ok' }]);
-    // Outside the stage, or on a route that does not exist, a REST API answers 403.
+    // Outside the stage a REST API answers 403; inside it, a path no route serves reaches the catch-all route: Courier's 404.
     expect((await fetch(s.url.replace(/\/prod$/, '/health'))).status).toBe(403);
-    expect((await s.http('GET', '/nowhere')).status).toBe(403);
+    const nowhere = await s.http('GET', '/nowhere/at/all');
+    expect([nowhere.status, nowhere.json]).toEqual([404, { message: 'No route for GET /nowhere/at/all', type: 'invalid_request_error' }]);
   });
 
   it('serves ids with slashes, spaces and @ through the official SDK', async () => {

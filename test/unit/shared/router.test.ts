@@ -3,15 +3,21 @@ import { createRouter, ok, route, type Route } from '../../../lambdas/shared/rou
 import { dispatcher } from '../../../lambdas/shared/api';
 import { httpEvent } from '../../helpers/events';
 
-const echo = (path: string, method: 'GET' | 'PUT' = 'GET'): Route => route({ method, path, handler: async ({ params }) => ok({ path, params }) });
+const echo = (path: string, method: 'GET' | 'PUT' | 'DELETE' = 'GET', greedy?: string): Route =>
+  route({ method, path, greedy, handler: async ({ params }) => ok({ path, params }) });
 
 const routes = [
-  echo('/profiles/:user_id'),
-  echo('/profiles/:user_id', 'PUT'),
-  echo('/profiles/:user_id/lists'),
-  echo('/lists/:list_id/subscriptions/:user_id'),
+  echo('/profiles/:user_id', 'GET', 'user_id'),
+  echo('/profiles/:user_id', 'PUT', 'user_id'),
+  echo('/profiles/:user_id/lists', 'GET', 'user_id'),
+  echo('/lists/:list_id/subscriptions/:user_id', 'GET', 'user_id'),
   echo('/tenants/:tenant_id/users'),
   echo('/tenants/:tenant_id/templates/:template_id'),
+  echo('/notifications/:id'),
+  echo('/notifications/:id', 'DELETE'),
+  echo('/notifications/:id/versions'),
+  echo('/notifications/:id/:submission_id/checks'),
+  echo('/notifications/:id/elements/:element_id'),
 ];
 const router = createRouter(routes);
 
@@ -22,18 +28,35 @@ describe('router on decoded API Gateway paths', () => {
     ['/profiles/team/a b/lists', '/profiles/:user_id/lists', { user_id: 'team/a b' }],
     ['/profiles/u1/', '/profiles/:user_id', { user_id: 'u1' }],
     ['/lists/a.b/subscriptions/u/1', '/lists/:list_id/subscriptions/:user_id', { list_id: 'a.b', user_id: 'u/1' }],
-    ['/tenants/t/1/users', '/tenants/:tenant_id/users', { tenant_id: 't/1' }],
+    ['/tenants/acme/users', '/tenants/:tenant_id/users', { tenant_id: 'acme' }],
     ['/tenants/acme/templates/users', '/tenants/:tenant_id/templates/:template_id', { tenant_id: 'acme', template_id: 'users' }],
     ['/profiles/50%', '/profiles/:user_id', { user_id: '50%' }],
+    ['/notifications/n1', '/notifications/:id', { id: 'n1' }],
+    ['/notifications/n1/versions', '/notifications/:id/versions', { id: 'n1' }],
+    ['/notifications/n1/s1/checks', '/notifications/:id/:submission_id/checks', { id: 'n1', submission_id: 's1' }],
+    ['/notifications/n1/elements/checks', '/notifications/:id/elements/:element_id', { id: 'n1', element_id: 'checks' }],
   ])('%s matches %s', (path, pattern, params) => {
     const m = router.match('GET', path);
     expect([m.route.path, m.params]).toEqual([pattern, params]);
+  });
+
+  it('matches a parameter to one segment unless the route declares it greedy', () => {
+    // `/tenants/t/1/users` is no tenant `t/1`, and a sub-path no route serves is no notification `x/s/checks`.
+    expect(() => router.match('GET', '/tenants/t/1/users')).toThrow(expect.objectContaining({ status: 404 }));
+    expect(() => router.match('DELETE', '/notifications/x/s/checks')).toThrow(expect.objectContaining({ status: 405 }));
+    expect(() => router.match('PUT', '/notifications/x/content')).toThrow(expect.objectContaining({ status: 404 }));
   });
 
   it('tells an unknown path (404) from a known path with the wrong method (405)', () => {
     expect(() => router.match('GET', '/nothing/here')).toThrow(expect.objectContaining({ status: 404 }));
     expect(() => router.match('DELETE', '/profiles/u1')).toThrow(expect.objectContaining({ status: 405 }));
     expect(() => router.match('GET', '/profiles/')).toThrow(expect.objectContaining({ status: 404 }));
+  });
+
+  it('refuses, when it is made, a table with two routes of one method and one shape', () => {
+    expect(() => createRouter([echo('/brands/:brand_id'), echo('/brands/:id')])).toThrow('Ambiguous routes: GET /brands/:brand_id and /brands/:id');
+    expect(() => createRouter([echo('/brands/:brand_id'), echo('/brands/:id', 'DELETE')])).not.toThrow();
+    expect(() => route({ method: 'GET', path: '/a/:id', greedy: 'user_id', handler: async () => ok({}) })).toThrow('greedy parameter user_id');
   });
 });
 
