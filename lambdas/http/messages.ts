@@ -2,8 +2,19 @@ import { z } from 'zod';
 import { parseMessageId } from '../domain/send';
 import { apiHandler } from '../shared/api';
 import { NotFoundError, ValidationError } from '../shared/errors';
-import { ok, route, type Reply } from '../shared/router';
-import { findMessage, listRequestMessages, recipientMessages, requestsForTrace, requestsInBucket, writeMessage, type MessageRecord } from '../store/messages';
+import { noContent, ok, route, type Reply } from '../shared/router';
+import {
+  archivedRequests,
+  archiveRequest,
+  findMessage,
+  listRequestMessages,
+  recipientMessages,
+  requestHourAtOrBefore,
+  requestsForTrace,
+  requestsInBucket,
+  writeMessage,
+  type MessageRecord,
+} from '../store/messages';
 import { now as clockNow } from '../shared/clock';
 import { packCursor, unpackCursor } from '../shared/cursor';
 import { changed, retryOnConflict } from '../store/conditional';
@@ -69,8 +80,7 @@ function matches(m: MessageRecord, q: ListQuery, after: number | undefined): boo
   if (q.traceId && m.traceId !== q.traceId) return false;
   if (q.provider?.length && !q.provider.includes(m.provider ?? '')) return false;
   const tags = [...(q.tag ?? []), ...(q.tags ?? [])];
-  if (tags.length && !tags.some((t) => m.tags.includes(t))) return false;
-  return q.archived !== 'true';
+  return !tags.length || tags.some((t) => m.tags.includes(t));
 }
 
 /** The message a message id names (a single send's pending message too), or undefined. */
@@ -89,8 +99,6 @@ async function mustGet(messageId: string): Promise<MessageRecord> {
 const PAGE = 50;
 /** Index queries one listing call may spend before it answers with what it found and a cursor. */
 const QUERY_BUDGET = 60;
-/** Without enqueued_after, a listing looks back this far. */
-const LOOKBACK_MS = 7 * 24 * 3600 * 1000;
 const HOUR = 3600 * 1000;
 
 const browseCursor = z.object({ b: z.number().int(), k: z.string().optional(), r: z.string().optional(), m: z.string().optional() });
@@ -100,27 +108,37 @@ const decode = (cursor: string | undefined): BrowseCursor | undefined => (cursor
 const encode = (c: BrowseCursor) => packCursor(c);
 
 /**
- * Lists messages newest first by walking the hourly request buckets backwards and each request's
- * messages, applying the filters as it goes; it stops after a page of results or its query budget,
- * returning a cursor that resumes exactly where it stopped. A trace id is looked up directly.
+ * Lists messages newest first by walking the hourly request buckets that hold requests (the hours
+ * directory names them, so empty hours cost nothing and the walk knows when nothing older exists)
+ * and each request's messages, applying the filters as it goes; it stops after a page of results
+ * or its query budget, returning a cursor that resumes exactly where it stopped. There is no
+ * look-back window: the cursor pages back through everything retained. Archived requests'
+ * messages are left out unless `archived=true`. A trace id or message id is looked up directly.
  */
 async function listMessages(q: ListQuery): Promise<{ results: MessageRecord[]; cursor?: string }> {
   const parsedAfter = q.enqueued_after === undefined ? undefined : /^\d+$/.test(q.enqueued_after) ? Number(q.enqueued_after) : Date.parse(q.enqueued_after);
   if (parsedAfter !== undefined && Number.isNaN(parsedAfter))
     throw new ValidationError('Invalid request: query.enqueued_after must be epoch ms or an ISO-8601 time');
+  const withArchived = q.archived === 'true';
   if (q.messageId) {
     const m = await findRecord(q.messageId);
-    return { results: m && matches(m, q, parsedAfter) ? [m] : [] };
+    const shown = m && matches(m, q, parsedAfter) && (withArchived || !(await archivedRequests([m.requestId])).size);
+    return { results: shown ? [m] : [] };
   }
-  if (q.traceId) return listTrace(q, parsedAfter);
-  if (q.recipient) return listRecipient(q, parsedAfter);
+  if (q.traceId) return listTrace(q, parsedAfter, withArchived);
+  if (q.recipient) return listRecipient(q, parsedAfter, withArchived);
 
-  const now = clockNow();
-  const oldest = Math.max(parsedAfter ?? now - LOOKBACK_MS, now - 30 * 24 * HOUR);
-  let c: BrowseCursor = decode(q.cursor) ?? { b: now };
+  const oldestHour = parsedAfter === undefined ? undefined : parsedAfter - (parsedAfter % HOUR);
   const results: MessageRecord[] = [];
   let queries = 0;
-  while (c.b >= oldest - HOUR && results.length < PAGE && queries < QUERY_BUDGET) {
+  /** The next older hour holding requests, or undefined: the listing ends. */
+  const olderThan = async (at: number): Promise<BrowseCursor | undefined> => {
+    queries += 1;
+    const hour = await requestHourAtOrBefore(at);
+    return hour === undefined || (oldestHour !== undefined && hour < oldestHour) ? undefined : { b: hour };
+  };
+  let c = q.cursor ? decode(q.cursor) : await olderThan(clockNow());
+  while (c && results.length < PAGE && queries < QUERY_BUDGET) {
     if (c.r) {
       const page = await listRequestMessages(c.r, PAGE, c.m);
       queries += 1;
@@ -129,15 +147,15 @@ async function listMessages(q: ListQuery): Promise<{ results: MessageRecord[]; c
       continue;
     }
     if (c.k === 'END') {
-      c = { b: c.b - HOUR };
+      c = await olderThan(c.b - 1);
       continue;
     }
     const bucket = await requestsInBucket(c.b, 1, c.k);
     queries += 1;
-    c = bucket.ids.length ? { b: c.b, k: bucket.cursor ?? 'END', r: bucket.ids[0] } : { b: c.b - HOUR };
+    const next = bucket.requests[0];
+    c = { b: c.b, k: bucket.cursor ?? 'END', ...(next && (withArchived || !next.archived) ? { r: next.id } : {}) };
   }
-  const more = c.b >= oldest - HOUR;
-  return { results, cursor: more ? encode(c) : undefined };
+  return { results, cursor: c ? encode(c) : undefined };
 }
 
 /**
@@ -145,16 +163,18 @@ async function listMessages(q: ListQuery): Promise<{ results: MessageRecord[]; c
  * page, however many messages others have, with no look-back window. The other filters apply to
  * the page (which may then be short; the cursor continues); past `enqueued_after` it ends.
  */
-async function listRecipient(q: ListQuery, after: number | undefined): Promise<{ results: MessageRecord[]; cursor?: string }> {
-  const page = await recipientMessages(q.recipient!, PAGE, q.cursor);
+async function listRecipient(q: ListQuery, after: number | undefined, withArchived: boolean): Promise<{ results: MessageRecord[]; cursor?: string }> {
+  const page = await recipientMessages(q.recipient!, PAGE, q.cursor, withArchived);
   const results = page.items.filter((m) => matches(m, q, after));
   const reachedAfter = after !== undefined && page.items.some((m) => m.enqueued <= after);
   return { results, cursor: reachedAfter ? undefined : page.cursor };
 }
 
 /** A trace's requests newest first, each request's messages a page at a time; the cursor says where. */
-async function listTrace(q: ListQuery, after: number | undefined): Promise<{ results: MessageRecord[]; cursor?: string }> {
-  const requests = (await requestsForTrace(q.traceId!)).reverse();
+async function listTrace(q: ListQuery, after: number | undefined, withArchived: boolean): Promise<{ results: MessageRecord[]; cursor?: string }> {
+  const traced = (await requestsForTrace(q.traceId!)).reverse();
+  const archived = withArchived ? new Set<string>() : await archivedRequests(traced);
+  const requests = traced.filter((id) => !archived.has(id));
   let c: BrowseCursor = decode(q.cursor) ?? { b: 0 };
   const results: MessageRecord[] = [];
   let queries = 0;
@@ -196,6 +216,14 @@ async function cancel(messageId: string): Promise<Reply> {
 }
 
 export const routes = [
+  route({
+    method: 'PUT',
+    path: '/requests/:request_id/archive',
+    handler: async ({ params }) => {
+      if (!(await archiveRequest(params.request_id))) throw new NotFoundError(`Request ${params.request_id} not found`);
+      return noContent();
+    },
+  }),
   route({
     method: 'POST',
     path: '/messages/:message_id/cancel',

@@ -115,7 +115,7 @@ export const API_GROUPS: ApiGroup[] = [
     table: withApiKey('Query', 'BatchGetItem', 'BatchWriteItem'),
     delivers: true,
   },
-  { module: 'messages', segments: ['messages'], table: withApiKey('Query', 'BatchGetItem') },
+  { module: 'messages', segments: ['messages', 'requests'], table: withApiKey('Query', 'BatchGetItem') },
   { module: 'bulk', segments: ['bulk'], queues: ['fanout'], table: withApiKey('Query', 'BatchWriteItem') },
   /** Also makes the token signing secret on first use (PutItem) when USER_TOKEN_SECRET is unset. */
   { module: 'auth', segments: ['auth'], table: withApiKey(), signsTokens: true },

@@ -140,7 +140,18 @@ export const requestKeys = {
   requestIdOf: (pk: string): string => pk.slice('REQUEST#'.length),
   requestIndex: (requestId: string, at: number): IndexKey => ({ gsi1pk: requestKeys.bucket(at), gsi1sk: `${sortableTime(at)}#${requestId}` }),
   /** gsi1 partition of the requests enqueued in the hour containing `at` (epoch ms). */
-  bucket: (at: number): string => `REQUESTS#${new Date(at).toISOString().slice(0, 13)}`,
+  bucket: (at: number): string => `REQUESTS#${requestKeys.hourOf(at)}`,
+  /** The UTC hour containing `at`, as its bucket and its directory entry name it (`2026-11-30T02`). */
+  hourOf: (at: number): string => new Date(at).toISOString().slice(0, 13),
+  /**
+   * The directory of hour buckets that hold requests, one item per hour in one partition (written
+   * once an hour by each warm function that stores a request), so a listing steps from one
+   * non-empty bucket to the next older one and knows when there is none.
+   */
+  requestHour: (at: number): Key => ({ pk: 'REQUEST-HOURS', sk: requestKeys.hourOf(at) }),
+  requestHours: 'REQUEST-HOURS',
+  /** Marks an archived request (`PUT /requests/:id/archive`): a small item a listing reads beside the records. */
+  archived: (requestId: string): Key => ({ pk: `REQUEST#${requestId}`, sk: 'ARCHIVED' }),
   message: (requestId: string, suffix: string): Key => ({ pk: `REQUEST#${requestId}`, sk: `MSG#${suffix}` }),
   messagesPrefix: 'MSG#',
   /**

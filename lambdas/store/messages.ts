@@ -645,6 +645,7 @@ export async function createRequest(
   // A single send stored with its message finished (D14) needs neither a marker nor the walk.
   const finished = req.record !== undefined && TERMINAL.has(req.record.status);
   await batchWrite([
+    ...hourEntry(req.enqueued),
     ...(walked || finished ? [] : [{ put: openItem(req.requestId, checkAt, req.single) }]),
     ...(traceId ? [{ put: { ...requestKeys.trace(traceId, req.requestId), _t: 'Trace', doc: '{}', ...retention(req.dueAt) } }] : []),
   ]);
@@ -748,7 +749,12 @@ export async function indexRecipients(req: RequestRecord, recipients: DeliveryRe
  * records in one BatchGetItem, with the requests of single sends (whose message may be in their
  * request). An entry whose record is not written yet or is gone is left out.
  */
-export async function recipientMessages(recipient: string, limit: number, cursor?: string): Promise<{ items: MessageRecord[]; cursor?: string }> {
+export async function recipientMessages(
+  recipient: string,
+  limit: number,
+  cursor?: string,
+  includeArchived = false,
+): Promise<{ items: MessageRecord[]; cursor?: string }> {
   const page = await queryPage({ partition: requestKeys.recipientPartition(recipient), prefix: requestKeys.recipientPrefix, limit, cursor, newestFirst: true });
   const messageIds = page.items.map((e) => String(e.messageId));
   const ids = messageIds.flatMap((messageId) => parseMessageId(messageId) ?? []);
@@ -757,14 +763,25 @@ export async function recipientMessages(recipient: string, limit: number, cursor
   // A message in a delivery job's record is read with its job's (once for all of its slots).
   const keyOf = (id: (typeof ids)[number]) =>
     id.slot ? requestKeys.job(id.requestId, id.slot.outbox, id.slot.job) : requestKeys.message(id.requestId, id.suffix);
+  // Unless archived requests are asked for, their markers are read in the same BatchGetItem.
   const keys = [
-    ...new Map(ids.flatMap((id) => [keyOf(id), ...(id.suffix === '-' ? [requestKeys.request(id.requestId)] : [])]).map((k) => [`${k.pk}/${k.sk}`, k])).values(),
+    ...new Map(
+      ids
+        .flatMap((id) => [
+          keyOf(id),
+          ...(id.suffix === '-' ? [requestKeys.request(id.requestId)] : []),
+          ...(includeArchived ? [] : [requestKeys.archived(id.requestId)]),
+        ])
+        .map((k) => [`${k.pk}/${k.sk}`, k]),
+    ).values(),
   ];
   const found = new Map<string, MessageRecord>();
   const pending = new Map<string, MessageRecord>();
   const jobs = new Map<string, StoredItem>();
+  const archived = new Set<string>();
   for (const item of await batchGet(keys)) {
-    if (item._t === 'Request') {
+    if (item._t === 'Archived') archived.add(requestKeys.requestIdOf(item.pk));
+    else if (item._t === 'Request') {
       const req = toRequest(item);
       if (req.single) pending.set(req.requestId, pendingRecord(req));
     } else if (item._t === 'Job') jobs.set(`${item.pk}/${item.sk}`, item);
@@ -781,7 +798,8 @@ export async function recipientMessages(recipient: string, limit: number, cursor
     const stored = await storedSlot(parsed.get(job)!, id.requestId, id.suffix, id.slot!.slot);
     if (stored) found.set(stored.record.id, stored.record);
   }
-  return { items: messageIds.flatMap((id) => found.get(id) ?? pending.get(id) ?? []), cursor: page.cursor };
+  const shown = (m: MessageRecord) => !archived.has(m.requestId);
+  return { items: messageIds.flatMap((id) => found.get(id) ?? pending.get(id) ?? []).filter(shown), cursor: page.cursor };
 }
 
 const openItem = (requestId: string, checkAt: number, single: boolean | undefined) => ({
@@ -976,8 +994,60 @@ export async function requestsForTrace(traceId: string): Promise<string[]> {
   return ids;
 }
 
-/** One page of request ids enqueued in an hour bucket, newest first. */
-export async function requestsInBucket(at: number, limit: number, cursor?: string): Promise<{ ids: string[]; cursor?: string }> {
+/** One page of the requests enqueued in an hour bucket, newest first, each with whether it is archived. */
+export async function requestsInBucket(
+  at: number,
+  limit: number,
+  cursor?: string,
+): Promise<{ requests: { id: string; archived: boolean }[]; cursor?: string }> {
   const page = await queryPage({ index: GSI1, partition: requestKeys.bucket(at), limit, cursor, newestFirst: true });
-  return { ids: page.items.map((i) => requestKeys.requestIdOf(i.pk)), cursor: page.cursor };
+  return { requests: page.items.map((i) => ({ id: requestKeys.requestIdOf(i.pk), archived: i.archived === true })), cursor: page.cursor };
+}
+
+/** The start (epoch ms) of the newest hour at or before `at` that holds requests, from the hours directory; undefined when none does. */
+export async function requestHourAtOrBefore(at: number): Promise<number | undefined> {
+  const page = await queryPage({ partition: requestKeys.requestHours, range: ['0', requestKeys.hourOf(at)], limit: 1, newestFirst: true });
+  return page.items.length ? Date.parse(`${page.items[0].sk}:00:00Z`) : undefined;
+}
+
+/** Hours this warm function has entered in the directory: each is written once per process. */
+const hoursWritten = new Set<string>();
+
+/** The directory entry of a request's hour, when this process has not written it yet (a BatchWriteItem put). */
+function hourEntry(at: number): { put: Record<string, unknown> }[] {
+  const key = requestKeys.requestHour(at);
+  if (hoursWritten.has(key.sk)) return [];
+  hoursWritten.add(key.sk);
+  // Kept an hour past the last request of the hour could be kept.
+  return [{ put: { ...key, _t: 'RequestHour', ...ttlFor(config.MESSAGE_RETENTION_DAYS, Date.parse(`${key.sk}:00:00Z`) + 3_600_000) } }];
+}
+
+/**
+ * Archives a request (`PUT /requests/:id/archive`): flags the request item, which the hourly
+ * listing reads, and writes its marker, which listings by recipient, trace or message id read in
+ * the BatchGetItem that reads the records. False when there is no such request.
+ */
+export async function archiveRequest(requestId: string): Promise<boolean> {
+  return conditional(
+    new TransactWriteCommand({
+      TransactItems: [
+        {
+          Update: {
+            TableName: TABLE,
+            Key: requestKeys.request(requestId),
+            UpdateExpression: 'SET archived = :t',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeValues: { ':t': true },
+          },
+        },
+        { Put: { TableName: TABLE, Item: { ...requestKeys.archived(requestId), _t: 'Archived', ...retention() } } },
+      ],
+    }),
+  );
+}
+
+/** Of these requests, the archived ones (one BatchGetItem of their markers per 100). */
+export async function archivedRequests(requestIds: string[]): Promise<Set<string>> {
+  const items = await batchGet([...new Set(requestIds)].map((id) => requestKeys.archived(id)));
+  return new Set(items.map((i) => requestKeys.requestIdOf(i.pk)));
 }

@@ -83,11 +83,13 @@ describe(`a ${MEMBERS}-member tenant send`, () => {
  * the profile and the user's tenants. Before, through the delivery queue: 5.0 WRU, 2.5 RRU (the
  * request read back) and 3 SQS requests a send; before that, the record written with the request
  * (1 WRU), an open marker's put and delete (2), and an entry the inbox item then replaced (1).
+ * Since 2026-11-30 the hours directory the message listing walks costs 1 WRU once an hour per warm
+ * function (0.05 a send here, 0.1 when a run crosses the hour).
  */
 const SINGLE_SENDS = 20;
 const SINGLE_BUDGET = {
-  inbox: { wcu: 3.05, rcu: 1.55, sqsBilled: 0.01 },
-  email: { wcu: 3.05, rcu: 1.55, sqsBilled: 0.01 },
+  inbox: { wcu: 3.1, rcu: 1.55, sqsBilled: 0.01 },
+  email: { wcu: 3.1, rcu: 1.55, sqsBilled: 0.01 },
 };
 
 describe(`${SINGLE_SENDS} single sends`, () => {
