@@ -47,8 +47,9 @@ export const messageSchema = z
     brand_id: id.optional(),
     context: z.object({ tenant_id: id.optional() }).optional(),
     routing: routingSchema.optional(),
+    // A partial record: zod 4's record over an enum requires every key, which refused `{ email: {...} }`.
     channels: z
-      .record(
+      .partialRecord(
         z.enum(CHANNELS),
         z.looseObject({
           brand_id: id.optional(),

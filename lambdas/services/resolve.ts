@@ -1,6 +1,7 @@
 import { resolvePreference, type PreferenceDecision } from '../domain/preferences';
 import { type Brand, type ElementalContent } from '../domain/render';
 import { customRouting, DEFAULT_ROUTING, type Routing } from '../domain/routing';
+import type { StrategyChannels } from '../domain/routing-strategy';
 import {
   chooseBrand,
   chooseContextTenant,
@@ -17,6 +18,7 @@ import { targetData, type DeliveryRecipient } from '../shared/jobs';
 import { brands } from '../store/brands';
 import type { RequestRecord } from '../store/messages';
 import { getUserPreference, preferenceLayers, topics, type Topic } from '../store/preferences';
+import { strategies } from '../store/routing-strategies';
 import type { Profile } from '../store/profiles';
 import { getTemplateHead, getTemplateVersion, type TemplateBody } from '../store/tenant-templates';
 import { getPublishedVersion, templates } from '../store/templates';
@@ -28,10 +30,13 @@ const tenantCache = memo<TenantContext | undefined>(TTL_MS);
 const topicCache = memo<Topic | undefined>(TTL_MS);
 const brandCache = memo<Brand | undefined>(TTL_MS);
 const templateCache = memo<ResolvedTemplate | 'missing' | 'unpublished'>(TTL_MS);
+const strategyCache = memo<ResolvedStrategy | 'missing' | 'archived'>(TTL_MS);
 
 interface ResolvedTemplate {
   content: ElementalContent;
   routing?: Routing;
+  /** The routing strategy the template's `routing.strategy_id` names. */
+  strategyId?: string;
   topicId?: string;
   brandId?: string;
 }
@@ -45,6 +50,8 @@ export type Resolution =
       tenant?: TenantContext;
       content: ElementalContent;
       routing: Routing;
+      /** The channel settings of the template's routing strategy (its preferred providers), under the message's own `channels`. */
+      channels?: StrategyChannels;
       brand?: Brand;
       data: Record<string, unknown>;
       preference?: PreferenceDecision;
@@ -68,6 +75,7 @@ function loadTemplate(templateId: string): Promise<ResolvedTemplate | 'missing' 
     return {
       content: n.content as ElementalContent,
       routing: n.routing?.channels ? (n.routing as Routing) : undefined,
+      strategyId: n.routing?.strategy_id,
       topicId: n.subscription?.topic_id,
       brandId: n.brand?.id,
     };
@@ -86,12 +94,28 @@ function loadTenantTemplate(tenantId: string, templateId: string): Promise<Resol
   });
 }
 
+interface ResolvedStrategy {
+  routing: Routing;
+  channels: StrategyChannels;
+}
+
+function loadStrategy(strategyId: string): Promise<ResolvedStrategy | 'missing' | 'archived'> {
+  return strategyCache(strategyId, async () => {
+    const found = await strategies.get(strategyId);
+    if (!found) return 'missing';
+    if (found.doc.archived) return 'archived';
+    return { routing: found.doc.routing, channels: found.doc.channels };
+  });
+}
+
 const TENANT_TEMPLATE = 'tenant/';
 
 /**
  * Resolves one recipient (docs/decisions.md#d2, #d3, #d4, #d5): template, tenant context (first match: recipient,
  * message, fan-out tenant, auto-infer), merged profile, preferences (FILTERED with the deciding
- * layer), routing (custom routing replaces the message's), brand and data.
+ * layer), routing (custom routing replaces the message's; a template's routing strategy routes as
+ * the template's own routing would, and a strategy missing or archived ends it UNROUTABLE), brand
+ * and data.
  */
 export async function resolveRecipient(req: RequestRecord, r: DeliveryRecipient, storedProfile: Profile | undefined): Promise<Resolution> {
   const m = req.message;
@@ -102,6 +126,15 @@ export async function resolveRecipient(req: RequestRecord, r: DeliveryRecipient,
     if (t === 'missing') return { end: 'UNMAPPED', error: `Template ${m.template} not found` };
     if (t === 'unpublished') return { end: 'UNROUTABLE', reason: 'UNPUBLISHED', error: `Template ${m.template} has no published version` };
     template = t;
+  }
+  let strategy: ResolvedStrategy | undefined;
+  if (template?.strategyId) {
+    const found = await loadStrategy(template.strategyId);
+    if (found === 'missing' || found === 'archived') {
+      const error = `Routing strategy ${template.strategyId} (routing.strategy_id of template ${m.template}) ${found === 'missing' ? 'not found' : 'is archived'}`;
+      return { end: 'UNROUTABLE', error, detail: { strategy_id: template.strategyId } };
+    }
+    strategy = found;
   }
 
   const named = r.tenantId ?? m.context?.tenant_id ?? r.fanoutTenantId;
@@ -128,7 +161,7 @@ export async function resolveRecipient(req: RequestRecord, r: DeliveryRecipient,
     r.membershipProfile ?? (tenant && r.userId && !r.fanoutTenantId ? (await getMembership(tenant.tenant.id, r.userId))?.profile : undefined);
   const profile = mergeRecipientProfile({ tenantUserProfile: tenant?.user_profile, membershipProfile, storedProfile, inline: r.inline });
 
-  let routing = m.routing ?? template?.routing ?? DEFAULT_ROUTING;
+  let routing = m.routing ?? template?.routing ?? strategy?.routing ?? DEFAULT_ROUTING;
   let preference: PreferenceDecision | undefined;
   const topicId = m.preferences?.subscription_topic_id ?? template?.topicId;
   if (topicId) {
@@ -149,7 +182,7 @@ export async function resolveRecipient(req: RequestRecord, r: DeliveryRecipient,
   const brand = brandId ? await brandCache(brandId, async () => brandView(brandId, (await brands.get(brandId))?.doc)) : undefined;
 
   const content = (m.content ?? template?.content) as ElementalContent;
-  return { profile, tenant, content, routing, brand, data: { ...m.data, ...targetData(m, r) }, preference };
+  return { profile, tenant, content, routing, channels: strategy?.channels, brand, data: { ...m.data, ...targetData(m, r) }, preference };
 }
 
 const brandView = (id: string, doc: { name: string; settings: Record<string, unknown> } | undefined): Brand | undefined =>

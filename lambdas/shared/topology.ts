@@ -104,6 +104,8 @@ export const API_GROUPS: ApiGroup[] = [
   { module: 'brands', segments: ['brands'], table: withApiKey('Query') },
   { module: 'notifications', segments: ['notifications'], table: withApiKey('Query') },
   { module: 'providers', segments: ['providers'], table: withApiKey('Query') },
+  /** Strategies are workspace documents (GetItem, UpdateItem); listings and archive's check of the templates naming one page collections (Query). */
+  { module: 'routing-strategies', segments: ['routing-strategies'], table: withApiKey('Query') },
   /**
    * Stores requests (PutItem; a recipient index entry, BatchWriteItem) and delivers a single send
    * due at once itself, as the delivery worker would (its reads: Query, BatchGetItem).

@@ -101,7 +101,7 @@ export const keys = {
   audienceMemberIndex: (userId: string, audienceId: string): IndexKey => ({ gsi1pk: `USERAUDIENCES#${esc(userId)}`, gsi1sk: esc(audienceId) }),
   userAudiences: (userId: string): string => `USERAUDIENCES#${esc(userId)}`,
 
-  /** Workspace documents with a collection listing in gsi1: topics, brands, templates, providers. */
+  /** Workspace documents with a collection listing in gsi1: topics, brands, templates, providers, routing strategies. */
   document: (kind: DocumentKind, id: string): Key => ({ pk: `${kind}#${esc(id)}`, sk: kind }),
   documentIndex: (kind: DocumentKind, id: string): IndexKey => ({ gsi1pk: `${kind}S`, gsi1sk: esc(id) }),
   documentCollection: (kind: DocumentKind): string => `${kind}S`,
@@ -209,7 +209,7 @@ export const OPEN_SHARDS = 16;
 /** The open-marker shard of a request, in 0..OPEN_SHARDS-1. */
 export const openShardOf = (requestId: string): number => shardOf(requestId) % OPEN_SHARDS;
 
-export type DocumentKind = 'TOPIC' | 'BRAND' | 'NOTIFICATION' | 'PROVIDER';
+export type DocumentKind = 'TOPIC' | 'BRAND' | 'NOTIFICATION' | 'PROVIDER' | 'ROUTING_STRATEGY';
 
 /** A stable shard in 0..15 from the id (FNV-1a), for write-spread collections. */
 export const PROFILE_SHARDS = 16;

@@ -3,6 +3,7 @@ import { now as clock } from '../shared/clock';
 import { afterProviderFailure } from '../domain/retry';
 import type { Address } from '../domain/addresses';
 import { channelAddress, nextSteps, targetKey, type Channel, type Outcome, type Reach, type Target } from '../domain/routing';
+import { preferredProviders } from '../domain/routing-strategy';
 import { parseMessageId, targetsOf } from '../domain/send';
 import { ProviderError } from '../providers/port';
 import { adapterFor, capabilities, fallbackProviders } from '../providers/registry';
@@ -121,14 +122,15 @@ const reachOf = async (userId: string | undefined): Promise<Reach> => ({ hasUser
 
 /**
  * The providers to try for a target, in order: the configured ones for its channel (only the pinned
- * provider when the target names one; reordered by `message.channels[ch].providers`), else the
- * built-in fallbacks for the channel (inbox, and the local capture targets in local mode).
+ * provider when the target names one; reordered by `message.channels[ch].providers`, else by the
+ * template's routing strategy's `channels[ch].providers`), else the built-in fallbacks for the
+ * channel (inbox, and the local capture targets in local mode).
  */
-async function providersFor(req: RequestRecord, target: Target, address: Address | undefined): Promise<ProviderChoice[]> {
+async function providersFor(req: RequestRecord, res: Resolved, target: Target, address: Address | undefined): Promise<ProviderChoice[]> {
   let list = (await configured()).filter((p) => p.channel === target.channel);
   if (!list.length) list = fallbackProviders(target.channel, address).map((p) => ({ ...p, channel: target.channel }));
   if (target.provider) list = list.filter((p) => p.provider === target.provider);
-  const preferred = req.message.channels?.[target.channel]?.providers;
+  const preferred = preferredProviders(target.channel, req.message.channels, res.channels);
   if (preferred?.length) list = preferred.flatMap((key) => list.filter((p) => p.provider === key));
   return list;
 }
@@ -190,7 +192,7 @@ async function runTarget(
   const key = targetKey(target);
   const address = channelAddress(target, res.profile, await reachOf(record.userId));
   const events: HistoryEvent[] = previous?.state === 'retry' ? [] : [{ ts: clock(), type: 'RENDERED', channel: key }];
-  const candidates = await providersFor(req, target, address);
+  const candidates = await providersFor(req, res, target, address);
   let attempts = previous?.attempts ?? 0;
   if (!candidates.length) {
     events.push({ ts: clock(), type: 'UNDELIVERABLE', channel: key, reason: 'NO_PROVIDERS' });
