@@ -1,6 +1,7 @@
 import { applyOperation, deepClone, JsonPatchError, type Operation } from 'fast-json-patch';
 import { z } from 'zod';
 import { apiHandler } from '../shared/api';
+import { listUserPreferences, type UserPreference } from '../store/preferences';
 import { listIdSchema } from '../domain/lists';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors';
 import { noContent, ok, route } from '../shared/router';
@@ -129,6 +130,22 @@ const profileListRoutes = [
   }),
 ];
 
+/**
+ * The user's own (workspace-wide) preferences, as Courier's ProfileRetrieveResponse carries them:
+ * by topic, each with its status and, when the user chose channels, `channel_preferences`.
+ */
+const recipientPreferences = (prefs: Map<string, UserPreference>) => ({
+  notifications: Object.fromEntries(
+    [...prefs].map(([topicId, p]) => [
+      topicId,
+      {
+        status: p.status,
+        ...(p.has_custom_routing && p.custom_routing?.length ? { channel_preferences: p.custom_routing.map((channel) => ({ channel })) } : {}),
+      },
+    ]),
+  ),
+});
+
 export const routes = [
   ...profileListRoutes,
   route({
@@ -136,9 +153,9 @@ export const routes = [
     path: '/profiles/:user_id',
     greedy: 'user_id',
     handler: async ({ params }) => {
-      const profile = await getProfile(params.user_id);
+      const [profile, preferences] = await Promise.all([getProfile(params.user_id), listUserPreferences(params.user_id)]);
       if (!profile) throw new NotFoundError(`Profile ${params.user_id} not found`);
-      return ok({ profile });
+      return ok({ profile, preferences: recipientPreferences(preferences) });
     },
   }),
   route({

@@ -15,7 +15,7 @@ describe('profiles over HTTP', () => {
     expect(put).toMatchObject({ status: 200, json: { status: 'SUCCESS' } });
     const get = await s.http('GET', `/profiles/${enc('team/a b@x.io')}`);
     expect(get.status).toBe(200);
-    expect(get.json).toEqual({ profile: { email: 'a@b.c', n: 1.5, deep: { list: [1, 'x', null] } } });
+    expect(get.json).toEqual({ profile: { email: 'a@b.c', n: 1.5, deep: { list: [1, 'x', null] } }, preferences: { notifications: {} } });
     expect(get.headers.get('content-type')).toBe('application/json');
   });
 

@@ -107,3 +107,27 @@ describe('tenant templates', () => {
     expect(await s.client.tenants.templates.versions.retrieve(version, { tenant_id: tenant, template_id: template })).toMatchObject({ id: template, version });
   });
 });
+
+describe('profiles', () => {
+  it('retrieves a profile with the user’s own preferences, as Courier’s ProfileRetrieveResponse carries them', async () => {
+    const user = uid('sdk-prefs');
+    const [quiet, picky] = [uid('topic'), uid('topic')];
+    await s.client.profiles.replace(user, { profile: { email: 'ada@example.test' } });
+    expect(await s.client.profiles.retrieve(user)).toEqual({ profile: { email: 'ada@example.test' }, preferences: { notifications: {} } });
+    await s.client.users.preferences.updateOrCreateTopic(quiet, { user_id: user, topic: { status: 'OPTED_OUT' } });
+    await s.client.users.preferences.updateOrCreateTopic(picky, {
+      user_id: user,
+      topic: { status: 'OPTED_IN', has_custom_routing: true, custom_routing: ['email', 'sms'] },
+    });
+    // A preference for one tenant is not the user's own: it stays out.
+    const tenant = uid('t');
+    await s.client.tenants.update(tenant, { name: tenant });
+    await s.client.users.preferences.updateOrCreateTopic(uid('topic'), { user_id: user, tenant_id: tenant, topic: { status: 'OPTED_OUT' } });
+    expect((await s.client.profiles.retrieve(user)).preferences).toEqual({
+      notifications: {
+        [quiet]: { status: 'OPTED_OUT' },
+        [picky]: { status: 'OPTED_IN', channel_preferences: [{ channel: 'email' }, { channel: 'sms' }] },
+      },
+    });
+  });
+});
