@@ -37,6 +37,8 @@ const STACK_OWNED = [
 /** Settings that hold secrets: never in a template (and so in every function's environment). */
 const SECRETS: Record<string, string> = {
   USER_TOKEN_SECRET: 'store the secret in SSM Parameter Store as a SecureString and pass its name as USER_TOKEN_SECRET_PARAMETER',
+  SEGMENT_SHARED_SECRET: 'store the secret in SSM Parameter Store as a SecureString and pass its name as SEGMENT_SHARED_SECRET_PARAMETER',
+  RUDDERSTACK_SHARED_SECRET: 'store the secret in SSM Parameter Store as a SecureString and pass its name as RUDDERSTACK_SHARED_SECRET_PARAMETER',
 };
 
 function checkSettings(settings: Record<string, string>): Record<string, string> {
@@ -74,7 +76,7 @@ function grantProviders(fn: AppFunction): void {
 }
 
 /**
- * Lets a function read the user-token secret from SSM Parameter Store. With the AWS managed key
+ * Lets a function read a secret (the user-token secret, an inbound webhook's) from SSM Parameter Store. With the AWS managed key
  * (aws/ssm) that is all it needs; a SecureString under your own KMS key also needs kms:Decrypt.
  */
 function grantTokenSecret(fn: AppFunction, name: string): void {
@@ -124,6 +126,7 @@ export class NotificationsStack extends Stack {
       this.functions[functionIds.api(group.module)] = fn;
       fn.bindTable(group.table);
       if (group.signsTokens && settings.USER_TOKEN_SECRET_PARAMETER) grantTokenSecret(fn, settings.USER_TOKEN_SECRET_PARAMETER);
+      for (const setting of group.secretParameters ?? []) if (settings[setting]) grantTokenSecret(fn, settings[setting]);
       if (group.delivers) grantProviders(fn);
       for (const name of group.queues ?? []) fn.bindQueue(queueUrlEnv(name), this.queues[name].queue);
       routes.push({ segments: group.segments, fn: fn.fn, public: group.public, unmatched: group.unmatched });

@@ -10,6 +10,7 @@ import {
   archiveTemplate,
   getPublishedVersion,
   listVersions,
+  mappedTemplateId,
   publish,
   readTemplate,
   saveDraft,
@@ -20,6 +21,9 @@ import {
 import { CLASSIC_PAGE_SIZE, classicPage, cursorQuery } from './paging';
 import { bodyId } from './schemas';
 
+/** Event ids one notification maps (its write and their mapping items are one transaction). */
+const MAX_EVENT_IDS = 40;
+
 const notificationBody = z.object({
   notification: z.object({
     name: z.string().min(1).max(256),
@@ -28,6 +32,12 @@ const notificationBody = z.object({
     subscription: z.object({ topic_id: bodyId }).nullish(),
     routing: z.union([z.object({ strategy_id: bodyId }), routingSchema]).nullish(),
     content: contentSchema,
+    /** Our addition to the SDK's body (Courier maps events in its UI): inbound events that send this notification. */
+    event_ids: z
+      .array(bodyId)
+      .max(MAX_EVENT_IDS)
+      .refine((ids) => new Set(ids).size === ids.length, 'must not repeat an event id')
+      .nullish(),
   }),
   state: z.enum(['DRAFT', 'PUBLISHED']).optional(),
 });
@@ -40,6 +50,7 @@ const toNotification = (b: Body['notification']): NotificationBody => ({
   subscription: b.subscription ?? null,
   routing: (b.routing as NotificationBody['routing']) ?? null,
   content: b.content as NotificationBody['content'],
+  ...(b.event_ids?.length ? { event_ids: b.event_ids } : {}),
 });
 
 const describe = (t: StoredDoc<TemplateDoc>, notification: NotificationBody, version: string) => ({
@@ -130,9 +141,14 @@ export const routes = [
   route({
     method: 'GET',
     path: '/notifications',
-    query: cursorQuery,
+    query: cursorQuery.extend({ event_id: bodyId.optional() }),
     handler: async ({ query }) => {
-      const page = await templates.list(CLASSIC_PAGE_SIZE, query.cursor);
+      // With event_id: the one notification the event is mapped to, if any (an event maps to one).
+      const mapped = query.event_id === undefined ? undefined : await mappedTemplateId(query.event_id);
+      const page =
+        query.event_id === undefined
+          ? await templates.list(CLASSIC_PAGE_SIZE, query.cursor)
+          : { items: mapped && !query.cursor ? [await templates.get(mapped)].filter((t) => t !== undefined) : [], cursor: undefined };
       const results = page.items
         .filter((t) => !t.doc.archived)
         .map((t) => ({ id: t.id, name: t.doc.draft.name, state: t.doc.state, tags: t.doc.draft.tags, created: t.created, creator: 'api' }));

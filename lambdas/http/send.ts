@@ -11,11 +11,13 @@ import {
   targetsOf,
   TargetError,
   toDestination,
+  type SendMessage,
 } from '../domain/send';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { apiHandler } from '../shared/api';
 import { config } from '../shared/config';
 import { ValidationError } from '../shared/errors';
-import { idempotentOperation, markSideEffect } from '../shared/idempotency';
+import { idempotentOperation, markSideEffect, type IdempotentOperation } from '../shared/idempotency';
 import { logger } from '../shared/logger';
 import { enqueueDelivery, enqueueFanout, type DeliveryJob } from '../shared/jobs';
 import { delaySecondsUntil } from '../shared/queue';
@@ -97,63 +99,75 @@ async function deliverInline(req: RequestRecord, deadline: number, stored: boole
   return accepted({ requestId });
 }
 
+/**
+ * Accepts a send (POST /send, and an inbound event mapped to a notification): stores the request
+ * and delivers it inline or through the queues. `op` names the request after an operation, so
+ * every attempt of the same operation (an Idempotency-Key, an inbound event's messageId) finds the
+ * request the first one stored instead of making a second one. `inline: false` never delivers in
+ * this function (D14): the queue does (inbound events, many to a request, answer at once).
+ */
+export async function acceptSend(
+  message: SendMessage,
+  event: APIGatewayProxyEventV2,
+  op: Pick<IdempotentOperation, 'created' | 'scope'> | undefined,
+  { inline = true }: { inline?: boolean } = {},
+) {
+  checkTargets(message.to);
+  const now = op?.created ?? clockNow();
+  const tooFar = delayLimitIssue(message.delay, now, config.MAX_DELAY_DAYS);
+  if (tooFar) throw new ValidationError(tooFar);
+  const requestId = op ? requestIdFor(op.created, op.scope) : newRequestId(now);
+  const dueAt = dueTime(message.delay, now);
+  const fresh: RequestRecord = {
+    requestId,
+    message,
+    enqueued: now,
+    single: isSingleRecipient(message.to),
+    dueAt,
+    expiresAt: expiryTime(message.expiry, now),
+  };
+  markSideEffect(event);
+  // A single send due at once needs no open marker: the sweeper's walk finds it if it is still
+  // unfinished a grace period on (store/singles-walk.ts). One stored long after its time (a retried
+  // Idempotency-Key) may be behind the walk already: it gets its marker.
+  const walked = fresh.single && fresh.dueAt === undefined && walkable(now);
+  const deadline = walked && inline ? inlineDeadline(clockNow()) : undefined;
+  // Without an operation no earlier attempt can have stored this request: the delivery
+  // stores it with its first write (D14). Under one, the request is stored (or found) first.
+  if (deadline !== undefined && !op) return deliverInline(fresh, deadline, false);
+  // Recipients are indexed for GET /messages?recipient= by their first delivery job, after it
+  // delivered (a message delivered to the inbox has its inbox item as its entry); a single send
+  // that is not due at once (or stored late) is indexed here, so it is listed while it waits.
+  const created = await createRequest(fresh, undefined, fresh.single && !walked ? [singleRecipientOf(fresh)] : [], walked);
+  if (deadline !== undefined && created) return deliverInline(fresh, deadline, true);
+  const req = created ? fresh : ((await getRequest(requestId)) ?? fresh);
+  // The first hop ends when the message is due, or when it expires if that comes first.
+  const delay = req.dueAt === undefined ? undefined : delaySecondsUntil(Math.min(req.dueAt, req.expiresAt ?? Infinity), clockNow());
+  try {
+    if (req.single) {
+      // One recipient needs no fan-out: the job goes straight to the delivery queue. Until a worker
+      // writes its record, the message is read (and cancelled) from the request (pendingRecord).
+      // A walked send's job is its first (it indexes the recipient); any other is a resumption.
+      await enqueueDelivery([{ type: 'deliver', requestId, recipients: [singleRecipientOf(req)], resume: !walked }], delay);
+    } else {
+      await enqueueFanout([{ type: 'send', requestId }], delay);
+    }
+  } catch (e) {
+    // The request is stored with its open marker: the sweeper drives it once SWEEP_GRACE_MS has
+    // passed. Answering 500 would make the caller send again; answering 202 loses nothing.
+    logger.warn('could not enqueue a stored request; the sweeper will drive it', { requestId, error: e as Error });
+  }
+  return accepted({ requestId });
+}
+
 export const routes = [
   route({
     method: 'POST',
     path: '/send',
     body: z.object({ message: messageSchema }),
-    handler: async ({ body, event }) => {
-      const message = body.message;
-      checkTargets(message.to);
-      // Under an Idempotency-Key the request is named after the key's operation, so a retry after a
-      // failure finds the request the first attempt stored instead of making a second one.
-      const op = idempotentOperation(event);
-      const now = op?.created ?? clockNow();
-      const tooFar = delayLimitIssue(message.delay, now, config.MAX_DELAY_DAYS);
-      if (tooFar) throw new ValidationError(tooFar);
-      const requestId = op ? requestIdFor(op.created, op.scope) : newRequestId(now);
-      const dueAt = dueTime(message.delay, now);
-      const fresh: RequestRecord = {
-        requestId,
-        message,
-        enqueued: now,
-        single: isSingleRecipient(message.to),
-        dueAt,
-        expiresAt: expiryTime(message.expiry, now),
-      };
-      markSideEffect(event);
-      // A single send due at once needs no open marker: the sweeper's walk finds it if it is still
-      // unfinished a grace period on (store/singles-walk.ts). One stored long after its time (a retried
-      // Idempotency-Key) may be behind the walk already: it gets its marker.
-      const walked = fresh.single && fresh.dueAt === undefined && walkable(now);
-      const deadline = walked ? inlineDeadline(clockNow()) : undefined;
-      // Without an Idempotency-Key no earlier attempt can have stored this request: the delivery
-      // stores it with its first write (D14). Under a key, the request is stored (or found) first.
-      if (deadline !== undefined && !op) return deliverInline(fresh, deadline, false);
-      // Recipients are indexed for GET /messages?recipient= by their first delivery job, after it
-      // delivered (a message delivered to the inbox has its inbox item as its entry); a single send
-      // that is not due at once (or stored late) is indexed here, so it is listed while it waits.
-      const created = await createRequest(fresh, undefined, fresh.single && !walked ? [singleRecipientOf(fresh)] : [], walked);
-      if (deadline !== undefined && created) return deliverInline(fresh, deadline, true);
-      const req = created ? fresh : ((await getRequest(requestId)) ?? fresh);
-      // The first hop ends when the message is due, or when it expires if that comes first.
-      const delay = req.dueAt === undefined ? undefined : delaySecondsUntil(Math.min(req.dueAt, req.expiresAt ?? Infinity), clockNow());
-      try {
-        if (req.single) {
-          // One recipient needs no fan-out: the job goes straight to the delivery queue. Until a worker
-          // writes its record, the message is read (and cancelled) from the request (pendingRecord).
-          // A walked send's job is its first (it indexes the recipient); any other is a resumption.
-          await enqueueDelivery([{ type: 'deliver', requestId, recipients: [singleRecipientOf(req)], resume: !walked }], delay);
-        } else {
-          await enqueueFanout([{ type: 'send', requestId }], delay);
-        }
-      } catch (e) {
-        // The request is stored with its open marker: the sweeper drives it once SWEEP_GRACE_MS has
-        // passed. Answering 500 would make the caller send again; answering 202 loses nothing.
-        logger.warn('could not enqueue a stored request; the sweeper will drive it', { requestId, error: e as Error });
-      }
-      return accepted({ requestId });
-    },
+    // Under an Idempotency-Key the request is named after the key's operation, so a retry after a
+    // failure finds the request the first attempt stored instead of making a second one.
+    handler: ({ body, event }) => acceptSend(body.message, event, idempotentOperation(event)),
   }),
 ];
 

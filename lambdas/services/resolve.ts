@@ -21,7 +21,7 @@ import { getUserPreference, preferenceLayers, topics, type Topic } from '../stor
 import { strategies } from '../store/routing-strategies';
 import type { Profile } from '../store/profiles';
 import { getTemplateHead, getTemplateVersion, type TemplateBody } from '../store/tenant-templates';
-import { getPublishedVersion, templates } from '../store/templates';
+import { getPublishedVersion, mappedTemplateId, templates } from '../store/templates';
 import { getMembership, listUserTenants, tenantChain } from '../store/tenants';
 
 /** Workspace data changes rarely and is read for every recipient: cached briefly per warm function. */
@@ -64,9 +64,20 @@ export function loadTenantContext(tenantId: string): Promise<TenantContext | und
   });
 }
 
-function loadTemplate(templateId: string): Promise<ResolvedTemplate | 'missing' | 'unpublished'> {
-  return templateCache(templateId, async () => {
-    const t = await templates.get(templateId);
+/**
+ * A send's `template`: the notification of that id, else the notification the event of that id
+ * is mapped to (`event_ids`), as Courier resolves a template id or an event id.
+ */
+function loadTemplate(templateOrEventId: string): Promise<ResolvedTemplate | 'missing' | 'unpublished'> {
+  return templateCache(templateOrEventId, async () => {
+    let templateId = templateOrEventId;
+    let t = await templates.get(templateId);
+    if (!t || t.doc.archived) {
+      const mapped = await mappedTemplateId(templateOrEventId);
+      if (mapped === undefined) return 'missing';
+      templateId = mapped;
+      t = await templates.get(templateId);
+    }
     if (!t || t.doc.archived) return 'missing';
     if (!t.doc.published) return 'unpublished';
     const v = await getPublishedVersion(templateId, t.doc.published);

@@ -6,7 +6,8 @@ import { dynamoIdempotencyStore } from '../store/idempotency';
 import { config } from './config';
 import { idempotency } from './idempotency';
 import { logger } from './logger';
-import { apiKeyAuth, errorResponder, jsonBody, payloadV2 } from './middleware';
+import { apiKeyAuth, errorResponder, jsonBody, payloadV2, webhookAuth } from './middleware';
+import { isPayloadV1, toPayloadV2 } from './payload';
 import { createRouter, toResult, type Route } from './router';
 import { userTokenAuth } from './tokens';
 
@@ -21,8 +22,12 @@ export function dispatcher(routes: Route[]) {
   };
 }
 
-/** Who may call a function's routes: API keys (the admin API), user tokens (the inbox), anyone (health). */
-export type ApiAuth = 'apiKey' | 'userToken' | 'none';
+/**
+ * Who may call a function's routes: API keys (the admin API), user tokens (the inbox), anyone
+ * (health), or a webhook's shared secret (`{ webhook }` answers why it refuses a request, or
+ * undefined to accept it: lambdas/http/inbound.ts).
+ */
+export type ApiAuth = 'apiKey' | 'userToken' | 'none' | { webhook: (event: APIGatewayProxyEventV2, rawBody: string) => Promise<string | undefined> };
 
 /**
  * The Lambda handler of an API resource group: Powertools' Lambda context in every log line
@@ -35,6 +40,18 @@ export function apiHandler(routes: Route[], { auth }: { auth: ApiAuth } = { auth
   const chain = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>().use(injectLambdaContext(logger)).use(payloadV2()).use(errorResponder());
   if (auth === 'apiKey') chain.use(apiKeyAuth(isActiveKeyHash)).use(idempotency(dynamoIdempotencyStore));
   if (auth === 'userToken') chain.use(userTokenAuth());
+  if (typeof auth === 'object') chain.use(webhookAuth(auth.webhook));
   if (auth !== 'none') chain.use(jsonBody(config.MAX_BODY_BYTES));
   return chain.handler(dispatcher(routes)) as unknown as HttpHandler;
+}
+
+/**
+ * One function serving routes of different credentials (the inbound group: the Courier route by
+ * API key, the CDP webhooks by shared secret): `pick` chooses the handler by path.
+ */
+export function handlerByPath(pick: (path: string) => HttpHandler): HttpHandler {
+  return (event, context) => {
+    const v2 = isPayloadV1(event) ? toPayloadV2(event) : event;
+    return pick(v2.rawPath ?? '')(v2, context);
+  };
 }

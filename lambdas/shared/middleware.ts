@@ -86,3 +86,19 @@ export function apiKeyAuth(isActiveKeyHash: (hash: string) => Promise<boolean>):
     },
   };
 }
+
+/**
+ * Accepts a request only when `verify` accepts its credentials, given the raw body (Segment signs
+ * the body): the inbound webhooks of customer data platforms, which carry a shared secret, never
+ * an API key. Runs before the body is parsed.
+ */
+export function webhookAuth(verify: (event: APIGatewayProxyEventV2, rawBody: string) => Promise<string | undefined>): HttpMiddleware {
+  return {
+    before: async (request) => {
+      const { body, isBase64Encoded } = request.event;
+      const raw = body === undefined || body === null ? '' : isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
+      const refusal = await verify(request.event, raw);
+      if (refusal !== undefined) throw new AuthenticationError(refusal);
+    },
+  };
+}

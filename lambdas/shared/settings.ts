@@ -77,6 +77,22 @@ export const configSchema = z.object({
     .string()
     .regex(/^\/?[A-Za-z0-9_.\-/]{1,1011}$/, 'must be an SSM parameter name (letters, digits, _ . - /)')
     .optional(),
+  /**
+   * Inbound webhooks (lambdas/http/inbound.ts): Segment's shared secret (it signs each request's
+   * body, `X-Signature`) and the password of RudderStack's basic auth. Unset (and no parameter):
+   * that route refuses every request. For the local stack; on AWS the *_PARAMETER settings name an
+   * SSM Parameter Store SecureString holding it, read at cold start and every few minutes.
+   */
+  SEGMENT_SHARED_SECRET: z.string().min(16).optional(),
+  SEGMENT_SHARED_SECRET_PARAMETER: z
+    .string()
+    .regex(/^\/?[A-Za-z0-9_.\-/]{1,1011}$/, 'must be an SSM parameter name (letters, digits, _ . - /)')
+    .optional(),
+  RUDDERSTACK_SHARED_SECRET: z.string().min(16).optional(),
+  RUDDERSTACK_SHARED_SECRET_PARAMETER: z
+    .string()
+    .regex(/^\/?[A-Za-z0-9_.\-/]{1,1011}$/, 'must be an SSM parameter name (letters, digits, _ . - /)')
+    .optional(),
   /** Workspace setting: the brand used when neither the send nor the tenant context names one. */
   DEFAULT_BRAND_ID: z.string().min(1).optional(),
   /** Workspace setting: a user with exactly one tenant membership gets that tenant as context. */

@@ -87,6 +87,8 @@ export interface ApiGroup {
   signsTokens?: boolean;
   /** Delivers messages itself (a single send due at once, http/send.ts): gets the delivery worker's provider grants. */
   delivers?: boolean;
+  /** Settings naming SSM parameters the group reads its secrets from (it is granted ssm:GetParameter on those set). */
+  secretParameters?: string[];
 }
 
 /** Every API function's timeout: API Gateway's integration timeout is 30 seconds. */
@@ -121,6 +123,19 @@ export const API_GROUPS: ApiGroup[] = [
   { module: 'bulk', segments: ['bulk'], queues: ['fanout'], table: withApiKey('Query', 'BatchWriteItem') },
   /** Also makes the token signing secret on first use (PutItem) when USER_TOKEN_SECRET is unset. */
   { module: 'auth', segments: ['auth'], table: withApiKey(), signsTokens: true },
+  /**
+   * Inbound events: `POST /inbound/courier` by API key, the Segment and RudderStack webhooks by their
+   * shared secrets. A mapped track stores a send request and enqueues it, as /send does under an
+   * Idempotency-Key (never delivered inline); identify merges a profile and group adds a
+   * membership (tenant and profile writes, audience re-evaluation through the fan-out queue).
+   */
+  {
+    module: 'inbound',
+    segments: ['inbound'],
+    queues: ['fanout', 'delivery'],
+    table: withApiKey('Query', 'BatchGetItem'),
+    secretParameters: ['SEGMENT_SHARED_SECRET_PARAMETER', 'RUDDERSTACK_SHARED_SECRET_PARAMETER'],
+  },
   /** End-user routes: a user token from /auth/issue-token, never an API key; reads and marks the user's inbox items. */
   { module: 'inbox', segments: ['inbox'], table: ['GetItem', 'Query', 'UpdateItem'], signsTokens: true },
 ];

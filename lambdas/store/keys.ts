@@ -110,6 +110,19 @@ export const keys = {
   documentVersionsPrefix: 'VERSION#',
 
   /**
+   * A notification's mapped event (`event_ids`): which template an inbound event or a send's
+   * `template: <event id>` resolves to. One item per event id, written and removed with the
+   * template's own write (store/templates.ts), so an event maps to at most one notification.
+   */
+  eventMapping: (eventId: string): Key => ({ pk: `EVENTMAP#${esc(eventId)}`, sk: 'EVENTMAP' }),
+
+  /**
+   * An inbound event (`/inbound/courier`, Segment, RudderStack) by its source and `messageId`: the
+   * record that applies a replay once, and what became of the event. Expires through `ttl`.
+   */
+  inboundEvent: (source: string, messageId: string): Key => ({ pk: `INBOUND#${source}#${esc(messageId)}`, sk: 'INBOUND' }),
+
+  /**
    * Inbox items, one per (user, message) in the user's partition: message ids sort by time, so a
    * newest-first Query lists the inbox (a per-tenant inbox filters it on the item's tenantId). The
    * partition also holds the recipient index entries of the user's other messages (`_t`

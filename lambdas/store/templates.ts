@@ -26,6 +26,8 @@ const notificationBody = z.object({
     title: z.string().optional(),
     body: z.string().optional(),
   }),
+  /** Inbound events mapped to this notification (an event id sent as `template`, or tracked, sends it). */
+  event_ids: z.array(z.string()).optional(),
 });
 export type NotificationBody = z.infer<typeof notificationBody>;
 /** Read loose: keys stored beyond these are kept as stored. */
@@ -80,13 +82,92 @@ async function writeTemplate(id: string, change: (current: TemplateDoc | undefin
     async () => {
       const item = createOnly ? undefined : await getItem(templateKey(id));
       const current = item ? parseDoc(item, templateDocSchema) : undefined;
-      const written = await upsertItem(templateKey(id), { ...templateFields(id), doc: JSON.stringify(change(current)) }, expectedOf(item));
-      if (written) return toRead(written);
+      const written = await writeWithMappings(id, item, current, change(current));
+      if (written) return written;
       if (createOnly) return undefined;
       throw changed(`Notification ${id}`);
     },
     { attempts: WRITE_ATTEMPTS },
   );
+}
+
+/** An event id of the notification being written is mapped to another notification: a 409. */
+export class EventMappedElsewhere extends ConflictError {
+  constructor(eventId: string, templateId: string) {
+    super(`Invalid request: body.notification.event_ids: event ${eventId} is mapped to notification ${templateId} already`);
+  }
+}
+
+/** The events a template document maps: its draft's `event_ids`, none once archived. */
+const mappedEvents = (doc: TemplateDoc | undefined): string[] => (doc && !doc.archived ? (doc.draft.event_ids ?? []) : []);
+
+/**
+ * Writes the template item, conditional on the item read, and keeps its event mappings right in
+ * the same transaction: a mapping item per event id it gains (conditional on the event being free
+ * or already this template's) and none for the ones it loses (conditional on their being this
+ * template's). Undefined when the template changed since it was read; EventMappedElsewhere when
+ * an event it gains is another notification's.
+ */
+async function writeWithMappings(
+  id: string,
+  item: StoredItem | undefined,
+  current: TemplateDoc | undefined,
+  next: TemplateDoc,
+): Promise<TemplateRead | undefined> {
+  const before = new Set(mappedEvents(current));
+  const after = new Set(mappedEvents(next));
+  const added = [...after].filter((e) => !before.has(e));
+  const removed = [...before].filter((e) => !after.has(e));
+  const fields = { ...templateFields(id), doc: JSON.stringify(next) };
+  if (!added.length && !removed.length) {
+    const written = await upsertItem(templateKey(id), fields, expectedOf(item));
+    return written ? toRead(written) : undefined;
+  }
+  const now = clockNow();
+  const rev = newRev();
+  const names: Record<string, string> = { '#created': 'created', '#updated': 'updated', '#rev': 'rev' };
+  const values: Record<string, unknown> = { ':now': now, ':next': rev };
+  const sets = ['#created = if_not_exists(#created, :now)', '#updated = :now', '#rev = :next'];
+  Object.entries(fields).forEach(([name, value], i) => {
+    names[`#a${i}`] = name;
+    values[`:v${i}`] = value;
+    sets.push(`#a${i} = :v${i}`);
+  });
+  // An event's mapping item is free or this template's (an item missing for an event it had is no refusal).
+  const mine = {
+    ConditionExpression: 'attribute_not_exists(pk) OR #tid = :tid',
+    ExpressionAttributeNames: { '#tid': 'templateId' },
+    ExpressionAttributeValues: { ':tid': id },
+  };
+  const transaction: TransactWriteCommandInput = {
+    TransactItems: [
+      {
+        Update: { TableName: TABLE, Key: templateKey(id), UpdateExpression: `SET ${sets.join(', ')}`, ...withExpectation(expectedOf(item), names, values) },
+      },
+      ...added.map((eventId) => ({
+        Put: {
+          TableName: TABLE,
+          Item: { ...keys.eventMapping(eventId), _t: 'EventMapping', eventId, templateId: id, created: now, updated: now, rev: newRev() },
+          ...mine,
+        },
+      })),
+      ...removed.map((eventId) => ({ Delete: { TableName: TABLE, Key: keys.eventMapping(eventId), ...mine } })),
+    ],
+  };
+  if (await conditional(new TransactWriteCommand(transaction))) {
+    return { stored: { id, doc: next, created: Number(item?.created ?? now), updated: now }, rev };
+  }
+  // Refused: an event another notification holds is a 409; anything else is this template changing.
+  const holders = await Promise.all(added.map((e) => getItem(keys.eventMapping(e))));
+  const taken = holders.find((h) => h !== undefined && h.templateId !== id);
+  if (taken) throw new EventMappedElsewhere(String(taken.eventId), String(taken.templateId));
+  return undefined;
+}
+
+/** The notification an event id is mapped to, if any. */
+export async function mappedTemplateId(eventId: string): Promise<string | undefined> {
+  const item = await getItem(keys.eventMapping(eventId));
+  return item ? String(item.templateId) : undefined;
 }
 
 /** Saves the draft (POST / PUT), keeping the published versions; undefined when `createOnly` and it exists. */
@@ -107,10 +188,11 @@ export function saveDraft(id: string, draft: NotificationBody, createOnly: boole
 export async function archiveTemplate(id: string): Promise<void> {
   await retryOnConflict(
     async () => {
-      const read = await readTemplate(id);
-      if (!read || read.stored.doc.archived) return;
-      const doc: TemplateDoc = { ...read.stored.doc, archived: true };
-      if (!(await upsertItem(templateKey(id), { ...templateFields(id), doc: JSON.stringify(doc) }, { rev: read.rev }))) throw changed(`Notification ${id}`);
+      const item = await getItem(templateKey(id));
+      if (!item) return;
+      const current = parseDoc(item, templateDocSchema);
+      if (current.archived) return;
+      if (!(await writeWithMappings(id, item, current, { ...current, archived: true }))) throw changed(`Notification ${id}`);
     },
     { attempts: WRITE_ATTEMPTS },
   );

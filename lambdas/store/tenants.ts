@@ -242,6 +242,16 @@ export async function hasChildren(tenantId: string): Promise<boolean> {
 /** A membership item as a membership, its document parsed by the membership schema. */
 export const toMembership = (item: StoredItem): Membership => ({ ...parseDoc(item, membershipSchema), created: Number(item.created) });
 
+/** Creates a root tenant unless one of its id exists (a CDP group call); true if it did. */
+export async function createTenantIfMissing(tenant: TenantRecord): Promise<boolean> {
+  const written = await upsertItem(
+    keys.tenant(tenant.id),
+    { _t: 'Tenant', tenantId: tenant.id, doc: JSON.stringify(tenant), ...keys.tenantIndex(tenant.id, tenant.parent_tenant_id) },
+    'absent',
+  );
+  return written !== undefined;
+}
+
 /**
  * Adds (or updates) a membership. The membership lives in the tenant's partition; a marker in the
  * user's partition records it on the user's side. After both are written, a consistent read of the

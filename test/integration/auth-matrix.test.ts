@@ -1,16 +1,22 @@
+import { createHmac } from 'node:crypto';
 import { API_GROUPS } from '../../lambdas/shared/topology';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 /**
  * Every route of every API group against every credential that must be refused: no key, a wrong
- * key, a revoked key, a user token on an admin route, an API key on an end-user (inbox) route.
- * Each refusal is 401 with Courier's error shape, and the route's handler never runs.
+ * key, a revoked key, a user token on an admin route, an API key on an end-user (inbox) route, and
+ * on an inbound webhook (its shared secret configured) the API key and a wrong secret. Each refusal
+ * is 401 with Courier's error shape, and the route's handler never runs.
  */
+const SEGMENT_SECRET = 'segment-secret-of-the-auth-matrix';
+const RUDDERSTACK_SECRET = 'rudderstack-secret-of-the-auth-matrix';
+/** Read once the stack set the environment the handler modules load their configuration from. */
+const webhookPaths = (): string[] => (require('../../lambdas/http/inbound') as typeof import('../../lambdas/http/inbound')).WEBHOOK_PATHS;
 let s: TestStack;
 let revoked: string;
 let userToken: string;
 beforeAll(async () => {
-  s = await startTestStack();
+  s = await startTestStack({ env: { SEGMENT_SHARED_SECRET: SEGMENT_SECRET, RUDDERSTACK_SHARED_SECRET: RUDDERSTACK_SECRET } });
   const { storeKeyHash, revokeKey } = require('../../lambdas/store/api-keys') as typeof import('../../lambdas/store/api-keys');
   const { hashApiKey } = require('../../lambdas/shared/middleware') as typeof import('../../lambdas/shared/middleware');
   revoked = 'ck_revoked-in-the-auth-matrix';
@@ -44,21 +50,49 @@ it('refuses every route without a valid credential of its kind, with 401 and Cou
   const refusals: string[] = [];
   let requests = 0;
   for (const r of routes()) {
-    const credentials: [string, string | null][] = [
+    const webhook = webhookPaths().includes(r.path);
+    const credentials: [string, string | null, Record<string, string>?][] = [
       ['no credential', null],
       ['a wrong key', 'ck_not-a-key-of-this-workspace'],
       ['a revoked key', revoked],
-      r.group === 'inbox' ? ['the API key', s.apiKey] : ['a user token', userToken],
+      r.group === 'inbox' || webhook ? ['the API key', s.apiKey] : ['a user token', userToken],
+      ...(webhook
+        ? ([
+            ['a wrong signature', null, { 'x-signature': createHmac('sha1', 'not-the-secret').update('{}').digest('hex') }],
+            ['a wrong basic secret', null, { authorization: `Basic ${Buffer.from('user:not-the-secret').toString('base64')}` }],
+            [
+              'the other webhook’s secret',
+              null,
+              r.path.endsWith('segment')
+                ? { authorization: `Basic ${Buffer.from(`u:${RUDDERSTACK_SECRET}`).toString('base64')}` }
+                : { 'x-signature': createHmac('sha1', SEGMENT_SECRET).update('{}').digest('hex') },
+            ],
+          ] as [string, null, Record<string, string>][])
+        : []),
     ];
-    for (const [name, key] of credentials) {
+    for (const [name, key, headers] of credentials) {
       requests += 1;
-      const res = await s.http(r.method, r.path, ['POST', 'PUT', 'PATCH'].includes(r.method) ? {} : undefined, { key });
+      const res = await s.http(r.method, r.path, ['POST', 'PUT', 'PATCH'].includes(r.method) ? {} : undefined, { key, headers });
       if (res.status !== 401 || res.json?.type !== 'authentication_error' || typeof res.json?.message !== 'string')
         refusals.push(`${r.method} ${r.path} with ${name}: ${res.status} ${res.text.slice(0, 120)}`);
     }
   }
   expect(refusals).toEqual([]);
   expect(requests).toBeGreaterThan(320);
+});
+
+it('lets the webhooks in with their secret (so the refusals above are the credentials’)', async () => {
+  const body = JSON.stringify({ type: 'page', messageId: 'matrix-page' });
+  const signed = await s.http('POST', '/inbound/segment', body, {
+    key: null,
+    headers: { 'x-signature': createHmac('sha1', SEGMENT_SECRET).update(body).digest('hex') },
+  });
+  expect([signed.status, signed.json]).toEqual([200, { received: 1, applied: 0, duplicates: 0, ignored: 1 }]);
+  const basic = await s.http('POST', '/inbound/rudderstack', body, {
+    key: null,
+    headers: { authorization: `Basic ${Buffer.from(`rudder:${RUDDERSTACK_SECRET}`).toString('base64')}` },
+  });
+  expect([basic.status, basic.json]).toEqual([200, { received: 1, applied: 0, duplicates: 0, ignored: 1 }]);
 });
 
 it('leaves /health public', async () => {

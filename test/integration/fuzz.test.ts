@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
@@ -14,12 +14,30 @@ import { startTestStack, type TestStack } from '../helpers/stack';
 const RUNS = Number(process.env.FUZZ_RUNS ?? 12);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261122);
 
+/** The inbound webhooks' secrets: their fuzzed requests are signed, so they reach the body's validation. */
+const SEGMENT_SECRET = 'fuzz-segment-shared-secret';
+const RUDDERSTACK_SECRET = 'fuzz-rudderstack-shared-secret';
+/** The credential headers of a route's request for `body`. */
+function credentials(group: string, path: string, body: string | undefined): Record<string, string> {
+  if (path === '/inbound/segment')
+    return {
+      'x-signature': createHmac('sha1', SEGMENT_SECRET)
+        .update(body ?? '')
+        .digest('hex'),
+    };
+  if (path === '/inbound/rudderstack') return { authorization: `Basic ${Buffer.from(`fuzz:${RUDDERSTACK_SECRET}`).toString('base64')}` };
+  return { authorization: `Bearer ${group === 'inbox' ? token : s.apiKey}` };
+}
+
 let s: TestStack;
 let token: string;
 let raw: DynamoDBDocumentClient;
 beforeAll(async () => {
   // No workers: a refused request must change nothing, so nothing else may change the table meanwhile.
-  s = await startTestStack({ concurrency: { fanout: 0, delivery: 0 } });
+  s = await startTestStack({
+    concurrency: { fanout: 0, delivery: 0 },
+    env: { SEGMENT_SHARED_SECRET: SEGMENT_SECRET, RUDDERSTACK_SHARED_SECRET: RUDDERSTACK_SECRET },
+  });
   raw = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: process.env.TEST_DYNAMODB_ENDPOINT, region: 'us-east-1' }));
   token = (await s.http('POST', '/auth/issue-token', { scope: 'user_id:fuzz inbox:read:messages inbox:write:events', expires_in: '1h' })).json.token;
   // Something to find: a tenant, a profile, a list.
@@ -110,6 +128,9 @@ const EXAMPLES: Record<string, unknown> = {
   'POST /providers': { provider: 'webhook', channel: 'webhook', settings: {} },
   'POST /bulk': { message: { event: 'e', content: { body: 'x' } } },
   'POST /auth/issue-token': { scope: 'user_id:a inbox:read:messages', expires_in: '1h' },
+  'POST /inbound/courier': { type: 'track', event: 'fuzz-event', messageId: 'fuzz-m', properties: { a: 1 }, userId: 'fuzz' },
+  'POST /inbound/segment': { batch: [{ type: 'identify', messageId: 'fuzz-i', userId: 'fuzz', traits: { plan: 'pro' } }] },
+  'POST /inbound/rudderstack': { type: 'group', messageId: 'fuzz-g', userId: 'fuzz', groupId: 'fuzz-tenant', traits: {} },
 };
 
 const oddId = fc.oneof(
@@ -209,10 +230,10 @@ it('answers every fuzzed request of every route without a 5xx, with Courier erro
         const qs = new URLSearchParams(req.query).toString();
         const writes = r.method !== 'GET';
         const before = writes ? await snapshot() : '';
-        const headers: Record<string, string> = { ...req.headers, authorization: `Bearer ${r.group === 'inbox' ? token : s.apiKey}` };
         let body: string | undefined;
         if (req.body.kind === 'json') body = JSON.stringify(req.body.value) ?? 'null';
         if (req.body.kind === 'raw') body = req.body.text;
+        const headers: Record<string, string> = { ...req.headers, ...credentials(r.group, r.path, r.method === 'GET' ? undefined : body) };
         const res = await fetch(`${s.url}${path}${qs ? `?${qs}` : ''}`, { method: r.method, headers, body: r.method === 'GET' ? undefined : body });
         const text = await res.text();
         statuses[res.status] = (statuses[res.status] ?? 0) + 1;

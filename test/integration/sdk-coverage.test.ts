@@ -20,7 +20,6 @@ const PENDING: Record<string, string> = {
   'journeys.invoke': 'issue 18',
   'auditEvents.list': 'issue 14: no route yet',
   'auditEvents.retrieve': 'issue 14: no route yet',
-  'inbound.trackEvent': 'issue 14: no route yet',
   'notifications.putContent': 'issue 14: no route yet',
   'notifications.putElement': 'issue 14: no route yet',
   'notifications.putLocale': 'issue 14: no route yet',
