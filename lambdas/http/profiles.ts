@@ -99,6 +99,7 @@ const profileListRoutes = [
   route({
     method: 'POST',
     path: '/profiles/:user_id/lists',
+    audit: { type: 'user:subscriptions:added', target: ({ params }) => `user:${params.user_id}` },
     body: z.object({
       lists: z
         .array(z.object({ listId: listIdSchema, preferences: jsonObject.nullish() }))
@@ -117,6 +118,7 @@ const profileListRoutes = [
   route({
     method: 'DELETE',
     path: '/profiles/:user_id/lists',
+    audit: { type: 'user:subscriptions:deleted', target: ({ params }) => `user:${params.user_id}` },
     handler: async ({ params }) => {
       for await (const subscriptions of everyPage((limit, cursor) => listUserSubscriptions(params.user_id, limit, cursor))) {
         for (const i of subscriptions) await deleteSubscription(i.subscription.listId, params.user_id);
