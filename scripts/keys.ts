@@ -7,9 +7,12 @@
  * credentials and AWS_REGION. Keys are stored as their SHA-256 only: `create` prints the key once;
  * `list` shows ids, names, hints and state; `revoke` refuses the key from the next request on.
  * Rotate a key by creating the new one, moving clients to it, then revoking the old one.
+ * `create` and `revoke` record an audit event (`api-key:created`, `api-key:revoked`; source `cli`,
+ * actor `cli:<os user>`), kept AUDIT_RETENTION_DAYS (set it here as on the stack if you changed it).
  */
 import '../lambdas/local/env';
 import { randomBytes } from 'node:crypto';
+import { userInfo } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { LOCAL_STACK_FILE } from '../lambdas/local/stack-file';
@@ -23,6 +26,22 @@ function target(): string {
   process.env.AWS_ACCESS_KEY_ID ??= 'local';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
   return `the local stack (table ${local.tableName} at ${local.dynamodbEndpoint})`;
+}
+
+/** Records the audit event of a key change made; a failure to is reported, the change stays made. */
+async function audit(type: string, keyId: string): Promise<void> {
+  const { recordAuditEvent } = require('../lambdas/store/audit-events') as typeof import('../lambdas/store/audit-events');
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // No user entry (some containers): the actor stays `cli:unknown`.
+  }
+  try {
+    await recordAuditEvent({ type, target: `api-key:${keyId}`, actor: { id: `cli:${user}` }, source: 'cli' });
+  } catch (e) {
+    console.error(`warning: the audit event ${type} of key ${keyId} was not recorded: ${(e as Error).message}`);
+  }
 }
 
 const usage = 'usage: npm run keys -- create [--name <name>] | list | revoke <id> | rotate-token-secret';
@@ -47,6 +66,7 @@ async function main(args: string[]): Promise<number> {
     const key = `ck_${randomBytes(24).toString('base64url')}`;
     const hash = hashApiKey(key);
     await store.storeKeyHash(hash, { name, createdAt: new Date().toISOString(), hint: key.slice(0, 7) });
+    await audit('api-key:created', store.keyIdOf(hash));
     console.log(`created key ${hash.slice(0, 12)} "${name}" in ${where}; it is shown only now:\n${key}`);
     return 0;
   }
@@ -70,6 +90,7 @@ async function main(args: string[]): Promise<number> {
     console.error(result);
     return 1;
   }
+  await audit('api-key:revoked', result.id);
   console.log(`revoked key ${result.id} "${result.name}" in ${where}`);
   return 0;
 }

@@ -19,6 +19,7 @@ export const routes = [
     method: 'PUT',
     path: '/audiences/:audience_id',
     body: audienceBodySchema,
+    audit: { type: 'audience:updated', target: ({ params }) => `audience:${params.audience_id}` },
     handler: async ({ params, body }) => {
       const id = params.audience_id;
       const audience = await saveAudience(id, (current) => ({
@@ -41,6 +42,7 @@ export const routes = [
   route({
     method: 'DELETE',
     path: '/audiences/:audience_id',
+    audit: { type: 'audience:deleted', target: ({ params }) => `audience:${params.audience_id}` },
     handler: async ({ params }) => {
       if (await deleteAudience(params.audience_id)) {
         await enqueueFanout([{ type: 'audience-backfill', audienceId: params.audience_id, version: Number.MAX_SAFE_INTEGER, phase: 'prune', shard: 0 }]);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { apiHandler } from '../shared/api';
 import { documentRoutes } from './documents';
 import { ConflictError } from '../shared/errors';
-import { ok, route } from '../shared/router';
+import { ok, replyId, route } from '../shared/router';
 import { brands, type BrandDoc } from '../store/brands';
 import type { StoredDoc } from '../store/documents';
 import { bodyId, jsonObject } from './schemas';
@@ -34,11 +34,12 @@ export const describeBrand = (b: StoredDoc<BrandDoc>) => ({
 });
 
 export const routes = [
-  ...documentRoutes({ path: '/brands', param: 'brand_id', noun: 'Brand', store: brands, describe: describeBrand }),
+  ...documentRoutes({ path: '/brands', param: 'brand_id', noun: 'Brand', kind: 'brand', store: brands, describe: describeBrand }),
   route({
     method: 'POST',
     path: '/brands',
     body: z.object({ id: bodyId.optional(), ...brandFields }),
+    audit: { type: 'brand:created', target: ({ reply }) => `brand:${replyId(reply)}` },
     handler: async ({ body }) => {
       const { id = randomUUID(), ...doc } = body;
       const stored = await brands.create(id, { name: doc.name, settings: doc.settings ?? {}, snippets: doc.snippets ?? { items: [] } });
@@ -50,6 +51,7 @@ export const routes = [
     method: 'PUT',
     path: '/brands/:brand_id',
     body: z.object(brandFields),
+    audit: { type: 'brand:updated', target: ({ params }) => `brand:${params.brand_id}` },
     handler: async ({ params, body }) => {
       const stored = await brands.put(params.brand_id, { name: body.name, settings: body.settings ?? {}, snippets: body.snippets ?? { items: [] } });
       return ok(describeBrand(stored!));

@@ -72,6 +72,7 @@ export const routes = [
     method: 'PUT',
     path: '/lists/:list_id',
     params: listParams,
+    audit: { type: 'list:updated', target: ({ params }) => `list:${params.list_id}` },
     body: z.object({ name: z.string().min(1).max(256), preferences: jsonObject.nullish() }),
     handler: async ({ params, body }) => {
       await putList({ id: params.list_id, name: body.name, ...(body.preferences ? { preferences: body.preferences } : {}) });
@@ -82,6 +83,7 @@ export const routes = [
     method: 'DELETE',
     path: '/lists/:list_id',
     params: listParams,
+    audit: { type: 'list:deleted', target: ({ params }) => `list:${params.list_id}` },
     handler: async ({ params }) => {
       const list = await getList(params.list_id);
       if (list && !list.archived) await putList({ ...list, archived: true });
@@ -92,6 +94,7 @@ export const routes = [
     method: 'PUT',
     path: '/lists/:list_id/restore',
     params: listParams,
+    audit: { type: 'list:restored', target: ({ params }) => `list:${params.list_id}` },
     body: z.unknown(),
     handler: async ({ params }) => {
       const list = await getList(params.list_id);
@@ -115,6 +118,7 @@ export const routes = [
     method: 'POST',
     path: '/lists/:list_id/subscriptions',
     params: listParams,
+    audit: { type: 'list:subscriptions:added', target: ({ params }) => `list:${params.list_id}` },
     body: recipientsBody,
     handler: async ({ params, body }) => {
       await subscribable(params.list_id);
@@ -126,6 +130,7 @@ export const routes = [
     method: 'PUT',
     path: '/lists/:list_id/subscriptions',
     params: listParams,
+    audit: { type: 'list:subscriptions:replaced', target: ({ params }) => `list:${params.list_id}` },
     body: recipientsBody,
     handler: async ({ params, body }) => {
       await subscribable(params.list_id);
@@ -142,6 +147,7 @@ export const routes = [
     path: '/lists/:list_id/subscriptions/:user_id',
     greedy: 'user_id',
     params: subscriptionParams,
+    audit: { type: 'list:subscription:updated', target: ({ params }) => `list:${params.list_id}/user:${params.user_id}` },
     body: z.object({ preferences: jsonObject.nullish() }).optional(),
     handler: async ({ params, body }) => {
       await subscribable(params.list_id);
@@ -154,6 +160,7 @@ export const routes = [
     path: '/lists/:list_id/subscriptions/:user_id',
     greedy: 'user_id',
     params: subscriptionParams,
+    audit: { type: 'list:subscription:deleted', target: ({ params }) => `list:${params.list_id}/user:${params.user_id}` },
     handler: async ({ params }) => {
       await deleteSubscription(params.list_id, params.user_id);
       return noContent();

@@ -4,7 +4,7 @@ import { contentSchema } from '../domain/render';
 import { routingSchema } from '../domain/routing';
 import { apiHandler } from '../shared/api';
 import { ConflictError, NotFoundError } from '../shared/errors';
-import { noContent, ok, route } from '../shared/router';
+import { noContent, ok, replyId, route } from '../shared/router';
 import type { StoredDoc } from '../store/documents';
 import {
   archiveTemplate,
@@ -83,12 +83,14 @@ export const routes = [
     method: 'POST',
     path: '/notifications',
     body: notificationBody,
+    audit: { type: 'notification:created', target: ({ reply }) => `notification:${replyId(reply)}` },
     handler: async ({ body }) => ok(await save(randomUUID(), body, true)),
   }),
   route({
     method: 'PUT',
     path: '/notifications/:id',
     body: notificationBody,
+    audit: { type: 'notification:updated', target: ({ params }) => `notification:${params.id}` },
     handler: async ({ params, body }) => ok(await save(params.id, body, false)),
   }),
   route({
@@ -108,6 +110,7 @@ export const routes = [
   route({
     method: 'DELETE',
     path: '/notifications/:id',
+    audit: { type: 'notification:deleted', target: ({ params }) => `notification:${params.id}` },
     handler: async ({ params }) => {
       await archiveTemplate(params.id);
       return noContent();
@@ -116,6 +119,7 @@ export const routes = [
   route({
     method: 'POST',
     path: '/notifications/:id/publish',
+    audit: { type: 'notification:published', target: ({ params }) => `notification:${params.id}` },
     body: z.object({ version: z.string().optional() }).optional(),
     handler: async ({ params }) => {
       const read = await readTemplate(params.id);

@@ -17,11 +17,12 @@ const topicBody = z.object({
 const describe = (t: StoredDoc<Topic>) => ({ id: t.id, ...t.doc, created: t.created, updated: t.updated });
 
 export const routes = [
-  ...documentRoutes({ path: '/preferences/topics', param: 'topic_id', noun: 'Topic', store: topics, describe: describe }),
+  ...documentRoutes({ path: '/preferences/topics', param: 'topic_id', noun: 'Topic', kind: 'preferences-topic', store: topics, describe: describe }),
   route({
     method: 'PUT',
     path: '/preferences/topics/:topic_id',
     body: topicBody,
+    audit: { type: 'preferences-topic:updated', target: ({ params }) => `preferences-topic:${params.topic_id}` },
     handler: async ({ params, body }) => ok(describe(await topics.put(params.topic_id, body))),
   }),
 ];

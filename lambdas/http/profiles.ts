@@ -102,6 +102,7 @@ const profileListRoutes = [
     method: 'POST',
     path: '/profiles/:user_id/lists',
     greedy: 'user_id',
+    audit: { type: 'user:subscriptions:added', target: ({ params }) => `user:${params.user_id}` },
     body: z.object({
       lists: z
         .array(z.object({ listId: listIdSchema, preferences: jsonObject.nullish() }))
@@ -121,6 +122,7 @@ const profileListRoutes = [
     method: 'DELETE',
     path: '/profiles/:user_id/lists',
     greedy: 'user_id',
+    audit: { type: 'user:subscriptions:deleted', target: ({ params }) => `user:${params.user_id}` },
     handler: async ({ params }) => {
       for await (const subscriptions of everyPage((limit, cursor) => listUserSubscriptions(params.user_id, limit, cursor))) {
         for (const i of subscriptions) await deleteSubscription(i.subscription.listId, params.user_id);

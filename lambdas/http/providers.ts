@@ -4,7 +4,7 @@ import { CATALOG, catalogEntry, catalogSettings, redactSettings } from '../provi
 import { apiHandler } from '../shared/api';
 import { documentRoutes } from './documents';
 import { ConflictError, ValidationError } from '../shared/errors';
-import { ok, route } from '../shared/router';
+import { ok, replyId, route } from '../shared/router';
 import type { StoredDoc } from '../store/documents';
 import { providers, type ProviderDoc } from '../store/providers';
 import { bodyId, jsonObject } from './schemas';
@@ -42,7 +42,7 @@ const describe = (p: StoredDoc<ProviderDoc>) => ({
 });
 
 export const routes = [
-  ...documentRoutes({ path: '/providers', param: 'id', noun: 'Provider', store: providers, describe: describe }),
+  ...documentRoutes({ path: '/providers', param: 'id', noun: 'Provider', kind: 'provider', store: providers, describe: describe }),
   route({
     method: 'GET',
     path: '/providers/catalog',
@@ -63,6 +63,7 @@ export const routes = [
     method: 'POST',
     path: '/providers',
     body: providerBody.extend({ id: bodyId.optional() }),
+    audit: { type: 'provider:created', target: ({ reply }) => `provider:${replyId(reply)}` },
     handler: async ({ body }) => {
       const id = body.id ?? randomUUID();
       const stored = await providers.create(id, toDoc(body));
@@ -74,6 +75,7 @@ export const routes = [
     method: 'PUT',
     path: '/providers/:id',
     body: providerBody,
+    audit: { type: 'provider:updated', target: ({ params }) => `provider:${params.id}` },
     handler: async ({ params, body }) => ok(describe(await providers.put(params.id, toDoc(body)))),
   }),
 ];

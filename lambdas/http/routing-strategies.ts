@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { strategyBodySchema, strategyOf } from '../domain/routing-strategy';
 import { apiHandler } from '../shared/api';
 import { ConflictError, NotFoundError } from '../shared/errors';
-import { created, noContent, ok, route } from '../shared/router';
+import { created, noContent, ok, replyId, route } from '../shared/router';
 import type { StoredDoc } from '../store/documents';
 import { listStrategies, someTemplatesUsing, strategies, templatesUsing, writeStrategy, type StrategyDoc } from '../store/routing-strategies';
 import { classicPage, cursorQuery } from './paging';
@@ -41,6 +41,7 @@ export const routes = [
   route({
     method: 'POST',
     path: '/routing-strategies',
+    audit: { type: 'routing-strategy:created', target: ({ reply }) => `routing-strategy:${replyId(reply)}` },
     body: strategyBodySchema,
     handler: async ({ body }) => {
       const id = `rs_${randomUUID().replace(/-/g, '')}`;
@@ -57,6 +58,7 @@ export const routes = [
   route({
     method: 'PUT',
     path: '/routing-strategies/:id',
+    audit: { type: 'routing-strategy:updated', target: ({ params }) => `routing-strategy:${params.id}` },
     body: strategyBodySchema,
     handler: async ({ params, body }) => {
       const next = strategyOf(body);
@@ -82,6 +84,7 @@ export const routes = [
   route({
     method: 'DELETE',
     path: '/routing-strategies/:id',
+    audit: { type: 'routing-strategy:archived', target: ({ params }) => `routing-strategy:${params.id}` },
     handler: async ({ params }) => {
       await mustGet(params.id);
       const using = await someTemplatesUsing(params.id, NAMED_TEMPLATES);

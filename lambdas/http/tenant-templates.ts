@@ -48,6 +48,7 @@ export function tenantTemplateRoutes(mustGetTenant: (id: string) => Promise<Tena
       method: 'PUT',
       path: '/tenants/:tenant_id/templates/:template_id',
       body: templateBody,
+      audit: { type: 'tenant:template:updated', target: ({ params }) => `tenant:${params.tenant_id}/template:${params.template_id}` },
       handler: async ({ params, body }) => {
         await mustGetTenant(params.tenant_id);
         const { head, created: isNew } = await saveTemplate(params.tenant_id, params.template_id, body.template, body.published === true);
@@ -82,6 +83,7 @@ export function tenantTemplateRoutes(mustGetTenant: (id: string) => Promise<Tena
     route({
       method: 'POST',
       path: '/tenants/:tenant_id/templates/:template_id/publish',
+      audit: { type: 'tenant:template:published', target: ({ params }) => `tenant:${params.tenant_id}/template:${params.template_id}` },
       body: z.object({ version: versionParam.optional() }).optional(),
       handler: async ({ params, body }) => {
         const head = await mustGetHead(params.tenant_id, params.template_id);

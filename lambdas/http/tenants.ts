@@ -94,6 +94,7 @@ export const routes = [
     method: 'PUT',
     path: '/tenants/:tenant_id',
     body: tenantBody,
+    audit: { type: 'tenant:updated', target: ({ params }) => `tenant:${params.tenant_id}` },
     handler: async ({ params, body }) => {
       const id = params.tenant_id;
       const tenant: TenantRecord = {
@@ -125,6 +126,7 @@ export const routes = [
   route({
     method: 'DELETE',
     path: '/tenants/:tenant_id',
+    audit: { type: 'tenant:deleted', target: ({ params }) => `tenant:${params.tenant_id}` },
     handler: async ({ params }) => {
       const id = params.tenant_id;
       if (await hasChildren(id)) throw new ConflictError(`Tenant ${id} has child tenants; delete or move them first`);
@@ -158,6 +160,7 @@ export const routes = [
   route({
     method: 'PUT',
     path: '/tenants/:tenant_id/default_preferences/items/:topic_id',
+    audit: { type: 'tenant:default-preference:updated', target: ({ params }) => `tenant:${params.tenant_id}/preferences-topic:${params.topic_id}` },
     body: preferenceSetting,
     handler: async ({ params, body }) => {
       if (!(await setDefaultPreference(params.tenant_id, params.topic_id, { id: params.topic_id, ...body })))
@@ -168,6 +171,7 @@ export const routes = [
   route({
     method: 'DELETE',
     path: '/tenants/:tenant_id/default_preferences/items/:topic_id',
+    audit: { type: 'tenant:default-preference:deleted', target: ({ params }) => `tenant:${params.tenant_id}/preferences-topic:${params.topic_id}` },
     handler: async ({ params }) => {
       if (!(await setDefaultPreference(params.tenant_id, params.topic_id, undefined))) throw new NotFoundError(`Tenant ${params.tenant_id} not found`);
       return noContent();

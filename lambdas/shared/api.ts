@@ -1,25 +1,48 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
-import { isActiveKeyHash } from '../store/api-keys';
+import { isActiveKeyHash, keyIdOf } from '../store/api-keys';
+import { recordAuditEvent } from '../store/audit-events';
 import { dynamoIdempotencyStore } from '../store/idempotency';
 import { config } from './config';
 import { idempotency } from './idempotency';
 import { logger } from './logger';
-import { apiKeyAuth, errorResponder, jsonBody, payloadV2, webhookAuth } from './middleware';
+import { apiKeyAuth, bearerToken, errorResponder, hashApiKey, jsonBody, payloadV2, webhookAuth } from './middleware';
 import { isPayloadV1, toPayloadV2 } from './payload';
-import { createRouter, toResult, type Route } from './router';
+import { createRouter, toResult, type AuditedChange, type Route } from './router';
 import { userTokenAuth } from './tokens';
 
 export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
 
-/** Routes a decoded API Gateway v2 event to one of `routes`; no middleware (used by tests and the wrapper). */
+/**
+ * Routes a decoded API Gateway v2 event to one of `routes`; no middleware (used by tests and the
+ * wrapper). A successful call of a route that declares `audit` records its audit event before the
+ * answer (recordAudit); an `Idempotency-Key` replay never reaches here, so it records none.
+ */
 export function dispatcher(routes: Route[]) {
   const router = createRouter(routes);
   return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyResultV2> => {
     const { route, params } = router.match(event.requestContext.http.method.toUpperCase(), event.rawPath);
-    return toResult(await route.handle(event, params));
+    const reply = await route.handle(event, params);
+    if (reply.audit) await recordAudit(reply.audit, event.headers);
+    return toResult(reply);
   };
+}
+
+/**
+ * Stores the audit event of a change already made, its actor the calling API key's id. The change
+ * is not undone when this write fails (after DynamoDB's own retries): the call still answers its
+ * 2xx, since a retry of it would repeat a change that happened, and the whole event goes to the
+ * error log (`audit event not recorded`), where an alarm on it finds it (README "Audit events").
+ */
+async function recordAudit(change: AuditedChange, headers: Record<string, string | undefined> | undefined): Promise<void> {
+  const key = bearerToken(headers);
+  const event = { ...change, actor: { id: key ? keyIdOf(hashApiKey(key)) : 'unknown' }, source: 'api' };
+  try {
+    await recordAuditEvent(event);
+  } catch (error) {
+    logger.error('audit event not recorded', { auditEvent: event, error: error as Error });
+  }
 }
 
 /**

@@ -10,6 +10,23 @@ export interface Reply {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** The audit event the call records (set by `route()` from the route's `audit`, on a 2xx reply; never sent). */
+  audit?: AuditedChange;
+}
+
+/** What an audited call changed: the event's type (`brand:updated`) and target (`brand:acme`). */
+export interface AuditedChange {
+  type: string;
+  target: string;
+}
+
+/**
+ * A route's audit declaration: a successful (2xx) call records an audit event of this `type`, whose
+ * target `target` names from the validated request and the reply (lambdas/shared/api.ts writes it).
+ */
+export interface AuditSpec<P, B> {
+  type: string;
+  target: (call: { params: P; body: B; reply: Reply }) => string;
 }
 
 export interface Request<P, Q, B> {
@@ -33,12 +50,16 @@ export interface RouteSpec<P, Q, B> {
   query?: ZodType<Q>;
   body?: ZodType<B>;
   handler: (req: Request<P, Q, B>) => Promise<Reply>;
+  /** Admin writes declare the audit event they record (README "Audit events"); reads and sends do not. */
+  audit?: AuditSpec<P, B>;
 }
 
 export interface Route {
   method: Method;
   path: string;
   greedy?: string;
+  /** The type of the audit event a successful call records, when the route declares one. */
+  auditType?: string;
   handle(event: APIGatewayProxyEventV2, params: Record<string, string>): Promise<Reply>;
 }
 
@@ -54,6 +75,7 @@ export function route<P = Record<string, string>, Q = Record<string, never>, B =
     method: spec.method,
     path: spec.path,
     greedy: spec.greedy,
+    auditType: spec.audit?.type,
     async handle(event, rawParams) {
       const p = params.safeParse(rawParams);
       if (!p.success) throw ValidationError.fromZod('path', p.error);
@@ -65,7 +87,9 @@ export function route<P = Record<string, string>, Q = Record<string, never>, B =
         if (!b.success) throw ValidationError.fromZod('body', b.error);
         body = b.data;
       }
-      return spec.handler({ params: p.data, query: q.data as Q, body, headers: event.headers ?? {}, event });
+      const reply = await spec.handler({ params: p.data, query: q.data as Q, body, headers: event.headers ?? {}, event });
+      if (!spec.audit || reply.status < 200 || reply.status > 299) return reply;
+      return { ...reply, audit: { type: spec.audit.type, target: spec.audit.target({ params: p.data, body, reply }) } };
     },
   };
 }
@@ -149,6 +173,9 @@ export function toResult(reply: Reply): APIGatewayProxyStructuredResultV2 {
     body: JSON.stringify(reply.body),
   };
 }
+
+/** The `id` of a reply's body: the target of a create whose id the server chose. */
+export const replyId = (reply: Reply): string => String((reply.body as { id?: unknown } | undefined)?.id);
 
 export const ok = (body: unknown): Reply => ({ status: 200, body });
 export const created = (body: unknown): Reply => ({ status: 201, body });

@@ -61,6 +61,11 @@ export const configSchema = z.object({
   MESSAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).optional(),
   /** Inbox items expire (DynamoDB TTL) at the end of the UTC day this many days after they arrived; unset keeps them. */
   INBOX_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).optional(),
+  /**
+   * Audit events (GET /audit-events) are listed and readable for this many days after they happened,
+   * then expire through the table's `ttl` (DynamoDB deletes them within a few days after).
+   */
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   /** How long a warm worker reuses workspace data it read (templates, tenants, providers, topics). */
   CACHE_TTL_MS: z.coerce.number().int().min(0).default(10_000),
   /**

@@ -9,9 +9,10 @@ export type QueueName = 'fanout' | 'delivery';
 export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchWriteItem' | 'ConditionCheckItem';
 
 /**
- * What every API-key function does with the table before its routes run: reads the key
- * (GetItem), and for an `Idempotency-Key` on a POST claims (PutItem), reads (GetItem), completes
- * (UpdateItem) or releases (DeleteItem) its record (lambdas/shared/idempotency.ts).
+ * What every API-key function does with the table around its routes: reads the key (GetItem), for
+ * an `Idempotency-Key` on a POST claims (PutItem), reads (GetItem), completes (UpdateItem) or
+ * releases (DeleteItem) its record (lambdas/shared/idempotency.ts), and after a successful admin
+ * write stores its audit event (PutItem, lambdas/shared/api.ts).
  */
 const API_KEY_ROUTES: TableAction[] = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'];
 const withApiKey = (...more: TableAction[]): TableAction[] => [...API_KEY_ROUTES, ...more];
@@ -89,6 +90,11 @@ export interface ApiGroup {
   delivers?: boolean;
   /** Settings naming SSM parameters the group reads its secrets from (it is granted ssm:GetParameter on those set). */
   secretParameters?: string[];
+  /**
+   * Which of its writes record an audit event (README "Audit events"): `all` (every non-GET route
+   * declares its `audit`; test/integration/audit-routes.test.ts checks it), or these paths only.
+   */
+  audits?: 'all' | string[];
 }
 
 /** Every API function's timeout: API Gateway's integration timeout is 30 seconds. */
@@ -96,18 +102,21 @@ export const API_TIMEOUT_SECONDS = 29;
 
 export const API_GROUPS: ApiGroup[] = [
   { module: 'health', segments: ['health'], public: true, unmatched: true, table: [] },
-  { module: 'profiles', segments: ['profiles'], queues: ['fanout'], table: withApiKey('Query', 'BatchGetItem') },
+  /** A profile is end-user data and is not audited; the user's list subscriptions are, as on /lists. */
+  { module: 'profiles', segments: ['profiles'], queues: ['fanout'], table: withApiKey('Query', 'BatchGetItem'), audits: ['/profiles/:user_id/lists'] },
   /** A reparenting is a transaction: the tenant's write (UpdateItem) and a ConditionCheckItem on each ancestor. */
-  { module: 'tenants', segments: ['tenants'], queues: ['fanout'], table: withApiKey('Query', 'ConditionCheckItem') },
+  { module: 'tenants', segments: ['tenants'], queues: ['fanout'], table: withApiKey('Query', 'ConditionCheckItem'), audits: 'all' },
   { module: 'users', segments: ['users'], queues: ['fanout'], table: withApiKey('Query', 'BatchGetItem') },
-  { module: 'lists', segments: ['lists'], table: withApiKey('Query') },
-  { module: 'audiences', segments: ['audiences'], queues: ['fanout'], table: withApiKey('Query') },
-  { module: 'preferences', segments: ['preferences'], table: withApiKey('Query') },
-  { module: 'brands', segments: ['brands'], table: withApiKey('Query') },
-  { module: 'notifications', segments: ['notifications'], table: withApiKey('Query') },
-  { module: 'providers', segments: ['providers'], table: withApiKey('Query') },
+  { module: 'lists', segments: ['lists'], table: withApiKey('Query'), audits: 'all' },
+  { module: 'audiences', segments: ['audiences'], queues: ['fanout'], table: withApiKey('Query'), audits: 'all' },
+  { module: 'preferences', segments: ['preferences'], table: withApiKey('Query'), audits: 'all' },
+  { module: 'brands', segments: ['brands'], table: withApiKey('Query'), audits: 'all' },
+  { module: 'notifications', segments: ['notifications'], table: withApiKey('Query'), audits: 'all' },
+  { module: 'providers', segments: ['providers'], table: withApiKey('Query'), audits: 'all' },
   /** Strategies are workspace documents (GetItem, UpdateItem); listings and archive's check of the templates naming one page collections (Query). */
-  { module: 'routing-strategies', segments: ['routing-strategies'], table: withApiKey('Query') },
+  { module: 'routing-strategies', segments: ['routing-strategies'], table: withApiKey('Query'), audits: 'all' },
+  /** Reads the audit events the admin writes of the other groups store (a Query per shard). */
+  { module: 'audit-events', segments: ['audit-events'], table: withApiKey('Query') },
   /**
    * Stores requests (PutItem; a recipient index entry, BatchWriteItem) and delivers a single send
    * due at once itself, as the delivery worker would (its reads: Query, BatchGetItem).

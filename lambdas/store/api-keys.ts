@@ -28,6 +28,9 @@ export async function storeKeyHash(hash: string, record: ApiKeyRecord): Promise<
   });
 }
 
+/** A key's id: the first 12 hex characters of its SHA-256, as `keys list` shows it and audit events name their actor. */
+export const keyIdOf = (hash: string): string => hash.slice(0, 12);
+
 export interface ListedKey extends ApiKeyRecord {
   /** The first 12 hex characters of the key's SHA-256: how `keys revoke` names a key. */
   id: string;
@@ -39,7 +42,7 @@ async function allKeys(): Promise<{ hash: string; key: ListedKey }[]> {
   for await (const page of queryAll({ index: GSI1, partition: 'APIKEYS' })) {
     for (const item of page) {
       const hash = keys.apiKeyHashOf(String(item.pk));
-      out.push({ hash, key: { ...parseDoc(item, apiKeyRecordSchema), id: hash.slice(0, 12), revoked: item.revoked === true } });
+      out.push({ hash, key: { ...parseDoc(item, apiKeyRecordSchema), id: keyIdOf(hash), revoked: item.revoked === true } });
     }
   }
   return out;

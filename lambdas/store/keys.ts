@@ -256,6 +256,25 @@ export const bulkKeys = {
 };
 
 /**
+ * Audit events (lambdas/store/audit-events.ts). An event's id starts with the time it happened (9
+ * base36 digits of epoch ms, then 12 random hex digits), and is its sort key, so ids sort by time.
+ * The events are spread over AUDIT_SHARDS partitions by id, so the last writes of a busy admin
+ * workload are not all on one partition's 1,000 writes a second; a newest-first page reads each
+ * shard below the cursor and merges them (lambdas/domain/audit-events.ts).
+ */
+export const AUDIT_SHARDS = 4;
+export const auditKeys = {
+  event: (eventId: string): Key => ({ pk: auditKeys.shard(shardOf(eventId) % AUDIT_SHARDS), sk: eventId }),
+  shard: (shard: number): string => `AUDIT#${shard}`,
+  /** A new event id for an event at `at` (epoch ms), `random` being 12 hex digits. */
+  newId: (at: number, random: string): string => `${sortableTime(at)}${random}`,
+  /** The ids this store makes; anything else names no event. */
+  idPattern: /^[0-9a-z]{9}[0-9a-f]{12}$/,
+  /** The time (epoch ms) an event id was made at. */
+  timeOf: (eventId: string): number => parseInt(eventId.slice(0, 9), 36),
+};
+
+/**
  * An `Idempotency-Key` record, by the SHA-256 of its scope (method, path) and the key: the key
  * itself is never stored. Expires through `ttl`.
  */

@@ -40,6 +40,13 @@ it('creates a key that works at once, lists it without the key, and revokes it f
   expect([refused.status, refused.json.type]).toEqual([401, 'authentication_error']);
   expect(keys('list').stdout).toContain(`${id}  revoked`);
   expect((await s.http('GET', '/profiles/nobody')).status).toBe(404);
+
+  // Both changes are audit events, made by the CLI (README "Audit events").
+  const events = (await s.client.auditEvents.list()).results.filter((e) => e.target === `api-key:${id}`);
+  expect(events.map((e) => [e.type, e.source, e.actor.id])).toEqual([
+    ['api-key:revoked', 'cli', expect.stringMatching(/^cli:/)],
+    ['api-key:created', 'cli', expect.stringMatching(/^cli:/)],
+  ]);
 }, 120_000);
 
 it('explains bad usage and unknown ids without touching anything', () => {

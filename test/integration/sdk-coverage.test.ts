@@ -18,8 +18,6 @@ const PENDING: Record<string, string> = {
   'automations.invoke.invokeByTemplate': 'issue 18',
   'journeys.list': 'issue 18',
   'journeys.invoke': 'issue 18',
-  'auditEvents.list': 'issue 14: no route yet',
-  'auditEvents.retrieve': 'issue 14: no route yet',
   'notifications.putContent': 'issue 14: no route yet',
   'notifications.putElement': 'issue 14: no route yet',
   'notifications.putLocale': 'issue 14: no route yet',
