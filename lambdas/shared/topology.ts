@@ -98,6 +98,8 @@ export const API_GROUPS: ApiGroup[] = [
   { module: 'preferences', segments: ['preferences'], table: withApiKey('Query') },
   { module: 'brands', segments: ['brands'], table: withApiKey('Query') },
   { module: 'notifications', segments: ['notifications'], table: withApiKey('Query') },
+  /** `.po` texts per locale (GetItem, PutItem of API_KEY_ROUTES); rendering reads them. */
+  { module: 'translations', segments: ['translations'], table: withApiKey() },
   { module: 'providers', segments: ['providers'], table: withApiKey('Query') },
   /**
    * Stores requests (PutItem; a recipient index entry, BatchWriteItem) and delivers a single send

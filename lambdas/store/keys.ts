@@ -108,6 +108,13 @@ export const keys = {
   /** Versions of a workspace document (template drafts and publications). */
   documentVersion: (kind: DocumentKind, id: string, version: string): Key => ({ pk: `${kind}#${esc(id)}`, sk: `VERSION#${version}` }),
   documentVersionsPrefix: 'VERSION#',
+  /** The checks of a template's submission (`/notifications/:id/:submission_id/checks`), in the template's partition. */
+  templateChecks: (templateId: string, submissionId: string): Key => ({
+    pk: keys.document('NOTIFICATION', templateId).pk,
+    sk: `CHECKS#${esc(submissionId)}`,
+  }),
+  /** A locale's translations (`/translations/:domain/:locale`, a `.po` text); the locale as normalised (lower case, `_`). */
+  translation: (domain: string, locale: string): Key => ({ pk: `TRANSLATION#${esc(domain)}#${esc(locale)}`, sk: 'TRANSLATION' }),
 
   /**
    * Inbox items, one per (user, message) in the user's partition: message ids sort by time, so a

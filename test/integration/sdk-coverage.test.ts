@@ -22,21 +22,12 @@ const PENDING: Record<string, string> = {
   'auditEvents.retrieve': 'issue 14: no route yet',
   'inbound.trackEvent': 'issue 14: no route yet',
   'requests.archive': 'issue 14: no route yet',
-  'notifications.putContent': 'issue 14: no route yet',
-  'notifications.putElement': 'issue 14: no route yet',
-  'notifications.putLocale': 'issue 14: no route yet',
-  'notifications.retrieveContent': 'issue 14: no route yet',
-  'notifications.checks.update': 'issue 14: no route yet',
-  'notifications.checks.list': 'issue 14: no route yet',
-  'notifications.checks.delete': 'issue 14: no route yet',
   'routingStrategies.create': 'issue 14: no route yet',
   'routingStrategies.retrieve': 'issue 14: no route yet',
   'routingStrategies.list': 'issue 14: no route yet',
   'routingStrategies.archive': 'issue 14: no route yet',
   'routingStrategies.listNotifications': 'issue 14: no route yet',
   'routingStrategies.replace': 'issue 14: no route yet',
-  'translations.retrieve': 'issue 14: no route yet',
-  'translations.update': 'issue 14: no route yet',
 };
 
 interface Resource {
