@@ -214,7 +214,7 @@ export const routes = [
       const dup = duplicateIds(elements);
       if (dup.length)
         throw new ValidationError(`Invalid request: body.content.elements: the element id ${dup.map((d) => JSON.stringify(d)).join(', ')} is used twice`);
-      const content = { version: body.content.version ?? DEFAULT_CONTENT_VERSION, elements };
+      const content = { ...body.content, version: body.content.version ?? DEFAULT_CONTENT_VERSION, elements };
       return ok(await mutateContent(params.id, body.state, () => content));
     },
   }),
