@@ -1,5 +1,6 @@
 import Mustache from 'mustache';
 import { z } from 'zod';
+import { elementIdSchema, elementLocalesSchema, localizeContent } from './locales';
 import { channelEntrySchema, toTarget, type Channel } from './routing';
 
 export interface ElementalNode {
@@ -13,19 +14,27 @@ export interface ElementalContent {
   body?: string;
 }
 
-/** Elements may name the channels (or provider keys) they render on, as Courier's `channels` property does. */
-const only = { channels: z.array(channelEntrySchema).optional() };
+/**
+ * What every element may have: the channels (or provider keys) it renders on, as Courier's
+ * `channels` property does; an `id` (content blocks: PUT /notifications/:id/elements/:element_id);
+ * and `locales`, the properties its type can localize per locale (lambdas/domain/locales.ts).
+ */
+const common = (type: string) => ({
+  id: elementIdSchema.optional(),
+  channels: z.array(channelEntrySchema).optional(),
+  locales: elementLocalesSchema(type).optional(),
+});
 
-// Loose objects: Courier properties this renderer ignores (align, text_style, locales, if, ...) are
+// Loose objects: Courier properties this renderer ignores (align, text_style, if, ...) are
 // kept, so a stored template reads back as it was written.
 const innerElements = [
-  z.looseObject({ type: z.literal('text'), content: z.string(), ...only }),
-  z.looseObject({ type: z.literal('meta'), title: z.string(), ...only }),
-  z.looseObject({ type: z.literal('action'), content: z.string(), href: z.string(), style: z.enum(['button', 'link']).optional(), ...only }),
-  z.looseObject({ type: z.literal('image'), src: z.string(), href: z.string().optional(), altText: z.string().optional(), ...only }),
-  z.looseObject({ type: z.literal('divider'), ...only }),
-  z.looseObject({ type: z.literal('quote'), content: z.string(), ...only }),
-  z.looseObject({ type: z.literal('html'), content: z.string(), ...only }),
+  z.looseObject({ type: z.literal('text'), content: z.string(), ...common('text') }),
+  z.looseObject({ type: z.literal('meta'), title: z.string(), ...common('meta') }),
+  z.looseObject({ type: z.literal('action'), content: z.string(), href: z.string(), style: z.enum(['button', 'link']).optional(), ...common('action') }),
+  z.looseObject({ type: z.literal('image'), src: z.string(), href: z.string().optional(), altText: z.string().optional(), ...common('image') }),
+  z.looseObject({ type: z.literal('divider'), ...common('divider') }),
+  z.looseObject({ type: z.literal('quote'), content: z.string(), ...common('quote') }),
+  z.looseObject({ type: z.literal('html'), content: z.string(), ...common('html') }),
 ] as const;
 
 /** A `channel` element's `raw`: these fields replace the output's (after variables); others are kept but unused. */
@@ -41,6 +50,8 @@ const RAW_FIELDS = Object.keys(rawSchema.shape) as (keyof typeof rawSchema.shape
 const channelElement = z
   .looseObject({
     type: z.literal('channel'),
+    id: elementIdSchema.optional(),
+    locales: elementLocalesSchema('channel').optional(),
     channel: channelEntrySchema,
     elements: z.array(z.discriminatedUnion('type', [...innerElements])).optional(),
     raw: rawSchema.optional(),
@@ -76,6 +87,10 @@ export interface RenderInput {
   profile: Record<string, unknown>;
   tenant?: { id: string; name?: string; properties?: Record<string, unknown> };
   brand?: Brand;
+  /** The recipient's locale (`to.locale`, else the profile's): elements' `locales` for it replace their defaults. */
+  locale?: string;
+  /** The locale's translations (a `.po` catalog's messages), for `{{#t}}msgid{{/t}}`. */
+  translations?: ReadonlyMap<string, string>;
 }
 
 /** A content block for chat and inbox clients: `href` on actions (and linked images), `src` on images. */
@@ -202,8 +217,22 @@ function ownData(value: unknown, depth: number): unknown {
  * profile, the tenant context and the brand, shadowing same-named data keys even when there is no
  * tenant or brand (then they are empty), so a caller's data can never pose as them.
  */
-const viewOf = (input: RenderInput): View =>
-  ownData({ ...input.data, profile: input.profile, tenant: input.tenant ?? {}, brand: input.brand ?? {} }, 0) as View;
+const viewOf = (input: RenderInput): View => {
+  const view = ownData({ ...input.data, profile: input.profile, tenant: input.tenant ?? {}, brand: input.brand ?? {} }, 0) as View;
+  view.t = translator(input.translations);
+  return view;
+};
+
+/**
+ * `{{#t}}msgid{{/t}}`: the msgid's translation in the recipient's locale (its `.po` catalog), else
+ * the msgid itself, then rendered like any template text (a msgstr may use `{{variables}}`). A
+ * mustache lambda, so like `profile`, `t` shadows a data key of the same name; `{{t}}` alone
+ * renders empty, as a missing variable does.
+ */
+const translator = (translations: ReadonlyMap<string, string> | undefined) => () =>
+  Object.assign((text: string, renderText: (template: string) => string): string => renderText(translations?.get(text.trim()) ?? text), {
+    toString: () => '',
+  });
 
 const SAFE_SCHEMES = new Set(['http:', 'https:', 'mailto:', 'tel:']);
 
@@ -421,7 +450,7 @@ export function render(channel: Channel, input: RenderInput): RenderedOutput {
 
 function renderWithin(channel: Channel, input: RenderInput): RenderedOutput {
   const view = viewOf(input);
-  const { nodes, raws } = select(input.content, channel);
+  const { nodes, raws } = select(localizeContent(input.content, input.locale), channel);
   const meta = nodes.find((n) => n.type === 'meta' && typeof n.title === 'string');
   const titleSource = meta ? str(meta.title) : typeof input.content.title === 'string' ? input.content.title : undefined;
   const title = titleSource === undefined ? undefined : fill(titleSource, view, asText);

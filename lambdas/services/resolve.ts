@@ -1,3 +1,5 @@
+import { localeCandidates } from '../domain/locales';
+import { parsePo } from '../domain/po';
 import { resolvePreference, type PreferenceDecision } from '../domain/preferences';
 import { type Brand, type ElementalContent } from '../domain/render';
 import { customRouting, DEFAULT_ROUTING, type Routing } from '../domain/routing';
@@ -22,6 +24,7 @@ import { strategies } from '../store/routing-strategies';
 import type { Profile } from '../store/profiles';
 import { getTemplateHead, getTemplateVersion, type TemplateBody } from '../store/tenant-templates';
 import { getPublishedVersion, mappedTemplateId, templates } from '../store/templates';
+import { getTranslation } from '../store/translations';
 import { getMembership, listUserTenants, tenantChain } from '../store/tenants';
 
 /** Workspace data changes rarely and is read for every recipient: cached briefly per warm function. */
@@ -31,6 +34,7 @@ const topicCache = memo<Topic | undefined>(TTL_MS);
 const brandCache = memo<Brand | undefined>(TTL_MS);
 const templateCache = memo<ResolvedTemplate | 'missing' | 'unpublished'>(TTL_MS);
 const strategyCache = memo<ResolvedStrategy | 'missing' | 'archived'>(TTL_MS);
+const translationCache = memo<ReadonlyMap<string, string> | undefined>(TTL_MS);
 
 interface ResolvedTemplate {
   content: ElementalContent;
@@ -55,6 +59,9 @@ export type Resolution =
       brand?: Brand;
       data: Record<string, unknown>;
       preference?: PreferenceDecision;
+      /** The recipient's locale (`to.locale`, else the stored profile's), and its translations when the content uses them. */
+      locale?: string;
+      translations?: ReadonlyMap<string, string>;
     };
 
 export function loadTenantContext(tenantId: string): Promise<TenantContext | undefined> {
@@ -193,7 +200,32 @@ export async function resolveRecipient(req: RequestRecord, r: DeliveryRecipient,
   const brand = brandId ? await brandCache(brandId, async () => brandView(brandId, (await brands.get(brandId))?.doc)) : undefined;
 
   const content = (m.content ?? template?.content) as ElementalContent;
-  return { profile, tenant, content, routing, channels: strategy?.channels, brand, data: { ...m.data, ...targetData(m, r) }, preference };
+  const locale = typeof profile.locale === 'string' && profile.locale !== '' ? profile.locale : undefined;
+  const translations = locale && usesTranslations(content) ? await loadTranslations(locale) : undefined;
+  return { profile, tenant, content, routing, channels: strategy?.channels, brand, data: { ...m.data, ...targetData(m, r) }, preference, locale, translations };
+}
+
+/** Does the content use `{{#t}}` (so its recipient's translations are worth a read)? */
+const usesTranslations = (content: ElementalContent): boolean => /\{\{\s*#\s*t\s*\}\}/.test(JSON.stringify(content));
+
+/**
+ * The translations of the `default` domain for a locale: the locale's own `.po`, else its
+ * language's (`fr_FR`, then `fr`); undefined when neither exists. A stored text that no longer
+ * parses (it was checked when put) renders untranslated rather than failing the message.
+ */
+function loadTranslations(locale: string): Promise<ReadonlyMap<string, string> | undefined> {
+  return translationCache(locale, async () => {
+    for (const candidate of localeCandidates(locale)) {
+      const t = await getTranslation('default', candidate);
+      if (!t) continue;
+      try {
+        return parsePo(t.po).messages;
+      } catch {
+        return undefined;
+      }
+    }
+    return undefined;
+  });
 }
 
 const brandView = (id: string, doc: { name: string; settings: Record<string, unknown> } | undefined): Brand | undefined =>

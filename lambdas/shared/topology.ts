@@ -112,6 +112,8 @@ export const API_GROUPS: ApiGroup[] = [
   { module: 'preferences', segments: ['preferences'], table: withApiKey('Query'), audits: 'all' },
   { module: 'brands', segments: ['brands'], table: withApiKey('Query'), audits: 'all' },
   { module: 'notifications', segments: ['notifications'], table: withApiKey('Query'), audits: 'all' },
+  /** `.po` texts per locale (GetItem, PutItem of API_KEY_ROUTES); rendering reads them. */
+  { module: 'translations', segments: ['translations'], table: withApiKey(), audits: 'all' },
   { module: 'providers', segments: ['providers'], table: withApiKey('Query'), audits: 'all' },
   /** Strategies are workspace documents (GetItem, UpdateItem); listings and archive's check of the templates naming one page collections (Query). */
   { module: 'routing-strategies', segments: ['routing-strategies'], table: withApiKey('Query'), audits: 'all' },

@@ -108,6 +108,13 @@ export const keys = {
   /** Versions of a workspace document (template drafts and publications). */
   documentVersion: (kind: DocumentKind, id: string, version: string): Key => ({ pk: `${kind}#${esc(id)}`, sk: `VERSION#${version}` }),
   documentVersionsPrefix: 'VERSION#',
+  /** The checks of a template's submission (`/notifications/:id/:submission_id/checks`), in the template's partition. */
+  templateChecks: (templateId: string, submissionId: string): Key => ({
+    pk: keys.document('NOTIFICATION', templateId).pk,
+    sk: `CHECKS#${esc(submissionId)}`,
+  }),
+  /** A locale's translations (`/translations/:domain/:locale`, a `.po` text); the locale as normalised (lower case, `_`). */
+  translation: (domain: string, locale: string): Key => ({ pk: `TRANSLATION#${esc(domain)}#${esc(locale)}`, sk: 'TRANSLATION' }),
 
   /**
    * A notification's mapped event (`event_ids`): which template an inbound event or a send's

@@ -69,20 +69,27 @@ export async function readTemplate(id: string): Promise<TemplateRead | undefined
   return item ? toRead(item) : undefined;
 }
 
-/**
- * Writes the template's document from what `change` makes of the current one, conditional on the
- * revision read (re-read and re-applied on a lost race), so a concurrent publish is never undone:
- * the count of published versions only grows. `createOnly`: undefined if the template exists.
- */
 /** Read-modify-write rounds of a template before its contention is a 409 to retry. */
 const WRITE_ATTEMPTS = 10;
 
-async function writeTemplate(id: string, change: (current: TemplateDoc | undefined) => TemplateDoc, createOnly = false): Promise<TemplateRead | undefined> {
+/**
+ * Writes the template's document from what `change` makes of the current one, conditional on the
+ * revision read (re-read and re-applied on a lost race), so a concurrent publish is never undone:
+ * the count of published versions only grows. `change` may answer undefined to write nothing (the
+ * result is then undefined). `createOnly`: undefined if the template exists.
+ */
+async function writeTemplate(
+  id: string,
+  change: (current: TemplateDoc | undefined) => TemplateDoc | undefined,
+  createOnly = false,
+): Promise<TemplateRead | undefined> {
   return retryOnConflict(
     async () => {
       const item = createOnly ? undefined : await getItem(templateKey(id));
       const current = item ? parseDoc(item, templateDocSchema) : undefined;
-      const written = await writeWithMappings(id, item, current, change(current));
+      const next = change(current);
+      if (next === undefined) return undefined;
+      const written = await writeWithMappings(id, item, current, next);
       if (written) return written;
       if (createOnly) return undefined;
       throw changed(`Notification ${id}`);
@@ -184,6 +191,16 @@ export function saveDraft(id: string, draft: NotificationBody, createOnly: boole
   );
 }
 
+/**
+ * Changes the draft of an existing template (PUT content, an element, a locale) from what `edit`
+ * makes of the current draft, under the same conditional write as saveDraft (a lost race re-reads
+ * and re-applies `edit`; errors `edit` throws end it). Undefined, and nothing written, when the
+ * template does not exist or is archived.
+ */
+export function editDraft(id: string, edit: (draft: NotificationBody) => NotificationBody): Promise<TemplateRead | undefined> {
+  return writeTemplate(id, (current) => (current && !current.archived ? { ...current, draft: edit(current.draft), state: 'DRAFT' } : undefined));
+}
+
 /** Archives the template (DELETE), conditional on the revision read, so it never undoes a concurrent publish. */
 export async function archiveTemplate(id: string): Promise<void> {
   await retryOnConflict(
@@ -199,17 +216,18 @@ export async function archiveTemplate(id: string): Promise<void> {
 }
 
 /**
- * Snapshots the draft as version v(n+1) and points the template at it, in one transaction: the
+ * Snapshots the draft (or `source`, a historical version being published again) as version v(n+1)
+ * and points the template at it, in one transaction: the
  * version item must not exist yet (a published version is never overwritten) and the template
  * must still be at the revision read. A lost race (a concurrent publish took v(n+1), or the
  * template changed since it was read) is a 409; nothing is written then.
  */
-export async function publish(id: string, read: TemplateRead): Promise<TemplateDoc> {
+export async function publish(id: string, read: TemplateRead, source?: NotificationBody): Promise<TemplateDoc> {
   const current = read.stored.doc;
   const n = current.published + 1;
   const now = clockNow();
   const next: TemplateDoc = { ...current, state: 'PUBLISHED', published: n, published_at: now };
-  const version: PublishedVersion = { version: `v${n}`, notification: current.draft, created: now };
+  const version: PublishedVersion = { version: `v${n}`, notification: source ?? current.draft, created: now };
   const transaction: TransactWriteCommandInput = {
     TransactItems: [
       {

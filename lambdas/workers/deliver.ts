@@ -160,6 +160,8 @@ const renderFor = (target: Target, res: Resolved): RenderedOutput =>
     profile: res.profile,
     tenant: res.tenant && { id: res.tenant.tenant.id, name: res.tenant.tenant.name, properties: res.tenant.properties },
     brand: res.brand,
+    locale: res.locale,
+    translations: res.translations,
   });
 
 /** The error of a target whose content went over the rendering budget: it fails before any claim or provider call. */

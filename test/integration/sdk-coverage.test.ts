@@ -18,15 +18,6 @@ const PENDING: Record<string, string> = {
   'automations.invoke.invokeByTemplate': 'issue 18',
   'journeys.list': 'issue 18',
   'journeys.invoke': 'issue 18',
-  'notifications.putContent': 'issue 14: no route yet',
-  'notifications.putElement': 'issue 14: no route yet',
-  'notifications.putLocale': 'issue 14: no route yet',
-  'notifications.retrieveContent': 'issue 14: no route yet',
-  'notifications.checks.update': 'issue 14: no route yet',
-  'notifications.checks.list': 'issue 14: no route yet',
-  'notifications.checks.delete': 'issue 14: no route yet',
-  'translations.retrieve': 'issue 14: no route yet',
-  'translations.update': 'issue 14: no route yet',
 };
 
 interface Resource {

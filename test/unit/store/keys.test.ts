@@ -15,6 +15,8 @@ describe('key formats', () => {
     ['api key', keys.apiKey('ab12'), { pk: 'APIKEY#ab12', sk: 'APIKEY' }],
     ['audience generation', keys.audienceGeneration('a#1'), { pk: 'AUDIENCE#a%231', sk: 'GENERATION' }],
     ['audience member', keys.audienceMember('a', 'u'), { pk: 'AUDIENCE#a', sk: 'MEMBER#u' }],
+    ['checks of a template submission', keys.templateChecks('t#1', 's1'), { pk: 'NOTIFICATION#t%231', sk: 'CHECKS#s1' }],
+    ['translation', keys.translation('default', 'fr_fr'), { pk: 'TRANSLATION#default#fr_fr', sk: 'TRANSLATION' }],
   ])('%s', (_, actual, expected) => {
     expect(actual).toEqual(expected);
   });

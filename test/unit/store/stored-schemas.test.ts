@@ -25,6 +25,8 @@ import {
   templates,
   type NotificationBody,
 } from '../../../lambdas/store/templates';
+import { checksDocSchema } from '../../../lambdas/store/template-checks';
+import { translationDocSchema } from '../../../lambdas/store/translations';
 import { bulkStep, type RecipientSink } from '../../../lambdas/workers/bulk-fanout';
 import { cleanupTenant } from '../../../lambdas/workers/directory-jobs';
 
@@ -116,6 +118,13 @@ const cases: [string, z.ZodType<unknown>, unknown[], unknown[]][] = [
       { version: 'v1', created: 1 },
     ],
   ],
+  [
+    'checks of a submission (putChecks)',
+    checksDocSchema,
+    [{ checks: [] }, { checks: [{ id: 'legal', type: 'custom', status: 'PENDING', updated: 1_700_000_000_000 }] }],
+    [{ checks: [{ id: 'legal', type: 'custom', status: 'DONE', updated: 1 }] }, { checks: [{ id: 'legal', type: 'custom', status: 'PENDING' }] }, {}],
+  ],
+  ['translation (putTranslation)', translationDocSchema, [{ locale: 'fr_FR', po: 'msgid "a"\nmsgstr "b"' }], [{ locale: 'fr_FR' }, { locale: 'fr', po: 5 }]],
   [
     'audience (saveAudience)',
     audienceSchema,
