@@ -225,6 +225,7 @@ export const routes = [
   route({
     method: 'PUT',
     path: '/notifications/:id/content',
+    audit: { type: 'notification:content:updated', target: ({ params }) => `notification:${params.id}` },
     body: z.object({
       content: contentSchema.refine((c) => Array.isArray(c.elements), { message: 'must have elements', path: ['elements'] }),
       state: stateSchema,
@@ -241,6 +242,7 @@ export const routes = [
   route({
     method: 'PUT',
     path: '/notifications/:id/elements/:element_id',
+    audit: { type: 'notification:element:updated', target: ({ params }) => `notification:${params.id}/element:${params.element_id}` },
     params: z.object({ id: pathId, element_id: elementIdSchema }),
     body: z.looseObject({ type: z.string().min(1).max(64), state: stateSchema }),
     handler: async ({ params, body }) => {
@@ -265,6 +267,7 @@ export const routes = [
   route({
     method: 'PUT',
     path: '/notifications/:id/locales/:locale_id',
+    audit: { type: 'notification:locale:updated', target: ({ params }) => `notification:${params.id}/locale:${params.locale_id}` },
     params: z.object({ id: pathId, locale_id: localeIdSchema }),
     body: z.object({ elements: z.array(z.looseObject({ id: elementIdSchema })).max(1000), state: stateSchema }),
     handler: async ({ params, body }) =>
@@ -292,6 +295,7 @@ export const routes = [
   route({
     method: 'PUT',
     path: '/notifications/:id/:submission_id/checks',
+    audit: { type: 'notification:checks:updated', target: ({ params }) => `notification:${params.id}/submission:${params.submission_id}` },
     body: z.object({
       checks: z
         .array(z.strictObject({ id: z.string().min(1).max(256), type: z.literal('custom'), status: z.enum(['RESOLVED', 'FAILED', 'PENDING']) }))
@@ -306,6 +310,7 @@ export const routes = [
   route({
     method: 'DELETE',
     path: '/notifications/:id/:submission_id/checks',
+    audit: { type: 'notification:checks:deleted', target: ({ params }) => `notification:${params.id}/submission:${params.submission_id}` },
     handler: async ({ params }) => {
       await mustGet(params.id);
       if (!(await deleteChecks(params.id, params.submission_id)))

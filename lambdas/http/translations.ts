@@ -32,6 +32,7 @@ export const routes = [
   route({
     method: 'PUT',
     path: '/translations/:domain/:locale',
+    audit: { type: 'translation:updated', target: ({ params }) => `translation:${params.domain}/${params.locale}` },
     params,
     // The SDK sends the .po text as a JSON string, as Courier's reference does.
     body: z.string('must be the .po text as a JSON string').max(MAX_PO_CHARS, `must be at most ${MAX_PO_CHARS} characters`),
