@@ -117,8 +117,8 @@ export const API_GROUPS: ApiGroup[] = [
   { module: 'providers', segments: ['providers'], table: withApiKey('Query'), audits: 'all' },
   /** Strategies are workspace documents (GetItem, UpdateItem); listings and archive's check of the templates naming one page collections (Query). */
   { module: 'routing-strategies', segments: ['routing-strategies'], table: withApiKey('Query'), audits: 'all' },
-  /** Reads the audit events the admin writes of the other groups store (a Query per shard). */
-  { module: 'audit-events', segments: ['audit-events'], table: withApiKey('Query') },
+  /** Reads the audit events the admin writes of the other groups store (a Query per shard); GETs only, so no Idempotency-Key records. */
+  { module: 'audit-events', segments: ['audit-events'], table: ['GetItem', 'Query'] },
   /**
    * Stores requests (PutItem; a recipient index entry, BatchWriteItem) and delivers a single send
    * due at once itself, as the delivery worker would (its reads: Query, BatchGetItem).
@@ -144,7 +144,8 @@ export const API_GROUPS: ApiGroup[] = [
     module: 'inbound',
     segments: ['inbound'],
     queues: ['fanout', 'delivery'],
-    table: withApiKey('Query', 'BatchGetItem'),
+    // A send request's first write is a BatchWriteItem (its hour in the requests directory, store/messages.ts createRequest).
+    table: withApiKey('Query', 'BatchWriteItem'),
     secretParameters: ['SEGMENT_SHARED_SECRET_PARAMETER', 'RUDDERSTACK_SHARED_SECRET_PARAMETER'],
   },
   /** End-user routes: a user token from /auth/issue-token, never an API key; reads and marks the user's inbox items. */

@@ -126,6 +126,29 @@ describe('the shipped bundles', () => {
     ok(await s.http('GET', '/providers'));
     ok(await s.http('DELETE', `/providers/${provider}`), 200, 204);
 
+    // Issue 14: routing strategies, translations, inbound events (a mapped one is sent), audit events, archived requests.
+    const strategy = ok(await idem('POST', '/routing-strategies', { name: 'Bundled', routing: { method: 'single', channels: ['inbox'] } }), 201).json
+      .id as string;
+    ok(await s.http('PUT', `/routing-strategies/${strategy}`, { name: 'Bundled 2', routing: { method: 'single', channels: ['inbox'] } }));
+    ok(await s.http('GET', '/routing-strategies'));
+    ok(await s.http('GET', `/routing-strategies/${strategy}/notifications`));
+    ok(await s.http('DELETE', `/routing-strategies/${strategy}`), 204);
+    ok(await s.http('PUT', '/translations/default/fr', JSON.stringify('msgid "Hello"\nmsgstr "Bonjour"\n')), 204);
+    ok(await s.http('GET', '/translations/default/fr'));
+    const event = uid('b-event');
+    ok(
+      await idem('POST', '/notifications', {
+        notification: { name: 'Mapped', event_ids: [event], content: { elements: [{ type: 'text', content: 'hi' }] } },
+        state: 'PUBLISHED',
+      }),
+    );
+    const tracked = uid('b-track');
+    ok(await idem('POST', '/inbound/courier', { type: 'track', event, messageId: tracked, userId: user, properties: {} }), 202);
+    const inbound = ok(await s.http('GET', `/inbound/events/${tracked}?source=courier`)).json as { status: string; requestId: string };
+    expect(inbound.status).toBe('SENT');
+    ok(await s.http('GET', '/audit-events'));
+    ok(await s.http('PUT', `/requests/${inbound.requestId}/archive`), 204);
+
     const { jobId } = ok(await idem('POST', '/bulk', { message: { event: 'e', content: { title: 'T', body: 'hi' } } }), 200, 201).json as { jobId: string };
     ok(await idem('POST', `/bulk/${jobId}`, { users: [{ to: { user_id: user } }] }), 200, 204);
     ok(await s.http('GET', `/bulk/${jobId}/users`));
@@ -305,11 +328,19 @@ const EVENT_SOURCE =
   "Lambda's SQS event source polls the queue with the function's role; the function's code never calls it (the local pollers stand in for the event source).";
 const RELEASE =
   'Releases an Idempotency-Key record when the request fails with a 5xx (lambdas/shared/idempotency.ts); no request fails here, and the group deletes nothing itself (DELETE /notifications/:id archives).';
+const WEBHOOKS =
+  "Used by the Segment and RudderStack webhooks (a group reads the user's memberships), which need a shared secret a deployed stack reads from SSM; test/integration/inbound.test.ts exercises them.";
 const UNEXERCISED: Record<string, string> = {
+  'Api-inbound dynamodb:Query': WEBHOOKS,
   ...Object.fromEntries(
     ['Worker-fanout', 'Worker-deliver'].flatMap((fn) =>
       ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'].map((a) => [`${fn} ${a}`, EVENT_SOURCE]),
     ),
   ),
-  ...Object.fromEntries(['Api-bulk', 'Api-messages', 'Api-notifications', 'Api-send'].map((fn) => [`${fn} dynamodb:DeleteItem`, RELEASE])),
+  ...Object.fromEntries(
+    ['Api-bulk', 'Api-inbound', 'Api-messages', 'Api-notifications', 'Api-routing-strategies', 'Api-send', 'Api-translations'].map((fn) => [
+      `${fn} dynamodb:DeleteItem`,
+      RELEASE,
+    ]),
+  ),
 };
