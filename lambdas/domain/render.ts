@@ -72,13 +72,32 @@ export const contentSchema = z
   })
   .refine((c) => c.title !== undefined || c.body !== undefined || (c.elements?.length ?? 0) > 0, 'must have a title, a body or elements');
 
+/** A brand's custom email layout (Courier's `templateOverride`): HTML with variables around the content. */
+export interface BrandTemplateOverride {
+  enabled: boolean;
+  backgroundColor?: string | null;
+  blocksBackgroundColor?: string | null;
+  footerBackgroundColor?: string | null;
+  head?: string | null;
+  header?: string | null;
+  footer?: string | null;
+  width?: string | null;
+}
+
 export interface Brand {
   id: string;
   name?: string;
   settings?: {
-    colors?: { primary?: string; secondary?: string };
-    email?: { header?: { logo?: { href?: string; image?: string }; barColor?: string }; footer?: { content?: string } | string };
-  };
+    colors?: { primary?: string | null; secondary?: string | null } | null;
+    email?: {
+      header?: { logo?: { href?: string | null; image?: string | null }; barColor?: string | null } | null;
+      footer?: { content?: string | null } | string | null;
+      head?: { content?: string | null } | null;
+      templateOverride?: BrandTemplateOverride | null;
+    } | null;
+  } | null;
+  /** Brand snippets by name (the default brand's, then the brand's own): `{{>name}}` in any template text renders one. */
+  snippets?: Record<string, string>;
 }
 
 export interface RenderInput {
@@ -136,6 +155,8 @@ export class RenderLimitError extends Error {
 
 /** What is left of the budget of the rendering in progress (render() is synchronous: one at a time). */
 let budget: { chars: number; steps: number } | undefined;
+/** The brand snippets of the rendering in progress, mustache's partials (a snippet including itself runs into the budget). */
+let partials: Record<string, string> = {};
 
 function charge(chars: number, steps: number): void {
   if (!budget) return;
@@ -179,15 +200,15 @@ class BudgetedWriter extends Mustache.Writer {
 const writer = Object.assign(new BudgetedWriter(), { templateCache: undefined });
 
 /**
- * Fills `{{variables}}`. No partials are passed, so `{{> x}}` renders empty; JSON data holds no
- * functions, so there are no lambdas. User content never makes rendering throw: a template mustache
+ * Fills `{{variables}}`. The brand's snippets are the partials (`{{>legal_footer}}`, as Courier's
+ * brand snippets), an unknown one renders empty; JSON data holds no functions, so there are no lambdas. User content never makes rendering throw: a template mustache
  * cannot parse (an unclosed `{{`) or whose lookup throws (`{{items.map}}` calls an array method)
  * renders as its own source text, so the recipient still gets a readable message and the author
  * sees the mistake in the output. The one exception is the rendering budget (RenderLimitError).
  */
 function fill(template: string, view: View, escape: Escape): string {
   try {
-    return writer.render(template, view, {}, { escape });
+    return writer.render(template, view, partials, { escape });
   } catch (e) {
     if (e instanceof RenderLimitError) throw e;
     charge(template.length, 0);
@@ -357,7 +378,7 @@ function outputBlock(b: Block): OutputBlock | undefined {
 
 const DEFAULT_ACCENT = '#2563eb';
 /** Brand colours go into style attributes, where escaping alone would not stop `red;background:url(...)`. */
-const cssColor = (v: string | undefined): string | undefined => (v && /^(#[0-9a-f]{3,8}|[a-z]{3,20})$/i.test(v) ? v : undefined);
+const cssColor = (v: string | null | undefined): string | undefined => (v && /^(#[0-9a-f]{3,8}|[a-z]{3,20})$/i.test(v) ? v : undefined);
 
 function blockHtml(b: Block, accent: string): string {
   switch (b.type) {
@@ -404,16 +425,31 @@ function brandFooter(brand: Brand, view: View): string {
     : `<div style="padding:16px 24px;border-top:1px solid #e4e4e7;color:#71717a;font-size:13px;white-space:pre-line">${escapeHtml(text)}</div>`;
 }
 
+/** A CSS width for the layout (`600px`, `80%`), else undefined. */
+const cssWidth = (v: string | null | undefined): string | undefined => (v && /^\d{1,4}(px|%)$/.test(v) ? v : undefined);
+
 function emailHtml(subject: string, blocks: Block[], view: View, brand: Brand | undefined): string {
   const accent = cssColor(brand?.settings?.colors?.primary) ?? DEFAULT_ACCENT;
+  const custom = brand?.settings?.email?.templateOverride;
+  const override = custom?.enabled ? custom : undefined;
   const main = `<div style="padding:24px">${blocks.map((b) => blockHtml(b, accent)).join('')}</div>`;
-  const inner = brand ? `${brandHeader(brand, accent)}${main}${brandFooter(brand, view)}` : main;
+  // The brand's own HTML (header, footer, head) is the workspace's markup: variables in it are escaped, the markup is not.
+  const html = (source: string | null | undefined) => fill(str(source), view, asHtml);
+  const footerBackground = cssColor(override?.footerBackgroundColor);
+  const inner = override
+    ? `${html(override.header)}${main}${footerBackground ? `<div style="background:${footerBackground}">${html(override.footer)}</div>` : html(override.footer)}`
+    : brand
+      ? `${brandHeader(brand, accent)}${main}${brandFooter(brand, view)}`
+      : main;
+  const head = `${html(brand?.settings?.email?.head?.content)}${html(override?.head)}`;
+  const background = cssColor(override?.backgroundColor) ?? '#f4f4f5';
+  const blocksBackground = cssColor(override?.blocksBackgroundColor) ?? '#ffffff';
   return [
     '<!DOCTYPE html>',
     '<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${escapeHtml(subject)}</title></head>`,
-    '<body style="margin:0;padding:24px 0;background:#f4f4f5">',
-    `<div style="max-width:600px;margin:0 auto;background:#ffffff;font-family:Helvetica,Arial,sans-serif;font-size:16px;line-height:1.5;color:#18181b">${inner}</div>`,
+    `<title>${escapeHtml(subject)}</title>${head}</head>`,
+    `<body style="margin:0;padding:24px 0;background:${background}">`,
+    `<div style="max-width:${cssWidth(override?.width) ?? '600px'};margin:0 auto;background:${blocksBackground};font-family:Helvetica,Arial,sans-serif;font-size:16px;line-height:1.5;color:#18181b">${inner}</div>`,
     '</body></html>',
   ].join('\n');
 }
@@ -433,6 +469,7 @@ function emailHtml(subject: string, blocks: Block[], view: View, brand: Brand | 
  */
 export function render(channel: Channel, input: RenderInput): RenderedOutput {
   budget = { chars: MAX_RENDERED_CHARS, steps: MAX_RENDER_STEPS };
+  partials = { ...input.brand?.snippets };
   try {
     const output = renderWithin(channel, input);
     // The layout and the plain-text copies come after the variables: the whole output counts.
@@ -445,6 +482,7 @@ export function render(channel: Channel, input: RenderInput): RenderedOutput {
     throw e;
   } finally {
     budget = undefined;
+    partials = {};
   }
 }
 

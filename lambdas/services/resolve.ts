@@ -18,6 +18,7 @@ import { memo } from '../shared/cache';
 import { config } from '../shared/config';
 import { targetData, type DeliveryRecipient } from '../shared/jobs';
 import { brands } from '../store/brands';
+import { brandView } from '../domain/brand';
 import type { RequestRecord } from '../store/messages';
 import { getUserPreference, preferenceLayers, topics, type Topic } from '../store/preferences';
 import { strategies } from '../store/routing-strategies';
@@ -197,7 +198,7 @@ export async function resolveRecipient(req: RequestRecord, r: DeliveryRecipient,
   }
 
   const brandId = chooseBrand(m.brand_id ?? template?.brandId, tenant?.brand_id, config.DEFAULT_BRAND_ID);
-  const brand = brandId ? await brandCache(brandId, async () => brandView(brandId, (await brands.get(brandId))?.doc)) : undefined;
+  const brand = brandId ? await loadBrand(brandId) : undefined;
 
   const content = (m.content ?? template?.content) as ElementalContent;
   const locale = typeof profile.locale === 'string' && profile.locale !== '' ? profile.locale : undefined;
@@ -228,5 +229,11 @@ function loadTranslations(locale: string): Promise<ReadonlyMap<string, string> |
   });
 }
 
-const brandView = (id: string, doc: { name: string; settings: Record<string, unknown> } | undefined): Brand | undefined =>
-  doc && { id, name: doc.name, settings: doc.settings as Brand['settings'] };
+/** A brand as rendering reads it, extending the workspace's default brand (DEFAULT_BRAND_ID) as Courier's custom brands do. */
+function loadBrand(brandId: string): Promise<Brand | undefined> {
+  return brandCache(brandId, async () => {
+    const own = (await brands.get(brandId))?.doc;
+    const fallback = config.DEFAULT_BRAND_ID && config.DEFAULT_BRAND_ID !== brandId ? (await brands.get(config.DEFAULT_BRAND_ID))?.doc : undefined;
+    return own && brandView(brandId, own, fallback);
+  });
+}

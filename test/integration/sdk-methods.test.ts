@@ -1,4 +1,5 @@
 import { NotFoundError } from '@trycourier/courier';
+import { sendAndWait } from '../helpers/send';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { uid } from '../helpers/wait';
 
@@ -129,5 +130,58 @@ describe('profiles', () => {
         [picky]: { status: 'OPTED_IN', channel_preferences: [{ channel: 'email' }, { channel: 'sms' }] },
       },
     });
+  });
+});
+
+describe('brands', () => {
+  it('accepts settings and snippets as the SDK sends them, nulls included, and uses them: snippets in templates, the template override as the layout', async () => {
+    const brand = await s.client.brands.create({
+      name: 'Acme',
+      settings: {
+        colors: { primary: '#ff6600', secondary: null as never },
+        email: {
+          footer: { content: null, inheritDefault: null },
+          head: null,
+          header: null,
+          templateOverride: {
+            enabled: true,
+            header: '<div class="acme-header">Acme for {{profile.name}}</div>',
+            footer: '<p class="acme-footer">{{>legal}}</p>',
+            head: null,
+            width: null,
+            backgroundColor: '#000000',
+            blocksBackgroundColor: null,
+            mjml: { enabled: false },
+            footerBackgroundColor: null,
+            footerFullWidth: null,
+          },
+        },
+        inapp: null,
+      },
+      snippets: { items: [{ name: 'legal', value: 'Acme Inc., {{city}}' }] },
+    });
+    expect(await s.client.brands.retrieve(brand.id)).toMatchObject({ id: brand.id, snippets: { items: [{ name: 'legal' }] } });
+
+    const { messages } = await sendAndWait(
+      s,
+      {
+        to: { email: 'ada@example.test' },
+        brand_id: brand.id,
+        data: { city: 'Lyon', name: 'Ada' },
+        content: { title: 'Hi', body: 'Signed: {{>legal}}' },
+        routing: { method: 'single', channels: ['email'] },
+      },
+      1,
+    );
+    const out = await s.client.messages.content(messages[0].id);
+    const email = (out.results ?? []).find((r) => r.channel === 'email')!.content as unknown as { html: string; text: string };
+    expect(email.text).toContain('Signed: Acme Inc., Lyon');
+    expect(email.html).toContain('<p class="acme-footer">Acme Inc., Lyon</p>');
+    expect(email.html).toContain('<div class="acme-header">Acme for </div>');
+    expect(email.html).toContain('background:#000000');
+
+    // An MJML layout is not something this renderer does: refused, naming the field, nothing stored.
+    const mjml = await s.http('POST', '/brands', { name: 'M', settings: { email: { templateOverride: { enabled: true, mjml: { enabled: true } } } } });
+    expect([mjml.status, mjml.json.message]).toEqual([400, expect.stringContaining('body.settings.email.templateOverride.mjml.enabled')]);
   });
 });

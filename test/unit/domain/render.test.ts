@@ -248,6 +248,58 @@ describe('email layout', () => {
     expect([html?.includes('evil.test'), html?.includes('background:#2563eb')]).toEqual([false, true]);
   });
 
+  it('lays out a brand template override: its header, footer and head HTML (variables escaped), colours and width', () => {
+    const brand: Brand = {
+      id: 'b',
+      settings: {
+        email: {
+          head: { content: '<style>.a{}</style>' },
+          templateOverride: {
+            enabled: true,
+            header: '<div class="hdr">Hello {{profile.name}}</div>',
+            footer: '<p class="ftr">Bye</p>',
+            head: '<meta name="x" content="y">',
+            backgroundColor: '#000000',
+            blocksBackgroundColor: '#eeeeee',
+            footerBackgroundColor: '#123456',
+            width: '640px',
+          },
+        },
+      },
+    };
+    const { html } = render('email', input({ content, brand, profile: { name: '<Ada>' } }));
+    for (const fragment of [
+      '<div class="hdr">Hello &lt;Ada&gt;</div>',
+      '<div style="background:#123456"><p class="ftr">Bye</p></div>',
+      '<title>Welcome</title><style>.a{}</style><meta name="x" content="y"></head>',
+      'background:#000000',
+      'max-width:640px;margin:0 auto;background:#eeeeee',
+    ])
+      expect(html).toContain(fragment);
+    // The standard brand header is replaced, not added to.
+    expect(html).not.toContain('height:6px');
+    // A disabled override changes nothing.
+    const off = render(
+      'email',
+      input({ content, brand: { ...brand, settings: { email: { templateOverride: { enabled: false, header: 'X-HEADER' } } } } }),
+    ).html;
+    expect(off).not.toContain('X-HEADER');
+  });
+
+  it.each<[string, string, Record<string, string> | undefined, string]>([
+    ['a snippet by name', 'Hi {{>sig}}', { sig: 'the team' }, 'Hi the team'],
+    ['variables inside a snippet', '{{>greet}}!', { greet: 'Hello {{profile.name}}' }, 'Hello Ada!'],
+    ['a snippet using another', '{{>outer}}', { outer: '[{{>inner}}]', inner: 'in' }, '[in]'],
+    ['an unknown snippet as empty', 'a{{>nope}}b', { sig: 'x' }, 'ab'],
+    ['no snippets without a brand', 'a{{>sig}}b', undefined, 'ab'],
+  ])('renders brand snippets as partials: %s', (_, body, snippets, expected) => {
+    expect(fillText(body, { profile: { name: 'Ada' }, brand: snippets && { id: 'b', snippets } })).toBe(expected);
+  });
+
+  it('renders a snippet that includes itself as its source text, as any template mustache cannot render', () => {
+    expect(fillText('a {{>loop}}', { brand: { id: 'b', snippets: { loop: 'x{{>loop}}' } } })).toBe('a {{>loop}}');
+  });
+
   it('uses a minimal layout without a brand', () => {
     const { html } = render('email', input({ content }));
     expect(html).toMatch(/^<!DOCTYPE html>/);
