@@ -66,6 +66,26 @@ export interface Route {
 /** Identifiers in paths: any characters (they arrive percent-decoded), 1-256 long. */
 export const pathId = idSchema;
 
+/**
+ * Keys whose values are the caller's own data, kept exactly as sent (a `null` in a profile, in
+ * `data`, in a JSON Patch `value` or a provider `override` is a value): withoutNulls does not look inside them.
+ */
+const OPAQUE_KEYS = new Set(['data', 'profile', 'properties', 'user_profile', 'traits', 'override', 'raw', 'custom', 'headers', 'value', 'patch']);
+
+/**
+ * The body with every object key whose value is `null` left out, as if it were not sent: wherever
+ * the official SDK types a field `| null`, null means "not set" (it serialises unset optional
+ * fields that way), so schemas need not repeat `.nullish()`. Array elements are kept as they are,
+ * nulls included, and the caller's own data (OPAQUE_KEYS) is not looked into.
+ */
+export function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map((v) => (typeof v === 'object' && v !== null ? withoutNulls(v) : v));
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = OPAQUE_KEYS.has(k) ? v : withoutNulls(v);
+  return out;
+}
+
 /** Declares a route; zod schemas validate path, query and body before the handler runs. */
 export function route<P = Record<string, string>, Q = Record<string, never>, B = undefined>(spec: RouteSpec<P, Q, B>): Route {
   const names = [...spec.path.matchAll(/:(\w+)/g)].map((m) => m[1]);
@@ -79,11 +99,13 @@ export function route<P = Record<string, string>, Q = Record<string, never>, B =
     async handle(event, rawParams) {
       const p = params.safeParse(rawParams);
       if (!p.success) throw ValidationError.fromZod('path', p.error);
-      const q = (spec.query ?? z.object({})).safeParse(event.queryStringParameters ?? {});
+      // The official SDK serialises a null query value as `key=`: an empty value is a value not set.
+      const query = Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).filter(([, v]) => v !== ''));
+      const q = (spec.query ?? z.object({})).safeParse(query);
       if (!q.success) throw ValidationError.fromZod('query', q.error);
       let body = undefined as B;
       if (spec.body) {
-        const b = spec.body.safeParse(event.body ?? undefined);
+        const b = spec.body.safeParse(withoutNulls(event.body ?? undefined));
         if (!b.success) throw ValidationError.fromZod('body', b.error);
         body = b.data;
       }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createRouter, ok, route, type Route } from '../../../lambdas/shared/router';
+import { createRouter, ok, route, withoutNulls, type Route } from '../../../lambdas/shared/router';
 import { dispatcher } from '../../../lambdas/shared/api';
 import { httpEvent } from '../../helpers/events';
 
@@ -94,5 +94,19 @@ describe('route validation', () => {
     const event = httpEvent('PUT', `/things/${'x'.repeat(257)}`);
     event.body = { name: 'x' } as never;
     await expect(handle(event)).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/path\.id/) });
+  });
+});
+
+describe('withoutNulls: null is "not set", except in the caller’s own data', () => {
+  it.each<[string, unknown, unknown]>([
+    ['a null field left out', { a: null, b: 1 }, { b: 1 }],
+    ['nested', { message: { to: { user_id: 'u', email: null }, routing: null } }, { message: { to: { user_id: 'u' } } }],
+    ['array elements kept, their objects cleaned', { to: [null, { user_id: 'u', locale: null }] }, { to: [null, { user_id: 'u' }] }],
+    ['data kept as sent', { message: { data: { a: null } } }, { message: { data: { a: null } } }],
+    ['a profile kept as sent', { profile: { email: null } }, { profile: { email: null } }],
+    ['a JSON Patch value kept', { patch: [{ op: 'replace', path: '/a', value: null }] }, { patch: [{ op: 'replace', path: '/a', value: null }] }],
+    ['a body that is not an object', 'text', 'text'],
+  ])('%s', (_, body, expected) => {
+    expect(withoutNulls(body)).toEqual(expected);
   });
 });
