@@ -79,13 +79,22 @@ describe('the walk of single sends', () => {
   it('a walk out of time stops after its page, and the next goes on from there', async () => {
     const { all, unfinished } = await seed(300);
     const clockModule = clock();
-    // The deadline has not passed when the walk starts, and has after its first page.
-    const spy = jest.spyOn(clockModule, 'wallNow').mockReturnValueOnce(0).mockReturnValue(Number.MAX_SAFE_INTEGER);
+    // The deadline has not passed until the walk has read its first page of requests, and has after
+    // it (whatever empty hour buckets come first: the earlier tests' walk stopped in an earlier hour
+    // when these requests fall after the turn of the hour).
+    let paged = false;
+    const unfinishedSingles = store().unfinishedSingles;
+    const pages = jest.spyOn(store(), 'unfinishedSingles').mockImplementation(async (ids) => {
+      paged = true;
+      return unfinishedSingles(ids);
+    });
+    const spy = jest.spyOn(clockModule, 'wallNow').mockImplementation(() => (paged ? Number.MAX_SAFE_INTEGER : 0));
     let first;
     try {
       first = await walk().walkSingles(clockModule.now(), 1);
     } finally {
       spy.mockRestore();
+      pages.mockRestore();
     }
     expect(first).toEqual({ requests: 200, opened: expect.any(Number), more: true });
     const second = await walk().walkSingles(clockModule.now(), clockModule.wallNow() + 30_000);
