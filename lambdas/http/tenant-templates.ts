@@ -47,6 +47,7 @@ export function tenantTemplateRoutes(mustGetTenant: (id: string) => Promise<Tena
     route({
       method: 'PUT',
       path: '/tenants/:tenant_id/templates/:template_id',
+      greedy: 'tenant_id',
       body: templateBody,
       audit: { type: 'tenant:template:updated', target: ({ params }) => `tenant:${params.tenant_id}/template:${params.template_id}` },
       handler: async ({ params, body }) => {
@@ -59,11 +60,13 @@ export function tenantTemplateRoutes(mustGetTenant: (id: string) => Promise<Tena
     route({
       method: 'GET',
       path: '/tenants/:tenant_id/templates/:template_id',
+      greedy: 'tenant_id',
       handler: async ({ params }) => ok(describe(await mustGetHead(params.tenant_id, params.template_id))),
     }),
     route({
       method: 'GET',
       path: '/tenants/:tenant_id/templates/:template_id/versions/:version',
+      greedy: 'tenant_id',
       params: z.object({ tenant_id: idSchema, template_id: idSchema, version: versionParam }),
       handler: async ({ params }) => {
         const head = await mustGetHead(params.tenant_id, params.template_id);
@@ -83,6 +86,7 @@ export function tenantTemplateRoutes(mustGetTenant: (id: string) => Promise<Tena
     route({
       method: 'POST',
       path: '/tenants/:tenant_id/templates/:template_id/publish',
+      greedy: 'tenant_id',
       audit: { type: 'tenant:template:published', target: ({ params }) => `tenant:${params.tenant_id}/template:${params.template_id}` },
       body: z.object({ version: versionParam.optional() }).optional(),
       handler: async ({ params, body }) => {
@@ -96,6 +100,7 @@ export function tenantTemplateRoutes(mustGetTenant: (id: string) => Promise<Tena
     route({
       method: 'GET',
       path: '/tenants/:tenant_id/templates',
+      greedy: 'tenant_id',
       query: limitQuery,
       handler: async ({ params, query }) => {
         await mustGetTenant(params.tenant_id);

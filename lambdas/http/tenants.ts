@@ -93,6 +93,7 @@ export const routes = [
   route({
     method: 'PUT',
     path: '/tenants/:tenant_id',
+    greedy: 'tenant_id',
     body: tenantBody,
     audit: { type: 'tenant:updated', target: ({ params }) => `tenant:${params.tenant_id}` },
     handler: async ({ params, body }) => {
@@ -121,11 +122,13 @@ export const routes = [
   route({
     method: 'GET',
     path: '/tenants/:tenant_id',
+    greedy: 'tenant_id',
     handler: async ({ params }) => ok(await mustGet(params.tenant_id)),
   }),
   route({
     method: 'DELETE',
     path: '/tenants/:tenant_id',
+    greedy: 'tenant_id',
     audit: { type: 'tenant:deleted', target: ({ params }) => `tenant:${params.tenant_id}` },
     handler: async ({ params }) => {
       const id = params.tenant_id;
@@ -149,6 +152,7 @@ export const routes = [
   route({
     method: 'GET',
     path: '/tenants/:tenant_id/users',
+    greedy: 'tenant_id',
     query: limitQuery,
     handler: async ({ params, query }) => {
       await mustGet(params.tenant_id);
@@ -160,6 +164,7 @@ export const routes = [
   route({
     method: 'PUT',
     path: '/tenants/:tenant_id/default_preferences/items/:topic_id',
+    greedy: 'tenant_id',
     audit: { type: 'tenant:default-preference:updated', target: ({ params }) => `tenant:${params.tenant_id}/preferences-topic:${params.topic_id}` },
     body: preferenceSetting,
     handler: async ({ params, body }) => {
@@ -171,6 +176,7 @@ export const routes = [
   route({
     method: 'DELETE',
     path: '/tenants/:tenant_id/default_preferences/items/:topic_id',
+    greedy: 'tenant_id',
     audit: { type: 'tenant:default-preference:deleted', target: ({ params }) => `tenant:${params.tenant_id}/preferences-topic:${params.topic_id}` },
     handler: async ({ params }) => {
       if (!(await setDefaultPreference(params.tenant_id, params.topic_id, undefined))) throw new NotFoundError(`Tenant ${params.tenant_id} not found`);

@@ -70,7 +70,7 @@ describe('npm start', () => {
     const second = await npmStart({ API_KEY: key, LOCAL_DATA_DIR: dataDir });
     try {
       const res = await call(second.url, 'GET', '/profiles/u%2F1');
-      expect(await res.json()).toEqual({ profile: { email: 'a@b.c' } });
+      expect(((await res.json()) as { profile: unknown }).profile).toEqual({ email: 'a@b.c' });
     } finally {
       await interrupt(second);
     }

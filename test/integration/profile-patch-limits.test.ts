@@ -30,7 +30,7 @@ describe('PATCH /profiles/:id limits', () => {
     expect(res.status).toBe(400);
     expect(res.json.message).toMatch(/^Invalid request: body\.patch\.\d+: .*bytes/);
     const after = await s.http('GET', `/profiles/${u}`);
-    expect([after.status, after.json]).toEqual([200, { profile }]);
+    expect([after.status, after.json.profile]).toEqual([200, profile]);
     expect((await s.http('GET', '/health', undefined, { key: null })).status).toBe(200);
   });
 

@@ -125,7 +125,9 @@ it('says the key was refused, and creates nothing, for a wrong key', async () =>
 it('says when the URL answers but is not the API', async () => {
   const run = await smoke(['--url', `${s.url}/not-the-stage`, '--key', s.apiKey]);
   expect(run.code).toBe(1);
-  expect(run.stderr.trim()).toBe(`smoke test FAILED: GET /health answered 404 (expected 200): Not Found (is ${s.url}/not-the-stage the stack's ApiUrl?)`);
+  expect(run.stderr.trim()).toBe(
+    `smoke test FAILED: GET /health answered 404 (expected 200): No route for GET /not-the-stage/health (is ${s.url}/not-the-stage the stack's ApiUrl?)`,
+  );
 }, 60_000);
 
 it('says it cannot reach a closed port', async () => {

@@ -41,7 +41,7 @@ describe('router on decoded API Gateway paths', () => {
   });
 
   it('matches a parameter to one segment unless the route declares it greedy', () => {
-    // `/tenants/t/1/users` is no tenant `t/1`, and a sub-path no route serves is no notification `x/s/checks`.
+    // Without a greedy declaration `/tenants/t/1/users` is no tenant `t/1`, and a sub-path no route serves is no notification `x/s/checks`.
     expect(() => router.match('GET', '/tenants/t/1/users')).toThrow(expect.objectContaining({ status: 404 }));
     expect(() => router.match('DELETE', '/notifications/x/s/checks')).toThrow(expect.objectContaining({ status: 405 }));
     expect(() => router.match('PUT', '/notifications/x/content')).toThrow(expect.objectContaining({ status: 404 }));
