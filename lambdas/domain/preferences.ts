@@ -2,7 +2,7 @@
  * Topic preference resolution (docs/decisions.md#d4): from the preference layers of one user and one topic to
  * the effective status, the custom routing, and what every layer contributed (the explain view).
  *
- * Layers, lowest precedence first:
+ * Layers:
  *   1. `workspace`        the subscription topic's default status and custom routing
  *   2. `ancestor_tenant`  each loaded ancestor's `default_preferences` item, topmost first
  *   3. `tenant`           the context tenant's `default_preferences` item
@@ -11,22 +11,26 @@
  *
  * - A layer applies only the fields it sets; unset fields pass through. A later layer's explicit
  *   status replaces the earlier one. No status anywhere means OPTED_IN (decidingLayer `default`).
- * - With a tenant context (an auto-inferred one included) layers 1, 2, 3 and 5 apply; layer 4 does
- *   not, because a user's global preference does not propagate to tenant contexts: a tenant default
- *   opt-in beats a global opt-out unless the user also opts out for that tenant. Without a tenant
- *   context layers 1 and 4 apply; layers 2, 3 and 5, if given anyway, are reported as not applied.
- * - REQUIRED: when the workspace topic is REQUIRED, or layers 1-3 end on REQUIRED, the user layers
- *   (4, 5) cannot change the status (no status of theirs is applied) but their custom routing still
- *   applies. Tenant defaults (2, 3) are configuration, not user choice: they can override a workspace
- *   REQUIRED by plain layering. A workspace REQUIRED still locks the user layers in that case, since
- *   it makes the topic non-editable by users whatever the tenants chose.
+ * - With a tenant context (explicit, from the fan-out, or auto-inferred) the layers apply in the
+ *   order 1, 4, 2, 3, 5 (SPEC section 5, revised 2026-11-29): a global opt-out holds where no
+ *   tenant layer sets the topic (a user who unsubscribed is never mailed because a tenant says
+ *   nothing), a tenant default that sets it beats the global choice for that tenant's messages,
+ *   and the user's choice for the tenant beats everything. Without a tenant context layers 1 and 4
+ *   apply; layers 2, 3 and 5, if given anyway, are reported as not applied.
+ * - REQUIRED: a workspace REQUIRED topic locks the status against both user layers (4, 5), and
+ *   tenant defaults ending on REQUIRED lock it against the user's choice for the tenant (5): no
+ *   status of theirs is applied, but their custom routing still applies. Tenant defaults are
+ *   configuration, not user choice: they can override a workspace REQUIRED by plain layering, and
+ *   the workspace REQUIRED still locks the user layers, since it makes the topic non-editable by
+ *   users whatever the tenants chose.
  * - Custom routing: only a layer that sets `has_custom_routing` decides it. `true` with a non-empty
  *   `custom_routing` replaces earlier routing with that list (entries kept as given, channels or
  *   provider keys, deduplicated in order); `true` with no entries counts as not set; `false` clears
  *   routing set by earlier layers. A `custom_routing` list without the flag is ignored.
  * - `deliver` is false only for OPTED_OUT.
  *
- * The explain view lists layers 1..5 in order, one entry per ancestor. A layer is `applied` when at
+ * The explain view lists the layers in the order they applied (1, 4, 2, 3, 5 with a tenant context,
+ * else 1..5), one entry per ancestor. A layer is `applied` when at
  * least one of its fields took effect, even if a later layer then replaced it; `reason` says why a
  * layer, or one of its fields, did not. How many ancestors to load (at most four tenant layers in
  * all) is the loader's concern, not this module's.
@@ -77,12 +81,11 @@ export interface PreferenceDecision {
   decidingLayer: LayerName | 'default';
   /** layer whose custom routing applies */
   routingLayer?: LayerName;
-  /** every layer in order 1..5 (ancestors one entry each), what it set, whether it applied, and why not */
+  /** every layer in the order it applied (ancestors one entry each), what it set, whether it applied, and why not */
   layers: LayerContribution[];
 }
 
 export const REASONS = {
-  globalInTenantContext: 'a global preference does not propagate to tenant contexts',
   noTenantContext: 'no tenant context',
   requiredByWorkspace: 'REQUIRED cannot be opted out: the workspace topic is REQUIRED',
   requiredByTenant: 'REQUIRED cannot be opted out: the tenant defaults make the topic REQUIRED',
@@ -110,19 +113,21 @@ export function resolvePreference(input: PreferenceLayers): PreferenceDecision {
   const tenantOnly = input.hasTenantContext ? undefined : REASONS.noTenantContext;
   const acc: Accumulator = { decidingLayer: 'default' };
 
-  const nonUserLayers: Candidate[] = [
-    { layer: 'workspace', rule: input.workspace },
+  const workspaceLock = input.workspace?.status === 'REQUIRED' ? REASONS.requiredByWorkspace : undefined;
+  const tenantLayers: Candidate[] = [
     ...(input.ancestors ?? []).map((a): Candidate => ({ layer: 'ancestor_tenant', tenant_id: a.tenant_id, rule: a.rule, notApplicable: tenantOnly })),
     { layer: 'tenant', tenant_id: input.tenant?.tenant_id, rule: input.tenant?.rule, notApplicable: tenantOnly },
   ];
-  const layers = nonUserLayers.map((c) => applyLayer(c, acc));
-
-  // Fixed before any user layer runs, so the lock reflects layers 1-3 only.
-  const statusLock = input.workspace?.status === 'REQUIRED' ? REASONS.requiredByWorkspace : acc.status === 'REQUIRED' ? REASONS.requiredByTenant : undefined;
-  layers.push(
-    applyLayer({ layer: 'user', rule: input.user, notApplicable: input.hasTenantContext ? REASONS.globalInTenantContext : undefined }, acc, statusLock),
-    applyLayer({ layer: 'user_tenant', rule: input.userTenant, notApplicable: tenantOnly }, acc, statusLock),
-  );
+  const workspace = applyLayer({ layer: 'workspace', rule: input.workspace }, acc);
+  const user = () => applyLayer({ layer: 'user', rule: input.user }, acc, workspaceLock);
+  // With a tenant context the user's global choice comes before the tenant layers (1, 4, 2, 3, 5); without one they do not apply (1, 4).
+  const layers = input.hasTenantContext
+    ? [workspace, user(), ...tenantLayers.map((c) => applyLayer(c, acc))]
+    : [workspace, ...tenantLayers.map((c) => applyLayer(c, acc)), user()];
+  // Tenant defaults that end on REQUIRED lock the user's choice for the tenant, as a workspace REQUIRED does.
+  const tenantLock =
+    acc.status === 'REQUIRED' && (acc.decidingLayer === 'ancestor_tenant' || acc.decidingLayer === 'tenant') ? REASONS.requiredByTenant : undefined;
+  layers.push(applyLayer({ layer: 'user_tenant', rule: input.userTenant, notApplicable: tenantOnly }, acc, workspaceLock ?? tenantLock));
 
   const status = acc.status ?? 'OPTED_IN';
   return {

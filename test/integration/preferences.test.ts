@@ -1,3 +1,4 @@
+import { sendAndWait } from '../helpers/send';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { uid } from '../helpers/wait';
 
@@ -76,16 +77,48 @@ describe('subscription topics and user preferences', () => {
       deliver: true,
       customRouting: ['email'],
     });
-    expect(res.json.layers.map((l: { layer: string; applied: boolean }) => [l.layer, l.applied])).toEqual([
-      ['workspace', true],
-      ['ancestor_tenant', true],
-      ['tenant', false],
-      ['user', false],
-      ['user_tenant', expect.any(Boolean)],
+    // In the order they apply with a tenant context (SPEC section 5, revised): the user's global choice before the tenants'.
+    expect(res.json.layers.map((l: { layer: string; applied: boolean; reason?: string }) => [l.layer, l.applied, l.reason])).toEqual([
+      ['workspace', true, undefined],
+      ['user', false, 'REQUIRED cannot be opted out: the workspace topic is REQUIRED'],
+      ['ancestor_tenant', true, undefined],
+      ['tenant', false, 'sets neither status nor custom routing'],
+      ['user_tenant', false, 'REQUIRED cannot be opted out: the workspace topic is REQUIRED'],
     ]);
     const noContext = await s.http('GET', `/users/${u}/preferences/${topic}/explain`);
     expect(noContext.json).toMatchObject({ tenant_id: null, loaded_tenants: [], status: 'REQUIRED', deliver: true });
     expect((await s.http('GET', `/users/${u}/preferences/${topic}/explain?tenant_id=${uid('missing')}`)).status).toBe(404);
+  });
+
+  it('keeps a global opt-out in the tenant context of a single-tenant user when the tenant sets nothing for the topic (SPEC 5, revised)', async () => {
+    const topic = uid('digest');
+    const tenant = uid('acme');
+    const [quiet, other] = [uid('quiet'), uid('other')];
+    await s.http('PUT', `/preferences/topics/${topic}`, { name: 'Digest', default_status: 'OPTED_IN' });
+    await s.client.tenants.update(tenant, { name: 'Acme' });
+    for (const u of [quiet, other]) await s.client.users.tenants.addSingle(tenant, { user_id: u } as never);
+    await s.client.users.preferences.updateOrCreateTopic(topic, { user_id: quiet, topic: { status: 'OPTED_OUT' } });
+    const send = (u: string) =>
+      sendAndWait(
+        s,
+        {
+          to: { user_id: u },
+          content: { title: 'Digest', body: 'x' },
+          routing: { method: 'single', channels: ['inbox'] },
+          preferences: { subscription_topic_id: topic },
+        },
+        1,
+      );
+    // The context is inferred from the one membership; before the revision the global opt-out was ignored there.
+    expect((await send(quiet)).messages[0]).toMatchObject({ status: 'FILTERED', tenant_id: tenant });
+    expect((await send(other)).messages[0]).toMatchObject({ status: 'DELIVERED', tenant_id: tenant });
+    // A tenant default that sets the topic still beats the global choice for that tenant's messages.
+    const opting = uid('opting');
+    const quiet2 = uid('quiet');
+    await s.client.tenants.update(opting, { name: 'Opting', default_preferences: { items: [{ id: topic, status: 'OPTED_IN' }] } });
+    await s.client.users.tenants.addSingle(opting, { user_id: quiet2 } as never);
+    await s.client.users.preferences.updateOrCreateTopic(topic, { user_id: quiet2, topic: { status: 'OPTED_OUT' } });
+    expect((await send(quiet2)).messages[0]).toMatchObject({ status: 'DELIVERED', tenant_id: opting });
   });
 
   it('refuses a bad preference body naming the field', async () => {

@@ -28,14 +28,14 @@ const CASES: Row[] = [
   [true, 'OUT', '-', '-', '-', '-', 'OUT@w'],
   [true, '-', 'REQ', '-', '-', '-', 'REQ@a'],
   [true, '-', '-', 'IN+email,slack', '-', '-', 'IN@t +email,slack@t'],
-  [true, '-', '-', '-', 'OUT', '-', 'IN@default'],
+  [true, '-', '-', '-', 'OUT', '-', 'OUT@u'],
   [true, '-', '-', '-', '-', 'OUT', 'OUT@ut'],
   [true, 'REQ', 'OUT', '-', '-', '-', 'OUT@a'],
   [true, 'IN+email', '-', '~', '-', '-', 'IN@w'],
-  [true, 'OUT', '-', '-', 'IN', '-', 'OUT@w'],
+  [true, 'OUT', '-', '-', 'IN', '-', 'IN@u'],
   [true, 'REQ', '-', '-', '-', 'OUT+sms', 'REQ@w +sms@ut'],
   [true, '-', 'IN+email', 'IN+email,slack', '-', '-', 'IN@t +email,slack@t'],
-  [true, '-', '+push', '-', 'OUT', '-', 'IN@default +push@a'],
+  [true, '-', '+push', '-', 'OUT', '-', 'OUT@u +push@a'],
   [true, '-', 'REQ', '-', '-', 'IN', 'REQ@a'],
   [true, '-', '-', 'IN', 'OUT', '-', 'IN@t'],
   [true, '-', '-', 'REQ+email', '-', 'OUT~', 'REQ@t'],
@@ -45,7 +45,10 @@ const CASES: Row[] = [
   [true, 'OUT', '~', '-', '-', '+inbox', 'OUT@w +inbox@ut'],
   [true, 'REQ', '-', 'IN', 'OUT', '-', 'IN@t'],
   [true, 'REQ', '-', 'OUT', '-', 'IN', 'OUT@t'],
-  [true, 'IN+email', '-', '-', 'OUT', '+', 'IN@w +email@w'],
+  [true, 'IN+email', '-', '-', 'OUT', '+', 'OUT@u +email@w'],
+  [true, '-', '-', '-', '+sms', '-', 'IN@default +sms@u'],
+  [true, '-', '-', '+email', 'OUT+sms', '-', 'OUT@u +email@t'],
+  [true, 'REQ', '-', '-', 'OUT', '-', 'REQ@w'],
   [true, '-', 'OUT', '+slack', 'IN', '-', 'OUT@a +slack@t'],
   [true, '-', 'IN', 'OUT', '-', 'IN+push', 'IN@ut +push@ut'],
   [true, '-', 'IN+email', '-', 'REQ', '~', 'IN@a'],
@@ -239,6 +242,11 @@ describe('resolvePreference: the seed documents', () => {
     });
   });
 
+  it('a global opt-out holds in a tenant context (auto-inferred for a single-tenant user) whose tenants set nothing for the topic', () => {
+    const d = resolvePreference({ hasTenantContext: true, workspace: { status: 'OPTED_IN' }, tenant: { tenant_id: 'acme' }, user: { status: 'OPTED_OUT' } });
+    expect([d.status, d.deliver, d.decidingLayer]).toEqual(['OPTED_OUT', false, 'user']);
+  });
+
   it('a tenant default opt-in beats a global opt-out in that tenant context', () => {
     const d = resolvePreference({ hasTenantContext: true, tenant: { tenant_id: 'acme', rule: { status: 'OPTED_IN' } }, user: { status: 'OPTED_OUT' } });
     expect(d).toMatchObject({ status: 'OPTED_IN', deliver: true, decidingLayer: 'tenant' });
@@ -290,10 +298,10 @@ describe('resolvePreference: the explain contributions', () => {
       routingLayer: 'user_tenant',
       layers: [
         { layer: 'workspace', applied: true, set: { status: 'REQUIRED' } },
+        { layer: 'user', applied: false, set: { status: 'OPTED_OUT' }, reason: REASONS.requiredByWorkspace },
         { layer: 'ancestor_tenant', tenant_id: 'org', applied: true, set: { status: 'OPTED_IN', has_custom_routing: true, custom_routing: ['email'] } },
         { layer: 'ancestor_tenant', tenant_id: 'team', applied: false, set: {}, reason: REASONS.nothingSet },
         { layer: 'tenant', tenant_id: 'project', applied: false, set: { has_custom_routing: true, custom_routing: [] }, reason: REASONS.emptyRouting },
-        { layer: 'user', applied: false, set: { status: 'OPTED_OUT' }, reason: REASONS.globalInTenantContext },
         {
           layer: 'user_tenant',
           applied: true,
@@ -304,10 +312,15 @@ describe('resolvePreference: the explain contributions', () => {
     });
   });
 
-  it('says a global preference does not propagate to tenant contexts, even when the user set one', () => {
-    const c = contribution({ hasTenantContext: true, user: { status: 'OPTED_OUT', has_custom_routing: true, custom_routing: ['sms'] } }, 'user');
-    expect(c).toMatchObject({ applied: false, set: { status: 'OPTED_OUT' } });
-    expect(c?.reason).toMatch(/global preference does not propagate to tenant contexts/);
+  it('applies a global preference in a tenant context, before the tenant layers, which may then replace it', () => {
+    const d = resolvePreference({
+      hasTenantContext: true,
+      user: { status: 'OPTED_OUT', has_custom_routing: true, custom_routing: ['sms'] },
+      tenant: { tenant_id: 't' },
+    });
+    expect(d.layers.map((l) => l.layer)).toEqual(['workspace', 'user', 'tenant', 'user_tenant']);
+    expect(d.layers[1]).toEqual({ layer: 'user', applied: true, set: { status: 'OPTED_OUT', has_custom_routing: true, custom_routing: ['sms'] } });
+    expect([d.status, d.decidingLayer, d.customRouting]).toEqual(['OPTED_OUT', 'user', ['sms']]);
   });
 
   it('reports ancestors, tenant and user-tenant as not applied without a tenant context', () => {
