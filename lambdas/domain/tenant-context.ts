@@ -86,9 +86,13 @@ export function mergeRecipientProfile(parts: {
   return { ...parts.tenantUserProfile, ...parts.membershipProfile, ...parts.storedProfile, ...parts.inline };
 }
 
-/** The send's brand, else the tenant context's, else the workspace default; null or '' is unset. */
-export function chooseBrand(sendBrandId?: string | null, tenantBrandId?: string | null, workspaceDefault?: string | null): string | undefined {
-  return sendBrandId || tenantBrandId || workspaceDefault || undefined;
+/**
+ * The send's brand, else the tenant context's, else the template's, else the workspace default;
+ * null or '' is unset. Seed 004: a brand "as the default for a tenant" applies to its sends, and
+ * "providing the brand in the Notification Send can still override this setting".
+ */
+export function chooseBrand(b: { send?: string | null; tenant?: string | null; template?: string | null; workspace?: string | null }): string | undefined {
+  return b.send || b.tenant || b.template || b.workspace || undefined;
 }
 
 export type ContextSource = 'recipient' | 'message' | 'fanout' | 'inferred' | 'none';

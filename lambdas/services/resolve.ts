@@ -197,7 +197,7 @@ export async function resolveRecipient(req: RequestRecord, r: DeliveryRecipient,
     if (preference.customRouting?.length) routing = customRouting(preference.customRouting);
   }
 
-  const brandId = chooseBrand(m.brand_id ?? template?.brandId, tenant?.brand_id, config.DEFAULT_BRAND_ID);
+  const brandId = chooseBrand({ send: m.brand_id, tenant: tenant?.brand_id, template: template?.brandId, workspace: config.DEFAULT_BRAND_ID });
   const brand = brandId ? await loadBrand(brandId) : undefined;
 
   const content = (m.content ?? template?.content) as ElementalContent;

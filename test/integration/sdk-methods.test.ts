@@ -185,3 +185,35 @@ describe('brands', () => {
     expect([mjml.status, mjml.json.message]).toEqual([400, expect.stringContaining('body.settings.email.templateOverride.mjml.enabled')]);
   });
 });
+
+describe('brand precedence (issue 15, seed 004)', () => {
+  it('uses the send’s brand, else the tenant’s, else the template’s, else none', async () => {
+    const [templateBrand, tenantBrand, sendBrand] = ['#111111', '#222222', '#333333'];
+    const brandOf = async (color: string) => (await s.client.brands.create({ name: color, settings: { colors: { primary: color } } })).id;
+    const [tb, nb, sb] = [await brandOf(templateBrand), await brandOf(tenantBrand), await brandOf(sendBrand)];
+    const template = await s.client.notifications.create({
+      notification: {
+        name: 'Branded',
+        tags: [],
+        brand: { id: tb },
+        content: { version: '2022-01-01', elements: [{ type: 'action', content: 'Go', href: 'https://x.test' }] },
+      },
+      state: 'PUBLISHED',
+    } as never);
+    const tenant = uid('branded');
+    await s.client.tenants.update(tenant, { name: 'Branded', brand_id: nb });
+    const html = async (to: Record<string, unknown>, brand_id?: string) => {
+      const { messages } = await sendAndWait(
+        s,
+        { to, template: (template as { id: string }).id, ...(brand_id ? { brand_id } : {}), routing: { method: 'single', channels: ['email'] } },
+        1,
+      );
+      const out = await s.client.messages.content(messages[0].id);
+      return JSON.stringify(out);
+    };
+    // The tenant's default brand beats the template's (it used to be the other way round); the send's beats both.
+    expect(await html({ email: 'a@x.test', context: { tenant_id: tenant } })).toContain(tenantBrand);
+    expect(await html({ email: 'a@x.test', context: { tenant_id: tenant } }, sb)).toContain(sendBrand);
+    expect(await html({ email: 'a@x.test' })).toContain(templateBrand);
+  });
+});

@@ -157,19 +157,21 @@ describe('mergeRecipientProfile', () => {
   });
 });
 
-describe('chooseBrand', () => {
-  it.each<[string | null | undefined, string | null | undefined, string | null | undefined, string | undefined]>([
-    ['send', 'tenant', 'workspace', 'send'],
-    [undefined, 'tenant', 'workspace', 'tenant'],
-    [null, 'tenant', 'workspace', 'tenant'],
-    ['', 'tenant', 'workspace', 'tenant'],
-    [undefined, undefined, 'workspace', 'workspace'],
-    [undefined, null, 'workspace', 'workspace'],
-    ['send', undefined, undefined, 'send'],
-    [undefined, undefined, undefined, undefined],
-    [null, null, null, undefined],
-  ])('send %j, tenant %j, workspace %j -> %j', (send, tenantBrand, workspace, expected) => {
-    expect(chooseBrand(send, tenantBrand, workspace)).toBe(expected);
+describe('chooseBrand: the send, the tenant, the template, the workspace', () => {
+  type B = string | null | undefined;
+  it.each<[B, B, B, B, string | undefined]>([
+    ['send', 'tenant', 'template', 'workspace', 'send'],
+    [undefined, 'tenant', 'template', 'workspace', 'tenant'],
+    [null, 'tenant', undefined, 'workspace', 'tenant'],
+    ['', 'tenant', 'template', 'workspace', 'tenant'],
+    [undefined, undefined, 'template', 'workspace', 'template'],
+    [undefined, null, '', 'workspace', 'workspace'],
+    [undefined, undefined, undefined, 'workspace', 'workspace'],
+    ['send', undefined, undefined, undefined, 'send'],
+    [undefined, undefined, undefined, undefined, undefined],
+    [null, null, null, null, undefined],
+  ])('send %j, tenant %j, template %j, workspace %j -> %j', (send, tenant, template, workspace, expected) => {
+    expect(chooseBrand({ send, tenant, template, workspace })).toBe(expected);
   });
 });
 
