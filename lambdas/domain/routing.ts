@@ -72,6 +72,14 @@ export const channelEntrySchema = z
   .string()
   .refine((entry) => toTarget(entry) !== undefined, { error: (issue) => `unknown channel or provider "${String(issue.input)}"` });
 
+/**
+ * A routing entry: a channel, a provider key this stack knows, or any other provider key (an SDK
+ * user's routing may name a provider this stack does not have): such an entry is never reachable,
+ * and a recipient that reaches nothing else ends UNROUTABLE naming it (RoutingStep.unknown), the
+ * rest of the send going on. Only a malformed entry is a 400.
+ */
+const routingEntrySchema = z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,63}$/i, 'must be a channel or a provider key');
+
 /** Routing groups nest at most this deep, the top-level group counting as 1. */
 export const MAX_ROUTING_DEPTH = 4;
 
@@ -98,7 +106,7 @@ function checkGroup(value: unknown, depth: number, path: (string | number)[], ct
   shape.data.channels.forEach((child, i) => {
     const at = [...path, 'channels', i];
     if (typeof child === 'object' && child !== null && !Array.isArray(child)) return checkGroup(child, depth + 1, at, ctx);
-    const entry = channelEntrySchema.safeParse(child);
+    const entry = routingEntrySchema.safeParse(child);
     if (!entry.success) ctx.addIssue({ code: 'custom', message: entry.error.issues[0].message, path: at });
   });
 }
@@ -191,6 +199,8 @@ export interface RoutingStep {
   delivered: boolean;
   /** Targets skipped because the profile lacks their address. */
   unreachable: Target[];
+  /** Entries the walk met that name no channel or provider this stack has. */
+  unknown: string[];
 }
 
 /**
@@ -204,12 +214,16 @@ interface Walk {
   outcomes: Record<string, Outcome>;
   start: Map<string, Target>;
   unreachable: Map<string, Target>;
+  unknown: Set<string>;
 }
 
 function visit(node: RoutingNode, walk: Walk): NodeStatus {
   if (typeof node !== 'string') return visitGroup(node, walk);
   const target = toTarget(node);
-  if (!target) return 'skipped';
+  if (!target) {
+    walk.unknown.add(node);
+    return 'skipped';
+  }
   const key = targetKey(target);
   // A recorded outcome wins over reachability: the attempt was made, whatever the profile says now.
   const outcome = walk.outcomes[key];
@@ -255,12 +269,13 @@ function visitGroup(group: Routing, walk: Walk): NodeStatus {
  * UNROUTABLE (`NO_CHANNELS`).
  */
 export function nextSteps(routing: Routing, reachable: (t: Target) => boolean, state: RoutingState): RoutingStep {
-  const walk: Walk = { reachable, outcomes: state.outcomes, start: new Map(), unreachable: new Map() };
+  const walk: Walk = { reachable, outcomes: state.outcomes, start: new Map(), unreachable: new Map(), unknown: new Set() };
   const status = visitGroup(routing, walk);
   return {
     start: [...walk.start.values()],
     done: status !== 'pending',
     delivered: status === 'delivered',
     unreachable: [...walk.unreachable.values()],
+    unknown: [...walk.unknown],
   };
 }

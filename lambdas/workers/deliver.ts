@@ -578,7 +578,7 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
         reschedule(r, Math.min(...waiting), run);
         return;
       }
-      await save(conclude(record, step.unreachable), expected, run);
+      await save(conclude(record, step.unreachable, step.unknown), expected, run);
       return;
     }
 
@@ -644,7 +644,7 @@ function apply(record: MessageRecord, turn: Turn): MessageRecord {
 }
 
 /** The final status once nothing is left to attempt. */
-function conclude(record: MessageRecord, unreachable: Target[]): MessageRecord {
+function conclude(record: MessageRecord, unreachable: Target[], unknown: string[] = []): MessageRecord {
   const states = Object.values(record.channels);
   if (states.some((c) => c.state === 'delivered')) return { ...record, status: 'DELIVERED' };
   if (states.some((c) => c.state === 'sent')) return { ...record, status: 'SENT' };
@@ -655,7 +655,14 @@ function conclude(record: MessageRecord, unreachable: Target[]): MessageRecord {
     const reason = states.every((c) => c.error === 'NO_PROVIDERS') ? 'NO_PROVIDERS' : 'PROVIDER_ERROR';
     return finish(record, 'UNDELIVERABLE', { reason }, { type: 'UNDELIVERABLE', reason });
   }
-  return finish(record, 'UNROUTABLE', { reason: 'NO_CHANNELS' }, { type: 'UNROUTABLE', reason: 'NO_CHANNELS', unreachable: unreachable.map(targetKey) });
+  // Routing that named providers this stack does not have: the message says which.
+  const error = unknown.length ? `routing names ${unknown.map((k) => `"${k}"`).join(', ')}, no channel or provider this stack has` : undefined;
+  return finish(
+    record,
+    'UNROUTABLE',
+    { reason: 'NO_CHANNELS', ...(error ? { error } : {}) },
+    { type: 'UNROUTABLE', reason: 'NO_CHANNELS', unreachable: unreachable.map(targetKey), ...(unknown.length ? { unknown } : {}) },
+  );
 }
 
 /** Ends a recipient that could not be processed after every retry, so no message stays unfinished. */

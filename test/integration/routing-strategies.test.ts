@@ -114,7 +114,7 @@ describe('routing strategies through the SDK', () => {
       ['a provider override', { providers: { ses: { override: { region: 'eu-west-1' } } } }, 'body.providers.ses.override'],
       ['a provider condition', { providers: { ses: { if: 'data.vip' } } }, 'body.providers.ses.if'],
       ['provider timeouts', { providers: { ses: { timeouts: 1000 } } }, 'body.providers.ses.timeouts'],
-      ['an unknown routing entry', { routing: { method: 'single', channels: ['fax'] } }, 'body.routing.channels.0'],
+      ['a routing entry that is no key', { routing: { method: 'single', channels: ['fax machine!'] } }, 'body.routing.channels.0'],
       ['no name', { name: undefined }, 'body.name'],
     ];
     const before = (await s.client.routingStrategies.list()).results.length;

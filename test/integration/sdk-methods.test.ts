@@ -217,3 +217,20 @@ describe('brand precedence (issue 15, seed 004)', () => {
     expect(await html({ email: 'a@x.test' })).toContain(templateBrand);
   });
 });
+
+describe('routing naming providers this stack does not have (issue 15)', () => {
+  it('accepts the send; a recipient that reaches nothing else ends UNROUTABLE naming them, another goes on by its other channels', async () => {
+    const only = await sendAndWait(
+      s,
+      { to: { email: 'a@x.test' }, content: { title: 'T', body: 'B' }, routing: { method: 'single', channels: ['carrier-pigeon'] } },
+      1,
+    );
+    expect(only.messages[0]).toMatchObject({ status: 'UNROUTABLE', reason: 'NO_CHANNELS', error: expect.stringContaining('"carrier-pigeon"') });
+    const fallback = await sendAndWait(
+      s,
+      { to: { email: 'a@x.test' }, content: { title: 'T', body: 'B' }, routing: { method: 'single', channels: ['carrier-pigeon', 'email'] } },
+      1,
+    );
+    expect(fallback.messages[0]).toMatchObject({ status: expect.stringMatching(/^(SENT|DELIVERED)$/), channel: 'email' });
+  });
+});

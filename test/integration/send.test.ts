@@ -47,7 +47,7 @@ describe('POST /send', () => {
       [{ message: { to: { user_id: 'x' }, content: { body: 1 } } }, 'body.message.content'],
       [{ message: { to: { nobody: true }, content: { body: 'x' } } }, 'body.message.to'],
       [{ message: { to: [{ user_id: 'a' }, { list_pattern: 'a.**.b' }], content: { body: 'x' } } }, 'body.message.to.1'],
-      [{ message: { to: { user_id: 'x' }, content: { body: 'x' }, routing: { method: 'single', channels: ['fax'] } } }, 'body.message.routing'],
+      [{ message: { to: { user_id: 'x' }, content: { body: 'x' }, routing: { method: 'single', channels: ['fax machine!'] } } }, 'body.message.routing'],
       [{ message: { to: Array.from({ length: 1001 }, (_, i) => ({ user_id: `u${i}` })), content: { body: 'x' } } }, 'body.message.to'],
       [{ message: { to: { tenant_id: 't'.repeat(257) }, content: { body: 'x' } } }, 'body.message.to'],
     ] as const) {

@@ -49,13 +49,16 @@ describe('routingSchema', () => {
     ['channels and provider keys', single('email', 'slack', 'sendgrid')],
     ['a nested group', single(all('email', 'push'), 'sms')],
     ['groups nested 4 deep', deep(4)],
+    // A provider this stack does not have is no 400 for the whole send: the recipient ends UNROUTABLE naming it.
+    ['a provider key this stack does not have', single('email', 'fax')],
+    ['one in a nested group', single('email', all('push', 'pagerduty'))],
   ])('accepts %s', (_, routing) => {
     expect(message.parse({ routing })).toEqual({ routing });
   });
 
   it.each([
-    ['an unknown channel', single('email', 'fax'), 'routing.channels.1: unknown channel or provider "fax"'],
-    ['an unknown channel in a nested group', single('email', all('push', 'fax')), 'routing.channels.1.channels.1: unknown channel or provider "fax"'],
+    ['an entry that is no key', single('email', 'fax machine!'), 'routing.channels.1: must be a channel or a provider key'],
+    ['one in a nested group', single('email', all('push', '')), 'routing.channels.1.channels.1: must be a channel or a provider key'],
     ['an unknown method', { method: 'some', channels: ['email'] }, 'routing.method:'],
     ['an empty channel list', single(), 'routing.channels: must list at least one channel'],
     ['a channel that is not a string', { method: 'all', channels: [3] }, 'routing.channels.0: Invalid input: expected string, received number'],
@@ -125,7 +128,7 @@ describe('nextSteps', () => {
     routing: Routing;
     reachable: string[];
     outcomes?: Record<string, Outcome>;
-    expected: { start: string[]; done: boolean; delivered: boolean; unreachable: string[] };
+    expected: { start: string[]; done: boolean; delivered: boolean; unreachable: string[]; unknown?: string[] };
   };
   const running = (...start: string[]) => ({ start, done: false, delivered: false });
 
@@ -230,16 +233,16 @@ describe('nextSteps', () => {
       expected: { ...running(), unreachable: [] },
     },
     {
-      name: 'unknown entries are ignored',
+      name: 'unknown entries are passed over, and reported',
       routing: single('fax', 'pigeon', 'sms'),
       reachable: ['sms'],
-      expected: { ...running('sms'), unreachable: [] },
+      expected: { ...running('sms'), unreachable: [], unknown: ['fax', 'pigeon'] },
     },
     {
       name: 'a tree of unknown entries only is done and not delivered',
       routing: all('fax'),
       reachable: ['email'],
-      expected: { start: [], done: true, delivered: false, unreachable: [] },
+      expected: { start: [], done: true, delivered: false, unreachable: [], unknown: ['fax'] },
     },
     {
       name: 'provider entries are keyed by channel and provider',
@@ -256,7 +259,14 @@ describe('nextSteps', () => {
     },
   ])('$name', ({ routing, reachable, outcomes = {}, expected }) => {
     const step = nextSteps(routing, reaches(...reachable), { outcomes });
-    expect({ ...step, start: keys(step.start), unreachable: keys(step.unreachable) }).toEqual(expected);
+    expect({ ...step, start: keys(step.start), unreachable: keys(step.unreachable) }).toEqual({ unknown: [], ...expected });
+  });
+
+  it('passes over entries naming no channel or provider this stack has, and reports them', () => {
+    const step = nextSteps(single('sendgrid-eu', all('fax', 'pagerduty'), 'email'), reaches('email'), { outcomes: {} });
+    expect([keys(step.start), step.unknown]).toEqual([['email'], ['sendgrid-eu', 'fax', 'pagerduty']]);
+    const none = nextSteps(single('fax'), reaches('email'), { outcomes: {} });
+    expect([none.done, none.delivered, none.unknown]).toEqual([true, false, ['fax']]);
   });
 
   it('walks a single routing to its end as outcomes arrive', () => {
