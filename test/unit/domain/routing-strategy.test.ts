@@ -28,7 +28,7 @@ describe('a routing strategy body', () => {
     ['an unknown channel', { channels: { fax: {} } }, 'channels'],
     ['a provider override', { providers: { ses: { override: { region: 'x' } } } }, 'providers.ses.override'],
     ['provider timeouts', { providers: { ses: { timeouts: 5 } } }, 'providers.ses.timeouts'],
-    ['an unknown routing entry', { routing: { method: 'single', channels: ['fax'] } }, 'routing.channels.0'],
+    ['a routing entry that is no key', { routing: { method: 'single', channels: ['fax machine!'] } }, 'routing.channels.0'],
     ['an empty routing group', { routing: { method: 'all', channels: [] } }, 'routing.channels'],
     ['an empty name', { name: '' }, 'name'],
   ])('refuses %s, naming the field', (_, extra, field) => {
