@@ -168,7 +168,8 @@ export async function resolveRecipient(req: RequestRecord, r: DeliveryRecipient,
   const tenant = choice.tenantId ? await loadTenantContext(choice.tenantId) : undefined;
 
   if (isTenantTemplate) {
-    if (!tenant) return { end: 'UNROUTABLE', error: 'Tenant Context Not Found', detail: { memberships: memberships.length } };
+    if (!tenant)
+      return { end: 'UNROUTABLE', reason: 'TENANT_CONTEXT_NOT_FOUND', error: 'Tenant Context Not Found', detail: { memberships: memberships.length } };
     const t = await loadTenantTemplate(tenant.tenant.id, m.template!.slice(TENANT_TEMPLATE.length));
     if (t === 'missing') return { end: 'UNMAPPED', error: `Template ${m.template} not found for tenant ${tenant.tenant.id}`, tenantId: tenant.tenant.id };
     if (t === 'unpublished')

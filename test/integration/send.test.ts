@@ -203,7 +203,7 @@ describe('delivery', () => {
     }
     await s.client.profiles.replace(u, { profile: { name: 'two' } });
     const ambiguous = await sendAndWait(s, { to: { user_id: u }, template: 'tenant/welcome', routing: via('inbox') }, 1);
-    expect(ambiguous.messages[0]).toMatchObject({ status: 'UNROUTABLE', error: 'Tenant Context Not Found' });
+    expect(ambiguous.messages[0]).toMatchObject({ status: 'UNROUTABLE', reason: 'TENANT_CONTEXT_NOT_FOUND', error: 'Tenant Context Not Found' });
     const named = await sendAndWait(s, { to: { user_id: u }, template: 'tenant/welcome', context: { tenant_id: b }, routing: via('inbox') }, 1);
     expect(await rendered(s, named.messages[0].id, 'inbox')).toContain(`welcome from ${b}`);
   });
