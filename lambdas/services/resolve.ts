@@ -207,8 +207,18 @@ export async function resolveRecipient(req: RequestRecord, r: DeliveryRecipient,
   return { profile, tenant, content, routing, channels: strategy?.channels, brand, data: { ...m.data, ...targetData(m, r) }, preference, locale, translations };
 }
 
-/** Does the content use `{{#t}}` (so its recipient's translations are worth a read)? */
-const usesTranslations = (content: ElementalContent): boolean => /\{\{\s*#\s*t\s*\}\}/.test(JSON.stringify(content));
+/**
+ * Does the content use `{{#t}}` (so its recipient's translations are worth a read)? Kept per
+ * content object (a request's message or a cached template, the same for every recipient), so a
+ * fan-out serialises its content once, not once per recipient.
+ */
+const translated = new WeakMap<ElementalContent, boolean>();
+function usesTranslations(content: ElementalContent | undefined): boolean {
+  if (typeof content !== 'object' || content === null) return false;
+  let uses = translated.get(content);
+  if (uses === undefined) translated.set(content, (uses = /\{\{\s*#\s*t\s*\}\}/.test(JSON.stringify(content))));
+  return uses;
+}
 
 /**
  * The translations of the `default` domain for a locale: the locale's own `.po`, else its
