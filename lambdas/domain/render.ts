@@ -78,6 +78,7 @@ export interface BrandTemplateOverride {
   backgroundColor?: string | null;
   blocksBackgroundColor?: string | null;
   footerBackgroundColor?: string | null;
+  footerFullWidth?: boolean | null;
   head?: string | null;
   header?: string | null;
   footer?: string | null;
@@ -436,8 +437,11 @@ function emailHtml(subject: string, blocks: Block[], view: View, brand: Brand | 
   // The brand's own HTML (header, footer, head) is the workspace's markup: variables in it are escaped, the markup is not.
   const html = (source: string | null | undefined) => fill(str(source), view, asHtml);
   const footerBackground = cssColor(override?.footerBackgroundColor);
+  const overrideFooter = override && (footerBackground ? `<div style="background:${footerBackground}">${html(override.footer)}</div>` : html(override.footer));
+  // footerFullWidth: the footer spans the page, below the content's column, instead of closing it.
+  const fullWidthFooter = override?.footerFullWidth ? overrideFooter : '';
   const inner = override
-    ? `${html(override.header)}${main}${footerBackground ? `<div style="background:${footerBackground}">${html(override.footer)}</div>` : html(override.footer)}`
+    ? `${html(override.header)}${main}${override.footerFullWidth ? '' : overrideFooter}`
     : brand
       ? `${brandHeader(brand, accent)}${main}${brandFooter(brand, view)}`
       : main;
@@ -449,7 +453,7 @@ function emailHtml(subject: string, blocks: Block[], view: View, brand: Brand | 
     '<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
     `<title>${escapeHtml(subject)}</title>${head}</head>`,
     `<body style="margin:0;padding:24px 0;background:${background}">`,
-    `<div style="max-width:${cssWidth(override?.width) ?? '600px'};margin:0 auto;background:${blocksBackground};font-family:Helvetica,Arial,sans-serif;font-size:16px;line-height:1.5;color:#18181b">${inner}</div>`,
+    `<div style="max-width:${cssWidth(override?.width) ?? '600px'};margin:0 auto;background:${blocksBackground};font-family:Helvetica,Arial,sans-serif;font-size:16px;line-height:1.5;color:#18181b">${inner}</div>${fullWidthFooter}`,
     '</body></html>',
   ].join('\n');
 }

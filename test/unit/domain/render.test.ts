@@ -278,6 +278,12 @@ describe('email layout', () => {
       expect(html).toContain(fragment);
     // The standard brand header is replaced, not added to.
     expect(html).not.toContain('height:6px');
+    // footerFullWidth: the footer leaves the content's column and spans the page.
+    const wide = render(
+      'email',
+      input({ content, brand: { id: 'b', settings: { email: { templateOverride: { enabled: true, footer: '<p>F</p>', footerFullWidth: true } } } } }),
+    ).html!;
+    expect(wide).toMatch(/color:#18181b">.*<\/div><p>F<\/p>\n<\/body>/s);
     // A disabled override changes nothing.
     const off = render(
       'email',
