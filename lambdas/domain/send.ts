@@ -5,6 +5,7 @@ import { contentSchema } from './render';
 import { CHANNELS, routingSchema } from './routing';
 import { idSchema } from './ids';
 import { ISO_DURATION, isoDurationMs } from './durations';
+import { CRITERIA } from './escalation';
 
 /** Targets one request may name (an array `to`); larger audiences belong in lists, audiences or bulk jobs. */
 export const MAX_TO_ENTRIES = 1000;
@@ -65,9 +66,13 @@ export const messageSchema = z
       .object({
         message: z.number().int().positive().optional(),
         provider: z.record(z.string(), z.number().int().positive()).optional(),
-        channel: z.record(z.string(), z.number().int().positive()).optional(),
+        channel: z.partialRecord(z.enum(CHANNELS), z.number().int().positive()).optional(),
         escalation: z.number().int().positive().optional(),
-        criteria: z.enum(['no-escalation', 'delivered', 'viewed', 'engaged']).optional(),
+        criteria: z.enum(CRITERIA).optional(),
+      })
+      .refine((t) => t.criteria === undefined || t.criteria === 'no-escalation' || t.escalation !== undefined, {
+        message: 'needs timeout.escalation: how long to wait for the criteria before escalating',
+        path: ['criteria'],
       })
       .optional(),
     delay: z.object({ duration: z.number().int().min(0).optional(), until: isoTime.optional(), timezone: z.string().max(64).optional() }).optional(),

@@ -5,7 +5,7 @@ import { apiHandler } from '../shared/api';
 import { AuthorizationError, NotFoundError } from '../shared/errors';
 import { noContent, ok, route } from '../shared/router';
 import { tokenScopes } from '../shared/tokens';
-import { countUnread, listInbox, markAllRead, setInboxFlags, type InboxMessage } from '../store/inbox';
+import { countUnread, listInbox, markAllRead, markInboxOpened, setInboxFlags, type InboxMessage } from '../store/inbox';
 import { classicPage } from './paging';
 import { idSchema } from '../domain/ids';
 
@@ -40,6 +40,7 @@ const view = (m: InboxMessage) => ({
   created: new Date(m.created).toISOString(),
   read: m.read,
   archived: m.archived,
+  opened: m.opened,
 });
 
 /** One state change of one message of the token's user: 204, or 404 when the user has no such message. */
@@ -92,6 +93,16 @@ export const routes = [
     handler: async ({ query, event }) => {
       const { userId, tenantId } = access(event, 'inbox:write:events', query.tenant_id);
       return ok(await markAllRead(userId, tenantId, query.cursor));
+    },
+  }),
+  // Seen, not read: the escalation criterion `viewed` (domain/escalation.ts) is met; the unread count does not change.
+  route({
+    method: 'POST',
+    path: '/inbox/messages/:message_id/opened',
+    handler: async ({ params, event }) => {
+      const { userId, tenantId } = access(event, 'inbox:write:events');
+      if (!(await markInboxOpened(userId, params.message_id, tenantId))) throw new NotFoundError(`Message ${params.message_id} not found`);
+      return noContent();
     },
   }),
   change('read', { read: true }),

@@ -34,6 +34,8 @@ export interface InboxMessage extends InboxContent {
   created: number;
   read: boolean;
   archived: boolean;
+  /** The user has seen the message (the `opened` event), whether or not they read it. */
+  opened: boolean;
 }
 
 /*
@@ -208,6 +210,7 @@ const toMessage = (item: StoredItem): InboxMessage => ({
   created: Number(item.created),
   read: item.read === true,
   archived: item.archived === true,
+  opened: item.opened === true,
 });
 
 /** Past its expiry, a message is gone for the user, whether or not TTL has deleted it yet. */
@@ -471,4 +474,43 @@ async function markGroup(userId: string, items: StoredItem[], tenantId: string |
   let marked = 0;
   for (const item of items) if ((await changeFlags(userId, String(item.messageId), { read: true }, tenantId)) === 'changed') marked += 1;
   return marked;
+}
+
+/**
+ * Marks one message of a user's inbox opened (seen): one conditional update, repeatable, changing
+ * no counter (an opened message is unread until read). With `tenantId`, only a message of that
+ * tenant's context. Returns false when there is no such message.
+ */
+export async function markInboxOpened(userId: string, messageId: string, tenantId?: string): Promise<boolean> {
+  return conditional(
+    new UpdateCommand({
+      TableName: TABLE,
+      Key: keys.inboxMessage(userId, messageId),
+      UpdateExpression: 'SET opened = :true',
+      ConditionExpression: `#t = :inbox AND (attribute_not_exists(#ttl) OR #ttl > :now)${tenantId !== undefined ? ' AND tenantId = :tenant' : ''}`,
+      ExpressionAttributeNames: { '#t': '_t', '#ttl': 'ttl' },
+      ExpressionAttributeValues: {
+        ':true': true,
+        ':inbox': INBOX,
+        ':now': Math.floor(now() / 1000),
+        ...(tenantId !== undefined ? { ':tenant': tenantId } : {}),
+      },
+    }),
+  );
+}
+
+/** What the user did with one inbox message (escalation's criteria, domain/escalation.ts): one GetItem of its flags. */
+export async function inboxEngagement(userId: string, messageId: string): Promise<{ opened: boolean; read: boolean }> {
+  const item = (
+    await ddb.send(
+      new GetCommand({
+        TableName: TABLE,
+        Key: keys.inboxMessage(userId, messageId),
+        ConsistentRead: true,
+        ProjectionExpression: '#t, opened, #read',
+        ExpressionAttributeNames: { '#t': '_t', '#read': 'read' },
+      }),
+    )
+  ).Item as StoredItem | undefined;
+  return item && isInboxItem(item) ? { opened: item.opened === true || item.read === true, read: item.read === true } : { opened: false, read: false };
 }

@@ -35,7 +35,13 @@ const channelState = z.object({
   providerIndex: z.number().optional(),
   providerAttempts: z.number().optional(),
   providerSince: z.number().optional(),
+  /** When the target's first attempt started: `timeout.channel` counts from here. */
+  channelSince: z.number().optional(),
   nextAt: z.number().optional(),
+  /** Sent, and watched for the escalation criteria until then (domain/escalation.ts): routing waits on it. */
+  watchUntil: z.number().optional(),
+  /** Sent, but the escalation criteria were not met in time: routing counts it as failed. */
+  escalated: z.boolean().optional(),
   /** When the current attempt was claimed: a claim older than the lease belongs to a stopped worker. */
   claimedAt: z.number().optional(),
   error: z.string().optional(),

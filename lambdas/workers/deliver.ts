@@ -1,6 +1,7 @@
 import { render, RenderLimitError, type RenderedOutput } from '../domain/render';
 import { now as clock } from '../shared/clock';
 import { afterProviderFailure } from '../domain/retry';
+import { escalationPolicy, watchOutcome, type EscalationPolicy } from '../domain/escalation';
 import type { Address } from '../domain/addresses';
 import { channelAddress, nextSteps, targetKey, type Channel, type Outcome, type Reach, type Target } from '../domain/routing';
 import { preferredProviders } from '../domain/routing-strategy';
@@ -39,6 +40,7 @@ import {
 } from '../store/messages';
 import { createProfileIfMissing, getProfiles, type Profile } from '../store/profiles';
 import { providers as configuredProviders } from '../store/providers';
+import { inboxEngagement } from '../store/inbox';
 import { resolveRecipient, type Resolution } from '../services/resolve';
 import { everyPage } from '../store/pages';
 import { limiter } from '../shared/pool';
@@ -140,8 +142,22 @@ const targetOf = (key: string): Target => {
   return { channel: channel as Channel, ...(provider ? { provider } : {}) };
 };
 
-/** How long transient failures may be retried on one provider before failing over. */
-const retryWindowMs = (req: RequestRecord, provider: string): number => req.message.timeout?.provider?.[provider] ?? config.PROVIDER_RETRY_WINDOW_MS;
+/**
+ * How long transient failures may be retried on one provider before failing over:
+ * `timeout.provider[key]`, else the channel's `channels.<ch>.timeouts.provider`, else PROVIDER_RETRY_WINDOW_MS.
+ */
+const retryWindowMs = (req: RequestRecord, provider: string, channel: Channel): number =>
+  req.message.timeout?.provider?.[provider] ?? req.message.channels?.[channel]?.timeouts?.provider ?? config.PROVIDER_RETRY_WINDOW_MS;
+
+/**
+ * How long a target's channel may be tried, from its first attempt, before routing moves on:
+ * `channels.<ch>.timeouts.channel`, else `timeout.channel[ch]`; unbounded (but for the provider
+ * windows and the message timeout) when neither is set.
+ */
+const channelTimeoutMs = (req: RequestRecord, channel: Channel): number | undefined =>
+  req.message.channels?.[channel]?.timeouts?.channel ?? req.message.timeout?.channel?.[channel];
+const channelTimeoutError = (req: RequestRecord, channel: Channel): string =>
+  `channel timeout: ${channel} not delivered within ${channelTimeoutMs(req, channel)} ms`;
 
 interface Turn {
   target: Target;
@@ -180,7 +196,8 @@ function tooLarge(target: Target, previous: ChannelState | undefined, e: RenderL
  * One turn of a target: calls providers from where the target stands, in order. A success ends it;
  * a transient failure inside the provider's retry window schedules a retry (state `retry`, with
  * `nextAt`); a permanent failure, or a provider out of retries or time, fails over to the next
- * provider at once; no provider left means the target failed. Never throws.
+ * provider at once; no provider left, or the channel's time (`channelTimeoutMs`) up, means the
+ * target failed. Never throws.
  */
 async function runTarget(
   req: RequestRecord,
@@ -190,6 +207,22 @@ async function runTarget(
   previous: ChannelState | undefined,
   output: RenderedOutput,
   run: JobRun,
+): Promise<Turn> {
+  const channelSince = previous?.channelSince ?? clock();
+  const limit = channelTimeoutMs(req, target.channel);
+  const turn = await attemptTarget(req, record, target, res, previous, output, run, limit === undefined ? Infinity : channelSince + limit);
+  return { ...turn, state: { ...turn.state, channelSince } };
+}
+
+async function attemptTarget(
+  req: RequestRecord,
+  record: MessageRecord,
+  target: Target,
+  res: Resolved,
+  previous: ChannelState | undefined,
+  output: RenderedOutput,
+  run: JobRun,
+  channelDeadline: number,
 ): Promise<Turn> {
   const key = targetKey(target);
   const address = channelAddress(target, res.profile, await reachOf(record.userId));
@@ -208,6 +241,11 @@ async function runTarget(
     const candidate = candidates[index];
     const adapter = adapterFor(candidate.provider);
     if (!adapter) continue;
+    if (clock() >= channelDeadline) {
+      lastError = channelTimeoutError(req, target.channel);
+      events.push({ ts: clock(), type: 'CHANNEL_TIMEOUT', channel: key, error: lastError });
+      break;
+    }
     if (attempts > (previous?.attempts ?? 0) && overdue(run)) {
       // An inline run out of time fails over through the queue: the next provider is due at once.
       const state: ChannelState = {
@@ -289,11 +327,19 @@ async function runTarget(
         maxAttemptsPerProvider: config.PROVIDER_MAX_ATTEMPTS,
         retryAfterMs: error.retryAfterMs,
         since,
-        retryWindowMs: retryWindowMs(req, candidate.provider),
+        retryWindowMs: retryWindowMs(req, candidate.provider, target.channel),
         now,
         baseMs: config.RETRY_BASE_MS,
         moreProviders: index + 1 < candidates.length,
       });
+      if (decision.next === 'retry' && decision.at >= channelDeadline) {
+        // The retry would come after the channel's time: the next provider now, else the channel is given up.
+        events.push({ ...event, failover: index + 1 < candidates.length });
+        if (index + 1 < candidates.length) continue;
+        lastError = channelTimeoutError(req, target.channel);
+        events.push({ ts: now, type: 'CHANNEL_TIMEOUT', channel: key, error: lastError });
+        break;
+      }
       if (decision.next === 'retry') {
         events.push({ ...event, retry_in_ms: decision.delayMs, next_retry_at: decision.at });
         return {
@@ -457,6 +503,8 @@ async function deliverFrom(
   }
   const timeout = req.message.timeout?.message ?? config.MESSAGE_TIMEOUT_MS;
   if (now - (req.dueAt ?? req.enqueued) > timeout) {
+    // Sent on a channel still watched for escalation: the message ends as sent, escalating no further.
+    if (record.sent !== undefined) return void (await save(conclude(record, []), expected, run));
     const error = `message timeout: not delivered within ${timeout} ms`;
     await save(finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error }, { type: 'UNDELIVERABLE', reason: 'FAILED', error }), expected, run);
     return;
@@ -524,7 +572,63 @@ function concludeUnknown(record: MessageRecord): MessageRecord {
   return finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error: OUTCOME_UNKNOWN }, { type: 'UNDELIVERABLE', reason: 'FAILED', error: OUTCOME_UNKNOWN });
 }
 
-const outcomeOf = (c: ChannelState): Outcome => (c.state === 'failed' ? 'failed' : c.state === 'delivered' || c.state === 'sent' ? 'delivered' : 'pending');
+/** A target's outcome for routing: one sent but still watched for the escalation criteria is pending, one escalated failed. */
+const outcomeOf = (c: ChannelState): Outcome => {
+  if (c.state === 'failed' || c.escalated) return 'failed';
+  return (c.state === 'delivered' || c.state === 'sent') && c.watchUntil === undefined ? 'delivered' : 'pending';
+};
+
+/**
+ * Watched targets whose time is up: each either met the escalation criteria (it counts as
+ * delivered) or escalates (it counts as failed, and routing moves on). The inbox's engagement is
+ * read then, once (one GetItem per watched inbox target); nothing reports any other channel's yet.
+ */
+async function settleWatches(record: MessageRecord, policy: EscalationPolicy, now: number): Promise<MessageRecord> {
+  const due = Object.entries(record.channels).filter(([, c]) => c.watchUntil !== undefined && c.watchUntil <= now);
+  if (!due.length) return record;
+  const channels = { ...record.channels };
+  const history = [...record.history];
+  for (const [key, c] of due) {
+    const state = c.state === 'delivered' ? 'delivered' : 'sent';
+    const engagement = targetOf(key).channel === 'inbox' && record.userId ? await inboxEngagement(record.userId, record.id) : undefined;
+    const outcome = watchOutcome(policy, { state, until: c.watchUntil! }, engagement, now);
+    const { watchUntil: _, ...rest } = c;
+    channels[key] = outcome === 'escalate' ? { ...rest, escalated: true } : rest;
+    if (outcome === 'escalate') history.push({ ts: now, type: 'ESCALATED', channel: key, criteria: policy.criteria, after_ms: policy.afterMs });
+  }
+  return { ...record, channels, history };
+}
+
+/**
+ * Targets this round sent that the escalation criteria do not cover yet are watched for
+ * `escalation` ms, but only where escalating would start something (a later channel of a `single`
+ * group): a watch with nothing to escalate to would only hold the message's final status back.
+ */
+function watchSent(
+  record: MessageRecord,
+  turns: Turn[],
+  policy: EscalationPolicy,
+  routing: Resolved['routing'],
+  reachable: (t: Target) => boolean,
+): MessageRecord {
+  const now = clock();
+  let next = record;
+  for (const turn of turns) {
+    const key = targetKey(turn.target);
+    const c = next.channels[key];
+    if ((c.state !== 'sent' && c.state !== 'delivered') || watchOutcome(policy, { state: c.state, until: Infinity }, undefined, now) === 'met') continue;
+    const outcomes = Object.fromEntries(Object.entries(next.channels).map(([k, s]) => [k, outcomeOf(s)]));
+    const escalation = nextSteps(routing, reachable, { outcomes: { ...outcomes, [key]: 'failed' } });
+    if (!escalation.start.length) continue;
+    const until = now + policy.afterMs;
+    next = {
+      ...next,
+      channels: { ...next.channels, [key]: { ...c, watchUntil: until } },
+      history: [...next.history, { ts: now, type: 'ESCALATION_WATCH', channel: key, criteria: policy.criteria, until }],
+    };
+  }
+  return next;
+}
 
 /**
  * Walks the routing tree: each round claims every target that may start now (new ones, and
@@ -535,12 +639,17 @@ const outcomeOf = (c: ChannelState): Outcome => (c.state === 'failed' ? 'failed'
 async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, record: MessageRecord, expected: Expected, run: JobRun): Promise<void> {
   const reach = await reachOf(r.userId);
   const reachable = (t: Target) => channelAddress(t, res.profile, reach) !== undefined;
+  const policy = escalationPolicy(req.message.timeout);
   let tokensRead = false;
   for (;;) {
     const now = clock();
+    if (policy) record = await settleWatches(record, policy, now);
     const entries = Object.entries(record.channels);
     const due = entries.filter(([, c]) => c.state === 'retry' && (c.nextAt ?? 0) <= now).map(([k]) => targetOf(k));
-    const waiting = entries.filter(([, c]) => c.state === 'retry' && (c.nextAt ?? 0) > now).map(([, c]) => c.nextAt!);
+    const waiting = [
+      ...entries.filter(([, c]) => c.state === 'retry' && (c.nextAt ?? 0) > now).map(([, c]) => c.nextAt!),
+      ...entries.filter(([, c]) => c.watchUntil !== undefined).map(([, c]) => c.watchUntil!),
+    ];
     const step = nextSteps(res.routing, reachable, { outcomes: Object.fromEntries(entries.map(([k, c]) => [k, outcomeOf(c)])) });
     // A push target reached (to start, or found without a token) brings in the user's device
     // tokens (`/users/:id/tokens`), read only then: the routing is walked again with them.
@@ -624,6 +733,7 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
     if (!unclaimed) expected = await save(record, expected, run);
     const turns = await Promise.all(targets.map((t) => runTarget(req, record, t, res, record.channels[targetKey(t)], outputs.get(targetKey(t))!, run)));
     for (const turn of turns) record = apply(record, turn);
+    if (policy) record = watchSent(record, turns, policy, res.routing, reachable);
     if (turns.some((t) => t.target.channel === 'inbox' && t.state.state === 'delivered')) run.inboxed.add(record.id);
   }
 }
