@@ -256,6 +256,12 @@ describe('recipient, list and subscription preferences at send time', () => {
     // A send to the user directly is not a send through the list: the subscription's preferences do not apply.
     expect((await sendAndWait(s, { to: { user_id: quiet }, template, routing: both }, 1)).messages[0].status).toBe('SENT');
 
+    // `to.preferences` on the list entry reach every recipient of that entry, after their subscriptions' choices.
+    const inline = { notifications: { [template]: { status: 'OPTED_OUT' } } };
+    const viaEntry = await sendAndWait(s, { to: { list_id: list, preferences: inline }, template, routing: both }, 3);
+    expect(viaEntry.messages.map((m) => m.status)).toEqual(['FILTERED', 'FILTERED', 'FILTERED']);
+    expect(await filteredEvent(viaEntry.messages.find((m) => m.recipient === smsOnly)!.id)).toMatchObject({ deciding_layer: 'recipient' });
+
     // A list that opts its subscribers out by default (set before any send: workers cache list preferences for CACHE_TTL_MS); a subscriber's own choice still beats it.
     const optOut = uid('list');
     await s.client.lists.update(optOut, { name: 'L', preferences: { notifications: { [template]: { status: 'OPTED_OUT' } } } });
