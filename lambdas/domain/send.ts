@@ -4,6 +4,7 @@ import { compileListPattern, listIdSchema } from './lists';
 import { contentSchema } from './render';
 import { CHANNELS, routingSchema } from './routing';
 import { idSchema } from './ids';
+import { inlinePreferencesSchema } from './preferences';
 import { ISO_DURATION, isoDurationMs } from './durations';
 import { CRITERIA } from './escalation';
 
@@ -33,7 +34,8 @@ const recipientSchema = z.looseObject({
   include_children: z.boolean().optional(),
   include_parent: z.boolean().optional(),
   filters: z.array(memberOfFilter).max(10).optional(),
-  preferences: obj.optional(),
+  // Courier's UserRecipient.Preferences: the recipient's own choices given inline (docs/decisions.md#d4).
+  preferences: inlinePreferencesSchema.nullish(),
 });
 
 const duration = z.union([z.number().int().min(0), z.string().regex(ISO_DURATION, 'must be milliseconds or an ISO-8601 duration')]);

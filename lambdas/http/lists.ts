@@ -15,7 +15,8 @@ import {
   type Subscription,
 } from '../store/lists';
 import { CLASSIC_PAGE_SIZE, classicPage, cursorQuery } from './paging';
-import { bodyId, jsonObject } from './schemas';
+import { bodyId } from './schemas';
+import { recipientPreferencesSchema } from '../domain/preferences';
 import { describeList, iso } from './views';
 import { everyPage } from '../store/pages';
 
@@ -27,7 +28,7 @@ const describeSubscription = (s: Subscription) => ({
 
 const listParams = z.object({ list_id: listIdSchema });
 const subscriptionParams = z.object({ list_id: listIdSchema, user_id: bodyId });
-const recipientsBody = z.object({ recipients: z.array(z.object({ recipientId: bodyId, preferences: jsonObject.nullish() })).max(1000) });
+const recipientsBody = z.object({ recipients: z.array(z.object({ recipientId: bodyId, preferences: recipientPreferencesSchema.nullish() })).max(1000) });
 
 async function mustGet(listId: string): Promise<ListRecord> {
   const list = await getList(listId);
@@ -73,7 +74,7 @@ export const routes = [
     path: '/lists/:list_id',
     params: listParams,
     audit: { type: 'list:updated', target: ({ params }) => `list:${params.list_id}` },
-    body: z.object({ name: z.string().min(1).max(256), preferences: jsonObject.nullish() }),
+    body: z.object({ name: z.string().min(1).max(256), preferences: recipientPreferencesSchema.nullish() }),
     handler: async ({ params, body }) => {
       await putList({ id: params.list_id, name: body.name, ...(body.preferences ? { preferences: body.preferences } : {}) });
       return noContent();
@@ -148,7 +149,7 @@ export const routes = [
     greedy: 'user_id',
     params: subscriptionParams,
     audit: { type: 'list:subscription:updated', target: ({ params }) => `list:${params.list_id}/user:${params.user_id}` },
-    body: z.object({ preferences: jsonObject.nullish() }).optional(),
+    body: z.object({ preferences: recipientPreferencesSchema.nullish() }).optional(),
     handler: async ({ params, body }) => {
       await subscribable(params.list_id);
       await putSubscription(params.list_id, params.user_id, body?.preferences ?? undefined);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { apiHandler } from '../shared/api';
 import { listUserPreferences, type UserPreference } from '../store/preferences';
 import { listIdSchema } from '../domain/lists';
+import { recipientPreferencesSchema } from '../domain/preferences';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors';
 import { noContent, ok, route } from '../shared/router';
 import { enqueueFanout } from '../shared/jobs';
@@ -105,7 +106,7 @@ const profileListRoutes = [
     audit: { type: 'user:subscriptions:added', target: ({ params }) => `user:${params.user_id}` },
     body: z.object({
       lists: z
-        .array(z.object({ listId: listIdSchema, preferences: jsonObject.nullish() }))
+        .array(z.object({ listId: listIdSchema, preferences: recipientPreferencesSchema.nullish() }))
         .min(1)
         .max(100),
     }),

@@ -1,5 +1,17 @@
 import { z } from 'zod';
-import { defaultStatus, resolvePreference } from '../domain/preferences';
+import {
+  defaultStatus,
+  inlinePreferencesSchema,
+  matchPreference,
+  recipientPreferencesSchema,
+  resolvePreference,
+  type InlinePreferences,
+  type MessageKeys,
+  type PreferenceLayers,
+} from '../domain/preferences';
+import { listIdSchema } from '../domain/lists';
+import { now } from '../shared/clock';
+import { getList, getSubscription } from '../store/lists';
 import { loadedLayers, MAX_CONTEXT_LAYERS, type TenantRecord } from '../domain/tenant-context';
 import { apiHandler } from '../shared/api';
 import { NotFoundError, ValidationError } from '../shared/errors';
@@ -56,6 +68,18 @@ function topicPreference(topicId: string, topic: Topic | undefined, layers: Tena
 }
 
 const tenantQuery = z.object({ tenant_id: bodyId.optional() });
+
+const explainQuery = tenantQuery.extend({
+  /** Explain a send to this list: its preferences and the user's subscription's. */
+  list_id: listIdSchema.optional(),
+  /** The template sent (for preferences keyed by notification id). */
+  template: bodyId.optional(),
+  /** The time snooze windows are checked at (ISO 8601; default now). */
+  at: z
+    .string()
+    .refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO-8601 time')
+    .optional(),
+});
 
 /** Topics listed by the preferences endpoint: the workspace has tens, not thousands. */
 const MAX_TOPICS = 1000;
@@ -186,25 +210,62 @@ const preferenceRoutes = [
     method: 'GET',
     path: '/users/:user_id/preferences/:topic_id/explain',
     greedy: 'user_id',
-    query: tenantQuery,
-    handler: async ({ params, query }) => {
-      const [layers, topic, user, userTenant] = await Promise.all([
-        contextLayers(query.tenant_id),
-        topics.get(params.topic_id),
-        getUserPreference(params.user_id, params.topic_id),
-        query.tenant_id === undefined ? undefined : getUserPreference(params.user_id, params.topic_id, query.tenant_id),
-      ]);
-      const decision = resolvePreference(preferenceLayers({ topicId: params.topic_id, topic: topic?.doc, tenantLayers: layers, user, userTenant }));
-      return ok({
-        user_id: params.user_id,
-        topic_id: params.topic_id,
-        tenant_id: query.tenant_id ?? null,
-        loaded_tenants: layers.map((t) => t.id),
-        ...decision,
-      });
-    },
+    query: explainQuery,
+    handler: async ({ params, query }) => ok(await explain(params.user_id, params.topic_id, query)),
+  }),
+  route({
+    method: 'POST',
+    path: '/users/:user_id/preferences/:topic_id/explain',
+    greedy: 'user_id',
+    query: explainQuery,
+    body: z.object({ preferences: inlinePreferencesSchema.nullish() }),
+    handler: async ({ params, query, body }) => ok(await explain(params.user_id, params.topic_id, query, body.preferences ?? undefined)),
   }),
 ];
+
+/**
+ * Every layer's contribution for a user and topic (docs/decisions.md#d4), as a send would see it:
+ * with `?tenant_id` its tenant context, with `?list_id` the list's and the subscription's
+ * preferences, with a POST body the send's `to.preferences`.
+ */
+async function explain(userId: string, topicId: string, query: z.infer<typeof explainQuery>, inline?: InlinePreferences) {
+  const [layers, topic, user, userTenant, list, subscription] = await Promise.all([
+    contextLayers(query.tenant_id),
+    topics.get(topicId),
+    getUserPreference(userId, topicId),
+    query.tenant_id === undefined ? undefined : getUserPreference(userId, topicId, query.tenant_id),
+    query.list_id === undefined ? undefined : getList(query.list_id),
+    query.list_id === undefined ? undefined : getSubscription(query.list_id, userId),
+  ]);
+  const keys: MessageKeys = { templateIds: query.template ? [query.template] : [], topicId };
+  const given: Pick<PreferenceLayers, 'list' | 'listSubscription' | 'recipient'> = {};
+  const stored = (p: Record<string, unknown> | undefined) => {
+    const parsed = p && recipientPreferencesSchema.safeParse(p);
+    return parsed
+      ? parsed.success
+        ? matchPreference(parsed.data, keys)
+        : { notApplicable: 'the stored preferences are not valid RecipientPreferences' }
+      : undefined;
+  };
+  if (query.list_id !== undefined) {
+    const fromList = stored(list?.preferences);
+    if (fromList) given.list = { list_id: query.list_id, ...fromList };
+    const fromSubscription = stored(subscription?.preferences);
+    if (fromSubscription) given.listSubscription = { list_id: query.list_id, ...fromSubscription };
+  }
+  const recipient = matchPreference(inline, keys);
+  if (recipient) given.recipient = recipient;
+  const at = query.at === undefined ? now() : Date.parse(query.at);
+  const decision = resolvePreference({ ...preferenceLayers({ topicId, topic: topic?.doc, tenantLayers: layers, user, userTenant }), ...given, at });
+  return {
+    user_id: userId,
+    topic_id: topicId,
+    tenant_id: query.tenant_id ?? null,
+    loaded_tenants: layers.map((t) => t.id),
+    ...(query.list_id !== undefined ? { list_id: query.list_id, subscribed: subscription !== undefined } : {}),
+    ...decision,
+  };
+}
 
 /** A token in a bulk PUT: the token itself with its fields. */
 const tokenEntry = tokenFields.extend({ token: z.string().min(1).max(4096) });

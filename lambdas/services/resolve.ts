@@ -1,6 +1,14 @@
 import { localeCandidates } from '../domain/locales';
 import { parsePo } from '../domain/po';
-import { resolvePreference, type PreferenceDecision } from '../domain/preferences';
+import {
+  matchPreference,
+  recipientPreferencesSchema,
+  resolvePreference,
+  type KeyedLayer,
+  type MessageKeys,
+  type PreferenceDecision,
+  type PreferenceLayers,
+} from '../domain/preferences';
 import { type Brand, type ElementalContent } from '../domain/render';
 import { customRouting, DEFAULT_ROUTING, type Routing } from '../domain/routing';
 import type { StrategyChannels } from '../domain/routing-strategy';
@@ -17,6 +25,9 @@ import {
 import { memo } from '../shared/cache';
 import { config } from '../shared/config';
 import { targetData, type DeliveryRecipient } from '../shared/jobs';
+import { now } from '../shared/clock';
+import { targetsOf } from '../domain/send';
+import { getList } from '../store/lists';
 import { brands } from '../store/brands';
 import { brandView } from '../domain/brand';
 import type { RequestRecord } from '../store/messages';
@@ -36,8 +47,11 @@ const brandCache = memo<Brand | undefined>(TTL_MS);
 const templateCache = memo<ResolvedTemplate | 'missing' | 'unpublished'>(TTL_MS);
 const strategyCache = memo<ResolvedStrategy | 'missing' | 'archived'>(TTL_MS);
 const translationCache = memo<ReadonlyMap<string, string> | undefined>(TTL_MS);
+const listPreferencesCache = memo<Record<string, unknown> | undefined>(TTL_MS);
 
 interface ResolvedTemplate {
+  /** The notification's id (a send may name it by an event id mapped to it). */
+  templateId?: string;
   content: ElementalContent;
   routing?: Routing;
   /** The routing strategy the template's `routing.strategy_id` names. */
@@ -92,6 +106,7 @@ function loadTemplate(templateOrEventId: string): Promise<ResolvedTemplate | 'mi
     if (!v) return 'missing';
     const n = v.notification;
     return {
+      templateId,
       content: n.content as ElementalContent,
       routing: n.routing?.channels ? (n.routing as Routing) : undefined,
       strategyId: n.routing?.strategy_id,
@@ -184,16 +199,33 @@ export async function resolveRecipient(req: RequestRecord, r: DeliveryRecipient,
   let routing = m.routing ?? template?.routing ?? strategy?.routing ?? DEFAULT_ROUTING;
   let preference: PreferenceDecision | undefined;
   const topicId = m.preferences?.subscription_topic_id ?? template?.topicId;
-  if (topicId) {
+  const keys: MessageKeys = { templateIds: [...new Set([m.template, template?.templateId].filter((x): x is string => !!x))], topicId };
+  const given = await givenPreferences(req, r, keys);
+  if (topicId || given.list || given.listSubscription || given.recipient) {
     const contextId = tenant?.tenant.id;
-    const [topic, user, userTenant] = await Promise.all([
-      topicCache(topicId, async () => (await topics.get(topicId))?.doc),
-      r.userId ? getUserPreference(r.userId, topicId) : undefined,
-      r.userId && contextId ? getUserPreference(r.userId, topicId, contextId) : undefined,
-    ]);
-    preference = resolvePreference(preferenceLayers({ topicId, topic, tenantLayers: tenant?.layers ?? [], user, userTenant }));
+    const [topic, user, userTenant] = topicId
+      ? await Promise.all([
+          topicCache(topicId, async () => (await topics.get(topicId))?.doc),
+          r.userId ? getUserPreference(r.userId, topicId) : undefined,
+          r.userId && contextId ? getUserPreference(r.userId, topicId, contextId) : undefined,
+        ])
+      : [];
+    const stored: PreferenceLayers = topicId
+      ? preferenceLayers({ topicId, topic, tenantLayers: tenant?.layers ?? [], user, userTenant })
+      : { hasTenantContext: tenant !== undefined };
+    preference = resolvePreference({ ...stored, ...given, at: now() });
     if (!preference.deliver) {
-      return { end: 'FILTERED', reason: 'UNSUBSCRIBED', detail: { topic_id: topicId, deciding_layer: preference.decidingLayer }, tenantId: contextId };
+      // An opt-out says UNSUBSCRIBED; a snooze window (the status lets it through) FILTERED, with its end.
+      const snoozed = preference.status === 'OPTED_OUT' ? undefined : preference.snooze;
+      const deciding = snoozed?.layer ?? preference.decidingLayer;
+      const key = preference.layers.find((l) => l.layer === deciding && l.key !== undefined)?.key;
+      const detail = {
+        ...(topicId ? { topic_id: topicId } : {}),
+        deciding_layer: deciding,
+        ...(key !== undefined ? { key } : {}),
+        ...(snoozed ? { snoozed_until: snoozed.until } : {}),
+      };
+      return { end: 'FILTERED', reason: snoozed ? 'FILTERED' : 'UNSUBSCRIBED', detail, tenantId: contextId };
     }
     if (preference.customRouting?.length) routing = customRouting(preference.customRouting);
   }
@@ -205,6 +237,38 @@ export async function resolveRecipient(req: RequestRecord, r: DeliveryRecipient,
   const locale = typeof profile.locale === 'string' && profile.locale !== '' ? profile.locale : undefined;
   const translations = locale && usesTranslations(content) ? await loadTranslations(locale) : undefined;
   return { profile, tenant, content, routing, channels: strategy?.channels, brand, data: { ...m.data, ...targetData(m, r) }, preference, locale, translations };
+}
+
+/**
+ * The RecipientPreferences layers of one recipient that match the message (docs/decisions.md#d4):
+ * the list's `preferences` and the subscriber's (a recipient reached through a list: the list is
+ * one cached read, the subscription's rode in the job from the fan-out's page), and the send's
+ * `to.preferences` of the entry that reached the recipient. Stored preferences written before they
+ * were validated, and no longer valid, apply nothing and say so.
+ */
+async function givenPreferences(
+  req: RequestRecord,
+  r: DeliveryRecipient,
+  keys: MessageKeys,
+): Promise<Pick<PreferenceLayers, 'list' | 'listSubscription' | 'recipient'>> {
+  const out: Pick<PreferenceLayers, 'list' | 'listSubscription' | 'recipient'> = {};
+  const entry = req.bulkJobId ? undefined : targetsOf(req.message.to)[r.target ?? (req.single ? 0 : -1)];
+  const recipient = matchPreference(entry?.preferences ?? undefined, keys);
+  if (recipient) out.recipient = recipient;
+  if (r.listId) {
+    const listId = r.listId;
+    const list = storedMatch(await listPreferencesCache(listId, async () => (await getList(listId))?.preferences), keys);
+    if (list) out.list = { list_id: listId, ...list };
+    const subscription = storedMatch(r.subscriptionPreferences, keys);
+    if (subscription) out.listSubscription = { list_id: listId, ...subscription };
+  }
+  return out;
+}
+
+function storedMatch(stored: Record<string, unknown> | undefined, keys: MessageKeys): KeyedLayer | undefined {
+  if (!stored) return undefined;
+  const parsed = recipientPreferencesSchema.safeParse(stored);
+  return parsed.success ? matchPreference(parsed.data, keys) : { notApplicable: 'the stored preferences are not valid RecipientPreferences' };
 }
 
 /**

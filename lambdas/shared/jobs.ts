@@ -119,6 +119,8 @@ export const deliveryRecipient = z.object({
   fanoutTenantId: z.string().optional(),
   membershipProfile: z.record(z.string(), z.unknown()).optional(),
   listId: z.string().optional(),
+  /** The subscriber's `preferences` on that list (as stored; checked against the message at delivery). */
+  subscriptionPreferences: z.record(z.string(), z.unknown()).optional(),
   audienceId: z.string().optional(),
   /** The fan-out already wrote this recipient's message record (dedupe): read it first. */
   recorded: z.boolean().optional(),

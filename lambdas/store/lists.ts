@@ -87,6 +87,12 @@ export async function putSubscription(listId: string, userId: string, preference
   });
 }
 
+/** One user's subscription to a list, if any. */
+export async function getSubscription(listId: string, userId: string): Promise<Subscription | undefined> {
+  const item = await getItem(keys.subscription(listId, userId));
+  return item ? toSubscription(item) : undefined;
+}
+
 export function deleteSubscription(listId: string, userId: string): Promise<boolean> {
   return deleteItem(keys.subscription(listId, userId));
 }

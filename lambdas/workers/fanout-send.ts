@@ -6,7 +6,7 @@ import { enqueueDelivery, enqueueFanout, type DeliveryRecipient, type FanoutStat
 import { logger } from '../shared/logger';
 import { bulkStep } from './bulk-fanout';
 import { getAudience, listMembers } from '../store/audiences';
-import { findLists, getList, listSubscribers } from '../store/lists';
+import { findLists, getList, listSubscribers, type Subscription } from '../store/lists';
 import { delaySecondsUntil, packBySize, sqsSafeJson } from '../shared/queue';
 import {
   claimFanout,
@@ -141,6 +141,10 @@ class Emitter {
   }
 }
 
+/** A subscriber's `preferences` on the list, carried to delivery (read with the page: no read of its own). */
+const subscribed = (s: Subscription): Pick<DeliveryRecipient, 'subscriptionPreferences'> =>
+  s.preferences && Object.keys(s.preferences).length ? { subscriptionPreferences: s.preferences } : {};
+
 /** Users of a list/audience page that pass the MEMBER_OF filters (member of every named tenant). */
 async function passesFilters(userId: string, memberOf: string[]): Promise<boolean> {
   for (const tenantId of memberOf) if (!(await getMembership(tenantId, userId))) return false;
@@ -152,17 +156,18 @@ async function passesFilters(userId: string, memberOf: string[]): Promise<boolea
  * the target is exhausted. Every branch reads at most one page, so an invocation can stop between
  * any two calls.
  */
-async function step(t: Destination, state: State, out: Emitter): Promise<State> {
+async function step(t: Destination, state: State, out: Emitter, inlinePreferences = false): Promise<State> {
   const reach = `${state.target}`;
-  // Recipients of a list, pattern, audience or tenant share their entry's data: referenced, not copied.
-  const data = t.kind !== 'bulk' && t.data !== undefined ? { target: state.target } : {};
+  // Recipients of a list, pattern, audience or tenant share their entry's data and `preferences`: referenced, not copied.
+  const ref = inlinePreferences ? { target: state.target } : {};
+  const data = t.kind !== 'bulk' && (t.data !== undefined || inlinePreferences) ? { target: state.target } : {};
   const done = (): State => ({ target: state.target + 1, emitted: state.emitted });
   switch (t.kind) {
     case 'user':
-      await out.add({ userId: t.userId, inline: t.inline, data: t.data, tenantId: t.tenantId }, reach);
+      await out.add({ userId: t.userId, inline: t.inline, data: t.data, tenantId: t.tenantId, ...ref }, reach);
       return done();
     case 'inline':
-      await out.add({ inline: t.inline, data: t.data, tenantId: t.tenantId }, reach);
+      await out.add({ inline: t.inline, data: t.data, tenantId: t.tenantId, ...ref }, reach);
       return done();
     case 'list': {
       if (state.cursor === undefined) {
@@ -171,7 +176,7 @@ async function step(t: Destination, state: State, out: Emitter): Promise<State> 
       }
       const page = await listSubscribers(t.listId, PAGE_SIZE, state.cursor);
       for (const s of page.items)
-        if (await passesFilters(s.recipientId, t.memberOf)) await out.add({ userId: s.recipientId, ...data, listId: t.listId }, reach);
+        if (await passesFilters(s.recipientId, t.memberOf)) await out.add({ userId: s.recipientId, ...data, listId: t.listId, ...subscribed(s) }, reach);
       return page.cursor ? { ...state, cursor: page.cursor } : done();
     }
     case 'pattern': {
@@ -183,7 +188,8 @@ async function step(t: Destination, state: State, out: Emitter): Promise<State> 
       }
       const page = await listSubscribers(state.list, PAGE_SIZE, state.cursor);
       for (const s of page.items)
-        if (await passesFilters(s.recipientId, t.memberOf)) await out.add({ userId: s.recipientId, ...data, listId: state.list }, `${reach}:${state.list}`);
+        if (await passesFilters(s.recipientId, t.memberOf))
+          await out.add({ userId: s.recipientId, ...data, listId: state.list, ...subscribed(s) }, `${reach}:${state.list}`);
       if (page.cursor) return { ...state, cursor: page.cursor };
       const [next, ...rest] = state.level ?? [];
       return { ...state, list: next, level: rest, cursor: undefined };
@@ -196,7 +202,7 @@ async function step(t: Destination, state: State, out: Emitter): Promise<State> 
       return page.cursor ? { ...state, cursor: page.cursor } : done();
     }
     case 'tenant':
-      return tenantStep(t, state, out, reach);
+      return tenantStep(t, state, out, reach, inlinePreferences);
     case 'bulk':
       return bulkStep(t, state, out);
   }
@@ -210,7 +216,7 @@ async function step(t: Destination, state: State, out: Emitter): Promise<State> 
  * again on the way down or up (a cycle), a tree deeper than MAX_TENANT_DEPTH, or a walk past
  * MAX_WALK_STEPS reads throws FanoutFailure: the send ends, it never loops.
  */
-async function tenantStep(t: Extract<Destination, { kind: 'tenant' }>, state: State, out: Emitter, reach: string): Promise<State> {
+async function tenantStep(t: Extract<Destination, { kind: 'tenant' }>, state: State, out: Emitter, reach: string, inlinePreferences: boolean): Promise<State> {
   const root = t.tenantId;
   const finish = (): State => ({ target: state.target + 1, emitted: state.emitted });
   const at = (walk: TenantWalk, cursor?: string): State => ({ ...state, walk, cursor });
@@ -231,7 +237,7 @@ async function tenantStep(t: Extract<Destination, { kind: 'tenant' }>, state: St
   };
   const members = async (tenantId: string): Promise<string | undefined> => {
     const page = await listTenantMembers(tenantId, PAGE_SIZE, state.cursor);
-    const data = t.data === undefined ? {} : { target: state.target };
+    const data = t.data === undefined && !inlinePreferences ? {} : { target: state.target };
     await out.addMany(
       page.items.map((m) => ({ userId: m.user_id, ...data, fanoutTenantId: tenantId, membershipProfile: m.profile, shared: m.shared })),
       `${reach}:${tenantId}`,
@@ -326,6 +332,8 @@ export async function expandSend(job: SendJob, context: Context): Promise<void> 
     return;
   }
   const targets = requestTargets(req);
+  // Entries with `to.preferences`: their recipients carry the entry's index (resolve.ts reads them there).
+  const withPreferences = req.bulkJobId ? [] : targetsOf(req.message.to).map((e) => e.preferences != null);
   let state: State = req.fanout?.state ?? { target: 0, emitted: 0 };
   const out = new Emitter(req, dedupeMode(targets), state.emitted);
   try {
@@ -341,7 +349,7 @@ export async function expandSend(job: SendJob, context: Context): Promise<void> 
         await enqueueFanout([{ type: 'send', requestId: req.requestId, seq: seq + 1 }]);
         return;
       }
-      state = await step(targets[state.target], state, out);
+      state = await step(targets[state.target], state, out, withPreferences[state.target]);
       // Flushes happen between steps, so the state stored with an outbox is one to go on from.
       if (out.full || state.target >= targets.length) state = await out.flush(state);
     }
