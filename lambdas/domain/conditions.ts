@@ -353,3 +353,23 @@ export const conditionSchema = (scope: readonly string[]) =>
       if (issue) ctx.addIssue({ code: 'custom', message: issue });
     })
     .nullish();
+
+/** Channel or provider settings by key (`message.channels`, `message.providers`, a routing strategy's), as far as `if` goes. */
+export type ConditionalSettings = Partial<Record<string, { if?: string | null } | undefined>> | null | undefined;
+
+/**
+ * Does the `if` of `key`'s settings hold for a recipient? The message's own settings are used when
+ * they name the key, else the fallback's (a template's routing strategy). No `if`: it holds. An
+ * `if` that does not parse (checked when it was accepted, so only stored data that escaped the
+ * checks) or fails to evaluate does not.
+ */
+export function settingHolds(own: ConditionalSettings, fallback: ConditionalSettings, key: string, scope: Record<string, unknown>): boolean {
+  const entry = own && Object.hasOwn(own, key) ? own[key] : fallback && Object.hasOwn(fallback, key) ? fallback[key] : undefined;
+  const source = entry?.if;
+  if (!isCondition(source)) return true;
+  try {
+    return holds(parseCondition(source, MESSAGE_SCOPE), scope);
+  } catch {
+    return false;
+  }
+}
