@@ -216,8 +216,17 @@ describe('group, columns, list, comment', () => {
     const els = [
       { type: 'group', elements: [text('Hello', { locales: { fr: { content: 'Bonjour' } } })] },
       { type: 'columns', elements: [{ type: 'column', elements: [text('Left', { locales: { fr: { content: 'Gauche' } } })] }] },
+      list('unordered', [
+        item(str('One', { locales: { fr: { content: 'Un' } } }), {
+          type: 'link',
+          content: 'Docs',
+          href: 'https://x.test/en',
+          locales: { fr: { href: 'https://x.test/fr' } },
+        }),
+      ]),
     ];
-    expect(sms(els, { locale: 'fr_FR' })).toBe('Bonjour\n\nGauche');
+    expect(sms(els, { locale: 'fr_FR' })).toBe('Bonjour\n\nGauche\n\n- UnDocs (https://x.test/fr)');
+    expect(sms(els)).toBe('Hello\n\nLeft\n\n- OneDocs (https://x.test/en)');
   });
 });
 
