@@ -80,7 +80,7 @@ describe('Elemental conditions', () => {
 });
 
 describe('channel and provider conditions', () => {
-  const routing = { method: 'single', channels: ['email', 'sms'] };
+  const routing = { method: 'single' as const, channels: ['email', 'sms'] };
   const recipient = () => ({ email: `${uid('ch')}@example.test`, phone_number: '+15550001234' });
 
   it('passes over a channel whose if is false, as an unreachable one, and the history says why', async () => {

@@ -170,7 +170,10 @@ const SCHEMAS: Record<string, Schema> = {
       {
         message: {
           event: 'e',
-          content: { version: '2022-01-01', elements: [{ type: 'text', content: 'x', channels: ['inbox'], if: 'true', loop: 'data.items', ref: 'r', raw: {} }] },
+          content: {
+            version: '2022-01-01',
+            elements: [{ type: 'text', content: 'x', channels: ['inbox'], if: 'true', loop: 'data.items', ref: 'r', raw: {} }],
+          },
         },
       },
     ],
