@@ -415,9 +415,13 @@ function safeUrl(url: string): string | undefined {
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const nodesOf = (v: unknown): ElementalNode[] => (Array.isArray(v) ? v.filter((n): n is ElementalNode => typeof n === 'object' && n !== null) : []);
 
-/** Renders only where it belongs: with no `channels` everywhere, else on those channels (provider keys mean their channel). */
+/**
+ * Renders only where it belongs: with no `channels` everywhere, else on those channels (provider
+ * keys mean their channel); a `channel` element only on its channel.
+ */
 const appliesTo = (node: ElementalNode, channel: Channel): boolean =>
-  !Array.isArray(node.channels) || node.channels.some((c) => typeof c === 'string' && toTarget(c)?.channel === channel);
+  (node.type !== 'channel' || (typeof node.channel === 'string' && toTarget(node.channel)?.channel === channel)) &&
+  (!Array.isArray(node.channels) || node.channels.some((c) => typeof c === 'string' && toTarget(c)?.channel === channel));
 
 type Align = 'left' | 'center' | 'right' | 'full';
 const alignOf = (v: unknown, fallback: Align): Align => (v === 'left' || v === 'center' || v === 'right' || v === 'full' ? v : fallback);
@@ -493,10 +497,11 @@ function visit(node: ElementalNode, ctx: Context, emit: (ctx: Context) => void):
   let visible = false;
   if (appliesTo(node, ctx.channel)) {
     const loop = conditionFor(node.loop);
-    const repetitions = loop === undefined ? [ctx] : loop === null ? [] : loopItems(loop, ctx.scope, step).map((item, i) => inLoop(ctx, item, i));
+    const items = loop === undefined ? [undefined] : loop === null ? [] : loopItems(loop, ctx.scope, step);
     const test = conditionFor(node.if);
-    for (const rep of repetitions) {
+    for (let i = 0; i < items.length; i++) {
       step(1);
+      const rep = loop ? inLoop(ctx, items[i], i) : ctx;
       if (test === null || (test && !holds(test, rep.scope, step))) continue;
       visible = true;
       emit(rep);
@@ -519,8 +524,8 @@ function expand(nodes: unknown, ctx: Context, depth: number): Block[] {
 function renderNode(node: ElementalNode, ctx: Context, depth: number): Block[] {
   switch (node.type) {
     case 'channel':
-      // Top level only; the elements of a channel element for another channel render nothing here.
-      if (depth > 0 || typeof node.channel !== 'string' || toTarget(node.channel)?.channel !== ctx.channel) return [];
+      // Top level only (appliesTo has left out those for other channels).
+      if (depth > 0) return [];
       if (typeof node.raw === 'object' && node.raw !== null) ctx.found.raws.push({ raw: node.raw as Record<string, unknown>, view: ctx.view });
       return expand(node.elements, ctx, depth + 1);
     case 'group':

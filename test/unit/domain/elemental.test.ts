@@ -105,6 +105,11 @@ describe('ref', () => {
       'no hi',
     ],
     ['an element off this channel', [text('Hi', { ref: 'hi', channels: ['email'] }), text('no hi', { if: '!refs.hi.visible' })], 'no hi'],
+    [
+      'a channel element for another channel',
+      [{ type: 'channel', channel: 'email', ref: 'mail', elements: [text('e')] }, text('no mail', { if: '!refs.mail.visible' })],
+      'no mail',
+    ],
     ['its properties', [text('Hi', { ref: 'hi' }), text('said hi', { if: "refs.hi.content === 'Hi'" })], 'Hi\n\nsaid hi'],
     ['an element before it is defined (false)', [text('early', { if: 'refs.later.visible' }), text('Later', { ref: 'later' })], 'Later'],
   ])('reads %s', (_, els, expected) => {
