@@ -23,8 +23,9 @@ export const elementIdSchema = z
 /**
  * The properties a locale may replace, per element type, as Courier documents them: `content` of
  * text, quote, html and action elements, `title` of meta elements, `href` of actions and images,
- * `src` of images. Other element types have nothing to localize (their nested elements have their
- * own ids and locales).
+ * `src` of images; and of a list item's inline elements, `content` of strings, `content` and `href`
+ * of links. Other element types (group, columns, list...) have nothing to localize: their nested
+ * elements have their own ids and locales, and localizeContent reaches them at any depth.
  */
 export const LOCALIZABLE: Record<string, readonly string[]> = {
   text: ['content'],
@@ -33,6 +34,9 @@ export const LOCALIZABLE: Record<string, readonly string[]> = {
   action: ['content', 'href'],
   meta: ['title'],
   image: ['src', 'href'],
+  // A list item's inline content.
+  string: ['content'],
+  link: ['content', 'href'],
 };
 
 /** A locale's override of one element: only its type's localizable properties, each a string. */

@@ -1,5 +1,6 @@
 import Mustache from 'mustache';
 import { z } from 'zod';
+import { conditionIssue, conditionSchema, ELEMENT_SCOPE, holds, isCondition, loopItems, parseCondition, type Condition } from './conditions';
 import { elementIdSchema, elementLocalesSchema, localizeContent } from './locales';
 import { channelEntrySchema, toTarget, type Channel } from './routing';
 
@@ -14,28 +15,32 @@ export interface ElementalContent {
   body?: string;
 }
 
+/** Elements nest at most this deep (a list in a list item in a list counts 3), in content and when rendering stored content. */
+export const MAX_ELEMENT_DEPTH = 16;
+
+/** An element's `ref`: a name other elements' conditions read as `refs.<name>`. */
+const refSchema = z.string().regex(/^[A-Za-z_$][A-Za-z0-9_$-]{0,63}$/, 'must be a name of letters, digits, _ $ or - (at most 64)');
+
 /**
- * What every element may have: the channels (or provider keys) it renders on, as Courier's
- * `channels` property does; an `id` (content blocks: PUT /notifications/:id/elements/:element_id);
- * and `locales`, the properties its type can localize per locale (lambdas/domain/locales.ts).
+ * What every element may have (Courier's control flow): the channels (or provider keys) it renders
+ * on; `if`, a condition; `loop`, an expression giving the array it repeats over (`$.item`,
+ * `$.index`); `ref`, its name for other elements' conditions (`refs.<name>.visible`); an `id`
+ * (content blocks: PUT /notifications/:id/elements/:element_id); and `locales`, the properties its
+ * type can localize per locale (lambdas/domain/locales.ts).
  */
 const common = (type: string) => ({
   id: elementIdSchema.optional(),
-  channels: z.array(channelEntrySchema).optional(),
+  channels: z.array(channelEntrySchema).nullish(),
   locales: elementLocalesSchema(type).optional(),
+  if: conditionSchema(ELEMENT_SCOPE),
+  loop: conditionSchema(ELEMENT_SCOPE),
+  ref: refSchema.nullish(),
 });
 
-// Loose objects: Courier properties this renderer ignores (align, text_style, if, ...) are
-// kept, so a stored template reads back as it was written.
-const innerElements = [
-  z.looseObject({ type: z.literal('text'), content: z.string(), ...common('text') }),
-  z.looseObject({ type: z.literal('meta'), title: z.string(), ...common('meta') }),
-  z.looseObject({ type: z.literal('action'), content: z.string(), href: z.string(), style: z.enum(['button', 'link']).optional(), ...common('action') }),
-  z.looseObject({ type: z.literal('image'), src: z.string(), href: z.string().optional(), altText: z.string().optional(), ...common('image') }),
-  z.looseObject({ type: z.literal('divider'), ...common('divider') }),
-  z.looseObject({ type: z.literal('quote'), content: z.string(), ...common('quote') }),
-  z.looseObject({ type: z.literal('html'), content: z.string(), ...common('html') }),
-] as const;
+const align = z.enum(['left', 'center', 'right']).nullish();
+const color = z.string().max(64).nullish();
+const width = z.string().max(16).nullish();
+const children = z.array(z.unknown(), { error: 'must be an array of elements' });
 
 /** A `channel` element's `raw`: these fields replace the output's (after variables); others are kept but unused. */
 const rawSchema = z.looseObject({
@@ -47,30 +52,163 @@ const rawSchema = z.looseObject({
 });
 const RAW_FIELDS = Object.keys(rawSchema.shape) as (keyof typeof rawSchema.shape)[];
 
-const channelElement = z
-  .looseObject({
-    type: z.literal('channel'),
-    id: elementIdSchema.optional(),
-    locales: elementLocalesSchema('channel').optional(),
-    channel: channelEntrySchema,
-    elements: z.array(z.discriminatedUnion('type', [...innerElements])).optional(),
-    raw: rawSchema.optional(),
-  })
-  .refine((e) => e.elements !== undefined || e.raw !== undefined, 'must have elements or raw');
+/**
+ * Each element type's own fields (loose objects: Courier properties this renderer does not use are
+ * kept, so a stored template reads back as it was written). Nested `elements` are checked by
+ * checkElements, which knows which types may appear where.
+ */
+const SHAPES: Record<string, z.ZodType<Record<string, unknown>>> = {
+  text: z
+    .looseObject({
+      content: z.string().optional(),
+      elements: children.optional(),
+      align,
+      text_style: z.enum(['text', 'h1', 'h2', 'subtext']).nullish(),
+      color,
+      bold: z.boolean().nullish(),
+      italic: z.boolean().nullish(),
+      strikethrough: z.boolean().nullish(),
+      underline: z.boolean().nullish(),
+      ...common('text'),
+    })
+    .refine((e) => e.content !== undefined || e.elements !== undefined, { error: 'must have content or elements', path: ['content'] }),
+  meta: z.looseObject({ title: z.string(), ...common('meta') }),
+  action: z.looseObject({
+    content: z.string(),
+    href: z.string(),
+    style: z.enum(['button', 'link']).nullish(),
+    align: z.enum(['center', 'left', 'right', 'full']).nullish(),
+    background_color: color,
+    ...common('action'),
+  }),
+  image: z.looseObject({
+    src: z.string(),
+    href: z.string().nullish(),
+    altText: z.string().nullish(),
+    alt_text: z.string().nullish(),
+    align: z.enum(['center', 'left', 'right', 'full']).nullish(),
+    width,
+    ...common('image'),
+  }),
+  divider: z.looseObject({ color, ...common('divider') }),
+  quote: z.looseObject({ content: z.string(), ...common('quote') }),
+  html: z.looseObject({ content: z.string(), ...common('html') }),
+  comment: z.looseObject({ ...common('comment') }),
+  group: z.looseObject({ elements: children, ...common('group') }),
+  columns: z.looseObject({ elements: children, ...common('columns') }),
+  column: z.looseObject({ elements: children, width, ...common('column') }),
+  list: z.looseObject({
+    list_type: z.enum(['ordered', 'unordered']),
+    elements: children,
+    imgSrc: z.string().nullish(),
+    imgHref: z.string().nullish(),
+    ...common('list'),
+  }),
+  'list-item': z.looseObject({ elements: children, background_color: color, ...common('list-item') }),
+  string: z.looseObject({ content: z.string(), ...common('string') }),
+  link: z.looseObject({ content: z.string(), href: z.string(), ...common('link') }),
+  img: z.looseObject({ src: z.string(), href: z.string().nullish(), alt: z.string().nullish(), altText: z.string().nullish(), ...common('img') }),
+  channel: z
+    .looseObject({
+      channel: channelEntrySchema,
+      elements: children.optional(),
+      raw: rawSchema.optional(),
+      ...common('channel'),
+    })
+    .refine((e) => e.elements !== undefined || e.raw !== undefined, 'must have elements or raw'),
+};
+
+const BLOCK_TYPES = ['text', 'meta', 'action', 'image', 'divider', 'quote', 'html', 'comment', 'group', 'columns', 'list'];
+const INLINE_TYPES = ['string', 'link', 'img'];
+/** Which element types may appear in which `elements`. */
+type Place = 'top' | 'block' | 'columns' | 'list' | 'list-item' | 'text';
+const ALLOWED: Record<Place, readonly string[]> = {
+  top: [...BLOCK_TYPES, 'channel'],
+  block: BLOCK_TYPES,
+  columns: ['column'],
+  list: ['list-item'],
+  'list-item': [...INLINE_TYPES, 'list'],
+  text: INLINE_TYPES,
+};
+/** Where the `elements` of an element of each type sit. */
+const CHILD_PLACE: Record<string, Place> = {
+  channel: 'block',
+  group: 'block',
+  column: 'block',
+  columns: 'columns',
+  list: 'list',
+  'list-item': 'list-item',
+  text: 'text',
+};
+
+/**
+ * Checks elements at `path` and, depth first, their nested elements: each must be of a type that
+ * may appear there, with its type's fields; `jsonnet` is refused as not supported. Issues name the
+ * field (`content.elements.2.elements.0.if: ...`).
+ */
+function checkElements(elements: unknown[], place: Place, depth: number, path: (string | number)[], ctx: z.RefinementCtx): void {
+  if (depth > MAX_ELEMENT_DEPTH) {
+    ctx.addIssue({ code: 'custom', message: `elements nest at most ${MAX_ELEMENT_DEPTH} deep`, path });
+    return;
+  }
+  elements.forEach((element, i) => {
+    const at = [...path, i];
+    const type = typeof element === 'object' && element !== null ? (element as { type?: unknown }).type : undefined;
+    if (type === 'jsonnet') return ctx.addIssue({ code: 'custom', message: 'jsonnet elements are not supported', path: [...at, 'type'] });
+    if (typeof type !== 'string' || !ALLOWED[place].includes(type)) {
+      const what = typeof type === 'string' ? `"${type}" is not an element type here` : 'must be an element type';
+      return ctx.addIssue({ code: 'custom', message: `${what}: expected one of ${ALLOWED[place].join(', ')}`, path: [...at, 'type'] });
+    }
+    const parsed = SHAPES[type].safeParse(element);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: [...at, ...issue.path.map(String)] });
+      return;
+    }
+    const nested = parsed.data.elements;
+    if (Array.isArray(nested) && CHILD_PLACE[type]) checkElements(nested, CHILD_PLACE[type], depth + 1, [...at, 'elements'], ctx);
+  });
+}
 
 /**
  * `message.content` and template content: the `{ title, body }` sugar and/or Elemental
  * `{ version, elements }`. `channel` elements are allowed at the top level only. Errors name the
- * field, e.g. `content.elements.3.type: Invalid discriminator value ...`.
+ * field, e.g. `content.elements.3.type: "carousel" is not an element type here: ...`.
  */
 export const contentSchema = z
   .looseObject({
     version: z.string().optional(),
     title: z.string().optional(),
     body: z.string().optional(),
-    elements: z.array(z.discriminatedUnion('type', [...innerElements, channelElement])).optional(),
+    elements: children.optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.elements) checkElements(c.elements, 'top', 1, ['elements'], ctx);
   })
   .refine((c) => c.title !== undefined || c.body !== undefined || (c.elements?.length ?? 0) > 0, 'must have a title, a body or elements');
+
+/**
+ * The conditions of content (every `if` and `loop`, nested ones too) that do not parse, as
+ * `elements.2.if: ...`: stored content is checked before it is rendered, since a template may
+ * predate a rule.
+ */
+export function contentConditionIssues(content: ElementalContent): string[] {
+  const issues: string[] = [];
+  const visit = (nodes: unknown, path: string, depth: number) => {
+    if (!Array.isArray(nodes) || depth > MAX_ELEMENT_DEPTH) return;
+    nodes.forEach((n, i) => {
+      if (typeof n !== 'object' || n === null) return;
+      const node = n as Record<string, unknown>;
+      for (const field of ['if', 'loop']) {
+        const source = node[field];
+        const issue = typeof source === 'string' ? conditionIssue(source, ELEMENT_SCOPE) : undefined;
+        if (issue) issues.push(`${path}.${i}.${field}: ${issue}`);
+      }
+      visit(node.elements, `${path}.${i}.elements`, depth + 1);
+    });
+  };
+  visit(content.elements, 'elements', 1);
+  return issues;
+}
 
 /** A brand's custom email layout (Courier's `templateOverride`): HTML with variables around the content. */
 export interface BrandTemplateOverride {
@@ -237,10 +375,11 @@ function ownData(value: unknown, depth: number): unknown {
 /**
  * Variables: `{{x}}` reads `data.x`; `profile`, `tenant` and `brand` are always the recipient's
  * profile, the tenant context and the brand, shadowing same-named data keys even when there is no
- * tenant or brand (then they are empty), so a caller's data can never pose as them.
+ * tenant or brand (then they are empty), so a caller's data can never pose as them. `data` is the
+ * copy of the data (ownData) the view is made from; conditions read the same copy.
  */
-const viewOf = (input: RenderInput): View => {
-  const view = ownData({ ...input.data, profile: input.profile, tenant: input.tenant ?? {}, brand: input.brand ?? {} }, 0) as View;
+const viewOf = (input: RenderInput, data: View): View => {
+  const view = Object.assign(Object.create(null) as View, data, ownData({ profile: input.profile, tenant: input.tenant ?? {}, brand: input.brand ?? {} }, 0));
   view.t = translator(input.translations);
   return view;
 };
@@ -276,69 +415,269 @@ function safeUrl(url: string): string | undefined {
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const nodesOf = (v: unknown): ElementalNode[] => (Array.isArray(v) ? v.filter((n): n is ElementalNode => typeof n === 'object' && n !== null) : []);
 
-/** Renders only where it belongs: with no `channels` everywhere, else on those channels (provider keys mean their channel). */
-const appliesTo = (node: ElementalNode, channel: Channel): boolean =>
-  !Array.isArray(node.channels) || node.channels.some((c) => typeof c === 'string' && toTarget(c)?.channel === channel);
-
 /**
- * The elements one channel renders, in order: the sugar `body` first (as a text element), then the
- * top-level elements, with each `channel` element for this channel replaced by its elements and its
- * `raw` fields collected. `channel` elements for other channels render nothing here.
+ * Renders only where it belongs: with no `channels` everywhere, else on those channels (provider
+ * keys mean their channel); a `channel` element only on its channel.
  */
-function select(content: ElementalContent, channel: Channel): { nodes: ElementalNode[]; raws: Record<string, unknown>[] } {
-  const nodes: ElementalNode[] = typeof content.body === 'string' ? [{ type: 'text', content: content.body }] : [];
-  const raws: Record<string, unknown>[] = [];
-  for (const node of nodesOf(content.elements)) {
-    if (!appliesTo(node, channel)) continue;
-    if (node.type !== 'channel') {
-      nodes.push(node);
-      continue;
-    }
-    if (typeof node.channel !== 'string' || toTarget(node.channel)?.channel !== channel) continue;
-    nodes.push(...nodesOf(node.elements).filter((n) => appliesTo(n, channel)));
-    if (typeof node.raw === 'object' && node.raw !== null) raws.push(node.raw as Record<string, unknown>);
-  }
-  return { nodes, raws };
+const appliesTo = (node: ElementalNode, channel: Channel): boolean =>
+  (node.type !== 'channel' || (typeof node.channel === 'string' && toTarget(node.channel)?.channel === channel)) &&
+  (!Array.isArray(node.channels) || node.channels.some((c) => typeof c === 'string' && toTarget(c)?.channel === channel));
+
+type Align = 'left' | 'center' | 'right' | 'full';
+const alignOf = (v: unknown, fallback: Align): Align => (v === 'left' || v === 'center' || v === 'right' || v === 'full' ? v : fallback);
+
+interface TextStyle {
+  align?: Align;
+  level?: 'h1' | 'h2' | 'subtext';
+  color?: string;
+  bold?: boolean;
+  italic?: boolean;
+  strikethrough?: boolean;
+  underline?: boolean;
 }
 
-/** An element after variables, before any channel's formatting. */
-type Block =
-  | { type: 'text' | 'quote'; text: string }
-  | { type: 'action'; text: string; href?: string; style: 'button' | 'link' }
-  | { type: 'image'; src: string; href?: string; alt: string }
-  | { type: 'divider' }
-  | { type: 'html'; html: string };
+interface ListItem {
+  text: string;
+  html: string;
+  /** Nested lists, after the item's text. */
+  lists: Block[];
+  background?: string;
+}
 
-function toBlock(node: ElementalNode, view: View): Block | undefined {
+/** An element after variables and control flow, before any channel's formatting. */
+type Block =
+  | { type: 'text'; text: string; html?: string; style?: TextStyle }
+  | { type: 'quote'; text: string }
+  | { type: 'action'; text: string; href?: string; style: 'button' | 'link'; align: Align; background?: string }
+  | { type: 'image'; src: string; href?: string; alt: string; width?: string; align: Align }
+  | { type: 'divider'; color?: string }
+  | { type: 'html'; html: string }
+  | { type: 'columns'; columns: { width?: string; blocks: Block[] }[] }
+  | { type: 'list'; ordered: boolean; items: ListItem[]; bullet?: { src: string; href?: string } };
+
+/** Conditions parsed for rendering; one that does not parse (stored content that escaped the checks) never holds. */
+function conditionFor(source: unknown): Condition | null | undefined {
+  if (!isCondition(source)) return undefined;
+  try {
+    return parseCondition(source, ELEMENT_SCOPE);
+  } catch {
+    return null;
+  }
+}
+
+/** What an element renders with: the view for its variables, the scope of its conditions, and what the whole rendering collects. */
+interface Context {
+  channel: Channel;
+  view: View;
+  scope: Record<string, unknown>;
+  /** Elements named by `ref` so far: their properties and `visible`. */
+  refs: Record<string, unknown>;
+  /** The first visible `meta` element's title (rendered), and the `raw` fields of visible `channel` elements. */
+  found: { title?: string; raws: { raw: Record<string, unknown>; view: View }[] };
+}
+
+const step = (n: number) => charge(0, n);
+
+/** The context inside one repetition of a loop: `$.item` and `$.index`, for conditions and variables (`{{$.item.name}}`). */
+function inLoop(ctx: Context, item: unknown, index: number): Context {
+  const $ = Object.assign(Object.create(null) as View, { item, index });
+  const view = Object.assign(Object.create(ctx.view) as View, { $ });
+  return { ...ctx, view, scope: { ...ctx.scope, $ } };
+}
+
+/**
+ * Control flow of one element, as Courier documents it: nothing off its `channels`; once per item
+ * of its `loop` (or once); each time only if its `if` holds. `emit` renders each repetition that
+ * does. A `ref` records the element's properties and whether it rendered at all (`visible`), for
+ * the elements after it. Every element and repetition is charged to the rendering budget, so a
+ * loop multiplies the cost of what it repeats.
+ */
+function visit(node: ElementalNode, ctx: Context, emit: (ctx: Context) => void): void {
+  step(1);
+  let visible = false;
+  if (appliesTo(node, ctx.channel)) {
+    const loop = conditionFor(node.loop);
+    const items = loop === undefined ? [undefined] : loop === null ? [] : loopItems(loop, ctx.scope, step);
+    const test = conditionFor(node.if);
+    for (let i = 0; i < items.length; i++) {
+      step(1);
+      const rep = loop ? inLoop(ctx, items[i], i) : ctx;
+      if (test === null || (test && !holds(test, rep.scope, step))) continue;
+      visible = true;
+      emit(rep);
+    }
+  }
+  if (typeof node.ref === 'string') {
+    const props = Object.entries(node).filter(([, v]) => ['string', 'number', 'boolean'].includes(typeof v));
+    ctx.refs[node.ref] = Object.assign(Object.create(null) as View, Object.fromEntries(props), { visible });
+  }
+}
+
+/** The blocks of a list of elements, in order. */
+function expand(nodes: unknown, ctx: Context, depth: number): Block[] {
+  const blocks: Block[] = [];
+  if (depth > MAX_ELEMENT_DEPTH) return blocks;
+  for (const node of nodesOf(nodes)) visit(node, ctx, (rep) => blocks.push(...renderNode(node, rep, depth)));
+  return blocks;
+}
+
+function renderNode(node: ElementalNode, ctx: Context, depth: number): Block[] {
+  switch (node.type) {
+    case 'channel':
+      // Top level only (appliesTo has left out those for other channels).
+      if (depth > 0) return [];
+      if (typeof node.raw === 'object' && node.raw !== null) ctx.found.raws.push({ raw: node.raw as Record<string, unknown>, view: ctx.view });
+      return expand(node.elements, ctx, depth + 1);
+    case 'group':
+    case 'column':
+      return expand(node.elements, ctx, depth + 1);
+    case 'columns': {
+      const columns: { width?: string; blocks: Block[] }[] = [];
+      for (const column of nodesOf(node.elements).filter((c) => c.type === 'column'))
+        visit(column, ctx, (rep) => columns.push({ width: cssWidth(str(column.width)), blocks: expand(column.elements, rep, depth + 2) }));
+      // Side by side in email; every other channel has them one after the other.
+      if (ctx.channel !== 'email') return columns.flatMap((c) => c.blocks);
+      return columns.some((c) => c.blocks.length) ? [{ type: 'columns', columns }] : [];
+    }
+    case 'list': {
+      const list = listBlock(node, ctx, depth);
+      return list ? [list] : [];
+    }
+    case 'meta':
+      ctx.found.title ??= fill(str(node.title), ctx.view, asText);
+      return [];
+    case 'text':
+      if (Array.isArray(node.elements)) {
+        // Inline content (string, link, img) takes precedence over `content`, as Courier's text does.
+        const inline = inlineContent(node.elements, ctx, depth + 1);
+        return inline.text.trim() === '' ? [] : [{ type: 'text', text: inline.text, html: inline.html, style: textStyle(node) }];
+      }
+      return toBlock(node, ctx.view);
+    default:
+      return toBlock(node, ctx.view);
+  }
+}
+
+function textStyle(node: ElementalNode): TextStyle | undefined {
+  const level = node.text_style === 'h1' || node.text_style === 'h2' || node.text_style === 'subtext' ? node.text_style : undefined;
+  const style: TextStyle = {
+    ...(node.align === 'center' || node.align === 'right' ? { align: node.align } : {}),
+    ...(level ? { level } : {}),
+    ...(cssColor(str(node.color)) ? { color: cssColor(str(node.color)) } : {}),
+    ...Object.fromEntries((['bold', 'italic', 'strikethrough', 'underline'] as const).filter((k) => node[k] === true).map((k) => [k, true])),
+  };
+  return Object.keys(style).length ? style : undefined;
+}
+
+/** A text element's or list item's inline content: `string`, `link` and `img` elements (and, in list items, nested lists). */
+function inlineContent(nodes: unknown, ctx: Context, depth: number): { text: string; html: string; lists: Block[] } {
+  const out = { text: '', html: '', lists: [] as Block[] };
+  if (depth > MAX_ELEMENT_DEPTH) return out;
+  for (const node of nodesOf(nodes))
+    visit(node, ctx, (rep) => {
+      const text = (key: string) => fill(str(node[key]), rep.view, asText);
+      switch (node.type) {
+        case 'string': {
+          const t = text('content');
+          out.text += t;
+          out.html += escapeHtml(t);
+          break;
+        }
+        case 'link': {
+          const label = text('content');
+          const href = safeUrl(text('href'));
+          out.text += href ? `${label} (${href})` : label;
+          out.html += href ? `<a href="${escapeHtml(href)}">${escapeHtml(label)}</a>` : escapeHtml(label);
+          break;
+        }
+        case 'img': {
+          const src = safeUrl(text('src'));
+          const alt = fill(str(node.alt ?? node.altText), rep.view, asText);
+          if (!src) break;
+          const img = `<img src="${escapeHtml(src)}" alt="${escapeHtml(alt)}" style="max-width:100%;border:0;vertical-align:middle">`;
+          const href = safeUrl(text('href'));
+          out.text += alt;
+          out.html += href ? `<a href="${escapeHtml(href)}">${img}</a>` : img;
+          break;
+        }
+        case 'list': {
+          const list = listBlock(node, rep, depth);
+          if (list) out.lists.push(list);
+          break;
+        }
+      }
+    });
+  return out;
+}
+
+/** A `list` element: its `list-item` elements (each with control flow), or undefined when none renders. */
+function listBlock(node: ElementalNode, ctx: Context, depth: number): Block | undefined {
+  const items: ListItem[] = [];
+  for (const item of nodesOf(node.elements).filter((i) => i.type === 'list-item'))
+    visit(item, ctx, (rep) => {
+      const content = inlineContent(item.elements, rep, depth + 2);
+      if (content.text.trim() !== '' || content.lists.length) items.push({ ...content, background: cssColor(str(item.background_color)) });
+    });
+  if (!items.length) return undefined;
+  const src = node.list_type !== 'ordered' ? safeUrl(fill(str(node.imgSrc), ctx.view, asText)) : undefined;
+  const bullet = src ? { src, href: safeUrl(fill(str(node.imgHref), ctx.view, asText)) } : undefined;
+  return { type: 'list', ordered: node.list_type === 'ordered', items, ...(bullet ? { bullet } : {}) };
+}
+
+function toBlock(node: ElementalNode, view: View): Block[] {
   const text = (key: string) => fill(str(node[key]), view, asText);
   const url = (key: string) => safeUrl(text(key));
   switch (node.type) {
-    case 'text':
-    case 'quote': {
+    case 'text': {
       const content = text('content');
       // A paragraph that is only a missing variable would leave a gap in every channel.
-      return content.trim() === '' ? undefined : { type: node.type, text: content };
+      return content.trim() === '' ? [] : [{ type: 'text', text: content, style: textStyle(node) }];
+    }
+    case 'quote': {
+      const content = text('content');
+      return content.trim() === '' ? [] : [{ type: 'quote', text: content }];
     }
     case 'action':
-      return { type: 'action', text: text('content'), href: url('href'), style: node.style === 'link' ? 'link' : 'button' };
+      return [
+        {
+          type: 'action',
+          text: text('content'),
+          href: url('href'),
+          style: node.style === 'link' ? 'link' : 'button',
+          align: alignOf(node.align, 'center'),
+          background: cssColor(str(node.background_color)),
+        },
+      ];
     case 'image': {
       const src = url('src');
-      return src === undefined ? undefined : { type: 'image', src, href: url('href'), alt: text('altText') };
+      const alt = fill(str(node.altText ?? node.alt_text), view, asText);
+      return src === undefined ? [] : [{ type: 'image', src, href: url('href'), alt, width: cssWidth(str(node.width)), align: alignOf(node.align, 'center') }];
     }
     case 'divider':
-      return { type: 'divider' };
+      return [{ type: 'divider', color: cssColor(str(node.color)) }];
     case 'html':
       // The element's own markup is the author's HTML and is kept; only the variables are escaped.
-      return { type: 'html', html: fill(str(node.content), view, asHtml) };
+      return [{ type: 'html', html: fill(str(node.content), view, asHtml) }];
     default:
-      return undefined; // meta is the title; anything else is not ours to render
+      return []; // comment renders nothing; anything else is not ours to render
   }
+}
+
+/** A list as plain text: `1. item` or `- item` a line, nested lists indented under their item. */
+function listText(b: Extract<Block, { type: 'list' }>, indent = ''): string {
+  return b.items
+    .map((item, i) => {
+      const nested = item.lists.map((l) => (l.type === 'list' ? `\n${listText(l, `${indent}   `)}` : '')).join('');
+      return `${indent}${b.ordered ? `${i + 1}.` : '-'} ${item.text}${nested}`;
+    })
+    .join('\n');
 }
 
 /**
  * Plain text of the blocks, paragraphs separated by a blank line. An action reads "label: url"; an
- * image contributes its alt text; dividers and `html` elements (email-only markup, which no tag
- * stripping turns into reliable text) contribute nothing.
+ * image contributes its alt text; a list its lines; columns their blocks one after the other;
+ * dividers and `html` elements (email-only markup, which no tag stripping turns into reliable
+ * text) contribute nothing.
  */
 function plainText(blocks: Block[]): string {
   const paragraph = (b: Block): string => {
@@ -351,6 +690,10 @@ function plainText(blocks: Block[]): string {
         return b.href ? `${b.text}: ${b.href}` : b.text;
       case 'image':
         return b.alt;
+      case 'list':
+        return listText(b);
+      case 'columns':
+        return plainText(b.columns.flatMap((c) => c.blocks));
       default:
         return '';
     }
@@ -366,43 +709,98 @@ function outputBlock(b: Block): OutputBlock | undefined {
     case 'text':
     case 'quote':
       return { type: b.type, text: b.text };
+    case 'list':
+      return { type: 'text', text: listText(b) };
     case 'action':
       return { type: 'action', text: b.text, href: b.href };
     case 'image':
       return { type: 'image', text: b.alt, src: b.src, href: b.href };
     case 'divider':
       return { type: 'divider', text: '' };
-    case 'html':
-      return undefined;
+    default:
+      return undefined; // html is email markup; columns exist in email only
   }
 }
 
 const DEFAULT_ACCENT = '#2563eb';
-/** Brand colours go into style attributes, where escaping alone would not stop `red;background:url(...)`. */
-const cssColor = (v: string | null | undefined): string | undefined => (v && /^(#[0-9a-f]{3,8}|[a-z]{3,20})$/i.test(v) ? v : undefined);
+/** Colours go into style attributes, where escaping alone would not stop `red;background:url(...)`. */
+const cssColor = (v: string | null | undefined): string | undefined =>
+  v && /^(#[0-9a-f]{3,8}|[a-z]{3,20}|rgba?\(\s*\d{1,3}%?\s*,\s*\d{1,3}%?\s*,\s*\d{1,3}%?\s*(,\s*(0|1|0?\.\d{1,3})\s*)?\))$/i.test(v) ? v : undefined;
+
+const TEXT_TAGS = {
+  h1: ['h1', 'font-size:28px;line-height:1.25;'],
+  h2: ['h2', 'font-size:22px;line-height:1.3;'],
+  subtext: ['p', 'font-size:13px;color:#71717a;'],
+};
+
+function textHtml(b: Extract<Block, { type: 'text' }>): string {
+  const s = b.style;
+  const [tag, size] = s?.level ? TEXT_TAGS[s.level] : ['p', ''];
+  const decoration = [s?.underline ? 'underline' : '', s?.strikethrough ? 'line-through' : ''].filter(Boolean).join(' ');
+  const css = [
+    `margin:0 0 16px;${size}white-space:pre-line`,
+    s?.align ? `text-align:${s.align}` : '',
+    s?.color ? `color:${s.color}` : '',
+    s?.bold ? 'font-weight:bold' : '',
+    s?.italic ? 'font-style:italic' : '',
+    decoration ? `text-decoration:${decoration}` : '',
+  ]
+    .filter(Boolean)
+    .join(';');
+  return `<${tag} style="${css}">${b.html ?? escapeHtml(b.text)}</${tag}>`;
+}
+
+function listHtml(b: Extract<Block, { type: 'list' }>, accent: string): string {
+  const tag = b.ordered ? 'ol' : 'ul';
+  const bullet = b.bullet && `<img src="${escapeHtml(b.bullet.src)}" alt="" style="width:12px;height:12px;border:0;margin-right:8px;vertical-align:middle">`;
+  const marker = bullet && b.bullet?.href ? `<a href="${escapeHtml(b.bullet.href)}">${bullet}</a>` : bullet;
+  const items = b.items
+    .map((item) => {
+      const css = `margin:0 0 4px${item.background ? `;background:${item.background}` : ''}`;
+      const nested = item.lists.map((l) => blockHtml(l, accent)).join('');
+      return `<li style="${css}">${marker ?? ''}${item.html}${nested}</li>`;
+    })
+    .join('');
+  return `<${tag} style="margin:0 0 16px;padding-left:${b.bullet ? '0;list-style:none' : '24px'}">${items}</${tag}>`;
+}
 
 function blockHtml(b: Block, accent: string): string {
   switch (b.type) {
     case 'text':
-      return `<p style="margin:0 0 16px;white-space:pre-line">${escapeHtml(b.text)}</p>`;
+      return textHtml(b);
     case 'quote':
       return `<blockquote style="margin:0 0 16px;padding-left:12px;border-left:3px solid #d4d4d8;color:#52525b;white-space:pre-line">${escapeHtml(b.text)}</blockquote>`;
     case 'action': {
-      if (!b.href) return `<p style="margin:0 0 16px">${escapeHtml(b.text)}</p>`;
+      const wrapper = `margin:0 0 16px;text-align:${b.align === 'full' ? 'center' : b.align}`;
+      if (!b.href) return `<p style="${wrapper}">${escapeHtml(b.text)}</p>`;
+      const block = b.align === 'full' ? 'display:block;text-align:center' : 'display:inline-block';
       const style =
         b.style === 'link'
           ? `color:${accent}`
-          : `display:inline-block;padding:10px 20px;border-radius:4px;background:${accent};color:#ffffff;text-decoration:none`;
-      return `<p style="margin:0 0 16px"><a href="${escapeHtml(b.href)}" style="${style}">${escapeHtml(b.text)}</a></p>`;
+          : `${block};padding:10px 20px;border-radius:4px;background:${b.background ?? accent};color:#ffffff;text-decoration:none`;
+      return `<p style="${wrapper}"><a href="${escapeHtml(b.href)}" style="${style}">${escapeHtml(b.text)}</a></p>`;
     }
     case 'image': {
-      const img = `<img src="${escapeHtml(b.src)}" alt="${escapeHtml(b.alt)}" style="max-width:100%;border:0">`;
-      return `<p style="margin:0 0 16px">${b.href ? `<a href="${escapeHtml(b.href)}">${img}</a>` : img}</p>`;
+      const size = b.align === 'full' ? 'width:100%;' : b.width ? `width:${b.width};` : '';
+      const img = `<img src="${escapeHtml(b.src)}" alt="${escapeHtml(b.alt)}" style="${size}max-width:100%;border:0">`;
+      return `<p style="margin:0 0 16px;text-align:${b.align === 'full' ? 'center' : b.align}">${b.href ? `<a href="${escapeHtml(b.href)}">${img}</a>` : img}</p>`;
     }
     case 'divider':
-      return '<hr style="border:none;border-top:1px solid #e4e4e7;margin:16px 0">';
+      return `<hr style="border:none;border-top:1px solid ${b.color ?? '#e4e4e7'};margin:16px 0">`;
     case 'html':
       return b.html;
+    case 'list':
+      return listHtml(b, accent);
+    case 'columns': {
+      const share = `${Math.floor(100 / b.columns.length)}%`;
+      const cells = b.columns
+        .map((c, i) => {
+          const pad = i === b.columns.length - 1 ? '0' : '0 16px 0 0';
+          return `<td valign="top" style="width:${c.width ?? share};padding:${pad}">${c.blocks.map((x) => blockHtml(x, accent)).join('')}</td>`;
+        })
+        .join('');
+      return `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="border-collapse:collapse;margin:0 0 16px"><tr>${cells}</tr></table>`;
+    }
   }
 }
 
@@ -491,12 +889,15 @@ export function render(channel: Channel, input: RenderInput): RenderedOutput {
 }
 
 function renderWithin(channel: Channel, input: RenderInput): RenderedOutput {
-  const view = viewOf(input);
-  const { nodes, raws } = select(localizeContent(input.content, input.locale), channel);
-  const meta = nodes.find((n) => n.type === 'meta' && typeof n.title === 'string');
-  const titleSource = meta ? str(meta.title) : typeof input.content.title === 'string' ? input.content.title : undefined;
-  const title = titleSource === undefined ? undefined : fill(titleSource, view, asText);
-  const blocks = nodes.map((n) => toBlock(n, view)).filter((b) => b !== undefined);
+  const data = ownData(input.data, 0) as View;
+  const view = viewOf(input, data);
+  const refs = Object.create(null) as View;
+  const ctx: Context = { channel, view, scope: { data, profile: view.profile, tenant: view.tenant, refs }, refs, found: { raws: [] } };
+  const content = localizeContent(input.content, input.locale);
+  // The sugar body first, as a text element, then the elements.
+  const blocks = [...(typeof content.body === 'string' ? toBlock({ type: 'text', content: content.body }, view) : []), ...expand(content.elements, ctx, 0)];
+  const titleSource = typeof input.content.title === 'string' ? input.content.title : undefined;
+  const title = ctx.found.title ?? (titleSource === undefined ? undefined : fill(titleSource, view, asText));
   const outputBlocks = (bs: Block[]) => bs.map(outputBlock).filter((b) => b !== undefined);
 
   const output = ((): RenderedOutput => {
@@ -522,9 +923,9 @@ function renderWithin(channel: Channel, input: RenderInput): RenderedOutput {
     }
   })();
 
-  for (const raw of raws) {
+  for (const { raw, view: at } of ctx.found.raws) {
     for (const field of RAW_FIELDS) {
-      if (typeof raw[field] === 'string') output[field] = fill(raw[field], view, field === 'html' ? asHtml : asText);
+      if (typeof raw[field] === 'string') output[field] = fill(raw[field], at, field === 'html' ? asHtml : asText);
     }
   }
   return output;

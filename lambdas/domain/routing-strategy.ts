@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { conditionSchema, MESSAGE_SCOPE } from './conditions';
 import { CHANNELS, routingSchema, type Channel, type Routing } from './routing';
 
 /**
@@ -6,7 +7,8 @@ import { CHANNELS, routingSchema, type Channel, type Routing } from './routing';
  * per-provider settings, which a notification template names by `routing.strategy_id`. At send
  * time the strategy's routing routes the recipient as a template's own routing would, and its
  * channel settings apply as a send's `message.channels` would. Of those settings only what
- * delivery honours is accepted (a channel's `providers`, its preferred providers in order); the
+ * delivery honours is accepted (a channel's `providers`, its preferred providers in order, and
+ * `if`, the condition of a channel or a provider, under the send's own); the
  * SDK's other fields must be absent or null (an `override` may also be `{}`, which overrides
  * nothing), and anything else is refused, never stored and ignored.
  */
@@ -21,21 +23,21 @@ const emptyOverride = z
 
 const providerKey = z.string().min(1).max(64);
 
-/** The SDK's `Channel`: only `providers` (the channel's providers, in order of preference) is honoured. */
+/** The SDK's `Channel`: `providers` (the channel's providers, in order of preference) and `if` are honoured. */
 const channelSettings = z.strictObject({
   providers: z.array(providerKey).max(10).nullish(),
   override: emptyOverride,
   brand_id: notSupported('brand_id'),
-  if: notSupported('if'),
+  if: conditionSchema(MESSAGE_SCOPE),
   metadata: notSupported('metadata'),
   routing_method: notSupported('routing_method'),
   timeouts: notSupported('timeouts'),
 });
 
-/** The SDK's `MessageProvidersType`: none of its settings is honoured, so an entry carries none. */
+/** The SDK's `MessageProvidersType`: of its settings only `if` is honoured. */
 const providerSettings = z.strictObject({
   override: emptyOverride,
-  if: notSupported('if'),
+  if: conditionSchema(MESSAGE_SCOPE),
   metadata: notSupported('metadata'),
   timeouts: notSupported('timeouts'),
 });
@@ -51,8 +53,10 @@ export const strategyBodySchema = z.object({
 });
 export type StrategyBody = z.infer<typeof strategyBodySchema>;
 
-/** A channel's settings as a strategy stores them: its preferred providers, in order. */
-export type StrategyChannels = Partial<Record<Channel, { providers?: string[] }>>;
+/** A channel's settings as a strategy stores them: its preferred providers, in order, and its condition. */
+export type StrategyChannels = Partial<Record<Channel, { providers?: string[]; if?: string }>>;
+/** A provider's settings as a strategy stores them: an empty override as given, and its condition. */
+export type StrategyProviders = Record<string, { override?: Record<string, never>; if?: string }>;
 
 /**
  * What a strategy stores of a body: absent and null settings stored as not set, so a replace
@@ -62,19 +66,24 @@ export function strategyOf(body: StrategyBody): {
   name: string;
   routing: Routing;
   channels: StrategyChannels;
-  providers: Record<string, { override?: Record<string, never> }>;
+  providers: StrategyProviders;
   description: string | null;
   tags: string[] | null;
 } {
   const channels: StrategyChannels = {};
-  for (const [channel, settings] of Object.entries(body.channels ?? {}) as [Channel, { providers?: string[] | null } | undefined][]) {
-    channels[channel] = settings?.providers ? { providers: settings.providers } : {};
+  for (const [channel, settings] of Object.entries(body.channels ?? {}) as [Channel, { providers?: string[] | null; if?: string | null } | undefined][]) {
+    channels[channel] = { ...(settings?.providers ? { providers: settings.providers } : {}), ...(settings?.if ? { if: settings.if } : {}) };
   }
   return {
     name: body.name,
     routing: body.routing,
     channels,
-    providers: Object.fromEntries(Object.entries(body.providers ?? {}).map(([key, settings]) => [key, settings.override ? { override: {} } : {}])),
+    providers: Object.fromEntries(
+      Object.entries(body.providers ?? {}).map(([key, settings]) => [
+        key,
+        { ...(settings.override ? { override: {} } : {}), ...(settings.if ? { if: settings.if } : {}) },
+      ]),
+    ),
     description: body.description ?? null,
     tags: body.tags ?? null,
   };

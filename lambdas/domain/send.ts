@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { compileListPattern, listIdSchema } from './lists';
+import { conditionSchema, MESSAGE_SCOPE } from './conditions';
 import { contentSchema } from './render';
 import { CHANNELS, routingSchema } from './routing';
 import { idSchema } from './ids';
@@ -60,10 +61,16 @@ export const messageSchema = z
           routing_method: z.enum(['all', 'single']).optional(),
           override: obj.optional(),
           timeouts: z.object({ channel: z.number().int().positive().optional(), provider: z.number().int().positive().optional() }).optional(),
+          if: conditionSchema(MESSAGE_SCOPE),
         }),
       )
       .optional(),
-    providers: z.record(z.string().min(1).max(64), z.looseObject({ override: obj.optional(), timeouts: z.number().int().positive().optional() })).optional(),
+    providers: z
+      .record(
+        z.string().min(1).max(64),
+        z.looseObject({ override: obj.optional(), timeouts: z.number().int().positive().optional(), if: conditionSchema(MESSAGE_SCOPE) }),
+      )
+      .optional(),
     timeout: z
       .object({
         message: z.number().int().positive().optional(),

@@ -9,9 +9,9 @@ import {
   type PreferenceDecision,
   type PreferenceLayers,
 } from '../domain/preferences';
-import { type Brand, type ElementalContent } from '../domain/render';
+import { contentConditionIssues, type Brand, type ElementalContent } from '../domain/render';
 import { customRouting, DEFAULT_ROUTING, type Routing } from '../domain/routing';
-import type { StrategyChannels } from '../domain/routing-strategy';
+import type { StrategyChannels, StrategyProviders } from '../domain/routing-strategy';
 import {
   chooseBrand,
   chooseContextTenant,
@@ -69,8 +69,10 @@ export type Resolution =
       tenant?: TenantContext;
       content: ElementalContent;
       routing: Routing;
-      /** The channel settings of the template's routing strategy (its preferred providers), under the message's own `channels`. */
+      /** The channel settings of the template's routing strategy (its preferred providers, conditions), under the message's own `channels`. */
       channels?: StrategyChannels;
+      /** The provider settings of the template's routing strategy (conditions), under the message's own `providers`. */
+      providers?: StrategyProviders;
       brand?: Brand;
       data: Record<string, unknown>;
       preference?: PreferenceDecision;
@@ -131,6 +133,7 @@ function loadTenantTemplate(tenantId: string, templateId: string): Promise<Resol
 interface ResolvedStrategy {
   routing: Routing;
   channels: StrategyChannels;
+  providers: StrategyProviders;
 }
 
 function loadStrategy(strategyId: string): Promise<ResolvedStrategy | 'missing' | 'archived'> {
@@ -138,7 +141,7 @@ function loadStrategy(strategyId: string): Promise<ResolvedStrategy | 'missing' 
     const found = await strategies.get(strategyId);
     if (!found) return 'missing';
     if (found.doc.archived) return 'archived';
-    return { routing: found.doc.routing, channels: found.doc.channels };
+    return { routing: found.doc.routing, channels: found.doc.channels, providers: found.doc.providers };
   });
 }
 
@@ -234,9 +237,33 @@ export async function resolveRecipient(req: RequestRecord, r: DeliveryRecipient,
   const brand = brandId ? await loadBrand(brandId) : undefined;
 
   const content = (m.content ?? template?.content) as ElementalContent;
+  // A send's own content was checked when it was accepted; a stored template's conditions may predate the checks.
+  const badCondition = m.content ? undefined : conditionIssueOf(content);
+  if (badCondition) return { end: 'UNROUTABLE', error: `Template ${m.template}: content.${badCondition}`, tenantId: tenant?.tenant.id };
   const locale = typeof profile.locale === 'string' && profile.locale !== '' ? profile.locale : undefined;
   const translations = locale && usesTranslations(content) ? await loadTranslations(locale) : undefined;
-  return { profile, tenant, content, routing, channels: strategy?.channels, brand, data: { ...m.data, ...targetData(m, r) }, preference, locale, translations };
+  return {
+    profile,
+    tenant,
+    content,
+    routing,
+    channels: strategy?.channels,
+    providers: strategy?.providers,
+    brand,
+    data: { ...m.data, ...targetData(m, r) },
+    preference,
+    locale,
+    translations,
+  };
+}
+
+/** The first condition (`if`, `loop`) of the content that does not parse, as `elements.2.if: ...`; kept per content object, as `translated`. */
+const conditionIssues = new WeakMap<ElementalContent, string | null>();
+function conditionIssueOf(content: ElementalContent | undefined): string | undefined {
+  if (typeof content !== 'object' || content === null) return undefined;
+  let issue = conditionIssues.get(content);
+  if (issue === undefined) conditionIssues.set(content, (issue = contentConditionIssues(content)[0] ?? null));
+  return issue ?? undefined;
 }
 
 /**

@@ -13,8 +13,8 @@ const KIND = 'ROUTING_STRATEGY';
 const strategyDoc = z.object({
   name: z.string(),
   routing: z.custom<Routing>((v) => typeof v === 'object' && v !== null),
-  channels: z.record(z.string(), z.object({ providers: z.array(z.string()).optional() })),
-  providers: z.record(z.string(), z.object({ override: z.record(z.string(), z.never()).optional() })),
+  channels: z.record(z.string(), z.object({ providers: z.array(z.string()).optional(), if: z.string().optional() })),
+  providers: z.record(z.string(), z.object({ override: z.record(z.string(), z.never()).optional(), if: z.string().optional() })),
   description: z.string().nullable(),
   tags: z.array(z.string()).nullable(),
   /** Archived strategies are kept (a template naming one is told so at send time) but no longer served. */

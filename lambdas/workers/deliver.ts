@@ -1,3 +1,4 @@
+import { settingHolds } from '../domain/conditions';
 import { render, RenderLimitError, type RenderedOutput } from '../domain/render';
 import { now as clock } from '../shared/clock';
 import { afterProviderFailure } from '../domain/retry';
@@ -134,8 +135,16 @@ async function providersFor(req: RequestRecord, res: Resolved, target: Target, a
   if (target.provider) list = list.filter((p) => p.provider === target.provider);
   const preferred = preferredProviders(target.channel, req.message.channels, res.channels);
   if (preferred?.length) list = preferred.flatMap((key) => list.filter((p) => p.provider === key));
-  return list;
+  // `message.providers.<key>.if` (else the routing strategy's): a provider whose condition is false is not used.
+  return list.filter((p) => settingHolds(req.message.providers, res.providers, p.provider, conditionScope(res)));
 }
+
+/** What channel and provider conditions (`if`) read: the recipient's data, profile and tenant context. */
+const conditionScope = (res: Resolved): Record<string, unknown> => ({
+  data: res.data,
+  profile: res.profile,
+  tenant: res.tenant ? { id: res.tenant.tenant.id, name: res.tenant.tenant.name, properties: res.tenant.properties } : {},
+});
 
 const targetOf = (key: string): Target => {
   const [channel, provider] = key.split(':');
@@ -638,7 +647,9 @@ function watchSent(
  */
 async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, record: MessageRecord, expected: Expected, run: JobRun): Promise<void> {
   const reach = await reachOf(r.userId);
-  const reachable = (t: Target) => channelAddress(t, res.profile, reach) !== undefined;
+  // A channel whose `if` (`message.channels.<ch>.if`, else the routing strategy's) is false is passed over as an unreachable one is.
+  const allowed = (t: Target) => settingHolds(req.message.channels, res.channels, t.channel, conditionScope(res));
+  const reachable = (t: Target) => allowed(t) && channelAddress(t, res.profile, reach) !== undefined;
   const policy = escalationPolicy(req.message.timeout);
   let tokensRead = false;
   for (;;) {
@@ -661,6 +672,12 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
         continue;
       }
     }
+    // The history says why a channel was passed over for its condition (once).
+    for (const t of step.unreachable.filter((u) => !allowed(u) && !record.history.some((e) => e.type === 'FILTERED' && e.channel === targetKey(u))))
+      record = {
+        ...record,
+        history: [...record.history, { ts: now, type: 'FILTERED', channel: targetKey(t), reason: 'CONDITION', error: `channels.${t.channel}.if is false` }],
+      };
     const targets = [...step.start, ...due];
 
     // Every target of the round renders before anything is claimed: rendering is bounded (the

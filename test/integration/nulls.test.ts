@@ -79,7 +79,7 @@ const SCHEMAS: Record<string, Schema> = {
       message({ to: { user_id: uid('u') }, template: 'nulls-template', content: undefined }),
       message({
         to: { user_id: uid('u') },
-        content: { version: '2022-01-01', elements: [{ type: 'text', content: 'x', channels: ['inbox'], if: 'true', loop: 'items', ref: 'r', raw: {} }] },
+        content: { version: '2022-01-01', elements: [{ type: 'text', content: 'x', channels: ['inbox'], if: 'true', loop: 'data.items', ref: 'r', raw: {} }] },
       }),
       message({ to: { user_id: uid('u') }, delay: { until: '2099-01-01T00:00:00Z' } }),
     ],
@@ -170,7 +170,10 @@ const SCHEMAS: Record<string, Schema> = {
       {
         message: {
           event: 'e',
-          content: { version: '2022-01-01', elements: [{ type: 'text', content: 'x', channels: ['inbox'], if: 'true', loop: 'items', ref: 'r', raw: {} }] },
+          content: {
+            version: '2022-01-01',
+            elements: [{ type: 'text', content: 'x', channels: ['inbox'], if: 'true', loop: 'data.items', ref: 'r', raw: {} }],
+          },
         },
       },
     ],

@@ -350,9 +350,9 @@ describe('contentSchema', () => {
     [
       'an unknown element type',
       { elements: [{ type: 'text', content: 'a' }, { type: 'divider' }, { type: 'meta', title: 't' }, { type: 'carousel' }] },
-      'content.elements.3.type: Invalid discriminator value',
+      'content.elements.3.type: "carousel" is not an element type here: expected one of text, meta',
     ],
-    ['a text element without content', { elements: [{ type: 'text' }] }, 'content.elements.0.content: Invalid input: expected string, received undefined'],
+    ['a text element without content', { elements: [{ type: 'text' }] }, 'content.elements.0.content: must have content or elements'],
     ['an action with a numeric href', { elements: [{ type: 'action', content: 'Go', href: 1 }] }, 'content.elements.0.href: Invalid input: expected string'],
     ['an unknown action style', { elements: [{ type: 'action', content: 'Go', href: 'h', style: 'big' }] }, 'content.elements.0.style:'],
     [

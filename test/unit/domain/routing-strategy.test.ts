@@ -13,6 +13,7 @@ describe('a routing strategy body', () => {
     ['an empty channel override', { channels: { push: { override: {} } } }],
     ['provider entries with nothing to override', { providers: { ses: { override: {} }, smtp: {}, sns: { if: null, metadata: null, timeouts: null } } }],
     ['null settings', { channels: null, providers: null, description: null, tags: null }],
+    ['channel and provider conditions', { channels: { email: { if: 'data.vip === true' } }, providers: { ses: { if: "profile.locale !== 'fr'" } } }],
   ])('accepts %s', (_, extra) => {
     expect(strategyBodySchema.safeParse({ name: 'n', routing, ...extra }).success).toBe(true);
   });
@@ -20,7 +21,9 @@ describe('a routing strategy body', () => {
   it.each([
     ['a channel override', { channels: { email: { override: { subject: 'x' } } } }, 'channels.email.override'],
     ['a channel brand', { channels: { email: { brand_id: 'b' } } }, 'channels.email.brand_id'],
-    ['a channel condition', { channels: { email: { if: 'x' } } }, 'channels.email.if'],
+    ['a channel condition that does not parse', { channels: { email: { if: 'data.vip ===' } } }, 'channels.email.if'],
+    ['a channel condition naming what is not in scope', { channels: { email: { if: 'refs.x.visible' } } }, 'channels.email.if'],
+    ['a provider condition that does not parse', { providers: { ses: { if: 'data.(' } } }, 'providers.ses.if'],
     ['channel metadata', { channels: { email: { metadata: { utm: {} } } } }, 'channels.email.metadata'],
     ['a channel routing method', { channels: { email: { routing_method: 'single' } } }, 'channels.email.routing_method'],
     ['channel timeouts', { channels: { email: { timeouts: { channel: 1 } } } }, 'channels.email.timeouts'],
@@ -41,14 +44,14 @@ describe('a routing strategy body', () => {
     const body = strategyBodySchema.parse({
       name: 'n',
       routing,
-      channels: { email: { providers: ['ses'] }, push: { providers: null } },
-      providers: { ses: { override: {} }, smtp: {} },
+      channels: { email: { providers: ['ses'], if: 'data.a' }, push: { providers: null, if: null } },
+      providers: { ses: { override: {}, if: 'data.b' }, smtp: { if: null } },
     });
     expect(strategyOf(body)).toEqual({
       name: 'n',
       routing,
-      channels: { email: { providers: ['ses'] }, push: {} },
-      providers: { ses: { override: {} }, smtp: {} },
+      channels: { email: { providers: ['ses'], if: 'data.a' }, push: {} },
+      providers: { ses: { override: {}, if: 'data.b' }, smtp: {} },
       description: null,
       tags: null,
     });
