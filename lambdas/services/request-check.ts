@@ -58,8 +58,9 @@ export async function checkRequest(job: CheckRequestJob): Promise<void> {
     if (req.enqueued < stale) await enqueueDelivery([{ type: 'deliver', requestId: req.requestId, recipients: [singleRecipientOf(req)] }]);
     return later();
   }
-  // A retry waiting for its time is not stuck; a record unchanged past the grace period is.
-  const waiting = (m: (typeof page.items)[number]) => Object.values(m.record.channels).some((c) => c.state === 'retry' && (c.nextAt ?? 0) > t);
+  // A retry or a delivery window waiting for its time is not stuck; a record unchanged past the grace period is.
+  const waiting = (m: (typeof page.items)[number]) =>
+    (m.record.dueAt ?? 0) > t || Object.values(m.record.channels).some((c) => c.state === 'retry' && (c.nextAt ?? 0) > t);
   const stuck = page.items.filter((m) => !TERMINAL.has(m.record.status) && m.updated < stale && !waiting(m)).map((m) => m.record.job);
   for (let i = 0; i < stuck.length; i += RECIPIENTS_PER_JOB) {
     await enqueueDelivery([{ type: 'deliver', requestId: req.requestId, recipients: stuck.slice(i, i + RECIPIENTS_PER_JOB), resume: true }]);
