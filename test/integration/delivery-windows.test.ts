@@ -138,7 +138,11 @@ describe('the time zone of a window', () => {
     const unknownZone = await aUser('mars', { timezone: 'Mars/Olympus_Mons' });
     const noZone = await aUser('utc');
     const trace = uid('trace');
-    await send({ to: [tokyo, newYork, unknownZone, noZone].map((user_id) => ({ user_id })), delay: { until: '09:00-10:00' }, metadata: { trace_id: trace } });
+    const fanout = await send({
+      to: [tokyo, newYork, unknownZone, noZone].map((user_id) => ({ user_id })),
+      delay: { until: '09:00-10:00' },
+      metadata: { trace_id: trace },
+    });
     // delay.timezone beats the profile's: the New York user's window is read in Tokyo, open now.
     const overridden = await send({ to: { user_id: newYork }, delay: { until: '09:00-10:00', timezone: 'Asia/Tokyo' } });
 
@@ -169,6 +173,23 @@ describe('the time zone of a window', () => {
     expect((await history(messages[unknownZone].id)).find((e) => e.type === 'TIMEZONE_FALLBACK')?.error).toMatch(
       /"Mars\/Olympus_Mons" is not a known IANA time zone: the window is read in UTC/,
     );
+
+    // While every unfinished message waits for its window, the sweeper looks at the request again
+    // only a grace period after the first window opens, not every grace period.
+    setClock(t0 + GRACE + 60_000);
+    await sweep();
+    const markersDue = async (at: number) => {
+      const { openRequestsDue } = require('../../lambdas/store/messages') as typeof import('../../lambdas/store/messages');
+      const { OPEN_SHARDS } = require('../../lambdas/store/keys') as typeof import('../../lambdas/store/keys');
+      const due = await Promise.all(Array.from({ length: OPEN_SHARDS }, (_, shard) => openRequestsDue(shard, at, 100)));
+      return due.flat().filter((m) => m.requestId === fanout).length;
+    };
+    await eventually(
+      () => markersDue(nineUtc),
+      (n) => n === 0,
+    );
+    expect(await markersDue(nineUtc + GRACE + 1000)).toBe(1);
+    expect((await byUser())[newYork].status).toBe('DELAYED');
 
     // Past 09:00 UTC: the UTC recipients are delivered; New York's window has not opened yet.
     setClock(nineUtc + GRACE + 60_000);
