@@ -8,6 +8,7 @@ import { idSchema } from './ids';
 import { inlinePreferencesSchema } from './preferences';
 import { ISO_DURATION, isoDurationMs } from './durations';
 import { CRITERIA } from './escalation';
+import { isoInstant, isTimeZone, looksIso, nextOpening, parseWindow, WindowSyntaxError, type DeliveryWindow } from './delivery-window';
 
 /** Targets one request may name (an array `to`); larger audiences belong in lists, audiences or bulk jobs. */
 export const MAX_TO_ENTRIES = 1000;
@@ -41,6 +42,30 @@ const recipientSchema = z.looseObject({
 
 const duration = z.union([z.number().int().min(0), z.string().regex(ISO_DURATION, 'must be milliseconds or an ISO-8601 duration')]);
 const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO-8601 time');
+
+/** Why a `delay.until` cannot be read: an ISO-8601 time, or a window in the opening hours subset (domain/delivery-window.ts) that opens at some time. */
+function untilIssue(until: string): string | undefined {
+  if (looksIso(until)) return Number.isNaN(isoInstant(until, 'UTC')) ? 'must be an ISO-8601 time or opening hours (e.g. "Mo-Fr 09:00-17:00")' : undefined;
+  try {
+    return parseWindow(until).days.some((d) => d.length) ? undefined : `"${until}" is never open`;
+  } catch (e) {
+    if (e instanceof WindowSyntaxError) return e.message;
+    throw e;
+  }
+}
+
+const delaySchema = z.object({
+  duration: z.number().int().min(0).optional(),
+  until: z
+    .string()
+    .max(500)
+    .superRefine((s, ctx) => {
+      const issue = untilIssue(s);
+      if (issue) ctx.addIssue({ code: 'custom', message: issue });
+    })
+    .optional(),
+  timezone: z.string().max(64).refine(isTimeZone, 'is not a known IANA time zone (e.g. "Europe/Berlin")').optional(),
+});
 
 export const messageSchema = z
   .object({
@@ -84,7 +109,7 @@ export const messageSchema = z
         path: ['criteria'],
       })
       .optional(),
-    delay: z.object({ duration: z.number().int().min(0).optional(), until: isoTime.optional(), timezone: z.string().max(64).optional() }).optional(),
+    delay: delaySchema.optional(),
     expiry: z.object({ expires_in: duration.optional(), expires_at: z.union([z.number().int().positive(), isoTime]).optional() }).optional(),
     metadata: z
       .object({
@@ -284,12 +309,34 @@ export function displayRecipient(r: { userId?: string; inline?: Record<string, u
   return 'unknown';
 }
 
-/** When a delayed message is due (epoch ms), or undefined for no delay. */
+/**
+ * When a delayed request is due (epoch ms), or undefined when it is due at once: no delay, an
+ * `until` in the past, a window open now, or a window whose time zone is each recipient's
+ * (recipientWindow: the delivery worker works it out per recipient). An ISO `until` without an
+ * offset is a wall time in `delay.timezone` (else UTC); a window is read in `delay.timezone`.
+ */
 export function dueTime(delay: SendMessage['delay'], now: number): number | undefined {
   if (!delay) return undefined;
-  if (delay.until) return Math.max(now, Date.parse(delay.until));
+  if (delay.until) {
+    if (!looksIso(delay.until)) {
+      if (!delay.timezone) return undefined;
+      const opens = nextOpening(parseWindow(delay.until), now, delay.timezone);
+      return opens !== undefined && opens > now ? opens : undefined;
+    }
+    const at = isoInstant(delay.until, delay.timezone ?? 'UTC');
+    return at > now ? at : undefined;
+  }
   if (delay.duration) return now + delay.duration;
   return undefined;
+}
+
+/**
+ * The window of a send whose `delay.until` is opening hours without `delay.timezone`: each
+ * recipient waits for it in their profile's time zone, so the delivery worker works out each due
+ * time once it has the profile. Undefined for any other delay.
+ */
+export function recipientWindow(delay: SendMessage['delay']): DeliveryWindow | undefined {
+  return delay?.until && !delay.timezone && !looksIso(delay.until) ? parseWindow(delay.until) : undefined;
 }
 
 /**

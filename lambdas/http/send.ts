@@ -7,6 +7,7 @@ import {
   isSingleRecipient,
   messageSchema,
   newRequestId,
+  recipientWindow,
   requestIdFor,
   targetsOf,
   TargetError,
@@ -130,7 +131,8 @@ export async function acceptSend(
   // A single send due at once needs no open marker: the sweeper's walk finds it if it is still
   // unfinished a grace period on (store/singles-walk.ts). One stored long after its time (a retried
   // Idempotency-Key) may be behind the walk already: it gets its marker.
-  const walked = fresh.single && fresh.dueAt === undefined && walkable(now);
+  // A window read in the recipient's time zone is worked out by the delivery worker (recipientWindow): never inline.
+  const walked = fresh.single && fresh.dueAt === undefined && !recipientWindow(message.delay) && walkable(now);
   const deadline = walked && inline ? inlineDeadline(clockNow()) : undefined;
   // Without an operation no earlier attempt can have stored this request: the delivery
   // stores it with its first write (D14). Under one, the request is stored (or found) first.

@@ -36,7 +36,7 @@ export async function checkRequest(job: CheckRequestJob): Promise<void> {
   const stored = await getStoredRequest(job.requestId);
   if (!stored) return closeOpenMarkers([marker]);
   const req = stored.request;
-  const later = async () => void (await moveOpenMarker({ ...marker, single: req.single }, t + config.SWEEP_GRACE_MS));
+  const later = async (checkAt = t + config.SWEEP_GRACE_MS) => void (await moveOpenMarker({ ...marker, single: req.single }, checkAt));
   const seq = req.fanout?.seq ?? 0;
 
   if (!req.single && !req.fanout?.done) {
@@ -58,9 +58,9 @@ export async function checkRequest(job: CheckRequestJob): Promise<void> {
     if (req.enqueued < stale) await enqueueDelivery([{ type: 'deliver', requestId: req.requestId, recipients: [singleRecipientOf(req)] }]);
     return later();
   }
-  // A retry waiting for its time, or a sent target watched for escalation, is not stuck; a record unchanged past the grace period is.
+  // A retry, a delivery window or a sent target watched for escalation waiting for its time is not stuck; a record unchanged past the grace period is.
   const waiting = (m: (typeof page.items)[number]) =>
-    Object.values(m.record.channels).some((c) => (c.state === 'retry' && (c.nextAt ?? 0) > t) || (c.watchUntil ?? 0) > t);
+    (m.record.dueAt ?? 0) > t || Object.values(m.record.channels).some((c) => (c.state === 'retry' && (c.nextAt ?? 0) > t) || (c.watchUntil ?? 0) > t);
   const stuck = page.items.filter((m) => !TERMINAL.has(m.record.status) && m.updated < stale && !waiting(m)).map((m) => m.record.job);
   for (let i = 0; i < stuck.length; i += RECIPIENTS_PER_JOB) {
     await enqueueDelivery([{ type: 'deliver', requestId: req.requestId, recipients: stuck.slice(i, i + RECIPIENTS_PER_JOB), resume: true }]);
@@ -77,5 +77,9 @@ export async function checkRequest(job: CheckRequestJob): Promise<void> {
     await enqueueFanout([{ type: 'send', requestId: req.requestId, seq: seq + 1 }]);
   }
   if (stuck.length) logger.warn('re-driven stuck messages', { requestId: req.requestId, count: stuck.length });
+  // Every message of a one-page request that is not finished waits for its delivery window: nothing
+  // is due before the first window opens, so the request is looked at again a grace period after that.
+  const open = job.cursor === undefined && seen >= expected ? page.items.filter((m) => !TERMINAL.has(m.record.status)) : [];
+  if (open.length && open.every((m) => (m.record.dueAt ?? 0) > t)) return later(Math.min(...open.map((m) => m.record.dueAt!)) + config.SWEEP_GRACE_MS);
   return later();
 }

@@ -72,6 +72,8 @@ export interface MessageRecord {
   audienceId?: string;
   /** Which fan-out reach created the record (dedupe of users reached twice). */
   reach?: string;
+  /** When this recipient's delivery window opens (a window read in the recipient's time zone; domain/send.ts recipientWindow), while it waits. */
+  dueAt?: number;
   /**
    * The delivery job entry of this recipient, so a sweeper can re-drive it. Without its `data`
    * (except for bulk runs): that is the request's `to` entry's, read from the request again.
@@ -114,6 +116,7 @@ const packedRecord: z.ZodType<PackedRecord> = z.object({
   listId: z.string().optional(),
   audienceId: z.string().optional(),
   reach: z.string().optional(),
+  dueAt: z.number().optional(),
   job: deliveryRecipient.omit({ messageId: true }),
   channels: z.record(z.string(), channelState),
   history: z.array(historyEvent),
@@ -231,7 +234,8 @@ export function singleRecipientOf(req: RequestRecord): DeliveryRecipient {
 export function pendingRecord(req: RequestRecord, r: DeliveryRecipient = singleRecipientOf(req)): MessageRecord {
   if (req.record) return req.record;
   const delayed = req.dueAt !== undefined && Math.min(req.dueAt, req.expiresAt ?? Infinity) > req.enqueued;
-  return newMessageRecord(req, r, delayed ? 'DELAYED' : 'ENQUEUED', req.enqueued);
+  if (!delayed) return newMessageRecord(req, r, 'ENQUEUED', req.enqueued);
+  return { ...newMessageRecord(req, r, 'DELAYED', req.enqueued), history: [{ ts: req.enqueued, type: 'DELAYED', until: req.dueAt }] };
 }
 
 /**

@@ -6,7 +6,9 @@ import { escalationPolicy, watchOutcome, type EscalationPolicy } from '../domain
 import type { Address } from '../domain/addresses';
 import { channelAddress, nextSteps, targetKey, type Channel, type Outcome, type Reach, type Target } from '../domain/routing';
 import { preferredProviders } from '../domain/routing-strategy';
-import { parseMessageId, targetsOf } from '../domain/send';
+import { parseMessageId, recipientWindow, targetsOf } from '../domain/send';
+import { nextOpening, profileTimeZone } from '../domain/delivery-window';
+import { mergeRecipientProfile } from '../domain/tenant-context';
 import { ProviderError } from '../providers/port';
 import { adapterFor, capabilities, fallbackProviders } from '../providers/registry';
 import { invalidAddress } from '../providers/transport';
@@ -436,6 +438,19 @@ const finish = (
 
 const suffixOf = (messageId: string) => parseMessageId(messageId)!.suffix;
 
+/**
+ * When a recipient's delivery window opens (`at`, now if it is open), for a send whose window is
+ * read in each recipient's time zone (recipientWindow): the profile's (stored, under the `to`
+ * entry's own keys, as resolution merges them), else UTC. Undefined for any other send.
+ */
+function windowDue(req: RequestRecord, r: DeliveryRecipient, storedProfile: Profile | undefined, now: number) {
+  const window = recipientWindow(req.message.delay);
+  if (!window) return undefined;
+  const { zone, fallback } = profileTimeZone(mergeRecipientProfile({ membershipProfile: r.membershipProfile, storedProfile, inline: r.inline }));
+  // The subset refuses windows that never open (domain/send.ts); one always opens within 8 days.
+  return { at: nextOpening(window, now, zone) ?? now, zone, fallback };
+}
+
 /** The record of a recipient that has none yet: a single send's pending message (as reads showed it), else ENQUEUED now. */
 const freshRecord = (req: RequestRecord, r: DeliveryRecipient, now: number): MessageRecord =>
   req.single ? pendingRecord(req, r) : newMessageRecord(req, r, 'ENQUEUED', now);
@@ -503,15 +518,28 @@ async function deliverFrom(
     );
     return;
   }
-  if (req.dueAt !== undefined && req.dueAt - now > 1000) {
+  // A delivery window read in the recipient's time zone is due per recipient: worked out once,
+  // before anything was attempted, and kept in the record while it waits (record.dueAt).
+  const window = record.dueAt === undefined && !Object.keys(record.channels).length ? windowDue(req, r, storedProfile, now) : undefined;
+  if (window?.fallback)
+    record = { ...record, history: [...record.history, { ts: now, type: 'TIMEZONE_FALLBACK', timezone: window.zone, error: window.fallback }] };
+  const dueAt = record.dueAt ?? window?.at ?? req.dueAt;
+  if (window && window.at - req.enqueued > config.MAX_DELAY_DAYS * 86_400_000) {
+    const error = `the delivery window opens more than ${config.MAX_DELAY_DAYS} days after the send (MAX_DELAY_DAYS)`;
+    await save(finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error }, { type: 'UNDELIVERABLE', reason: 'FAILED', error }), expected, run);
+    return;
+  }
+  if (dueAt !== undefined && dueAt - now > 1000) {
     // Delayed: record DELAYED once, then hop through the queue until due (or until it expires, if first).
-    if (record.status !== 'DELAYED')
-      await save({ ...record, status: 'DELAYED', history: [...record.history, { ts: now, type: 'DELAYED', until: req.dueAt }] }, expected, run);
-    reschedule(r, Math.min(req.dueAt, req.expiresAt ?? Infinity), run);
+    if (record.status !== 'DELAYED' || window) {
+      const event = { ts: now, type: 'DELAYED', until: dueAt, ...(window ? { timezone: window.zone } : {}) };
+      await save({ ...record, status: 'DELAYED', ...(window ? { dueAt } : {}), history: [...record.history, event] }, expected, run);
+    }
+    reschedule(r, Math.min(dueAt, req.expiresAt ?? Infinity), run);
     return;
   }
   const timeout = req.message.timeout?.message ?? config.MESSAGE_TIMEOUT_MS;
-  if (now - (req.dueAt ?? req.enqueued) > timeout) {
+  if (now - (dueAt ?? req.enqueued) > timeout) {
     // Sent on a channel still watched for escalation: the message ends as sent, escalating no further.
     if (record.sent !== undefined) return void (await save(conclude(record, []), expected, run));
     const error = `message timeout: not delivered within ${timeout} ms`;
