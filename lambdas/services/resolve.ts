@@ -2,7 +2,7 @@ import { localeCandidates } from '../domain/locales';
 import { parsePo } from '../domain/po';
 import { resolvePreference, type PreferenceDecision } from '../domain/preferences';
 import { type Brand, type ElementalContent } from '../domain/render';
-import { customRouting, DEFAULT_ROUTING, type Routing } from '../domain/routing';
+import { customRouting, DEFAULT_ROUTING, type Channel, type Routing } from '../domain/routing';
 import type { StrategyChannels } from '../domain/routing-strategy';
 import {
   chooseBrand,
@@ -58,6 +58,8 @@ export type Resolution =
       /** The channel settings of the template's routing strategy (its preferred providers), under the message's own `channels`. */
       channels?: StrategyChannels;
       brand?: Brand;
+      /** The brand of each channel whose `channels.<channel>.brand_id` the send sets (it beats `brand`); undefined when that brand does not exist. */
+      channelBrands?: Partial<Record<Channel, Brand | undefined>>;
       data: Record<string, unknown>;
       preference?: PreferenceDecision;
       /** The recipient's locale (`to.locale`, else the stored profile's), and its translations when the content uses them. */
@@ -198,13 +200,32 @@ export async function resolveRecipient(req: RequestRecord, r: DeliveryRecipient,
     if (preference.customRouting?.length) routing = customRouting(preference.customRouting);
   }
 
-  const brandId = chooseBrand({ send: m.brand_id, tenant: tenant?.brand_id, template: template?.brandId, workspace: config.DEFAULT_BRAND_ID });
+  const brandOf = (channel?: string | null) =>
+    chooseBrand({ channel, send: m.brand_id, tenant: tenant?.brand_id, template: template?.brandId, workspace: config.DEFAULT_BRAND_ID });
+  const brandId = brandOf();
   const brand = brandId ? await loadBrand(brandId) : undefined;
+  // A channel's own brand_id renders that channel with its brand (a brand that does not exist renders it unbranded, as the send's would).
+  let channelBrands: Partial<Record<Channel, Brand | undefined>> | undefined;
+  for (const [channel, entry] of Object.entries(m.channels ?? {}) as [Channel, { brand_id?: string | null } | undefined][]) {
+    if (entry?.brand_id) channelBrands = { ...channelBrands, [channel]: await loadBrand(brandOf(entry.brand_id)!) };
+  }
 
   const content = (m.content ?? template?.content) as ElementalContent;
   const locale = typeof profile.locale === 'string' && profile.locale !== '' ? profile.locale : undefined;
   const translations = locale && usesTranslations(content) ? await loadTranslations(locale) : undefined;
-  return { profile, tenant, content, routing, channels: strategy?.channels, brand, data: { ...m.data, ...targetData(m, r) }, preference, locale, translations };
+  return {
+    profile,
+    tenant,
+    content,
+    routing,
+    channels: strategy?.channels,
+    brand,
+    channelBrands,
+    data: { ...m.data, ...targetData(m, r) },
+    preference,
+    locale,
+    translations,
+  };
 }
 
 /**
