@@ -18,8 +18,15 @@ const unsupported = (why: string) =>
     .refine((v) => v === null || v === undefined, why)
     .optional();
 
+/** One header line's worth: a line break would start another header. */
+const line = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((v) => !/[\r\n\0]/.test(v), 'must not contain line breaks');
+
 /** Courier takes comma-separated strings for address lists; a list of strings is taken too. */
-const addressList = z.union([z.string().max(2000), z.array(z.string().max(320)).max(50)]);
+const addressList = z.union([line(2000), z.array(line(320)).max(50)]);
 
 const BASE64 = /^[A-Za-z0-9+/\s]*={0,2}\s*$/;
 
@@ -51,10 +58,7 @@ const RESERVED_EMAIL_HEADERS = new Set([
   'x-courier-message-id',
 ]);
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
-const headerValue = z
-  .string()
-  .max(998)
-  .refine((v) => !/[\r\n\0]/.test(v), 'must not contain line breaks');
+const headerValue = line(998);
 
 const headers = (reserved: ReadonlySet<string>) =>
   z
@@ -84,11 +88,13 @@ const text = z.string().max(100_000).nullish();
  */
 export const channelOverrideSchemas = {
   email: z.strictObject({
-    from: z.string().min(3).max(320).nullish(),
+    from: line(320)
+      .refine((v) => v.length >= 3, 'must be an email address')
+      .nullish(),
     reply_to: addressList.nullish(),
     cc: addressList.nullish(),
     bcc: addressList.nullish(),
-    subject: z.string().max(998).nullish(),
+    subject: line(998).nullish(),
     html: text,
     text,
     attachments: z.array(attachmentSchema).max(20).nullish(),

@@ -73,6 +73,12 @@ describe('a send with overrides', () => {
       'channels.email.override.headers.X-A: must not contain line breaks',
     ],
     [
+      'a from with a line break',
+      { channels: { email: { override: { from: 'a@acme.test\r\nBcc: x@evil.test' } } } },
+      'channels.email.override.from: must not contain line breaks',
+    ],
+    ['a cc with a line break', { channels: { email: { override: { cc: ['a@acme.test\nx'] } } } }, 'channels.email.override.cc.0: must not contain line breaks'],
+    [
       'an attachment that is not base64',
       { channels: { email: { override: { attachments: [{ filename: 'a', data: '%%%' }] } } } },
       'channels.email.override.attachments.0.data: must be base64',
