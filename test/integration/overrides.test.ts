@@ -5,7 +5,7 @@ import { SMTPServer } from 'smtp-server';
 import { sendAndWait } from '../helpers/send';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { eventually, uid } from '../helpers/wait';
-import { startRecorder, type Recorder } from './providers/recorder';
+import { closedPort, startRecorder, type Recorder } from './providers/recorder';
 
 /**
  * Issue 15 item 3: a send's overrides, each asserted on what the provider received: an SMTP server
@@ -129,7 +129,7 @@ describe('channels.email.override', () => {
     expect(JSON.stringify(out)).toContain('Order 7');
   });
 
-  it('is refused with a 400 naming a field it does not know, and sends nothing', async () => {
+  it('is refused with a 400 naming a field it does not know', async () => {
     const to = `${uid('ada')}@example.test`;
     const err = await s.client.send
       .message({ message: email({ to: { email: to }, channels: { email: { override: { priority: 'high' } } } }) as never })
@@ -302,6 +302,34 @@ describe('channels.<channel>.routing_method, brand_id and providers.<provider>.t
     await sendAndWait(s, email({ to: { email: one }, channels: { email: { routing_method: 'single' } } }), 1);
     expect(await mailTo(one)).toHaveLength(1);
     expect(ses.requests).toHaveLength(0);
+  });
+
+  it('all: when no provider takes it, each failure is in the history and the message ends UNDELIVERABLE', async () => {
+    ses.reply(() => ({ status: 400, body: { message: 'MessageRejected' } }));
+    const closed = await closedPort();
+    try {
+      const to = `${uid('none')}@example.test`;
+      const { messages } = await sendAndWait(
+        s,
+        email({
+          to: { email: to },
+          channels: { email: { routing_method: 'all' } },
+          // SMTP pointed at a closed port by its config override: a transient failure, with a retry window too short to retry in.
+          providers: { smtp: { timeouts: 1, override: { config: { host: '127.0.0.1', port: closed } } } },
+        }),
+        1,
+      );
+      expect(messages.map((m) => [m.status, m.reason])).toEqual([['UNDELIVERABLE', 'PROVIDER_ERROR']]);
+      const history = await s.client.messages.history(messages[0].id);
+      const errors = (history.results ?? []).filter((e) => e.type === 'PROVIDER_ERROR') as { provider?: string; transient?: boolean }[];
+      expect(errors.map((e) => [e.provider, e.transient]).sort()).toEqual([
+        ['ses', false],
+        ['smtp', true],
+      ]);
+      expect(smtp.mails.some((m) => m.envelopeTo.includes(to))).toBe(false);
+    } finally {
+      ses.reply(() => ({ status: 200, body: { MessageId: 'ses-1' } }));
+    }
   });
 
   it("brand_id: the channel's brand renders the channel, over the send's", async () => {
