@@ -9,6 +9,8 @@ import { inlinePreferencesSchema } from './preferences';
 import { ISO_DURATION, isoDurationMs } from './durations';
 import { CRITERIA } from './escalation';
 import { isoInstant, isTimeZone, looksIso, nextOpening, parseWindow, WindowSyntaxError, type DeliveryWindow } from './delivery-window';
+import { checkChannelOverrides, checkProviderOverrides, metadataSchema } from './overrides';
+import { utmSchema } from './utm';
 
 /** Targets one request may name (an array `to`); larger audiences belong in lists, audiences or bulk jobs. */
 export const MAX_TO_ENTRIES = 1000;
@@ -80,22 +82,31 @@ export const messageSchema = z
     channels: z
       .partialRecord(
         z.enum(CHANNELS),
-        z.looseObject({
-          brand_id: id.optional(),
-          providers: z.array(z.string().min(1).max(64)).max(10).optional(),
-          routing_method: z.enum(['all', 'single']).optional(),
-          override: obj.optional(),
-          timeouts: z.object({ channel: z.number().int().positive().optional(), provider: z.number().int().positive().optional() }).optional(),
+        // Strict: every key of Courier's Channel does something here; any other is a 400 naming it, not dropped.
+        z.strictObject({
+          brand_id: id.nullish(),
+          providers: z.array(z.string().min(1).max(64)).max(10).nullish(),
+          routing_method: z.enum(['all', 'single']).nullish(),
+          override: obj.nullish(),
+          metadata: metadataSchema.nullish(),
+          timeouts: z.object({ channel: z.number().int().positive().nullish(), provider: z.number().int().positive().nullish() }).nullish(),
           if: conditionSchema(MESSAGE_SCOPE),
         }),
       )
-      .optional(),
+      .superRefine(checkChannelOverrides)
+      .nullish(),
     providers: z
       .record(
         z.string().min(1).max(64),
-        z.looseObject({ override: obj.optional(), timeouts: z.number().int().positive().optional(), if: conditionSchema(MESSAGE_SCOPE) }),
+        z.strictObject({
+          override: obj.nullish(),
+          metadata: metadataSchema.nullish(),
+          timeouts: z.number().int().positive().nullish(),
+          if: conditionSchema(MESSAGE_SCOPE),
+        }),
       )
-      .optional(),
+      .superRefine(checkProviderOverrides)
+      .nullish(),
     timeout: z
       .object({
         message: z.number().int().positive().optional(),
@@ -116,7 +127,7 @@ export const messageSchema = z
         event: z.string().max(256).optional(),
         tags: z.array(z.string().max(128)).max(20).optional(),
         trace_id: z.string().max(256).optional(),
-        utm: z.record(z.string(), z.string()).optional(),
+        utm: utmSchema.nullish(),
       })
       .optional(),
     preferences: z.object({ subscription_topic_id: id }).optional(),

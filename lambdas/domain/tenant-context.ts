@@ -91,8 +91,14 @@ export function mergeRecipientProfile(parts: {
  * null or '' is unset. Seed 004: a brand "as the default for a tenant" applies to its sends, and
  * "providing the brand in the Notification Send can still override this setting".
  */
-export function chooseBrand(b: { send?: string | null; tenant?: string | null; template?: string | null; workspace?: string | null }): string | undefined {
-  return b.send || b.tenant || b.template || b.workspace || undefined;
+export function chooseBrand(b: {
+  channel?: string | null;
+  send?: string | null;
+  tenant?: string | null;
+  template?: string | null;
+  workspace?: string | null;
+}): string | undefined {
+  return b.channel || b.send || b.tenant || b.template || b.workspace || undefined;
 }
 
 export type ContextSource = 'recipient' | 'message' | 'fanout' | 'inferred' | 'none';

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import type { AddressOf } from '../domain/addresses';
 import { fcmSettings } from './catalog';
 import { ProviderError, type ProviderAdapter, type ProviderResult, type ProviderSend } from './port';
-import { invalidAddress, parseJson, parseSettings, sharedHttp, type HttpClient } from './transport';
+import { invalidAddress, parseJson, parseSettings, sharedHttp, withOverride, type HttpClient } from './transport';
+import { deepMerge } from '../domain/overrides';
 import { wallNow } from '../shared/clock';
 
 const FCM_SCOPE = 'https://www.googleapis.com/auth/firebase.messaging';
@@ -90,13 +91,20 @@ export function fcmTokens(address: AddressOf<'push'>): string[] {
   return list;
 }
 
-/** The FCM HTTP v1 `messages:send` body for one device. */
+/**
+ * The FCM HTTP v1 `messages:send` body for one device: the push channel override's `data` with our
+ * `messageId`, then the provider override's `body` deep-merged into `message` (notification,
+ * data, android, apns, webpush, fcm_options: FCM's own fields, which FCM checks).
+ */
 export const fcmMessage = (token: string, message: ProviderSend<'push'>) => ({
-  message: {
-    token,
-    notification: { title: message.content.title, body: message.content.body },
-    data: { messageId: message.messageId },
-  },
+  message: deepMerge(
+    {
+      token,
+      notification: { title: message.content.title, body: message.content.body },
+      data: { ...message.data, messageId: message.messageId },
+    } as Record<string, unknown>,
+    message.override?.body,
+  ),
 });
 
 /**
@@ -115,13 +123,18 @@ export class FcmAdapter implements ProviderAdapter<'push'> {
     const url = `${(settings.endpoint ?? FCM_ENDPOINT).replace(/\/$/, '')}/v1/projects/${encodeURIComponent(settings.project_id)}/messages:send`;
     const results = await Promise.allSettled(
       targets.map((token) =>
-        this.http.request({
-          url,
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` },
-          body: JSON.stringify(fcmMessage(token, message)),
-          timeoutMs: message.timeoutMs,
-          what: 'firebase-fcm',
-        }),
+        this.http.request(
+          withOverride(
+            {
+              url,
+              headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` },
+              body: JSON.stringify(fcmMessage(token, message)),
+              timeoutMs: message.timeoutMs,
+              what: 'firebase-fcm',
+            },
+            message.override,
+          ),
+        ),
       ),
     );
     // FCM answers 404 UNREGISTERED for a token that is no longer valid (the app was removed, the token rotated).

@@ -4,13 +4,18 @@ import { localCaptureSettings } from './catalog';
 type Captured = 'sms' | 'push';
 import type { ProviderAdapter, ProviderResult, ProviderSend } from './port';
 import { parseSettings, sharedHttp, type HttpClient } from './transport';
+import { deepMerge } from '../domain/overrides';
 
-/** The JSON the local capture receives (lambdas/local/capture.ts reads the same shape). */
+/**
+ * The JSON the local capture receives (lambdas/local/capture.ts reads the same shape): the content
+ * with a push's `data` (channels.push.override.data), then the provider override's `body`
+ * deep-merged into it.
+ */
 export const capturePayload = (message: ProviderSend<Captured>) => ({
   messageId: message.messageId,
   channel: message.channel,
   address: message.address,
-  content: message.content,
+  content: deepMerge({ ...message.content, ...(message.data ? { data: message.data } : {}) } as Record<string, unknown>, message.override?.body),
 });
 
 /**

@@ -2,7 +2,8 @@ import { teamsAddress, type TeamsAddress } from '../domain/addresses';
 import type { OutputBlock, RenderedOutput } from '../domain/render';
 import { msteamsSettings } from './catalog';
 import type { ProviderAdapter, ProviderResult, ProviderSend } from './port';
-import { invalidAddress, parseJson, parseSettings, sharedHttp, type HttpClient } from './transport';
+import { invalidAddress, parseJson, parseSettings, sharedHttp, withOverride, type HttpClient } from './transport';
+import { deepMerge } from '../domain/overrides';
 
 type CardElement = Record<string, unknown>;
 
@@ -79,13 +80,19 @@ export class MsTeamsAdapter implements ProviderAdapter<'direct_message'> {
     parseSettings(msteamsSettings, message.settings, 'msteams');
     const parsed = teamsAddress.safeParse(message.address.ms_teams);
     if (!parsed.success) throw invalidAddress('msteams', 'the profile has no usable ms_teams object');
-    const reply = await this.http.request({
-      url: teamsUrl(parsed.data),
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(teamsActivity(message.content)),
-      timeoutMs: message.timeoutMs,
-      what: 'msteams',
-    });
+    // The provider override: its body deep-merged into the activity, its headers and query on the call.
+    const reply = await this.http.request(
+      withOverride(
+        {
+          url: teamsUrl(parsed.data),
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(deepMerge(teamsActivity(message.content), message.override?.body)),
+          timeoutMs: message.timeoutMs,
+          what: 'msteams',
+        },
+        message.override,
+      ),
+    );
     const id = (parseJson(reply.text) as { id?: unknown } | undefined)?.id;
     return { providerMessageId: typeof id === 'string' ? id : undefined, status: 'SENT' };
   }

@@ -1,4 +1,5 @@
 import type { AddressOf } from '../domain/addresses';
+import type { EmailEnvelope, ProviderOverride } from '../domain/overrides';
 import type { RenderedOutput } from '../domain/render';
 import type { Channel } from '../domain/routing';
 import { wallNow } from '../shared/clock';
@@ -22,6 +23,15 @@ export interface ProviderSend<C extends Channel = Channel> {
   /** Give up on the call after this long (the provider timeout). */
   timeoutMs: number;
   metadata?: { tags?: string[]; traceId?: string; event?: string };
+  /** Email only: what `channels.email.override` sets besides content (from, reply-to, cc, bcc, attachments, headers). */
+  email?: EmailEnvelope;
+  /** Push only: `channels.push.override.data`, the push's data payload. */
+  data?: Record<string, string>;
+  /**
+   * The send's `providers.<key>.override` for this provider, checked against what the adapter
+   * honours when the send was accepted (domain/overrides.ts PROVIDER_OVERRIDES).
+   */
+  override?: ProviderOverride;
 }
 
 export interface ProviderResult {

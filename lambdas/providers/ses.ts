@@ -10,21 +10,43 @@ type SesSettings = z.output<typeof sesSettings>;
 
 const utf8 = (data: string) => ({ Data: data, Charset: 'UTF-8' });
 
-/** SESv2 SendEmail with Simple content to exactly one recipient: subject, text and HTML bodies, and the message id header. */
+/**
+ * SESv2 SendEmail with Simple content to exactly one recipient (cc and bcc besides, when a channel
+ * override sets them): subject, text and HTML bodies, attachments, the message id header and the
+ * override's headers; then the provider override's `body` (SendEmail fields) merged over it.
+ */
 export function sesInput(message: ProviderSend<'email'>, settings: SesSettings): SendEmailCommandInput {
   const to = emailRecipient(message.address, 'ses');
   const { subject, text, html } = message.content;
+  const envelope = message.email ?? {};
+  const headers = Object.entries(envelope.headers ?? {}).map(([Name, Value]) => ({ Name, Value }));
   return {
-    FromEmailAddress: settings.from,
-    Destination: { ToAddresses: [typeof to === 'string' ? to : to.address] },
+    FromEmailAddress: envelope.from ?? settings.from,
+    Destination: {
+      ToAddresses: [typeof to === 'string' ? to : to.address],
+      ...(envelope.cc ? { CcAddresses: envelope.cc } : {}),
+      ...(envelope.bcc ? { BccAddresses: envelope.bcc } : {}),
+    },
+    ...(envelope.replyTo ? { ReplyToAddresses: envelope.replyTo } : {}),
     ConfigurationSetName: settings.configuration_set,
     Content: {
       Simple: {
         Subject: utf8(subject ?? ''),
         Body: { Text: utf8(text ?? ''), ...(html ? { Html: utf8(html) } : {}) },
-        Headers: [{ Name: 'X-Courier-Message-Id', Value: message.messageId }],
+        Headers: [...headers, { Name: 'X-Courier-Message-Id', Value: message.messageId }],
+        ...(envelope.attachments
+          ? {
+              Attachments: envelope.attachments.map((a) => ({
+                FileName: a.filename,
+                RawContent: Buffer.from(a.data, 'base64'),
+                ContentType: a.contentType,
+                ContentDisposition: 'ATTACHMENT' as const,
+              })),
+            }
+          : {}),
       },
     },
+    ...(message.override?.body as Partial<SendEmailCommandInput> | undefined),
   };
 }
 
@@ -41,7 +63,10 @@ export class SesAdapter implements ProviderAdapter<'email'> {
     const settings = parseSettings(sesSettings, message.settings, 'ses');
     const input = sesInput(message, settings);
     try {
-      const out = await client(settings.region ?? config.AWS_REGION).send(new SendEmailCommand(input), { abortSignal: AbortSignal.timeout(message.timeoutMs) });
+      const out = await client((message.override?.config?.region as string | undefined) ?? settings.region ?? config.AWS_REGION).send(
+        new SendEmailCommand(input),
+        { abortSignal: AbortSignal.timeout(message.timeoutMs) },
+      );
       return { providerMessageId: out.MessageId, status: 'SENT' };
     } catch (e) {
       throw awsFailure(e, 'ses', message.timeoutMs);

@@ -3,7 +3,8 @@ import type { OutputBlock, RenderedOutput } from '../domain/render';
 import { config } from '../shared/config';
 import { slackSettings } from './catalog';
 import { httpFailure, ProviderError, type ProviderAdapter, type ProviderResult, type ProviderSend } from './port';
-import { invalidAddress, parseJson, parseSettings, retryAfterMs, sharedHttp, type HttpClient, type HttpReply } from './transport';
+import { invalidAddress, parseJson, parseSettings, retryAfterMs, sharedHttp, withOverride, type HttpClient, type HttpReply } from './transport';
+import { deepMerge, type ProviderOverride } from '../domain/overrides';
 
 const SLACK_API = 'https://slack.com/api';
 
@@ -69,15 +70,24 @@ interface SlackCall {
   timeoutMs: number;
 }
 
-async function callSlack(c: SlackCall, method: string, init: { query?: Record<string, string>; body?: unknown }): Promise<Record<string, unknown>> {
-  const reply = await c.http.exchange({
-    url: `${c.api}/${method}${init.query ? `?${new URLSearchParams(init.query)}` : ''}`,
-    method: init.body === undefined ? 'GET' : 'POST',
-    headers: { authorization: `Bearer ${c.token}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' }) },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-    timeoutMs: c.timeoutMs,
-    what: `slack ${method}`,
-  });
+async function callSlack(
+  c: SlackCall,
+  method: string,
+  init: { query?: Record<string, string>; body?: unknown; override?: ProviderOverride },
+): Promise<Record<string, unknown>> {
+  const reply = await c.http.exchange(
+    withOverride(
+      {
+        url: `${c.api}/${method}${init.query ? `?${new URLSearchParams(init.query)}` : ''}`,
+        method: init.body === undefined ? 'GET' : 'POST',
+        headers: { authorization: `Bearer ${c.token}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' }) },
+        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+        timeoutMs: c.timeoutMs,
+        what: `slack ${method}`,
+      },
+      init.override,
+    ),
+  );
   return slackOutcome(method, reply);
 }
 
@@ -108,7 +118,11 @@ export class SlackAdapter implements ProviderAdapter<'direct_message'> {
     };
     const channel = address.channel ?? address.user_id ?? (address.email ? await userIdByEmail(c, address.email) : undefined);
     if (!channel) throw invalidAddress('slack', 'the slack object names no channel, user_id or email');
-    const posted = await callSlack(c, 'chat.postMessage', { body: slackPayload(channel, message.content) });
+    // The provider override applies to the message's own call (its body deep-merged into the chat.postMessage arguments), not to the user lookup.
+    const posted = await callSlack(c, 'chat.postMessage', {
+      body: deepMerge(slackPayload(channel, message.content), message.override?.body),
+      override: message.override,
+    });
     return { providerMessageId: typeof posted.ts === 'string' ? posted.ts : undefined, status: 'SENT' };
   }
 }

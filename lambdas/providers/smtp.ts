@@ -9,20 +9,54 @@ import { emailRecipient, parseSettings, refusedEgress } from './transport';
 
 type SmtpSettings = z.output<typeof smtpSettings>;
 
-/** The message nodemailer composes: the rendered email to its one recipient, tagged with the message id. */
+/**
+ * The message nodemailer composes: the rendered email to its one recipient, tagged with the message
+ * id; the channel override's envelope (from, reply-to, cc, bcc, attachments, headers) on it, then
+ * the provider override's `body` merged over it (Courier: "merged with Courier's generated message
+ * and passed directly to NodeMailer"), its headers added to ours.
+ */
 export function smtpMail(message: ProviderSend<'email'>, settings: SmtpSettings) {
   const to = emailRecipient(message.address, 'smtp');
-  const domain = settings.from.slice(settings.from.lastIndexOf('@') + 1).replace(/>$/, '');
+  const envelope = message.email ?? {};
+  const from = envelope.from ?? settings.from;
+  const domain = from.slice(from.lastIndexOf('@') + 1).replace(/>$/, '');
+  const body = (message.override?.body ?? {}) as Record<string, unknown> & { headers?: Record<string, string> };
   return {
-    from: settings.from,
+    from,
     to,
+    ...(envelope.replyTo ? { replyTo: envelope.replyTo } : {}),
+    ...(envelope.cc ? { cc: envelope.cc } : {}),
+    ...(envelope.bcc ? { bcc: envelope.bcc } : {}),
     subject: message.content.subject ?? '',
     text: message.content.text ?? '',
     html: message.content.html,
+    ...(envelope.attachments
+      ? { attachments: envelope.attachments.map((a) => ({ filename: a.filename, content: a.data, encoding: 'base64', contentType: a.contentType })) }
+      : {}),
+    ...body,
     // The same Message-ID on every retry of this message, so a receiving server can drop a copy
     // that a retry after a lost 250 reply delivers twice.
     messageId: `<${message.messageId}@${domain}>`,
-    headers: { 'X-Courier-Message-Id': message.messageId },
+    headers: { ...envelope.headers, ...body.headers, 'X-Courier-Message-Id': message.messageId },
+  };
+}
+
+/**
+ * The settings with the provider override's `config` (Courier's nodemailer transport names) over
+ * them. A config that moves the host drops the stored credentials unless it brings its own: they
+ * belong to the configured server, not to wherever a send points.
+ */
+export function smtpSettingsFor(settings: SmtpSettings, config: Record<string, unknown> | undefined): SmtpSettings {
+  if (!config) return settings;
+  const c = config as { host?: string; port?: number; secure?: boolean; requireTLS?: boolean; auth?: { user: string; pass: string } };
+  const moved = c.host !== undefined && c.host !== settings.host;
+  return {
+    ...settings,
+    ...(c.host !== undefined ? { host: c.host } : {}),
+    ...(c.port !== undefined ? { port: c.port } : {}),
+    ...(c.secure !== undefined ? { secure: c.secure } : {}),
+    ...(c.requireTLS !== undefined ? { require_tls: c.requireTLS } : {}),
+    ...(c.auth ? { username: c.auth.user, password: c.auth.pass } : moved ? { username: undefined, password: undefined } : {}),
   };
 }
 
@@ -79,7 +113,7 @@ export class SmtpAdapter implements ProviderAdapter<'email'> {
   constructor(private readonly egress: EgressPolicy = configuredPolicy()) {}
 
   async send(message: ProviderSend<'email'>): Promise<ProviderResult> {
-    const settings = parseSettings(smtpSettings, message.settings, 'smtp');
+    const settings = smtpSettingsFor(parseSettings(smtpSettings, message.settings, 'smtp'), message.override?.config);
     const mail = smtpMail(message, settings);
     const signal = AbortSignal.timeout(message.timeoutMs);
     let transport: Transporter<SMTPTransport.SentMessageInfo> | undefined;

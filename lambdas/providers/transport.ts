@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import type { AddressOf } from '../domain/addresses';
 import type net from 'node:net';
 import { checkLiteral, configuredPolicy, EgressRefused, guardedLookup, type EgressPolicy } from '../shared/egress';
+import type { ProviderOverride } from '../domain/overrides';
 import { httpFailure, ProviderError } from './port';
 
 /**
@@ -63,6 +64,24 @@ export interface HttpCall {
   timeoutMs: number;
   /** Names the callee in errors, e.g. `slack`, `firebase-fcm token endpoint`. */
   what: string;
+}
+
+/**
+ * A provider override's `headers` and `query` applied to a call: headers added (the call's own
+ * credentials and framing win; the send was refused if it named them), query parameters set on
+ * the URL. The body is merged by the adapter before it serialises (and signs) it.
+ */
+export function withOverride(call: HttpCall, override: Pick<ProviderOverride, 'headers' | 'query'> | undefined): HttpCall {
+  if (!override?.headers && !override?.query) return call;
+  let url = call.url;
+  if (override.query) {
+    const u = new URL(call.url);
+    for (const [k, v] of Object.entries(override.query)) u.searchParams.set(k, v);
+    url = u.toString();
+  }
+  const own = new Set(Object.keys(call.headers ?? {}).map((k) => k.toLowerCase()));
+  const extra = Object.entries(override.headers ?? {}).filter(([k]) => !own.has(k.toLowerCase()));
+  return { ...call, url, headers: { ...Object.fromEntries(extra), ...call.headers } };
 }
 
 export interface HttpReply {

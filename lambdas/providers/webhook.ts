@@ -4,6 +4,7 @@ import { webhookAddress } from '../domain/addresses';
 import { webhookSettings } from './catalog';
 import type { ProviderAdapter, ProviderResult, ProviderSend } from './port';
 import { invalidAddress, parseSettings, sharedHttp, type HttpClient } from './transport';
+import { deepMerge } from '../domain/overrides';
 import { wallNow } from '../shared/clock';
 
 type WebhookSettings = z.output<typeof webhookSettings>;
@@ -39,21 +40,36 @@ export function webhookRequest(message: ProviderSend<'webhook'>, settings: Webho
   // together, so a profile cannot redirect a configured provider's signed requests elsewhere. The
   // profile's url is used when the provider names none (the unconfigured webhook channel, or a
   // provider that only signs).
-  const url = settings.url ?? address.url;
-  if (!url) throw invalidAddress('webhook', 'no url in the profile and none in the settings');
-  const body = JSON.stringify({
-    messageId: message.messageId,
-    channel: message.channel,
-    recipient: message.recipient,
-    content: message.content,
-    metadata: message.metadata ?? {},
-    timestamp: new Date(nowSeconds * 1000).toISOString(),
-  });
-  const custom = Object.entries(address.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v] as const);
+  // A send's provider override (`url`, `method`, `query`, `headers`, `body`) comes from the API key
+  // that could reconfigure the provider itself, so it may point this message elsewhere; the egress
+  // policy still applies to wherever it points.
+  const override = message.override;
+  const target = override?.url ?? settings.url ?? address.url;
+  if (!target) throw invalidAddress('webhook', 'no url in the profile and none in the settings');
+  let url = target;
+  if (override?.query) {
+    const u = new URL(target);
+    for (const [k, v] of Object.entries(override.query)) u.searchParams.set(k, v);
+    url = u.toString();
+  }
+  const body = JSON.stringify(
+    deepMerge(
+      {
+        messageId: message.messageId,
+        channel: message.channel,
+        recipient: message.recipient,
+        content: message.content,
+        metadata: message.metadata ?? {},
+        timestamp: new Date(nowSeconds * 1000).toISOString(),
+      } as Record<string, unknown>,
+      override?.body,
+    ),
+  );
+  const custom = Object.entries({ ...address.headers, ...override?.headers }).map(([k, v]) => [k.toLowerCase(), v] as const);
   const auth = address.authentication;
   return {
     url,
-    method: address.method ?? settings.method,
+    method: override?.method ?? address.method ?? settings.method,
     headers: {
       ...Object.fromEntries(custom.filter(([k]) => !RESERVED.has(k))),
       ...(auth?.mode === 'basic' ? { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` } : {}),

@@ -10,7 +10,7 @@ import {
   type PreferenceLayers,
 } from '../domain/preferences';
 import { contentConditionIssues, type Brand, type ElementalContent } from '../domain/render';
-import { customRouting, DEFAULT_ROUTING, type Routing } from '../domain/routing';
+import { customRouting, DEFAULT_ROUTING, type Channel, type Routing } from '../domain/routing';
 import type { StrategyChannels, StrategyProviders } from '../domain/routing-strategy';
 import {
   chooseBrand,
@@ -74,6 +74,8 @@ export type Resolution =
       /** The provider settings of the template's routing strategy (conditions), under the message's own `providers`. */
       providers?: StrategyProviders;
       brand?: Brand;
+      /** The brand of each channel whose `channels.<channel>.brand_id` the send sets (it beats `brand`); undefined when that brand does not exist. */
+      channelBrands?: Partial<Record<Channel, Brand | undefined>>;
       data: Record<string, unknown>;
       preference?: PreferenceDecision;
       /** The recipient's locale (`to.locale`, else the stored profile's), and its translations when the content uses them. */
@@ -233,8 +235,15 @@ export async function resolveRecipient(req: RequestRecord, r: DeliveryRecipient,
     if (preference.customRouting?.length) routing = customRouting(preference.customRouting);
   }
 
-  const brandId = chooseBrand({ send: m.brand_id, tenant: tenant?.brand_id, template: template?.brandId, workspace: config.DEFAULT_BRAND_ID });
+  const brandOf = (channel?: string | null) =>
+    chooseBrand({ channel, send: m.brand_id, tenant: tenant?.brand_id, template: template?.brandId, workspace: config.DEFAULT_BRAND_ID });
+  const brandId = brandOf();
   const brand = brandId ? await loadBrand(brandId) : undefined;
+  // A channel's own brand_id renders that channel with its brand (a brand that does not exist renders it unbranded, as the send's would).
+  let channelBrands: Partial<Record<Channel, Brand | undefined>> | undefined;
+  for (const [channel, entry] of Object.entries(m.channels ?? {}) as [Channel, { brand_id?: string | null } | undefined][]) {
+    if (entry?.brand_id) channelBrands = { ...channelBrands, [channel]: await loadBrand(brandOf(entry.brand_id)!) };
+  }
 
   const content = (m.content ?? template?.content) as ElementalContent;
   // A send's own content was checked when it was accepted; a stored template's conditions may predate the checks.
@@ -250,6 +259,7 @@ export async function resolveRecipient(req: RequestRecord, r: DeliveryRecipient,
     channels: strategy?.channels,
     providers: strategy?.providers,
     brand,
+    channelBrands,
     data: { ...m.data, ...targetData(m, r) },
     preference,
     locale,

@@ -9,7 +9,9 @@ import { preferredProviders } from '../domain/routing-strategy';
 import { parseMessageId, recipientWindow, targetsOf } from '../domain/send';
 import { nextOpening, profileTimeZone } from '../domain/delivery-window';
 import { mergeRecipientProfile } from '../domain/tenant-context';
-import { ProviderError } from '../providers/port';
+import { ProviderError, type ProviderSend } from '../providers/port';
+import { applyChannelOverride, providerOverride } from '../domain/overrides';
+import { mergeUtm, utmOutput } from '../domain/utm';
 import { adapterFor, capabilities, fallbackProviders } from '../providers/registry';
 import { invalidAddress } from '../providers/transport';
 import { memo } from '../shared/cache';
@@ -135,7 +137,8 @@ async function providersFor(req: RequestRecord, res: Resolved, target: Target, a
   let list = (await configured()).filter((p) => p.channel === target.channel);
   if (!list.length) list = fallbackProviders(target.channel, address).map((p) => ({ ...p, channel: target.channel }));
   if (target.provider) list = list.filter((p) => p.provider === target.provider);
-  const preferred = preferredProviders(target.channel, req.message.channels, res.channels);
+  const own = req.message.channels?.[target.channel]?.providers;
+  const preferred = preferredProviders(target.channel, own ? { [target.channel]: { providers: own } } : undefined, res.channels);
   if (preferred?.length) list = preferred.flatMap((key) => list.filter((p) => p.provider === key));
   // `message.providers.<key>.if` (else the routing strategy's): a provider whose condition is false is not used.
   return list.filter((p) => settingHolds(req.message.providers, res.providers, p.provider, conditionScope(res)));
@@ -153,12 +156,20 @@ const targetOf = (key: string): Target => {
   return { channel: channel as Channel, ...(provider ? { provider } : {}) };
 };
 
+/** The send's `providers.<key>` entry of a provider (own keys only: a provider key is a stored string). */
+const providerEntry = (req: RequestRecord, provider: string) =>
+  req.message.providers && Object.hasOwn(req.message.providers, provider) ? req.message.providers[provider] : undefined;
+
 /**
  * How long transient failures may be retried on one provider before failing over:
- * `timeout.provider[key]`, else the channel's `channels.<ch>.timeouts.provider`, else PROVIDER_RETRY_WINDOW_MS.
+ * `providers.<key>.timeouts`, else `timeout.provider[key]`, else the channel's
+ * `channels.<ch>.timeouts.provider`, else PROVIDER_RETRY_WINDOW_MS.
  */
 const retryWindowMs = (req: RequestRecord, provider: string, channel: Channel): number =>
-  req.message.timeout?.provider?.[provider] ?? req.message.channels?.[channel]?.timeouts?.provider ?? config.PROVIDER_RETRY_WINDOW_MS;
+  providerEntry(req, provider)?.timeouts ??
+  req.message.timeout?.provider?.[provider] ??
+  req.message.channels?.[channel]?.timeouts?.provider ??
+  config.PROVIDER_RETRY_WINDOW_MS;
 
 /**
  * How long a target's channel may be tried, from its first attempt, before routing moves on:
@@ -169,6 +180,36 @@ const channelTimeoutMs = (req: RequestRecord, channel: Channel): number | undefi
   req.message.channels?.[channel]?.timeouts?.channel ?? req.message.timeout?.channel?.[channel];
 const channelTimeoutError = (req: RequestRecord, channel: Channel): string =>
   `channel timeout: ${channel} not delivered within ${channelTimeoutMs(req, channel)} ms`;
+
+/**
+ * What one provider is sent for a target (domain/overrides.ts): the rendering with the channel's
+ * override and the UTM parameters (message, channel, then provider metadata) applied, the email
+ * envelope or push data the override sets, and the provider's own override. An override a stored
+ * request holds that no longer parses fails the call permanently.
+ */
+function deliveryFor(
+  req: RequestRecord,
+  channel: Channel,
+  provider: string,
+  output: RenderedOutput,
+): Pick<ProviderSend, 'content' | 'email' | 'data' | 'override'> {
+  const m = req.message;
+  const entry = m.channels?.[channel];
+  const own = providerEntry(req, provider);
+  try {
+    const applied = applyChannelOverride(output, entry?.override);
+    const override = providerOverride(provider, own?.override);
+    const utm = mergeUtm(m.metadata?.utm, entry?.metadata?.utm, own?.metadata?.utm);
+    return {
+      content: utmOutput(applied.content, utm),
+      ...(applied.email ? { email: applied.email } : {}),
+      ...(applied.data ? { data: applied.data } : {}),
+      ...(override ? { override } : {}),
+    };
+  } catch (e) {
+    throw new ProviderError((e as Error).message, false);
+  }
+}
 
 interface Turn {
   target: Target;
@@ -186,7 +227,7 @@ const renderFor = (target: Target, res: Resolved): RenderedOutput =>
     data: res.data,
     profile: res.profile,
     tenant: res.tenant && { id: res.tenant.tenant.id, name: res.tenant.tenant.name, properties: res.tenant.properties },
-    brand: res.brand,
+    brand: res.channelBrands && target.channel in res.channelBrands ? res.channelBrands[target.channel] : res.brand,
     locale: res.locale,
     translations: res.translations,
   });
@@ -248,6 +289,24 @@ async function attemptTarget(
   let onProvider = previous?.providerAttempts ?? 0;
   let since = previous?.providerSince ?? clock();
   let lastError = '';
+  const sendTo = (candidate: ProviderChoice): ProviderSend => {
+    // A retry runs on the profile as it is now, which may no longer reach the target.
+    if (address === undefined) throw invalidAddress(candidate.provider, 'the profile no longer holds an address for the channel');
+    return {
+      messageId: record.id,
+      idempotencyKey: `${record.id}:${key}`,
+      channel: target.channel,
+      recipient: { userId: record.userId, tenantId: record.tenantId },
+      address,
+      settings: candidate.settings,
+      timeoutMs: config.PROVIDER_TIMEOUT_MS,
+      metadata: { tags: req.message.metadata?.tags, traceId: req.message.metadata?.trace_id, event: req.message.metadata?.event },
+      ...deliveryFor(req, target.channel, candidate.provider, output),
+    };
+  };
+  if (req.message.channels?.[target.channel]?.routing_method === 'all' && candidates.length > 1) {
+    return runAll(req, record, target, candidates, previous, output, run, sendTo, events, channelDeadline);
+  }
   for (; index < candidates.length; index++, onProvider = 0, since = clock()) {
     const candidate = candidates[index];
     const adapter = adapterFor(candidate.provider);
@@ -274,22 +333,11 @@ async function attemptTarget(
     onProvider += 1;
     let t0 = clock();
     try {
-      // A retry runs on the profile as it is now, which may no longer reach the target.
-      if (address === undefined) throw invalidAddress(candidate.provider, 'the profile no longer holds an address for the channel');
+      const message = sendTo(candidate);
       if (target.channel !== 'inbox' && run.inline?.seen) run.inline.seen.called = true;
       const call = () => {
         t0 = clock();
-        return adapter.send({
-          messageId: record.id,
-          idempotencyKey: `${record.id}:${key}`,
-          channel: target.channel,
-          recipient: { userId: record.userId, tenantId: record.tenantId },
-          address,
-          content: output,
-          settings: candidate.settings,
-          timeoutMs: config.PROVIDER_TIMEOUT_MS,
-          metadata: { tags: req.message.metadata?.tags, traceId: req.message.metadata?.trace_id, event: req.message.metadata?.event },
-        });
+        return adapter.send(message);
       };
       // The inbox is our own table write; other providers take their turn (PROVIDER_CALLS_AT_ONCE), their timeout from when it starts.
       const result = await (target.channel === 'inbox' ? call() : providerCalls(call));
@@ -370,6 +418,116 @@ async function attemptTarget(
         };
       }
       events.push({ ...event, failover: decision.next === 'failover' });
+    }
+  }
+  events.push({ ts: clock(), type: 'UNDELIVERABLE', channel: key, reason: 'PROVIDER_ERROR' });
+  return { target, state: { state: 'failed', attempts, error: lastError }, events, output };
+}
+
+/**
+ * A target whose channel's `routing_method` is `all`: every provider of the channel is sent to at
+ * once, one attempt each. It is sent when any provider took it (each provider's outcome is in the
+ * history). When none did and a failure was transient, the whole set is retried within the first
+ * provider's retry window (none has the message, so none gets it twice); otherwise it failed.
+ */
+async function runAll(
+  req: RequestRecord,
+  record: MessageRecord,
+  target: Target,
+  candidates: ProviderChoice[],
+  previous: ChannelState | undefined,
+  output: RenderedOutput,
+  run: JobRun,
+  sendTo: (candidate: ProviderChoice) => ProviderSend,
+  events: HistoryEvent[],
+  channelDeadline: number,
+): Promise<Turn> {
+  const key = targetKey(target);
+  const attempts = (previous?.attempts ?? 0) + 1;
+  const onProvider = (previous?.providerAttempts ?? 0) + 1;
+  const since = previous?.providerSince ?? clock();
+  const outcomes = await Promise.all(
+    candidates.map(async (candidate) => {
+      const adapter = adapterFor(candidate.provider);
+      if (!adapter) return undefined;
+      let t0 = clock();
+      try {
+        const message = sendTo(candidate);
+        if (target.channel !== 'inbox' && run.inline?.seen) run.inline.seen.called = true;
+        const call = () => {
+          t0 = clock();
+          return adapter.send(message);
+        };
+        const result = await (target.channel === 'inbox' ? call() : providerCalls(call));
+        await forgetInvalidTokens(record, result.invalidTokens);
+        events.push({
+          ts: clock(),
+          type: result.status,
+          channel: key,
+          provider: candidate.provider,
+          attempt: attempts,
+          latency_ms: clock() - t0,
+          provider_message_id: result.providerMessageId,
+        });
+        return { provider: candidate.provider, result };
+      } catch (e) {
+        const error = e instanceof ProviderError ? e : new ProviderError((e as Error).message, true);
+        await forgetInvalidTokens(record, error.invalidTokens);
+        const ts = clock();
+        events.push({
+          ts,
+          type: 'PROVIDER_ERROR',
+          channel: key,
+          provider: candidate.provider,
+          attempt: attempts,
+          latency_ms: ts - t0,
+          error: error.message,
+          transient: error.transient,
+        });
+        logger.warn('provider failed', {
+          messageId: record.id,
+          channel: key,
+          provider: candidate.provider,
+          transient: error.transient,
+          status: error.statusCode,
+        });
+        return { provider: candidate.provider, error };
+      }
+    }),
+  );
+  const done = outcomes.filter((o) => o?.result !== undefined);
+  if (done.length) {
+    const first = done.find((o) => o!.result!.status === 'DELIVERED') ?? done[0]!;
+    const state: ChannelState = { state: first.result!.status === 'DELIVERED' ? 'delivered' : 'sent', provider: first.provider, attempts };
+    return { target, state, events, output, providerMessageId: first.result!.providerMessageId };
+  }
+  const errors = outcomes.flatMap((o) => (o?.error ? [{ provider: o.provider, error: o.error }] : []));
+  const transient = errors.find((e) => e.error.transient);
+  const lastError = errors[0]?.error.message ?? 'NO_PROVIDERS';
+  if (transient) {
+    const now = clock();
+    const decision = afterProviderFailure({
+      transient: true,
+      attemptsOnProvider: onProvider,
+      maxAttemptsPerProvider: config.PROVIDER_MAX_ATTEMPTS,
+      retryAfterMs: transient.error.retryAfterMs,
+      since,
+      retryWindowMs: retryWindowMs(req, candidates[0].provider, target.channel),
+      now,
+      baseMs: config.RETRY_BASE_MS,
+      moreProviders: false,
+    });
+    if (decision.next === 'retry' && decision.at < channelDeadline) {
+      const state: ChannelState = {
+        state: 'retry',
+        attempts,
+        providerIndex: 0,
+        providerAttempts: onProvider,
+        providerSince: since,
+        nextAt: decision.at,
+        error: transient.error.message,
+      };
+      return { target, state, events, output };
     }
   }
   events.push({ ts: clock(), type: 'UNDELIVERABLE', channel: key, reason: 'PROVIDER_ERROR' });

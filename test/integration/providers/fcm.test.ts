@@ -72,6 +72,32 @@ describe('firebase-fcm adapter against stand-in OAuth and FCM endpoints', () => 
     });
   });
 
+  it('sends the push data of the channel override, and merges the provider override into the message, its headers and query on the call', async () => {
+    await new FcmAdapter().send(
+      push({
+        settings: settings(),
+        data: { order: '42' },
+        override: {
+          body: { android: { priority: 'high' }, notification: { image: 'https://x.test/i.png' } },
+          headers: { 'X-Trace': 't1' },
+          query: { validate_only: 'true' },
+        },
+      }),
+    );
+    const [sendReq] = fcm.requests;
+    expect(sendReq.path).toBe('/v1/projects/demo-project/messages:send?validate_only=true');
+    expect(sendReq.headers['x-trace']).toBe('t1');
+    expect(sendReq.headers.authorization).toBe('Bearer tok-1');
+    expect(JSON.parse(sendReq.body)).toEqual({
+      message: {
+        token: 'device-token-1',
+        notification: { title: 'Order shipped', body: 'It is on its way.', image: 'https://x.test/i.png' },
+        data: { order: '42', messageId: 'm-push-1' },
+        android: { priority: 'high' },
+      },
+    });
+  });
+
   it('reuses the access token for later sends with the same service account', async () => {
     const s = settings();
     await new FcmAdapter().send(push({ settings: s }));

@@ -46,6 +46,21 @@ const expectedActivity = {
 };
 
 describe('msteams adapter against a stand-in Teams endpoint', () => {
+  it('merges the provider override: its body into the activity, its headers and query on the call', async () => {
+    await new MsTeamsAdapter().send({
+      ...dm({ webhook_url: `${teams.url}/hook` }),
+      override: {
+        body: { summary: 'Shipped', attachments: [{ contentType: 'text/plain', content: 'plain' }] },
+        headers: { 'X-Trace': 't1' },
+        query: { v: '2' },
+      },
+    });
+    const [req] = teams.requests;
+    expect(req.path).toBe('/hook?v=2');
+    expect(req.headers['x-trace']).toBe('t1');
+    expect(JSON.parse(req.body)).toEqual({ ...expectedActivity, summary: 'Shipped', attachments: [{ contentType: 'text/plain', content: 'plain' }] });
+  });
+
   it('posts an Adaptive Card message to the incoming webhook URL', async () => {
     const result = await new MsTeamsAdapter().send(dm({ webhook_url: `${teams.url}/webhookb2/abc/IncomingWebhook/def` }));
 

@@ -173,6 +173,16 @@ describe('chooseBrand: the send, the tenant, the template, the workspace', () =>
   ])('send %j, tenant %j, template %j, workspace %j -> %j', (send, tenant, template, workspace, expected) => {
     expect(chooseBrand({ send, tenant, template, workspace })).toBe(expected);
   });
+
+  it.each<[B, B, string | undefined]>([
+    ['channel', 'send', 'channel'],
+    ['channel', undefined, 'channel'],
+    [null, 'send', 'send'],
+    ['', 'send', 'send'],
+    [undefined, undefined, 'tenant'],
+  ])("a channel's brand_id %j beats the send's %j -> %j", (channel, send, expected) => {
+    expect(chooseBrand({ channel, send, tenant: 'tenant', template: 'template', workspace: 'workspace' })).toBe(expected);
+  });
 });
 
 describe('chooseContextTenant', () => {
