@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { discordAddress, pagerdutyAddress, teamsAddress } from './addresses';
 import { compileListPattern, listIdSchema } from './lists';
 import { contentSchema } from './render';
 import { CHANNELS, routingSchema } from './routing';
@@ -33,6 +34,11 @@ const recipientSchema = z.looseObject({
   include_parent: z.boolean().optional(),
   filters: z.array(memberOfFilter).max(10).optional(),
   preferences: obj.optional(),
+  // Inline chat addresses are checked here, so one that fits none of its forms is a 400 naming
+  // the missing field, not a recipient that silently reaches nothing.
+  ms_teams: teamsAddress.optional(),
+  discord: discordAddress.optional(),
+  pagerduty: pagerdutyAddress.optional(),
 });
 
 const duration = z.union([z.number().int().min(0), z.string().regex(ISO_DURATION, 'must be milliseconds or an ISO-8601 duration')]);
@@ -108,7 +114,7 @@ const TARGETING_KEYS = new Set([
   'preferences',
 ]);
 /** Keys through which an inline recipient (no user_id) can be reached. */
-const ADDRESS_KEYS = ['email', 'phone_number', 'slack', 'ms_teams', 'webhook', 'firebaseToken', 'apn', 'expo', 'target_arn'];
+const ADDRESS_KEYS = ['email', 'phone_number', 'slack', 'ms_teams', 'discord', 'pagerduty', 'webhook', 'firebaseToken', 'apn', 'expo', 'target_arn'];
 
 /**
  * Where one `to` entry sends: a user, an inline address, a list or pattern, an audience, a tenant

@@ -5,7 +5,11 @@ import { CHANNELS } from '../../../lambdas/domain/routing';
 import { catalogEntry, localCaptureSettings } from '../../../lambdas/providers/catalog';
 
 /** The registry on AWS (no local capture servers) and in the local stack: the same module, given its local targets. */
-const onAws = { adapterFor, capabilities, fallbackProviders: (channel: Channel, address: Address | undefined) => fallbackProviders(channel, address, {}) };
+const onAws = {
+  adapterFor,
+  capabilities: (configured: Parameters<typeof capabilities>[0]) => capabilities(configured, {}),
+  fallbackProviders: (channel: Channel, address: Address | undefined) => fallbackProviders(channel, address, {}),
+};
 const local = {
   fallbackProviders: (channel: Channel, address: Address | undefined) =>
     fallbackProviders(channel, address, { smtpUrl: 'smtp://127.0.0.1:2525', captureUrl: 'http://127.0.0.1:4000/_local/capture' }),
@@ -86,6 +90,6 @@ describe('capabilities (what the configured providers bring to routing)', () => 
     ],
     ['no providers', [], false],
   ])('%s: slackBotToken %s', (_, configured, slackBotToken) => {
-    expect(onAws.capabilities(configured)).toEqual({ slackBotToken });
+    expect(onAws.capabilities(configured).slackBotToken).toBe(slackBotToken);
   });
 });
