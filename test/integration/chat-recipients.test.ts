@@ -52,6 +52,29 @@ beforeEach(() => {
 const calls = () => fake.requests.map((r) => `${r.method} ${r.path}`);
 const bodyAt = (path: string) => JSON.parse(fake.requests.find((r) => r.path === path)!.body);
 
+describe('the providers', () => {
+  it('are in the catalog with their settings schema, and their secrets are redacted on read', async () => {
+    const catalog = await s.client.providers.catalog.list({ keys: 'discord,pagerduty,msteams' });
+    const byKey = Object.fromEntries(catalog.results.map((p) => [p.provider, p]));
+    expect(Object.keys(byKey).sort()).toEqual(['discord', 'msteams', 'pagerduty']);
+    expect(byKey.discord).toMatchObject({
+      channel: 'direct_message',
+      settings: { bot_token: { type: 'string', required: true }, api_url: { required: false } },
+    });
+    expect(byKey.pagerduty.settings).toMatchObject({
+      routing_key: { required: false },
+      severity: { type: 'enum', values: ['critical', 'error', 'warning', 'info'] },
+    });
+    expect(byKey.msteams.settings).toMatchObject({ app_id: { required: false }, app_password: { required: false }, login_url: { required: false } });
+
+    const listed = JSON.stringify(await s.client.providers.list());
+    for (const secret of ['discord-bot', 'R-SETTINGS', 'teams-secret']) expect(listed).not.toContain(secret);
+    expect(await s.client.providers.retrieve(providerIds[2])).toMatchObject({ settings: { app_id: 'app-1', app_password: '********' } });
+    const half = await s.http('POST', '/providers', { provider: 'msteams', settings: { app_id: 'a' } });
+    expect([half.status, half.json.message]).toEqual([400, expect.stringContaining('app_password')]);
+  });
+});
+
 describe('pagerduty recipients', () => {
   it('an inline pagerduty recipient (default routing) triggers an event with its routing key, severity and source', async () => {
     const { messages } = await sendAndWait(s, { to: { pagerduty: { routing_key: 'R-PROFILE', severity: 'critical', source: 'db-1' } }, content }, 1);
