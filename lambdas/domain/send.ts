@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { discordAddress, pagerdutyAddress, teamsAddress } from './addresses';
+import { discordAddress, pagerdutyAddress, teamsAddress, type DiscordAddress, type PagerdutyAddress, type TeamsAddress } from './addresses';
 import { compileListPattern, listIdSchema } from './lists';
 import { contentSchema } from './render';
 import { CHANNELS, routingSchema } from './routing';
@@ -93,8 +93,17 @@ export const messageSchema = z
 export type SendMessage = z.infer<typeof messageSchema>;
 
 /** A message as a request stores it: a send's, or a bulk run's, whose `to` names nobody (its users are the job's). */
+/**
+ * A stored `to` entry: its chat addresses are not checked again, so a request stored before their
+ * forms were checked (an undeliverable `ms_teams`, say) still reads back; routing parses them at delivery.
+ */
+const storedRecipientSchema = recipientSchema.safeExtend({
+  ms_teams: z.custom<TeamsAddress>().optional(),
+  discord: z.custom<DiscordAddress>().optional(),
+  pagerduty: z.custom<PagerdutyAddress>().optional(),
+});
 export const storedMessageSchema: z.ZodType<SendMessage> = messageSchema.safeExtend({
-  to: z.union([recipientSchema, z.array(recipientSchema).max(MAX_TO_ENTRIES)]),
+  to: z.union([storedRecipientSchema, z.array(storedRecipientSchema).max(MAX_TO_ENTRIES)]),
 });
 export type RecipientEntry = z.infer<typeof recipientSchema>;
 

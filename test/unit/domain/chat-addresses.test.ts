@@ -1,5 +1,6 @@
 import { discordAddress, NO_CAPABILITIES, pagerdutyAddress, teamsAddress, teamsForm, type Capabilities } from '../../../lambdas/domain/addresses';
 import { channelAddress, toTarget, type Reach } from '../../../lambdas/domain/routing';
+import { messageSchema, storedMessageSchema } from '../../../lambdas/domain/send';
 
 const smba = 'https://smba.trafficmanager.net/amer';
 const issues = (result: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } }) =>
@@ -95,5 +96,26 @@ describe('direct_message reachability of the chat addresses', () => {
       { channel: 'direct_message', provider: 'discord' },
       { channel: 'direct_message', provider: 'pagerduty' },
     ]);
+  });
+});
+
+describe('inline chat addresses in a send', () => {
+  const send = (to: unknown) => ({ to, content: { body: 'x' } });
+
+  it.each<[string, unknown, string[]]>([
+    ['every ms_teams form', [{ ms_teams: { service_url: smba, tenant_id: 't', email: 'a@b.c' } }, { ms_teams: { webhook_url: 'https://h.example/x' } }], []],
+    ['discord and pagerduty', [{ discord: { user_id: 'U' } }, { pagerduty: { routing_key: null } }], []],
+    ['a Teams user without tenant_id', { ms_teams: { service_url: smba, user_id: '29:u' } }, ['to.ms_teams.tenant_id']],
+    ['a discord object naming nothing', [{ discord: {} }], ['to.0.discord']],
+    ['a pagerduty severity PagerDuty does not have', { pagerduty: { severity: 'loud' } }, ['to.pagerduty.severity']],
+  ])('%s', (_, to, paths) => {
+    const parsed = messageSchema.safeParse(send(to));
+    expect(parsed.success ? [] : parsed.error.issues.map((i) => i.path.join('.'))).toEqual(paths);
+  });
+
+  it('reads back a stored request whose ms_teams predates the checks (routing decides at delivery)', () => {
+    const stored = send({ ms_teams: { service_url: smba, user_id: '29:u' } });
+    expect(messageSchema.safeParse(stored).success).toBe(false);
+    expect(storedMessageSchema.parse(stored).to).toEqual({ ms_teams: { service_url: smba, user_id: '29:u' } });
   });
 });
