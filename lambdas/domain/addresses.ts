@@ -60,18 +60,90 @@ export const slackAddress = z
   .refine((a) => a.channel !== undefined || a.user_id !== undefined || a.email !== undefined, 'must name a channel, user_id or email');
 export type SlackAddress = z.output<typeof slackAddress>;
 
-/** `profile.ms_teams`: an incoming webhook URL, or a Bot Framework service URL with a conversation or user id. */
+/**
+ * `profile.ms_teams`, in the forms the SDK types (`MsTeams`): an incoming `webhook_url`; or a Bot
+ * Framework `service_url` with one of `conversation_id` (an existing conversation), `channel_id`,
+ * `channel_name` with `team_id`, `user_id` or `email`. The last four need `tenant_id` (the SDK's
+ * `MsTeamsBaseProperties`): the bot opens the conversation in that tenant. A `conversation_id`
+ * does not, as posting to an existing conversation names no tenant.
+ */
 export const teamsAddress = z
-  .object({ webhook_url: httpUrl.optional(), service_url: httpUrl.optional(), conversation_id: nonBlank.optional(), user_id: nonBlank.optional() })
-  .refine(
-    (a) => a.webhook_url !== undefined || (a.service_url !== undefined && (a.conversation_id !== undefined || a.user_id !== undefined)),
-    'needs a webhook_url, or a service_url with a conversation_id or user_id',
-  );
+  .object({
+    webhook_url: httpUrl.optional(),
+    service_url: httpUrl.optional(),
+    tenant_id: nonBlank.optional(),
+    conversation_id: nonBlank.optional(),
+    channel_id: nonBlank.optional(),
+    channel_name: nonBlank.optional(),
+    team_id: nonBlank.optional(),
+    user_id: nonBlank.optional(),
+    email: emailAddress.optional(),
+  })
+  .superRefine((a, ctx) => {
+    if (a.webhook_url !== undefined) return;
+    const need = (field: keyof typeof a, message: string) => ctx.addIssue({ code: 'custom', message, path: [field] });
+    if (a.conversation_id === undefined && a.channel_id === undefined && a.channel_name === undefined && a.user_id === undefined && a.email === undefined) {
+      return ctx.addIssue({
+        code: 'custom',
+        message: 'needs a webhook_url, or a service_url with a conversation_id, channel_id, channel_name (with team_id), user_id or email',
+      });
+    }
+    if (a.service_url === undefined) return need('service_url', 'is required (the Bot Framework service URL of the tenant) without a webhook_url');
+    if (a.conversation_id !== undefined) return;
+    if (a.tenant_id === undefined) need('tenant_id', 'is required to reach a channel_id, channel_name, user_id or email');
+    if (a.channel_id === undefined && a.channel_name !== undefined && a.team_id === undefined) need('team_id', 'is required with channel_name');
+  });
 export type TeamsAddress = z.output<typeof teamsAddress>;
 
-/** The direct-message address: Slack and/or Teams, each present only when usable. */
-export const directMessageAddress = z.object({ slack: slackAddress.optional(), ms_teams: teamsAddress.optional() });
+/** How a Teams address is reached, in the order the forms are tried when a profile holds several. */
+export type TeamsForm = 'webhook' | 'conversation' | 'channel' | 'channel_name' | 'user' | 'email';
+export function teamsForm(a: TeamsAddress): TeamsForm {
+  if (a.webhook_url !== undefined) return 'webhook';
+  if (a.conversation_id !== undefined) return 'conversation';
+  if (a.channel_id !== undefined) return 'channel';
+  if (a.channel_name !== undefined && a.team_id !== undefined) return 'channel_name';
+  return a.user_id !== undefined ? 'user' : 'email';
+}
+/** The forms a Bot Framework bot must open or find a conversation for: they need the provider's app credentials. */
+export const teamsNeedsBot = (a: TeamsAddress): boolean => !['webhook', 'conversation'].includes(teamsForm(a));
+
+/**
+ * `profile.discord` (the SDK's `Discord = SendToChannel | SendDirectMessage`): a `channel_id` the
+ * bot posts in, or a `user_id` it opens a direct message with. The bot token is the provider's.
+ */
+export const discordAddress = z
+  .object({ channel_id: nonBlank.optional(), user_id: nonBlank.optional() })
+  .refine((a) => a.channel_id !== undefined || a.user_id !== undefined, 'must name a channel_id or user_id');
+export type DiscordAddress = z.output<typeof discordAddress>;
+
+export const PAGERDUTY_ACTIONS = ['trigger', 'acknowledge', 'resolve'] as const;
+export const PAGERDUTY_SEVERITIES = ['critical', 'error', 'warning', 'info'] as const;
+/**
+ * `profile.pagerduty` (the SDK's `Pagerduty`): each field optional, overriding the PagerDuty
+ * provider's setting of the same name (`routing_key`, the integration key, is the credential, so
+ * a recipient is reached when it or the provider has one). `null` is "not set", as the SDK types it.
+ */
+/** One of `values`, refused with a message that lists them (a zod enum inside `to`'s union would read "Invalid input"). */
+const oneOf = <T extends string>(values: readonly T[]) =>
+  z.string().refine((v): v is T => (values as readonly string[]).includes(v), `must be one of ${values.join(', ')}`) as unknown as z.ZodType<T>;
+export const pagerdutyAddress = z.object({
+  routing_key: nonBlank.nullish(),
+  event_action: oneOf(PAGERDUTY_ACTIONS).nullish(),
+  severity: oneOf(PAGERDUTY_SEVERITIES).nullish(),
+  source: nonBlank.nullish(),
+});
+export type PagerdutyAddress = z.output<typeof pagerdutyAddress>;
+
+/** The direct-message address: Slack, Teams, Discord and/or PagerDuty, each present only when usable. */
+export const directMessageAddress = z.object({
+  slack: slackAddress.optional(),
+  ms_teams: teamsAddress.optional(),
+  discord: discordAddress.optional(),
+  pagerduty: pagerdutyAddress.optional(),
+});
 export type DirectMessageAddress = z.output<typeof directMessageAddress>;
+/** The profile keys of the direct-message address. */
+export type DirectMessageKey = keyof DirectMessageAddress;
 
 // Checked here rather than when sending: fetch would refuse a malformed header only when called,
 // which reads as a network failure and would be retried in vain.
@@ -118,5 +190,11 @@ export type Address = AddressOf<Channel>;
 export interface Capabilities {
   /** A configured Slack provider has a `bot_token`, so a Slack address needs no `access_token`. */
   slackBotToken: boolean;
+  /** A Teams bot (a configured msteams provider with `app_id` and `app_password`, or the local capture) can open conversations. */
+  teamsBot: boolean;
+  /** A Discord bot token (a configured discord provider, or the local capture) posts for a Discord address. */
+  discordBot: boolean;
+  /** A configured PagerDuty provider has a `routing_key` (or the local capture stands in), so a PagerDuty address needs none. */
+  pagerdutyRoutingKey: boolean;
 }
-export const NO_CAPABILITIES: Capabilities = { slackBotToken: false };
+export const NO_CAPABILITIES: Capabilities = { slackBotToken: false, teamsBot: false, discordBot: false, pagerdutyRoutingKey: false };

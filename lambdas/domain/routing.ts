@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import {
+  discordAddress,
   emailAddress,
+  pagerdutyAddress,
   pushAddress,
   pushTokens,
   slackAddress,
@@ -9,7 +11,9 @@ import {
   webhookAddress,
   type Address,
   type Capabilities,
+  teamsNeedsBot,
   type DirectMessageAddress,
+  type DirectMessageKey,
   type PushTokenKey,
   type SlackAddress,
 } from './addresses';
@@ -46,6 +50,10 @@ export const PROVIDER_CHANNELS: Record<string, Channel> = {
   onesignal: 'push',
   slack: 'direct_message',
   msteams: 'direct_message',
+  // Courier files Discord under direct messages and PagerDuty under "other"; this stack has no
+  // "other" channel, and both reach one recipient's chat or on-call service, so both are direct messages.
+  discord: 'direct_message',
+  pagerduty: 'direct_message',
   courier: 'inbox',
   inbox: 'inbox',
   webhook: 'webhook',
@@ -141,6 +149,29 @@ export interface Reach extends Capabilities {
 /** A Slack address reaches the recipient with a token: its own `access_token`, or the Slack provider's `bot_token`. */
 const slackReachable = (address: SlackAddress, reach: Reach): boolean => address.access_token !== undefined || reach.slackBotToken;
 
+/** The direct-message provider of each profile key: a target pinned to a provider reads only its key. */
+export const DIRECT_MESSAGE_PROVIDERS: Record<DirectMessageKey, string> = { slack: 'slack', ms_teams: 'msteams', discord: 'discord', pagerduty: 'pagerduty' };
+
+/** The usable direct-message address under one profile key, or undefined. */
+function directMessagePart(key: DirectMessageKey, value: unknown, reach: Reach): DirectMessageAddress[DirectMessageKey] {
+  switch (key) {
+    case 'slack': {
+      const slack = slackAddress.safeParse(value).data;
+      return slack && slackReachable(slack, reach) ? slack : undefined;
+    }
+    case 'ms_teams': {
+      const teams = teamsAddress.safeParse(value).data;
+      return teams && (!teamsNeedsBot(teams) || reach.teamsBot) ? teams : undefined;
+    }
+    case 'discord':
+      return reach.discordBot ? discordAddress.safeParse(value).data : undefined;
+    case 'pagerduty': {
+      const pagerduty = pagerdutyAddress.safeParse(value).data;
+      return pagerduty && (typeof pagerduty.routing_key === 'string' || reach.pagerdutyRoutingKey) ? pagerduty : undefined;
+    }
+  }
+}
+
 /**
  * The address a profile offers a target, parsed with its channel's schema (domain/addresses.ts),
  * or undefined when the target cannot reach it:
@@ -148,10 +179,12 @@ const slackReachable = (address: SlackAddress, reach: Reach): boolean => address
  * - push: the usable tokens among `firebaseToken`, `apn`, `expo`, `onesignalPlayerID`, `target_arn`
  *   (only the pinned provider's token when a push provider is pinned);
  * - inbox: `true` when the recipient has a user id, the only thing the inbox needs;
- * - direct_message: `{ slack?, ms_teams? }`, each present only when usable (Slack: one of `channel`
- *   / `user_id` / `email`, and a token: its `access_token` or a configured Slack `bot_token`;
- *   Teams: `webhook_url`, or `service_url` with `conversation_id` / `user_id`), and only the pinned
- *   one for `slack` / `msteams`;
+ * - direct_message: `{ slack?, ms_teams?, discord?, pagerduty? }`, each present only when usable
+ *   (Slack: one of `channel` / `user_id` / `email`, and a token: its `access_token` or a configured
+ *   Slack `bot_token`; Teams: one of its forms (addresses.ts `teamsAddress`), those that open a
+ *   conversation only with a Teams bot; Discord: `channel_id` or `user_id`, with a Discord bot;
+ *   PagerDuty: the object, with a `routing_key` of its own or the provider's), and only the pinned
+ *   provider's key for `slack` / `msteams` / `discord` / `pagerduty`;
  * - webhook: the `webhook` object when it has an http(s) `url`.
  */
 export function channelAddress(target: Target, profile: Obj, reach: Reach): Address | undefined {
@@ -170,13 +203,11 @@ export function channelAddress(target: Target, profile: Obj, reach: Reach): Addr
     case 'inbox':
       return reach.hasUserId ? true : undefined;
     case 'direct_message': {
-      const slack = target.provider !== 'msteams' ? parse(slackAddress, profile.slack) : undefined;
-      const teams = target.provider !== 'slack' ? parse(teamsAddress, profile.ms_teams) : undefined;
-      const address: DirectMessageAddress = {
-        ...(slack && slackReachable(slack, reach) ? { slack } : {}),
-        ...(teams ? { ms_teams: teams } : {}),
-      };
-      return Object.keys(address).length > 0 ? address : undefined;
+      const keys = (Object.keys(DIRECT_MESSAGE_PROVIDERS) as DirectMessageKey[]).filter(
+        (k) => !target.provider || DIRECT_MESSAGE_PROVIDERS[k] === target.provider,
+      );
+      const parts = keys.map((k) => [k, directMessagePart(k, profile[k], reach)] as const).filter(([, part]) => part !== undefined);
+      return parts.length > 0 ? (Object.fromEntries(parts) as DirectMessageAddress) : undefined;
     }
     case 'webhook': {
       const webhook = parse(webhookAddress, profile.webhook);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { discordAddress, pagerdutyAddress, teamsAddress, type DiscordAddress, type PagerdutyAddress, type TeamsAddress } from './addresses';
 import { compileListPattern, listIdSchema } from './lists';
 import { conditionSchema, MESSAGE_SCOPE } from './conditions';
 import { contentSchema } from './render';
@@ -40,6 +41,11 @@ const recipientSchema = z.looseObject({
   filters: z.array(memberOfFilter).max(10).optional(),
   // Courier's UserRecipient.Preferences: the recipient's own choices given inline (docs/decisions.md#d4).
   preferences: inlinePreferencesSchema.nullish(),
+  // Inline chat addresses are checked here, so one that fits none of its forms is a 400 naming
+  // the missing field, not a recipient that silently reaches nothing.
+  ms_teams: teamsAddress.optional(),
+  discord: discordAddress.optional(),
+  pagerduty: pagerdutyAddress.optional(),
 });
 
 const duration = z.union([z.number().int().min(0), z.string().regex(ISO_DURATION, 'must be milliseconds or an ISO-8601 duration')]);
@@ -137,8 +143,17 @@ export const messageSchema = z
 export type SendMessage = z.infer<typeof messageSchema>;
 
 /** A message as a request stores it: a send's, or a bulk run's, whose `to` names nobody (its users are the job's). */
+/**
+ * A stored `to` entry: its chat addresses are not checked again, so a request stored before their
+ * forms were checked (an undeliverable `ms_teams`, say) still reads back; routing parses them at delivery.
+ */
+const storedRecipientSchema = recipientSchema.safeExtend({
+  ms_teams: z.custom<TeamsAddress>().optional(),
+  discord: z.custom<DiscordAddress>().optional(),
+  pagerduty: z.custom<PagerdutyAddress>().optional(),
+});
 export const storedMessageSchema: z.ZodType<SendMessage> = messageSchema.safeExtend({
-  to: z.union([recipientSchema, z.array(recipientSchema).max(MAX_TO_ENTRIES)]),
+  to: z.union([storedRecipientSchema, z.array(storedRecipientSchema).max(MAX_TO_ENTRIES)]),
 });
 export type RecipientEntry = z.infer<typeof recipientSchema>;
 
@@ -158,7 +173,7 @@ const TARGETING_KEYS = new Set([
   'preferences',
 ]);
 /** Keys through which an inline recipient (no user_id) can be reached. */
-const ADDRESS_KEYS = ['email', 'phone_number', 'slack', 'ms_teams', 'webhook', 'firebaseToken', 'apn', 'expo', 'target_arn'];
+const ADDRESS_KEYS = ['email', 'phone_number', 'slack', 'ms_teams', 'discord', 'pagerduty', 'webhook', 'firebaseToken', 'apn', 'expo', 'target_arn'];
 
 /**
  * Where one `to` entry sends: a user, an inline address, a list or pattern, an audience, a tenant

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PAGERDUTY_ACTIONS, PAGERDUTY_SEVERITIES } from '../domain/addresses';
 import type { Channel } from '../domain/routing';
 
 /**
@@ -44,7 +45,36 @@ export const fcmSettings = z.object({
   endpoint: z.url({ protocol: /^https?$/ }).optional(),
 });
 export const slackSettings = z.object({ bot_token: z.string().optional(), api_url: z.url({ protocol: /^https?$/ }).optional() });
-export const msteamsSettings = z.object({});
+const baseUrl = z.url({ protocol: /^https?$/ });
+/**
+ * Without `app_id` / `app_password` the provider posts to incoming webhooks and to existing
+ * conversations unauthenticated (an emulator or a relay); with them it signs in as the bot and can
+ * open conversations (`user_id`, `email`, `channel_id`, `channel_name` addresses).
+ */
+export const msteamsSettings = z
+  .object({
+    app_id: z.string().min(1).optional().describe("The bot's Microsoft App ID (the Azure app registration's client id)."),
+    app_password: z.string().min(1).optional().describe("The bot's client secret."),
+    app_tenant_id: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The bot's own tenant, for a single-tenant bot; unset: a multi-tenant bot (tokens from botframework.com)."),
+    login_url: baseUrl.optional().describe('The Microsoft identity platform; unset: https://login.microsoftonline.com.'),
+    graph_url: baseUrl.optional().describe("Microsoft Graph, which finds an email address's user (User.Read.All); unset: https://graph.microsoft.com."),
+  })
+  .refine((s) => (s.app_id === undefined) === (s.app_password === undefined), { message: 'app_id and app_password go together', path: ['app_password'] });
+export const discordSettings = z.object({
+  bot_token: z.string().min(1).describe('The bot token (Developer Portal, Bot); sent as `Authorization: Bot <token>`.'),
+  api_url: baseUrl.optional().describe('The Discord API; unset: https://discord.com/api/v10.'),
+});
+export const pagerdutySettings = z.object({
+  routing_key: z.string().min(1).optional().describe("The Events API v2 integration key; a recipient's pagerduty.routing_key wins."),
+  event_action: z.enum(PAGERDUTY_ACTIONS).default('trigger'),
+  severity: z.enum(PAGERDUTY_SEVERITIES).default('info'),
+  source: z.string().min(1).optional().describe('The host or service the event is about; unset: `notifications`.'),
+  api_url: baseUrl.optional().describe('The Events API; unset: https://events.pagerduty.com.'),
+});
 /**
  * Without a `signing_secret` requests go unsigned: that is what the webhook channel uses when no
  * provider is configured, posting to the URL in the recipient's profile. A `url` here wins over the
@@ -110,9 +140,25 @@ export const CATALOG: readonly CatalogEntry[] = [
     provider: 'msteams',
     channel: 'direct_message',
     title: 'Microsoft Teams',
-    description: 'Microsoft Teams messages through an incoming webhook.',
+    description: 'Microsoft Teams messages through an incoming webhook, or a Bot Framework bot (users, channels, conversations).',
     settings: msteamsSettings,
-    secrets: [],
+    secrets: ['app_password'],
+  },
+  {
+    provider: 'discord',
+    channel: 'direct_message',
+    title: 'Discord',
+    description: 'Discord messages from a bot, to a channel or as a direct message.',
+    settings: discordSettings,
+    secrets: ['bot_token'],
+  },
+  {
+    provider: 'pagerduty',
+    channel: 'direct_message',
+    title: 'PagerDuty',
+    description: 'PagerDuty alerts through the Events API v2.',
+    settings: pagerdutySettings,
+    secrets: ['routing_key'],
   },
   {
     provider: 'webhook',

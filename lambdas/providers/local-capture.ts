@@ -1,7 +1,7 @@
 import { localCaptureSettings } from './catalog';
 
-/** The channels the local capture stands in for. */
-type Captured = 'sms' | 'push';
+/** The channels the local capture stands in for (direct messages: Teams bots, Discord and PagerDuty). */
+type Captured = 'sms' | 'push' | 'direct_message';
 import type { ProviderAdapter, ProviderResult, ProviderSend } from './port';
 import { parseSettings, sharedHttp, type HttpClient } from './transport';
 import { deepMerge } from '../domain/overrides';
@@ -19,7 +19,8 @@ export const capturePayload = (message: ProviderSend<Captured>) => ({
 });
 
 /**
- * Local mode's stand-in for SMS and push providers: posts what would be sent to the local capture
+ * Local mode's stand-in for SMS and push providers, and for the direct-message providers that need
+ * credentials or would page someone (registry.ts `directMessageFallback`): posts what would be sent to the local capture
  * server, where people and tests read it back. SENT, as a real SMS or push provider would report.
  */
 export class LocalCaptureAdapter implements ProviderAdapter<Captured> {

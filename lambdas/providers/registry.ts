@@ -1,11 +1,13 @@
-import type { Address, Capabilities } from '../domain/addresses';
-import type { Channel } from '../domain/routing';
+import { teamsNeedsBot, type Address, type Capabilities, type DirectMessageAddress, type DirectMessageKey } from '../domain/addresses';
+import { DIRECT_MESSAGE_PROVIDERS, type Channel } from '../domain/routing';
 import { config } from '../shared/config';
-import { slackSettings } from './catalog';
+import { msteamsSettings, pagerdutySettings, slackSettings } from './catalog';
+import { DiscordAdapter } from './discord';
 import { FcmAdapter } from './fcm';
 import { InboxAdapter } from './inbox';
 import { LocalCaptureAdapter } from './local-capture';
 import { MsTeamsAdapter } from './msteams';
+import { PagerDutyAdapter } from './pagerduty';
 import type { ProviderAdapter } from './port';
 import { SesAdapter } from './ses';
 import { SlackAdapter } from './slack';
@@ -20,6 +22,8 @@ const ADAPTERS: Record<string, () => ProviderAdapter> = {
   'firebase-fcm': () => new FcmAdapter(),
   slack: () => new SlackAdapter(),
   msteams: () => new MsTeamsAdapter(),
+  discord: () => new DiscordAdapter(),
+  pagerduty: () => new PagerDutyAdapter(),
   webhook: () => new WebhookAdapter(),
   inbox: () => new InboxAdapter(),
   'local-capture': () => new LocalCaptureAdapter(),
@@ -45,13 +49,35 @@ export interface LocalTargets {
 /** Sender of local-mode email: any address works with the capture server, this one says where it came from. */
 const LOCAL_FROM = 'notifications@localhost';
 
-const has = (address: Address | undefined, key: 'slack' | 'ms_teams'): boolean => typeof address === 'object' && key in address;
+/** A direct message's address (its parts), or none. */
+const dmParts = (address: Address | undefined): DirectMessageAddress => (typeof address === 'object' ? (address as DirectMessageAddress) : {});
+
+/**
+ * The unconfigured provider for one part of a direct-message address: Slack with the profile's
+ * token, Teams with its webhook or conversation (both as on AWS); in local mode the local capture
+ * for what would need a provider's credentials (a Teams bot, a Discord bot) or would page someone
+ * (PagerDuty); on AWS Discord and PagerDuty with no settings (a PagerDuty profile's own
+ * `routing_key` is enough; Discord's adapter then reports the missing bot token).
+ */
+function directMessageFallback(key: DirectMessageKey, address: DirectMessageAddress, local: LocalTargets): FallbackProvider | undefined {
+  const capture = local.captureUrl ? { provider: 'local-capture', settings: { url: local.captureUrl } } : undefined;
+  switch (key) {
+    case 'slack':
+      return { provider: 'slack', settings: {} };
+    case 'ms_teams':
+      return (address.ms_teams && teamsNeedsBot(address.ms_teams) && capture) || { provider: 'msteams', settings: {} };
+    case 'discord':
+      return capture ?? { provider: 'discord', settings: {} };
+    case 'pagerduty':
+      return capture ?? { provider: 'pagerduty', settings: {} };
+  }
+}
 
 /**
  * What a channel uses when /providers configures none for it:
  * - inbox: the built-in inbox; webhook: the profile's webhook URL, unsigned (there is no secret);
- * - direct_message: Slack and/or Teams, by what the address holds (Slack first), with the
- *   profile's own token or webhook URL;
+ * - direct_message: by what the address holds, in the order Slack, Teams, Discord, PagerDuty
+ *   (`directMessageFallback`);
  * - email, sms, push: the local stack's capture servers when LOCAL_SMTP_URL / LOCAL_CAPTURE_URL are
  *   set (local mode), else nothing: an empty list, which the caller reports as NO_PROVIDERS.
  */
@@ -65,11 +91,14 @@ export function fallbackProviders(
       return [{ provider: 'inbox', settings: {} }];
     case 'webhook':
       return [{ provider: 'webhook', settings: {} }];
-    case 'direct_message':
-      return [
-        ...(has(address, 'slack') ? [{ provider: 'slack', settings: {} }] : []),
-        ...(has(address, 'ms_teams') ? [{ provider: 'msteams', settings: {} }] : []),
-      ];
+    case 'direct_message': {
+      const parts = dmParts(address);
+      const list = (Object.keys(DIRECT_MESSAGE_PROVIDERS) as DirectMessageKey[])
+        .filter((key) => parts[key] !== undefined)
+        .map((key) => directMessageFallback(key, parts, local)!);
+      // Discord and PagerDuty may both land in the local capture: once is enough.
+      return list.filter((p, i) => p.provider !== 'local-capture' || list.findIndex((q) => q.provider === 'local-capture') === i);
+    }
     case 'email': {
       if (!local.smtpUrl) return [];
       const url = new URL(local.smtpUrl);
@@ -82,10 +111,43 @@ export function fallbackProviders(
 }
 
 /**
+ * The providers of a direct message: the configured ones that serve a part the address holds (in
+ * their order), then the fallback of each part no configured provider serves. So a configured
+ * Slack provider does not stop a Discord recipient from reaching Discord, nor is it tried for one.
+ * Other channels: the configured providers, else the fallbacks.
+ */
+export function providersForAddress<P extends FallbackProvider>(
+  channel: Channel,
+  configuredForChannel: P[],
+  address: Address | undefined,
+  local?: LocalTargets,
+): (P | FallbackProvider)[] {
+  if (channel !== 'direct_message') return configuredForChannel.length ? configuredForChannel : fallbackProviders(channel, address, local);
+  const parts = dmParts(address);
+  const held = (Object.keys(DIRECT_MESSAGE_PROVIDERS) as DirectMessageKey[]).filter((key) => parts[key] !== undefined);
+  const served = configuredForChannel.filter((p) => held.some((key) => DIRECT_MESSAGE_PROVIDERS[key] === p.provider));
+  const unserved = held.filter((key) => !served.some((p) => p.provider === DIRECT_MESSAGE_PROVIDERS[key]));
+  return [...served, ...fallbackProviders(channel, Object.fromEntries(unserved.map((key) => [key, parts[key]])), local)];
+}
+
+/**
  * What the providers configured through /providers bring to routing (domain/addresses.ts): a Slack
  * provider with a `bot_token` posts for a Slack address without an `access_token`, as the Slack
- * adapter does.
+ * adapter does; an msteams provider with app credentials opens Teams conversations; a Discord
+ * provider (its `bot_token` is required) posts for Discord addresses; a PagerDuty provider with a
+ * `routing_key` alerts for a PagerDuty address without one. In local mode the local capture stands
+ * in for the Teams bot, Discord and PagerDuty, so `npm start` shows those messages unconfigured.
  */
-export function capabilities(configured: readonly { provider: string; settings: Record<string, unknown> }[]): Capabilities {
-  return { slackBotToken: configured.some((p) => p.provider === 'slack' && Boolean(slackSettings.safeParse(p.settings).data?.bot_token)) };
+export function capabilities(
+  configured: readonly { provider: string; settings: Record<string, unknown> }[],
+  local: LocalTargets = { captureUrl: config.LOCAL_CAPTURE_URL },
+): Capabilities {
+  const some = (provider: string, test: (settings: Record<string, unknown>) => boolean) => configured.some((p) => p.provider === provider && test(p.settings));
+  const captured = Boolean(local.captureUrl);
+  return {
+    slackBotToken: some('slack', (s) => Boolean(slackSettings.safeParse(s).data?.bot_token)),
+    teamsBot: captured || some('msteams', (s) => Boolean(msteamsSettings.safeParse(s).data?.app_id)),
+    discordBot: captured || some('discord', () => true),
+    pagerdutyRoutingKey: captured || some('pagerduty', (s) => Boolean(pagerdutySettings.safeParse(s).data?.routing_key)),
+  };
 }

@@ -12,7 +12,7 @@ import { mergeRecipientProfile } from '../domain/tenant-context';
 import { ProviderError, type ProviderSend } from '../providers/port';
 import { applyChannelOverride, providerOverride } from '../domain/overrides';
 import { mergeUtm, utmOutput } from '../domain/utm';
-import { adapterFor, capabilities, fallbackProviders } from '../providers/registry';
+import { adapterFor, capabilities, providersForAddress } from '../providers/registry';
 import { invalidAddress } from '../providers/transport';
 import { memo } from '../shared/cache';
 import { config } from '../shared/config';
@@ -131,12 +131,14 @@ const reachOf = async (userId: string | undefined): Promise<Reach> => ({ hasUser
  * The providers to try for a target, in order: the configured ones for its channel (only the pinned
  * provider when the target names one; reordered by `message.channels[ch].providers`, else by the
  * template's routing strategy's `channels[ch].providers`), else the built-in fallbacks for the
- * channel (inbox, and the local capture targets in local mode).
+ * channel (inbox, and the local capture targets in local mode); for a direct message, per part of
+ * its address (registry.ts `providersForAddress`).
  */
 async function providersFor(req: RequestRecord, res: Resolved, target: Target, address: Address | undefined): Promise<ProviderChoice[]> {
-  let list = (await configured()).filter((p) => p.channel === target.channel);
-  if (!list.length) list = fallbackProviders(target.channel, address).map((p) => ({ ...p, channel: target.channel }));
-  if (target.provider) list = list.filter((p) => p.provider === target.provider);
+  const forChannel = (await configured()).filter((p) => p.channel === target.channel);
+  let list = providersForAddress(target.channel, forChannel, address).map((p) => ({ ...p, channel: target.channel }));
+  // A pinned direct message's address holds only the pinned provider's part, for which the local capture may stand in.
+  if (target.provider) list = list.filter((p) => p.provider === target.provider || (target.channel === 'direct_message' && p.provider === 'local-capture'));
   const own = req.message.channels?.[target.channel]?.providers;
   const preferred = preferredProviders(target.channel, own ? { [target.channel]: { providers: own } } : undefined, res.channels);
   if (preferred?.length) list = preferred.flatMap((key) => list.filter((p) => p.provider === key));

@@ -1,4 +1,4 @@
-import { NO_CAPABILITIES, type Capabilities } from '../../../lambdas/domain/addresses';
+import { NO_CAPABILITIES } from '../../../lambdas/domain/addresses';
 import { channelAddress, toTarget, type Reach } from '../../../lambdas/domain/routing';
 
 /**
@@ -9,7 +9,7 @@ import { channelAddress, toTarget, type Reach } from '../../../lambdas/domain/ro
  */
 const withUser: Reach = { hasUserId: true, ...NO_CAPABILITIES };
 const anonymous: Reach = { hasUserId: false, ...NO_CAPABILITIES };
-const slackBot: Reach = { hasUserId: false, ...({ slackBotToken: true } satisfies Capabilities) };
+const slackBot: Reach = { hasUserId: false, ...NO_CAPABILITIES, slackBotToken: true };
 
 type Case = [name: string, entry: string, profile: Record<string, unknown>, reach: Reach, reachable: boolean];
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NO_CAPABILITIES } from '../../../lambdas/domain/addresses';
 import {
   channelAddress,
   customRouting,
@@ -107,7 +108,7 @@ describe('channelAddress', () => {
     ],
     ['no webhook with another scheme', { channel: 'webhook' }, { webhook: { url: 'ftp://h.example/x' } }, false, undefined],
   ])('%s', (_, target, profile, hasUserId, address) => {
-    expect(channelAddress(target, profile, { hasUserId, slackBotToken: false })).toEqual(address);
+    expect(channelAddress(target, profile, { hasUserId, ...NO_CAPABILITIES })).toEqual(address);
   });
 });
 
@@ -263,8 +264,8 @@ describe('nextSteps', () => {
   });
 
   it('passes over entries naming no channel or provider this stack has, and reports them', () => {
-    const step = nextSteps(single('sendgrid-eu', all('fax', 'pagerduty'), 'email'), reaches('email'), { outcomes: {} });
-    expect([keys(step.start), step.unknown]).toEqual([['email'], ['sendgrid-eu', 'fax', 'pagerduty']]);
+    const step = nextSteps(single('sendgrid-eu', all('fax', 'pushover'), 'email'), reaches('email'), { outcomes: {} });
+    expect([keys(step.start), step.unknown]).toEqual([['email'], ['sendgrid-eu', 'fax', 'pushover']]);
     const none = nextSteps(single('fax'), reaches('email'), { outcomes: {} });
     expect([none.done, none.delivered, none.unknown]).toEqual([true, false, ['fax']]);
   });

@@ -4,7 +4,7 @@ import type { RenderedOutput } from '../../../lambdas/domain/render';
 import type { Channel } from '../../../lambdas/domain/routing';
 import { assertionClaims, fcmMessage, fcmTokens, parseServiceAccount, signAssertion } from '../../../lambdas/providers/fcm';
 import { capturePayload } from '../../../lambdas/providers/local-capture';
-import { teamsActivity, teamsUrl } from '../../../lambdas/providers/msteams';
+import { teamsActivity } from '../../../lambdas/providers/msteams';
 import type { ProviderSend } from '../../../lambdas/providers/port';
 import { sesInput } from '../../../lambdas/providers/ses';
 import { slackPayload } from '../../../lambdas/providers/slack';
@@ -173,12 +173,6 @@ describe('direct message payloads', () => {
       version: '1.4',
       body: [{ type: 'TextBlock', text: 'raw text', wrap: true }],
     });
-  });
-
-  it('teams: the webhook URL, else the Bot Framework activities URL of the conversation', () => {
-    expect(teamsUrl({ webhook_url: 'https://x.webhook.office.com/a', service_url: 'https://smba.example/' })).toBe('https://x.webhook.office.com/a');
-    expect(teamsUrl({ service_url: 'https://smba.example/amer/', conversation_id: 'a:b' })).toBe('https://smba.example/amer/v3/conversations/a%3Ab/activities');
-    expect(() => teamsUrl({ service_url: 'https://smba.example', user_id: '29:x' })).toThrow(expect.objectContaining({ transient: false }));
   });
 });
 

@@ -1,11 +1,15 @@
 import type { Address } from '../../../lambdas/domain/addresses';
 import type { Channel } from '../../../lambdas/domain/routing';
-import { adapterFor, capabilities, fallbackProviders } from '../../../lambdas/providers/registry';
+import { adapterFor, capabilities, fallbackProviders, providersForAddress } from '../../../lambdas/providers/registry';
 import { CHANNELS } from '../../../lambdas/domain/routing';
 import { catalogEntry, localCaptureSettings } from '../../../lambdas/providers/catalog';
 
 /** The registry on AWS (no local capture servers) and in the local stack: the same module, given its local targets. */
-const onAws = { adapterFor, capabilities, fallbackProviders: (channel: Channel, address: Address | undefined) => fallbackProviders(channel, address, {}) };
+const onAws = {
+  adapterFor,
+  capabilities: (configured: Parameters<typeof capabilities>[0]) => capabilities(configured, {}),
+  fallbackProviders: (channel: Channel, address: Address | undefined) => fallbackProviders(channel, address, {}),
+};
 const local = {
   fallbackProviders: (channel: Channel, address: Address | undefined) =>
     fallbackProviders(channel, address, { smtpUrl: 'smtp://127.0.0.1:2525', captureUrl: 'http://127.0.0.1:4000/_local/capture' }),
@@ -19,6 +23,8 @@ describe('adapterFor', () => {
     ['firebase-fcm', 'FcmAdapter'],
     ['slack', 'SlackAdapter'],
     ['msteams', 'MsTeamsAdapter'],
+    ['discord', 'DiscordAdapter'],
+    ['pagerduty', 'PagerDutyAdapter'],
     ['webhook', 'WebhookAdapter'],
     ['inbox', 'InboxAdapter'],
     ['local-capture', 'LocalCaptureAdapter'],
@@ -86,6 +92,58 @@ describe('capabilities (what the configured providers bring to routing)', () => 
     ],
     ['no providers', [], false],
   ])('%s: slackBotToken %s', (_, configured, slackBotToken) => {
-    expect(onAws.capabilities(configured)).toEqual({ slackBotToken });
+    expect(onAws.capabilities(configured).slackBotToken).toBe(slackBotToken);
+  });
+});
+
+describe('direct-message providers per part of the address', () => {
+  const captureUrl = 'http://127.0.0.1:4000/_local/capture';
+  const capture = { provider: 'local-capture', settings: { url: captureUrl } };
+  const teamsBot = { service_url: 'https://smba.example', tenant_id: 't', user_id: '29:u' };
+  const teamsHook = { webhook_url: 'https://t.example/h' };
+
+  it.each<[string, Record<string, unknown>, object[], object[]]>([
+    ['discord on AWS', { discord: { channel_id: 'C' } }, [], [{ provider: 'discord', settings: {} }]],
+    ['pagerduty on AWS (its own routing key is enough)', { pagerduty: { routing_key: 'R' } }, [], [{ provider: 'pagerduty', settings: {} }]],
+    ['a Teams bot form on AWS', { ms_teams: teamsBot }, [], [{ provider: 'msteams', settings: {} }]],
+  ])('falls back for %s', (_, address, configured, expected) => {
+    expect(providersForAddress('direct_message', configured as never, address, {})).toEqual(expected);
+  });
+
+  it('stands the local capture in for Discord, PagerDuty and Teams bot forms in local mode, once; Slack and Teams webhooks are sent as on AWS', () => {
+    const local = { captureUrl };
+    expect(fallbackProviders('direct_message', { discord: { channel_id: 'C' }, pagerduty: {} }, local)).toEqual([capture]);
+    expect(fallbackProviders('direct_message', { ms_teams: teamsBot }, local)).toEqual([capture]);
+    expect(fallbackProviders('direct_message', { ms_teams: teamsHook, slack: { channel: 'C', access_token: 'x' } }, local)).toEqual([
+      { provider: 'slack', settings: {} },
+      { provider: 'msteams', settings: {} },
+    ]);
+  });
+
+  it('uses the configured providers that serve a part the address holds, in their order, then the fallbacks of the parts none serves', () => {
+    const slack = { provider: 'slack', settings: { bot_token: 'b' } };
+    const discord = { provider: 'discord', settings: { bot_token: 'd' } };
+    const pagerduty = { provider: 'pagerduty', settings: { routing_key: 'R' } };
+    expect(providersForAddress('direct_message', [slack, discord], { discord: { channel_id: 'C' } }, {})).toEqual([discord]);
+    expect(providersForAddress('direct_message', [slack], { discord: { channel_id: 'C' }, slack: { channel: 'C' } }, {})).toEqual([
+      slack,
+      { provider: 'discord', settings: {} },
+    ]);
+    expect(providersForAddress('direct_message', [pagerduty, slack], { slack: { channel: 'C' }, pagerduty: {} }, {})).toEqual([pagerduty, slack]);
+    // Other channels: the configured providers, else the fallbacks, as before.
+    expect(providersForAddress('email', [], 'a@b.c', {})).toEqual([]);
+    expect(providersForAddress('inbox', [], true, {})).toEqual([{ provider: 'inbox', settings: {} }]);
+  });
+
+  it.each<[string, { provider: string; settings: Record<string, unknown> }[], string | undefined, Partial<Record<string, boolean>>]>([
+    ['nothing configured on AWS', [], undefined, { teamsBot: false, discordBot: false, pagerdutyRoutingKey: false }],
+    ['nothing configured in local mode (the capture stands in)', [], captureUrl, { teamsBot: true, discordBot: true, pagerdutyRoutingKey: true }],
+    ['a Teams provider with app credentials', [{ provider: 'msteams', settings: { app_id: 'a', app_password: 'p' } }], undefined, { teamsBot: true }],
+    ['a Teams provider for webhooks only', [{ provider: 'msteams', settings: {} }], undefined, { teamsBot: false }],
+    ['a Discord provider', [{ provider: 'discord', settings: { bot_token: 'd' } }], undefined, { discordBot: true }],
+    ['a PagerDuty provider with a routing key', [{ provider: 'pagerduty', settings: { routing_key: 'R' } }], undefined, { pagerdutyRoutingKey: true }],
+    ['a PagerDuty provider without one', [{ provider: 'pagerduty', settings: {} }], undefined, { pagerdutyRoutingKey: false }],
+  ])('capabilities: %s', (_, configured, url, expected) => {
+    expect(capabilities(configured, { captureUrl: url })).toMatchObject(expected);
   });
 });
