@@ -285,6 +285,8 @@ export const PROVIDER_OVERRIDES: Record<string, z.ZodType> = {
   'firebase-fcm': httpOverride,
   slack: httpOverride,
   msteams: httpOverride,
+  pagerduty: httpOverride,
+  discord: httpOverride,
   webhook: httpOverride.extend({
     url: z
       .url({ protocol: /^https?$/ })

@@ -3,7 +3,8 @@ import { discordAddress } from '../domain/addresses';
 import type { RenderedOutput } from '../domain/render';
 import { discordSettings } from './catalog';
 import { httpFailure, ProviderError, type ProviderAdapter, type ProviderResult, type ProviderSend } from './port';
-import { invalidAddress, parseJson, parseSettings, sharedHttp, type HttpClient, type HttpReply } from './transport';
+import { invalidAddress, parseJson, parseSettings, sharedHttp, withOverride, type HttpClient, type HttpReply } from './transport';
+import { deepMerge } from '../domain/overrides';
 
 const DISCORD_API = 'https://discord.com/api/v10';
 /** Discord refuses a message `content` over 2000 characters. */
@@ -56,14 +57,17 @@ export class DiscordAdapter implements ProviderAdapter<'direct_message'> {
     const parsed = discordAddress.safeParse(message.address.discord);
     if (!parsed.success) throw invalidAddress('discord', 'the profile has no usable discord object');
     const api = (settings.api_url ?? DISCORD_API).replace(/\/$/, '');
-    const call = async (path: string, body: unknown, what: string): Promise<Record<string, unknown>> => {
-      const request = {
-        url: `${api}${path}`,
-        headers: { authorization: `Bot ${settings.bot_token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-        timeoutMs: message.timeoutMs,
-        what,
-      };
+    const call = async (path: string, body: unknown, what: string, override?: ProviderSend['override']): Promise<Record<string, unknown>> => {
+      const request = withOverride(
+        {
+          url: `${api}${path}`,
+          headers: { authorization: `Bot ${settings.bot_token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+          timeoutMs: message.timeoutMs,
+          what,
+        },
+        override,
+      );
       const reply = await this.http.exchange(request);
       const failure = discordRateLimit(reply) ?? httpFailure(reply.status, reply.headers.get('retry-after'), what);
       if (failure) throw failure;
@@ -75,7 +79,13 @@ export class DiscordAdapter implements ProviderAdapter<'direct_message'> {
       if (typeof dm.id !== 'string') throw new ProviderError('discord dm channel answered without a channel id', true);
       channelId = dm.id;
     }
-    const sent = await call(`/channels/${encodeURIComponent(channelId)}/messages`, discordMessage(message), 'discord');
+    // The provider override applies to the message's own call (its body deep-merged into it), not to opening the DM channel.
+    const sent = await call(
+      `/channels/${encodeURIComponent(channelId)}/messages`,
+      deepMerge(discordMessage(message), message.override?.body),
+      'discord',
+      message.override,
+    );
     return { providerMessageId: typeof sent.id === 'string' ? sent.id : undefined, status: 'SENT' };
   }
 }

@@ -2,7 +2,8 @@ import { pagerdutyAddress } from '../domain/addresses';
 import type { RenderedOutput } from '../domain/render';
 import { pagerdutySettings } from './catalog';
 import type { ProviderAdapter, ProviderResult, ProviderSend } from './port';
-import { invalidAddress, parseJson, parseSettings, sharedHttp, type HttpClient } from './transport';
+import { invalidAddress, parseJson, parseSettings, sharedHttp, withOverride, type HttpClient } from './transport';
+import { deepMerge } from '../domain/overrides';
 
 const PAGERDUTY_EVENTS_API = 'https://events.pagerduty.com';
 /** The Events API v2 caps `payload.summary` at 1024 characters. */
@@ -56,13 +57,19 @@ export class PagerDutyAdapter implements ProviderAdapter<'direct_message'> {
     if (!address.success) throw invalidAddress('pagerduty', 'the profile has no usable pagerduty object');
     const routingKey = address.data.routing_key ?? settings.routing_key;
     if (!routingKey) throw invalidAddress('pagerduty', 'no routing_key in the profile and none in the settings');
-    const reply = await this.http.request({
-      url: `${(settings.api_url ?? PAGERDUTY_EVENTS_API).replace(/\/$/, '')}/v2/enqueue`,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(pagerdutyEvent(message, routingKey, settings)),
-      timeoutMs: message.timeoutMs,
-      what: 'pagerduty',
-    });
+    // The provider override: its body deep-merged into the event, its headers and query on the call.
+    const reply = await this.http.request(
+      withOverride(
+        {
+          url: `${(settings.api_url ?? PAGERDUTY_EVENTS_API).replace(/\/$/, '')}/v2/enqueue`,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(deepMerge(pagerdutyEvent(message, routingKey, settings), message.override?.body)),
+          timeoutMs: message.timeoutMs,
+          what: 'pagerduty',
+        },
+        message.override,
+      ),
+    );
     const key = (parseJson(reply.text) as { dedup_key?: unknown } | undefined)?.dedup_key;
     return { providerMessageId: typeof key === 'string' ? key : message.idempotencyKey, status: 'SENT' };
   }

@@ -50,6 +50,18 @@ describe('discord adapter against a stand-in Discord API', () => {
     expect(JSON.parse(api.requests[1].body)).toEqual(expectedBody);
   });
 
+  it('merges providers.discord.override into the message call only: body deep-merged, headers and query added', async () => {
+    const message = {
+      ...dm({ user_id: 'U-9' }),
+      override: { body: { tts: true, allowed_mentions: { parse: ['users'] } }, headers: { 'x-audit': 'a1' }, query: { wait: 'true' } },
+    };
+    await new DiscordAdapter().send(message);
+    const [open, post] = api.requests;
+    expect([open.path, open.headers['x-audit']]).toEqual(['/api/v10/users/@me/channels', undefined]);
+    expect([post.path, post.headers['x-audit'], post.headers.authorization]).toEqual(['/api/v10/channels/DM-77/messages?wait=true', 'a1', 'Bot bot-secret']);
+    expect(JSON.parse(post.body)).toEqual({ ...expectedBody, tts: true, allowed_mentions: { parse: ['users'] } });
+  });
+
   it('cuts content to Discord’s 2000 characters', async () => {
     await new DiscordAdapter().send({ ...dm({ channel_id: 'C1' }), content: { channel: 'direct_message', text: 'x'.repeat(2500) } });
     expect(JSON.parse(api.requests[0].body).content).toHaveLength(2000);

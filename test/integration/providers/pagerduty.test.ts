@@ -52,6 +52,17 @@ describe('pagerduty adapter against a stand-in Events API v2', () => {
     });
   });
 
+  it('merges providers.pagerduty.override: body deep-merged into the event, headers and query on the call', async () => {
+    const message = {
+      ...alert({ routing_key: 'R0PROFILE' }),
+      override: { body: { payload: { severity: 'warning', component: 'disk' } }, headers: { 'x-audit': 'a1' }, query: { v: '2' } },
+    };
+    await new PagerDutyAdapter().send(message);
+    const [req] = api.requests;
+    expect([req.path, req.headers['x-audit']]).toEqual(['/v2/enqueue?v=2', 'a1']);
+    expect(JSON.parse(req.body).payload).toMatchObject({ severity: 'warning', component: 'disk', summary: 'Disk full on db-1', source: 'notifications' });
+  });
+
   it('takes the routing key, severity and source from the settings when the profile has none (defaults: trigger, info, notifications)', async () => {
     await new PagerDutyAdapter().send(alert({}, { routing_key: 'R0SETTINGS' }));
     expect(JSON.parse(api.requests[0].body)).toMatchObject({
