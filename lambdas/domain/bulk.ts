@@ -3,6 +3,7 @@ import type { DeliveryRecipient } from '../shared/jobs';
 import { contentSchema } from './render';
 import { messageIdFor, recipientKey, type SendMessage } from './send';
 import { idSchema } from './ids';
+import { inlinePreferencesSchema, recipientPreferencesSchema } from './preferences';
 
 /** Users one `POST /bulk/:job_id` call may add (Courier's limit per call). */
 export const MAX_USERS_PER_CALL = 1000;
@@ -22,8 +23,17 @@ export const bulkMessageSchema = z.object({
   content: contentSchema.nullish(),
   brand: id.nullish(),
   data: obj.nullish(),
-  locale: z.record(z.string(), obj).nullish(),
-  override: obj.nullish(),
+  // Accepted by the SDK's types, undocumented, and not honoured here: refused rather than dropped.
+  locale: z
+    .record(z.string(), obj)
+    .nullish()
+    .refine(
+      (v) => v === null || v === undefined,
+      "is not supported: send per-locale content through the template's locales (PUT /notifications/:id/locales/:locale_id)",
+    ),
+  override: obj
+    .nullish()
+    .refine((v) => v === null || v === undefined, 'is not supported on bulk jobs: a send takes providers.<key>.override and channels.<channel>.override'),
 });
 export type BulkMessage = z.infer<typeof bulkMessageSchema>;
 
@@ -38,7 +48,7 @@ const userRecipientSchema = z.looseObject({
   account_id: id.nullish(),
   list_id: id.nullish(),
   context: z.object({ tenant_id: id.nullish() }).nullish(),
-  preferences: obj.nullish(),
+  preferences: inlinePreferencesSchema.nullish(),
 });
 
 /** Courier's `InboundBulkMessageUser`. `data` must be an object: it is merged over message.data. */
@@ -46,7 +56,7 @@ export const bulkUserSchema = z.object({
   profile: obj.nullish(),
   to: userRecipientSchema.nullish(),
   data: obj.nullish(),
-  preferences: obj.nullish(),
+  preferences: recipientPreferencesSchema.nullish(),
   recipient: id.nullish(),
 });
 export type BulkUser = z.infer<typeof bulkUserSchema>;
@@ -91,8 +101,11 @@ export function bulkRecipient(user: BulkUser): Omit<DeliveryRecipient, 'messageI
   };
   const data = user.data || to.data ? { ...to.data, ...user.data } : undefined;
   const tenantId = to.context?.tenant_id ?? to.tenant_id ?? to.account_id ?? undefined;
+  // The user's choices given with the job, as a send's to.preferences (docs/decisions.md D4, layer R): `to.preferences` over `preferences`.
+  const preferences = to.preferences ?? user.preferences ?? undefined;
   const r = {
     ...(userId !== undefined ? { userId } : {}),
+    ...(preferences ? { preferences } : {}),
     ...(Object.keys(inline).length ? { inline } : {}),
     ...(data ? { data } : {}),
     ...(tenantId ? { tenantId } : {}),

@@ -1,6 +1,7 @@
 import { localeCandidates } from '../domain/locales';
 import { parsePo } from '../domain/po';
 import {
+  inlinePreferencesSchema,
   matchPreference,
   recipientPreferencesSchema,
   resolvePreference,
@@ -290,7 +291,9 @@ async function givenPreferences(
 ): Promise<Pick<PreferenceLayers, 'list' | 'listSubscription' | 'recipient'>> {
   const out: Pick<PreferenceLayers, 'list' | 'listSubscription' | 'recipient'> = {};
   const entry = req.bulkJobId ? undefined : targetsOf(req.message.to)[r.target ?? (req.single ? 0 : -1)];
-  const recipient = matchPreference(entry?.preferences ?? undefined, keys);
+  // A bulk run's users carry theirs (checked when added to the job); a send's come with its `to` entry.
+  const given = req.bulkJobId ? inlinePreferencesSchema.safeParse(r.preferences).data : entry?.preferences;
+  const recipient = matchPreference(given ?? undefined, keys);
   if (recipient) out.recipient = recipient;
   if (r.listId) {
     const listId = r.listId;

@@ -121,6 +121,8 @@ export const deliveryRecipient = z.object({
   listId: z.string().optional(),
   /** The subscriber's `preferences` on that list (as stored; checked against the message at delivery). */
   subscriptionPreferences: z.record(z.string(), z.unknown()).optional(),
+  /** A bulk user's own `preferences` (or its `to.preferences`), validated when the user was added: the recipient layer. */
+  preferences: z.record(z.string(), z.unknown()).optional(),
   audienceId: z.string().optional(),
   /** The fan-out already wrote this recipient's message record (dedupe): read it first. */
   recorded: z.boolean().optional(),

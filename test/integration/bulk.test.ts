@@ -134,6 +134,53 @@ describe('bulk jobs', () => {
     expect((await terminal(unmapped.messageId!)).status).toBe('UNMAPPED');
   });
 
+  it("applies each user's preferences (RecipientPreferences, or to.preferences) to its message, and refuses locale and override", async () => {
+    const created = await s.http('POST', '/notifications', {
+      notification: {
+        name: 'Bulk prefs',
+        tags: [],
+        brand: null,
+        subscription: null,
+        routing: null,
+        content: { version: '2022-01-01', elements: [{ type: 'text', content: 'hello' }] },
+      },
+      state: 'DRAFT',
+    });
+    const templateId = created.json.id as string;
+    expect((await s.http('POST', `/notifications/${templateId}/publish`, {})).status).toBe(204);
+    const out = { notifications: { [templateId]: { status: 'OPTED_OUT' } } };
+    const [a, b, c] = [uid('bp-out'), uid('bp-to-out'), uid('bp-in')];
+    const { jobId } = await s.client.bulk.createJob({ message: { event: templateId } });
+    await s.client.bulk.addUsers(jobId, {
+      users: [
+        { to: { user_id: a }, preferences: out },
+        { to: { user_id: b, preferences: out } },
+        { to: { user_id: c }, preferences: { notifications: { 'some-other-template': { status: 'OPTED_OUT' } } } },
+      ],
+    });
+    await s.client.bulk.runJob(jobId);
+    await completed(jobId);
+    const messages = await Promise.all((await allUsers(jobId)).map((u) => terminal(u.messageId!)));
+    expect(messages.map((m) => [m.recipient, m.status])).toEqual([
+      [a, 'FILTERED'],
+      [b, 'FILTERED'],
+      [c, 'DELIVERED'],
+    ]);
+
+    for (const [message, field] of [
+      [{ event: templateId, override: { body: {} } }, 'message.override'],
+      [{ event: templateId, locale: { fr: { title: 'x' } } }, 'message.locale'],
+    ] as const) {
+      const res = await s.http('POST', '/bulk', { message });
+      expect({ status: res.status, message: res.json.message }).toEqual({ status: 400, message: expect.stringContaining(field) });
+    }
+    const bad = await s.http('POST', `/bulk/${jobId}`, { users: [{ to: { user_id: a }, preferences: { notifications: { x: { status: 'MAYBE' } } } }] });
+    expect({ status: bad.status, message: bad.json.message }).toEqual({
+      status: 400,
+      message: expect.stringContaining('users.0.preferences.notifications.x.status'),
+    });
+  });
+
   it('keeps insertion order across pages, counts concurrent appends exactly, and runs a job of several pages', async () => {
     const p = uid('many');
     const { jobId } = await s.client.bulk.createJob({ message: { event: 'e', content: { title: 'T', body: 'hi' } } });
