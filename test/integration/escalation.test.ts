@@ -122,12 +122,20 @@ describe('message.timeout.escalation and criteria', () => {
     }
   });
 
-  it('refuses criteria without an escalation time, and timeout.channel keys that are not channels, naming the field', async () => {
+  it('refuses criteria without an escalation time, timeout.channel keys that are not channels, and unknown channel or provider settings, naming the field', async () => {
     for (const [timeout, field] of [
       [{ criteria: 'viewed' }, 'body.message.timeout.criteria'],
       [{ channel: { fax: 1000 } }, 'body.message.timeout.channel'],
     ] as const) {
       const res = await s.http('POST', '/send', { message: { to: { user_id: 'u' }, content: { body: 'x' }, timeout } });
+      expect({ status: res.status, message: res.json.message }).toEqual({ status: 400, message: expect.stringContaining(field) });
+    }
+    // A channel's or provider's settings are Courier's keys only: another is refused, not dropped.
+    for (const [extra, field] of [
+      [{ channels: { email: { timeout: { channel: 5 } } } }, 'body.message.channels.email'],
+      [{ providers: { smtp: { timeout: 5 } } }, 'body.message.providers.smtp'],
+    ] as const) {
+      const res = await s.http('POST', '/send', { message: { to: { user_id: 'u' }, content: { body: 'x' }, ...extra } });
       expect({ status: res.status, message: res.json.message }).toEqual({ status: 400, message: expect.stringContaining(field) });
     }
   });
