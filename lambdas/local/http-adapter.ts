@@ -283,6 +283,12 @@ export function startHttpAdapter(opts: {
     res.end(payload);
   }
 
+  // Idle keep-alive connections outlive the client's own idle timeout (undici's is 4 s), so the
+  // client always closes first: with Node's 5 s default, a process busy for seconds (a test compiling
+  // the SDK's types) let the server close a connection the client then reused, and the request
+  // failed with ECONNRESET. API Gateway keeps idle connections far longer too.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host ?? '127.0.0.1', () => {

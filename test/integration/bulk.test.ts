@@ -148,7 +148,7 @@ describe('bulk jobs', () => {
     });
     const templateId = created.json.id as string;
     expect((await s.http('POST', `/notifications/${templateId}/publish`, {})).status).toBe(204);
-    const out = { notifications: { [templateId]: { status: 'OPTED_OUT' } } };
+    const out = { notifications: { [templateId]: { status: 'OPTED_OUT' as const } } };
     const [a, b, c] = [uid('bp-out'), uid('bp-to-out'), uid('bp-in')];
     const { jobId } = await s.client.bulk.createJob({ message: { event: templateId } });
     await s.client.bulk.addUsers(jobId, {
