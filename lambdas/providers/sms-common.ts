@@ -17,22 +17,15 @@ export function callbackWithMessageId(base: string | undefined, messageId: strin
   return url.toString();
 }
 
-/**
- * A phone number as the vendors that want bare digits take it (Vonage, MessageBird): `+`, spaces,
- * dots, dashes and brackets dropped. Anything else than 6 to 15 digits left is not a number.
- */
-export function msisdn(address: string, provider: string): string {
-  const digits = address.replace(/[\s().+-]/g, '');
-  if (!/^\d{6,15}$/.test(digits)) throw invalidAddress(provider, 'the address is not a phone number');
-  return digits;
-}
-
 /** A phone number with its formatting (spaces, dots, dashes, brackets) dropped and its `+` kept: 6 to 15 digits, else not a number. */
 export function phoneNumber(address: string, provider: string): string {
   const number = address.replace(/[\s().-]/g, '');
   if (!/^\+?\d{6,15}$/.test(number)) throw invalidAddress(provider, 'the address is not a phone number');
   return number;
 }
+
+/** A phone number as the vendors that want bare digits take it (Vonage, MessageBird): `phoneNumber` without its `+`. */
+export const msisdn = (address: string, provider: string): string => phoneNumber(address, provider).replace(/^\+/, '');
 
 /** A vendor's documented error code classified: its message names the vendor, the HTTP status and the code, never the number. */
 export function vendorFailure(
