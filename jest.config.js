@@ -2,8 +2,8 @@
 // The AWS SDK warns about Node 20 once per process; the global setup runs in this one.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-/** ESM-only dependencies that jest (CommonJS mode) must transform. */
-const esmDeps = ['@middy', 'jose'];
+/** ESM-only dependencies that jest (CommonJS mode) must transform (uuid: through @vonage/server-sdk, the Vonage contract test's client). */
+const esmDeps = ['@middy', 'jose', 'uuid'];
 const base = {
   testEnvironment: 'node',
   transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }] },

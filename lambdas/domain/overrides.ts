@@ -271,6 +271,8 @@ const httpOverride = z.strictObject({ body: json.nullish(), headers: httpHeaders
  * - sns: `body` (Message, MessageAttributes merged into Publish), `config.region`;
  * - firebase-fcm, slack, msteams: `body` (deep-merged into the JSON the API receives: FCM's
  *   `message`, Slack's chat.postMessage arguments, the Teams activity), `headers`, `query`;
+ * - twilio, vonage, messagebird, plivo, telnyx: `body` (merged into the request's parameters:
+ *   Twilio's form fields, the others' JSON), `headers`, `query`;
  * - webhook: `body` (deep-merged into the JSON payload, which is signed after), `headers`, `query`,
  *   `url`, `method`;
  * - local-capture: `body`, deep-merged into the captured content;
@@ -287,6 +289,11 @@ export const PROVIDER_OVERRIDES: Record<string, z.ZodType> = {
   msteams: httpOverride,
   pagerduty: httpOverride,
   discord: httpOverride,
+  twilio: httpOverride,
+  vonage: httpOverride,
+  messagebird: httpOverride,
+  plivo: httpOverride,
+  telnyx: httpOverride,
   webhook: httpOverride.extend({
     url: z
       .url({ protocol: /^https?$/ })

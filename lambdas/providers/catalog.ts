@@ -75,6 +75,72 @@ export const pagerdutySettings = z.object({
   source: z.string().min(1).optional().describe('The host or service the event is about; unset: `notifications`.'),
   api_url: baseUrl.optional().describe('The Events API; unset: https://events.pagerduty.com.'),
 });
+const statusCallbackUrl = baseUrl
+  .optional()
+  .describe('Where the vendor posts delivery status; each message adds `courier_message_id=<message id>` to its query.');
+/**
+ * Twilio Messages API. Basic auth with the account SID and auth token, or an API key SID and
+ * secret (the account SID still names the account in the path). `from` or `messaging_service_sid`.
+ * `channel: whatsapp` sends every message as WhatsApp (`whatsapp:` on From and To); a recipient
+ * whose phone_number is written `whatsapp:+...` gets WhatsApp whatever the setting.
+ */
+export const twilioSettings = z
+  .object({
+    account_sid: z.string().min(1).describe('The account SID (AC...).'),
+    auth_token: z.string().min(1).optional().describe("The account's auth token; or api_key_sid and api_key_secret."),
+    api_key_sid: z.string().min(1).optional().describe('An API key SID (SK...), with api_key_secret, in place of the auth token.'),
+    api_key_secret: z.string().min(1).optional(),
+    from: z.string().min(1).optional().describe('The sender: a phone number, short code or alphanumeric sender id.'),
+    messaging_service_sid: z.string().min(1).optional().describe('A Messaging Service (MG...) that picks the sender; wins over `from`.'),
+    channel: z.enum(['sms', 'whatsapp']).default('sms').describe('whatsapp: every message goes as WhatsApp (`whatsapp:` on From and To).'),
+    status_callback_url: statusCallbackUrl,
+    api_url: baseUrl.optional().describe('The API; unset: https://api.twilio.com.'),
+  })
+  .refine((s) => s.from !== undefined || s.messaging_service_sid !== undefined, { message: 'from or messaging_service_sid is required', path: ['from'] })
+  .refine((s) => (s.api_key_sid === undefined) === (s.api_key_secret === undefined), {
+    message: 'api_key_sid and api_key_secret go together',
+    path: ['api_key_secret'],
+  })
+  .refine((s) => s.auth_token !== undefined || s.api_key_sid !== undefined, {
+    message: 'auth_token, or api_key_sid and api_key_secret, is required',
+    path: ['auth_token'],
+  });
+/** Vonage SMS API: key and secret in the body; `from` a number or an alphanumeric sender id. */
+export const vonageSettings = z.object({
+  api_key: z.string().min(1),
+  api_secret: z.string().min(1),
+  from: z.string().min(1).describe('The sender: a number or an alphanumeric sender id.'),
+  status_callback_url: statusCallbackUrl,
+  api_url: baseUrl.optional().describe('The SMS API; unset: https://rest.nexmo.com.'),
+});
+/** MessageBird SMS API (`Authorization: AccessKey <key>`). */
+export const messagebirdSettings = z.object({
+  access_key: z.string().min(1),
+  originator: z.string().min(1).describe('The sender: a number or an alphanumeric sender id (11 characters at most).'),
+  status_callback_url: statusCallbackUrl.describe('The reportUrl for status reports; each message adds `courier_message_id=<message id>` to its query.'),
+  api_url: baseUrl.optional().describe('The REST API; unset: https://rest.messagebird.com.'),
+});
+/** Plivo Message API: Basic auth with the auth id and token; `src` or a Powerpack. */
+export const plivoSettings = z
+  .object({
+    auth_id: z.string().min(1),
+    auth_token: z.string().min(1),
+    from: z.string().min(1).optional().describe('The sender (`src`): a number or an alphanumeric sender id.'),
+    powerpack_uuid: z.string().min(1).optional().describe('A Powerpack that picks the sender; wins over `from`.'),
+    status_callback_url: statusCallbackUrl,
+    api_url: baseUrl.optional().describe('The API; unset: https://api.plivo.com.'),
+  })
+  .refine((s) => s.from !== undefined || s.powerpack_uuid !== undefined, { message: 'from or powerpack_uuid is required', path: ['from'] });
+/** Telnyx Messaging API v2 (`Authorization: Bearer <api key>`). */
+export const telnyxSettings = z
+  .object({
+    api_key: z.string().min(1),
+    from: z.string().min(1).optional().describe('The sender: a number on the messaging profile, or an alphanumeric sender id.'),
+    messaging_profile_id: z.string().min(1).optional().describe('The messaging profile; required with an alphanumeric `from`, or alone (number pool).'),
+    status_callback_url: statusCallbackUrl.describe('The webhook_url for delivery events; each message adds `courier_message_id=<message id>` to its query.'),
+    api_url: baseUrl.optional().describe('The API; unset: https://api.telnyx.com.'),
+  })
+  .refine((s) => s.from !== undefined || s.messaging_profile_id !== undefined, { message: 'from or messaging_profile_id is required', path: ['from'] });
 /**
  * Without a `signing_secret` requests go unsigned: that is what the webhook channel uses when no
  * provider is configured, posting to the URL in the recipient's profile. A `url` here wins over the
@@ -119,6 +185,46 @@ export const CATALOG: readonly CatalogEntry[] = [
     description: 'SMS through Amazon SNS in your own AWS account.',
     settings: snsSettings,
     secrets: [],
+  },
+  {
+    provider: 'twilio',
+    channel: 'sms',
+    title: 'Twilio',
+    description: 'SMS and WhatsApp through the Twilio Messages API.',
+    settings: twilioSettings,
+    secrets: ['auth_token', 'api_key_secret'],
+  },
+  {
+    provider: 'vonage',
+    channel: 'sms',
+    title: 'Vonage (Nexmo)',
+    description: 'SMS through the Vonage SMS API.',
+    settings: vonageSettings,
+    secrets: ['api_secret'],
+  },
+  {
+    provider: 'messagebird',
+    channel: 'sms',
+    title: 'MessageBird (Bird)',
+    description: 'SMS through the MessageBird SMS API.',
+    settings: messagebirdSettings,
+    secrets: ['access_key'],
+  },
+  {
+    provider: 'plivo',
+    channel: 'sms',
+    title: 'Plivo',
+    description: 'SMS through the Plivo Message API.',
+    settings: plivoSettings,
+    secrets: ['auth_token'],
+  },
+  {
+    provider: 'telnyx',
+    channel: 'sms',
+    title: 'Telnyx',
+    description: 'SMS through the Telnyx Messaging API v2.',
+    settings: telnyxSettings,
+    secrets: ['api_key'],
   },
   {
     provider: 'firebase-fcm',

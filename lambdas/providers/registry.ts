@@ -6,19 +6,29 @@ import { DiscordAdapter } from './discord';
 import { FcmAdapter } from './fcm';
 import { InboxAdapter } from './inbox';
 import { LocalCaptureAdapter } from './local-capture';
+import { MessageBirdAdapter } from './messagebird';
 import { MsTeamsAdapter } from './msteams';
 import { PagerDutyAdapter } from './pagerduty';
+import { PlivoAdapter } from './plivo';
 import type { ProviderAdapter } from './port';
 import { SesAdapter } from './ses';
 import { SlackAdapter } from './slack';
 import { SmtpAdapter } from './smtp';
 import { SnsAdapter } from './sns';
+import { TelnyxAdapter } from './telnyx';
+import { TwilioAdapter } from './twilio';
+import { VonageAdapter } from './vonage';
 import { WebhookAdapter } from './webhook';
 
 const ADAPTERS: Record<string, () => ProviderAdapter> = {
   smtp: () => new SmtpAdapter(),
   ses: () => new SesAdapter(),
   sns: () => new SnsAdapter(),
+  twilio: () => new TwilioAdapter(),
+  vonage: () => new VonageAdapter(),
+  messagebird: () => new MessageBirdAdapter(),
+  plivo: () => new PlivoAdapter(),
+  telnyx: () => new TelnyxAdapter(),
   'firebase-fcm': () => new FcmAdapter(),
   slack: () => new SlackAdapter(),
   msteams: () => new MsTeamsAdapter(),

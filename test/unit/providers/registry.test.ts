@@ -20,6 +20,11 @@ describe('adapterFor', () => {
     ['smtp', 'SmtpAdapter'],
     ['ses', 'SesAdapter'],
     ['sns', 'SnsAdapter'],
+    ['twilio', 'TwilioAdapter'],
+    ['vonage', 'VonageAdapter'],
+    ['messagebird', 'MessageBirdAdapter'],
+    ['plivo', 'PlivoAdapter'],
+    ['telnyx', 'TelnyxAdapter'],
     ['firebase-fcm', 'FcmAdapter'],
     ['slack', 'SlackAdapter'],
     ['msteams', 'MsTeamsAdapter'],
@@ -34,7 +39,7 @@ describe('adapterFor', () => {
     expect(onAws.adapterFor(provider)).not.toBe(a);
   });
 
-  it.each(['twilio', 'constructor', '__proto__', ''])('has no adapter for %j', (provider) => {
+  it.each(['no-such-provider', 'constructor', '__proto__', ''])('has no adapter for %j', (provider) => {
     expect(onAws.adapterFor(provider)).toBeUndefined();
   });
 });
