@@ -66,6 +66,7 @@ describe('inbox adapter on DynamoDB Local', () => {
         created: expect.any(Number),
         read: false,
         archived: false,
+        opened: false,
       },
     ]);
   });
