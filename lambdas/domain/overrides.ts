@@ -271,6 +271,8 @@ const httpOverride = z.strictObject({ body: json.nullish(), headers: httpHeaders
  * - sns: `body` (Message, MessageAttributes merged into Publish), `config.region`;
  * - firebase-fcm, slack, msteams: `body` (deep-merged into the JSON the API receives: FCM's
  *   `message`, Slack's chat.postMessage arguments, the Teams activity), `headers`, `query`;
+ * - apn, expo, onesignal: `body` (deep-merged into the APNs payload, each Expo message, the
+ *   OneSignal notification), `headers` (APNs: apns-collapse-id, apns-priority, ...), `query`;
  * - webhook: `body` (deep-merged into the JSON payload, which is signed after), `headers`, `query`,
  *   `url`, `method`;
  * - local-capture: `body`, deep-merged into the captured content;
@@ -287,6 +289,9 @@ export const PROVIDER_OVERRIDES: Record<string, z.ZodType> = {
   msteams: httpOverride,
   pagerduty: httpOverride,
   discord: httpOverride,
+  apn: httpOverride,
+  expo: httpOverride,
+  onesignal: httpOverride,
   webhook: httpOverride.extend({
     url: z
       .url({ protocol: /^https?$/ })

@@ -2,11 +2,14 @@ import { teamsNeedsBot, type Address, type Capabilities, type DirectMessageAddre
 import { DIRECT_MESSAGE_PROVIDERS, type Channel } from '../domain/routing';
 import { config } from '../shared/config';
 import { msteamsSettings, pagerdutySettings, slackSettings } from './catalog';
+import { ApnAdapter } from './apn';
 import { DiscordAdapter } from './discord';
+import { ExpoAdapter } from './expo';
 import { FcmAdapter } from './fcm';
 import { InboxAdapter } from './inbox';
 import { LocalCaptureAdapter } from './local-capture';
 import { MsTeamsAdapter } from './msteams';
+import { OneSignalAdapter } from './onesignal';
 import { PagerDutyAdapter } from './pagerduty';
 import type { ProviderAdapter } from './port';
 import { SesAdapter } from './ses';
@@ -20,6 +23,9 @@ const ADAPTERS: Record<string, () => ProviderAdapter> = {
   ses: () => new SesAdapter(),
   sns: () => new SnsAdapter(),
   'firebase-fcm': () => new FcmAdapter(),
+  apn: () => new ApnAdapter(),
+  expo: () => new ExpoAdapter(),
+  onesignal: () => new OneSignalAdapter(),
   slack: () => new SlackAdapter(),
   msteams: () => new MsTeamsAdapter(),
   discord: () => new DiscordAdapter(),
