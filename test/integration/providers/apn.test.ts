@@ -196,9 +196,22 @@ describe('apn adapter against a local HTTP/2 APNs', () => {
   it('connects only where the egress policy allows: a private address is refused, permanently, before any request', async () => {
     const strict = new Http2Client({ allowPrivate: false, allowHosts: [] });
     const error = (await new ApnAdapter(strict).send(push()).catch((e: unknown) => e)) as ProviderError;
-    strict.close();
     expect([error.transient, error.message]).toEqual([false, 'apn: private address refused']);
+    // A name is checked on what it resolves to, in the connection itself.
+    const byName = (await new ApnAdapter(strict)
+      .send(push({ settings: { ...settings(), api_url: fake.url.replace('127.0.0.1', 'localhost') } }))
+      .catch((e: unknown) => e)) as ProviderError;
+    strict.close();
+    expect([byName.transient, byName.message]).toEqual([false, 'apn: private address refused']);
     expect(fake.requests).toHaveLength(0);
+  });
+
+  it('gives up after the provider timeout, transiently', async () => {
+    fake.reply(() => 'hang');
+    const error = (await adapter()
+      .send(push({ timeoutMs: 200 }))
+      .catch((e: unknown) => e)) as ProviderError;
+    expect([error.transient, error.message]).toEqual([true, 'apn timed out after 200 ms']);
   });
 
   it('a connection that gets no answer is transient', async () => {

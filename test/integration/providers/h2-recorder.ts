@@ -5,14 +5,14 @@ import type { Recorded, Reply } from './recorder';
 export interface H2Recorder {
   url: string;
   requests: Recorded[];
-  reply(fn: (req: Recorded) => Exclude<Reply, 'hang'>): void;
+  reply(fn: (req: Recorded) => Reply): void;
   close(): Promise<void>;
 }
 
 /** A local HTTP/2 server (h2c, prior knowledge) standing in for APNs: it records every request and answers as told. */
 export async function startH2Recorder(): Promise<H2Recorder> {
   const requests: Recorded[] = [];
-  let respond: (req: Recorded) => Exclude<Reply, 'hang'> = () => ({ status: 200 });
+  let respond: (req: Recorded) => Reply = () => ({ status: 200 });
   const server = http2.createServer();
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on('session', (s) => {
@@ -32,6 +32,7 @@ export async function startH2Recorder(): Promise<H2Recorder> {
       };
       requests.push(recorded);
       const reply = respond(recorded);
+      if (reply === 'hang') return;
       const body = reply.body === undefined ? '' : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
       stream.respond({ ':status': reply.status, ...(typeof reply.body === 'object' ? { 'content-type': 'application/json' } : {}), ...reply.headers });
       stream.end(body);
