@@ -31,20 +31,40 @@ export const firebaseToken = z
   .refine((v) => (Array.isArray(v) ? v.some(nonEmptyString) : v !== ''), 'must hold a token');
 
 /**
- * Push tokens by profile key. `firebaseToken` is what the FCM adapter reads; `apn`, `expo` and
- * `onesignalPlayerID` belong to providers without an adapter yet, and `target_arn` is an SNS
- * endpoint any push provider may use: they only need to be present.
+ * Push tokens by profile key, each read by its provider's adapter: `firebaseToken` (FCM), `apn`
+ * (one or a list), `expo` (`{ token }`, `{ tokens }`), `onesignalPlayerID` (one or a list);
+ * `target_arn` is an SNS endpoint any push provider may use. Besides FCM's, they only need to be
+ * present here: the adapter reports a value it cannot use.
  */
 export const pushTokens = z.object({ firebaseToken, apn: present, expo: present, onesignalPlayerID: present, target_arn: present });
 export type PushTokenKey = keyof typeof pushTokens.shape;
 /** `AddressOf<'push'>`: the usable tokens of the profile, at least one. */
 export const pushAddress = pushTokens.partial();
 
-/** The profile with `tokens` (a user's stored FCM device tokens) added to its own `firebaseToken`(s), each once. */
-export function withFirebaseTokens<P extends Record<string, unknown>>(profile: P, tokens: string[]): P {
-  const own = profile.firebaseToken;
-  const mine = (Array.isArray(own) ? own : own === undefined || own === null ? [] : [own]).filter((t): t is string => typeof t === 'string' && t !== '');
-  return { ...profile, firebaseToken: [...new Set([...mine, ...tokens])] };
+const tokenList = (v: unknown): string[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]).filter(nonEmptyString);
+
+/**
+ * The profile with a user's stored device tokens (`/users/:id/tokens`, by provider key) added to
+ * its own, each once: FCM's to `firebaseToken`, APNs' to `apn`, Expo's to `expo.tokens`,
+ * OneSignal's to `onesignalPlayerID`.
+ */
+export function withStoredTokens<P extends Record<string, unknown>>(
+  profile: P,
+  stored: Partial<Record<'firebase-fcm' | 'apn' | 'expo' | 'onesignal', string[]>>,
+): P {
+  const out: Record<string, unknown> = { ...profile };
+  const merge = (key: string, tokens: string[] | undefined) => {
+    if (tokens?.length) out[key] = [...new Set([...tokenList(profile[key]), ...tokens])];
+  };
+  merge('firebaseToken', stored['firebase-fcm']);
+  merge('apn', stored.apn);
+  merge('onesignalPlayerID', stored.onesignal);
+  if (stored.expo?.length) {
+    const own = profile.expo;
+    const expo = typeof own === 'object' && own !== null && !Array.isArray(own) ? (own as Record<string, unknown>) : nonEmptyString(own) ? { token: own } : {};
+    out.expo = { ...expo, tokens: [...new Set([...tokenList(expo.tokens), ...stored.expo])] };
+  }
+  return out as P;
 }
 
 /** The inbox needs nothing but the recipient's user id: its address is `true` when there is one. */

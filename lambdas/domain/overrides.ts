@@ -273,6 +273,8 @@ const httpOverride = z.strictObject({ body: json.nullish(), headers: httpHeaders
  *   `message`, Slack's chat.postMessage arguments, the Teams activity), `headers`, `query`;
  * - twilio, vonage, messagebird, plivo, telnyx: `body` (merged into the request's parameters:
  *   Twilio's form fields, the others' JSON), `headers`, `query`;
+ * - apn, expo, onesignal: `body` (deep-merged into the APNs payload, each Expo message, the
+ *   OneSignal notification), `headers` (APNs: apns-collapse-id, apns-priority, ...), `query`;
  * - webhook: `body` (deep-merged into the JSON payload, which is signed after), `headers`, `query`,
  *   `url`, `method`;
  * - local-capture: `body`, deep-merged into the captured content;
@@ -294,6 +296,9 @@ export const PROVIDER_OVERRIDES: Record<string, z.ZodType> = {
   messagebird: httpOverride,
   plivo: httpOverride,
   telnyx: httpOverride,
+  apn: httpOverride,
+  expo: httpOverride,
+  onesignal: httpOverride,
   webhook: httpOverride.extend({
     url: z
       .url({ protocol: /^https?$/ })

@@ -154,6 +154,24 @@ export const webhookSettings = z.object({
   signing_secret: z.string().min(16).optional(),
   method: z.enum(['POST', 'PUT']).default('POST'),
 });
+/** Apple Push Notification service, token-based: the `.p8` key signs the ES256 provider token. */
+export const apnSettings = z.object({
+  key_id: z.string().min(1).describe('The ID of the APNs auth key (.p8), from the Apple Developer account.'),
+  team_id: z.string().min(1).describe('Your Apple Developer Team ID.'),
+  private_key: z.string().min(1).describe('The .p8 auth key file, as text (PEM).'),
+  topic: z.string().min(1).describe("The app's bundle ID (apns-topic)."),
+  environment: z.enum(['production', 'sandbox']).default('production').describe('api.push.apple.com or api.sandbox.push.apple.com.'),
+  api_url: baseUrl.optional().describe('The APNs endpoint (HTTP/2); wins over `environment`.'),
+});
+export const expoSettings = z.object({
+  access_token: z.string().min(1).optional().describe("An Expo access token, when the project's enhanced push security requires one."),
+  api_url: baseUrl.optional().describe('The Expo push API; unset: https://exp.host.'),
+});
+export const onesignalSettings = z.object({
+  app_id: z.string().min(1).describe('The OneSignal App ID.'),
+  api_key: z.string().min(1).describe("The app's REST API key; sent as `Authorization: Key <api_key>`."),
+  api_url: baseUrl.optional().describe('The OneSignal API; unset: https://api.onesignal.com.'),
+});
 export const inboxSettings = z.object({});
 /**
  * The local stack's sms/push target (lambdas/local/capture.ts). Not in CATALOG: it is never
@@ -233,6 +251,30 @@ export const CATALOG: readonly CatalogEntry[] = [
     description: 'Push notifications to Android, iOS and web through FCM.',
     settings: fcmSettings,
     secrets: ['service_account'],
+  },
+  {
+    provider: 'apn',
+    channel: 'push',
+    title: 'Apple Push Notification service',
+    description: 'Push notifications to iOS, iPadOS and macOS devices through APNs (token-based auth).',
+    settings: apnSettings,
+    secrets: ['private_key'],
+  },
+  {
+    provider: 'expo',
+    channel: 'push',
+    title: 'Expo push notifications',
+    description: "Push notifications to Expo apps through Expo's push API.",
+    settings: expoSettings,
+    secrets: ['access_token'],
+  },
+  {
+    provider: 'onesignal',
+    channel: 'push',
+    title: 'OneSignal',
+    description: "Push notifications to OneSignal subscriptions through OneSignal's REST API.",
+    settings: onesignalSettings,
+    secrets: ['api_key'],
   },
   {
     provider: 'slack',

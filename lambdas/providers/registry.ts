@@ -2,12 +2,15 @@ import { teamsNeedsBot, type Address, type Capabilities, type DirectMessageAddre
 import { DIRECT_MESSAGE_PROVIDERS, type Channel } from '../domain/routing';
 import { config } from '../shared/config';
 import { msteamsSettings, pagerdutySettings, slackSettings } from './catalog';
+import { ApnAdapter } from './apn';
 import { DiscordAdapter } from './discord';
+import { ExpoAdapter } from './expo';
 import { FcmAdapter } from './fcm';
 import { InboxAdapter } from './inbox';
 import { LocalCaptureAdapter } from './local-capture';
 import { MessageBirdAdapter } from './messagebird';
 import { MsTeamsAdapter } from './msteams';
+import { OneSignalAdapter } from './onesignal';
 import { PagerDutyAdapter } from './pagerduty';
 import { PlivoAdapter } from './plivo';
 import type { ProviderAdapter } from './port';
@@ -30,6 +33,9 @@ const ADAPTERS: Record<string, () => ProviderAdapter> = {
   plivo: () => new PlivoAdapter(),
   telnyx: () => new TelnyxAdapter(),
   'firebase-fcm': () => new FcmAdapter(),
+  apn: () => new ApnAdapter(),
+  expo: () => new ExpoAdapter(),
+  onesignal: () => new OneSignalAdapter(),
   slack: () => new SlackAdapter(),
   msteams: () => new MsTeamsAdapter(),
   discord: () => new DiscordAdapter(),

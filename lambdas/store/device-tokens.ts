@@ -120,12 +120,13 @@ export async function deleteToken(userId: string, token: string): Promise<void> 
   await deleteItem(keys.deviceToken(userId, token));
 }
 
-/** The tokens a push provider may use now: active (or of unknown status) and not expired. */
-export async function usableTokens(userId: string, providerKey: PushProviderKey): Promise<string[]> {
+/** The tokens each push provider may use now, by provider key: active (or of unknown status) and not expired. */
+export async function usableTokens(userId: string): Promise<Partial<Record<PushProviderKey, string[]>>> {
   const at = now();
-  return (await listTokens(userId))
-    .filter((t) => t.provider_key === providerKey && (t.status === 'active' || t.status === 'unknown') && (expiryOf(t) ?? Infinity) > at)
-    .map((t) => t.token);
+  const byProvider: Partial<Record<PushProviderKey, string[]>> = {};
+  for (const t of await listTokens(userId))
+    if ((t.status === 'active' || t.status === 'unknown') && (expiryOf(t) ?? Infinity) > at) (byProvider[t.provider_key] ??= []).push(t.token);
+  return byProvider;
 }
 
 /** Marks tokens a provider reported invalid as `failed` (those of the user's that are stored; others are the profile's own). */

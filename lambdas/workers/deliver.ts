@@ -19,7 +19,7 @@ import { config } from '../shared/config';
 import { deliveryJob, enqueueDelivery, enqueueFanout, RECIPIENTS_PER_JOB, type DeliveryJob, type DeliveryRecipient } from '../shared/jobs';
 import { JobBatch } from '../store/jobs';
 import { markTokensFailed, usableTokens } from '../store/device-tokens';
-import { withFirebaseTokens } from '../domain/addresses';
+import { withStoredTokens } from '../domain/addresses';
 import { logger } from '../shared/logger';
 import { delaySecondsUntil } from '../shared/queue';
 import { sqsWorker } from '../shared/worker';
@@ -854,9 +854,9 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
     // tokens (`/users/:id/tokens`), read only then: the routing is walked again with them.
     if (!tokensRead && r.userId && [...step.start, ...step.unreachable].some((t) => t.channel === 'push')) {
       tokensRead = true;
-      const stored = await usableTokens(r.userId, 'firebase-fcm');
-      if (stored.length) {
-        res = { ...res, profile: withFirebaseTokens(res.profile, stored) };
+      const stored = await usableTokens(r.userId);
+      if (Object.keys(stored).length) {
+        res = { ...res, profile: withStoredTokens(res.profile, stored) };
         continue;
       }
     }
