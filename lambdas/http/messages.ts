@@ -18,6 +18,7 @@ import {
 import { now as clockNow } from '../shared/clock';
 import { packCursor, unpackCursor } from '../shared/cursor';
 import { changed, retryOnConflict } from '../store/conditional';
+import { announceMessages } from '../services/webhook-events';
 
 const csv = z
   .string()
@@ -209,6 +210,7 @@ async function cancel(messageId: string): Promise<Reply> {
       }
       const canceled: MessageRecord = { ...m, status: 'CANCELED', history: [...m.history, { ts: clockNow(), type: 'CANCELED' }] };
       if (!(await writeMessage(canceled, stored.expected))) throw changed(`Message ${messageId}`);
+      await announceMessages([canceled]);
       return ok(messageDetails(canceled));
     },
     { attempts: CANCEL_ATTEMPTS },
