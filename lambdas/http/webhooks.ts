@@ -20,9 +20,7 @@ const eventType = z.string().refine((t) => (EMITTED_EVENTS as readonly string[])
 });
 
 const fields = {
-  url: z
-    .url({ protocol: /^https?$/, error: 'must be an http or https URL' })
-    .max(2048),
+  url: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).max(2048),
   events: z.array(eventType).min(1).max(EMITTED_EVENTS.length),
   description: z.string().max(1024).nullish(),
   enabled: z.boolean().nullish(),

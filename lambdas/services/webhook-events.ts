@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { eventBody, eventId, messageVersion, subscribed } from '../domain/webhooks';
-import { messageDetails } from '../http/messages';
+import { messageDetails } from './message-details';
 import { memo } from '../shared/cache';
 import { config, required } from '../shared/config';
 import { logger } from '../shared/logger';
