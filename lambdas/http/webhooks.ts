@@ -90,7 +90,7 @@ export const routes = [
   route({
     method: 'POST',
     path: '/webhooks/:webhook_id/rotate-secret',
-    audit: { type: 'webhook:secret-rotated', target: ({ params }) => `webhook:${params.webhook_id}` },
+    audit: { type: 'webhook:secret:replaced', target: ({ params }) => `webhook:${params.webhook_id}` },
     handler: async ({ params }) => {
       const updated = await updateWebhook(params.webhook_id, (w) => ({ ...w, secret: newSecret() }));
       if (!updated) throw new NotFoundError(`Webhook ${params.webhook_id} not found`);
