@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { TERMINAL } from '../helpers/send';
 import { eventually, uid } from '../helpers/wait';
@@ -12,7 +13,11 @@ import { startRecorder, type Recorded, type Recorder } from './providers/recorde
 let s: TestStack;
 let hook: Recorder;
 beforeAll(async () => {
-  s = await startTestStack({ env: { CACHE_TTL_MS: '0', WEBHOOK_RETRY_BASE_SECONDS: '1', WEBHOOK_DISABLE_AFTER_FAILURES: '4', WEBHOOK_MAX_ATTEMPTS: '6' } });
+  s = await startTestStack({
+    env: { CACHE_TTL_MS: '0', WEBHOOK_RETRY_BASE_SECONDS: '1', WEBHOOK_DISABLE_AFTER_FAILURES: '5', WEBHOOK_MAX_ATTEMPTS: '3' },
+    // A failing last attempt is received again after this, then dead-lettered (maxReceiveCount 2).
+    visibilityTimeoutSeconds: { webhooks: 2 },
+  });
   hook = await startRecorder();
 });
 afterAll(async () => {
@@ -161,15 +166,19 @@ describe('outbound webhooks', () => {
     hook.reply((r) => (r.path === '/broken' ? { status: 500, body: 'broken' } : { status: 200, body: {} }));
     const endpoint = await createEndpoint('/broken');
     try {
-      await sendInbox();
+      // Two messages: their events' attempts (three each, and SQS's one more) make a streak of five.
+      await Promise.all([sendInbox(), sendInbox()]);
       const disabled = await eventually(
         async () => (await s.http('GET', `/webhooks/${endpoint.id}`)).json,
         (w) => w.enabled === false,
         30_000,
       );
-      expect(disabled).toMatchObject({ enabled: false, consecutive_failures: 4, disabled_reason: expect.stringContaining('4 consecutive failed deliveries') });
+      expect(disabled).toMatchObject({ enabled: false, disabled_reason: expect.stringContaining('5 consecutive failed deliveries') });
+      // A POST already in flight when the fifth failure disabled it may still count.
+      expect(disabled.consecutive_failures).toBeGreaterThanOrEqual(5);
+      await new Promise((r) => setTimeout(r, 1000));
       const tried = hook.requests.filter((r) => r.path === '/broken').length;
-      expect(tried).toBe(4);
+      expect(tried).toBe((await s.http('GET', `/webhooks/${endpoint.id}`)).json.consecutive_failures);
       // Disabled: new changes are not sent to it, and its queued retries are dropped.
       await terminal(await sendInbox());
       await new Promise((r) => setTimeout(r, 3000));
@@ -189,6 +198,42 @@ describe('outbound webhooks', () => {
           ),
         (es) => es.length > 0,
       );
+    } finally {
+      await s.http('DELETE', `/webhooks/${endpoint.id}`);
+    }
+  });
+});
+
+describe('an event that keeps failing', () => {
+  it('is tried WEBHOOK_MAX_ATTEMPTS times, once more by SQS, then dead-lettered', async () => {
+    hook.reply((r) => (r.path === '/dead' ? { status: 500, body: 'no' } : { status: 200, body: {} }));
+    const endpoint = await createEndpoint('/dead');
+    try {
+      const messageId = await sendInbox(60_000);
+      await eventually(
+        () => s.client.messages.retrieve(messageId),
+        (m) => m.status === 'DELAYED',
+      );
+      await s.client.messages.cancel(messageId);
+      const dead = await eventually(
+        async () => {
+          const out = await s.sqs.send(new ReceiveMessageCommand({ QueueUrl: s.queues.webhooks.dlqUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }));
+          return (out.Messages ?? []).map((m) => JSON.parse(m.Body!) as { endpointId: string; attempt: number; body: string });
+        },
+        (ms) => ms.some((m) => m.endpointId === endpoint.id),
+        40_000,
+      );
+      const mine = dead.filter((m) => m.endpointId === endpoint.id);
+      expect(mine).toHaveLength(1);
+      expect(mine[0].attempt).toBe(3);
+      expect((JSON.parse(mine[0].body) as Event).data).toMatchObject({ id: messageId, status: 'CANCELED' });
+      expect(
+        eventsOf(
+          messageId,
+          hook.requests.filter((r) => r.path === '/dead'),
+        ),
+      ).toHaveLength(4);
+      expect((await s.http('GET', `/webhooks/${endpoint.id}`)).json).toMatchObject({ enabled: true, consecutive_failures: 4 });
     } finally {
       await s.http('DELETE', `/webhooks/${endpoint.id}`);
     }
