@@ -239,7 +239,10 @@ it('refuses bad usage with exit 2, and reports a missing stack or unreachable AW
   try {
     const env = { ...aws, AWS_ENDPOINT_URL_CLOUDFORMATION: `http://127.0.0.1:${(cfn.address() as AddressInfo).port}` };
     const old = await dlq(['list', '--stack', 'Old'], env);
-    expect([old.code, old.stderr.trim()]).toEqual([1, 'stack Old has no output DeliveryQueueUrl, DeliveryDlqUrl (deploy the current lib/stack.ts)']);
+    expect([old.code, old.stderr.trim()]).toEqual([
+      1,
+      'stack Old has no output DeliveryQueueUrl, DeliveryDlqUrl, WebhooksQueueUrl, WebhooksDlqUrl (deploy the current lib/stack.ts)',
+    ]);
     const unknown = await dlq(['redrive', '--stack', 'Nope'], env);
     expect([unknown.code, unknown.stderr.trim()]).toEqual([1, 'cannot read the outputs of stack Nope: Stack with id Nope does not exist']);
     // The fan-out outputs are enough for the fan-out queue, and are the URLs the script calls (the
