@@ -27,6 +27,7 @@ export const deployOptionsSchema = z.object({
   /** Most concurrent invocations each queue's event source starts (at least 2, AWS's minimum). */
   fanoutMaxConcurrency: int(2, 1000).default(QUEUES.fanout.maxConcurrency),
   deliveryMaxConcurrency: int(2, 1000).default(QUEUES.delivery.maxConcurrency),
+  webhooksMaxConcurrency: int(2, 1000).default(QUEUES.webhooks.maxConcurrency),
   /** Days every log group (functions, API access logs) keeps its logs. */
   logRetentionDays: z.coerce
     .number()

@@ -110,6 +110,7 @@ export class NotificationsStack extends Stack {
     this.queues = {
       fanout: new WorkQueue(this, 'Fanout', QUEUES.fanout),
       delivery: new WorkQueue(this, 'Delivery', QUEUES.delivery),
+      webhooks: new WorkQueue(this, 'Webhooks', QUEUES.webhooks),
     };
     this.api = this.addApi(o, common, settings);
     this.addQueueWorkers(o, common);
@@ -143,7 +144,11 @@ export class NotificationsStack extends Stack {
 
   /** The fan-out and delivery workers, each fed by its queue. */
   private addQueueWorkers(o: DeployOptions, common: FunctionCommon): void {
-    const maxConcurrency: Record<QueueName, number> = { fanout: o.fanoutMaxConcurrency, delivery: o.deliveryMaxConcurrency };
+    const maxConcurrency: Record<QueueName, number> = {
+      fanout: o.fanoutMaxConcurrency,
+      delivery: o.deliveryMaxConcurrency,
+      webhooks: o.webhooksMaxConcurrency,
+    };
     for (const [name, spec] of Object.entries(QUEUES) as [QueueName, (typeof QUEUES)[QueueName]][]) {
       const worker = new AppFunction(this, functionIds.worker(spec.worker), {
         ...common,

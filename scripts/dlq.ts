@@ -1,5 +1,5 @@
 /**
- * Dead-letter queues: `npm run dlq -- list | redrive [--queue fanout|delivery] [--max N] [--stack <name>]`.
+ * Dead-letter queues: `npm run dlq -- list | redrive [--queue fanout|delivery|webhooks] [--max N] [--stack <name>]`.
  *
  * Against the running `npm start` by default (it leaves its queues in .local/stack.json; the
  * LOCAL_STACK_FILE variable points elsewhere), or a deployed stack with `--stack <CloudFormation
@@ -29,8 +29,8 @@ import type { QueueName } from '../lambdas/shared/topology';
 
 type Queues = Partial<Record<QueueName, { url: string; dlqUrl: string }>>;
 
-const usage = 'usage: npm run dlq -- list | redrive [--queue fanout|delivery] [--max N] [--stack <CloudFormation stack name>]';
-const NAMES: QueueName[] = ['fanout', 'delivery'];
+const usage = 'usage: npm run dlq -- list | redrive [--queue fanout|delivery|webhooks] [--max N] [--stack <CloudFormation stack name>]';
+const NAMES: QueueName[] = ['fanout', 'delivery', 'webhooks'];
 
 /** A failure to report in one line, without a stack trace. */
 class Plain extends Error {}

@@ -18,6 +18,8 @@ import {
 import { now as clockNow } from '../shared/clock';
 import { packCursor, unpackCursor } from '../shared/cursor';
 import { changed, retryOnConflict } from '../store/conditional';
+import { announceMessages } from '../services/webhook-events';
+import { messageDetails } from '../services/message-details';
 
 const csv = z
   .string()
@@ -47,27 +49,8 @@ const listQuery = z.object({
 });
 type ListQuery = z.infer<typeof listQuery>;
 
-/** Courier's MessageDetails, plus the channel and tenant that served the message. */
-export function messageDetails(m: MessageRecord) {
-  return {
-    id: m.id,
-    status: m.status,
-    enqueued: m.enqueued,
-    event: m.event,
-    notification: m.notification,
-    recipient: m.recipient,
-    ...(m.sent !== undefined ? { sent: m.sent } : {}),
-    ...(m.delivered !== undefined ? { delivered: m.delivered } : {}),
-    ...(m.error ? { error: m.error } : {}),
-    reason: m.reason ?? null,
-    ...(m.channel ? { channel: m.channel } : {}),
-    ...(m.provider ? { providers: [{ channel: { key: m.channel }, provider: m.provider, reference: m.providerMessageId ?? null }] } : {}),
-    ...(m.tenantId ? { tenant_id: m.tenantId } : {}),
-    ...(m.listId ? { list_id: m.listId } : {}),
-    tags: m.tags,
-    ...(m.traceId ? { trace_id: m.traceId } : {}),
-  };
-}
+/** Courier's MessageDetails (lambdas/services/message-details.ts; the outbound webhooks send it too). */
+export { messageDetails };
 
 function matches(m: MessageRecord, q: ListQuery, after: number | undefined): boolean {
   if (after !== undefined && m.enqueued <= after) return false;
@@ -209,6 +192,7 @@ async function cancel(messageId: string): Promise<Reply> {
       }
       const canceled: MessageRecord = { ...m, status: 'CANCELED', history: [...m.history, { ts: clockNow(), type: 'CANCELED' }] };
       if (!(await writeMessage(canceled, stored.expected))) throw changed(`Message ${messageId}`);
+      await announceMessages([canceled]);
       return ok(messageDetails(canceled));
     },
     { attempts: CANCEL_ATTEMPTS },

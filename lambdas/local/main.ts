@@ -62,6 +62,7 @@ async function main() {
       queues: {
         fanout: { url: queues.fanout.url, dlqUrl: queues.fanout.dlqUrl },
         delivery: { url: queues.delivery.url, dlqUrl: queues.delivery.dlqUrl },
+        webhooks: { url: queues.webhooks.url, dlqUrl: queues.webhooks.dlqUrl },
       },
     };
     writeFileSync(LOCAL_STACK_FILE, JSON.stringify(stackFile) + '\n');

@@ -16,6 +16,15 @@ export const configSchema = z.object({
   SQS_ENDPOINT: z.url().optional(),
   FANOUT_QUEUE_URL: z.url().optional(),
   DELIVERY_QUEUE_URL: z.url().optional(),
+  WEBHOOKS_QUEUE_URL: z.url().optional(),
+  /** Outbound webhooks (README "Outbound webhooks"): delivery attempts of one event to one endpoint before it goes to the DLQ. */
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(8),
+  /** Seconds before an event's first retry; each later retry waits twice as long (at most 900). */
+  WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().int().min(0).max(900).default(10),
+  /** Consecutive failed deliveries after which an endpoint is disabled (0: never); a PUT re-enables it. */
+  WEBHOOK_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(0).default(100),
+  /** Timeout of one delivery POST, in ms. */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().max(25_000).default(10_000),
   /** Largest request body accepted, in bytes; larger bodies get 413. */
   MAX_BODY_BYTES: z.coerce
     .number()

@@ -3,7 +3,7 @@
  * (lambdas/local/), so the two can never disagree about queues, batches or routes.
  */
 
-export type QueueName = 'fanout' | 'delivery';
+export type QueueName = 'fanout' | 'delivery' | 'webhooks';
 
 /** The item-level DynamoDB actions a function may be granted on the table and its indexes. */
 export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchWriteItem' | 'ConditionCheckItem';
@@ -58,8 +58,23 @@ export const QUEUES = {
     maxReceiveCount: 8,
     memoryMB: 512,
     maxConcurrency: 10,
-    sendsTo: ['delivery', 'fanout'],
+    sendsTo: ['delivery', 'fanout', 'webhooks'],
     table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'],
+  },
+  /**
+   * Outbound webhook events, one endpoint each (lambdas/workers/webhooks-out.ts): a failed POST is
+   * re-enqueued with backoff (sendsTo itself); the last attempt's failure is retried once more by
+   * SQS and then dead-lettered. It reads the endpoint (GetItem) and counts its failures (UpdateItem).
+   */
+  webhooks: {
+    worker: 'webhooks-out',
+    batchSize: 10,
+    timeoutSeconds: 30,
+    maxReceiveCount: 2,
+    memoryMB: 256,
+    maxConcurrency: 5,
+    sendsTo: ['webhooks'],
+    table: ['GetItem', 'UpdateItem'],
   },
 } as const satisfies Record<QueueName, QueueSpec>;
 
@@ -126,11 +141,14 @@ export const API_GROUPS: ApiGroup[] = [
   {
     module: 'send',
     segments: ['send'],
-    queues: ['fanout', 'delivery'],
+    queues: ['fanout', 'delivery', 'webhooks'],
     table: withApiKey('Query', 'BatchGetItem', 'BatchWriteItem'),
     delivers: true,
   },
-  { module: 'messages', segments: ['messages', 'requests'], table: withApiKey('Query', 'BatchGetItem') },
+  /** A cancel announces the message's new status to the outbound webhooks (their list: Query). */
+  { module: 'messages', segments: ['messages', 'requests'], queues: ['webhooks'], table: withApiKey('Query', 'BatchGetItem') },
+  /** Outbound webhook endpoints (workspace documents: GetItem, UpdateItem, DeleteItem; listed with Query). */
+  { module: 'webhooks', segments: ['webhooks'], table: withApiKey('Query'), audits: 'all' },
   { module: 'bulk', segments: ['bulk'], queues: ['fanout'], table: withApiKey('Query', 'BatchWriteItem') },
   /** Also makes the token signing secret on first use (PutItem) when USER_TOKEN_SECRET is unset. */
   { module: 'auth', segments: ['auth'], table: withApiKey(), signsTokens: true },

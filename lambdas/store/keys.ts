@@ -229,7 +229,7 @@ export const OPEN_SHARDS = 16;
 /** The open-marker shard of a request, in 0..OPEN_SHARDS-1. */
 export const openShardOf = (requestId: string): number => shardOf(requestId) % OPEN_SHARDS;
 
-export type DocumentKind = 'TOPIC' | 'BRAND' | 'NOTIFICATION' | 'PROVIDER' | 'ROUTING_STRATEGY';
+export type DocumentKind = 'TOPIC' | 'BRAND' | 'NOTIFICATION' | 'PROVIDER' | 'ROUTING_STRATEGY' | 'WEBHOOK';
 
 /** A stable shard in 0..15 from the id (FNV-1a), for write-spread collections. */
 export const PROFILE_SHARDS = 16;

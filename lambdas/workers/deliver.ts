@@ -49,6 +49,7 @@ import { inboxEngagement } from '../store/inbox';
 import { resolveRecipient, type Resolution } from '../services/resolve';
 import { everyPage } from '../store/pages';
 import { limiter } from '../shared/pool';
+import { announceMessages } from '../services/webhook-events';
 
 /** A job whose recipients keep failing unexpectedly is retried this many times, then they end UNDELIVERABLE. */
 const MAX_JOB_ATTEMPTS = 5;
@@ -88,6 +89,9 @@ interface JobRun {
   batches: Map<string, JobBatch>;
   /** Recipients to continue later, by the delay (seconds) of the job that takes them up. */
   later: Map<number, DeliveryRecipient[]>;
+  /** Each message's status as last read or saved, and the records saved with a new one: announced to outbound webhooks after the run. */
+  statuses: Map<string, MessageStatus | undefined>;
+  changes: MessageRecord[];
 }
 
 /** The job record batch of a message in a job record's slot (slotMessageId), else undefined. */
@@ -569,7 +573,10 @@ async function save(next: MessageRecord, expected: Expected, run: JobRun): Promi
     // An inline single send's request is stored by its first write, with this record when that
     // costs no more (D14); a record item, if one is still needed, is written as any first one.
     delete run.inline!.storeRequest;
-    if (await storeRequest(next)) return 'absent';
+    if (await storeRequest(next)) {
+      noteStatus(run, next);
+      return 'absent';
+    }
   }
   const inJob = batchOf(run, next.requestId, next.id);
   const write = (record: MessageRecord) => (inJob ? inJob.batch.write(record, inJob.slot, expected) : writeMessage(record, expected));
@@ -581,7 +588,15 @@ async function save(next: MessageRecord, expected: Expected, run: JobRun): Promi
     written = await write(compactRecord(next));
   }
   if (!written) throw changed(`Message ${next.id}`);
+  noteStatus(run, next);
   return written;
+}
+
+/** A saved record whose status differs from the one last seen is a change for the outbound webhooks. */
+function noteStatus(run: JobRun, saved: MessageRecord): void {
+  if (run.statuses.has(saved.id) && run.statuses.get(saved.id) === saved.status) return;
+  run.statuses.set(saved.id, saved.status);
+  run.changes.push(saved);
 }
 
 const finish = (
@@ -663,6 +678,7 @@ async function deliverFrom(
   const now = clock();
   const expected = stored?.expected ?? 'absent';
   let record = stored?.record ?? freshRecord(req, r, now);
+  if (stored || !run.statuses.has(record.id)) run.statuses.set(record.id, stored?.record.status);
   if (TERMINAL.has(record.status)) return;
 
   if (req.expiresAt !== undefined && now >= req.expiresAt) {
@@ -981,14 +997,15 @@ function conclude(record: MessageRecord, unreachable: Target[], unknown: string[
 }
 
 /** Ends a recipient that could not be processed after every retry, so no message stays unfinished. */
-async function giveUp(req: RequestRecord, r: DeliveryRecipient, error: string): Promise<void> {
-  await retryOnConflict(
+async function giveUp(req: RequestRecord, r: DeliveryRecipient, error: string): Promise<MessageRecord | undefined> {
+  return retryOnConflict(
     async () => {
       const stored = await getMessage(req.requestId, suffixOf(r.messageId));
       const record = stored?.record ?? freshRecord(req, r, clock());
       if (TERMINAL.has(record.status)) return;
       const final = finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error }, { type: 'UNDELIVERABLE', reason: 'FAILED', error });
       if (!(await writeMessage(final, stored?.expected ?? 'absent'))) throw changed(`Message ${r.messageId}`);
+      return final;
     },
     { attempts: 5 },
   );
@@ -1017,7 +1034,14 @@ export async function deliverJob(job: DeliveryJob, inline?: InlineRun): Promise<
   const failed: DeliveryRecipient[] = [];
   const busy: DeliveryRecipient[] = [];
   const handedOff: DeliveryRecipient[] = [];
-  const run: JobRun = { inboxed: new Set(), batches: new Map(), later: new Map(), ...(inline ? { inline: { ...inline } } : {}) };
+  const run: JobRun = {
+    inboxed: new Set(),
+    batches: new Map(),
+    later: new Map(),
+    statuses: new Map(),
+    changes: [],
+    ...(inline ? { inline: { ...inline } } : {}),
+  };
   const queue = [...job.recipients];
   await Promise.all(
     Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
@@ -1036,6 +1060,7 @@ export async function deliverJob(job: DeliveryJob, inline?: InlineRun): Promise<
       }
     }),
   );
+  await announceMessages(run.changes);
   for (const [delay, recipients] of run.later) {
     const jobs = Array.from({ length: Math.ceil(recipients.length / RECIPIENTS_PER_JOB) }, (_, i) =>
       recipients.slice(i * RECIPIENTS_PER_JOB, (i + 1) * RECIPIENTS_PER_JOB),
@@ -1060,7 +1085,8 @@ export async function deliverJob(job: DeliveryJob, inline?: InlineRun): Promise<
   if (!failed.length) return;
   const attempt = (job.attempt ?? 0) + 1;
   if (attempt >= MAX_JOB_ATTEMPTS) {
-    await Promise.all(failed.map((r) => giveUp(req, r, 'delivery kept failing; see the worker logs')));
+    const ended = await Promise.all(failed.map((r) => giveUp(req, r, 'delivery kept failing; see the worker logs')));
+    await announceMessages(ended.filter((m) => m !== undefined));
     return;
   }
   const now = clock();

@@ -53,7 +53,17 @@ describe('deploy options: defaults', () => {
 
   it('outputs the API URL, table, queue and dead-letter queue URLs, and the alarm topic', () => {
     const outputs = Object.keys(template.toJSON().Outputs as object);
-    expect(outputs.sort()).toEqual(['AlarmTopicArn', 'ApiUrl', 'DeliveryDlqUrl', 'DeliveryQueueUrl', 'FanoutDlqUrl', 'FanoutQueueUrl', 'TableName']);
+    expect(outputs.sort()).toEqual([
+      'AlarmTopicArn',
+      'ApiUrl',
+      'DeliveryDlqUrl',
+      'DeliveryQueueUrl',
+      'FanoutDlqUrl',
+      'FanoutQueueUrl',
+      'TableName',
+      'WebhooksDlqUrl',
+      'WebhooksQueueUrl',
+    ]);
   });
 });
 
@@ -76,8 +86,9 @@ describe('alarms', () => {
     expect(byMetric('ApproximateNumberOfMessagesVisible').map((a) => [a.Threshold, a.Statistic])).toEqual([
       [1, 'Maximum'],
       [1, 'Maximum'],
+      [1, 'Maximum'],
     ]);
-    expect(byMetric('ApproximateAgeOfOldestMessage').map((a) => a.Threshold)).toEqual([1800, 1800]);
+    expect(byMetric('ApproximateAgeOfOldestMessage').map((a) => a.Threshold)).toEqual([1800, 1800, 1800]);
     expect(byMetric('Errors')).toHaveLength(Object.keys(QUEUES).length + SCHEDULED.length);
   });
 
@@ -87,7 +98,7 @@ describe('alarms', () => {
       .map((a) => ({ expr: a.Metrics.find((m: { Expression?: string }) => m.Expression).Expression, threshold: a.Threshold }));
     expect(math).toEqual(
       expect.arrayContaining([
-        { expr: 't0 + t1 + t2', threshold: 1 },
+        { expr: 't0 + t1 + t2 + t3', threshold: 1 },
         { expr: 'IF(requests >= 10, 100 * errors / requests, 0)', threshold: 5 },
       ]),
     );

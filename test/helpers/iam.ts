@@ -21,6 +21,7 @@ export function describeStack(stack: NotificationsStack, template: CfnTemplate):
     queues: {
       fanout: { queue: id(stack.queues.fanout.queue), dlq: id(stack.queues.fanout.dlq) },
       delivery: { queue: id(stack.queues.delivery.queue), dlq: id(stack.queues.delivery.dlq) },
+      webhooks: { queue: id(stack.queues.webhooks.queue), dlq: id(stack.queues.webhooks.dlq) },
     },
     functions: Object.fromEntries(Object.entries(stack.functions).map(([name, f]) => [name, id(f.fn)])),
   };

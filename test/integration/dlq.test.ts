@@ -110,7 +110,11 @@ it('lists dead-lettered jobs without hiding them, redrives exactly --max, then t
     dynamodbEndpoint: process.env.TEST_DYNAMODB_ENDPOINT!,
     tableName: shared.tableName,
     sqsEndpoint: process.env.TEST_SQS_ENDPOINT!,
-    queues: { fanout: { url: q.fanout.url, dlqUrl: q.fanout.dlqUrl }, delivery: { url: q.delivery.url, dlqUrl: q.delivery.dlqUrl } },
+    queues: {
+      fanout: { url: q.fanout.url, dlqUrl: q.fanout.dlqUrl },
+      delivery: { url: q.delivery.url, dlqUrl: q.delivery.dlqUrl },
+      webhooks: { url: q.webhooks.url, dlqUrl: q.webhooks.dlqUrl },
+    },
   };
   writeFileSync(stackFile, JSON.stringify(file));
   const content = { title: 'Back from the DLQ', body: 'redriven' };
@@ -125,7 +129,10 @@ it('lists dead-lettered jobs without hiding them, redrives exactly --max, then t
   expect(group.status).toBe(202);
 
   // What SQS would have dead-lettered: the single sends' delivery jobs and the group send's fan-out job.
-  const dead: Record<QueueName, Message[]> = { delivery: await take(q.delivery.url, users.length), fanout: await take(q.fanout.url, 1) };
+  const dead: Pick<Record<QueueName, Message[]>, 'delivery' | 'fanout'> = {
+    delivery: await take(q.delivery.url, users.length),
+    fanout: await take(q.fanout.url, 1),
+  };
   for (const name of ['delivery', 'fanout'] as const) {
     for (const m of dead[name]) await s.sqs.send(new SendMessageCommand({ QueueUrl: q[name].dlqUrl, MessageBody: m.Body, MessageAttributes: ATTRIBUTE }));
   }
@@ -232,7 +239,10 @@ it('refuses bad usage with exit 2, and reports a missing stack or unreachable AW
   try {
     const env = { ...aws, AWS_ENDPOINT_URL_CLOUDFORMATION: `http://127.0.0.1:${(cfn.address() as AddressInfo).port}` };
     const old = await dlq(['list', '--stack', 'Old'], env);
-    expect([old.code, old.stderr.trim()]).toEqual([1, 'stack Old has no output DeliveryQueueUrl, DeliveryDlqUrl (deploy the current lib/stack.ts)']);
+    expect([old.code, old.stderr.trim()]).toEqual([
+      1,
+      'stack Old has no output DeliveryQueueUrl, DeliveryDlqUrl, WebhooksQueueUrl, WebhooksDlqUrl (deploy the current lib/stack.ts)',
+    ]);
     const unknown = await dlq(['redrive', '--stack', 'Nope'], env);
     expect([unknown.code, unknown.stderr.trim()]).toEqual([1, 'cannot read the outputs of stack Nope: Stack with id Nope does not exist']);
     // The fan-out outputs are enough for the fan-out queue, and are the URLs the script calls (the
