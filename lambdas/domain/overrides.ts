@@ -262,6 +262,8 @@ const snsBody = z.strictObject({
   MessageAttributes: z.record(z.string().max(256), z.strictObject({ DataType: z.enum(['String', 'Number']), StringValue: z.string().max(256) })).nullish(),
 });
 const httpOverride = z.strictObject({ body: json.nullish(), headers: httpHeaders.nullish(), query: query.nullish() });
+/** Mailgun's body is form fields: each a string, or a list of strings for a repeated field. */
+const mailgunOverride = httpOverride.extend({ body: z.record(z.string().min(1).max(200), z.union([z.string(), z.array(z.string()).max(1000)])).nullish() });
 
 /**
  * Per provider key, what its `override` may hold (the README's send section lists them):
@@ -271,6 +273,8 @@ const httpOverride = z.strictObject({ body: json.nullish(), headers: httpHeaders
  * - sns: `body` (Message, MessageAttributes merged into Publish), `config.region`;
  * - firebase-fcm, slack, msteams: `body` (deep-merged into the JSON the API receives: FCM's
  *   `message`, Slack's chat.postMessage arguments, the Teams activity), `headers`, `query`;
+ * - sendgrid, postmark, resend, sparkpost, mailjet: `body` (deep-merged into the JSON the API
+ *   receives), `headers`, `query`; mailgun: the same, its `body` form fields (strings or lists).
  * - webhook: `body` (deep-merged into the JSON payload, which is signed after), `headers`, `query`,
  *   `url`, `method`;
  * - local-capture: `body`, deep-merged into the captured content;
@@ -287,6 +291,12 @@ export const PROVIDER_OVERRIDES: Record<string, z.ZodType> = {
   msteams: httpOverride,
   pagerduty: httpOverride,
   discord: httpOverride,
+  sendgrid: httpOverride,
+  mailgun: mailgunOverride,
+  postmark: httpOverride,
+  resend: httpOverride,
+  sparkpost: httpOverride,
+  mailjet: httpOverride,
   webhook: httpOverride.extend({
     url: z
       .url({ protocol: /^https?$/ })

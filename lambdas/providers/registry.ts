@@ -6,18 +6,30 @@ import { DiscordAdapter } from './discord';
 import { FcmAdapter } from './fcm';
 import { InboxAdapter } from './inbox';
 import { LocalCaptureAdapter } from './local-capture';
+import { MailgunAdapter } from './mailgun';
+import { MailjetAdapter } from './mailjet';
 import { MsTeamsAdapter } from './msteams';
 import { PagerDutyAdapter } from './pagerduty';
 import type { ProviderAdapter } from './port';
+import { PostmarkAdapter } from './postmark';
+import { ResendAdapter } from './resend';
+import { SendgridAdapter } from './sendgrid';
 import { SesAdapter } from './ses';
 import { SlackAdapter } from './slack';
 import { SmtpAdapter } from './smtp';
 import { SnsAdapter } from './sns';
+import { SparkpostAdapter } from './sparkpost';
 import { WebhookAdapter } from './webhook';
 
 const ADAPTERS: Record<string, () => ProviderAdapter> = {
   smtp: () => new SmtpAdapter(),
   ses: () => new SesAdapter(),
+  sendgrid: () => new SendgridAdapter(),
+  mailgun: () => new MailgunAdapter(),
+  postmark: () => new PostmarkAdapter(),
+  resend: () => new ResendAdapter(),
+  sparkpost: () => new SparkpostAdapter(),
+  mailjet: () => new MailjetAdapter(),
   sns: () => new SnsAdapter(),
   'firebase-fcm': () => new FcmAdapter(),
   slack: () => new SlackAdapter(),
