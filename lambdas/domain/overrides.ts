@@ -262,6 +262,8 @@ const snsBody = z.strictObject({
   MessageAttributes: z.record(z.string().max(256), z.strictObject({ DataType: z.enum(['String', 'Number']), StringValue: z.string().max(256) })).nullish(),
 });
 const httpOverride = z.strictObject({ body: json.nullish(), headers: httpHeaders.nullish(), query: query.nullish() });
+/** Mailgun's body is form fields: each a string, or a list of strings for a repeated field. */
+const mailgunOverride = httpOverride.extend({ body: z.record(z.string().min(1).max(200), z.union([z.string(), z.array(z.string()).max(1000)])).nullish() });
 
 /**
  * Per provider key, what its `override` may hold (the README's send section lists them):
@@ -275,6 +277,8 @@ const httpOverride = z.strictObject({ body: json.nullish(), headers: httpHeaders
  *   Twilio's form fields, the others' JSON), `headers`, `query`;
  * - apn, expo, onesignal: `body` (deep-merged into the APNs payload, each Expo message, the
  *   OneSignal notification), `headers` (APNs: apns-collapse-id, apns-priority, ...), `query`;
+ * - sendgrid, postmark, resend, sparkpost, mailjet: `body` (deep-merged into the JSON the API
+ *   receives), `headers`, `query`; mailgun: the same, its `body` form fields (strings or lists).
  * - webhook: `body` (deep-merged into the JSON payload, which is signed after), `headers`, `query`,
  *   `url`, `method`;
  * - local-capture: `body`, deep-merged into the captured content;
@@ -299,6 +303,12 @@ export const PROVIDER_OVERRIDES: Record<string, z.ZodType> = {
   apn: httpOverride,
   expo: httpOverride,
   onesignal: httpOverride,
+  sendgrid: httpOverride,
+  mailgun: mailgunOverride,
+  postmark: httpOverride,
+  resend: httpOverride,
+  sparkpost: httpOverride,
+  mailjet: httpOverride,
   webhook: httpOverride.extend({
     url: z
       .url({ protocol: /^https?$/ })

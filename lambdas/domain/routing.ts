@@ -42,6 +42,8 @@ export const PROVIDER_CHANNELS: Record<string, Channel> = {
   mailgun: 'email',
   postmark: 'email',
   resend: 'email',
+  sparkpost: 'email',
+  mailjet: 'email',
   twilio: 'sms',
   vonage: 'sms',
   messagebird: 'sms',

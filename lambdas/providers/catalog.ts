@@ -172,6 +172,48 @@ export const onesignalSettings = z.object({
   api_key: z.string().min(1).describe("The app's REST API key; sent as `Authorization: Key <api_key>`."),
   api_url: baseUrl.optional().describe('The OneSignal API; unset: https://api.onesignal.com.'),
 });
+/** The email HTTP APIs (issue 16): a key, the default sender, and `api_url` for a regional endpoint or a test double. */
+const apiUrl = (unset: string) => baseUrl.optional().describe(`The API's base URL; unset: ${unset}.`);
+export const sendgridSettings = z.object({
+  api_key: z.string().min(1).describe('A SendGrid API key with Mail Send access; sent as `Authorization: Bearer`.'),
+  from: email.describe('The default sender (a verified sender or an authenticated domain); channels.email.override.from wins.'),
+  api_url: apiUrl('https://api.sendgrid.com (EU subusers: https://api.eu.sendgrid.com)'),
+});
+export const mailgunSettings = z.object({
+  api_key: z.string().min(1).describe('A Mailgun API key (or a domain sending key); sent as Basic auth, user `api`.'),
+  domain: z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(/^[A-Za-z0-9.-]+$/, 'must be a domain name')
+    .describe('The sending domain (`/v3/<domain>/messages`).'),
+  from: email.describe('The default sender; channels.email.override.from wins.'),
+  region: z.enum(['us', 'eu']).default('us').describe('us: https://api.mailgun.net; eu: https://api.eu.mailgun.net.'),
+  api_url: apiUrl('by region'),
+});
+export const postmarkSettings = z.object({
+  server_token: z.string().min(1).describe('The Postmark server API token; sent as `X-Postmark-Server-Token`.'),
+  from: email.describe('The default sender (a confirmed sender signature); channels.email.override.from wins.'),
+  message_stream: z.string().min(1).max(100).default('outbound').describe('The transactional message stream (`MessageStream`).'),
+  api_url: apiUrl('https://api.postmarkapp.com'),
+});
+export const resendSettings = z.object({
+  api_key: z.string().min(1).describe('A Resend API key; sent as `Authorization: Bearer`.'),
+  from: email.describe('The default sender (a verified domain); channels.email.override.from wins.'),
+  api_url: apiUrl('https://api.resend.com'),
+});
+export const sparkpostSettings = z.object({
+  api_key: z.string().min(1).describe('A SparkPost API key with Transmissions: Read/Write; sent as `Authorization`.'),
+  from: email.describe('The default sender (a verified sending domain); channels.email.override.from wins.'),
+  region: z.enum(['us', 'eu']).default('us').describe('us: https://api.sparkpost.com; eu: https://api.eu.sparkpost.com.'),
+  api_url: apiUrl('by region'),
+});
+export const mailjetSettings = z.object({
+  api_key: z.string().min(1).describe('The Mailjet API key (Basic auth user).'),
+  api_secret: z.string().min(1).describe('The Mailjet secret key (Basic auth password).'),
+  from: email.describe('The default sender (a validated sender or domain); channels.email.override.from wins.'),
+  api_url: apiUrl('https://api.mailjet.com (US: https://api.us.mailjet.com)'),
+});
 export const inboxSettings = z.object({});
 /**
  * The local stack's sms/push target (lambdas/local/capture.ts). Not in CATALOG: it is never
@@ -195,6 +237,54 @@ export const CATALOG: readonly CatalogEntry[] = [
     description: 'Email through Amazon SES in your own AWS account.',
     settings: sesSettings,
     secrets: [],
+  },
+  {
+    provider: 'sendgrid',
+    channel: 'email',
+    title: 'SendGrid',
+    description: "Email through Twilio SendGrid's v3 Mail Send API.",
+    settings: sendgridSettings,
+    secrets: ['api_key'],
+  },
+  {
+    provider: 'mailgun',
+    channel: 'email',
+    title: 'Mailgun',
+    description: "Email through Mailgun's messages API (US or EU region).",
+    settings: mailgunSettings,
+    secrets: ['api_key'],
+  },
+  {
+    provider: 'postmark',
+    channel: 'email',
+    title: 'Postmark',
+    description: "Email through Postmark's email API, on a server's message stream.",
+    settings: postmarkSettings,
+    secrets: ['server_token'],
+  },
+  {
+    provider: 'resend',
+    channel: 'email',
+    title: 'Resend',
+    description: "Email through Resend's emails API.",
+    settings: resendSettings,
+    secrets: ['api_key'],
+  },
+  {
+    provider: 'sparkpost',
+    channel: 'email',
+    title: 'SparkPost',
+    description: "Email through SparkPost's transmissions API (US or EU).",
+    settings: sparkpostSettings,
+    secrets: ['api_key'],
+  },
+  {
+    provider: 'mailjet',
+    channel: 'email',
+    title: 'Mailjet',
+    description: "Email through Mailjet's Send API v3.1.",
+    settings: mailjetSettings,
+    secrets: ['api_key', 'api_secret'],
   },
   {
     provider: 'sns',

@@ -9,11 +9,16 @@ import { FcmAdapter } from './fcm';
 import { InboxAdapter } from './inbox';
 import { LocalCaptureAdapter } from './local-capture';
 import { MessageBirdAdapter } from './messagebird';
+import { MailgunAdapter } from './mailgun';
+import { MailjetAdapter } from './mailjet';
 import { MsTeamsAdapter } from './msteams';
 import { OneSignalAdapter } from './onesignal';
 import { PagerDutyAdapter } from './pagerduty';
 import { PlivoAdapter } from './plivo';
 import type { ProviderAdapter } from './port';
+import { PostmarkAdapter } from './postmark';
+import { ResendAdapter } from './resend';
+import { SendgridAdapter } from './sendgrid';
 import { SesAdapter } from './ses';
 import { SlackAdapter } from './slack';
 import { SmtpAdapter } from './smtp';
@@ -21,11 +26,18 @@ import { SnsAdapter } from './sns';
 import { TelnyxAdapter } from './telnyx';
 import { TwilioAdapter } from './twilio';
 import { VonageAdapter } from './vonage';
+import { SparkpostAdapter } from './sparkpost';
 import { WebhookAdapter } from './webhook';
 
 const ADAPTERS: Record<string, () => ProviderAdapter> = {
   smtp: () => new SmtpAdapter(),
   ses: () => new SesAdapter(),
+  sendgrid: () => new SendgridAdapter(),
+  mailgun: () => new MailgunAdapter(),
+  postmark: () => new PostmarkAdapter(),
+  resend: () => new ResendAdapter(),
+  sparkpost: () => new SparkpostAdapter(),
+  mailjet: () => new MailjetAdapter(),
   sns: () => new SnsAdapter(),
   twilio: () => new TwilioAdapter(),
   vonage: () => new VonageAdapter(),

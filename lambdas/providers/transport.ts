@@ -60,7 +60,8 @@ export interface HttpCall {
   url: string;
   method?: 'GET' | 'POST' | 'PUT';
   headers?: Record<string, string>;
-  body?: string;
+  /** A string is sent as UTF-8; a Buffer as it is (a multipart body with binary attachments). */
+  body?: string | Buffer;
   timeoutMs: number;
   /** Names the callee in errors, e.g. `slack`, `firebase-fcm token endpoint`. */
   what: string;

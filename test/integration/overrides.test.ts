@@ -212,7 +212,7 @@ describe('providers.<provider>.override', () => {
   });
 
   it('is refused with a 400 for a provider this stack does not have, or a key the provider does not honour', async () => {
-    for (const providers of [{ sendgrid: { override: { body: {} } } }, { ses: { override: { headers: { 'X-A': '1' } } } }]) {
+    for (const providers of [{ 'carrier-pigeon': { override: { body: {} } } }, { ses: { override: { headers: { 'X-A': '1' } } } }]) {
       const err = await s.client.send.message({ message: email({ to: { email: 'a@example.test' }, providers }) as never }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(BadRequestError);
       expect((err as BadRequestError).message).toContain(`providers.${Object.keys(providers)[0]}.override`);

@@ -52,8 +52,12 @@ describe('a send with overrides', () => {
       { providers: { webhook: { override: { url: 'https://h.test/x', method: 'PUT', headers: { 'X-A': '1' }, query: { a: '1' }, body: { a: 1 } } } } },
     ],
     ['slack body', { providers: { slack: { override: { body: { unfurl_links: false } } } } }],
+    [
+      'email API bodies (mailgun: form fields, a list repeats one)',
+      { providers: { sendgrid: { override: { body: { categories: ['a'] } } }, mailgun: { override: { body: { 'o:tag': ['a', 'b'], 'o:testmode': 'yes' } } } } },
+    ],
     ['provider timeouts', { providers: { ses: { timeouts: 5000 } } }],
-    ['an entry for a provider this stack lacks, without an override', { providers: { sendgrid: { timeouts: 100 } } }],
+    ['an entry for a provider this stack lacks, without an override', { providers: { 'carrier-pigeon': { timeouts: 100 } } }],
   ])('accepts %s', (_, extra) => {
     expect(paths(extra)).toEqual([]);
   });
@@ -93,8 +97,13 @@ describe('a send with overrides', () => {
     ['unknown channel metadata', { channels: { email: { metadata: { tags: ['x'] } } } }, 'channels.email.metadata: Unrecognized key: "tags"'],
     [
       'an override for a provider this stack lacks',
-      { providers: { sendgrid: { override: { body: {} } } } },
-      'providers.sendgrid.override: this stack has no provider "sendgrid"',
+      { providers: { 'carrier-pigeon': { override: { body: {} } } } },
+      'providers.carrier-pigeon.override: this stack has no provider "carrier-pigeon"',
+    ],
+    [
+      'a mailgun form field that is not a string',
+      { providers: { mailgun: { override: { body: { 'o:tag': 5 } } } } },
+      'providers.mailgun.override.body.o:tag: Invalid input',
     ],
     [
       'a key the provider does not honour',
@@ -179,7 +188,7 @@ describe('providerOverride', () => {
   });
 
   it('throws for a provider with no override', () => {
-    expect(() => providerOverride('sendgrid', { body: {} })).toThrow('providers.sendgrid.override is invalid');
+    expect(() => providerOverride('carrier-pigeon', { body: {} })).toThrow('providers.carrier-pigeon.override is invalid');
   });
 });
 
