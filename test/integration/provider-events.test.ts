@@ -6,9 +6,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mailgunSignature, snsStringToSign, twilioSignature, vonageSignature, type SnsMessage } from '../../lambdas/domain/provider-events';
+import { aUser, via } from '../helpers/builders';
 import { sendAndWait } from '../helpers/send';
 import { startTestStack, type TestStack } from '../helpers/stack';
-import { uid } from '../helpers/wait';
+import { eventually, uid } from '../helpers/wait';
+import { startRecorder, type Recorder } from './providers/recorder';
 
 /**
  * Provider webhooks of delivery and engagement events (issue 16): each vendor's signed request with
@@ -36,6 +38,7 @@ const snsCert = readFileSync(join(dir, 'cert.pem'), 'utf8');
 
 let s: TestStack;
 let server: Server;
+let sesApi: Recorder;
 let origin: string;
 const served: string[] = [];
 beforeAll(async () => {
@@ -47,8 +50,13 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  sesApi = await startRecorder();
+  sesApi.reply(() => ({ status: 200, body: { MessageId: uid('ses') } }));
   s = await startTestStack({
     env: {
+      SES_ENDPOINT: sesApi.url,
+      // The SES provider configured mid-file is used by the very next send.
+      CACHE_TTL_MS: '0',
       SES_EVENTS_TOPIC_ARNS: TOPIC,
       SNS_TEST_CERT_ORIGIN: origin,
       SENDGRID_WEBHOOK_VERIFICATION_KEY: ecdsa.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
@@ -62,6 +70,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await s?.stop();
   server?.close();
+  await sesApi?.close();
 });
 
 /** A message sent by email (the local SMTP server), SENT. */
@@ -214,6 +223,46 @@ describe('SES events through SNS', () => {
       sns({ Type: 'Notification', Message: sesMessage(bounced, 'Bounce', { bounce: { bounceType: 'Permanent', bounceSubType: 'General', timestamp: at } }) }),
     );
     expect(await message(bounced)).toMatchObject({ status: 'UNDELIVERABLE', reason: 'BOUNCED', error: 'bounce: Permanent/General' });
+  });
+
+  it('an SES send carries the tag, and its reported open meets an escalation watch (no escalation to the next channel)', async () => {
+    const created = await s.http('POST', '/providers', {
+      provider: 'ses',
+      channel: 'email',
+      priority: 1,
+      settings: { from: 'hello@acme.test', region: 'us-east-1' },
+    });
+    expect(created.status).toBeLessThan(300);
+    try {
+      const userId = await aUser(s, { email: `${uid('esc')}@example.com` }, 'esc');
+      const { requestId } = await s.client.send.message({
+        message: {
+          to: { user_id: userId },
+          content: { title: 'Alert', body: 'x' },
+          routing: via('email', 'inbox'),
+          timeout: { escalation: 2500, criteria: 'viewed' },
+        } as never,
+      });
+      const sent = await eventually(
+        () => message(requestId),
+        (m) => m.sent !== undefined,
+      );
+      expect(sent.status).toBe('ROUTED');
+      const call = sesApi.requests.find((r) => r.body.includes(requestId))!;
+      expect(JSON.parse(call.body).EmailTags).toEqual([{ Name: 'courier_message_id', Value: requestId }]);
+      const open = await postSns(sns({ Type: 'Notification', Message: sesMessage(requestId, 'Open', { open: { timestamp: new Date().toISOString() } }) }));
+      expect(open.json).toMatchObject({ applied: 1 });
+      const done = await eventually(
+        () => message(requestId),
+        (m) => m.status !== 'ROUTED',
+        20_000,
+      );
+      expect(done).toMatchObject({ opened: expect.any(Number) });
+      const all = (await s.http('GET', `/messages/${requestId}/history`)).json.results as { type: string }[];
+      expect(all.map((e) => e.type)).not.toContain('ESCALATED');
+    } finally {
+      await s.http('DELETE', `/providers/${created.json.id}`);
+    }
   });
 
   it('refuses a bad signature, a certificate off SNS, an unknown topic and an old message', async () => {
