@@ -32,6 +32,8 @@ const STACK_OWNED = [
   'SQS_ENDPOINT',
   'LOCAL_SMTP_URL',
   'LOCAL_CAPTURE_URL',
+  // Tests only (an origin SNS signing certificates may come from): never deployed.
+  'SNS_TEST_CERT_ORIGIN',
 ];
 
 /** Settings that hold secrets: never in a template (and so in every function's environment). */
@@ -39,6 +41,12 @@ const SECRETS: Record<string, string> = {
   USER_TOKEN_SECRET: 'store the secret in SSM Parameter Store as a SecureString and pass its name as USER_TOKEN_SECRET_PARAMETER',
   SEGMENT_SHARED_SECRET: 'store the secret in SSM Parameter Store as a SecureString and pass its name as SEGMENT_SHARED_SECRET_PARAMETER',
   RUDDERSTACK_SHARED_SECRET: 'store the secret in SSM Parameter Store as a SecureString and pass its name as RUDDERSTACK_SHARED_SECRET_PARAMETER',
+  SENDGRID_WEBHOOK_VERIFICATION_KEY:
+    'store the secret in SSM Parameter Store as a SecureString and pass its name as SENDGRID_WEBHOOK_VERIFICATION_KEY_PARAMETER',
+  MAILGUN_WEBHOOK_SIGNING_KEY: 'store the secret in SSM Parameter Store as a SecureString and pass its name as MAILGUN_WEBHOOK_SIGNING_KEY_PARAMETER',
+  POSTMARK_WEBHOOK_CREDENTIALS: 'store the secret in SSM Parameter Store as a SecureString and pass its name as POSTMARK_WEBHOOK_CREDENTIALS_PARAMETER',
+  TWILIO_AUTH_TOKEN: 'store the secret in SSM Parameter Store as a SecureString and pass its name as TWILIO_AUTH_TOKEN_PARAMETER',
+  VONAGE_SIGNATURE_SECRET: 'store the secret in SSM Parameter Store as a SecureString and pass its name as VONAGE_SIGNATURE_SECRET_PARAMETER',
 };
 
 function checkSettings(settings: Record<string, string>): Record<string, string> {

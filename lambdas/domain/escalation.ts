@@ -55,3 +55,17 @@ export function watchOutcome(policy: EscalationPolicy, watch: { state: 'sent' | 
   if (criteriaMet(policy, watch.state, engagement)) return 'met' as const;
   return now >= watch.until ? ('escalate' as const) : ('wait' as const);
 }
+
+/**
+ * What a provider's delivery and engagement events (D19) say of a target sent through `provider`:
+ * read from the message's history events of that provider (the message's `delivered`, `opened`
+ * and `clicked` times do not say which target they are about). A click counts as `clicked`, an
+ * open as `opened`; neither is a read (`engaged` needs a click).
+ */
+export function providerEngagement(
+  history: readonly { type: string; provider?: unknown; received?: unknown }[],
+  provider: string | undefined,
+): { delivered: boolean; engagement: Engagement } {
+  const events = new Set(history.filter((e) => provider !== undefined && e.provider === provider && e.received !== undefined).map((e) => e.type));
+  return { delivered: events.has('DELIVERED'), engagement: { opened: events.has('OPENED'), clicked: events.has('CLICKED') } };
+}

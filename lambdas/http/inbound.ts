@@ -20,6 +20,7 @@ import { claimInbound, finishInbound, getInbound, type InboundRecord } from '../
 import { mergeProfile, ProfileTooLarge, touchProfile } from '../store/profiles';
 import { mappedTemplateId } from '../store/templates';
 import { createTenantIfMissing, getMembership, putMembership } from '../store/tenants';
+import { handler as providerEvents, routes as providerRoutes } from './provider-events';
 import { bodyId, jsonObject } from './schemas';
 import { acceptSend } from './send';
 
@@ -185,15 +186,16 @@ const rudderstackRoutes = [
   route({ method: 'POST', path: '/inbound/rudderstack', handler: async ({ event }) => receiveBatch('rudderstack', event.body, event) }),
 ];
 
-export const routes = [...courierRoutes, ...segmentRoutes, ...rudderstackRoutes];
+export const routes = [...courierRoutes, ...segmentRoutes, ...rudderstackRoutes, ...providerRoutes];
 
 /** The routes authenticated by a webhook's shared secret instead of an API key (the auth matrix reads it). */
-export const WEBHOOK_PATHS = ['/inbound/segment', '/inbound/rudderstack'];
+export const WEBHOOK_PATHS = ['/inbound/segment', '/inbound/rudderstack', ...new Set(providerRoutes.map((r) => r.path))];
 
 const courier = apiHandler(courierRoutes);
 const segment = apiHandler(segmentRoutes, { auth: segmentAuth });
 const rudderstack = apiHandler(rudderstackRoutes, { auth: rudderstackAuth });
 export const handler = handlerByPath((path) => {
   const p = path.replace(/\/+$/, '');
+  if (p.startsWith('/inbound/providers/')) return providerEvents;
   return p === '/inbound/segment' ? segment : p === '/inbound/rudderstack' ? rudderstack : courier;
 });

@@ -12,8 +12,8 @@ const utf8 = (data: string) => ({ Data: data, Charset: 'UTF-8' });
 
 /**
  * SESv2 SendEmail with Simple content to exactly one recipient (cc and bcc besides, when a channel
- * override sets them): subject, text and HTML bodies, attachments, the message id header and the
- * override's headers; then the provider override's `body` (SendEmail fields) merged over it.
+ * override sets them): subject, text and HTML bodies, attachments, the message id header and tag
+ * and the override's headers; then the provider override's `body` (SendEmail fields) merged over it.
  */
 export function sesInput(message: ProviderSend<'email'>, settings: SesSettings): SendEmailCommandInput {
   const to = emailRecipient(message.address, 'ses');
@@ -29,6 +29,9 @@ export function sesInput(message: ProviderSend<'email'>, settings: SesSettings):
     },
     ...(envelope.replyTo ? { ReplyToAddresses: envelope.replyTo } : {}),
     ConfigurationSetName: settings.configuration_set,
+    // Our message id as an SES message tag: SES event publishing carries it in `mail.tags`, which is how
+    // /inbound/providers/ses finds the message a Delivery, Bounce, Complaint, Open or Click is about.
+    EmailTags: [{ Name: 'courier_message_id', Value: message.messageId }],
     Content: {
       Simple: {
         Subject: utf8(subject ?? ''),

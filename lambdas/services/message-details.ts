@@ -11,6 +11,8 @@ export function messageDetails(m: MessageRecord) {
     recipient: m.recipient,
     ...(m.sent !== undefined ? { sent: m.sent } : {}),
     ...(m.delivered !== undefined ? { delivered: m.delivered } : {}),
+    ...(m.opened !== undefined ? { opened: m.opened } : {}),
+    ...(m.clicked !== undefined ? { clicked: m.clicked } : {}),
     ...(m.error ? { error: m.error } : {}),
     reason: m.reason ?? null,
     ...(m.channel ? { channel: m.channel } : {}),

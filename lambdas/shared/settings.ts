@@ -107,6 +107,59 @@ export const configSchema = z.object({
     .string()
     .regex(/^\/?[A-Za-z0-9_.\-/]{1,1011}$/, 'must be an SSM parameter name (letters, digits, _ . - /)')
     .optional(),
+  /**
+   * Provider webhooks of delivery and engagement events (lambdas/http/provider-events.ts, README
+   * "Delivery and engagement events"). Each route refuses every request until its secret is set
+   * (or its *_PARAMETER names an SSM SecureString holding it, as for Segment's).
+   * SES_EVENTS_TOPIC_ARNS: the SNS topics (comma-separated ARNs) whose notifications and
+   * subscription confirmations /inbound/providers/ses accepts.
+   */
+  SES_EVENTS_TOPIC_ARNS: z
+    .string()
+    .default('')
+    .transform((t) =>
+      t
+        .split(',')
+        .map((a) => a.trim())
+        .filter(Boolean),
+    ),
+  /**
+   * TESTS ONLY: one more origin (`http://127.0.0.1:<port>`) SNS signing certificates and
+   * SubscribeURLs may be fetched from, besides https://sns.<region>.amazonaws.com. Never set it in
+   * a deployment: whoever serves that origin could sign SES events.
+   */
+  SNS_TEST_CERT_ORIGIN: z.url().optional(),
+  /** SendGrid's Event Webhook verification key (the base64 public key SendGrid shows). */
+  SENDGRID_WEBHOOK_VERIFICATION_KEY: z.string().min(16).optional(),
+  SENDGRID_WEBHOOK_VERIFICATION_KEY_PARAMETER: z
+    .string()
+    .regex(/^\/?[A-Za-z0-9_.\-/]{1,1011}$/, 'must be an SSM parameter name (letters, digits, _ . - /)')
+    .optional(),
+  /** Mailgun's webhook signing key. */
+  MAILGUN_WEBHOOK_SIGNING_KEY: z.string().min(16).optional(),
+  MAILGUN_WEBHOOK_SIGNING_KEY_PARAMETER: z
+    .string()
+    .regex(/^\/?[A-Za-z0-9_.\-/]{1,1011}$/, 'must be an SSM parameter name (letters, digits, _ . - /)')
+    .optional(),
+  /** Postmark webhooks' basic auth credentials, `user:password` (set the same in the webhook's URL at Postmark). */
+  POSTMARK_WEBHOOK_CREDENTIALS: z.string().min(16).regex(/:/, 'must be user:password').optional(),
+  POSTMARK_WEBHOOK_CREDENTIALS_PARAMETER: z
+    .string()
+    .regex(/^\/?[A-Za-z0-9_.\-/]{1,1011}$/, 'must be an SSM parameter name (letters, digits, _ . - /)')
+    .optional(),
+  /** Twilio's auth token (signs status callbacks, X-Twilio-Signature). */
+  TWILIO_AUTH_TOKEN: z.string().min(16).optional(),
+  TWILIO_AUTH_TOKEN_PARAMETER: z
+    .string()
+    .regex(/^\/?[A-Za-z0-9_.\-/]{1,1011}$/, 'must be an SSM parameter name (letters, digits, _ . - /)')
+    .optional(),
+  /** Vonage's signature secret and the algorithm chosen for it in Vonage's dashboard (md5hash by default). */
+  VONAGE_SIGNATURE_SECRET: z.string().min(16).optional(),
+  VONAGE_SIGNATURE_SECRET_PARAMETER: z
+    .string()
+    .regex(/^\/?[A-Za-z0-9_.\-/]{1,1011}$/, 'must be an SSM parameter name (letters, digits, _ . - /)')
+    .optional(),
+  VONAGE_SIGNATURE_ALGORITHM: z.enum(['md5hash', 'md5', 'sha1', 'sha256', 'sha512']).default('md5hash'),
   /** Workspace setting: the brand used when neither the send nor the tenant context names one. */
   DEFAULT_BRAND_ID: z.string().min(1).optional(),
   /** Workspace setting: a user with exactly one tenant membership gets that tenant as context. */

@@ -164,7 +164,16 @@ export const API_GROUPS: ApiGroup[] = [
     queues: ['fanout', 'delivery'],
     // A send request's first write is a BatchWriteItem (its hour in the requests directory, store/messages.ts createRequest).
     table: withApiKey('Query', 'BatchWriteItem'),
-    secretParameters: ['SEGMENT_SHARED_SECRET_PARAMETER', 'RUDDERSTACK_SHARED_SECRET_PARAMETER'],
+    secretParameters: [
+      'SEGMENT_SHARED_SECRET_PARAMETER',
+      'RUDDERSTACK_SHARED_SECRET_PARAMETER',
+      // Provider webhooks of delivery and engagement events (http/provider-events.ts): they read and write message records (GetItem, PutItem).
+      'SENDGRID_WEBHOOK_VERIFICATION_KEY_PARAMETER',
+      'MAILGUN_WEBHOOK_SIGNING_KEY_PARAMETER',
+      'POSTMARK_WEBHOOK_CREDENTIALS_PARAMETER',
+      'TWILIO_AUTH_TOKEN_PARAMETER',
+      'VONAGE_SIGNATURE_SECRET_PARAMETER',
+    ],
   },
   /** End-user routes: a user token from /auth/issue-token, never an API key; reads and marks the user's inbox items. */
   { module: 'inbox', segments: ['inbox'], table: ['GetItem', 'Query', 'UpdateItem'], signsTokens: true },

@@ -128,6 +128,8 @@ export const keys = {
    * record that applies a replay once, and what became of the event. Expires through `ttl`.
    */
   inboundEvent: (source: string, messageId: string): Key => ({ pk: `INBOUND#${source}#${esc(messageId)}`, sk: 'INBOUND' }),
+  /** A provider webhook's one-time token (Mailgun's `signature.token`), seen once: a second arrival is a replay. Expires through `ttl`. */
+  providerWebhookToken: (provider: string, token: string): Key => ({ pk: `PWTOKEN#${provider}#${esc(token)}`, sk: 'PWTOKEN' }),
 
   /**
    * Inbox items, one per (user, message) in the user's partition: message ids sort by time, so a

@@ -13,10 +13,33 @@ import { jobAt, jobOf, jobRecords, loadJob, storedSlot, writeSlot, type LoadedJo
 import { now as clockNow } from '../shared/clock';
 
 /** Courier's message statuses (its message log's status lifecycle; docs/decisions.md#d6). */
-const messageStatus = z.enum(['ENQUEUED', 'DELAYED', 'ROUTED', 'SENT', 'DELIVERED', 'FILTERED', 'UNROUTABLE', 'UNDELIVERABLE', 'UNMAPPED', 'CANCELED']);
+const messageStatus = z.enum([
+  'ENQUEUED',
+  'DELAYED',
+  'ROUTED',
+  'SENT',
+  'DELIVERED',
+  'OPENED',
+  'CLICKED',
+  'FILTERED',
+  'UNROUTABLE',
+  'UNDELIVERABLE',
+  'UNMAPPED',
+  'CANCELED',
+]);
 export type MessageStatus = z.infer<typeof messageStatus>;
 
-export const TERMINAL: ReadonlySet<MessageStatus> = new Set(['SENT', 'DELIVERED', 'FILTERED', 'UNROUTABLE', 'UNDELIVERABLE', 'UNMAPPED', 'CANCELED']);
+export const TERMINAL: ReadonlySet<MessageStatus> = new Set([
+  'SENT',
+  'DELIVERED',
+  'OPENED',
+  'CLICKED',
+  'FILTERED',
+  'UNROUTABLE',
+  'UNDELIVERABLE',
+  'UNMAPPED',
+  'CANCELED',
+]);
 
 const historyEvent = z.looseObject({ ts: z.number(), type: z.string() });
 export type HistoryEvent = z.infer<typeof historyEvent>;
@@ -61,6 +84,9 @@ export interface MessageRecord {
   enqueued: number;
   sent?: number;
   delivered?: number;
+  /** First open and click the provider reported (domain/status.ts, D19). */
+  opened?: number;
+  clicked?: number;
   channel?: string;
   provider?: string;
   providerMessageId?: string;
@@ -106,6 +132,8 @@ const packedRecord: z.ZodType<PackedRecord> = z.object({
   enqueued: z.number(),
   sent: z.number().optional(),
   delivered: z.number().optional(),
+  opened: z.number().optional(),
+  clicked: z.number().optional(),
   channel: z.string().optional(),
   provider: z.string().optional(),
   providerMessageId: z.string().optional(),

@@ -2,7 +2,7 @@ import { settingHolds } from '../domain/conditions';
 import { render, RenderLimitError, type RenderedOutput } from '../domain/render';
 import { now as clock } from '../shared/clock';
 import { afterProviderFailure } from '../domain/retry';
-import { escalationPolicy, watchOutcome, type EscalationPolicy } from '../domain/escalation';
+import { escalationPolicy, providerEngagement, watchOutcome, type EscalationPolicy } from '../domain/escalation';
 import type { Address } from '../domain/addresses';
 import { channelAddress, nextSteps, targetKey, type Channel, type Outcome, type Reach, type Target } from '../domain/routing';
 import { preferredProviders } from '../domain/routing-strategy';
@@ -802,8 +802,10 @@ async function settleWatches(record: MessageRecord, policy: EscalationPolicy, no
   const channels = { ...record.channels };
   const history = [...record.history];
   for (const [key, c] of due) {
-    const state = c.state === 'delivered' ? 'delivered' : 'sent';
-    const engagement = targetOf(key).channel === 'inbox' && record.userId ? await inboxEngagement(record.userId, record.id) : undefined;
+    // The inbox's engagement is read from its item; other channels' from their provider's events (D19).
+    const reported = targetOf(key).channel === 'inbox' ? undefined : providerEngagement(record.history, c.provider);
+    const state = c.state === 'delivered' || reported?.delivered ? 'delivered' : 'sent';
+    const engagement = targetOf(key).channel === 'inbox' && record.userId ? await inboxEngagement(record.userId, record.id) : reported?.engagement;
     const outcome = watchOutcome(policy, { state, until: c.watchUntil! }, engagement, now);
     const { watchUntil: _, ...rest } = c;
     channels[key] = outcome === 'escalate' ? { ...rest, escalated: true } : rest;

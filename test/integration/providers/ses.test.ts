@@ -27,6 +27,8 @@ describe('ses adapter against a stand-in SESv2 endpoint', () => {
       FromEmailAddress: 'notifications@acme.test',
       Destination: { ToAddresses: ['ada@example.test'] },
       ConfigurationSetName: 'transactional',
+      // Our message id as a message tag: SES event publishing hands it back to /inbound/providers/ses.
+      EmailTags: [{ Name: 'courier_message_id', Value: 'm-ses-1' }],
       Content: {
         Simple: {
           Subject: { Data: 'Hello Ada', Charset: 'UTF-8' },

@@ -1,4 +1,4 @@
-import { criteriaMet, escalationPolicy, watchOutcome, type Engagement, type EscalationPolicy } from '../../../lambdas/domain/escalation';
+import { criteriaMet, escalationPolicy, providerEngagement, watchOutcome, type Engagement, type EscalationPolicy } from '../../../lambdas/domain/escalation';
 
 describe('escalationPolicy', () => {
   it.each([
@@ -46,5 +46,39 @@ describe('watchOutcome', () => {
     [{ opened: false, read: false }, 2000, 'escalate'],
   ] as const)('engagement %j at %d -> %s', (engagement, now, outcome) => {
     expect(watchOutcome(policy, { state: 'delivered', until: 1000 }, engagement, now)).toBe(outcome);
+  });
+});
+
+describe('providerEngagement (provider events, D19)', () => {
+  const ev = (type: string, provider = 'sendgrid') => ({ ts: 1, type, provider, received: 2 });
+  it.each<[string, { type: string; provider?: string; received?: number }[], string | undefined, { delivered: boolean; engagement: Engagement }]>([
+    ['no events', [], 'sendgrid', { delivered: false, engagement: { opened: false, clicked: false } }],
+    ['delivered and opened', [ev('DELIVERED'), ev('OPENED')], 'sendgrid', { delivered: true, engagement: { opened: true, clicked: false } }],
+    ['a click', [ev('CLICKED')], 'sendgrid', { delivered: false, engagement: { opened: false, clicked: true } }],
+    [
+      'another provider’s events do not count',
+      [ev('DELIVERED', 'ses'), ev('CLICKED', 'ses')],
+      'sendgrid',
+      { delivered: false, engagement: { opened: false, clicked: false } },
+    ],
+    [
+      'the send’s own history is not an event',
+      [{ type: 'DELIVERED', provider: 'sendgrid' }],
+      'sendgrid',
+      { delivered: false, engagement: { opened: false, clicked: false } },
+    ],
+    ['no provider', [ev('DELIVERED')], undefined, { delivered: false, engagement: { opened: false, clicked: false } }],
+  ])('%s', (_n, history, provider, expected) => expect(providerEngagement(history, provider)).toEqual(expected));
+
+  it('meets the criteria through a watch: an open is viewed, a click engaged, a delivery delivered', () => {
+    const watched = (criteria: EscalationPolicy['criteria'], events: ReturnType<typeof ev>[]) => {
+      const { delivered, engagement } = providerEngagement(events, 'sendgrid');
+      return watchOutcome({ afterMs: 1000, criteria }, { state: delivered ? 'delivered' : 'sent', until: 10 }, engagement, 10);
+    };
+    expect(watched('delivered', [ev('DELIVERED')])).toBe('met');
+    expect(watched('viewed', [ev('DELIVERED')])).toBe('escalate');
+    expect(watched('viewed', [ev('OPENED')])).toBe('met');
+    expect(watched('engaged', [ev('OPENED')])).toBe('escalate');
+    expect(watched('engaged', [ev('CLICKED')])).toBe('met');
   });
 });

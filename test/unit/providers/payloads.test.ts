@@ -48,6 +48,8 @@ describe('email payloads', () => {
       FromEmailAddress: 'a@acme.test',
       Destination: { ToAddresses: ['ada@example.test'] },
       ConfigurationSetName: undefined,
+      // The tag SES event publishing carries back to /inbound/providers/ses.
+      EmailTags: [{ Name: 'courier_message_id', Value: '1700000000000-m1' }],
       Content: {
         Simple: {
           Subject: { Data: '', Charset: 'UTF-8' },

@@ -1,0 +1,54 @@
+import { applyEngagement, type EngagementEvent, type Outcome } from '../domain/status';
+import { parseMessageId } from '../domain/send';
+import { now as clockNow } from '../shared/clock';
+import { logger } from '../shared/logger';
+import { changed, retryOnConflict } from '../store/conditional';
+import { findMessage, writeMessage, type MessageRecord } from '../store/messages';
+
+/** Attempts at applying one event to a message a worker keeps changing. */
+const ATTEMPTS = 5;
+
+/** What became of a provider's event: the status machine's outcome, or `unknown` (no such message here). */
+export type Applied = Outcome | 'unknown';
+
+/**
+ * Applies a provider's delivery or engagement event to the message it names (by our message id,
+ * which the adapters hand the provider): read wherever the message is stored (its own record, its
+ * slot in a delivery job's record, a single send's request: the path a cancel takes), moved by the
+ * status machine, written conditional on the version read, with a history event. A message whose
+ * worker writes it meanwhile is read again. Times in the future (a provider's clock ahead of ours)
+ * count as now.
+ */
+export async function applyProviderEvent(messageId: string, event: EngagementEvent): Promise<Applied> {
+  const id = parseMessageId(messageId);
+  const received = clockNow();
+  const at = Math.min(event.at, received);
+  return retryOnConflict(
+    async () => {
+      const stored = id && (await findMessage(id.requestId, id.suffix));
+      if (!stored) {
+        logger.info('provider event for an unknown message: ignored', { messageId, provider: event.provider, kind: event.kind });
+        return 'unknown';
+      }
+      const { state, outcome } = applyEngagement(stored.record, { ...event, at });
+      if (outcome !== 'moved') return outcome;
+      const record: MessageRecord = {
+        ...state,
+        history: [
+          ...state.history,
+          {
+            ts: at,
+            type: event.kind,
+            provider: event.provider,
+            received,
+            ...(event.reason ? { reason: event.reason } : {}),
+            ...(event.detail ? { error: event.detail } : {}),
+          },
+        ],
+      };
+      if (!(await writeMessage(record, stored.expected))) throw changed(`Message ${messageId}`);
+      return outcome;
+    },
+    { attempts: ATTEMPTS },
+  );
+}
