@@ -7,7 +7,9 @@ const esmDeps = ['@middy', 'jose', 'uuid'];
 const base = {
   testEnvironment: 'node',
   transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }] },
-  transformIgnorePatterns: [`node_modules/(?!(${esmDeps.join('|')})/)`],
+  // Ignored: files under node_modules unless the innermost package is one of esmDeps (npm may nest
+  // one, e.g. @vonage/jwt/node_modules/uuid when another uuid is hoisted).
+  transformIgnorePatterns: [`node_modules/(?!(${esmDeps.join('|')})/)(?!.*node_modules/(${esmDeps.join('|')})/)`],
   setupFiles: ['<rootDir>/test/helpers/env.ts'],
 };
 
