@@ -29,17 +29,8 @@ const messageStatus = z.enum([
 ]);
 export type MessageStatus = z.infer<typeof messageStatus>;
 
-export const TERMINAL: ReadonlySet<MessageStatus> = new Set([
-  'SENT',
-  'DELIVERED',
-  'OPENED',
-  'CLICKED',
-  'FILTERED',
-  'UNROUTABLE',
-  'UNDELIVERABLE',
-  'UNMAPPED',
-  'CANCELED',
-]);
+/** Every status but the three a message passes through on its way (ENQUEUED, DELAYED, ROUTED). */
+export const TERMINAL: ReadonlySet<MessageStatus> = new Set(messageStatus.options.filter((s) => s !== 'ENQUEUED' && s !== 'DELAYED' && s !== 'ROUTED'));
 
 const historyEvent = z.looseObject({ ts: z.number(), type: z.string() });
 export type HistoryEvent = z.infer<typeof historyEvent>;

@@ -9,7 +9,7 @@ import { preferredProviders } from '../domain/routing-strategy';
 import { parseMessageId, recipientWindow, targetsOf } from '../domain/send';
 import { nextOpening, profileTimeZone } from '../domain/delivery-window';
 import { mergeRecipientProfile } from '../domain/tenant-context';
-import { ProviderError, type ProviderSend } from '../providers/port';
+import { ProviderError, type ProviderAdapter, type ProviderResult, type ProviderSend } from '../providers/port';
 import { applyChannelOverride, providerOverride } from '../domain/overrides';
 import { mergeUtm, utmOutput } from '../domain/utm';
 import { adapterFor, capabilities, providersForAddress } from '../providers/registry';
@@ -337,26 +337,9 @@ async function attemptTarget(
     }
     attempts += 1;
     onProvider += 1;
-    let t0 = clock();
-    try {
-      const message = sendTo(candidate);
-      if (target.channel !== 'inbox' && run.inline?.seen) run.inline.seen.called = true;
-      const call = () => {
-        t0 = clock();
-        return adapter.send(message);
-      };
-      // The inbox is our own table write; other providers take their turn (PROVIDER_CALLS_AT_ONCE), their timeout from when it starts.
-      const result = await (target.channel === 'inbox' ? call() : providerCalls(call));
-      await forgetInvalidTokens(record, result.invalidTokens);
-      events.push({
-        ts: clock(),
-        type: result.status,
-        channel: key,
-        provider: candidate.provider,
-        attempt: attempts,
-        latency_ms: clock() - t0,
-        provider_message_id: result.providerMessageId,
-      });
+    const attempt = await callProvider(record, target, candidate.provider, adapter, () => sendTo(candidate), attempts, run, events);
+    if (attempt.result) {
+      const result = attempt.result;
       return {
         target,
         state: { state: result.status === 'DELIVERED' ? 'delivered' : 'sent', provider: candidate.provider, attempts },
@@ -364,67 +347,48 @@ async function attemptTarget(
         output,
         providerMessageId: result.providerMessageId,
       };
-    } catch (e) {
-      const error = e instanceof ProviderError ? e : new ProviderError((e as Error).message, true);
-      await forgetInvalidTokens(record, error.invalidTokens);
-      lastError = error.message;
-      const now = clock();
-      const event: HistoryEvent = {
-        ts: now,
-        type: 'PROVIDER_ERROR',
-        channel: key,
-        provider: candidate.provider,
-        attempt: attempts,
-        latency_ms: now - t0,
-        error: error.message,
-        transient: error.transient,
-      };
-      logger.warn('provider failed', {
-        messageId: record.id,
-        channel: key,
-        provider: candidate.provider,
-        transient: error.transient,
-        status: error.statusCode,
-      });
-      const decision = afterProviderFailure({
-        transient: error.transient,
-        attemptsOnProvider: onProvider,
-        maxAttemptsPerProvider: config.PROVIDER_MAX_ATTEMPTS,
-        retryAfterMs: error.retryAfterMs,
-        since,
-        retryWindowMs: retryWindowMs(req, candidate.provider, target.channel),
-        now,
-        baseMs: config.RETRY_BASE_MS,
-        moreProviders: index + 1 < candidates.length,
-      });
-      if (decision.next === 'retry' && decision.at >= channelDeadline) {
-        // The retry would come after the channel's time: the next provider now, else the channel is given up.
-        events.push({ ...event, failover: index + 1 < candidates.length });
-        if (index + 1 < candidates.length) continue;
-        lastError = channelTimeoutError(req, target.channel);
-        events.push({ ts: now, type: 'CHANNEL_TIMEOUT', channel: key, error: lastError });
-        break;
-      }
-      if (decision.next === 'retry') {
-        events.push({ ...event, retry_in_ms: decision.delayMs, next_retry_at: decision.at });
-        return {
-          target,
-          state: {
-            state: 'retry',
-            provider: candidate.provider,
-            attempts,
-            providerIndex: index,
-            providerAttempts: onProvider,
-            providerSince: since,
-            nextAt: decision.at,
-            error: error.message,
-          },
-          events,
-          output,
-        };
-      }
-      events.push({ ...event, failover: decision.next === 'failover' });
     }
+    const { error, event } = attempt;
+    lastError = error.message;
+    const now = event.ts;
+    const decision = afterProviderFailure({
+      transient: error.transient,
+      attemptsOnProvider: onProvider,
+      maxAttemptsPerProvider: config.PROVIDER_MAX_ATTEMPTS,
+      retryAfterMs: error.retryAfterMs,
+      since,
+      retryWindowMs: retryWindowMs(req, candidate.provider, target.channel),
+      now,
+      baseMs: config.RETRY_BASE_MS,
+      moreProviders: index + 1 < candidates.length,
+    });
+    if (decision.next === 'retry' && decision.at >= channelDeadline) {
+      // The retry would come after the channel's time: the next provider now, else the channel is given up.
+      events.push({ ...event, failover: index + 1 < candidates.length });
+      if (index + 1 < candidates.length) continue;
+      lastError = channelTimeoutError(req, target.channel);
+      events.push({ ts: now, type: 'CHANNEL_TIMEOUT', channel: key, error: lastError });
+      break;
+    }
+    if (decision.next === 'retry') {
+      events.push({ ...event, retry_in_ms: decision.delayMs, next_retry_at: decision.at });
+      return {
+        target,
+        state: {
+          state: 'retry',
+          provider: candidate.provider,
+          attempts,
+          providerIndex: index,
+          providerAttempts: onProvider,
+          providerSince: since,
+          nextAt: decision.at,
+          error: error.message,
+        },
+        events,
+        output,
+      };
+    }
+    events.push({ ...event, failover: decision.next === 'failover' });
   }
   events.push({ ts: clock(), type: 'UNDELIVERABLE', channel: key, reason: 'PROVIDER_ERROR' });
   return { target, state: { state: 'failed', attempts, error: lastError }, events, output };
@@ -456,49 +420,10 @@ async function runAll(
     candidates.map(async (candidate) => {
       const adapter = adapterFor(candidate.provider);
       if (!adapter) return undefined;
-      let t0 = clock();
-      try {
-        const message = sendTo(candidate);
-        if (target.channel !== 'inbox' && run.inline?.seen) run.inline.seen.called = true;
-        const call = () => {
-          t0 = clock();
-          return adapter.send(message);
-        };
-        const result = await (target.channel === 'inbox' ? call() : providerCalls(call));
-        await forgetInvalidTokens(record, result.invalidTokens);
-        events.push({
-          ts: clock(),
-          type: result.status,
-          channel: key,
-          provider: candidate.provider,
-          attempt: attempts,
-          latency_ms: clock() - t0,
-          provider_message_id: result.providerMessageId,
-        });
-        return { provider: candidate.provider, result };
-      } catch (e) {
-        const error = e instanceof ProviderError ? e : new ProviderError((e as Error).message, true);
-        await forgetInvalidTokens(record, error.invalidTokens);
-        const ts = clock();
-        events.push({
-          ts,
-          type: 'PROVIDER_ERROR',
-          channel: key,
-          provider: candidate.provider,
-          attempt: attempts,
-          latency_ms: ts - t0,
-          error: error.message,
-          transient: error.transient,
-        });
-        logger.warn('provider failed', {
-          messageId: record.id,
-          channel: key,
-          provider: candidate.provider,
-          transient: error.transient,
-          status: error.statusCode,
-        });
-        return { provider: candidate.provider, error };
-      }
+      const attempt = await callProvider(record, target, candidate.provider, adapter, () => sendTo(candidate), attempts, run, events);
+      if (attempt.result) return { provider: candidate.provider, result: attempt.result };
+      events.push(attempt.event);
+      return { provider: candidate.provider, error: attempt.error };
     }),
   );
   const done = outcomes.filter((o) => o?.result !== undefined);
@@ -538,6 +463,47 @@ async function runAll(
   }
   events.push({ ts: clock(), type: 'UNDELIVERABLE', channel: key, reason: 'PROVIDER_ERROR' });
   return { target, state: { state: 'failed', attempts, error: lastError }, events, output };
+}
+
+/** One provider call's outcome: its result, or its error with the PROVIDER_ERROR event the caller completes and records. */
+type Attempt = { result: ProviderResult; error?: undefined } | { result?: undefined; error: ProviderError; event: HistoryEvent };
+
+/**
+ * Calls one provider for a target, in its turn (PROVIDER_CALLS_AT_ONCE; the inbox is our own table
+ * write and skips the line), its timeout counted from when the call starts. Tokens it reports
+ * invalid are forgotten; a success is recorded in `events`; a failure is logged and answered with
+ * its event, which the caller completes (retry, failover) and records. Never throws.
+ */
+async function callProvider(
+  record: MessageRecord,
+  target: Target,
+  provider: string,
+  adapter: ProviderAdapter,
+  build: () => ProviderSend,
+  attempt: number,
+  run: JobRun,
+  events: HistoryEvent[],
+): Promise<Attempt> {
+  const channel = targetKey(target);
+  let t0 = clock();
+  try {
+    const message = build();
+    if (target.channel !== 'inbox' && run.inline?.seen) run.inline.seen.called = true;
+    const call = () => {
+      t0 = clock();
+      return adapter.send(message);
+    };
+    const result = await (target.channel === 'inbox' ? call() : providerCalls(call));
+    await forgetInvalidTokens(record, result.invalidTokens);
+    events.push({ ts: clock(), type: result.status, channel, provider, attempt, latency_ms: clock() - t0, provider_message_id: result.providerMessageId });
+    return { result };
+  } catch (e) {
+    const error = e instanceof ProviderError ? e : new ProviderError((e as Error).message, true);
+    await forgetInvalidTokens(record, error.invalidTokens);
+    const ts = clock();
+    logger.warn('provider failed', { messageId: record.id, channel, provider, transient: error.transient, status: error.statusCode });
+    return { error, event: { ts, type: 'PROVIDER_ERROR', channel, provider, attempt, latency_ms: ts - t0, error: error.message, transient: error.transient } };
+  }
 }
 
 /** Marks the user's stored device tokens a provider reported invalid, so no send uses them again (a failure to mark is logged, not the delivery's). */
