@@ -228,6 +228,41 @@ describe('the shipped bundles', () => {
     }
   });
 
+  it('announce status changes to a registered webhook endpoint: one refused first (a retry through its queue), and a cancel', async () => {
+    const hook = await startWebhookServer({ failFirst: 1 });
+    try {
+      const endpoint = ok(await s.http('POST', '/webhooks', { url: hook.url, events: ['message:updated'] }), 200, 201).json as { id: string };
+      ok(await s.http('GET', '/webhooks'));
+      ok(await s.http('GET', `/webhooks/${endpoint.id}`));
+      ok(await s.http('PUT', `/webhooks/${endpoint.id}`, { url: hook.url, events: ['message:updated'] }));
+      ok(await s.http('POST', `/webhooks/${endpoint.id}/rotate-secret`, {}), 200, 201);
+      const held = await s.client.send.message({
+        message: {
+          to: { user_id: uid('b-hook') },
+          content: { title: 'Held', body: 'x' },
+          routing: { method: 'single', channels: ['inbox'] },
+          delay: { duration: 5000 },
+        } as never,
+      });
+      expect((await s.client.messages.cancel(held.requestId)).status).toBe('CANCELED');
+      // The endpoint list is cached briefly: the send after it is announced once the cache sees the endpoint.
+      await sendAndWait(
+        s,
+        { to: { user_id: uid('b-hook') }, content: { title: 'Now', body: 'x' }, routing: { method: 'single', channels: ['inbox'] } },
+        1,
+        60_000,
+      );
+      await eventually(
+        () => hook.calls(),
+        (calls) => calls.length >= 2,
+        60_000,
+      );
+      ok(await s.http('DELETE', `/webhooks/${endpoint.id}`), 204);
+    } finally {
+      await hook.close();
+    }
+  });
+
   it('deliver a tenant-tree send to every member once, each in a terminal status', async () => {
     const root = uid('b-root');
     const members: string[] = [];
@@ -333,7 +368,7 @@ const WEBHOOKS =
 const UNEXERCISED: Record<string, string> = {
   'Api-inbound dynamodb:Query': WEBHOOKS,
   ...Object.fromEntries(
-    ['Worker-fanout', 'Worker-deliver'].flatMap((fn) =>
+    ['Worker-fanout', 'Worker-deliver', 'Worker-webhooks-out'].flatMap((fn) =>
       ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'].map((a) => [`${fn} ${a}`, EVENT_SOURCE]),
     ),
   ),
