@@ -33,9 +33,11 @@ let s: TestStack;
 let token: string;
 let raw: DynamoDBDocumentClient;
 beforeAll(async () => {
-  // No workers: a refused request must change nothing, so nothing else may change the table meanwhile.
+  // No workers and no scheduled sweeper (it ticks every minute and this file runs longer than that):
+  // a refused request must change nothing, so nothing else may change the table meanwhile.
   s = await startTestStack({
-    concurrency: { fanout: 0, delivery: 0 },
+    concurrency: { fanout: 0, delivery: 0, webhooks: 0 },
+    scheduleEveryMs: 0,
     env: { SEGMENT_SHARED_SECRET: SEGMENT_SECRET, RUDDERSTACK_SHARED_SECRET: RUDDERSTACK_SECRET },
   });
   raw = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: process.env.TEST_DYNAMODB_ENDPOINT, region: 'us-east-1' }));
