@@ -172,6 +172,7 @@ export async function backfillAudience(job: AudienceBackfillJob): Promise<void> 
     for (const { userId, s } of subjects) {
       // Non-matches write nothing: the prune removes members this generation did not admit.
       if (await admitMember(userId, { audience: read, profileRev: s.profile!.rev })) {
+        // Without `before` (nobody subscribed) the admission is noted as a re-admission: nothing to tell.
         const admitted = before ? before.get(userId)?.audience_version : read.audience.version;
         noteChange(out, { audienceId: job.audienceId, userId, read, profileRev: s.profile!.rev, admitted, admit: true });
         continue;
