@@ -2,6 +2,7 @@ import { audienceBodySchema } from '../domain/audience';
 import { apiHandler } from '../shared/api';
 import { NotFoundError } from '../shared/errors';
 import { enqueueFanout } from '../shared/jobs';
+import { announce, audienceUpdated } from '../services/webhook-events';
 import { noContent, ok, route } from '../shared/router';
 import { deleteAudience, getAudience, listAudiences, listMembers, saveAudience, type Audience } from '../store/audiences';
 import { CLASSIC_PAGE_SIZE, classicPage, cursorQuery } from './paging';
@@ -31,6 +32,8 @@ export const routes = [
       }));
       // Membership is materialised: the new version is evaluated against every profile, off the request.
       await enqueueFanout([{ type: 'audience-backfill', audienceId: id, version: audience.version, phase: 'scan', shard: 0 }]);
+      // Created or updated: `audiences:updated` (D23), after the save.
+      await announce([audienceUpdated(audience)], { audienceId: id });
       return ok({ audience: describe(audience) });
     },
   }),

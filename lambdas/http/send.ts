@@ -24,7 +24,17 @@ import { enqueueDelivery, enqueueFanout, type DeliveryJob } from '../shared/jobs
 import { delaySecondsUntil } from '../shared/queue';
 import { accepted, route } from '../shared/router';
 import { API_TIMEOUT_SECONDS } from '../shared/topology';
-import { compactRecord, createRequest, getRequest, recordFitsRequest, singleRecipientOf, type MessageRecord, type RequestRecord } from '../store/messages';
+import {
+  compactRecord,
+  createRequest,
+  getRequest,
+  pendingRecord,
+  recordFitsRequest,
+  singleRecipientOf,
+  type MessageRecord,
+  type RequestRecord,
+} from '../store/messages';
+import { announceMessages } from '../services/webhook-events';
 import { deliverJob } from '../workers/deliver';
 
 /** Time kept after the last provider call may start: the call's own timeout and this, within the API's timeout. */
@@ -143,6 +153,9 @@ export async function acceptSend(
   const created = await createRequest(fresh, undefined, fresh.single && !walked ? [singleRecipientOf(fresh)] : [], walked);
   if (deadline !== undefined && created) return deliverInline(fresh, deadline, true);
   const req = created ? fresh : ((await getRequest(requestId)) ?? fresh);
+  // A single send stored DELAYED is announced to the outbound webhooks now (D23); one due at once, by the worker that starts it.
+  const first = created && req.single ? pendingRecord(req) : undefined;
+  if (first?.status === 'DELAYED') await announceMessages([first]);
   // The first hop ends when the message is due, or when it expires if that comes first.
   const delay = req.dueAt === undefined ? undefined : delaySecondsUntil(Math.min(req.dueAt, req.expiresAt ?? Infinity), clockNow());
   try {

@@ -4,6 +4,7 @@ import { now as clockNow } from '../shared/clock';
 import { logger } from '../shared/logger';
 import { changed, retryOnConflict } from '../store/conditional';
 import { findMessage, writeMessage, type MessageRecord } from '../store/messages';
+import { announceMessages } from './webhook-events';
 
 /** Attempts at applying one event to a message a worker keeps changing. */
 const ATTEMPTS = 5;
@@ -23,7 +24,8 @@ export async function applyProviderEvent(messageId: string, event: EngagementEve
   const id = parseMessageId(messageId);
   const received = clockNow();
   const at = Math.min(event.at, received);
-  return retryOnConflict(
+  let saved: MessageRecord | undefined;
+  const applied = await retryOnConflict(
     async () => {
       const stored = id && (await findMessage(id.requestId, id.suffix));
       if (!stored) {
@@ -47,8 +49,12 @@ export async function applyProviderEvent(messageId: string, event: EngagementEve
         ],
       };
       if (!(await writeMessage(record, stored.expected))) throw changed(`Message ${messageId}`);
+      saved = record;
       return outcome;
     },
     { attempts: ATTEMPTS },
   );
+  // Outbound webhooks (D23): a saved move (its status or a time changed) is a `message:updated`, after the save.
+  if (saved) await announceMessages([saved]);
+  return applied;
 }

@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { eventBody, eventId, messageVersion, subscribed } from '../domain/webhooks';
+import {
+  audienceCalculatedData,
+  audienceUpdatedData,
+  eventBody,
+  eventId,
+  membershipData,
+  messageVersion,
+  subscribed,
+  type MembershipChange,
+  type WebhookEventType,
+} from '../domain/webhooks';
 import { messageDetails } from './message-details';
 import { memo } from '../shared/cache';
 import { config, required } from '../shared/config';
@@ -9,8 +19,9 @@ import type { MessageRecord } from '../store/messages';
 import { webhooks } from '../store/webhooks';
 
 /**
- * Where status changes become outbound webhook events (README "Outbound webhooks"): one queue message
- * per (event, subscribed endpoint), sent in SendMessageBatch calls; the webhooks worker POSTs them.
+ * Where saved changes become outbound webhook events (README "Outbound webhooks", docs/decisions.md
+ * D20, D23): one queue message per (event, subscribed endpoint), sent in SendMessageBatch calls; the
+ * webhooks worker POSTs them. With no endpoint subscribed to an event's type nothing is sent.
  */
 
 /** One event for one endpoint on the webhooks queue. */
@@ -53,29 +64,62 @@ export function enqueueWebhookJobs(jobs: WebhookJob[], delaySeconds?: number): P
   );
 }
 
+/** One event, its body fixed when the change was saved. */
+export interface OutboundEvent {
+  type: WebhookEventType;
+  id: string;
+  body: string;
+}
+
+const outbound = (type: WebhookEventType, resourceId: string, change: number | string, version: number, data: unknown): OutboundEvent => {
+  const id = eventId(type, resourceId, change);
+  return { type, id, body: eventBody({ id, type, version, data }) };
+};
+
 /** The `message:updated` event of a record as saved: its id and body (Courier's MessageDetails as `data`). */
-export function messageUpdated(record: MessageRecord): { id: string; body: string } {
+export function messageUpdated(record: MessageRecord): OutboundEvent {
   const version = messageVersion(record.history);
-  const id = eventId('message:updated', record.id, version);
-  return { id, body: eventBody({ id, type: 'message:updated', version, data: messageDetails(record) }) };
+  return outbound('message:updated', record.id, version, version, messageDetails(record));
+}
+
+/** `audiences:updated` of an audience saved under generation `version`. */
+export const audienceUpdated = (a: { id: string; version: number; operator?: string | null; filter?: unknown }): OutboundEvent =>
+  outbound('audiences:updated', a.id, a.version, a.version, audienceUpdatedData(a));
+
+/** `audiences:calculated` of a generation whose materialisation finished. */
+export const audienceCalculated = (audienceId: string, version: number, counted: { total: number; matched: number }): OutboundEvent =>
+  outbound('audiences:calculated', audienceId, version, version, audienceCalculatedData(audienceId, counted));
+
+/** `audiences:user:matched` or `unmatched`: the id from the decision's basis, the version its time. */
+export const membershipEvent = (c: MembershipChange): OutboundEvent => outbound(c.type, `${c.audienceId}\n${c.userId}`, c.basis, c.at, membershipData(c));
+
+/** Whether an enabled endpoint subscribes to `type` (the cached list; false if it cannot be read: nothing would be announced). */
+export async function anySubscribed(type: WebhookEventType): Promise<boolean> {
+  try {
+    return subscribed(await endpointCache('all', loadEndpoints), type).length > 0;
+  } catch {
+    return false;
+  }
 }
 
 /**
- * Announces saved status changes to the endpoints subscribed to `message:updated`. Never throws: the
- * change is saved, and failing the caller would not announce it again (a job retried finds the
- * status unchanged); a lost announcement is logged as an error.
+ * Announces saved changes to the endpoints subscribed to their types. Never throws: the change is
+ * saved, and failing the caller would not announce it again (a job retried finds nothing left to
+ * change); a lost announcement is logged as an error with `context`.
  */
-export async function announceMessages(records: MessageRecord[]): Promise<void> {
-  if (!records.length) return;
+export async function announce(events: OutboundEvent[], context: Record<string, unknown>): Promise<void> {
+  if (!events.length) return;
   try {
-    const endpoints = subscribed(await endpointCache('all', loadEndpoints), 'message:updated');
-    if (!endpoints.length) return;
-    const jobs = records.flatMap((r) => {
-      const event = messageUpdated(r);
-      return endpoints.map((e): WebhookJob => ({ type: 'webhook', endpointId: e.id, eventId: event.id, body: event.body, attempt: 1 }));
-    });
-    await enqueueWebhookJobs(jobs);
+    const endpoints = await endpointCache('all', loadEndpoints);
+    const jobs = events.flatMap((event) =>
+      subscribed(endpoints, event.type).map((e): WebhookJob => ({ type: 'webhook', endpointId: e.id, eventId: event.id, body: event.body, attempt: 1 })),
+    );
+    if (jobs.length) await enqueueWebhookJobs(jobs);
   } catch (e) {
-    logger.error('status changes not announced to the outbound webhooks', { messageIds: records.map((r) => r.id).slice(0, 25), error: e as Error });
+    logger.error('changes not announced to the outbound webhooks', { ...context, events: events.length, error: e as Error });
   }
 }
+
+/** Announces saved status changes of messages (`message:updated`). */
+export const announceMessages = (records: MessageRecord[]): Promise<void> =>
+  announce(records.map(messageUpdated), { messageIds: records.map((r) => r.id).slice(0, 25) });

@@ -16,6 +16,8 @@ export const audienceBackfillJob = z.object({
   phase: z.enum(['scan', 'prune']),
   shard: z.number().int().min(0),
   cursor: z.string().optional(),
+  /** Profiles the scan has evaluated so far and how many matched (`audiences:calculated`, D23). */
+  counted: z.object({ total: z.number().int().min(0), matched: z.number().int().min(0) }).optional(),
 });
 
 /** A deleted tenant's memberships are removed page by page (only those older than the deletion). */

@@ -47,7 +47,8 @@ export const QUEUES = {
     maxReceiveCount: 5,
     memoryMB: 512,
     maxConcurrency: 5,
-    sendsTo: ['fanout', 'delivery'],
+    // Audience jobs announce membership changes and finished calculations to the outbound webhooks (their list: Query).
+    sendsTo: ['fanout', 'delivery', 'webhooks'],
     table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'ConditionCheckItem'],
   },
   /** Recipient jobs, several recipients per message. */
@@ -123,7 +124,8 @@ export const API_GROUPS: ApiGroup[] = [
   { module: 'tenants', segments: ['tenants'], queues: ['fanout'], table: withApiKey('Query', 'ConditionCheckItem'), audits: 'all' },
   { module: 'users', segments: ['users'], queues: ['fanout'], table: withApiKey('Query', 'BatchGetItem') },
   { module: 'lists', segments: ['lists'], table: withApiKey('Query'), audits: 'all' },
-  { module: 'audiences', segments: ['audiences'], queues: ['fanout'], table: withApiKey('Query'), audits: 'all' },
+  /** A save announces `audiences:updated` to the outbound webhooks (their list: Query). */
+  { module: 'audiences', segments: ['audiences'], queues: ['fanout', 'webhooks'], table: withApiKey('Query'), audits: 'all' },
   { module: 'preferences', segments: ['preferences'], table: withApiKey('Query'), audits: 'all' },
   { module: 'brands', segments: ['brands'], table: withApiKey('Query'), audits: 'all' },
   { module: 'notifications', segments: ['notifications'], table: withApiKey('Query'), audits: 'all' },
@@ -161,7 +163,8 @@ export const API_GROUPS: ApiGroup[] = [
   {
     module: 'inbound',
     segments: ['inbound'],
-    queues: ['fanout', 'delivery'],
+    // Provider events and a delayed single send announce the message's status to the outbound webhooks.
+    queues: ['fanout', 'delivery', 'webhooks'],
     // A send request's first write is a BatchWriteItem (its hour in the requests directory, store/messages.ts createRequest).
     table: withApiKey('Query', 'BatchWriteItem'),
     secretParameters: [

@@ -125,6 +125,9 @@ export async function allAudiences(): Promise<AudienceRead[]> {
   return out;
 }
 
+/** Why a member item was written: the only reason a member is admitted here. */
+export const MEMBER_REASON = 'filter matched';
+
 /** What a member item stores in its document (the generation is an attribute). */
 const memberSchema = z.looseObject({ member_id: z.string(), audience_id: z.string(), reason: z.string() });
 
@@ -148,6 +151,16 @@ export async function getMembers(audienceIds: string[], userId: string): Promise
     { consistent: true },
   );
   return new Map(items.map((item) => toMember(item)).map((m) => [m.audience_id, m]));
+}
+
+/** These users' member items of one audience (consistent reads), by user id. */
+export async function getMembersOf(audienceId: string, userIds: string[]): Promise<Map<string, AudienceMember>> {
+  if (!userIds.length) return new Map();
+  const items = await batchGet(
+    userIds.map((u) => keys.audienceMember(audienceId, u)),
+    { consistent: true },
+  );
+  return new Map(items.map((item) => toMember(item)).map((m) => [m.member_id, m]));
 }
 
 /**
@@ -211,7 +224,7 @@ export function admitMember(userId: string, basis: Basis & { audience: AudienceR
         ExpressionAttributeValues: {
           ':now': now,
           ':t': 'AudienceMember',
-          ':doc': JSON.stringify({ member_id: userId, audience_id: audience.id, reason: 'filter matched' }),
+          ':doc': JSON.stringify({ member_id: userId, audience_id: audience.id, reason: MEMBER_REASON }),
           ':version': audience.version,
           ':profileRev': basis.profileRev,
           ':rev': newRev(),

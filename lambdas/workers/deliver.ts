@@ -50,6 +50,7 @@ import { resolveRecipient, type Resolution } from '../services/resolve';
 import { everyPage } from '../store/pages';
 import { limiter } from '../shared/pool';
 import { announceMessages } from '../services/webhook-events';
+import { unannouncedCreation } from '../domain/webhooks';
 
 /** A job whose recipients keep failing unexpectedly is retried this many times, then they end UNDELIVERABLE. */
 const MAX_JOB_ATTEMPTS = 5;
@@ -92,6 +93,8 @@ interface JobRun {
   /** Each message's status as last read or saved, and the records saved with a new one: announced to outbound webhooks after the run. */
   statuses: Map<string, MessageStatus | undefined>;
   changes: MessageRecord[];
+  /** Messages whose first status this run announced (D23: the worker that starts a message announces its ENQUEUED). */
+  created: Set<string>;
 }
 
 /** The job record batch of a message in a job record's slot (slotMessageId), else undefined. */
@@ -646,6 +649,10 @@ async function deliverFrom(
   let record = stored?.record ?? freshRecord(req, r, now);
   if (stored || !run.statuses.has(record.id)) run.statuses.set(record.id, stored?.record.status);
   if (TERMINAL.has(record.status)) return;
+  if (unannouncedCreation(record) && !run.created.has(record.id)) {
+    run.created.add(record.id);
+    run.changes.push(record);
+  }
 
   if (req.expiresAt !== undefined && now >= req.expiresAt) {
     await save(
@@ -1008,6 +1015,7 @@ export async function deliverJob(job: DeliveryJob, inline?: InlineRun): Promise<
     later: new Map(),
     statuses: new Map(),
     changes: [],
+    created: new Set(),
     ...(inline ? { inline: { ...inline } } : {}),
   };
   const queue = [...job.recipients];

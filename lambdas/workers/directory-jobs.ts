@@ -1,4 +1,7 @@
 import { matchesAudience, usesMembership } from '../domain/audience';
+import { membershipChange, type MembershipChange } from '../domain/webhooks';
+import { announce, anySubscribed, audienceCalculated, membershipEvent } from '../services/webhook-events';
+import { now as clockNow } from '../shared/clock';
 import { enqueueFanout, type AudienceBackfillJob, type AudienceUserJob, type TenantCleanupJob } from '../shared/jobs';
 import { logger } from '../shared/logger';
 import {
@@ -6,7 +9,9 @@ import {
   allAudiences,
   getMember,
   getMembers,
+  getMembersOf,
   listMembers,
+  MEMBER_REASON,
   readAudience,
   removeMember,
   userAudiences,
@@ -49,25 +54,61 @@ async function subjectOf(userId: string, needsTenants: boolean): Promise<Subject
 const matches = (read: AudienceRead, s: Subject): boolean =>
   s.profile !== undefined && matchesAudience(read.audience, { profile: s.profile.profile, tenantIds: s.tenantIds });
 
+/** Membership changes a job made, announced to the outbound webhooks when it ends (D23). */
+type Changes = MembershipChange[];
+
+/** A written membership decision, as a change a receiver is told of (none for a re-admission under a new generation). */
+function noteChange(
+  out: Changes,
+  d: { audienceId: string; userId: string; read: AudienceRead | undefined; profileRev: string | undefined; admitted: number | undefined; admit: boolean },
+): void {
+  const type = membershipChange(d.admitted !== undefined, d.admit);
+  if (!type) return;
+  out.push({
+    type,
+    audienceId: d.audienceId,
+    userId: d.userId,
+    audienceVersion: d.admit ? d.read!.audience.version : d.admitted!,
+    reason: MEMBER_REASON,
+    // The same decision from the same reads is the same event, whichever worker wrote it.
+    basis: `${d.read?.rev ?? '-'}/${d.profileRev ?? '-'}/${d.admitted ?? '-'}`,
+    at: clockNow(),
+  });
+}
+
+const announceChanges = (out: Changes, context: Record<string, unknown>) => announce(out.map(membershipEvent), context);
+
 /**
  * Writes the decision for one user and one audience (`read`: undefined when it does not exist;
  * `admitted`: the generation of the user's member item, if any), conditional on what it was
- * decided from. True when nothing needed writing or the write landed; false when the basis had
- * changed (the caller decides again).
+ * decided from, and notes the change in `out`. True when nothing needed writing or the write
+ * landed; false when the basis had changed (the caller decides again).
  */
-async function apply(audienceId: string, read: AudienceRead | undefined, userId: string, s: Subject, admitted: number | undefined): Promise<boolean> {
-  if (!read) return admitted === undefined || removeMember(audienceId, userId, { audience: undefined, profileRev: undefined });
-  if (matches(read, s)) return admitted === read.audience.version || admitMember(userId, { audience: read, profileRev: s.profile!.rev });
-  return admitted === undefined || removeMember(audienceId, userId, { audience: read, profileRev: s.profile?.rev });
+async function apply(
+  audienceId: string,
+  read: AudienceRead | undefined,
+  userId: string,
+  s: Subject,
+  admitted: number | undefined,
+  out: Changes,
+): Promise<boolean> {
+  const admit = read !== undefined && matches(read, s);
+  if (admit ? admitted === read.audience.version : admitted === undefined) return true;
+  const profileRev = s.profile?.rev;
+  const written = admit
+    ? await admitMember(userId, { audience: read, profileRev: profileRev! })
+    : await removeMember(audienceId, userId, { audience: read, profileRev: read ? profileRev : undefined });
+  if (written) noteChange(out, { audienceId, userId, read, profileRev, admitted, admit });
+  return written;
 }
 
 /** Decides one user's membership of one audience from consistent reads, again until the decision lands. */
-async function settle(audienceId: string, userId: string): Promise<void> {
+async function settle(audienceId: string, userId: string, out: Changes): Promise<void> {
   await retryOnConflict(
     async () => {
       const [read, member] = await Promise.all([readAudience(audienceId), getMember(audienceId, userId)]);
       const s = read ? await subjectOf(userId, usesMembership(read.audience)) : { tenantIds: [] };
-      if (!(await apply(audienceId, read, userId, s, member?.audience_version))) throw changed(`The membership of a user in audience ${audienceId}`);
+      if (!(await apply(audienceId, read, userId, s, member?.audience_version, out))) throw changed(`The membership of a user in audience ${audienceId}`);
     },
     { attempts: SETTLE_ATTEMPTS },
   );
@@ -89,13 +130,15 @@ export async function reevaluateUser(job: AudienceUserJob): Promise<void> {
     audiences.map((a) => a.audience.id),
     job.userId,
   );
+  const out: Changes = [];
   for (const read of audiences) {
     const id = read.audience.id;
-    if (!(await apply(id, read, job.userId, s, members.get(id)?.audience_version))) await settle(id, job.userId);
+    if (!(await apply(id, read, job.userId, s, members.get(id)?.audience_version, out))) await settle(id, job.userId, out);
   }
   // Memberships of audiences the listing does not hold (deleted, or saved too recently for gsi1).
   const listed = new Set(audiences.map((a) => a.audience.id));
-  for (const audienceId of indexed.keys()) if (!listed.has(audienceId)) await settle(audienceId, job.userId);
+  for (const audienceId of indexed.keys()) if (!listed.has(audienceId)) await settle(audienceId, job.userId, out);
+  await announceChanges(out, { userId: job.userId });
 }
 
 /**
@@ -111,22 +154,41 @@ export async function backfillAudience(job: AudienceBackfillJob): Promise<void> 
   if (!read || read.audience.version !== job.version) return;
   const page = await queryPage({ index: GSI1, partition: keys.profileShard(job.shard), limit: BACKFILL_PAGE, cursor: job.cursor });
   const needsTenants = usesMembership(read.audience);
+  const subjects: { userId: string; s: Subject }[] = [];
   for (const item of page.items) {
     const userId = String(item.userId);
-    const s: Subject = {
-      profile: { profile: toProfile(item), rev: String(item.rev) },
-      tenantIds: needsTenants ? await tenantIdsOf(userId) : [],
-    };
-    // Non-matches write nothing: the prune removes members this generation did not admit.
-    if (!matches(read, s) || (await admitMember(userId, { audience: read, profileRev: s.profile!.rev }))) continue;
-    if ((await readAudience(job.audienceId))?.rev !== read.rev) return;
-    await settle(job.audienceId, userId);
+    const s: Subject = { profile: { profile: toProfile(item), rev: String(item.rev) }, tenantIds: needsTenants ? await tenantIdsOf(userId) : [] };
+    if (matches(read, s)) subjects.push({ userId, s });
   }
+  // Who was a member before, read only when an endpoint is told of users who start matching.
+  const before = (await anySubscribed('audiences:user:matched'))
+    ? await getMembersOf(
+        job.audienceId,
+        subjects.map((m) => m.userId),
+      )
+    : undefined;
+  const out: Changes = [];
+  try {
+    for (const { userId, s } of subjects) {
+      // Non-matches write nothing: the prune removes members this generation did not admit.
+      if (await admitMember(userId, { audience: read, profileRev: s.profile!.rev })) {
+        // Without `before` (nobody subscribed) the admission is noted as a re-admission: nothing to tell.
+        const admitted = before ? before.get(userId)?.audience_version : read.audience.version;
+        noteChange(out, { audienceId: job.audienceId, userId, read, profileRev: s.profile!.rev, admitted, admit: true });
+        continue;
+      }
+      if ((await readAudience(job.audienceId))?.rev !== read.rev) return;
+      await settle(job.audienceId, userId, out);
+    }
+  } finally {
+    await announceChanges(out, { audienceId: job.audienceId });
+  }
+  const counted = { total: (job.counted?.total ?? 0) + page.items.length, matched: (job.counted?.matched ?? 0) + subjects.length };
   const next: AudienceBackfillJob | undefined = page.cursor
-    ? { ...job, cursor: page.cursor }
+    ? { ...job, cursor: page.cursor, counted }
     : job.shard + 1 < PROFILE_SHARDS
-      ? { ...job, shard: job.shard + 1, cursor: undefined }
-      : { ...job, phase: 'prune', shard: 0, cursor: undefined };
+      ? { ...job, shard: job.shard + 1, cursor: undefined, counted }
+      : { ...job, phase: 'prune', shard: 0, cursor: undefined, counted };
   await enqueueFanout([next]);
 }
 
@@ -134,14 +196,22 @@ export async function backfillAudience(job: AudienceBackfillJob): Promise<void> 
 async function prune(job: AudienceBackfillJob, read: AudienceRead | undefined): Promise<void> {
   if (read && read.audience.version !== job.version) return;
   const page = await listMembers(job.audienceId, BACKFILL_PAGE, job.cursor);
-  for (const member of page.items) {
-    if (read && member.audience_version === read.audience.version) continue;
-    // Gone: removed unless the audience was created again meanwhile. Another generation: decided again.
-    if (!read && (await removeMember(job.audienceId, member.member_id, { audience: undefined, profileRev: undefined }))) continue;
-    await settle(job.audienceId, member.member_id);
+  const out: Changes = [];
+  try {
+    for (const member of page.items) {
+      if (read && member.audience_version === read.audience.version) continue;
+      // Gone: removed unless the audience was created again meanwhile. Another generation: decided again.
+      const s: Subject = { tenantIds: [] };
+      if (!read && (await apply(job.audienceId, undefined, member.member_id, s, member.audience_version, out))) continue;
+      await settle(job.audienceId, member.member_id, out);
+    }
+  } finally {
+    await announceChanges(out, { audienceId: job.audienceId });
   }
-  if (page.cursor) await enqueueFanout([{ ...job, cursor: page.cursor }]);
-  else logger.info('audience materialised', { audienceId: job.audienceId, version: job.version });
+  if (page.cursor) return enqueueFanout([{ ...job, cursor: page.cursor }]);
+  logger.info('audience materialised', { audienceId: job.audienceId, version: job.version });
+  // A generation's materialisation is done (a deleted audience's removal is not one): `audiences:calculated`.
+  if (read && job.counted) await announce([audienceCalculated(job.audienceId, job.version, job.counted)], { audienceId: job.audienceId });
 }
 
 /**

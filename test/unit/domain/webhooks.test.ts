@@ -1,5 +1,19 @@
 import { createHmac } from 'node:crypto';
-import { afterFailure, delivered, eventBody, eventId, messageVersion, retryDelaySeconds, signatureHeader, subscribed } from '../../../lambdas/domain/webhooks';
+import {
+  afterFailure,
+  audienceCalculatedData,
+  audienceUpdatedData,
+  delivered,
+  eventBody,
+  eventId,
+  membershipChange,
+  membershipData,
+  messageVersion,
+  retryDelaySeconds,
+  signatureHeader,
+  subscribed,
+  unannouncedCreation,
+} from '../../../lambdas/domain/webhooks';
 
 /** Courier's documented receiver (https://www.courier.com/docs/platform/workspaces/outbound-webhooks), with the body parsed as a JSON server would. */
 function courierVerifies(header: string, rawBody: string, secret: string): boolean {
@@ -44,6 +58,59 @@ describe('eventId', () => {
     expect(eventId('message:updated', 'm1', 2)).toBe(eventId('message:updated', 'm1', 2));
     expect(eventId('message:updated', 'm1', 2)).toMatch(/^evt_[0-9a-f]{32}$/);
     expect(new Set([eventId('message:updated', 'm1', 2), eventId('message:updated', 'm1', 3), eventId('message:updated', 'm2', 2)]).size).toBe(3);
+    expect(eventId('audiences:user:matched', 'a1\nu1', 'r1/p1/-')).not.toBe(eventId('audiences:user:unmatched', 'a1\nu1', 'r1/p1/-'));
+  });
+});
+
+describe('unannouncedCreation', () => {
+  it.each([
+    ['ENQUEUED, its first event only', { status: 'ENQUEUED', history: [{ type: 'ENQUEUED' }] }, true],
+    ['ENQUEUED after a timezone fallback note', { status: 'ENQUEUED', history: [{ type: 'ENQUEUED' }, { type: 'TIMEZONE_FALLBACK' }] }, false],
+    ['a single send stored DELAYED (the send announces it)', { status: 'DELAYED', history: [{ type: 'DELAYED' }] }, false],
+    ['ROUTED', { status: 'ROUTED', history: [{ type: 'ENQUEUED' }, { type: 'ROUTED' }] }, false],
+    ['CANCELED before any worker', { status: 'CANCELED', history: [{ type: 'ENQUEUED' }, { type: 'CANCELED' }] }, false],
+  ])('%s: %s', (_, m, want) => expect(unannouncedCreation(m)).toBe(want));
+});
+
+describe('membershipChange', () => {
+  it.each([
+    [false, true, 'audiences:user:matched'],
+    [true, false, 'audiences:user:unmatched'],
+    // Re-admitted under a new generation: still matching, nothing to tell.
+    [true, true, undefined],
+    [false, false, undefined],
+  ])('was a member %s, is %s: %s', (was, is, want) => expect(membershipChange(was, is)).toBe(want));
+});
+
+describe("audience events' data (Courier's fields)", () => {
+  it('audiences:updated', () => {
+    expect(audienceUpdatedData({ id: 'a1', version: 4, operator: 'OR', filter: { filters: [{ operator: 'EQ', path: 'x', value: '1' }] } })).toEqual({
+      id: 'a1',
+      audience_id: 'a1',
+      audience_version: 4,
+      filter: { filters: [{ operator: 'EQ', path: 'x', value: '1' }] },
+      operator: 'OR',
+    });
+    expect(audienceUpdatedData({ id: 'a1', version: 1 })).toMatchObject({ filter: null, operator: 'AND' });
+  });
+  it('audiences:user:matched and unmatched', () => {
+    const c = { type: 'audiences:user:matched' as const, audienceId: 'a1', userId: 'u1', audienceVersion: 2, reason: 'filter matched', basis: 'r/p/-', at: 5 };
+    expect(membershipData(c)).toEqual({ id: 'a1', audience_id: 'a1', audience_version: 2, reason: 'filter matched', user_id: 'u1' });
+  });
+  it.each([
+    [
+      { total: 10, matched: 3 },
+      { user_count: 3, total_users: 10, total_users_filtered: 7 },
+    ],
+    [
+      { total: 0, matched: 0 },
+      { user_count: 0, total_users: 0, total_users_filtered: 0 },
+    ],
+  ])('audiences:calculated of %j', (counted, want) => {
+    const data = audienceCalculatedData('a1', counted);
+    expect(data).toEqual({ id: 'a1', audience_id: 'a1', ...want });
+    // Courier's emitter sends it only once every user is counted one way or the other.
+    expect(data.total_users).toBe(data.user_count + data.total_users_filtered);
   });
 });
 
