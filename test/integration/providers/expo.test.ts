@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ExpoAdapter, fetchExpoReceipts } from '../../../lambdas/providers/expo';
 import { ProviderError } from '../../../lambdas/providers/port';
-import { startRecorder, sendOf, type Recorder, type SendOver } from './recorder';
+import { contractCase, startRecorder, sendOf, type Recorder, type SendOver } from './recorder';
 
 /**
  * The Expo adapter against a stand-in for Expo's push API, and the contract test against Expo's
@@ -34,6 +34,10 @@ const push = (over: SendOver<'push'> = {}) =>
   });
 
 const fail = (p: Promise<unknown>) => p.catch((e: unknown) => e) as Promise<ProviderError>;
+
+/** Runs an ES module script with expo-server-sdk in a child node process, its EXPO_BASE_URL the stand-in. */
+const expoClient = (script: string, env: Record<string, string> = {}) =>
+  promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: process.cwd(), env: { ...process.env, EXPO_BASE_URL: api.url, ...env } });
 
 describe('expo adapter against a stand-in push API', () => {
   it('posts one message per token to /--/api/v2/push/send with our message id in data, and returns the ticket id', async () => {
@@ -194,18 +198,16 @@ describe('expo contract: expo-server-sdk and the adapter send the same request',
     const messages = [
       { to: 'ExponentPushToken[aaa]', title: 'Your order', body: 'It shipped.', data: { order: '42', courier_message_id: '1700000000000-expo1' } },
     ];
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
-      cwd: process.cwd(),
-      env: { ...process.env, EXPO_BASE_URL: api.url, MESSAGES: JSON.stringify(messages) },
+    const vendor = async () => {
+      const { stdout } = await expoClient(script, { MESSAGES: JSON.stringify(messages) });
+      expect(JSON.parse(stdout)).toEqual([{ status: 'ok', id: 'ticket-0' }]);
+    };
+    await contractCase({
+      api,
+      vendor,
+      ours: () => new ExpoAdapter().send(push({ settings: { api_url: api.url, access_token: 'expo-secret' } })),
+      headers: ['authorization', 'content-type'],
     });
-    expect(JSON.parse(stdout)).toEqual([{ status: 'ok', id: 'ticket-0' }]);
-    await new ExpoAdapter().send(push({ settings: { api_url: api.url, access_token: 'expo-secret' } }));
-
-    const [theirs, ours] = api.requests;
-    expect([ours.method, ours.path]).toEqual([theirs.method, theirs.path]);
-    expect(ours.headers.authorization).toBe(theirs.headers.authorization);
-    expect(ours.headers['content-type']).toBe(theirs.headers['content-type']);
-    expect(JSON.parse(ours.body)).toEqual(JSON.parse(theirs.body));
   });
 });
 
@@ -218,19 +220,14 @@ describe('expo contract: expo-server-sdk and fetchExpoReceipts ask for receipts 
       const receipts = await expo.getPushNotificationReceiptsAsync(['ticket-0', 'ticket-1']);
       process.stdout.write(JSON.stringify(receipts));
     `;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
-      cwd: process.cwd(),
-      env: { ...process.env, EXPO_BASE_URL: api.url },
-    });
-    expect(JSON.parse(stdout)).toEqual({ 'ticket-0': { status: 'ok' } });
-    expect(await fetchExpoReceipts({ api_url: api.url, access_token: 'expo-secret' }, ['ticket-0', 'ticket-1'], 3000)).toEqual({
-      'ticket-0': { status: 'ok' },
-    });
-
-    const [theirs, ours] = api.requests;
-    expect([ours.method, ours.path]).toEqual([theirs.method, theirs.path]);
-    expect(ours.headers.authorization).toBe(theirs.headers.authorization);
-    expect(ours.headers['content-type']).toBe(theirs.headers['content-type']);
-    expect(JSON.parse(ours.body)).toEqual(JSON.parse(theirs.body));
+    const vendor = async () => {
+      const { stdout } = await expoClient(script);
+      expect(JSON.parse(stdout)).toEqual({ 'ticket-0': { status: 'ok' } });
+    };
+    const ours = async () =>
+      expect(await fetchExpoReceipts({ api_url: api.url, access_token: 'expo-secret' }, ['ticket-0', 'ticket-1'], 3000)).toEqual({
+        'ticket-0': { status: 'ok' },
+      });
+    await contractCase({ api, vendor, ours, headers: ['authorization', 'content-type'] });
   });
 });
