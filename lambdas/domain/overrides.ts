@@ -284,7 +284,7 @@ const mailgunOverride = httpOverride.extend({ body: z.record(z.string().min(1).m
  * - local-capture: `body`, deep-merged into the captured content;
  * - inbox: nothing (it is a table write, there is no request to change; channels.inbox.override
  *   sets its title, body and blocks).
- * A provider key not listed (one this stack has no adapter for) takes no override.
+ * A provider key not listed (one this stack has no adapter for) is refused in `message.providers`.
  */
 export const PROVIDER_OVERRIDES: Record<string, z.ZodType> = {
   smtp: z.strictObject({ body: smtpBody.nullish(), config: smtpConfig.nullish() }),
@@ -362,15 +362,20 @@ export function checkChannelOverrides(channels: Partial<Record<Channel, { overri
   }
 }
 
-/** Checks every provider's override against what its adapter honours; a provider with no adapter here takes none. */
+/**
+ * Checks `message.providers`: every key must name a provider this stack has (an adapter; it need
+ * not be configured yet, as Courier takes entries for providers of the workspace's own choosing),
+ * since the override, metadata, timeouts and `if` of a key that names none could never apply: such
+ * a key is a 400 naming `providers.<key>`. Each override is checked against what its adapter honours.
+ */
 export function checkProviderOverrides(providers: Record<string, { override?: unknown }>, ctx: z.RefinementCtx): void {
   for (const [provider, entry] of Object.entries(providers)) {
-    if (entry?.override === null || entry?.override === undefined) continue;
     const schema = Object.hasOwn(PROVIDER_OVERRIDES, provider) ? PROVIDER_OVERRIDES[provider] : undefined;
     if (!schema) {
-      ctx.addIssue({ code: 'custom', path: [provider, 'override'], message: `this stack has no provider "${provider}" to apply an override to` });
+      ctx.addIssue({ code: 'custom', path: [provider], message: `names no provider this stack has (its settings could never apply): "${provider}"` });
       continue;
     }
+    if (entry?.override === null || entry?.override === undefined) continue;
     const parsed = schema.safeParse(entry.override);
     if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: [provider, 'override', ...issue.path] } as never);
   }

@@ -45,6 +45,49 @@ interface Ticket {
   details?: { error?: string };
 }
 
+/** An Expo push receipt: `ok` (Expo handed the push to FCM or APNs), or `error` with Expo's code in `details.error`. */
+export interface ExpoReceipt {
+  status?: string;
+  message?: string;
+  details?: { error?: string };
+}
+
+/** Expo answers at most 1000 receipt ids in one request. */
+export const EXPO_RECEIPT_BATCH = 1000;
+
+/**
+ * The receipts of push tickets (`POST /--/api/v2/push/getReceipts` with `{ ids }`, at most 1000 ids
+ * a request, the access token as a bearer when set), by ticket id. A ticket whose receipt is not
+ * ready yet is absent. Failures are classified as a send's are (429 and 5xx transient).
+ */
+export async function fetchExpoReceipts(
+  rawSettings: Record<string, unknown>,
+  ids: readonly string[],
+  timeoutMs: number,
+  http: HttpClient = sharedHttp(),
+): Promise<Record<string, ExpoReceipt>> {
+  const settings = parseSettings(expoSettings, rawSettings, 'expo');
+  const url = `${(settings.api_url ?? EXPO_API).replace(/\/$/, '')}/--/api/v2/push/getReceipts`;
+  const receipts: Record<string, ExpoReceipt> = {};
+  for (let i = 0; i < ids.length; i += EXPO_RECEIPT_BATCH) {
+    const reply = await http.request({
+      url,
+      headers: {
+        accept: 'application/json',
+        'content-type': 'application/json',
+        ...(settings.access_token ? { authorization: `Bearer ${settings.access_token}` } : {}),
+      },
+      body: JSON.stringify({ ids: ids.slice(i, i + EXPO_RECEIPT_BATCH) }),
+      timeoutMs,
+      what: 'expo receipts',
+    });
+    const data = (parseJson(reply.text) as { data?: unknown } | undefined)?.data;
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new ProviderError('expo answered receipts without a data object', true);
+    for (const [id, receipt] of Object.entries(data)) if (typeof receipt === 'object' && receipt !== null) receipts[id] = receipt as ExpoReceipt;
+  }
+  return receipts;
+}
+
 /** Ticket errors worth a retry: Expo's rate limit for one device. The others (MessageTooBig, InvalidCredentials, ...) are permanent. */
 const TRANSIENT_TICKET = new Set(['MessageRateExceeded']);
 
@@ -85,8 +128,8 @@ export class ExpoAdapter implements ProviderAdapter<'push'> {
       tickets.push(...(data as Ticket[]));
     }
     const invalidTokens = targets.filter((_, i) => tickets[i].status === 'error' && tickets[i].details?.error === 'DeviceNotRegistered');
-    const ok = tickets.find((t) => t.status === 'ok');
-    if (ok) return { providerMessageId: ok.id, status: 'SENT', ...(invalidTokens.length ? { invalidTokens } : {}) };
+    const taken = targets.flatMap((token, i) => (tickets[i].status === 'ok' && typeof tickets[i].id === 'string' ? [{ id: tickets[i].id, token }] : []));
+    if (taken.length) return { providerMessageId: taken[0].id, status: 'SENT', tickets: taken, ...(invalidTokens.length ? { invalidTokens } : {}) };
     const codes = tickets.map((t) => t.details?.error ?? 'error');
     const error = new ProviderError(
       `expo refused the push: ${[...new Set(codes)].join(', ')}`,

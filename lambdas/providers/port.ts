@@ -41,6 +41,8 @@ export interface ProviderResult {
   status: 'SENT' | 'DELIVERED';
   /** Device tokens the provider reported invalid (no longer registered): not to be used again. */
   invalidTokens?: string[];
+  /** Push tickets whose outcome the provider reports later (Expo's push receipts): each ticket id with the token it went to. */
+  tickets?: { id: string; token: string }[];
 }
 
 /**

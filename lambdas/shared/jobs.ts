@@ -100,7 +100,26 @@ export type AudienceBackfillJob = z.infer<typeof audienceBackfillJob>;
 
 export type TenantCleanupJob = z.infer<typeof tenantCleanupJob>;
 
-export const fanoutJob = z.discriminatedUnion('type', [sendJob, checkRequestJob, audienceUserJob, audienceBackfillJob, tenantCleanupJob]);
+/**
+ * A look at the Expo push receipts of one message's tickets (lambdas/services/expo-receipts.ts),
+ * enqueued with EXPO_RECEIPT_DELAY_SECONDS of delay after the send and again while receipts are
+ * missing or Expo fails. It names the configured provider whose settings (api_url, the access token)
+ * to read: no secret rides in the queue.
+ */
+export const expoReceiptsJob = z.object({
+  type: z.literal('expo-receipts'),
+  messageId: z.string(),
+  userId: z.string().optional(),
+  providerId: z.string(),
+  tickets: z.array(z.object({ id: z.string(), token: z.string() })).min(1),
+  /** Errors of the receipts read by earlier checks (their tickets are no longer listed). */
+  errors: z.array(z.string()).optional(),
+  /** Checks made so far. */
+  checks: z.number().int().min(0).default(0),
+});
+export type ExpoReceiptsJob = z.infer<typeof expoReceiptsJob>;
+
+export const fanoutJob = z.discriminatedUnion('type', [sendJob, checkRequestJob, audienceUserJob, audienceBackfillJob, tenantCleanupJob, expoReceiptsJob]);
 
 /** One recipient of a delivery job: who, and what the fan-out already knows about them. */
 export const deliveryRecipient = z.object({

@@ -39,6 +39,11 @@ export const configSchema = z.object({
     .int()
     .positive()
     .default(5 * 60_000),
+  /**
+   * Expo push receipts are read this many seconds after the send (Expo recommends 15 minutes; an SQS
+   * delay is at most 900 s), and again as long after while some are not ready or Expo fails.
+   */
+  EXPO_RECEIPT_DELAY_SECONDS: z.coerce.number().int().min(0).max(900).default(900),
   /** Retries on one provider, at most. */
   PROVIDER_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(5),
   /** First retry delay; each retry doubles it (with jitter), capped at 15 minutes. */

@@ -129,6 +129,9 @@ export async function usableTokens(userId: string): Promise<Partial<Record<PushP
   return byProvider;
 }
 
+/** Why a token is marked failed when a provider reports it invalid for a message (at send time or in a later receipt). */
+export const invalidTokenReason = (messageId: string): string => `the provider reported the token invalid (message ${messageId})`;
+
 /** Marks tokens a provider reported invalid as `failed` (those of the user's that are stored; others are the profile's own). */
 export async function markTokensFailed(userId: string, tokens: string[], reason: string): Promise<void> {
   const updated = new Date(now()).toISOString();

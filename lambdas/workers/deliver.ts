@@ -18,7 +18,7 @@ import { memo } from '../shared/cache';
 import { config } from '../shared/config';
 import { deliveryJob, enqueueDelivery, enqueueFanout, RECIPIENTS_PER_JOB, type DeliveryJob, type DeliveryRecipient } from '../shared/jobs';
 import { JobBatch } from '../store/jobs';
-import { markTokensFailed, usableTokens } from '../store/device-tokens';
+import { invalidTokenReason, markTokensFailed, usableTokens } from '../store/device-tokens';
 import { withStoredTokens } from '../domain/addresses';
 import { logger } from '../shared/logger';
 import { delaySecondsUntil } from '../shared/queue';
@@ -46,6 +46,7 @@ import {
 import { createProfileIfMissing, getProfiles, type Profile } from '../store/profiles';
 import { providers as configuredProviders } from '../store/providers';
 import { inboxEngagement } from '../store/inbox';
+import { scheduleExpoReceipts } from '../services/expo-receipts';
 import { resolveRecipient, type Resolution } from '../services/resolve';
 import { everyPage } from '../store/pages';
 import { limiter } from '../shared/pool';
@@ -115,6 +116,8 @@ interface ProviderChoice {
   provider: string;
   settings: Record<string, unknown>;
   channel: string;
+  /** The /providers entry it comes from (none for a built-in fallback). */
+  id?: string;
 }
 
 const requestCache = memo<RequestRecord | undefined>(config.CACHE_TTL_MS);
@@ -127,7 +130,7 @@ function configured(): Promise<ProviderChoice[]> {
     for await (const providers of everyPage(configuredProviders.list)) all.push(...providers);
     return all
       .sort((a, b) => a.doc.priority - b.doc.priority || a.id.localeCompare(b.id))
-      .map((p) => ({ provider: p.doc.provider, settings: p.doc.settings, channel: p.doc.channel }));
+      .map((p) => ({ provider: p.doc.provider, settings: p.doc.settings, channel: p.doc.channel, id: p.id }));
   });
 }
 
@@ -340,7 +343,7 @@ async function attemptTarget(
     }
     attempts += 1;
     onProvider += 1;
-    const attempt = await callProvider(record, target, candidate.provider, adapter, () => sendTo(candidate), attempts, run, events);
+    const attempt = await callProvider(record, target, candidate, adapter, () => sendTo(candidate), attempts, run, events);
     if (attempt.result) {
       const result = attempt.result;
       return {
@@ -423,7 +426,7 @@ async function runAll(
     candidates.map(async (candidate) => {
       const adapter = adapterFor(candidate.provider);
       if (!adapter) return undefined;
-      const attempt = await callProvider(record, target, candidate.provider, adapter, () => sendTo(candidate), attempts, run, events);
+      const attempt = await callProvider(record, target, candidate, adapter, () => sendTo(candidate), attempts, run, events);
       if (attempt.result) return { provider: candidate.provider, result: attempt.result };
       events.push(attempt.event);
       return { provider: candidate.provider, error: attempt.error };
@@ -474,13 +477,14 @@ type Attempt = { result: ProviderResult; error?: undefined } | { result?: undefi
 /**
  * Calls one provider for a target, in its turn (PROVIDER_CALLS_AT_ONCE; the inbox is our own table
  * write and skips the line), its timeout counted from when the call starts. Tokens it reports
- * invalid are forgotten; a success is recorded in `events`; a failure is logged and answered with
+ * invalid are forgotten; the push tickets of a success (Expo's) get their receipts check scheduled
+ * (services/expo-receipts.ts); a success is recorded in `events`; a failure is logged and answered with
  * its event, which the caller completes (retry, failover) and records. Never throws.
  */
 async function callProvider(
   record: MessageRecord,
   target: Target,
-  provider: string,
+  { provider, id: providerId }: ProviderChoice,
   adapter: ProviderAdapter,
   build: () => ProviderSend,
   attempt: number,
@@ -498,6 +502,8 @@ async function callProvider(
     };
     const result = await (target.channel === 'inbox' ? call() : providerCalls(call));
     await forgetInvalidTokens(record, result.invalidTokens);
+    // Expo's tickets: their receipts, read later, say whether the push was delivered.
+    if (result.tickets?.length && providerId) await scheduleExpoReceipts(record.id, record.userId, providerId, result.tickets);
     events.push({ ts: clock(), type: result.status, channel, provider, attempt, latency_ms: clock() - t0, provider_message_id: result.providerMessageId });
     return { result };
   } catch (e) {
@@ -512,7 +518,7 @@ async function callProvider(
 /** Marks the user's stored device tokens a provider reported invalid, so no send uses them again (a failure to mark is logged, not the delivery's). */
 async function forgetInvalidTokens(record: MessageRecord, tokens: string[] | undefined): Promise<void> {
   if (!tokens?.length || !record.userId) return;
-  await markTokensFailed(record.userId, tokens, `the provider reported the token invalid (message ${record.id})`).catch((e: unknown) =>
+  await markTokensFailed(record.userId, tokens, invalidTokenReason(record.id)).catch((e: unknown) =>
     logger.warn('could not mark invalid device tokens', { messageId: record.id, error: e as Error }),
   );
 }

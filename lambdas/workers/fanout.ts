@@ -3,10 +3,12 @@ import { sqsWorker } from '../shared/worker';
 import { backfillAudience, cleanupTenant, reevaluateUser } from './directory-jobs';
 import { expandSend } from './fanout-send';
 import { checkRequest } from '../services/request-check';
+import { checkExpoReceipts } from '../services/expo-receipts';
 
 /**
  * The fan-out worker: short, resumable jobs. Directory jobs keep audiences materialised and clean
- * up deleted tenants; send jobs expand recipients page by page.
+ * up deleted tenants; send jobs expand recipients page by page; expo-receipts jobs read the Expo
+ * push receipts of a message sent through Expo.
  */
 export const handler = sqsWorker(fanoutJob, async (job, _record, context) => {
   switch (job.type) {
@@ -20,5 +22,7 @@ export const handler = sqsWorker(fanoutJob, async (job, _record, context) => {
       return backfillAudience(job);
     case 'tenant-cleanup':
       return cleanupTenant(job);
+    case 'expo-receipts':
+      return checkExpoReceipts(job);
   }
 });

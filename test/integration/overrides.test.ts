@@ -211,11 +211,16 @@ describe('providers.<provider>.override', () => {
     expect(JSON.parse(req.body)).toMatchObject({ content: { title: 'T', body: 'B' }, extra: { id: 7 } });
   });
 
-  it('is refused with a 400 for a provider this stack does not have, or a key the provider does not honour', async () => {
-    for (const providers of [{ 'carrier-pigeon': { override: { body: {} } } }, { ses: { override: { headers: { 'X-A': '1' } } } }]) {
+  it('is refused with a 400 for a provider this stack does not have (whatever its entry sets), or a key the provider does not honour', async () => {
+    for (const [providers, named] of [
+      [{ 'carrier-pigeon': { override: { body: {} } } }, 'body.message.providers.carrier-pigeon'],
+      [{ 'carrier-pigeon': { timeouts: 100 } }, 'body.message.providers.carrier-pigeon'],
+      [{ 'carrier-pigeon': { metadata: { utm: { source: 's' } } } }, 'body.message.providers.carrier-pigeon'],
+      [{ ses: { override: { headers: { 'X-A': '1' } } } }, 'body.message.providers.ses.override'],
+    ] as const) {
       const err = await s.client.send.message({ message: email({ to: { email: 'a@example.test' }, providers }) as never }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(BadRequestError);
-      expect((err as BadRequestError).message).toContain(`providers.${Object.keys(providers)[0]}.override`);
+      expect((err as BadRequestError).message).toContain(named);
     }
   });
 });

@@ -1,9 +1,17 @@
 import './allow-private-egress';
 import { createHash } from 'node:crypto';
 import type { RenderedOutput } from '../../../lambdas/domain/render';
+import { REST } from '@discordjs/rest';
+import { Routes, type RESTPostAPIChannelMessageJSONBody, type RESTPostAPICurrentUserCreateDMChannelJSONBody } from 'discord-api-types/v10';
 import { DiscordAdapter } from '../../../lambdas/providers/discord';
-import { startRecorder, sendOf, type Recorder } from './recorder';
+import { contractCase, startRecorder, sendOf, type Recorder } from './recorder';
 
+/**
+ * The Discord adapter against a stand-in for Discord's API, and the contract test against
+ * Discord's official REST client, @discordjs/rest (its `api` option moved to the stand-in, routes
+ * from discord-api-types): a bot's channel message and a DM (open the DM channel, then post). The
+ * adapter has no webhook form (bot only), so there is no webhook contract.
+ */
 let api: Recorder;
 beforeAll(async () => {
   api = await startRecorder();
@@ -85,5 +93,41 @@ describe('discord adapter against a stand-in Discord API', () => {
       message: 'discord settings are invalid: settings.bot_token',
     });
     expect(api.requests).toHaveLength(0);
+  });
+});
+
+describe('discord contract: @discordjs/rest and the adapter send the same requests', () => {
+  const rest = () => new REST({ api: `${api.url}/api`, version: '10', retries: 0 }).setToken('bot-secret');
+  // Discord's documented bodies, typed by discord-api-types: a field name the vendor does not know fails to compile.
+  const message: RESTPostAPIChannelMessageJSONBody = {
+    content: expectedBody.content,
+    allowed_mentions: { parse: [] },
+    nonce: expectedBody.nonce,
+    enforce_nonce: expectedBody.enforce_nonce,
+  };
+  const openDm: RESTPostAPICurrentUserCreateDMChannelJSONBody = { recipient_id: '617099137532932107' };
+
+  it('a bot message to a channel: same method, path, auth scheme, content type and body fields', async () => {
+    await contractCase({
+      api,
+      vendor: async () => expect(await rest().post(Routes.channelMessages('768866348853383208'), { body: message })).toEqual({ id: 'MSG-1' }),
+      ours: () => new DiscordAdapter().send(dm({ channel_id: '768866348853383208' })),
+      headers: ['authorization', 'content-type'],
+    });
+    expect(api.requests[1].headers.authorization).toBe('Bot bot-secret');
+  });
+
+  it('a DM: the DM channel opened, then the message posted to it, alike', async () => {
+    const vendor = async () => {
+      const channel = (await rest().post(Routes.userChannels(), { body: openDm })) as { id: string };
+      await rest().post(Routes.channelMessages(channel.id), { body: message });
+    };
+    const { ours } = await contractCase({
+      api,
+      vendor,
+      ours: () => new DiscordAdapter().send(dm({ user_id: '617099137532932107' })),
+      headers: ['authorization', 'content-type'],
+    });
+    expect(ours.map((r) => r.path)).toEqual(['/api/v10/users/@me/channels', '/api/v10/channels/DM-77/messages']);
   });
 });

@@ -1,9 +1,9 @@
 import './allow-private-egress';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { ExpoAdapter } from '../../../lambdas/providers/expo';
+import { ExpoAdapter, fetchExpoReceipts } from '../../../lambdas/providers/expo';
 import { ProviderError } from '../../../lambdas/providers/port';
-import { startRecorder, sendOf, type Recorder, type SendOver } from './recorder';
+import { contractCase, startRecorder, sendOf, type Recorder, type SendOver } from './recorder';
 
 /**
  * The Expo adapter against a stand-in for Expo's push API, and the contract test against Expo's
@@ -35,10 +35,21 @@ const push = (over: SendOver<'push'> = {}) =>
 
 const fail = (p: Promise<unknown>) => p.catch((e: unknown) => e) as Promise<ProviderError>;
 
+/** Runs an ES module script with expo-server-sdk in a child node process, its EXPO_BASE_URL the stand-in. */
+const expoClient = (script: string, env: Record<string, string> = {}) =>
+  promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: process.cwd(), env: { ...process.env, EXPO_BASE_URL: api.url, ...env } });
+
 describe('expo adapter against a stand-in push API', () => {
   it('posts one message per token to /--/api/v2/push/send with our message id in data, and returns the ticket id', async () => {
     const result = await new ExpoAdapter().send(push({ address: { expo: { token: 'ExponentPushToken[aaa]', tokens: ['ExponentPushToken[bbb]'] } } }));
-    expect(result).toEqual({ status: 'SENT', providerMessageId: 'ticket-0' });
+    expect(result).toEqual({
+      status: 'SENT',
+      providerMessageId: 'ticket-0',
+      tickets: [
+        { id: 'ticket-0', token: 'ExponentPushToken[aaa]' },
+        { id: 'ticket-1', token: 'ExponentPushToken[bbb]' },
+      ],
+    });
     const [req] = api.requests;
     expect([req.method, req.path, req.headers['content-type'], req.headers.accept, req.headers.authorization]).toEqual([
       'POST',
@@ -80,7 +91,12 @@ describe('expo adapter against a stand-in push API', () => {
       },
     }));
     const result = await new ExpoAdapter().send(push({ address: { expo: { tokens: ['ExponentPushToken[aaa]', 'ExponentPushToken[bbb]'] } } }));
-    expect(result).toEqual({ status: 'SENT', providerMessageId: 'ticket-b', invalidTokens: ['ExponentPushToken[aaa]'] });
+    expect(result).toEqual({
+      status: 'SENT',
+      providerMessageId: 'ticket-b',
+      tickets: [{ id: 'ticket-b', token: 'ExponentPushToken[bbb]' }],
+      invalidTokens: ['ExponentPushToken[aaa]'],
+    });
 
     api.reply(() => ({ status: 200, body: { data: [{ status: 'error', message: 'gone', details: { error: 'DeviceNotRegistered' } }] } }));
     const error = await fail(new ExpoAdapter().send(push()));
@@ -126,6 +142,51 @@ describe('expo adapter against a stand-in push API', () => {
   });
 });
 
+describe('expo push receipts against the stand-in', () => {
+  const receiptsReply = (req: { body: string }) => ({
+    status: 200,
+    body: { data: Object.fromEntries((JSON.parse(req.body) as { ids: string[] }).ids.map((id) => [id, { status: 'ok' }])) },
+  });
+
+  it('posts the ticket ids to /--/api/v2/push/getReceipts with the bearer, and answers the receipts by id', async () => {
+    api.reply(() => ({
+      status: 200,
+      body: { data: { 't-1': { status: 'ok' }, 't-2': { status: 'error', message: 'gone', details: { error: 'DeviceNotRegistered' } } } },
+    }));
+    const receipts = await fetchExpoReceipts({ api_url: api.url, access_token: 'expo-secret' }, ['t-1', 't-2', 't-3'], 3000);
+    expect(receipts).toEqual({ 't-1': { status: 'ok' }, 't-2': { status: 'error', message: 'gone', details: { error: 'DeviceNotRegistered' } } });
+    const [req] = api.requests;
+    expect([req.method, req.path, req.headers.authorization, req.headers['content-type']]).toEqual([
+      'POST',
+      '/--/api/v2/push/getReceipts',
+      'Bearer expo-secret',
+      'application/json',
+    ]);
+    expect(JSON.parse(req.body)).toEqual({ ids: ['t-1', 't-2', 't-3'] });
+  });
+
+  it('asks for at most 1000 ids a request', async () => {
+    api.reply(receiptsReply);
+    const ids = Array.from({ length: 2300 }, (_, i) => `t-${i}`);
+    const receipts = await fetchExpoReceipts({ api_url: api.url }, ids, 3000);
+    expect(Object.keys(receipts)).toHaveLength(2300);
+    expect(api.requests.map((r) => (JSON.parse(r.body) as { ids: string[] }).ids.length)).toEqual([1000, 1000, 300]);
+    expect(api.requests[0].headers.authorization).toBeUndefined();
+  });
+
+  it.each([
+    ['503', true, { status: 503, body: 'unavailable' }],
+    ['429', true, { status: 429, body: { errors: [{ code: 'TOO_MANY_REQUESTS' }] } }],
+    ['401', false, { status: 401, body: { errors: [{ code: 'UNAUTHORIZED' }] } }],
+    ['an answer without a data object', true, { status: 200, body: { data: [] } }],
+  ])('classifies %s (transient: %s)', async (_, transient, reply) => {
+    api.reply(() => reply);
+    const error = await fail(fetchExpoReceipts({ api_url: api.url }, ['t-1'], 3000));
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error.transient).toBe(transient);
+  });
+});
+
 describe('expo contract: expo-server-sdk and the adapter send the same request', () => {
   it('agree on method, path, auth scheme and body fields', async () => {
     const script = `
@@ -137,17 +198,36 @@ describe('expo contract: expo-server-sdk and the adapter send the same request',
     const messages = [
       { to: 'ExponentPushToken[aaa]', title: 'Your order', body: 'It shipped.', data: { order: '42', courier_message_id: '1700000000000-expo1' } },
     ];
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
-      cwd: process.cwd(),
-      env: { ...process.env, EXPO_BASE_URL: api.url, MESSAGES: JSON.stringify(messages) },
+    const vendor = async () => {
+      const { stdout } = await expoClient(script, { MESSAGES: JSON.stringify(messages) });
+      expect(JSON.parse(stdout)).toEqual([{ status: 'ok', id: 'ticket-0' }]);
+    };
+    await contractCase({
+      api,
+      vendor,
+      ours: () => new ExpoAdapter().send(push({ settings: { api_url: api.url, access_token: 'expo-secret' } })),
+      headers: ['authorization', 'content-type'],
     });
-    expect(JSON.parse(stdout)).toEqual([{ status: 'ok', id: 'ticket-0' }]);
-    await new ExpoAdapter().send(push({ settings: { api_url: api.url, access_token: 'expo-secret' } }));
+  });
+});
 
-    const [theirs, ours] = api.requests;
-    expect([ours.method, ours.path]).toEqual([theirs.method, theirs.path]);
-    expect(ours.headers.authorization).toBe(theirs.headers.authorization);
-    expect(ours.headers['content-type']).toBe(theirs.headers['content-type']);
-    expect(JSON.parse(ours.body)).toEqual(JSON.parse(theirs.body));
+describe('expo contract: expo-server-sdk and fetchExpoReceipts ask for receipts alike', () => {
+  it('agree on method, path, auth scheme and body fields', async () => {
+    api.reply(() => ({ status: 200, body: { data: { 'ticket-0': { status: 'ok' } } } }));
+    const script = `
+      import { Expo } from 'expo-server-sdk';
+      const expo = new Expo({ accessToken: 'expo-secret' });
+      const receipts = await expo.getPushNotificationReceiptsAsync(['ticket-0', 'ticket-1']);
+      process.stdout.write(JSON.stringify(receipts));
+    `;
+    const vendor = async () => {
+      const { stdout } = await expoClient(script);
+      expect(JSON.parse(stdout)).toEqual({ 'ticket-0': { status: 'ok' } });
+    };
+    const ours = async () =>
+      expect(await fetchExpoReceipts({ api_url: api.url, access_token: 'expo-secret' }, ['ticket-0', 'ticket-1'], 3000)).toEqual({
+        'ticket-0': { status: 'ok' },
+      });
+    await contractCase({ api, vendor, ours, headers: ['authorization', 'content-type'] });
   });
 });

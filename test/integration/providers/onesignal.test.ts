@@ -3,7 +3,7 @@ import * as OneSignal from '@onesignal/node-onesignal';
 import { uuidFrom } from '../../../lambdas/providers/ids';
 import { OneSignalAdapter } from '../../../lambdas/providers/onesignal';
 import { ProviderError } from '../../../lambdas/providers/port';
-import { startRecorder, sendOf, type Recorder, type SendOver } from './recorder';
+import { contractCase, startRecorder, sendOf, type Recorder, type SendOver } from './recorder';
 
 /**
  * The OneSignal adapter against a stand-in for OneSignal's REST API, and the contract test against
@@ -133,14 +133,12 @@ describe('onesignal contract: @onesignal/node-onesignal and the adapter send the
     notification.contents = { en: 'It shipped.' };
     notification.data = { order: '42', courier_message_id: '1700000000000-os1' };
     notification.idempotency_key = uuidFrom('1700000000000-os1:push');
-    const answer = await client.createNotification(notification);
-    expect(answer.id).toBe('os-notification-1');
-    await new OneSignalAdapter().send(push());
-
-    const [theirs, ours] = api.requests;
+    const vendor = async () => {
+      const answer = await client.createNotification(notification);
+      expect(answer.id).toBe('os-notification-1');
+    };
     // The client predates the `c=push` channel parameter of OneSignal's current docs: paths agree, the query differs.
-    expect([ours.method, new URL(ours.path, api.url).pathname]).toEqual([theirs.method, theirs.path]);
-    expect(ours.headers.authorization).toBe(theirs.headers.authorization);
-    expect(JSON.parse(ours.body)).toEqual(JSON.parse(theirs.body));
+    const { theirs } = await contractCase({ api, vendor, ours: () => new OneSignalAdapter().send(push()), path: (p) => new URL(p, api.url).pathname });
+    expect(theirs[0].path).toBe(new URL(theirs[0].path, api.url).pathname);
   });
 });

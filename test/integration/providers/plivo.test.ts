@@ -1,7 +1,7 @@
 import './allow-private-egress';
 import * as plivo from 'plivo';
 import { PlivoAdapter } from '../../../lambdas/providers/plivo';
-import { closedPort, startRecorder, sendOf, type Recorder } from './recorder';
+import { contractCase, mediaType, closedPort, startRecorder, sendOf, type Recorder } from './recorder';
 
 /**
  * The Plivo adapter against a stand-in Message API, and the contract test: the official `plivo`
@@ -88,15 +88,18 @@ describe('plivo adapter against a stand-in Message API', () => {
 describe('contract: the official plivo client makes the same request', () => {
   it('agrees on method, path, auth scheme and body fields', async () => {
     const client = new plivo.Client(settings.auth_id, settings.auth_token, { url: `${api.url}/v1/Account/${settings.auth_id}` });
-    const sent = await client.messages.create('+14155550000', '+14155550001', 'Your code is 1234', {
-      url: 'https://hooks.example.test/plivo?courier_message_id=1700000000000-msg1',
-      method: 'POST',
+    const vendor = async () => {
+      const sent = await client.messages.create('+14155550000', '+14155550001', 'Your code is 1234', {
+        url: 'https://hooks.example.test/plivo?courier_message_id=1700000000000-msg1',
+        method: 'POST',
+      });
+      expect(sent.messageUuid).toEqual(['db3ce55a-7f1d-11e1-8ea7-1231380bc196']);
+    };
+    await contractCase({
+      api,
+      vendor,
+      ours: () => new PlivoAdapter().send(sms({ status_callback_url: 'https://hooks.example.test/plivo' })),
+      headers: ['authorization', ['content-type', mediaType]],
     });
-    expect(sent.messageUuid).toEqual(['db3ce55a-7f1d-11e1-8ea7-1231380bc196']);
-    await new PlivoAdapter().send(sms({ status_callback_url: 'https://hooks.example.test/plivo' }));
-    const [sdk, ours] = api.requests;
-    expect([ours.method, ours.path, ours.headers.authorization]).toEqual([sdk.method, sdk.path, sdk.headers.authorization]);
-    expect(ours.headers['content-type']?.split(';')[0]).toBe(sdk.headers['content-type']?.split(';')[0]);
-    expect(JSON.parse(ours.body)).toEqual(JSON.parse(sdk.body));
   });
 });

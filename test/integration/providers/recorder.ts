@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Channel } from '../../../lambdas/domain/routing';
@@ -81,3 +82,52 @@ export async function closedPort(): Promise<number> {
   await new Promise<void>((r) => server.close(() => r()));
   return port;
 }
+
+/** A header a contract test compares: its name, or its name and what of its value counts (the media type of a content-type, say). */
+export type ContractHeader = string | [name: string, part: (value: string | undefined) => unknown];
+
+/**
+ * One vendor-client contract check: the vendor's official client and our adapter are run, in that
+ * order, against the same stand-in (its requests cleared first), and each request of ours must
+ * agree with the client's at the same position on method, path, the named headers (the auth scheme
+ * and its credentials by default) and body fields. Answers both request lists, for the checks
+ * a vendor needs besides (a JWT's claims, say).
+ */
+export async function contractCase(c: {
+  api: { requests: Recorded[] };
+  /** Sends through the vendor's client (pointed at the stand-in). */
+  vendor: () => Promise<unknown>;
+  /** Sends through our adapter (pointed at the stand-in). */
+  ours: () => Promise<unknown>;
+  /** Default: `authorization`. */
+  headers?: ContractHeader[];
+  /** The part of the path compared (default: all of it, query included). */
+  path?: (path: string) => string;
+  /** The body as compared (default: parsed as JSON). */
+  body?: (r: Recorded) => unknown;
+  /** The vendor's body as compared, when it is read otherwise than ours (default: `body`). */
+  vendorBody?: (r: Recorded) => unknown;
+}): Promise<{ theirs: Recorded[]; ours: Recorded[] }> {
+  const { api, headers = ['authorization'], path = (p) => p, body = (r) => JSON.parse(r.body) as unknown } = c;
+  api.requests.length = 0;
+  await c.vendor();
+  const made = api.requests.length;
+  await c.ours();
+  const theirs = api.requests.slice(0, made);
+  const ours = api.requests.slice(made);
+  expect(made).toBeGreaterThan(0);
+  expect(ours.map((r) => [r.method, path(r.path)])).toEqual(theirs.map((r) => [r.method, path(r.path)]));
+  const shown = (r: Recorded) =>
+    headers.map((h) => {
+      const [name, part] = typeof h === 'string' ? [h, (v: string | undefined) => v] : h;
+      return [name, part(r.headers[name] as string | undefined)];
+    });
+  for (const [i, mine] of ours.entries()) {
+    expect(shown(mine)).toEqual(shown(theirs[i]));
+    expect(await body(mine)).toEqual(await (c.vendorBody ?? body)(theirs[i]));
+  }
+  return { theirs, ours };
+}
+
+/** The media type of a content-type header (its parameters, a multipart boundary or a charset, left out). */
+export const mediaType = (v: string | undefined): string | undefined => v?.split(';')[0].trim();

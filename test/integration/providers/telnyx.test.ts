@@ -1,7 +1,7 @@
 import './allow-private-egress';
 import Telnyx from 'telnyx';
 import { TelnyxAdapter } from '../../../lambdas/providers/telnyx';
-import { closedPort, startRecorder, sendOf, type Recorder } from './recorder';
+import { contractCase, closedPort, startRecorder, sendOf, type Recorder } from './recorder';
 
 /**
  * The Telnyx adapter against a stand-in Messaging API v2, and the contract test: the official
@@ -86,17 +86,20 @@ describe('telnyx adapter against a stand-in Messaging API v2', () => {
 describe('contract: the official telnyx client makes the same request', () => {
   it('agrees on method, path, auth scheme and body fields', async () => {
     const client = new Telnyx({ apiKey: settings.api_key, baseURL: `${api.url}/v2`, maxRetries: 0 });
-    const viaSdk = await client.messages.send({
-      from: '+13125550000',
-      to: '+13125550001',
-      text: 'Your code is 1234',
-      webhook_url: 'https://hooks.example.test/telnyx?courier_message_id=1700000000000-msg1',
+    const vendor = async () => {
+      const viaSdk = await client.messages.send({
+        from: '+13125550000',
+        to: '+13125550001',
+        text: 'Your code is 1234',
+        webhook_url: 'https://hooks.example.test/telnyx?courier_message_id=1700000000000-msg1',
+      });
+      expect(viaSdk.data?.id).toBe('40385f64-5717-4562-b3fc-2c963f66afa6');
+    };
+    await contractCase({
+      api,
+      vendor,
+      ours: () => new TelnyxAdapter().send(sms({ status_callback_url: 'https://hooks.example.test/telnyx' })),
+      headers: ['authorization', 'content-type'],
     });
-    expect(viaSdk.data?.id).toBe('40385f64-5717-4562-b3fc-2c963f66afa6');
-    await new TelnyxAdapter().send(sms({ status_callback_url: 'https://hooks.example.test/telnyx' }));
-    const [sdk, ours] = api.requests;
-    expect([ours.method, ours.path, ours.headers.authorization]).toEqual([sdk.method, sdk.path, sdk.headers.authorization]);
-    expect(ours.headers['content-type']).toBe(sdk.headers['content-type']);
-    expect(JSON.parse(ours.body)).toEqual(JSON.parse(sdk.body));
   });
 });

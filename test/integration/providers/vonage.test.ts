@@ -1,7 +1,7 @@
 import './allow-private-egress';
 import { Vonage } from '@vonage/server-sdk';
 import { VonageAdapter } from '../../../lambdas/providers/vonage';
-import { closedPort, startRecorder, sendOf, type Recorder } from './recorder';
+import { contractCase, closedPort, startRecorder, sendOf, type Recorder } from './recorder';
 
 /**
  * The Vonage adapter against a stand-in SMS API, and the contract test: the official
@@ -103,19 +103,22 @@ describe('vonage adapter against a stand-in SMS API', () => {
 describe('contract: the official @vonage/server-sdk makes the same request', () => {
   it('agrees on method, path, auth scheme and body fields', async () => {
     const vonage = new Vonage({ apiKey: settings.api_key, apiSecret: settings.api_secret }, { restHost: api.url });
-    const sent = await vonage.sms.send({
-      from: 'Acme',
-      to: '447700900001',
-      text: 'Your code is 1234',
-      clientRef: '1700000000000-msg1',
-      callback: 'https://hooks.example.test/vonage?courier_message_id=1700000000000-msg1',
+    const vendor = async () => {
+      const sent = await vonage.sms.send({
+        from: 'Acme',
+        to: '447700900001',
+        text: 'Your code is 1234',
+        clientRef: '1700000000000-msg1',
+        callback: 'https://hooks.example.test/vonage?courier_message_id=1700000000000-msg1',
+      });
+      expect(sent.messages[0].messageId).toBe('0A0000001234ABCD');
+    };
+    const { ours } = await contractCase({
+      api,
+      vendor,
+      ours: () => new VonageAdapter().send(sms({ status_callback_url: 'https://hooks.example.test/vonage' })),
+      headers: ['authorization', 'content-type'],
     });
-    expect(sent.messages[0].messageId).toBe('0A0000001234ABCD');
-    await new VonageAdapter().send(sms({ status_callback_url: 'https://hooks.example.test/vonage' }));
-    const [sdk, ours] = api.requests;
-    expect([ours.method, ours.path, ours.headers.authorization]).toEqual([sdk.method, sdk.path, sdk.headers.authorization]);
-    expect(ours.headers.authorization).toMatch(/^Basic /);
-    expect(ours.headers['content-type']).toBe(sdk.headers['content-type']);
-    expect(JSON.parse(ours.body)).toEqual(JSON.parse(sdk.body));
+    expect(ours[0].headers.authorization).toMatch(/^Basic /);
   });
 });

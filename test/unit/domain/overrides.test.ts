@@ -1,4 +1,6 @@
-import { applyChannelOverride, deepMerge, providerOverride } from '../../../lambdas/domain/overrides';
+import { applyChannelOverride, deepMerge, PROVIDER_OVERRIDES, providerOverride } from '../../../lambdas/domain/overrides';
+import { CATALOG } from '../../../lambdas/providers/catalog';
+import { adapterFor } from '../../../lambdas/providers/registry';
 import type { RenderedOutput } from '../../../lambdas/domain/render';
 import { messageSchema } from '../../../lambdas/domain/send';
 
@@ -57,7 +59,7 @@ describe('a send with overrides', () => {
       { providers: { sendgrid: { override: { body: { categories: ['a'] } } }, mailgun: { override: { body: { 'o:tag': ['a', 'b'], 'o:testmode': 'yes' } } } } },
     ],
     ['provider timeouts', { providers: { ses: { timeouts: 5000 } } }],
-    ['an entry for a provider this stack lacks, without an override', { providers: { 'carrier-pigeon': { timeouts: 100 } } }],
+    ['an entry for a known provider not configured here (it may be by the time the send runs)', { providers: { onesignal: { timeouts: 100 } } }],
   ])('accepts %s', (_, extra) => {
     expect(paths(extra)).toEqual([]);
   });
@@ -98,8 +100,21 @@ describe('a send with overrides', () => {
     [
       'an override for a provider this stack lacks',
       { providers: { 'carrier-pigeon': { override: { body: {} } } } },
-      'providers.carrier-pigeon.override: this stack has no provider "carrier-pigeon"',
+      'providers.carrier-pigeon: names no provider this stack has',
     ],
+    // Review: timeouts, metadata and if of a key that names no provider could never apply; refused, not accepted and ignored.
+    [
+      'timeouts for a provider this stack lacks',
+      { providers: { 'carrier-pigeon': { timeouts: 100 } } },
+      'providers.carrier-pigeon: names no provider this stack has',
+    ],
+    [
+      'metadata for a provider this stack lacks',
+      { providers: { 'carrier-pigeon': { metadata: { utm: { source: 's' } } } } },
+      'providers.carrier-pigeon: names no provider this stack has',
+    ],
+    ['an empty entry for a provider this stack lacks', { providers: { 'carrier-pigeon': {} } }, 'providers.carrier-pigeon: names no provider this stack has'],
+    ['a key Object.prototype has', { providers: { constructor: { timeouts: 100 } } }, 'providers.constructor: names no provider this stack has'],
     [
       'a mailgun form field that is not a string',
       { providers: { mailgun: { override: { body: { 'o:tag': 5 } } } } },
@@ -129,6 +144,14 @@ describe('a send with overrides', () => {
     ['an inbox provider override', { providers: { inbox: { override: { body: { title: 'x' } } } } }, 'providers.inbox.override: Unrecognized key: "body"'],
   ])('refuses %s, naming the field', (_, extra, expected) => {
     expect(paths(extra).some((p) => p.startsWith(expected))).toBe(true);
+  });
+});
+
+describe('the provider keys message.providers takes', () => {
+  it('are those with an adapter here, every catalog provider among them', () => {
+    const keys = Object.keys(PROVIDER_OVERRIDES);
+    expect(keys.filter((k) => adapterFor(k) === undefined)).toEqual([]);
+    expect(CATALOG.map((e) => e.provider).filter((k) => !keys.includes(k))).toEqual([]);
   });
 });
 
