@@ -4,6 +4,7 @@ import { now as clockNow } from '../shared/clock';
 import { logger } from '../shared/logger';
 import { changed, retryOnConflict } from '../store/conditional';
 import { findMessage, writeMessage, type MessageRecord } from '../store/messages';
+import { suppressAddress } from './suppress';
 
 /** Attempts at applying one event to a message a worker keeps changing. */
 const ATTEMPTS = 5;
@@ -23,7 +24,8 @@ export async function applyProviderEvent(messageId: string, event: EngagementEve
   const id = parseMessageId(messageId);
   const received = clockNow();
   const at = Math.min(event.at, received);
-  return retryOnConflict(
+  let sentTo: MessageRecord['channels'] = {};
+  const applied = await retryOnConflict(
     async () => {
       const stored = id && (await findMessage(id.requestId, id.suffix));
       if (!stored) {
@@ -31,6 +33,7 @@ export async function applyProviderEvent(messageId: string, event: EngagementEve
         return 'unknown';
       }
       const { state, outcome } = applyEngagement(stored.record, { ...event, at });
+      sentTo = stored.record.channels;
       if (outcome !== 'moved') return outcome;
       const record: MessageRecord = {
         ...state,
@@ -51,4 +54,7 @@ export async function applyProviderEvent(messageId: string, event: EngagementEve
     },
     { attempts: ATTEMPTS },
   );
+  // A hard bounce or a complaint about a message that was sent (a repeat included: the list may have been emptied since) suppresses its address (D21).
+  if (applied === 'moved' || applied === 'unchanged') await suppressAddress(messageId, event, sentTo);
+  return applied;
 }
