@@ -53,7 +53,7 @@ export const routes = [
       .object({ reason: z.enum(SUPPRESSION_REASONS, { error: `must be one of ${SUPPRESSION_REASONS.join(', ')}` }).optional() })
       .strict()
       .optional(),
-    audit: { type: 'suppression:put', target },
+    audit: { type: 'suppression:updated', target },
     handler: async ({ params, body }) => ok(await putSuppression(params.channel, addressOf(params), body?.reason ?? 'manual')),
   }),
   route({
