@@ -51,7 +51,7 @@ import { everyPage } from '../store/pages';
 import { limiter } from '../shared/pool';
 import { announceMessages } from '../services/webhook-events';
 import { isSuppressible, normalizeAddress, type SuppressibleChannel } from '../domain/suppressions';
-import { getSuppression, type Suppression } from '../store/suppressions';
+import { lookUpSuppression, type Suppression } from '../store/suppressions';
 
 /** A job whose recipients keep failing unexpectedly is retried this many times, then they end UNDELIVERABLE. */
 const MAX_JOB_ATTEMPTS = 5;
@@ -856,10 +856,11 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
       }
     }
     // An email or sms target about to start is looked up on the suppression list first, once per
-    // address (one eventually consistent GetItem): a suppressed one is passed over, the routing walked again without it.
+    // address (eventually consistent, batched with the job's other recipients): a suppressed one is
+    // passed over, the routing walked again without it.
     const unchecked = new Map(step.start.flatMap((t) => listed(t) ?? []).flatMap((l) => (suppressions.has(l.key) ? [] : [[l.key, l] as const])));
     if (unchecked.size) {
-      const found = await Promise.all([...unchecked.values()].map(async (l) => [l.key, await getSuppression(l.channel, l.address, false)] as const));
+      const found = await Promise.all([...unchecked.values()].map(async (l) => [l.key, await lookUpSuppression(l.channel, l.address)] as const));
       for (const [key, entry] of found) suppressions.set(key, entry);
       if (found.some(([, entry]) => entry !== undefined)) {
         for (const t of step.start.filter((u) => suppressed(u) && !record.history.some((e) => e.reason === 'SUPPRESSED' && e.channel === targetKey(u))))
