@@ -128,7 +128,14 @@ export function sesEvent(message: unknown, received: number): ProviderEvent {
       if (bounce.bounceType !== 'Permanent') return { messageId };
       return {
         messageId,
-        event: { ...base, kind: 'UNDELIVERABLE', at: at(bounce), reason: 'BOUNCED', detail: `bounce: Permanent/${str(bounce.bounceSubType) ?? 'General'}` },
+        event: {
+          ...base,
+          kind: 'UNDELIVERABLE',
+          at: at(bounce),
+          reason: 'BOUNCED',
+          detail: `bounce: Permanent/${str(bounce.bounceSubType) ?? 'General'}`,
+          suppress: 'hard_bounce',
+        },
       };
     }
     case 'Complaint': {
@@ -141,6 +148,7 @@ export function sesEvent(message: unknown, received: number): ProviderEvent {
           at: at(complaint),
           reason: 'UNSUBSCRIBED',
           detail: `complaint: ${str(complaint.complaintFeedbackType) ?? 'abuse'}`,
+          suppress: 'complaint',
         },
       };
     }
@@ -170,7 +178,13 @@ export function sendgridSignatureValid(publicKey: string, timestamp: string | un
   }
 }
 
-/** SendGrid's events (a JSON array): delivered, open, click, bounce, dropped, spamreport; the message id from `custom_args` (top-level fields of each event). */
+/**
+ * SendGrid's events (a JSON array): delivered, open, click, bounce, dropped, spamreport; the message
+ * id from `custom_args` (top-level fields of each event). A bounce of `type` bounce is a hard bounce;
+ * one of `type` blocked (the receiving server refused this message, not the address) and a message
+ * SendGrid dropped end it undelivered without suppressing the address; `deferred` (a soft bounce
+ * SendGrid retries) is not an event.
+ */
 export function sendgridEvents(body: unknown, received: number): ProviderEvent[] {
   if (!Array.isArray(body)) throw new ProviderBodyError('Invalid request: body must be an array of SendGrid events');
   return body.map((raw) => {
@@ -186,13 +200,13 @@ export function sendgridEvents(body: unknown, received: number): ProviderEvent[]
       case 'click':
         return { messageId, event: { ...base, kind: 'CLICKED' } };
       case 'bounce':
-      case 'dropped':
-        return {
-          messageId,
-          event: { ...base, kind: 'UNDELIVERABLE', reason: 'BOUNCED', detail: `${String(e.event)}: ${str(e.reason) ?? str(e.type) ?? ''}`.trim() },
-        };
+      case 'dropped': {
+        const hard = e.event === 'bounce' && e.type !== 'blocked';
+        const detail = `${e.event === 'bounce' && e.type === 'blocked' ? 'blocked' : String(e.event)}: ${str(e.reason) ?? str(e.type) ?? ''}`.trim();
+        return { messageId, event: { ...base, kind: 'UNDELIVERABLE', reason: 'BOUNCED', detail, ...(hard ? { suppress: 'hard_bounce' as const } : {}) } };
+      }
       case 'spamreport':
-        return { messageId, event: { ...base, kind: 'UNDELIVERABLE', reason: 'UNSUBSCRIBED', detail: 'complaint: spamreport' } };
+        return { messageId, event: { ...base, kind: 'UNDELIVERABLE', reason: 'UNSUBSCRIBED', detail: 'complaint: spamreport', suppress: 'complaint' } };
       default:
         return { messageId };
     }
@@ -219,7 +233,14 @@ export function mailgunSignatureValid(signingKey: string, s: { timestamp: string
   return equalText(mailgunSignature(signingKey, s.timestamp, s.token), s.signature.toLowerCase());
 }
 
-/** Mailgun's `event-data`: delivered, opened, clicked, failed (permanent), complained; the message id from the `v:courier_message_id` user-variable. */
+/** Mailgun permanent failures that are not the address's: the ESP blocked the message, or Mailgun stopped retrying a message too old. */
+const MAILGUN_NOT_ADDRESS = new Set(['espblock', 'old']);
+
+/**
+ * Mailgun's `event-data`: delivered, opened, clicked, failed (permanent; a temporary failure is
+ * retried by Mailgun and not an event), complained; the message id from the `v:courier_message_id`
+ * user-variable. A permanent failure suppresses the address unless its reason is not the address's.
+ */
 export function mailgunEvent(body: unknown, received: number): ProviderEvent {
   const d = obj(obj(body)['event-data']);
   const messageId = str(obj(d['user-variables']).courier_message_id);
@@ -233,9 +254,18 @@ export function mailgunEvent(body: unknown, received: number): ProviderEvent {
       return { messageId, event: { ...base, kind: 'CLICKED' } };
     case 'failed':
       if (d.severity !== 'permanent') return { messageId };
-      return { messageId, event: { ...base, kind: 'UNDELIVERABLE', reason: 'BOUNCED', detail: `failed: ${str(d.reason) ?? 'permanent'}` } };
+      return {
+        messageId,
+        event: {
+          ...base,
+          kind: 'UNDELIVERABLE',
+          reason: 'BOUNCED',
+          detail: `failed: ${str(d.reason) ?? 'permanent'}`,
+          ...(MAILGUN_NOT_ADDRESS.has(String(d.reason)) ? {} : { suppress: 'hard_bounce' as const }),
+        },
+      };
     case 'complained':
-      return { messageId, event: { ...base, kind: 'UNDELIVERABLE', reason: 'UNSUBSCRIBED', detail: 'complaint' } };
+      return { messageId, event: { ...base, kind: 'UNDELIVERABLE', reason: 'UNSUBSCRIBED', detail: 'complaint', suppress: 'complaint' } };
     default:
       return { messageId };
   }
@@ -243,8 +273,10 @@ export function mailgunEvent(body: unknown, received: number): ProviderEvent {
 
 // ---- Postmark --------------------------------------------------------------------------------
 
-/** Postmark bounce types that mean the address will not take mail (the others are transient). */
+/** Postmark bounce types that end the message (the others are transient). */
 const POSTMARK_HARD = new Set(['HardBounce', 'BadEmailAddress', 'ManuallyDeactivated', 'Blocked', 'SpamNotification', 'DMARCPolicy', 'AddressChange']);
+/** Of those, the ones that say the address itself does not exist: they suppress it (a block, a DMARC refusal or a spam filter are about the message). */
+const POSTMARK_BAD_ADDRESS = new Set(['HardBounce', 'BadEmailAddress']);
 
 /** Whether `authorization` is Basic auth with exactly `credentials` (`user:password`). */
 export function basicCredentialsValid(credentials: string, authorization: string | undefined): boolean {
@@ -269,12 +301,26 @@ export function postmarkEvent(body: unknown, received: number): ProviderEvent {
       if (!POSTMARK_HARD.has(String(b.Type))) return { messageId };
       return {
         messageId,
-        event: { ...base, kind: 'UNDELIVERABLE', at: timeOf(b.BouncedAt, received), reason: 'BOUNCED', detail: `bounce: ${String(b.Type)}` },
+        event: {
+          ...base,
+          kind: 'UNDELIVERABLE',
+          at: timeOf(b.BouncedAt, received),
+          reason: 'BOUNCED',
+          detail: `bounce: ${String(b.Type)}`,
+          ...(POSTMARK_BAD_ADDRESS.has(String(b.Type)) ? { suppress: 'hard_bounce' as const } : {}),
+        },
       };
     case 'SpamComplaint':
       return {
         messageId,
-        event: { ...base, kind: 'UNDELIVERABLE', at: timeOf(b.BouncedAt, received), reason: 'UNSUBSCRIBED', detail: 'complaint: SpamComplaint' },
+        event: {
+          ...base,
+          kind: 'UNDELIVERABLE',
+          at: timeOf(b.BouncedAt, received),
+          reason: 'UNSUBSCRIBED',
+          detail: 'complaint: SpamComplaint',
+          suppress: 'complaint',
+        },
       };
     default:
       return { messageId };
@@ -297,10 +343,13 @@ export function twilioSignature(authToken: string, url: string, params: Record<s
 export const twilioSignatureValid = (authToken: string, url: string, params: Record<string, string>, signature: string | undefined): boolean =>
   signature !== undefined && equalText(twilioSignature(authToken, url, params), signature);
 
+/** Twilio's error codes saying the number cannot take messages: 30005 unknown destination handset, 30006 landline or unreachable carrier (the hard bounces of sms). */
+const TWILIO_BAD_NUMBER = new Set(['30005', '30006']);
+
 /**
  * A Twilio status callback: MessageStatus delivered, read (WhatsApp: opened), undelivered and
- * failed (with ErrorCode); the message id from the callback URL's `courier_message_id` query.
- * Twilio sends no event time: the time it arrives is used.
+ * failed (with ErrorCode; TWILIO_BAD_NUMBER suppresses the number); the message id from the
+ * callback URL's `courier_message_id` query. Twilio sends no event time: the time it arrives is used.
  */
 export function twilioEvent(params: Record<string, string>, messageId: string | undefined, received: number): ProviderEvent {
   const base = { provider: 'twilio', at: received };
@@ -311,7 +360,16 @@ export function twilioEvent(params: Record<string, string>, messageId: string | 
       return { messageId, event: { ...base, kind: 'OPENED' } };
     case 'undelivered':
     case 'failed':
-      return { messageId, event: { ...base, kind: 'UNDELIVERABLE', reason: 'FAILED', detail: `${params.MessageStatus}: ${params.ErrorCode ?? ''}`.trim() } };
+      return {
+        messageId,
+        event: {
+          ...base,
+          kind: 'UNDELIVERABLE',
+          reason: 'FAILED',
+          detail: `${params.MessageStatus}: ${params.ErrorCode ?? ''}`.trim(),
+          ...(TWILIO_BAD_NUMBER.has(params.ErrorCode ?? '') ? { suppress: 'hard_bounce' as const } : {}),
+        },
+      };
     default:
       return { messageId };
   }
@@ -343,7 +401,10 @@ export function vonageSignature(secret: string, params: Record<string, string>, 
 export const vonageSignatureValid = (secret: string, params: Record<string, string>, algorithm: VonageAlgorithm): boolean =>
   typeof params.sig === 'string' && equalText(vonageSignature(secret, params, algorithm), params.sig.toLowerCase());
 
-/** A Vonage SMS delivery receipt: status delivered, or failed / rejected / expired (with err-code); the message id from `client-ref`. */
+/** Vonage's delivery receipt error codes saying the number cannot take messages: 3 absent subscriber (permanent), 9 illegal number. */
+const VONAGE_BAD_NUMBER = new Set(['3', '9']);
+
+/** A Vonage SMS delivery receipt: status delivered, or failed / rejected / expired (with err-code; VONAGE_BAD_NUMBER suppresses the number); the message id from `client-ref`. */
 export function vonageEvent(params: Record<string, string>, received: number): ProviderEvent {
   const messageId = params['client-ref'] || undefined;
   // message-timestamp: `YYYY-MM-DD HH:MM:SS`, UTC.
@@ -356,7 +417,16 @@ export function vonageEvent(params: Record<string, string>, received: number): P
     case 'failed':
     case 'rejected':
     case 'expired':
-      return { messageId, event: { ...base, kind: 'UNDELIVERABLE', reason: 'FAILED', detail: `${params.status}: ${params['err-code'] ?? ''}`.trim() } };
+      return {
+        messageId,
+        event: {
+          ...base,
+          kind: 'UNDELIVERABLE',
+          reason: 'FAILED',
+          detail: `${params.status}: ${params['err-code'] ?? ''}`.trim(),
+          ...(VONAGE_BAD_NUMBER.has(params['err-code'] ?? '') ? { suppress: 'hard_bounce' as const } : {}),
+        },
+      };
     default:
       return { messageId };
   }

@@ -25,6 +25,12 @@ export interface EngagementEvent {
   reason?: UndeliverableReason;
   /** The provider's own words for a failure (bounce type, error code), kept as the message's `error`. */
   detail?: string;
+  /**
+   * UNDELIVERABLE only: the event says the address itself is bad (a hard bounce) or its owner
+   * complained, so it may be suppressed (domain/suppressions.ts, D21). Soft and transient failures,
+   * and failures that are not the address's (a message dropped or blocked), leave it unset.
+   */
+  suppress?: 'hard_bounce' | 'complaint';
 }
 
 /** The part of a message record this machine reads and writes. */

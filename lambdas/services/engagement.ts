@@ -5,6 +5,7 @@ import { logger } from '../shared/logger';
 import { changed, retryOnConflict } from '../store/conditional';
 import { findMessage, writeMessage, type MessageRecord } from '../store/messages';
 import { announceMessages } from './webhook-events';
+import { suppressAddress } from './suppress';
 
 /** Attempts at applying one event to a message a worker keeps changing. */
 const ATTEMPTS = 5;
@@ -25,6 +26,7 @@ export async function applyProviderEvent(messageId: string, event: EngagementEve
   const received = clockNow();
   const at = Math.min(event.at, received);
   let saved: MessageRecord | undefined;
+  let sentTo: MessageRecord['channels'] = {};
   const applied = await retryOnConflict(
     async () => {
       const stored = id && (await findMessage(id.requestId, id.suffix));
@@ -33,6 +35,7 @@ export async function applyProviderEvent(messageId: string, event: EngagementEve
         return 'unknown';
       }
       const { state, outcome } = applyEngagement(stored.record, { ...event, at });
+      sentTo = stored.record.channels;
       if (outcome !== 'moved') return outcome;
       const record: MessageRecord = {
         ...state,
@@ -56,5 +59,7 @@ export async function applyProviderEvent(messageId: string, event: EngagementEve
   );
   // Outbound webhooks (D23): a saved move (its status or a time changed) is a `message:updated`, after the save.
   if (saved) await announceMessages([saved]);
+  // A hard bounce or a complaint about a message that was sent (a repeat included: the list may have been emptied since) suppresses its address (D21).
+  if (applied === 'moved' || applied === 'unchanged') await suppressAddress(messageId, event, sentTo);
   return applied;
 }

@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { config } from './config';
-import { countingUsage, hasAwsCallListeners, notifyAwsCall, recordDynamo, recordSqs, type AwsCall, type CapacityLike } from './usage';
+import { batchGetMissedUnits, countingUsage, hasAwsCallListeners, notifyAwsCall, recordDynamo, recordSqs, type AwsCall, type CapacityLike } from './usage';
 
 interface MiddlewareClient {
   config: { region: () => Promise<string> };
@@ -40,7 +40,8 @@ base.middlewareStack.add(
     input.ReturnConsumedCapacity ??= 'TOTAL';
     const result = await next(args);
     const out = result.output as { ConsumedCapacity?: CapacityLike | CapacityLike[] };
-    recordDynamo((context.commandName ?? 'Unknown').replace(/Command$/, ''), out.ConsumedCapacity);
+    const command = (context.commandName ?? 'Unknown').replace(/Command$/, '');
+    recordDynamo(command, out.ConsumedCapacity, command === 'BatchGetItem' ? batchGetMissedUnits(args.input as object, out as object) : 0);
     return result;
   },
   { step: 'initialize', name: 'usageCounter' },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { normalizeHost } from './addresses';
+import { parseSuppressOn } from '../domain/suppressions';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -165,6 +166,22 @@ export const configSchema = z.object({
     .regex(/^\/?[A-Za-z0-9_.\-/]{1,1011}$/, 'must be an SSM parameter name (letters, digits, _ . - /)')
     .optional(),
   VONAGE_SIGNATURE_ALGORITHM: z.enum(['md5hash', 'md5', 'sha1', 'sha256', 'sha512']).default('md5hash'),
+  /**
+   * Which provider events put the address on the suppression list (README "Suppressions",
+   * docs/decisions.md D21): `hard_bounce`, `complaint`, both (the default, comma-separated), or empty
+   * for neither. Suppressed addresses are skipped at send time whatever this says (a manual entry).
+   */
+  SUPPRESS_ON: z
+    .string()
+    .default('hard_bounce,complaint')
+    .transform((text, ctx) => {
+      const parsed = parseSuppressOn(text);
+      if (typeof parsed === 'string') {
+        ctx.addIssue({ code: 'custom', message: parsed });
+        return z.NEVER;
+      }
+      return parsed;
+    }),
   /** Workspace setting: the brand used when neither the send nor the tenant context names one. */
   DEFAULT_BRAND_ID: z.string().min(1).optional(),
   /** Workspace setting: a user with exactly one tenant membership gets that tenant as context. */

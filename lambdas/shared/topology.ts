@@ -151,6 +151,8 @@ export const API_GROUPS: ApiGroup[] = [
   { module: 'messages', segments: ['messages', 'requests'], queues: ['webhooks'], table: withApiKey('Query', 'BatchGetItem') },
   /** Outbound webhook endpoints (workspace documents: GetItem, UpdateItem, DeleteItem; listed with Query). */
   { module: 'webhooks', segments: ['webhooks'], table: withApiKey('Query'), audits: 'all' },
+  /** The suppression list (our extension, docs/decisions.md D21): entries read, put (UpdateItem), deleted, listed through gsi1 (Query). */
+  { module: 'suppressions', segments: ['suppressions'], table: withApiKey('Query'), audits: 'all' },
   { module: 'bulk', segments: ['bulk'], queues: ['fanout'], table: withApiKey('Query', 'BatchWriteItem') },
   /** Also makes the token signing secret on first use (PutItem) when USER_TOKEN_SECRET is unset. */
   { module: 'auth', segments: ['auth'], table: withApiKey(), signsTokens: true },

@@ -63,11 +63,32 @@ export function capacityOf(command: string, consumed: CapacityLike | CapacityLik
   return { rcu, wcu };
 }
 
-export function recordDynamo(command: string, consumed: CapacityLike | CapacityLike[] | undefined): void {
+interface BatchGetShape {
+  RequestItems?: Record<string, { Keys?: unknown[]; ConsistentRead?: boolean }>;
+  Responses?: Record<string, unknown[]>;
+  UnprocessedKeys?: Record<string, { Keys?: unknown[] }>;
+}
+
+/**
+ * The read units of the keys a BatchGetItem asked for and did not find. AWS reads each key of a
+ * batch as a GetItem, and a read of an item that does not exist still costs its minimum (half a unit
+ * eventually consistent, one strongly); the DynamoDB Local we pin reports capacity only for the
+ * items it found, so the counters add these.
+ */
+export function batchGetMissedUnits(input: BatchGetShape, output: BatchGetShape): number {
+  let units = 0;
+  for (const [table, request] of Object.entries(input.RequestItems ?? {})) {
+    const missed = (request.Keys?.length ?? 0) - (output.Responses?.[table]?.length ?? 0) - (output.UnprocessedKeys?.[table]?.Keys?.length ?? 0);
+    units += Math.max(0, missed) * (request.ConsistentRead ? 1 : 0.5);
+  }
+  return units;
+}
+
+export function recordDynamo(command: string, consumed: CapacityLike | CapacityLike[] | undefined, missedReadUnits = 0): void {
   bump(current.dynamodb.requests, command);
   if (log.length < LOG_LIMIT) log.push(command);
   const { rcu, wcu } = capacityOf(command, consumed);
-  current.dynamodb.rcu += rcu;
+  current.dynamodb.rcu += rcu + missedReadUnits;
   current.dynamodb.wcu += wcu;
 }
 

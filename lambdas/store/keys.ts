@@ -132,6 +132,16 @@ export const keys = {
   providerWebhookToken: (provider: string, token: string): Key => ({ pk: `PWTOKEN#${provider}#${esc(token)}`, sk: 'PWTOKEN' }),
 
   /**
+   * A suppressed address (store/suppressions.ts, docs/decisions.md D21), by channel and normalized
+   * address: its own partition, so the read each email or sms send makes spreads over the table;
+   * listed through gsi1 by channel then address (`<channel>#` is one channel's).
+   */
+  suppression: (channel: string, address: string): Key => ({ pk: `SUPPRESSION#${channel}#${esc(address)}`, sk: 'SUPPRESSION' }),
+  suppressionIndex: (channel: string, address: string): IndexKey => ({ gsi1pk: 'SUPPRESSIONS', gsi1sk: `${channel}#${esc(address)}` }),
+  suppressionsCollection: 'SUPPRESSIONS',
+  suppressionsOfChannel: (channel: string): string => `${channel}#`,
+
+  /**
    * Inbox items, one per (user, message) in the user's partition: message ids sort by time, so a
    * newest-first Query lists the inbox (a per-tenant inbox filters it on the item's tenantId). The
    * partition also holds the recipient index entries of the user's other messages (`_t`

@@ -59,6 +59,8 @@ const channelState = z.object({
   /** When the current attempt was claimed: a claim older than the lease belongs to a stopped worker. */
   claimedAt: z.number().optional(),
   error: z.string().optional(),
+  /** Email and sms targets sent: the address as the suppression list keys it, for a later bounce or complaint (docs/decisions.md D21). */
+  address: z.string().optional(),
 });
 export type ChannelState = z.infer<typeof channelState>;
 

@@ -52,6 +52,8 @@ import { everyPage } from '../store/pages';
 import { limiter } from '../shared/pool';
 import { announceMessages } from '../services/webhook-events';
 import { unannouncedCreation } from '../domain/webhooks';
+import { isSuppressible, normalizeAddress, type SuppressibleChannel } from '../domain/suppressions';
+import { lookUpSuppression, type Suppression } from '../store/suppressions';
 
 /** A job whose recipients keep failing unexpectedly is retried this many times, then they end UNDELIVERABLE. */
 const MAX_JOB_ATTEMPTS = 5;
@@ -834,7 +836,16 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
   const reach = await reachOf(r.userId);
   // A channel whose `if` (`message.channels.<ch>.if`, else the routing strategy's) is false is passed over as an unreachable one is.
   const allowed = (t: Target) => settingHolds(req.message.channels, res.channels, t.channel, conditionScope(res));
-  const reachable = (t: Target) => allowed(t) && channelAddress(t, res.profile, reach) !== undefined;
+  // An email or sms target's address as the suppression list keys it (D21); a suppressed one is passed over as an unreachable one is.
+  const listed = (t: Target): Listed | undefined => {
+    const address = isSuppressible(t.channel) ? channelAddress(t, res.profile, reach) : undefined;
+    const normalized = typeof address === 'string' ? normalizeAddress(t.channel as SuppressibleChannel, address) : undefined;
+    return normalized === undefined ? undefined : { channel: t.channel as SuppressibleChannel, address: normalized, key: `${t.channel}#${normalized}` };
+  };
+  const suppressions = new Map<string, Suppression | undefined>();
+  const entryOf = (t: Target) => suppressions.get(listed(t)?.key ?? '');
+  const suppressed = (t: Target) => entryOf(t) !== undefined;
+  const reachable = (t: Target) => allowed(t) && channelAddress(t, res.profile, reach) !== undefined && !suppressed(t);
   const policy = escalationPolicy(req.message.timeout);
   let tokensRead = false;
   for (;;) {
@@ -854,6 +865,19 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
       const stored = await usableTokens(r.userId);
       if (Object.keys(stored).length) {
         res = { ...res, profile: withStoredTokens(res.profile, stored) };
+        continue;
+      }
+    }
+    // An email or sms target about to start is looked up on the suppression list first, once per
+    // address (eventually consistent, batched with the job's other recipients): a suppressed one is
+    // passed over, the routing walked again without it.
+    const unchecked = new Map(step.start.flatMap((t) => listed(t) ?? []).flatMap((l) => (suppressions.has(l.key) ? [] : [[l.key, l] as const])));
+    if (unchecked.size) {
+      const found = await Promise.all([...unchecked.values()].map(async (l) => [l.key, await lookUpSuppression(l.channel, l.address)] as const));
+      for (const [key, entry] of found) suppressions.set(key, entry);
+      if (found.some(([, entry]) => entry !== undefined)) {
+        for (const t of step.start.filter((u) => suppressed(u) && !record.history.some((e) => e.reason === 'SUPPRESSED' && e.channel === targetKey(u))))
+          record = { ...record, history: [...record.history, { ts: now, type: 'UNDELIVERABLE', channel: targetKey(t), ...suppressedBecause(t, entryOf(t)!) }] };
         continue;
       }
     }
@@ -889,7 +913,7 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
         reschedule(r, Math.min(...waiting), run);
         return;
       }
-      await save(conclude(record, step.unreachable, step.unknown), expected, run);
+      await save(conclude(record, step.unreachable, step.unknown, step.unreachable.filter(suppressed)), expected, run);
       return;
     }
 
@@ -934,7 +958,7 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
       (run.inline?.storeRequest !== undefined || ((!req.single || run.inline !== undefined) && targets.every((t) => t.channel === 'inbox')));
     if (!unclaimed) expected = await save(record, expected, run);
     const turns = await Promise.all(targets.map((t) => runTarget(req, record, t, res, record.channels[targetKey(t)], outputs.get(targetKey(t))!, run)));
-    for (const turn of turns) record = apply(record, turn);
+    for (const turn of turns) record = apply(record, withAddress(turn, listed(turn.target)?.address));
     if (policy) record = watchSent(record, turns, policy, res.routing, reachable);
     if (turns.some((t) => t.target.channel === 'inbox' && t.state.state === 'delivered')) run.inboxed.add(record.id);
   }
@@ -955,8 +979,30 @@ function apply(record: MessageRecord, turn: Turn): MessageRecord {
   };
 }
 
-/** The final status once nothing is left to attempt. */
-function conclude(record: MessageRecord, unreachable: Target[], unknown: string[] = []): MessageRecord {
+/** Why a suppressed target was passed over, for its history event and the message's error (D21). */
+const suppressedBecause = (t: Target, entry: Suppression) => ({
+  reason: 'SUPPRESSED',
+  error: `the ${t.channel} address is on the suppression list (${entry.reason}${entry.provider ? `, ${entry.provider}` : ''}, since ${entry.created})`,
+});
+
+/** A sent email or sms target keeps the address it went to, as the suppression list keys it, for a later bounce or complaint (D21). */
+function withAddress(turn: Turn, address: string | undefined): Turn {
+  const sent = turn.state.state === 'sent' || turn.state.state === 'delivered';
+  return sent && address !== undefined ? { ...turn, state: { ...turn.state, address } } : turn;
+}
+
+/** An email or sms target's address as the suppression list keys it. */
+interface Listed {
+  channel: SuppressibleChannel;
+  address: string;
+  key: string;
+}
+
+/**
+ * The final status once nothing is left to attempt. Nothing tried and a suppressed address among
+ * the targets passed over: UNDELIVERABLE, SUPPRESSED (D21), naming the channels.
+ */
+function conclude(record: MessageRecord, unreachable: Target[], unknown: string[] = [], suppressed: Target[] = []): MessageRecord {
   const states = Object.values(record.channels);
   if (states.some((c) => c.state === 'delivered')) return { ...record, status: 'DELIVERED' };
   if (states.some((c) => c.state === 'sent')) return { ...record, status: 'SENT' };
@@ -966,6 +1012,16 @@ function conclude(record: MessageRecord, unreachable: Target[], unknown: string[
     if (error) return finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error }, { type: 'UNDELIVERABLE', reason: 'FAILED', error });
     const reason = states.every((c) => c.error === 'NO_PROVIDERS') ? 'NO_PROVIDERS' : 'PROVIDER_ERROR';
     return finish(record, 'UNDELIVERABLE', { reason }, { type: 'UNDELIVERABLE', reason });
+  }
+  if (suppressed.length) {
+    const channels = [...new Set(suppressed.map((t) => t.channel))];
+    const error = `the ${channels.join(' and ')} address${channels.length > 1 ? 'es are' : ' is'} on the suppression list`;
+    return finish(
+      record,
+      'UNDELIVERABLE',
+      { reason: 'SUPPRESSED', error },
+      { type: 'UNDELIVERABLE', reason: 'SUPPRESSED', error, channels: suppressed.map(targetKey) },
+    );
   }
   // Routing that named providers this stack does not have: the message says which.
   const error = unknown.length ? `routing names ${unknown.map((k) => `"${k}"`).join(', ')}, no channel or provider this stack has` : undefined;

@@ -228,6 +228,16 @@ describe('the shipped bundles', () => {
     }
   });
 
+  it('keep a suppression list: a suppressed email is skipped by the send, listed, removed', async () => {
+    const email = `${uid('b-supp')}@example.com`;
+    ok(await s.http('PUT', `/suppressions/email/${email}`, { reason: 'manual' }));
+    ok(await s.http('GET', `/suppressions/email/${email}`));
+    expect((ok(await s.http('GET', '/suppressions?channel=email')).json as { results: { address: string }[] }).results.map((r) => r.address)).toContain(email);
+    const { messages } = await sendAndWait(s, { to: { email }, content: { title: 'Hi', body: 'x' } }, 1, 60_000);
+    expect([messages[0].status, messages[0].reason]).toEqual(['UNDELIVERABLE', 'SUPPRESSED']);
+    ok(await s.http('DELETE', `/suppressions/email/${email}`), 204);
+  });
+
   it('announce status changes to a registered webhook endpoint: one refused first (a retry through its queue), and a cancel', async () => {
     const hook = await startWebhookServer({ failFirst: 1 });
     try {

@@ -276,6 +276,7 @@ describe('query values the SDK serialises from null (`key=`)', () => {
     ['/brands', ['cursor']],
     ['/audit-events', ['cursor']],
     ['/routing-strategies', ['cursor', 'limit']],
+    ['/suppressions', ['cursor', 'channel']],
     ['/users/nulls-user/preferences', ['tenant_id']],
     ['/users/nulls-user/tenants', ['cursor', 'limit']],
   ])('GET %s with each of them empty answers as without it', async (path, keys) => {
