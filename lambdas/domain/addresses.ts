@@ -212,9 +212,11 @@ export interface Capabilities {
   slackBotToken: boolean;
   /** A Teams bot (a configured msteams provider with `app_id` and `app_password`, or the local capture) can open conversations. */
   teamsBot: boolean;
-  /** A Discord bot token (a configured discord provider, or the local capture) posts for a Discord address. */
+  /** A Discord bot (a configured discord provider with a `bot_token`, or the local capture) posts for any Discord address. */
   discordBot: boolean;
+  /** A configured discord provider has an incoming webhook, which posts for a Discord `channel_id` (its own channel; the adapter checks which). */
+  discordWebhook: boolean;
   /** A configured PagerDuty provider has a `routing_key` (or the local capture stands in), so a PagerDuty address needs none. */
   pagerdutyRoutingKey: boolean;
 }
-export const NO_CAPABILITIES: Capabilities = { slackBotToken: false, teamsBot: false, discordBot: false, pagerdutyRoutingKey: false };
+export const NO_CAPABILITIES: Capabilities = { slackBotToken: false, teamsBot: false, discordBot: false, discordWebhook: false, pagerdutyRoutingKey: false };

@@ -169,8 +169,10 @@ function directMessagePart(key: DirectMessageKey, value: unknown, reach: Reach):
       const teams = teamsAddress.safeParse(value).data;
       return teams && (!teamsNeedsBot(teams) || reach.teamsBot) ? teams : undefined;
     }
-    case 'discord':
-      return reach.discordBot ? discordAddress.safeParse(value).data : undefined;
+    case 'discord': {
+      const discord = discordAddress.safeParse(value).data;
+      return discord && (reach.discordBot || (reach.discordWebhook && discord.channel_id !== undefined)) ? discord : undefined;
+    }
     case 'pagerduty': {
       const pagerduty = pagerdutyAddress.safeParse(value).data;
       return pagerduty && (typeof pagerduty.routing_key === 'string' || reach.pagerdutyRoutingKey) ? pagerduty : undefined;
@@ -188,7 +190,7 @@ function directMessagePart(key: DirectMessageKey, value: unknown, reach: Reach):
  * - direct_message: `{ slack?, ms_teams?, discord?, pagerduty? }`, each present only when usable
  *   (Slack: one of `channel` / `user_id` / `email`, and a token: its `access_token` or a configured
  *   Slack `bot_token`; Teams: one of its forms (addresses.ts `teamsAddress`), those that open a
- *   conversation only with a Teams bot; Discord: `channel_id` or `user_id`, with a Discord bot;
+ *   conversation only with a Teams bot; Discord: `channel_id` or `user_id` with a Discord bot, `channel_id` with a Discord webhook;
  *   PagerDuty: the object, with a `routing_key` of its own or the provider's), and only the pinned
  *   provider's key for `slack` / `msteams` / `discord` / `pagerduty`;
  * - webhook: the `webhook` object when it has an http(s) `url`.

@@ -64,10 +64,32 @@ export const msteamsSettings = z
     graph_url: baseUrl.optional().describe("Microsoft Graph, which finds an email address's user (User.Read.All); unset: https://graph.microsoft.com."),
   })
   .refine((s) => (s.app_id === undefined) === (s.app_password === undefined), { message: 'app_id and app_password go together', path: ['app_password'] });
-export const discordSettings = z.object({
-  bot_token: z.string().min(1).describe('The bot token (Developer Portal, Bot); sent as `Authorization: Bot <token>`.'),
-  api_url: baseUrl.optional().describe('The Discord API; unset: https://discord.com/api/v10.'),
+/** A Discord webhook's URL: `.../webhooks/{webhook id}/{webhook token}`, no query (the adapter adds `wait=true`). */
+const discordWebhookUrl = baseUrl.refine((u) => /\/webhooks\/\d+\/[\w-]+$/.test(new URL(u).pathname) && !/[?#]/.test(u), {
+  message: 'must be a Discord webhook URL, https://discord.com/api/webhooks/{id}/{token}',
 });
+/**
+ * A bot (`bot_token`), an incoming webhook (`webhook_url`), or both. The webhook posts to its own
+ * channel only: a recipient's `channel_id` that is the webhook's channel goes through the webhook
+ * (even when there is a bot too); a direct message (`user_id`) and any other channel need the bot.
+ */
+export const discordSettings = z
+  .object({
+    bot_token: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "The bot token (Developer Portal, Bot); sent as `Authorization: Bot <token>`. Needed for direct messages (user_id) and channels other than the webhook's; bot_token or webhook_url is required.",
+      ),
+    webhook_url: discordWebhookUrl
+      .optional()
+      .describe(
+        "An incoming webhook (channel settings, Integrations, Webhooks): posts to its own channel without a bot. When both are set, a recipient's channel_id that is the webhook's channel goes through the webhook, everything else through the bot.",
+      ),
+    api_url: baseUrl.optional().describe('The Discord API, for the bot; unset: https://discord.com/api/v10. The webhook_url is used as it is.'),
+  })
+  .refine((s) => s.bot_token !== undefined || s.webhook_url !== undefined, { message: 'bot_token or webhook_url is required', path: ['bot_token'] });
 export const pagerdutySettings = z.object({
   routing_key: z.string().min(1).optional().describe("The Events API v2 integration key; a recipient's pagerduty.routing_key wins."),
   event_action: z.enum(PAGERDUTY_ACTIONS).default('trigger'),
@@ -386,9 +408,9 @@ export const CATALOG: readonly CatalogEntry[] = [
     provider: 'discord',
     channel: 'direct_message',
     title: 'Discord',
-    description: 'Discord messages from a bot, to a channel or as a direct message.',
+    description: "Discord messages from a bot, to a channel or as a direct message, or through an incoming webhook to the webhook's channel.",
     settings: discordSettings,
-    secrets: ['bot_token'],
+    secrets: ['bot_token', 'webhook_url'],
   },
   {
     provider: 'pagerduty',

@@ -43,11 +43,36 @@ function discordRateLimit(reply: HttpReply): ProviderError | undefined {
   return new ProviderError('discord answered 429', true, retryAfter === undefined ? undefined : Math.ceil(retryAfter * 1000), 429);
 }
 
+/** Discord's answer to an incoming webhook that no longer works: deleted (404), or its token wrong (401, 403). */
+function deadWebhook(reply: HttpReply): ProviderError | undefined {
+  if (![401, 403, 404].includes(reply.status)) return undefined;
+  return new ProviderError(`discord webhook answered ${reply.status}: the webhook was deleted or its token is wrong`, false, undefined, reply.status);
+}
+
+/** The Execute Webhook body: the content as a bot posts it, no mentions parsed. A webhook message has no nonce (Discord documents none). */
+export const discordWebhookMessage = (message: ProviderSend<'direct_message'>) => ({
+  content: discordContent(message.content),
+  allowed_mentions: { parse: [] },
+});
+
 /**
- * Discord messages from a bot: to `channel_id` with `POST /channels/{id}/messages`, or to `user_id`
- * by opening the DM channel (`POST /users/@me/channels`) and posting there, each with
- * `Authorization: Bot <token>`. 429 and 5xx are retried (429 after its `retry_after`); 401, 403
- * (no access to the channel, DMs closed) and 404 are permanent.
+ * Discord messages from a bot, or through an incoming webhook (settings in catalog.ts
+ * `discordSettings`).
+ *
+ * The bot: to `channel_id` with `POST /channels/{id}/messages`, or to `user_id` by opening the DM
+ * channel (`POST /users/@me/channels`) and posting there, each with `Authorization: Bot <token>`.
+ *
+ * The webhook posts to its own channel only, so a `channel_id` recipient first reads the webhook
+ * (`GET <webhook_url>`, no auth: Get Webhook with Token) and is sent through it only when that is
+ * the webhook's channel: `POST <webhook_url>?wait=true` (no auth; `wait` makes Discord answer with
+ * the message, whose id we keep). Another channel, or a `user_id` (a webhook cannot send a direct
+ * message), goes through the bot, or fails permanently without one: never to a channel the
+ * recipient did not name.
+ *
+ * 429 and 5xx are retried (429 after its `retry_after`); 401, 403 (no access to the channel, DMs
+ * closed; for a webhook, a wrong token) and 404 (a deleted channel or webhook) are permanent.
+ * Discord messages have no metadata field, so our message id is not carried (Discord sends no
+ * delivery events to map back).
  */
 export class DiscordAdapter implements ProviderAdapter<'direct_message'> {
   constructor(private readonly http: HttpClient = sharedHttp()) {}
@@ -56,36 +81,71 @@ export class DiscordAdapter implements ProviderAdapter<'direct_message'> {
     const settings = parseSettings(discordSettings, message.settings, 'discord');
     const parsed = discordAddress.safeParse(message.address.discord);
     if (!parsed.success) throw invalidAddress('discord', 'the profile has no usable discord object');
-    const api = (settings.api_url ?? DISCORD_API).replace(/\/$/, '');
-    const call = async (path: string, body: unknown, what: string, override?: ProviderSend['override']): Promise<Record<string, unknown>> => {
-      const request = withOverride(
-        {
-          url: `${api}${path}`,
-          headers: { authorization: `Bot ${settings.bot_token}`, 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-          timeoutMs: message.timeoutMs,
-          what,
-        },
-        override,
+    const call = async (
+      request: { url: string; method?: 'GET'; headers?: Record<string, string>; body?: unknown; what: 'discord' | 'discord dm channel' | 'discord webhook' },
+      override?: ProviderSend['override'],
+    ): Promise<Record<string, unknown>> => {
+      const { body, ...rest } = request;
+      const reply = await this.http.exchange(
+        withOverride(
+          {
+            ...rest,
+            ...(body === undefined ? {} : { headers: { ...rest.headers, 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+            timeoutMs: message.timeoutMs,
+          },
+          override,
+        ),
       );
-      const reply = await this.http.exchange(request);
-      const failure = discordRateLimit(reply) ?? httpFailure(reply.status, reply.headers.get('retry-after'), what);
+      const failure =
+        discordRateLimit(reply) ??
+        (request.what === 'discord webhook' ? deadWebhook(reply) : undefined) ??
+        httpFailure(reply.status, reply.headers.get('retry-after'), request.what);
       if (failure) throw failure;
       return (parseJson(reply.text) as Record<string, unknown> | undefined) ?? {};
     };
-    let channelId = parsed.data.channel_id;
-    if (channelId === undefined) {
-      const dm = await call('/users/@me/channels', { recipient_id: parsed.data.user_id }, 'discord dm channel');
-      if (typeof dm.id !== 'string') throw new ProviderError('discord dm channel answered without a channel id', true);
-      channelId = dm.id;
+    const { channel_id: channelId, user_id: userId } = parsed.data;
+    const sentAs = (sent: Record<string, unknown>): ProviderResult => ({
+      providerMessageId: typeof sent.id === 'string' ? sent.id : undefined,
+      status: 'SENT',
+    });
+
+    if (settings.webhook_url !== undefined && channelId !== undefined) {
+      const hook = await call({ url: settings.webhook_url, method: 'GET', what: 'discord webhook' });
+      if (typeof hook.channel_id !== 'string') throw new ProviderError('discord webhook answered without its channel_id', true);
+      if (hook.channel_id === channelId) {
+        const url = new URL(settings.webhook_url);
+        url.searchParams.set('wait', 'true');
+        return sentAs(
+          await call(
+            { url: url.toString(), body: deepMerge(discordWebhookMessage(message), message.override?.body), what: 'discord webhook' },
+            message.override,
+          ),
+        );
+      }
+      if (settings.bot_token === undefined)
+        throw invalidAddress('discord', `the webhook posts to channel ${hook.channel_id}, not ${channelId}, and there is no bot_token for other channels`);
     }
-    // The provider override applies to the message's own call (its body deep-merged into it), not to opening the DM channel.
-    const sent = await call(
-      `/channels/${encodeURIComponent(channelId)}/messages`,
-      deepMerge(discordMessage(message), message.override?.body),
-      'discord',
-      message.override,
+    if (settings.bot_token === undefined) throw invalidAddress('discord', 'a webhook cannot send a direct message: user_id needs a bot_token');
+
+    const api = (settings.api_url ?? DISCORD_API).replace(/\/$/, '');
+    const bot = { authorization: `Bot ${settings.bot_token}` };
+    let channel = channelId;
+    if (channel === undefined) {
+      const dm = await call({ url: `${api}/users/@me/channels`, headers: bot, body: { recipient_id: userId }, what: 'discord dm channel' });
+      if (typeof dm.id !== 'string') throw new ProviderError('discord dm channel answered without a channel id', true);
+      channel = dm.id;
+    }
+    // The provider override applies to the message's own call (its body deep-merged into it), not to opening the DM channel or reading the webhook.
+    return sentAs(
+      await call(
+        {
+          url: `${api}/channels/${encodeURIComponent(channel)}/messages`,
+          headers: bot,
+          body: deepMerge(discordMessage(message), message.override?.body),
+          what: 'discord',
+        },
+        message.override,
+      ),
     );
-    return { providerMessageId: typeof sent.id === 'string' ? sent.id : undefined, status: 'SENT' };
   }
 }

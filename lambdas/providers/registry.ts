@@ -1,7 +1,7 @@
 import { teamsNeedsBot, type Address, type Capabilities, type DirectMessageAddress, type DirectMessageKey } from '../domain/addresses';
 import { DIRECT_MESSAGE_PROVIDERS, type Channel } from '../domain/routing';
 import { config } from '../shared/config';
-import { msteamsSettings, pagerdutySettings, slackSettings } from './catalog';
+import { discordSettings, msteamsSettings, pagerdutySettings, slackSettings } from './catalog';
 import { ApnAdapter } from './apn';
 import { DiscordAdapter } from './discord';
 import { ExpoAdapter } from './expo';
@@ -85,7 +85,7 @@ const dmParts = (address: Address | undefined): DirectMessageAddress => (typeof 
  * token, Teams with its webhook or conversation (both as on AWS); in local mode the local capture
  * for what would need a provider's credentials (a Teams bot, a Discord bot) or would page someone
  * (PagerDuty); on AWS Discord and PagerDuty with no settings (a PagerDuty profile's own
- * `routing_key` is enough; Discord's adapter then reports the missing bot token).
+ * `routing_key` is enough; Discord's adapter then reports the missing bot token or webhook).
  */
 function directMessageFallback(key: DirectMessageKey, address: DirectMessageAddress, local: LocalTargets): FallbackProvider | undefined {
   const capture = local.captureUrl ? { provider: 'local-capture', settings: { url: local.captureUrl } } : undefined;
@@ -162,7 +162,8 @@ export function providersForAddress<P extends FallbackProvider>(
  * What the providers configured through /providers bring to routing (domain/addresses.ts): a Slack
  * provider with a `bot_token` posts for a Slack address without an `access_token`, as the Slack
  * adapter does; an msteams provider with app credentials opens Teams conversations; a Discord
- * provider (its `bot_token` is required) posts for Discord addresses; a PagerDuty provider with a
+ * provider with a `bot_token` posts for Discord addresses, one with a `webhook_url` for a
+ * `channel_id` (the adapter checks it is the webhook's channel); a PagerDuty provider with a
  * `routing_key` alerts for a PagerDuty address without one. In local mode the local capture stands
  * in for the Teams bot, Discord and PagerDuty, so `npm start` shows those messages unconfigured.
  */
@@ -175,7 +176,9 @@ export function capabilities(
   return {
     slackBotToken: some('slack', (s) => Boolean(slackSettings.safeParse(s).data?.bot_token)),
     teamsBot: captured || some('msteams', (s) => Boolean(msteamsSettings.safeParse(s).data?.app_id)),
-    discordBot: captured || some('discord', () => true),
+    // The capture stands in only where no discord provider is configured (a configured one is used instead: providersForAddress).
+    discordBot: some('discord', (s) => Boolean(discordSettings.safeParse(s).data?.bot_token)) || (captured && !some('discord', () => true)),
+    discordWebhook: some('discord', (s) => Boolean(discordSettings.safeParse(s).data?.webhook_url)),
     pagerdutyRoutingKey: captured || some('pagerduty', (s) => Boolean(pagerdutySettings.safeParse(s).data?.routing_key)),
   };
 }

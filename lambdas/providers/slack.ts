@@ -70,22 +70,31 @@ interface SlackCall {
   timeoutMs: number;
 }
 
+/**
+ * One Web API call, a POST with the token as `Bearer`: `json` arguments as a JSON body (what Slack
+ * recommends for chat.postMessage's blocks), `form` arguments form-encoded (what the read methods
+ * such as users.lookupByEmail take, and what Slack's own client, @slack/web-api, sends for every method).
+ */
 async function callSlack(
   c: SlackCall,
   method: string,
-  init: { query?: Record<string, string>; body?: unknown; override?: ProviderOverride },
+  init: { json: unknown; override?: ProviderOverride } | { form: Record<string, string> },
 ): Promise<Record<string, unknown>> {
+  const [contentType, body] =
+    'json' in init
+      ? ['application/json; charset=utf-8', JSON.stringify(init.json)]
+      : ['application/x-www-form-urlencoded', String(new URLSearchParams(init.form))];
   const reply = await c.http.exchange(
     withOverride(
       {
-        url: `${c.api}/${method}${init.query ? `?${new URLSearchParams(init.query)}` : ''}`,
-        method: init.body === undefined ? 'GET' : 'POST',
-        headers: { authorization: `Bearer ${c.token}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' }) },
-        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+        url: `${c.api}/${method}`,
+        method: 'POST',
+        headers: { authorization: `Bearer ${c.token}`, 'content-type': contentType },
+        body,
         timeoutMs: c.timeoutMs,
         what: `slack ${method}`,
       },
-      init.override,
+      'json' in init ? init.override : undefined,
     ),
   );
   return slackOutcome(method, reply);
@@ -93,7 +102,7 @@ async function callSlack(
 
 /** An email-only slack address: the workspace's user with that email (users.lookupByEmail, scope users:read.email). */
 async function userIdByEmail(c: SlackCall, email: string): Promise<string> {
-  const found = await callSlack(c, 'users.lookupByEmail', { query: { email } });
+  const found = await callSlack(c, 'users.lookupByEmail', { form: { email } });
   const id = (found.user as { id?: unknown } | undefined)?.id;
   if (typeof id !== 'string') throw new ProviderError('slack users.lookupByEmail answered without a user id', false);
   return id;
@@ -120,7 +129,7 @@ export class SlackAdapter implements ProviderAdapter<'direct_message'> {
     if (!channel) throw invalidAddress('slack', 'the slack object names no channel, user_id or email');
     // The provider override applies to the message's own call (its body deep-merged into the chat.postMessage arguments), not to the user lookup.
     const posted = await callSlack(c, 'chat.postMessage', {
-      body: deepMerge(slackPayload(channel, message.content), message.override?.body),
+      json: deepMerge(slackPayload(channel, message.content), message.override?.body),
       override: message.override,
     });
     return { providerMessageId: typeof posted.ts === 'string' ? posted.ts : undefined, status: 'SENT' };

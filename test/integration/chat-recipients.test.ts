@@ -59,7 +59,7 @@ describe('the providers', () => {
     expect(Object.keys(byKey).sort()).toEqual(['discord', 'msteams', 'pagerduty']);
     expect(byKey.discord).toMatchObject({
       channel: 'direct_message',
-      settings: { bot_token: { type: 'string', required: true }, api_url: { required: false } },
+      settings: { bot_token: { type: 'string', required: false }, webhook_url: { required: false }, api_url: { required: false } },
     });
     expect(byKey.pagerduty.settings).toMatchObject({
       routing_key: { required: false },

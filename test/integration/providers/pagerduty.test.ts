@@ -1,7 +1,24 @@
 import './allow-private-egress';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import https from 'node:https';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { event } from '@pagerduty/pdjs';
+import type { EventPayloadV2 } from '@pagerduty/pdjs/build/src/events';
 import type { RenderedOutput } from '../../../lambdas/domain/render';
 import { PagerDutyAdapter } from '../../../lambdas/providers/pagerduty';
-import { closedPort, startRecorder, sendOf, type Recorder } from './recorder';
+import { closedPort, contractCase, mediaType, startRecorder, sendOf, type Recorder } from './recorder';
+
+/**
+ * The PagerDuty adapter against a stand-in Events API v2, and the contract test against PagerDuty's
+ * official client, @pagerduty/pdjs (`event()`). pdjs builds `https://${server}/v2/enqueue` and has
+ * no plain-http form, so its requests go through a TLS front (a certificate made here, trusted by
+ * the agent pdjs is given) that forwards each request unchanged to the same stand-in the adapter
+ * posts to.
+ */
 
 let api: Recorder;
 beforeAll(async () => {
@@ -99,5 +116,73 @@ describe('pagerduty adapter against a stand-in Events API v2', () => {
   it('reports an unreachable Events API as transient', async () => {
     const sent = new PagerDutyAdapter().send({ ...alert({ routing_key: 'R0' }), settings: { api_url: `http://127.0.0.1:${await closedPort()}` } });
     await expect(sent).rejects.toMatchObject({ transient: true, message: 'pagerduty unreachable (ECONNREFUSED)' });
+  });
+});
+
+/** An HTTPS server that forwards every request, method, path, headers and body as they came, to `target` (the stand-in), and its answer back. */
+async function tlsFront(target: string): Promise<{ server: string; ca: string; close: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'pd-tls-'));
+  const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
+  const san = ['-addext', 'subjectAltName=IP:127.0.0.1'];
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-subj', '/CN=127.0.0.1', ...san, '-days', '2'], {
+    stdio: 'ignore',
+  });
+  const ca = readFileSync(cert, 'utf8');
+  const front = https.createServer({ key: readFileSync(key), cert: ca }, (req, res) => {
+    const onward = http.request(`${target}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    req.pipe(onward);
+  });
+  await new Promise<void>((r) => front.listen(0, '127.0.0.1', () => r()));
+  return {
+    server: `127.0.0.1:${(front.address() as AddressInfo).port}`,
+    ca,
+    close: () => new Promise<void>((r) => front.close(() => r())),
+  };
+}
+
+describe('pagerduty contract: @pagerduty/pdjs event() and the adapter send the same request', () => {
+  let front: Awaited<ReturnType<typeof tlsFront>>;
+  beforeAll(async () => {
+    front = await tlsFront(api.url);
+  });
+  afterAll(() => front?.close());
+  // pdjs hands its options to fetch (node-fetch in Node): the agent trusts the front's certificate.
+  const pdjs = (data: EventPayloadV2) => event({ server: front.server, data, agent: new https.Agent({ ca: front.ca }) } as Parameters<typeof event>[0]);
+
+  it('a trigger: same method, path, content type (no auth header: the routing key is in the body) and body fields', async () => {
+    // The Events API v2 event as pdjs types it: a field name the client does not know fails to compile.
+    const data: EventPayloadV2 = {
+      routing_key: 'R0PROFILE',
+      event_action: 'trigger',
+      dedup_key: 'm-1:direct_message:pagerduty',
+      payload: {
+        summary: 'Disk full on db-1',
+        source: 'db-1',
+        severity: 'critical',
+        custom_details: { title: 'Disk full on db-1', body: 'Disk full on db-1\n\n/var is at 99%' },
+      },
+      links: [{ href: 'https://x.test/runbook', text: 'Runbook' }],
+    };
+    const { theirs } = await contractCase({
+      api,
+      vendor: async () => expect((await pdjs(data)).data).toMatchObject({ status: 'success', dedup_key: 'm-1:direct_message:pagerduty' }),
+      ours: () => new PagerDutyAdapter().send(alert({ routing_key: 'R0PROFILE', severity: 'critical', source: 'db-1' })),
+      headers: ['authorization', ['content-type', mediaType]],
+    });
+    expect([theirs[0].method, theirs[0].path, theirs[0].headers.authorization]).toEqual(['POST', '/v2/enqueue', undefined]);
+  });
+
+  it('a resolve: the key and action only, alike', async () => {
+    // pdjs types `payload` as required; the Events API takes an acknowledge or resolve without one.
+    const data = { routing_key: 'R0', event_action: 'resolve', dedup_key: 'm-1:direct_message:pagerduty' } as EventPayloadV2;
+    await contractCase({
+      api,
+      vendor: () => pdjs(data),
+      ours: () => new PagerDutyAdapter().send(alert({ routing_key: 'R0', event_action: 'resolve' })),
+      headers: ['authorization', ['content-type', mediaType]],
+    });
   });
 });

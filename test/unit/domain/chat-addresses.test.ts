@@ -58,7 +58,15 @@ describe('discord and pagerduty addresses', () => {
 
 describe('direct_message reachability of the chat addresses', () => {
   const none: Reach = { hasUserId: false, ...NO_CAPABILITIES };
-  const all: Reach = { hasUserId: false, slackBotToken: true, teamsBot: true, discordBot: true, pagerdutyRoutingKey: true } satisfies Capabilities & Reach;
+  const all: Reach = {
+    hasUserId: false,
+    slackBotToken: true,
+    teamsBot: true,
+    discordBot: true,
+    discordWebhook: true,
+    pagerdutyRoutingKey: true,
+  } satisfies Capabilities & Reach;
+  const hookOnly: Reach = { ...none, discordWebhook: true };
   const teamsUser = { service_url: smba, tenant_id: 't', user_id: '29:u' };
   const teamsConversation = { service_url: smba, conversation_id: 'c' };
 
@@ -68,6 +76,8 @@ describe('direct_message reachability of the chat addresses', () => {
     ['teams conversation_id without a bot (unauthenticated post)', 'direct_message', { ms_teams: teamsConversation }, none, { ms_teams: teamsConversation }],
     ['discord with a Discord bot', 'direct_message', { discord: { channel_id: 'C' } }, all, { discord: { channel_id: 'C' } }],
     ['discord without one', 'direct_message', { discord: { channel_id: 'C' } }, none, undefined],
+    ['discord channel_id with a Discord webhook only', 'direct_message', { discord: { channel_id: 'C' } }, hookOnly, { discord: { channel_id: 'C' } }],
+    ['discord user_id with a Discord webhook only (a webhook sends no DM)', 'direct_message', { discord: { user_id: 'U' } }, hookOnly, undefined],
     ['pagerduty with its own routing_key', 'direct_message', { pagerduty: { routing_key: 'R' } }, none, { pagerduty: { routing_key: 'R' } }],
     ['pagerduty without one, none configured', 'direct_message', { pagerduty: { severity: 'info' } }, none, undefined],
     ['pagerduty without one, the provider has one', 'direct_message', { pagerduty: {} }, all, { pagerduty: {} }],

@@ -145,7 +145,19 @@ describe('direct-message providers per part of the address', () => {
     ['nothing configured in local mode (the capture stands in)', [], captureUrl, { teamsBot: true, discordBot: true, pagerdutyRoutingKey: true }],
     ['a Teams provider with app credentials', [{ provider: 'msteams', settings: { app_id: 'a', app_password: 'p' } }], undefined, { teamsBot: true }],
     ['a Teams provider for webhooks only', [{ provider: 'msteams', settings: {} }], undefined, { teamsBot: false }],
-    ['a Discord provider', [{ provider: 'discord', settings: { bot_token: 'd' } }], undefined, { discordBot: true }],
+    ['a Discord provider', [{ provider: 'discord', settings: { bot_token: 'd' } }], undefined, { discordBot: true, discordWebhook: false }],
+    [
+      'a Discord provider with a webhook only',
+      [{ provider: 'discord', settings: { webhook_url: 'https://discord.com/api/webhooks/1/t' } }],
+      undefined,
+      { discordBot: false, discordWebhook: true },
+    ],
+    [
+      'a Discord webhook in local mode (the configured provider, not the capture, sends: no bot)',
+      [{ provider: 'discord', settings: { webhook_url: 'https://discord.com/api/webhooks/1/t' } }],
+      captureUrl,
+      { discordBot: false, discordWebhook: true, teamsBot: true },
+    ],
     ['a PagerDuty provider with a routing key', [{ provider: 'pagerduty', settings: { routing_key: 'R' } }], undefined, { pagerdutyRoutingKey: true }],
     ['a PagerDuty provider without one', [{ provider: 'pagerduty', settings: {} }], undefined, { pagerdutyRoutingKey: false }],
   ])('capabilities: %s', (_, configured, url, expected) => {
