@@ -2,6 +2,7 @@ import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { parseScopes, type Scopes } from '../domain/tokens';
+import { deriveTrackingKey } from '../domain/tracking';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { storedSigningKey } from '../store/signing-key';
 import { tokensValidAfter } from '../store/token-revocations';
@@ -50,6 +51,17 @@ async function signingKey(create: boolean): Promise<Uint8Array | undefined> {
       : await storedSigningKey(false);
   if (found) cached = { key: found, until: wallNow() + SECRET_TTL_MS };
   return found;
+}
+
+/**
+ * The key of tracking links (domain/tracking.ts, docs/decisions.md D22): derived from the user-token
+ * signing secret, so every function that may sign or verify them shares it without a secret of its
+ * own. `create` (a function that sends) makes the stored secret when none exists yet; undefined
+ * when none exists and `create` is false (no link was ever signed, so none is valid).
+ */
+export async function trackingKey(create: boolean): Promise<Uint8Array | undefined> {
+  const secret = await signingKey(create);
+  return secret && deriveTrackingKey(secret);
 }
 
 /** Forgets the secret a warm function holds (tests of rotation). */

@@ -1,5 +1,6 @@
 import { settingHolds } from '../domain/conditions';
 import { render, RenderLimitError, type RenderedOutput } from '../domain/render';
+import { trackOutput, type Tracker } from '../domain/tracking';
 import { now as clock } from '../shared/clock';
 import { afterProviderFailure } from '../domain/retry';
 import { escalationPolicy, providerEngagement, watchOutcome, type EscalationPolicy } from '../domain/escalation';
@@ -50,6 +51,7 @@ import { resolveRecipient, type Resolution } from '../services/resolve';
 import { everyPage } from '../store/pages';
 import { limiter } from '../shared/pool';
 import { announceMessages } from '../services/webhook-events';
+import { trackerFor } from '../services/tracking';
 
 /** A job whose recipients keep failing unexpectedly is retried this many times, then they end UNDELIVERABLE. */
 const MAX_JOB_ATTEMPTS = 5;
@@ -189,7 +191,8 @@ const channelTimeoutError = (req: RequestRecord, channel: Channel): string =>
 
 /**
  * What one provider is sent for a target (domain/overrides.ts): the rendering with the channel's
- * override and the UTM parameters (message, channel, then provider metadata) applied, the email
+ * override and the UTM parameters (message, channel, then provider metadata) applied, tracked
+ * when `tracked` (docs/decisions.md D22), the email
  * envelope or push data the override sets, and the provider's own override. An override a stored
  * request holds that no longer parses fails the call permanently.
  */
@@ -198,6 +201,7 @@ function deliveryFor(
   channel: Channel,
   provider: string,
   output: RenderedOutput,
+  tracked?: { tracker: Tracker; messageId: string },
 ): Pick<ProviderSend, 'content' | 'email' | 'data' | 'override'> {
   const m = req.message;
   const entry = m.channels?.[channel];
@@ -206,8 +210,10 @@ function deliveryFor(
     const applied = applyChannelOverride(output, entry?.override);
     const override = providerOverride(provider, own?.override);
     const utm = mergeUtm(m.metadata?.utm, entry?.metadata?.utm, own?.metadata?.utm);
+    const content = utmOutput(applied.content, utm);
     return {
-      content: utmOutput(applied.content, utm),
+      // Our own open and click tracking (D22) last: a click link carries the URL with its UTM parameters.
+      content: tracked ? trackOutput(content, tracked.tracker, tracked.messageId) : content,
       ...(applied.email ? { email: applied.email } : {}),
       ...(applied.data ? { data: applied.data } : {}),
       ...(override ? { override } : {}),
@@ -295,6 +301,7 @@ async function attemptTarget(
   let onProvider = previous?.providerAttempts ?? 0;
   let since = previous?.providerSince ?? clock();
   let lastError = '';
+  const tracker = await trackerFor(target.channel);
   const sendTo = (candidate: ProviderChoice): ProviderSend => {
     // A retry runs on the profile as it is now, which may no longer reach the target.
     if (address === undefined) throw invalidAddress(candidate.provider, 'the profile no longer holds an address for the channel');
@@ -307,7 +314,7 @@ async function attemptTarget(
       settings: candidate.settings,
       timeoutMs: config.PROVIDER_TIMEOUT_MS,
       metadata: { tags: req.message.metadata?.tags, traceId: req.message.metadata?.trace_id, event: req.message.metadata?.event },
-      ...deliveryFor(req, target.channel, candidate.provider, output),
+      ...deliveryFor(req, target.channel, candidate.provider, output, tracker && { tracker, messageId: record.id }),
     };
   };
   if (req.message.channels?.[target.channel]?.routing_method === 'all' && candidates.length > 1) {
