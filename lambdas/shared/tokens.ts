@@ -24,6 +24,8 @@ const ISSUER = 'courier-compatible-notifications';
 /** How long a warm function keeps a secret read from SSM or the table before reading it again. */
 const SECRET_TTL_MS = 5 * 60_000;
 let cached: { key: Uint8Array; until: number } | undefined;
+/** The read of the secret under way, if any, by whether it may make one. */
+const reading = new Map<boolean, Promise<Uint8Array | undefined>>();
 
 const ssm = memoOnce(() => observeCalls(new SSMClient({ region: config.AWS_REGION }), 'ssm'));
 
@@ -44,13 +46,21 @@ async function parameterSecret(name: string): Promise<Uint8Array> {
 async function signingKey(create: boolean): Promise<Uint8Array | undefined> {
   if (config.USER_TOKEN_SECRET) return new TextEncoder().encode(config.USER_TOKEN_SECRET);
   if (cached && cached.until > wallNow()) return cached.key;
-  const found = config.USER_TOKEN_SECRET_PARAMETER
-    ? await parameterSecret(config.USER_TOKEN_SECRET_PARAMETER)
-    : create
-      ? await storedSigningKey(true)
-      : await storedSigningKey(false);
-  if (found) cached = { key: found, until: wallNow() + SECRET_TTL_MS };
-  return found;
+  // Callers at once share one read (a delivery job's recipients each sign tracking links).
+  let read = reading.get(create);
+  if (!read) {
+    read = (async () => {
+      const found = config.USER_TOKEN_SECRET_PARAMETER
+        ? await parameterSecret(config.USER_TOKEN_SECRET_PARAMETER)
+        : create
+          ? await storedSigningKey(true)
+          : await storedSigningKey(false);
+      if (found) cached = { key: found, until: wallNow() + SECRET_TTL_MS };
+      return found;
+    })().finally(() => reading.delete(create));
+    reading.set(create, read);
+  }
+  return read;
 }
 
 /**
