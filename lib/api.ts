@@ -103,6 +103,8 @@ export class NotificationsApi extends Construct {
     const api = new RestApi(this, 'Rest', {
       description: 'Courier-compatible notifications API',
       endpointConfiguration: { types: [EndpointType.REGIONAL] },
+      // The open pixel's GIF (http/tracking.ts) is a binary answer: sent as bytes to a client that asks for an image first.
+      binaryMediaTypes: ['image/*'],
       // Execution logging would need API Gateway's account-wide CloudWatch role; access logs suffice.
       cloudWatchRole: false,
       deployOptions: {
