@@ -181,15 +181,16 @@ export const API_GROUPS: ApiGroup[] = [
   },
   /**
    * End-user routes: a user token from /auth/issue-token, never an API key; reads and marks the
-   * user's inbox items. With inbox tracking on, a read or an open moves the message (its record:
-   * GetItem, PutItem; its delivery job's: UpdateItem).
+   * user's inbox items. With inbox tracking on, a read or an open moves the message (its record, or
+   * its delivery job's record: GetItem, PutItem).
    */
   { module: 'inbox', segments: ['inbox'], table: ['GetItem', 'Query', 'UpdateItem', 'PutItem'], signsTokens: true },
   /**
    * Open and click tracking links (docs/decisions.md D22): public, verified by their signature (the
-   * key derived from the user-token secret: GetItem), then the message moved as by a provider event.
+   * key derived from the user-token secret: GetItem), then the message moved as by a provider event
+   * (its record, or its delivery job's record: GetItem, PutItem).
    */
-  { module: 'tracking', segments: ['t'], public: true, subpaths: true, table: ['GetItem', 'PutItem', 'UpdateItem'], signsTokens: true },
+  { module: 'tracking', segments: ['t'], public: true, subpaths: true, table: ['GetItem', 'PutItem'], signsTokens: true },
 ];
 
 /**
