@@ -51,7 +51,7 @@ import { resolveRecipient, type Resolution } from '../services/resolve';
 import { everyPage } from '../store/pages';
 import { limiter } from '../shared/pool';
 import { announceMessages } from '../services/webhook-events';
-import { trackerFor } from '../services/tracking';
+import { trackerFor, TRACKING_PROVIDER } from '../services/tracking';
 
 /** A job whose recipients keep failing unexpectedly is retried this many times, then they end UNDELIVERABLE. */
 const MAX_JOB_ATTEMPTS = 5;
@@ -776,7 +776,11 @@ async function settleWatches(record: MessageRecord, policy: EscalationPolicy, no
   const history = [...record.history];
   for (const [key, c] of due) {
     // The inbox's engagement is read from its item; other channels' from their provider's events (D19).
-    const reported = targetOf(key).channel === 'inbox' ? undefined : providerEngagement(record.history, c.provider);
+    // An email's also from our own tracking (D22): its pixel and click links are the email's.
+    const reported =
+      targetOf(key).channel === 'inbox'
+        ? undefined
+        : providerEngagement(record.history, c.provider, targetOf(key).channel === 'email' ? TRACKING_PROVIDER : undefined);
     const state = c.state === 'delivered' || reported?.delivered ? 'delivered' : 'sent';
     const engagement = targetOf(key).channel === 'inbox' && record.userId ? await inboxEngagement(record.userId, record.id) : reported?.engagement;
     const outcome = watchOutcome(policy, { state, until: c.watchUntil! }, engagement, now);

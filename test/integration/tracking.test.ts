@@ -1,6 +1,9 @@
 import { signTracking } from '../../lambdas/domain/tracking';
+import type { Capture } from '../../lambdas/local/capture';
+import { aUser, via } from '../helpers/builders';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { details, get, inboxMessage, LINK, sendEmail } from '../helpers/tracking';
+import { eventually, uid } from '../helpers/wait';
 
 /**
  * Our own open and click tracking (issue 16 item 3, docs/decisions.md D22), through the SDK and the
@@ -92,6 +95,31 @@ describe('email', () => {
     const { html } = await sendEmail(s, { metadata: { utm: { source: 'courier', campaign: 'spring' } } });
     const res = await get(clickLinks(s, html)[0]);
     expect(res.headers.get('location')).toBe('https://acme.test/app?x=1&y=two%20words&z=%C3%A9&utm_source=courier&utm_campaign=spring#section-2');
+  });
+  it('counts for an escalation watch on the email: opened in time, it does not escalate to the next channel', async () => {
+    const userId = await aUser(s, { email: `${uid('esc')}@example.test` }, 'esc');
+    const { requestId } = await s.client.send.message({
+      message: {
+        to: { user_id: userId },
+        content: { title: 'Alert', body: 'x' },
+        routing: via('email', 'inbox'),
+        timeout: { escalation: 2500, criteria: 'viewed' },
+      } as never,
+    });
+    const mail = (await eventually(
+      async () => (s.captures() as Capture[]).find((c) => c.via === 'smtp' && c.messageId === requestId),
+      (c) => c !== undefined,
+    )) as Extract<Capture, { via: 'smtp' }>;
+    expect((await details(s, requestId)).status).toBe('ROUTED');
+    expect((await get(pixelOf(s, mail.html ?? '')!)).status).toBe(200);
+    const done = await eventually(
+      () => details(s, requestId),
+      (m) => m.status !== 'ROUTED',
+      20_000,
+    );
+    expect(done).toMatchObject({ opened: expect.any(Number) });
+    const history = (await s.http('GET', `/messages/${requestId}/history`)).json.results as { type: string }[];
+    expect(history.map((e) => e.type)).not.toContain('ESCALATED');
   });
 });
 
