@@ -14,12 +14,16 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Aws, Duration } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 
+const REST_STAGE = 'prod';
+
 /** One route group: the first path segments it serves and the function behind them. */
 export interface ApiRouteGroup {
   segments: string[];
   fn: IFunction;
-  /** Only `GET /<segment>`, no API key (the health check). */
+  /** Only `GET /<segment>`, no API key (the health check)... */
   public?: boolean;
+  /** ...and `GET /<segment>/{proxy+}` (the tracking links). */
+  subpaths?: boolean;
   /** Also serves every request no other route takes (topology's `unmatched`). */
   unmatched?: boolean;
 }
@@ -82,6 +86,7 @@ export class NotificationsApi extends Construct {
         for (const segment of group.segments) {
           if (group.public) {
             api.addRoutes({ path: `/${segment}`, methods: [HttpMethod.GET], integration });
+            if (group.subpaths) api.addRoutes({ path: `/${segment}/{proxy+}`, methods: [HttpMethod.GET], integration });
             continue;
           }
           api.addRoutes({ path: `/${segment}`, integration });
@@ -98,10 +103,12 @@ export class NotificationsApi extends Construct {
     const api = new RestApi(this, 'Rest', {
       description: 'Courier-compatible notifications API',
       endpointConfiguration: { types: [EndpointType.REGIONAL] },
+      // The open pixel's GIF (http/tracking.ts) is a binary answer: sent as bytes to a client that asks for an image first.
+      binaryMediaTypes: ['image/*'],
       // Execution logging would need API Gateway's account-wide CloudWatch role; access logs suffice.
       cloudWatchRole: false,
       deployOptions: {
-        stageName: 'prod',
+        stageName: REST_STAGE,
         throttlingRateLimit: props.rateLimit,
         throttlingBurstLimit: props.burstLimit,
         accessLogDestination: new RestLogDestination(accessLogs),
@@ -120,6 +127,7 @@ export class NotificationsApi extends Construct {
         const resource = api.root.addResource(segment);
         if (group.public) {
           resource.addMethod('GET', integration);
+          if (group.subpaths) resource.addResource('{proxy+}').addMethod('GET', integration);
           continue;
         }
         resource.addMethod('ANY', integration);
@@ -127,8 +135,10 @@ export class NotificationsApi extends Construct {
       }
     }
     this.api = api;
-    // Without the trailing slash of `api.url`, so `${url}/send` is the route.
-    this.url = `https://${api.restApiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/${api.deploymentStage.stageName}`;
+    // Without the trailing slash of `api.url`, so `${url}/send` is the route. The stage's name as
+    // given, not a reference to the stage: functions behind the API get this URL (API_URL), and a
+    // reference to the stage (which depends on their methods) would be a dependency cycle.
+    this.url = `https://${api.restApiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/${REST_STAGE}`;
     this.metricServerErrors = api.metricServerError({ period, statistic: 'Sum' });
     this.metricRequests = api.metricCount({ period, statistic: 'Sum' });
   }

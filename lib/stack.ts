@@ -138,9 +138,9 @@ export class NotificationsStack extends Stack {
       for (const setting of group.secretParameters ?? []) if (settings[setting]) grantTokenSecret(fn, settings[setting]);
       if (group.delivers) grantProviders(fn);
       for (const name of group.queues ?? []) fn.bindQueue(queueUrlEnv(name), this.queues[name].queue);
-      routes.push({ segments: group.segments, fn: fn.fn, public: group.public, unmatched: group.unmatched });
+      routes.push({ segments: group.segments, fn: fn.fn, public: group.public, subpaths: group.subpaths, unmatched: group.unmatched });
     }
-    return new NotificationsApi(this, 'Api', {
+    const api = new NotificationsApi(this, 'Api', {
       kind: o.api,
       groups: routes,
       rateLimit: o.apiRateLimit,
@@ -148,6 +148,14 @@ export class NotificationsStack extends Stack {
       logRetention: retention(o.logRetentionDays),
       tracing: o.tracing,
     });
+    // Functions that deliver put tracking links to the API in what they send (docs/decisions.md D22).
+    for (const group of API_GROUPS.filter((g) => g.delivers)) this.setApiUrl(this.functions[functionIds.api(group.module)], api, settings);
+    return api;
+  }
+
+  /** API_URL, where tracking links point: the API's own URL unless the settings name one (a custom domain). */
+  private setApiUrl(fn: AppFunction, api: NotificationsApi, settings: Record<string, string>): void {
+    if (settings.API_URL === undefined) fn.fn.addEnvironment('API_URL', api.url);
   }
 
   /** The fan-out and delivery workers, each fed by its queue. */
@@ -167,7 +175,12 @@ export class NotificationsStack extends Stack {
       this.workers[spec.worker] = worker;
       this.functions[functionIds.worker(spec.worker)] = worker;
       for (const target of spec.sendsTo) worker.bindQueue(queueUrlEnv(target), this.queues[target].queue);
-      if (spec.worker === 'deliver') grantProviders(worker);
+      if (spec.worker === 'deliver') {
+        grantProviders(worker);
+        // It signs tracking links with a key derived from the user-token secret.
+        if (o.settings.USER_TOKEN_SECRET_PARAMETER) grantTokenSecret(worker, o.settings.USER_TOKEN_SECRET_PARAMETER);
+        this.setApiUrl(worker, this.api, o.settings);
+      }
       // The event source polls with the function's role: exactly what AWS requires for SQS
       // (CDK's SqsEventSource would also grant ChangeMessageVisibility and GetQueueUrl).
       const queue = this.queues[name].queue;

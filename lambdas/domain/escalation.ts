@@ -60,12 +60,16 @@ export function watchOutcome(policy: EscalationPolicy, watch: { state: 'sent' | 
  * What a provider's delivery and engagement events (D19) say of a target sent through `provider`:
  * read from the message's history events of that provider (the message's `delivered`, `opened`
  * and `clicked` times do not say which target they are about). A click counts as `clicked`, an
- * open as `opened`; neither is a read (`engaged` needs a click).
+ * open as `opened`; neither is a read (`engaged` needs a click). With `tracking`, the events of our
+ * own tracking count too (an email target: its pixel and click links, docs/decisions.md D22).
  */
 export function providerEngagement(
   history: readonly { type: string; provider?: unknown; received?: unknown }[],
   provider: string | undefined,
+  /** Also count the opens and clicks of our own tracking (D22), which name this provider: an email target's. */
+  tracking?: string,
 ): { delivered: boolean; engagement: Engagement } {
-  const events = new Set(history.filter((e) => provider !== undefined && e.provider === provider && e.received !== undefined).map((e) => e.type));
+  const counts = (e: { provider?: unknown }) => provider !== undefined && (e.provider === provider || (tracking !== undefined && e.provider === tracking));
+  const events = new Set(history.filter((e) => counts(e) && e.received !== undefined).map((e) => e.type));
   return { delivered: events.has('DELIVERED'), engagement: { opened: events.has('OPENED'), clicked: events.has('CLICKED') } };
 }

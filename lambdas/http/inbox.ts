@@ -2,6 +2,8 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { z } from 'zod';
 import { inboxAccess } from '../domain/tokens';
 import { apiHandler } from '../shared/api';
+import { config } from '../shared/config';
+import { recordEngagement } from '../services/tracking';
 import { AuthorizationError, NotFoundError } from '../shared/errors';
 import { noContent, ok, route } from '../shared/router';
 import { tokenScopes } from '../shared/tokens';
@@ -43,6 +45,15 @@ const view = (m: InboxMessage) => ({
   opened: m.opened,
 });
 
+/**
+ * With inbox tracking on (TRACKING_INBOX, docs/decisions.md D22), a message the user opened or read
+ * moves to OPENED through the status machine (Courier counts an inbox read as an open); a failure
+ * to apply it is logged, the user's call still succeeds.
+ */
+const tracked = async (messageId: string): Promise<void> => {
+  if (config.TRACKING_INBOX) await recordEngagement(messageId, 'OPENED');
+};
+
 /** One state change of one message of the token's user: 204, or 404 when the user has no such message. */
 const change = (path: string, flags: { read?: boolean; archived?: boolean }) =>
   route({
@@ -51,6 +62,7 @@ const change = (path: string, flags: { read?: boolean; archived?: boolean }) =>
     handler: async ({ params, event }) => {
       const { userId, tenantId } = access(event, 'inbox:write:events');
       if (!(await setInboxFlags(userId, params.message_id, flags, tenantId))) throw new NotFoundError(`Message ${params.message_id} not found`);
+      if (flags.read === true) await tracked(params.message_id);
       return noContent();
     },
   });
@@ -102,6 +114,7 @@ export const routes = [
     handler: async ({ params, event }) => {
       const { userId, tenantId } = access(event, 'inbox:write:events');
       if (!(await markInboxOpened(userId, params.message_id, tenantId))) throw new NotFoundError(`Message ${params.message_id} not found`);
+      await tracked(params.message_id);
       return noContent();
     },
   }),

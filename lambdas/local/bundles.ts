@@ -32,6 +32,8 @@ export interface BundlesOptions {
   /** The emulator's queue URLs; functions get the gateway's URL for each. */
   queues: Record<QueueName, { url: string; dlqUrl: string }>;
   gateway: AwsGateway;
+  /** The local API's URL: a function the template gives the API's URL (API_URL) gets this one instead. */
+  apiUrl: string;
   /** A folder inside the project, so bundles resolve the AWS SDK (external, as on Lambda) from node_modules. */
   workDir: string;
 }
@@ -147,6 +149,7 @@ export async function startBundledFunctions(o: BundlesOptions): Promise<Record<s
   try {
     for (const fn of Object.keys(o.description.functions)) {
       const env = resolve(functionConfig(o.description, fn).environment, bindings) as Record<string, unknown>;
+      if (env.API_URL !== undefined) env.API_URL = o.apiUrl;
       started.push(await startFunction(fn, o, env));
     }
   } catch (e) {

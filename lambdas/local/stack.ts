@@ -124,6 +124,7 @@ async function bundleWiring(
   b: { assemblyDir: string; description: StackDescription },
   region: string,
   queues: Record<QueueName, QueueUrls>,
+  apiUrl: string,
 ): Promise<Wiring> {
   const d = b.description;
   const gateway = await startAwsGateway({
@@ -140,6 +141,7 @@ async function bundleWiring(
     tableName: o.tableName,
     queues,
     gateway,
+    apiUrl,
     workDir: path.resolve(__dirname, '../../.local/bundles', `${o.tableName}`),
   }).catch(async (e) => {
     await gateway.close();
@@ -175,7 +177,13 @@ async function bundleWiring(
 }
 
 /** Each function's environment, as the CDK app sets it, pointed at the local table, queues and capture servers. */
-function functionEnvironment(o: LocalStackOptions, region: string, queues: Record<QueueName, QueueUrls>, capture: CaptureServer): Record<string, string> {
+function functionEnvironment(
+  o: LocalStackOptions,
+  region: string,
+  queues: Record<QueueName, QueueUrls>,
+  capture: CaptureServer,
+  apiUrl: string,
+): Record<string, string> {
   return {
     AWS_REGION: region,
     AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? LOCAL_CREDENTIALS.accessKeyId,
@@ -190,6 +198,7 @@ function functionEnvironment(o: LocalStackOptions, region: string, queues: Recor
     // The capture servers, and what tests and people point profiles at, listen on 127.0.0.1; a
     // deployed stack refuses private addresses (lambdas/shared/egress.ts). `env` may turn it off.
     ALLOW_PRIVATE_EGRESS: 'true',
+    API_URL: apiUrl,
     ...o.env,
   };
 }
@@ -248,8 +257,13 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   // The local provider targets (docs/decisions.md#d10), started first: the functions read their URLs
   // from the environment when they load.
   const capture = await startCapture();
+  // The API listens first, with its routes added once the functions are loaded: they learn its URL
+  // (API_URL, where tracking links point) from their environment, as the CDK app gives it to them.
+  // Captures are also readable on the API port, under /_local/ (no API key: local mode only).
+  const routes: Route[] = [];
+  const http = await startHttpAdapter({ port: o.port, routes, api: o.api, extra: capture.handleHttp });
 
-  Object.assign(process.env, functionEnvironment(o, region, queues, capture));
+  Object.assign(process.env, functionEnvironment(o, region, queues, capture, http.url));
 
   // Loaded now, not at the top: these modules read the environment set just above (the local runner
   // uses the store itself, to keep the API key; in-process functions read it too).
@@ -257,9 +271,8 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   const { hashApiKey } = require('../shared/middleware') as typeof import('../shared/middleware');
   await storeKeyHash(hashApiKey(o.apiKey), { name: 'local (API_KEY)', createdAt: new Date(wallNow()).toISOString(), hint: o.apiKey.slice(0, 4) });
 
-  const wiring = o.bundles ? await bundleWiring(o, o.bundles, region, queues) : inProcessWiring(o);
-  // Captures are also readable on the API port, under /_local/ (no API key: local mode only).
-  const http = await startHttpAdapter({ port: o.port, routes: wiring.routes, api: o.api, extra: capture.handleHttp });
+  const wiring = o.bundles ? await bundleWiring(o, o.bundles, region, queues, http.url) : inProcessWiring(o);
+  routes.push(...wiring.routes);
 
   const pollers = startPollers(o, wiring, sqs, queues);
 

@@ -61,6 +61,8 @@ export function bindLocal(d: StackDescription, local: { region: string; account:
     physical[id] = { ref: id, attrs: { Arn: `arn:aws:${service}:${local.region}:${local.account}:${id}` } };
     if (r.Type === 'AWS::IAM::Role') physical[id].attrs.Arn = `arn:aws:iam::${local.account}:role/${id}`;
     if (r.Type === 'AWS::Logs::LogGroup') physical[id] = { ref: id, attrs: { Arn: `arn:aws:logs:${local.region}:${local.account}:log-group:${id}:*` } };
+    // The HTTP API's endpoint (API_URL of the functions that send); the local runner gives them its own URL instead.
+    if (r.Type === 'AWS::ApiGatewayV2::Api') physical[id].attrs.ApiEndpoint = `https://${id}.execute-api.${local.region}.amazonaws.com`;
     if (r.Type === 'AWS::SNS::Topic')
       physical[id] = { ref: `arn:aws:sns:${local.region}:${local.account}:${id}`, attrs: { TopicArn: `arn:aws:sns:${local.region}:${local.account}:${id}` } };
   }

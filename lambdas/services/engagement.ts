@@ -19,9 +19,10 @@ export type Applied = Outcome | 'unknown';
  * slot in a delivery job's record, a single send's request: the path a cancel takes), moved by the
  * status machine, written conditional on the version read, with a history event. A message whose
  * worker writes it meanwhile is read again. Times in the future (a provider's clock ahead of ours)
- * count as now.
+ * count as now. `attempts`: how many times a lost race is tried again (our own tracking answers a
+ * recipient after one: http/tracking.ts).
  */
-export async function applyProviderEvent(messageId: string, event: EngagementEvent): Promise<Applied> {
+export async function applyProviderEvent(messageId: string, event: EngagementEvent, { attempts = ATTEMPTS }: { attempts?: number } = {}): Promise<Applied> {
   const id = parseMessageId(messageId);
   const received = clockNow();
   const at = Math.min(event.at, received);
@@ -55,7 +56,7 @@ export async function applyProviderEvent(messageId: string, event: EngagementEve
       saved = record;
       return outcome;
     },
-    { attempts: ATTEMPTS },
+    { attempts },
   );
   // Outbound webhooks (D23): a saved move (its status or a time changed) is a `message:updated`, after the save.
   if (saved) await announceMessages([saved]);

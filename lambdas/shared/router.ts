@@ -10,6 +10,8 @@ export interface Reply {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** A binary body (base64), sent as it is instead of `body` as JSON (the open pixel's GIF). */
+  base64Body?: string;
   /** The audit event the call records (set by `route()` from the route's `audit`, on a 2xx reply; never sent). */
   audit?: AuditedChange;
 }
@@ -188,6 +190,7 @@ export function createRouter(routes: Route[]) {
 
 export function toResult(reply: Reply): APIGatewayProxyStructuredResultV2 {
   const headers = { ...reply.headers };
+  if (reply.base64Body !== undefined) return { statusCode: reply.status, headers, body: reply.base64Body, isBase64Encoded: true };
   if (reply.body === undefined) return { statusCode: reply.status, headers };
   return {
     statusCode: reply.status,

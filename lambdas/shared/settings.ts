@@ -3,6 +3,7 @@ import { normalizeHost } from './addresses';
 import { parseSuppressOn } from '../domain/suppressions';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const onOff = z.enum(['on', 'off', 'true', 'false']).transform((v) => v === 'on' || v === 'true');
 
 /**
  * Every setting a function reads. config.ts parses them once when it loads (Lambda cold start), so
@@ -182,6 +183,18 @@ export const configSchema = z.object({
       }
       return parsed;
     }),
+  /**
+   * The API's public URL (no trailing slash), where tracking links point (README "Open and click
+   * tracking"). The CDK stack sets it to the API's URL unless the deploy settings give one (a custom
+   * domain); the local runner sets its own. Unset: nothing is tracked.
+   */
+  API_URL: z
+    .url({ protocol: /^https?$/ })
+    .transform((u) => u.replace(/\/+$/, ''))
+    .optional(),
+  /** Our own open and click tracking (docs/decisions.md D22) of email (open pixel, click links) and of the inbox (read and opened, click links): on or off. */
+  TRACKING_EMAIL: onOff.default(true),
+  TRACKING_INBOX: onOff.default(true),
   /** Workspace setting: the brand used when neither the send nor the tenant context names one. */
   DEFAULT_BRAND_ID: z.string().min(1).optional(),
   /** Workspace setting: a user with exactly one tenant membership gets that tenant as context. */

@@ -2,6 +2,7 @@ import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { parseScopes, type Scopes } from '../domain/tokens';
+import { deriveTrackingKey } from '../domain/tracking';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { storedSigningKey } from '../store/signing-key';
 import { tokensValidAfter } from '../store/token-revocations';
@@ -23,6 +24,8 @@ const ISSUER = 'courier-compatible-notifications';
 /** How long a warm function keeps a secret read from SSM or the table before reading it again. */
 const SECRET_TTL_MS = 5 * 60_000;
 let cached: { key: Uint8Array; until: number } | undefined;
+/** The read of the secret under way, if any, by whether it may make one. */
+const reading = new Map<boolean, Promise<Uint8Array | undefined>>();
 
 const ssm = memoOnce(() => observeCalls(new SSMClient({ region: config.AWS_REGION }), 'ssm'));
 
@@ -43,13 +46,32 @@ async function parameterSecret(name: string): Promise<Uint8Array> {
 async function signingKey(create: boolean): Promise<Uint8Array | undefined> {
   if (config.USER_TOKEN_SECRET) return new TextEncoder().encode(config.USER_TOKEN_SECRET);
   if (cached && cached.until > wallNow()) return cached.key;
-  const found = config.USER_TOKEN_SECRET_PARAMETER
-    ? await parameterSecret(config.USER_TOKEN_SECRET_PARAMETER)
-    : create
-      ? await storedSigningKey(true)
-      : await storedSigningKey(false);
-  if (found) cached = { key: found, until: wallNow() + SECRET_TTL_MS };
-  return found;
+  // Callers at once share one read (a delivery job's recipients each sign tracking links).
+  let read = reading.get(create);
+  if (!read) {
+    read = (async () => {
+      const found = config.USER_TOKEN_SECRET_PARAMETER
+        ? await parameterSecret(config.USER_TOKEN_SECRET_PARAMETER)
+        : create
+          ? await storedSigningKey(true)
+          : await storedSigningKey(false);
+      if (found) cached = { key: found, until: wallNow() + SECRET_TTL_MS };
+      return found;
+    })().finally(() => reading.delete(create));
+    reading.set(create, read);
+  }
+  return read;
+}
+
+/**
+ * The key of tracking links (domain/tracking.ts, docs/decisions.md D22): derived from the user-token
+ * signing secret, so every function that may sign or verify them shares it without a secret of its
+ * own. `create` (a function that sends) makes the stored secret when none exists yet; undefined
+ * when none exists and `create` is false (no link was ever signed, so none is valid).
+ */
+export async function trackingKey(create: boolean): Promise<Uint8Array | undefined> {
+  const secret = await signingKey(create);
+  return secret && deriveTrackingKey(secret);
 }
 
 /** Forgets the secret a warm function holds (tests of rotation). */

@@ -89,8 +89,10 @@ export interface ApiGroup {
   module: string;
   /** First path segments served by this group (`profiles` serves `/profiles/...`). */
   segments: string[];
-  /** Needs no API key and no table (only the health check). */
+  /** Needs no API key: served on `GET /<segment>` only (the health check), and `GET /<segment>/{proxy+}` with `subpaths`. */
   public?: boolean;
+  /** A public group's routes below its segment (the tracking links, `/t/o/<token>`). */
+  subpaths?: boolean;
   /**
    * Also answers every request no other route takes (API Gateway's `$default` route), with
    * Courier's 404 or 405 body instead of API Gateway's own `{"message":"Not Found"}`.
@@ -100,7 +102,7 @@ export interface ApiGroup {
   queues?: QueueName[];
   /** The table actions its role grants: what its routes call (checked by the IAM tests). */
   table: TableAction[];
-  /** Signs or verifies user tokens: reads the secret's SSM parameter when USER_TOKEN_SECRET_PARAMETER is set. */
+  /** Signs or verifies user tokens or tracking links (derived from the same secret): reads the secret's SSM parameter when USER_TOKEN_SECRET_PARAMETER is set. */
   signsTokens?: boolean;
   /** Delivers messages itself (a single send due at once, http/send.ts): gets the delivery worker's provider grants. */
   delivers?: boolean;
@@ -146,6 +148,8 @@ export const API_GROUPS: ApiGroup[] = [
     queues: ['fanout', 'delivery', 'webhooks'],
     table: withApiKey('Query', 'BatchGetItem', 'BatchWriteItem'),
     delivers: true,
+    // Its emails and inbox messages carry tracking links, signed with a key derived from the user-token secret.
+    signsTokens: true,
   },
   /** A cancel announces the message's new status to the outbound webhooks (their list: Query). */
   { module: 'messages', segments: ['messages', 'requests'], queues: ['webhooks'], table: withApiKey('Query', 'BatchGetItem') },
@@ -180,17 +184,31 @@ export const API_GROUPS: ApiGroup[] = [
       'VONAGE_SIGNATURE_SECRET_PARAMETER',
     ],
   },
-  /** End-user routes: a user token from /auth/issue-token, never an API key; reads and marks the user's inbox items. */
-  { module: 'inbox', segments: ['inbox'], table: ['GetItem', 'Query', 'UpdateItem'], signsTokens: true },
+  /**
+   * End-user routes: a user token from /auth/issue-token, never an API key; reads and marks the
+   * user's inbox items. With inbox tracking on, a read or an open moves the message (its record, or
+   * its delivery job's record: GetItem, PutItem).
+   */
+  /** A read or an open moves the message to OPENED (D22) and announces it to the outbound webhooks (their list: Query). */
+  { module: 'inbox', segments: ['inbox'], queues: ['webhooks'], table: ['GetItem', 'Query', 'UpdateItem', 'PutItem'], signsTokens: true },
+  /**
+   * Open and click tracking links (docs/decisions.md D22): public, verified by their signature (the
+   * key derived from the user-token secret: GetItem), then the message moved as by a provider event
+   * (its record, or its delivery job's record: GetItem, PutItem), announced to the outbound webhooks
+   * (their list: Query).
+   */
+  { module: 'tracking', segments: ['t'], public: true, subpaths: true, queues: ['webhooks'], table: ['GetItem', 'PutItem', 'Query'], signsTokens: true },
 ];
 
 /**
  * A group's routes as API Gateway route keys: `ANY /<segment>` and `ANY /<segment>/{proxy+}`, or
- * `GET /<segment>` for the public health check. The local adapter serves exactly these; a CDK test
+ * `GET /<segment>` for a public group (and `GET /<segment>/{proxy+}` with `subpaths`). The local adapter serves exactly these; a CDK test
  * checks that the synthesized API has the same routes to the same functions.
  */
 export const routeKeys = (g: ApiGroup): string[] => [
-  ...(g.public ? g.segments.map((s) => `GET /${s}`) : g.segments.flatMap((s) => [`ANY /${s}`, `ANY /${s}/{proxy+}`])),
+  ...(g.public
+    ? g.segments.flatMap((s) => [`GET /${s}`, ...(g.subpaths ? [`GET /${s}/{proxy+}`] : [])])
+    : g.segments.flatMap((s) => [`ANY /${s}`, `ANY /${s}/{proxy+}`])),
   ...(g.unmatched ? [UNMATCHED_ROUTE] : []),
 ];
 

@@ -1,5 +1,6 @@
 import { settingHolds } from '../domain/conditions';
 import { render, RenderLimitError, type RenderedOutput } from '../domain/render';
+import { trackOutput, type Tracker } from '../domain/tracking';
 import { now as clock } from '../shared/clock';
 import { afterProviderFailure } from '../domain/retry';
 import { escalationPolicy, providerEngagement, watchOutcome, type EscalationPolicy } from '../domain/escalation';
@@ -54,6 +55,7 @@ import { announceMessages } from '../services/webhook-events';
 import { unannouncedCreation } from '../domain/webhooks';
 import { isSuppressible, normalizeAddress, type SuppressibleChannel } from '../domain/suppressions';
 import { lookUpSuppression, type Suppression } from '../store/suppressions';
+import { trackerFor, TRACKING_PROVIDER } from '../services/tracking';
 
 /** A job whose recipients keep failing unexpectedly is retried this many times, then they end UNDELIVERABLE. */
 const MAX_JOB_ATTEMPTS = 5;
@@ -197,7 +199,8 @@ const channelTimeoutError = (req: RequestRecord, channel: Channel): string =>
 
 /**
  * What one provider is sent for a target (domain/overrides.ts): the rendering with the channel's
- * override and the UTM parameters (message, channel, then provider metadata) applied, the email
+ * override and the UTM parameters (message, channel, then provider metadata) applied, tracked
+ * when `tracked` (docs/decisions.md D22), the email
  * envelope or push data the override sets, and the provider's own override. An override a stored
  * request holds that no longer parses fails the call permanently.
  */
@@ -206,6 +209,7 @@ function deliveryFor(
   channel: Channel,
   provider: string,
   output: RenderedOutput,
+  tracked?: { tracker: Tracker; messageId: string },
 ): Pick<ProviderSend, 'content' | 'email' | 'data' | 'override'> {
   const m = req.message;
   const entry = m.channels?.[channel];
@@ -214,8 +218,10 @@ function deliveryFor(
     const applied = applyChannelOverride(output, entry?.override);
     const override = providerOverride(provider, own?.override);
     const utm = mergeUtm(m.metadata?.utm, entry?.metadata?.utm, own?.metadata?.utm);
+    const content = utmOutput(applied.content, utm);
     return {
-      content: utmOutput(applied.content, utm),
+      // Our own open and click tracking (D22) last: a click link carries the URL with its UTM parameters.
+      content: tracked ? trackOutput(content, tracked.tracker, tracked.messageId) : content,
       ...(applied.email ? { email: applied.email } : {}),
       ...(applied.data ? { data: applied.data } : {}),
       ...(override ? { override } : {}),
@@ -303,6 +309,7 @@ async function attemptTarget(
   let onProvider = previous?.providerAttempts ?? 0;
   let since = previous?.providerSince ?? clock();
   let lastError = '';
+  const tracker = await trackerFor(target.channel);
   const sendTo = (candidate: ProviderChoice): ProviderSend => {
     // A retry runs on the profile as it is now, which may no longer reach the target.
     if (address === undefined) throw invalidAddress(candidate.provider, 'the profile no longer holds an address for the channel');
@@ -315,7 +322,7 @@ async function attemptTarget(
       settings: candidate.settings,
       timeoutMs: config.PROVIDER_TIMEOUT_MS,
       metadata: { tags: req.message.metadata?.tags, traceId: req.message.metadata?.trace_id, event: req.message.metadata?.event },
-      ...deliveryFor(req, target.channel, candidate.provider, output),
+      ...deliveryFor(req, target.channel, candidate.provider, output, tracker && { tracker, messageId: record.id }),
     };
   };
   if (req.message.channels?.[target.channel]?.routing_method === 'all' && candidates.length > 1) {
@@ -784,7 +791,11 @@ async function settleWatches(record: MessageRecord, policy: EscalationPolicy, no
   const history = [...record.history];
   for (const [key, c] of due) {
     // The inbox's engagement is read from its item; other channels' from their provider's events (D19).
-    const reported = targetOf(key).channel === 'inbox' ? undefined : providerEngagement(record.history, c.provider);
+    // An email's also from our own tracking (D22): its pixel and click links are the email's.
+    const reported =
+      targetOf(key).channel === 'inbox'
+        ? undefined
+        : providerEngagement(record.history, c.provider, targetOf(key).channel === 'email' ? TRACKING_PROVIDER : undefined);
     const state = c.state === 'delivered' || reported?.delivered ? 'delivered' : 'sent';
     const engagement = targetOf(key).channel === 'inbox' && record.userId ? await inboxEngagement(record.userId, record.id) : reported?.engagement;
     const outcome = watchOutcome(policy, { state, until: c.watchUntil! }, engagement, now);

@@ -206,6 +206,35 @@ describe('workspace settings', () => {
   });
 
   it.each([
+    ['http', { 'Fn::GetAtt': [expect.stringMatching(/^ApiHttp/), 'ApiEndpoint'] }],
+    [
+      'rest',
+      {
+        'Fn::Join': [
+          '',
+          ['https://', { Ref: expect.stringMatching(/^ApiRest/) }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/prod'],
+        ],
+      },
+    ],
+  ])('give the functions that send the %s API’s URL as API_URL (tracking links, D22), and only them', (api, url) => {
+    const { stack } = buildApp({ context: { ...noBundling.context, api } });
+    const t = Template.fromStack(stack);
+    for (const [name, fn] of Object.entries(stack.functions)) {
+      const env = (t.toJSON().Resources[stack.getLogicalId(fn.fn.node.defaultChild as never)].Properties.Environment.Variables ?? {}) as Record<
+        string,
+        unknown
+      >;
+      if (['Api-send', 'Worker-deliver'].includes(name)) expect({ name, url: env.API_URL }).toEqual({ name, url });
+      else expect({ name, url: env.API_URL }).toEqual({ name, url: undefined });
+    }
+  });
+
+  it('give API_URL from the settings (a custom domain) instead of the API’s own', () => {
+    const { stack } = buildApp({ context: { ...noBundling.context, settings: '{"API_URL":"https://notify.acme.test"}' } });
+    for (const env of functionsEnv(Template.fromStack(stack))) expect(env.API_URL).toBe('https://notify.acme.test');
+  });
+
+  it.each([
     ['an unknown name', '{"MESSAGE_RETENTION":"90"}', /unknown MESSAGE_RETENTION/],
     ['a setting the stack owns', '{"TABLE_NAME":"x"}', /unknown TABLE_NAME/],
     ['a bad value', '{"MESSAGE_RETENTION_DAYS":"0"}', /MESSAGE_RETENTION_DAYS/],
@@ -219,14 +248,15 @@ describe('workspace settings', () => {
     expect(() => buildApp({ context: { ...noBundling.context, settings } })).toThrow(error);
   });
 
-  it('USER_TOKEN_SECRET_PARAMETER lets only the token functions read that one SSM parameter', () => {
+  it('USER_TOKEN_SECRET_PARAMETER lets only the token and tracking functions read that one SSM parameter', () => {
     const { stack } = buildApp({ context: { ...noBundling.context, settings: '{"USER_TOKEN_SECRET_PARAMETER":"/notifications/token-secret"}' } });
     const t = Template.fromStack(stack);
     for (const [name, fn] of Object.entries(stack.functions)) {
       const own = statementsOf(t, stack.getLogicalId(fn.fn.role!.node.defaultChild as never)).filter((x) =>
         [x.Action].flat().some((a) => a.startsWith('ssm:')),
       );
-      const expected = name === 'Api-auth' || name === 'Api-inbox' ? 1 : 0;
+      // The token functions, and since D22 those that sign or verify tracking links (a key derived from the same secret).
+      const expected = ['Api-auth', 'Api-inbox', 'Api-send', 'Api-tracking', 'Worker-deliver'].includes(name) ? 1 : 0;
       expect({ name, statements: own.length }).toEqual({ name, statements: expected });
       for (const x of own) {
         expect(x.Action).toBe('ssm:GetParameter');

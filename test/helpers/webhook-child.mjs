@@ -18,7 +18,15 @@ const server = http.createServer((req, res) => {
   req.on('end', () => {
     const body = JSON.parse(raw || '{}');
     const messageId = String(body.messageId);
-    calls.push({ at: Date.now(), messageId, idempotencyKey: req.headers['idempotency-key'] ?? null, signature: req.headers['x-courier-signature'] ?? null });
+    // An outbound webhook event (`{ type, data }`) is recorded with its message's id and status.
+    const event = typeof body.type === 'string' && body.data ? { type: body.type, id: body.data.id, status: body.data.status } : undefined;
+    calls.push({
+      at: Date.now(),
+      messageId,
+      event,
+      idempotencyKey: req.headers['idempotency-key'] ?? null,
+      signature: req.headers['x-courier-signature'] ?? null,
+    });
     const nth = calls.filter((c) => c.messageId === messageId).length;
     res.writeHead(nth <= failFirst ? failStatus : 200, { 'content-type': 'application/json' });
     res.end('{}');

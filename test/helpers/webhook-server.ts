@@ -4,6 +4,8 @@ import path from 'node:path';
 export interface WebhookCall {
   at: number;
   messageId: string;
+  /** An outbound webhook event's type, and its message's id and status. */
+  event?: { type: string; id?: string; status?: string };
   idempotencyKey: string | null;
   signature: string | null;
 }

@@ -176,7 +176,17 @@ describe('the shipped bundles', () => {
     expect(ok(await s.http('GET', `/profiles/${inline}`)).json.profile).toMatchObject({ email: `${inline}@example.test` });
     const sent = ok(
       await idem('POST', '/send', {
-        message: { to: { user_id: user }, content: { title: 'Hi', body: 'x' }, routing: { method: 'single', channels: ['inbox'] } },
+        message: {
+          to: { user_id: user },
+          content: {
+            version: '2022-01-01',
+            elements: [
+              { type: 'meta', title: 'Hi' },
+              { type: 'action', content: 'Go', href: 'https://acme.test/go' },
+            ],
+          },
+          routing: { method: 'single', channels: ['inbox'] },
+        },
       }),
       202,
     );
@@ -185,8 +195,13 @@ describe('the shipped bundles', () => {
       (m) => TERMINAL.includes(m.status),
     );
     expect(message.status).toBe('DELIVERED');
-    const inbox = ok(await s.http('GET', '/inbox/messages', undefined, { key: token })).json.results as { messageId: string }[];
+    const inbox = ok(await s.http('GET', '/inbox/messages', undefined, { key: token })).json.results as { messageId: string; blocks: { href: string }[] }[];
     ok(await s.http('POST', `/inbox/messages/${inbox[0].messageId}/read`, undefined, { key: token }), 200, 204);
+    // Its action link is a tracking link to this stack (API_URL), answered by the tracking function, which moves the message.
+    expect(inbox[0].blocks[0].href.startsWith(`${s.url}/t/c/`)).toBe(true);
+    const click = await fetch(inbox[0].blocks[0].href, { redirect: 'manual' });
+    expect([click.status, click.headers.get('location')]).toEqual([302, 'https://acme.test/go']);
+    expect((await s.client.messages.retrieve(sent.json.requestId)).status).toBe('CLICKED');
     ok(await s.http('GET', '/messages?limit=5'));
     expect(ok(await s.http('GET', `/messages?recipient=${user}`)).json.results.map((m: { id: string }) => m.id)).toContain(sent.json.requestId);
     ok(await s.http('GET', `/messages/${sent.json.requestId}/history`));
@@ -265,6 +280,20 @@ describe('the shipped bundles', () => {
       await eventually(
         () => hook.calls(),
         (calls) => calls.length >= 2,
+        60_000,
+      );
+      // An inbox open (the inbox function) and a tracked click (the tracking function) announce their moves too.
+      const reader = uid('b-hook-reader');
+      const token = ok(await s.http('POST', '/auth/issue-token', { scope: `user_id:${reader} inbox:read:messages inbox:write:events`, expires_in: '1h' })).json
+        .token as string;
+      const content = { version: '2022-01-01', elements: [{ type: 'action', content: 'Go', href: 'https://acme.test/go' }] };
+      const { requestId } = await sendAndWait(s, { to: { user_id: reader }, content, routing: { method: 'single', channels: ['inbox'] } }, 1, 60_000);
+      const inbox = ok(await s.http('GET', '/inbox/messages', undefined, { key: token })).json.results as { messageId: string; blocks: { href: string }[] }[];
+      ok(await s.http('POST', `/inbox/messages/${inbox[0].messageId}/opened`, undefined, { key: token }), 200, 204);
+      expect((await fetch(inbox[0].blocks[0].href, { redirect: 'manual' })).status).toBe(302);
+      await eventually(
+        async () => (await hook.calls()).flatMap((c) => (c.event?.id === requestId ? [c.event.status] : [])),
+        (statuses) => statuses.includes('OPENED') && statuses.includes('CLICKED'),
         60_000,
       );
       ok(await s.http('DELETE', `/webhooks/${endpoint.id}`), 204);

@@ -66,7 +66,9 @@ beforeAll(async () => {
   [smtp, ses, slack, hook] = await Promise.all([smtpRecorder(), startRecorder(), startRecorder(), startRecorder()]);
   ses.reply(() => ({ status: 200, body: { MessageId: 'ses-1' } }));
   slack.reply(() => ({ status: 200, body: { ok: true, ts: '1.2' } }));
-  s = await startTestStack({ env: { SES_ENDPOINT: ses.url, SLACK_API_URL: slack.url, CACHE_TTL_MS: '0' } });
+  // Links are asserted as the overrides and UTM parameters leave them: our click tracking (on by
+  // default, D22) is off here; tracking.test.ts checks a tracked link keeps its UTM parameters.
+  s = await startTestStack({ env: { SES_ENDPOINT: ses.url, SLACK_API_URL: slack.url, CACHE_TTL_MS: '0', TRACKING_EMAIL: 'off' } });
   // SMTP first by priority: a `single` email goes there; SES is the second email provider.
   const configured = [
     { provider: 'smtp', priority: 1, settings: { host: '127.0.0.1', port: smtp.port, from: 'App <app@acme.test>' } },

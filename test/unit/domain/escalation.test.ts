@@ -70,6 +70,13 @@ describe('providerEngagement (provider events, D19)', () => {
     ['no provider', [ev('DELIVERED')], undefined, { delivered: false, engagement: { opened: false, clicked: false } }],
   ])('%s', (_n, history, provider, expected) => expect(providerEngagement(history, provider)).toEqual(expected));
 
+  it.each<[string, string | undefined, { delivered: boolean; engagement: Engagement }]>([
+    ['our tracking’s open and click count for an email target (D22)', 'courier', { delivered: false, engagement: { opened: true, clicked: true } }],
+    ['they do not count otherwise', undefined, { delivered: false, engagement: { opened: false, clicked: false } }],
+  ])('%s', (_n, tracking, expected) => {
+    expect(providerEngagement([ev('OPENED', 'courier'), ev('CLICKED', 'courier'), ev('DELIVERED', 'ses')], 'sendgrid', tracking)).toEqual(expected);
+  });
+
   it('meets the criteria through a watch: an open is viewed, a click engaged, a delivery delivered', () => {
     const watched = (criteria: EscalationPolicy['criteria'], events: ReturnType<typeof ev>[]) => {
       const { delivered, engagement } = providerEngagement(events, 'sendgrid');
