@@ -343,6 +343,15 @@ export function twilioSignature(authToken: string, url: string, params: Record<s
 export const twilioSignatureValid = (authToken: string, url: string, params: Record<string, string>, signature: string | undefined): boolean =>
   signature !== undefined && equalText(twilioSignature(authToken, url, params), signature);
 
+/** An SMS carrier's failure: UNDELIVERABLE FAILED with the status and error code, suppressing the number when the code says it cannot take messages. */
+const smsFailure = (base: { provider: string; at: number }, status: string, code: string | undefined, badNumber: ReadonlySet<string>): EngagementEvent => ({
+  ...base,
+  kind: 'UNDELIVERABLE',
+  reason: 'FAILED',
+  detail: `${status}: ${code ?? ''}`.trim(),
+  ...(badNumber.has(code ?? '') ? { suppress: 'hard_bounce' as const } : {}),
+});
+
 /** Twilio's error codes saying the number cannot take messages: 30005 unknown destination handset, 30006 landline or unreachable carrier (the hard bounces of sms). */
 const TWILIO_BAD_NUMBER = new Set(['30005', '30006']);
 
@@ -360,16 +369,7 @@ export function twilioEvent(params: Record<string, string>, messageId: string | 
       return { messageId, event: { ...base, kind: 'OPENED' } };
     case 'undelivered':
     case 'failed':
-      return {
-        messageId,
-        event: {
-          ...base,
-          kind: 'UNDELIVERABLE',
-          reason: 'FAILED',
-          detail: `${params.MessageStatus}: ${params.ErrorCode ?? ''}`.trim(),
-          ...(TWILIO_BAD_NUMBER.has(params.ErrorCode ?? '') ? { suppress: 'hard_bounce' as const } : {}),
-        },
-      };
+      return { messageId, event: smsFailure(base, params.MessageStatus, params.ErrorCode, TWILIO_BAD_NUMBER) };
     default:
       return { messageId };
   }
@@ -417,16 +417,7 @@ export function vonageEvent(params: Record<string, string>, received: number): P
     case 'failed':
     case 'rejected':
     case 'expired':
-      return {
-        messageId,
-        event: {
-          ...base,
-          kind: 'UNDELIVERABLE',
-          reason: 'FAILED',
-          detail: `${params.status}: ${params['err-code'] ?? ''}`.trim(),
-          ...(VONAGE_BAD_NUMBER.has(params['err-code'] ?? '') ? { suppress: 'hard_bounce' as const } : {}),
-        },
-      };
+      return { messageId, event: smsFailure(base, params.status, params['err-code'], VONAGE_BAD_NUMBER) };
     default:
       return { messageId };
   }
