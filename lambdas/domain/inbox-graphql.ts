@@ -3,7 +3,16 @@
  * of a request, the mapping of the client's filter to the inbox store's, and of a stored message to
  * the client's node. The schema's deviations from Courier's are listed in inbox-graphql-schema.ts.
  */
-import { buildSchema, GraphQLError, Kind, type ASTVisitor, type SelectionSetNode, type ValidationContext } from 'graphql';
+import {
+  buildSchema,
+  GraphQLError,
+  Kind,
+  NoSchemaIntrospectionCustomRule,
+  specifiedRules,
+  type ASTVisitor,
+  type SelectionSetNode,
+  type ValidationContext,
+} from 'graphql';
 import { idSchema } from './ids';
 import type { OutputBlock } from './render';
 import { INBOX_SDL } from './inbox-graphql-schema';
@@ -53,6 +62,9 @@ export function limitsRule(context: ValidationContext): ASTVisitor {
     },
   };
 }
+
+/** The rules a request is validated with: the spec's, no introspection (the client never asks), and the limits. */
+export const inboxRules = [...specifiedRules, NoSchemaIntrospectionCustomRule, limitsRule];
 
 /** The client's FilterParamsInput. */
 export interface FilterParams {
