@@ -10,6 +10,7 @@ import { tokenScopes } from '../shared/tokens';
 import { countUnread, listInbox, markAllRead, markInboxOpened, setInboxFlags, type InboxMessage } from '../store/inbox';
 import { classicPage } from './paging';
 import { idSchema } from '../domain/ids';
+import { inboxGraphqlRoute } from './inbox-graphql';
 
 /** What a token reaches: its one user, and its tenant when scoped to one; 403 otherwise. */
 function access(event: APIGatewayProxyEventV2, need: 'inbox:read:messages' | 'inbox:write:events', tenantQuery?: string) {
@@ -122,6 +123,8 @@ export const routes = [
   change('unread', { read: false }),
   change('archive', { archived: true }),
   change('unarchive', { archived: false }),
+  // The same inbox in GraphQL, as Courier's browser client (@trycourier/courier-js) speaks it.
+  inboxGraphqlRoute,
 ];
 
 export const handler = apiHandler(routes, { auth: 'userToken' });

@@ -514,3 +514,62 @@ export async function inboxEngagement(userId: string, messageId: string): Promis
   ).Item as StoredItem | undefined;
   return item && isInboxItem(item) ? { opened: item.opened === true || item.read === true, read: item.read === true } : { opened: false, read: false };
 }
+
+/** Query pages (of up to 1 MB each) one count of a filtered inbox reads at most. */
+export const MAX_COUNT_PAGES = MAX_INBOX_PAGES;
+
+/**
+ * How many messages of a user's inbox pass `filter` and have not expired: the unread, not archived
+ * ones from the counters (countUnread), any other filter by a walk of the user's partition that
+ * returns counts only (Select COUNT), at most MAX_COUNT_PAGES pages. Undefined when the walk did not
+ * reach the end within that (a count is exact or not given).
+ */
+export async function countInbox(userId: string, filter: InboxFilter): Promise<number | undefined> {
+  if (filter.read === false && filter.archived === false) return countUnread(userId, filter.tenantId);
+  const conditions = ['#t = :inbox', '(attribute_not_exists(#ttl) OR #ttl > :now)'];
+  const values: Record<string, unknown> = { ':pk': keys.inbox(userId), ':prefix': keys.inboxPrefix, ':inbox': INBOX, ':now': Math.floor(now() / 1000) };
+  if (filter.tenantId !== undefined) {
+    conditions.push('tenantId = :tenant');
+    values[':tenant'] = filter.tenantId;
+  }
+  if (filter.archived !== undefined) {
+    conditions.push('#archived = :archived');
+    values[':archived'] = filter.archived;
+  }
+  if (filter.read !== undefined) {
+    conditions.push('#read = :read');
+    values[':read'] = filter.read;
+  }
+  let count = 0;
+  let start: Record<string, unknown> | undefined;
+  for (let pages = 0; pages < MAX_COUNT_PAGES; pages++) {
+    const out = await ddb.send(
+      new QueryCommand({
+        TableName: TABLE,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        FilterExpression: conditions.join(' AND '),
+        ExpressionAttributeNames: {
+          '#t': '_t',
+          '#ttl': 'ttl',
+          ...(filter.archived !== undefined ? { '#archived': 'archived' } : {}),
+          ...(filter.read !== undefined ? { '#read': 'read' } : {}),
+        },
+        ExpressionAttributeValues: values,
+        Select: 'COUNT',
+        ExclusiveStartKey: start,
+      }),
+    );
+    count += out.Count ?? 0;
+    start = out.LastEvaluatedKey;
+    if (!start) return count;
+  }
+  return undefined;
+}
+
+/** One message of a user's inbox (of that tenant's context with `tenantId`), unless there is none or it expired. */
+export async function getInboxMessage(userId: string, messageId: string, tenantId?: string): Promise<InboxMessage | undefined> {
+  const item = (await ddb.send(new GetCommand({ TableName: TABLE, Key: keys.inboxMessage(userId, messageId), ConsistentRead: true }))).Item as
+    StoredItem | undefined;
+  if (!item || !isInboxItem(item) || isExpired(item) || (tenantId !== undefined && item.tenantId !== tenantId)) return undefined;
+  return toMessage(item);
+}
