@@ -108,7 +108,8 @@ export const CLIENT_SDL = /* GraphQL */ `
     templateName: String
     defaultStatus: PreferenceStatus!
     data: JSON
-    digestSchedules: [DigestScheduleOption!]
+    "The client selects it whole (no subfields): a list of schedule options."
+    digestSchedules: JSON
   }
 
   type DigestScheduleOption {

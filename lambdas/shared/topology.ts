@@ -194,11 +194,11 @@ export const API_GROUPS: ApiGroup[] = [
   /**
    * Courier's browser client (`@trycourier/courier-js`, http/client.ts): its GraphQL `POST /client/q`
    * (the user's preferences and the topics: Query of the topic collection and of the user's
-   * preferences; the tenant chain, a topic, a brand: GetItem; a preference stored: PutItem) and its
-   * list subscriptions (`/client/lists/...`: the list read, the subscription put or deleted). A user
+   * preferences; the tenant chain, a topic, a brand: GetItem; a preference stored: UpdateItem) and its
+   * list subscriptions (`/client/lists/...`: the list read, the subscription upserted or deleted). A user
    * token only; verifying it reads the signing key and the user's revocation (GetItem).
    */
-  { module: 'client', segments: ['client'], table: ['GetItem', 'Query', 'PutItem', 'DeleteItem'], signsTokens: true },
+  { module: 'client', segments: ['client'], table: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'], signsTokens: true },
   /**
    * Open and click tracking links (docs/decisions.md D22): public, verified by their signature (the
    * key derived from the user-token secret: GetItem), then the message moved as by a provider event

@@ -46,7 +46,7 @@ async function workspace() {
       inapp: { borderRadius: '12px', disableCourierFooter: true },
     },
   });
-  expect(created.status).toBe(201);
+  expect(created.status).toBe(200);
   await s.client.tenants.update(acme, { name: 'Acme', brand_id: brand, default_preferences: { items: [{ id: news, status: 'OPTED_OUT' }] } });
   return { news, sec, acme, brand };
 }

@@ -1,3 +1,4 @@
+import { CourierClient } from '@trycourier/courier-js';
 import { brandNode, clientCaller, MAX_QUERY_TOKENS, preferenceNode, type ClientCaller } from '../../../lambdas/domain/client-graphql';
 import { runClientQuery, type ClientLoader } from '../../../lambdas/services/client-graphql';
 import { parseScopes } from '../../../lambdas/domain/tokens';
@@ -229,7 +230,11 @@ describe('runClientQuery', () => {
   it.each<[string, string, RegExp]>([
     ['a syntax error', '{ recipientPreferences { nodes { ', /Syntax Error/],
     ['a field not in the schema', '{ recipientPreferences { nodes { password } } }', /Cannot query field "password"/],
-    ['a query past the token limit', `{ ${Array.from({ length: MAX_QUERY_TOKENS }, (_, i) => `a${i}: brand { links }`).join(' ')} }`, /token limit/],
+    [
+      'a query past the token limit',
+      `{ ${Array.from({ length: MAX_QUERY_TOKENS }, (_, i) => `a${i}: brand { links }`).join(' ')} }`,
+      /contains more that 2000 tokens/,
+    ],
     ['a query nested too deep', `{ ${'... on Query { '.repeat(9)}brand { links }${' }'.repeat(9)} }`, /deeper than 8 levels/],
   ])('refuses %s before running it', async (_name, query, message) => {
     const r = await runClientQuery({ query }, callerOf(`user_id:u ${ALL}`), setup().loader);
@@ -274,6 +279,59 @@ describe('runClientQuery', () => {
         },
       },
     });
+  });
+
+  it('validates and answers every query courier-js 3.4.0 sends (its own client, fetch answered by the executor)', async () => {
+    const { loader } = setup();
+    const errors: string[] = [];
+    const original = global.fetch;
+    global.fetch = (async (_url: unknown, init?: RequestInit) => {
+      const r = await runClientQuery(JSON.parse(String(init?.body)), callerOf(`user_id:u ${ALL}`), loader);
+      errors.push(...(r.errors ?? []).map((e) => e.message));
+      return new Response(JSON.stringify(r), { status: 200, headers: { 'content-type': 'application/json' } });
+    }) as typeof fetch;
+    try {
+      for (const tenantId of [undefined, 'acme']) {
+        const client = new CourierClient({
+          userId: 'u',
+          jwt: 'unused',
+          tenantId,
+          apiUrls: { courier: { rest: 'http://x.test', graphql: 'http://x.test/client/q' }, inbox: { graphql: 'http://x.test/q', webSocket: 'ws://x.test' } },
+        });
+        expect((await client.preferences.getUserPreferences()).items.map((t) => [t.topicId, t.status])).toEqual([
+          ['news', tenantId ? 'OPTED_OUT' : 'OPTED_IN'],
+          ['sec', 'REQUIRED'],
+        ]);
+        expect(await client.preferences.getUserPreferenceTopic({ topicId: 'sec' })).toMatchObject({ topicName: 'Security', status: 'REQUIRED' });
+        expect(
+          await client.preferences.putUserPreferenceTopic({ topicId: 'news', status: 'OPTED_IN', hasCustomRouting: true, customRouting: ['inbox'] }),
+        ).toMatchObject({
+          status: 'OPTED_IN',
+          customRouting: ['inbox'],
+        });
+        expect((await client.preferences.getPreferencePage())?.brand).toEqual({
+          settings: { colors: { primary: tenantId ? '#f00' : '#abc' } },
+          links: null,
+          logo: null,
+        });
+        expect((await client.preferences.getPreferencePage({ brandId: 'main' }))?.sections[0].topics.map((t) => t.templateId)).toEqual(['news', 'sec']);
+        expect(await client.brands.getBrand({ brandId: 'main' })).toEqual({
+          settings: { colors: { primary: '#abc', secondary: null, tertiary: null }, inapp: null },
+          logo: null,
+          links: null,
+        });
+      }
+      expect(errors).toEqual([]);
+      const client = new CourierClient({
+        userId: 'u',
+        jwt: 'unused',
+        apiUrls: { courier: { rest: 'http://x.test', graphql: 'http://x.test/client/q' }, inbox: { graphql: 'http://x.test/q', webSocket: 'ws://x.test' } },
+      });
+      expect(await client.preferences.getDigestSchedules({ topicId: 'news' })).toEqual([]);
+      expect(errors).toEqual(['Not supported: digest schedules are not supported by this server']);
+    } finally {
+      global.fetch = original;
+    }
   });
 
   it('rethrows what is not the client’s fault (a 500), never a GraphQL error', async () => {
