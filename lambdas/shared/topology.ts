@@ -192,6 +192,14 @@ export const API_GROUPS: ApiGroup[] = [
   /** A read or an open moves the message to OPENED (D22) and announces it to the outbound webhooks (their list: Query). */
   { module: 'inbox', segments: ['inbox'], queues: ['webhooks'], table: ['GetItem', 'Query', 'UpdateItem', 'PutItem'], signsTokens: true },
   /**
+   * Courier's browser client (`@trycourier/courier-js`, http/client.ts): its GraphQL `POST /client/q`
+   * (the user's preferences and the topics: Query of the topic collection and of the user's
+   * preferences; the tenant chain, a topic, a brand: GetItem; a preference stored: UpdateItem) and its
+   * list subscriptions (`/client/lists/...`: the list read, the subscription upserted or deleted). A user
+   * token only; verifying it reads the signing key and the user's revocation (GetItem).
+   */
+  { module: 'client', segments: ['client'], table: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'], signsTokens: true },
+  /**
    * Open and click tracking links (docs/decisions.md D22): public, verified by their signature (the
    * key derived from the user-token secret: GetItem), then the message moved as by a provider event
    * (its record, or its delivery job's record: GetItem, PutItem), announced to the outbound webhooks

@@ -256,7 +256,7 @@ describe('workspace settings', () => {
         [x.Action].flat().some((a) => a.startsWith('ssm:')),
       );
       // The token functions, and since D22 those that sign or verify tracking links (a key derived from the same secret).
-      const expected = ['Api-auth', 'Api-inbox', 'Api-send', 'Api-tracking', 'Worker-deliver'].includes(name) ? 1 : 0;
+      const expected = ['Api-auth', 'Api-inbox', 'Api-client', 'Api-send', 'Api-tracking', 'Worker-deliver'].includes(name) ? 1 : 0;
       expect({ name, statements: own.length }).toEqual({ name, statements: expected });
       for (const x of own) {
         expect(x.Action).toBe('ssm:GetParameter');

@@ -15,6 +15,8 @@ const webhookPaths = (): string[] => (require('../../lambdas/http/inbound') as t
 let s: TestStack;
 let revoked: string;
 let userToken: string;
+/** The end-user groups: a user token, never an API key. */
+const USER_TOKEN_GROUPS = new Set(['inbox', 'client']);
 beforeAll(async () => {
   s = await startTestStack({ env: { SEGMENT_SHARED_SECRET: SEGMENT_SECRET, RUDDERSTACK_SHARED_SECRET: RUDDERSTACK_SECRET } });
   const { storeKeyHash, revokeKey } = require('../../lambdas/store/api-keys') as typeof import('../../lambdas/store/api-keys');
@@ -55,7 +57,7 @@ it('refuses every route without a valid credential of its kind, with 401 and Cou
       ['no credential', null],
       ['a wrong key', 'ck_not-a-key-of-this-workspace'],
       ['a revoked key', revoked],
-      r.group === 'inbox' || webhook ? ['the API key', s.apiKey] : ['a user token', userToken],
+      USER_TOKEN_GROUPS.has(r.group) || webhook ? ['the API key', s.apiKey] : ['a user token', userToken],
       ...(webhook
         ? ([
             ['a wrong signature', null, { 'x-signature': createHmac('sha1', 'not-the-secret').update('{}').digest('hex') }],

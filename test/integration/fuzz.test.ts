@@ -26,7 +26,7 @@ function credentials(group: string, path: string, body: string | undefined): Rec
         .digest('hex'),
     };
   if (path === '/inbound/rudderstack') return { authorization: `Basic ${Buffer.from(`fuzz:${RUDDERSTACK_SECRET}`).toString('base64')}` };
-  return { authorization: `Bearer ${group === 'inbox' ? token : s.apiKey}` };
+  return { authorization: `Bearer ${group === 'inbox' || group === 'client' ? token : s.apiKey}` };
 }
 
 let s: TestStack;
@@ -41,7 +41,12 @@ beforeAll(async () => {
     env: { SEGMENT_SHARED_SECRET: SEGMENT_SECRET, RUDDERSTACK_SHARED_SECRET: RUDDERSTACK_SECRET },
   });
   raw = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: process.env.TEST_DYNAMODB_ENDPOINT, region: 'us-east-1' }));
-  token = (await s.http('POST', '/auth/issue-token', { scope: 'user_id:fuzz inbox:read:messages inbox:write:events', expires_in: '1h' })).json.token;
+  token = (
+    await s.http('POST', '/auth/issue-token', {
+      scope: 'user_id:fuzz inbox:read:messages inbox:write:events read:preferences write:preferences read:brands',
+      expires_in: '1h',
+    })
+  ).json.token;
   // Something to find: a tenant, a profile, a list.
   await s.client.tenants.update('fuzz-tenant', { name: 'Fuzz' });
   await s.client.profiles.replace('fuzz', { profile: { email: 'fuzz@x.test' } });
@@ -129,6 +134,7 @@ const EXAMPLES: Record<string, unknown> = {
   'POST /notifications': { notification: { name: 'N', content: { title: 'T', body: 'B' } } },
   'POST /providers': { provider: 'webhook', channel: 'webhook', settings: {} },
   'POST /bulk': { message: { event: 'e', content: { body: 'x' } } },
+  'POST /client/q': { query: 'mutation { updatePreferenceV2(templateId: "fuzz-topic", preferences: { status: OPTED_OUT }) { status } }' },
   'POST /auth/issue-token': { scope: 'user_id:a inbox:read:messages', expires_in: '1h' },
   'POST /inbound/courier': { type: 'track', event: 'fuzz-event', messageId: 'fuzz-m', properties: { a: 1 }, userId: 'fuzz' },
   'POST /inbound/segment': { batch: [{ type: 'identify', messageId: 'fuzz-i', userId: 'fuzz', traits: { plan: 'pro' } }] },
