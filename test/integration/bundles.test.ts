@@ -253,6 +253,30 @@ describe('the shipped bundles', () => {
     ok(await s.http('DELETE', `/suppressions/email/${email}`), 204);
   });
 
+  it("serve Courier's browser client: preferences read and updated, a list joined and left (client GraphQL), the inbox listed (inbox GraphQL)", async () => {
+    const user = uid('b-client');
+    const topic = uid('b-client-topic');
+    const list = uid('b-client-list');
+    ok(await s.http('PUT', `/preferences/topics/${topic}`, { name: 'News', default_status: 'OPTED_IN' }), 200, 204);
+    ok(await s.http('PUT', `/lists/${list}`, { name: 'Client list' }), 200, 204);
+    const token = ok(
+      await s.http('POST', '/auth/issue-token', {
+        scope: `user_id:${user} read:preferences write:preferences inbox:read:messages inbox:write:events`,
+        expires_in: '1h',
+      }),
+    ).json.token as string;
+    const graphql = async (path: string, query: string) => {
+      const res = ok(await s.http('POST', path, { query }, { key: token }));
+      expect(res.json.errors).toBeUndefined();
+      return res.json.data as Record<string, unknown>;
+    };
+    await graphql('/client/q', '{ recipientPreferences { nodes { templateId status } } }');
+    await graphql('/client/q', `mutation { updatePreferenceV2(templateId: "${topic}", preferences: { status: OPTED_OUT }) { templateId status } }`);
+    ok(await s.http('PUT', `/client/lists/${list}/subscribe/${user}`, undefined, { key: token }), 204);
+    ok(await s.http('DELETE', `/client/lists/${list}/unsubscribe/${user}`, undefined, { key: token }), 204);
+    await graphql('/inbox/graphql', '{ count(params: {}) messages(params: {}, limit: 5) { totalCount nodes { messageId } } }');
+  });
+
   it('announce status changes to a registered webhook endpoint: one refused first (a retry through its queue), and a cancel', async () => {
     const hook = await startWebhookServer({ failFirst: 1 });
     try {
