@@ -362,6 +362,14 @@ export function checkChannelOverrides(channels: Partial<Record<Channel, { overri
   }
 }
 
+const unknownProvider = (provider: string, ctx: z.RefinementCtx): void =>
+  ctx.addIssue({ code: 'custom', path: [provider], message: `names no provider this stack has (its settings could never apply): "${provider}"` });
+
+/** Checks `message.timeout.provider`: every key must name a provider this stack has, as in `message.providers` (a budget for no provider could never apply). */
+export function checkProviderKeys(budgets: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  for (const provider of Object.keys(budgets)) if (!Object.hasOwn(PROVIDER_OVERRIDES, provider)) unknownProvider(provider, ctx);
+}
+
 /**
  * Checks `message.providers`: every key must name a provider this stack has (an adapter; it need
  * not be configured yet, as Courier takes entries for providers of the workspace's own choosing),
@@ -372,7 +380,7 @@ export function checkProviderOverrides(providers: Record<string, { override?: un
   for (const [provider, entry] of Object.entries(providers)) {
     const schema = Object.hasOwn(PROVIDER_OVERRIDES, provider) ? PROVIDER_OVERRIDES[provider] : undefined;
     if (!schema) {
-      ctx.addIssue({ code: 'custom', path: [provider], message: `names no provider this stack has (its settings could never apply): "${provider}"` });
+      unknownProvider(provider, ctx);
       continue;
     }
     if (entry?.override === null || entry?.override === undefined) continue;

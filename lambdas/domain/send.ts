@@ -10,7 +10,7 @@ import { inlinePreferencesSchema } from './preferences';
 import { ISO_DURATION, isoDurationMs } from './durations';
 import { CRITERIA } from './escalation';
 import { isoInstant, isTimeZone, looksIso, nextOpening, parseWindow, WindowSyntaxError, type DeliveryWindow } from './delivery-window';
-import { checkChannelOverrides, checkProviderOverrides, metadataSchema } from './overrides';
+import { checkChannelOverrides, checkProviderOverrides, checkProviderKeys, metadataSchema } from './overrides';
 import { utmSchema } from './utm';
 
 /** Targets one request may name (an array `to`); larger audiences belong in lists, audiences or bulk jobs. */
@@ -116,7 +116,7 @@ export const messageSchema = z
     timeout: z
       .object({
         message: z.number().int().positive().optional(),
-        provider: z.record(z.string(), z.number().int().positive()).optional(),
+        provider: z.record(z.string(), z.number().int().positive()).superRefine(checkProviderKeys).optional(),
         channel: z.partialRecord(z.enum(CHANNELS), z.number().int().positive()).optional(),
         escalation: z.number().int().positive().optional(),
         criteria: z.enum(CRITERIA).optional(),

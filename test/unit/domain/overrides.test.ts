@@ -60,6 +60,7 @@ describe('a send with overrides', () => {
     ],
     ['provider timeouts', { providers: { ses: { timeouts: 5000 } } }],
     ['an entry for a known provider not configured here (it may be by the time the send runs)', { providers: { onesignal: { timeouts: 100 } } }],
+    ['a provider time budget for a known provider', { timeout: { provider: { ses: 5000 } } }],
   ])('accepts %s', (_, extra) => {
     expect(paths(extra)).toEqual([]);
   });
@@ -115,6 +116,17 @@ describe('a send with overrides', () => {
     ],
     ['an empty entry for a provider this stack lacks', { providers: { 'carrier-pigeon': {} } }, 'providers.carrier-pigeon: names no provider this stack has'],
     ['a key Object.prototype has', { providers: { constructor: { timeouts: 100 } } }, 'providers.constructor: names no provider this stack has'],
+    // Review: timeout.provider took any key, so a budget for a provider this stack lacks was accepted and never applied.
+    [
+      'a time budget for a provider this stack lacks',
+      { timeout: { provider: { 'carrier-pigeon': 100 } } },
+      'timeout.provider.carrier-pigeon: names no provider this stack has',
+    ],
+    [
+      'a time budget keyed by a name Object.prototype has',
+      { timeout: { provider: { toString: 100 } } },
+      'timeout.provider.toString: names no provider this stack has',
+    ],
     [
       'a mailgun form field that is not a string',
       { providers: { mailgun: { override: { body: { 'o:tag': 5 } } } } },
