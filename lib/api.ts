@@ -1,4 +1,4 @@
-import { HttpApi, HttpMethod, HttpRoute, HttpRouteKey, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CorsHttpMethod, HttpApi, HttpMethod, HttpRoute, HttpRouteKey, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import {
   AccessLogFormat,
@@ -12,6 +12,7 @@ import type { IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Aws, Duration } from 'aws-cdk-lib';
+import { CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, CORS_MAX_AGE_SECONDS } from '../lambdas/shared/cors';
 import { Construct } from 'constructs';
 
 const REST_STAGE = 'prod';
@@ -35,6 +36,8 @@ export interface NotificationsApiProps {
   burstLimit: number;
   logRetention: RetentionDays;
   tracing: boolean;
+  /** Origins whose pages may call the API (CORS_ALLOWED_ORIGINS: `['*']`, a list, or none). */
+  corsOrigins: string[];
 }
 
 /**
@@ -72,7 +75,19 @@ export class NotificationsApi extends Construct {
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.logRetention });
     const period = Duration.minutes(5);
     if (props.kind === 'http') {
-      const api = new HttpApi(this, 'Http', { createDefaultStage: false, description: 'Courier-compatible notifications API' });
+      const api = new HttpApi(this, 'Http', {
+        createDefaultStage: false,
+        description: 'Courier-compatible notifications API',
+        // API Gateway answers preflights itself and sets these headers on every answer (the functions' own are ignored).
+        corsPreflight: props.corsOrigins.length
+          ? {
+              allowOrigins: props.corsOrigins,
+              allowHeaders: [...CORS_ALLOW_HEADERS],
+              allowMethods: CORS_ALLOW_METHODS.map((m) => CorsHttpMethod[m]),
+              maxAge: Duration.seconds(CORS_MAX_AGE_SECONDS),
+            }
+          : undefined,
+      });
       new HttpStage(this, 'DefaultStage', {
         httpApi: api,
         stageName: '$default',
@@ -105,6 +120,15 @@ export class NotificationsApi extends Construct {
       endpointConfiguration: { types: [EndpointType.REGIONAL] },
       // The open pixel's GIF (http/tracking.ts) is a binary answer: sent as bytes to a client that asks for an image first.
       binaryMediaTypes: ['image/*'],
+      // Preflights answered by a mock integration on every resource; the functions set the headers of the answers (lambdas/shared/api.ts).
+      defaultCorsPreflightOptions: props.corsOrigins.length
+        ? {
+            allowOrigins: props.corsOrigins,
+            allowHeaders: [...CORS_ALLOW_HEADERS],
+            allowMethods: [...CORS_ALLOW_METHODS],
+            maxAge: Duration.seconds(CORS_MAX_AGE_SECONDS),
+          }
+        : undefined,
       // Execution logging would need API Gateway's account-wide CloudWatch role; access logs suffice.
       cloudWatchRole: false,
       deployOptions: {

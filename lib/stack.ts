@@ -147,6 +147,7 @@ export class NotificationsStack extends Stack {
       burstLimit: o.apiBurstLimit,
       logRetention: retention(o.logRetentionDays),
       tracing: o.tracing,
+      corsOrigins: parseConfig({ TABLE_NAME: 'synth', ...settings }).CORS_ALLOWED_ORIGINS,
     });
     // Functions that deliver put tracking links to the API in what they send (docs/decisions.md D22).
     for (const group of API_GROUPS.filter((g) => g.delivers)) this.setApiUrl(this.functions[functionIds.api(group.module)], api, settings);

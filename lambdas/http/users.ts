@@ -13,8 +13,12 @@ import { listIdSchema } from '../domain/lists';
 import { now } from '../shared/clock';
 import { getList, getSubscription } from '../store/lists';
 import { loadedLayers, MAX_CONTEXT_LAYERS, type TenantRecord } from '../domain/tenant-context';
-import { apiHandler } from '../shared/api';
-import { NotFoundError, ValidationError } from '../shared/errors';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { clientCaller } from '../domain/client-graphql';
+import { apiHandler, handlerByPath } from '../shared/api';
+import { bearerToken } from '../shared/middleware';
+import { tokenScopes } from '../shared/tokens';
+import { AuthorizationError, NotFoundError, ValidationError } from '../shared/errors';
 import { enqueueFanout } from '../shared/jobs';
 import { noContent, ok, pathId, route } from '../shared/router';
 import type { Operation } from 'fast-json-patch';
@@ -351,4 +355,41 @@ const tokenRoutes = [
 
 export const routes = [...membershipRoutes, ...preferenceRoutes, ...tokenRoutes];
 
-export const handler = apiHandler(routes);
+/**
+ * The same device-token routes for the end user's own tokens, by user token (Courier's
+ * `read:user-tokens` / `write:user-tokens` scopes): what courier-js's `tokens.putUserToken` and
+ * `deleteUserToken` call from a browser or an app. Only the token's one user; another is a 403.
+ */
+function ownTokens(scope: 'read:user-tokens' | 'write:user-tokens') {
+  return (event: APIGatewayProxyEventV2, userId: string): void => {
+    const c = clientCaller(tokenScopes(event), event.headers?.['x-courier-user-id'] || undefined);
+    if (!c.ok) throw new AuthorizationError(`Forbidden: ${c.error}`);
+    if (c.caller.userId !== userId) throw new AuthorizationError(`Forbidden: the token is not scoped to user ${userId}`);
+    if (!c.caller.scopes.has(scope)) throw new AuthorizationError(`Forbidden: the token lacks the ${scope} scope`);
+  };
+}
+const USER_TOKEN_ROUTES: Record<string, 'read:user-tokens' | 'write:user-tokens'> = {
+  'GET /users/:user_id/tokens': 'read:user-tokens',
+  'GET /users/:user_id/tokens/:token': 'read:user-tokens',
+  'PUT /users/:user_id/tokens/:token': 'write:user-tokens',
+  'DELETE /users/:user_id/tokens/:token': 'write:user-tokens',
+};
+export const userTokenRoutes = tokenRoutes
+  .filter((r) => USER_TOKEN_ROUTES[`${r.method} ${r.path}`])
+  .map((r) => {
+    const check = ownTokens(USER_TOKEN_ROUTES[`${r.method} ${r.path}`]);
+    return { ...r, handle: async (event: APIGatewayProxyEventV2, params: Record<string, string>) => (check(event, params.user_id), r.handle(event, params)) };
+  });
+
+const adminHandler = apiHandler(routes);
+const endUserHandler = apiHandler(userTokenRoutes, { auth: 'userToken' });
+/** A JWT (three base64url parts) is a user token; API keys (`ck_...`) have no dots. */
+const isUserToken = (event: APIGatewayProxyEventV2) => (bearerToken(event.headers)?.split('.').length ?? 0) === 3;
+
+/** The routes above, for a user token (PATCH and the bulk PUT stay admin routes: a user token there is a 401). */
+const endUserRoute = (method: string, path: string) =>
+  (method === 'GET' && /^\/users\/.+\/tokens$/.test(path)) || (['GET', 'PUT', 'DELETE'].includes(method) && /^\/users\/.+\/tokens\/[^/]+$/.test(path));
+
+export const handler = handlerByPath((path, event) =>
+  isUserToken(event) && endUserRoute(event.requestContext.http.method.toUpperCase(), path) ? endUserHandler : adminHandler,
+);

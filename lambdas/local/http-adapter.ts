@@ -13,6 +13,7 @@ import { lambdaContext } from './poller';
 import { guardClientSockets } from './socket-guard';
 import { wallNow } from '../shared/clock';
 import { UNMATCHED_ROUTE } from '../shared/topology';
+import { allowedOrigin, CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, CORS_MAX_AGE_SECONDS } from '../shared/cors';
 
 export type LambdaHttpHandler = (
   event: APIGatewayProxyEventV2 | APIGatewayProxyEvent,
@@ -227,6 +228,8 @@ export function startHttpAdapter(opts: {
   routes: Route[];
   api?: ApiKind;
   extra?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+  /** CORS_ALLOWED_ORIGINS, parsed: preflights are answered as API Gateway's CORS configuration does (lib/api.ts). */
+  corsOrigins?: string[];
 }): Promise<{ url: string; server: http.Server; close(): Promise<void> }> {
   const kind = opts.api ?? 'http';
   // The functions run in this process: a connection of theirs that breaks must not end it.
@@ -252,8 +255,23 @@ export function startHttpAdapter(opts: {
 
   async function respond(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer | undefined) {
     let result: APIGatewayProxyStructuredResultV2;
+    const origin = allowedOrigin(opts.corsOrigins ?? [], req.headers.origin);
+    const preflight = req.method === 'OPTIONS' && req.headers.origin !== undefined && req.headers['access-control-request-method'] !== undefined;
     try {
-      if (!body) result = json(413, { message: 'Request Entity Too Large', type: 'invalid_request_error' });
+      if (preflight && opts.corsOrigins?.length)
+        // A preflight, answered by API Gateway itself (an HTTP API's CORS configuration, a REST API's mock integration); no function runs.
+        result = {
+          statusCode: 204,
+          headers: origin
+            ? {
+                'access-control-allow-origin': origin,
+                'access-control-allow-methods': CORS_ALLOW_METHODS.join(','),
+                'access-control-allow-headers': CORS_ALLOW_HEADERS.join(','),
+                'access-control-max-age': String(CORS_MAX_AGE_SECONDS),
+              }
+            : {},
+        };
+      else if (!body) result = json(413, { message: 'Request Entity Too Large', type: 'invalid_request_error' });
       else {
         const r = incoming(req, body);
         // A REST API is reached under its stage (`<ApiUrl>` ends in /prod); its events leave it out.
@@ -276,8 +294,18 @@ export function startHttpAdapter(opts: {
           : json(500, { message: 'Internal Server Error', type: 'api_error' });
     }
     const payload = result.body === undefined ? undefined : result.isBase64Encoded ? Buffer.from(result.body, 'base64') : Buffer.from(result.body);
+    // An HTTP API with CORS configured sets the allowed origin on every answer and ignores the function's CORS headers; a REST API passes the function's.
+    const headers = Object.fromEntries(
+      Object.entries((result.headers ?? {}) as Record<string, string>).filter(
+        ([k]) => kind === 'rest' || preflight || !k.toLowerCase().startsWith('access-control-'),
+      ),
+    );
+    if (kind === 'http' && origin && !preflight) {
+      headers['access-control-allow-origin'] = origin;
+      if (origin !== '*') headers.vary = 'Origin';
+    }
     res.writeHead(result.statusCode ?? 200, {
-      ...(result.headers as Record<string, string>),
+      ...headers,
       ...(payload ? { 'content-length': String(payload.length) } : {}),
     });
     res.end(payload);

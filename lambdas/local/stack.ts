@@ -14,6 +14,7 @@ import { lambdaContext, startPoller, type WorkerStats } from './poller';
 import { ensureQueues, ensureTable, type QueueUrls } from './resources';
 import { eventSources, functionConfig, httpRoutes, schedules, type StackDescription } from './template';
 import { wallNow } from '../shared/clock';
+import { parseCorsOrigins } from '../shared/cors';
 
 export interface LocalStackOptions {
   /** 0 picks a free port. */
@@ -261,7 +262,9 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   // (API_URL, where tracking links point) from their environment, as the CDK app gives it to them.
   // Captures are also readable on the API port, under /_local/ (no API key: local mode only).
   const routes: Route[] = [];
-  const http = await startHttpAdapter({ port: o.port, routes, api: o.api, extra: capture.handleHttp });
+  const corsOrigins = parseCorsOrigins(o.env?.CORS_ALLOWED_ORIGINS ?? process.env.CORS_ALLOWED_ORIGINS ?? '*');
+  if (typeof corsOrigins === 'string') throw new Error(`CORS_ALLOWED_ORIGINS: ${corsOrigins}`);
+  const http = await startHttpAdapter({ port: o.port, routes, api: o.api, extra: capture.handleHttp, corsOrigins });
 
   Object.assign(process.env, functionEnvironment(o, region, queues, capture, http.url));
 

@@ -1,4 +1,5 @@
 import middy from '@middy/core';
+import httpCors from '@middy/http-cors';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { isActiveKeyHash, keyIdOf } from '../store/api-keys';
@@ -57,10 +58,15 @@ export type ApiAuth = 'apiKey' | 'userToken' | 'none' | { webhook: (event: APIGa
  * (request id, cold start), either API Gateway payload version (lib/api.ts `-c api=rest`), errors
  * as Courier's `{ message, type }`, then the caller checked before anything else. With an API key,
  * `Idempotency-Key` on POSTs comes next (it hashes the raw body, so it comes before the body is
- * parsed); then the JSON body, parsed within the size limit.
+ * parsed); then the JSON body, parsed within the size limit. Every answer, errors included, carries
+ * the CORS headers a browser page of an allowed origin needs (lambdas/shared/cors.ts: a REST API
+ * relies on them; an HTTP API sets its own and ignores these).
  */
 export function apiHandler(routes: Route[], { auth }: { auth: ApiAuth } = { auth: 'apiKey' }): HttpHandler {
-  const chain = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>().use(injectLambdaContext(logger)).use(payloadV2()).use(errorResponder());
+  const chain = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>().use(injectLambdaContext(logger)).use(payloadV2());
+  // Before the error responder, so its onError runs after the error answer is made.
+  if (config.CORS_ALLOWED_ORIGINS.length) chain.use(httpCors({ origins: config.CORS_ALLOWED_ORIGINS }));
+  chain.use(errorResponder());
   if (auth === 'apiKey') chain.use(apiKeyAuth(isActiveKeyHash)).use(idempotency(dynamoIdempotencyStore));
   if (auth === 'userToken') chain.use(userTokenAuth());
   if (typeof auth === 'object') chain.use(webhookAuth(auth.webhook));
@@ -70,11 +76,12 @@ export function apiHandler(routes: Route[], { auth }: { auth: ApiAuth } = { auth
 
 /**
  * One function serving routes of different credentials (the inbound group: the Courier route by
- * API key, the CDP webhooks by shared secret): `pick` chooses the handler by path.
+ * API key, the CDP webhooks by shared secret; the users group: device tokens by user token too):
+ * `pick` chooses the handler by path and, where the path allows either, by the request.
  */
-export function handlerByPath(pick: (path: string) => HttpHandler): HttpHandler {
+export function handlerByPath(pick: (path: string, event: APIGatewayProxyEventV2) => HttpHandler): HttpHandler {
   return (event, context) => {
     const v2 = isPayloadV1(event) ? toPayloadV2(event) : event;
-    return pick(v2.rawPath ?? '')(v2, context);
+    return pick(v2.rawPath ?? '', v2)(v2, context);
   };
 }

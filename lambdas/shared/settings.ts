@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { normalizeHost } from './addresses';
 import { parseSuppressOn } from '../domain/suppressions';
+import { parseCorsOrigins } from './cors';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const onOff = z.enum(['on', 'off', 'true', 'false']).transform((v) => v === 'on' || v === 'true');
@@ -192,6 +193,18 @@ export const configSchema = z.object({
     .url({ protocol: /^https?$/ })
     .transform((u) => u.replace(/\/+$/, ''))
     .optional(),
+  /** Pages allowed to call the API from a browser (lambdas/shared/cors.ts): `*` (default), `off`, or a comma-separated list of origins. */
+  CORS_ALLOWED_ORIGINS: z
+    .string()
+    .default('*')
+    .transform((text, ctx) => {
+      const parsed = parseCorsOrigins(text);
+      if (typeof parsed === 'string') {
+        ctx.addIssue({ code: 'custom', message: parsed });
+        return z.NEVER;
+      }
+      return parsed;
+    }),
   /** Our own open and click tracking (docs/decisions.md D22) of email (open pixel, click links) and of the inbox (read and opened, click links): on or off. */
   TRACKING_EMAIL: onOff.default(true),
   TRACKING_INBOX: onOff.default(true),

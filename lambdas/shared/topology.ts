@@ -124,7 +124,8 @@ export const API_GROUPS: ApiGroup[] = [
   { module: 'profiles', segments: ['profiles'], queues: ['fanout'], table: withApiKey('Query', 'BatchGetItem'), audits: ['/profiles/:user_id/lists'] },
   /** A reparenting is a transaction: the tenant's write (UpdateItem) and a ConditionCheckItem on each ancestor. */
   { module: 'tenants', segments: ['tenants'], queues: ['fanout'], table: withApiKey('Query', 'ConditionCheckItem'), audits: 'all' },
-  { module: 'users', segments: ['users'], queues: ['fanout'], table: withApiKey('Query', 'BatchGetItem') },
+  // Device tokens also by user token (courier-js tokens.putUserToken): it verifies them.
+  { module: 'users', segments: ['users'], queues: ['fanout'], table: withApiKey('Query', 'BatchGetItem'), signsTokens: true },
   { module: 'lists', segments: ['lists'], table: withApiKey('Query'), audits: 'all' },
   /** A save announces `audiences:updated` to the outbound webhooks (their list: Query). */
   { module: 'audiences', segments: ['audiences'], queues: ['fanout', 'webhooks'], table: withApiKey('Query'), audits: 'all' },

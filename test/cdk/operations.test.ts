@@ -173,9 +173,10 @@ function templateRoutes(stack: NotificationsStack, t: Template): string[] {
     if (!ref) return '';
     return `${pathOf(res[ref].Properties.ParentId)}/${res[ref].Properties.PathPart}`;
   };
-  const routes = ofType(t, 'AWS::ApiGateway::Method').map(
-    ([, m]) => `${m.Properties.HttpMethod} ${pathOf(m.Properties.ResourceId) || '/'} -> ${fnOf(m.Properties.Integration.Uri)}`,
-  );
+  // The CORS preflights (OPTIONS, a mock integration on every resource) are API Gateway's own answers, not routes.
+  const routes = ofType(t, 'AWS::ApiGateway::Method')
+    .filter(([, m]) => m.Properties.Integration?.Type !== 'MOCK')
+    .map(([, m]) => `${m.Properties.HttpMethod} ${pathOf(m.Properties.ResourceId) || '/'} -> ${fnOf(m.Properties.Integration.Uri)}`);
   // A REST API has no `$default` route: `ANY /` and `ANY /{proxy+}` to one function are its equivalent.
   const root = routes.find((r) => r.startsWith('ANY / -> '));
   const fn = root?.slice('ANY / -> '.length);
@@ -189,6 +190,27 @@ describe.each(['http', 'rest'])('the %s API and the local API', (api) => {
   it('have the same routes to the same functions, both ways', () => {
     const local = apiRoutes(() => async () => ({ statusCode: 200 })).map((r) => `${r.routeKey} -> ${r.functionName}`);
     expect(templateRoutes(stack, template).sort()).toEqual(local.sort());
+  });
+
+  it('lets browser pages call it (CORS_ALLOWED_ORIGINS, default *), or none with off', () => {
+    const preflights = (tpl: Record<string, { Type: string; Properties: Record<string, unknown> }>) =>
+      api === 'http'
+        ? Object.values(tpl).flatMap((r) => (r.Type === 'AWS::ApiGatewayV2::Api' && r.Properties.CorsConfiguration ? [r.Properties.CorsConfiguration] : []))
+        : Object.values(tpl).flatMap((r) =>
+            r.Type === 'AWS::ApiGateway::Method' && r.Properties.HttpMethod === 'OPTIONS' ? [(r.Properties.Integration as { Type: string }).Type] : [],
+          );
+    const resources = (t: typeof template) => t.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>;
+    const found = preflights(resources(template));
+    if (api === 'http') {
+      expect(found).toEqual([
+        expect.objectContaining({ AllowOrigins: ['*'], AllowHeaders: expect.arrayContaining(['authorization', 'x-courier-user-id']), MaxAge: 86400 }),
+      ]);
+    } else {
+      // One mock preflight per resource: the root, and each group's segment and {proxy+}.
+      expect(found.length).toBeGreaterThan(40);
+      expect(new Set(found)).toEqual(new Set(['MOCK']));
+    }
+    expect(preflights(resources(synth({ api, settings: JSON.stringify({ CORS_ALLOWED_ORIGINS: 'off' }) }).template))).toEqual([]);
   });
 
   it('passes both cdk-nag packs, with and without tracing', () => {

@@ -248,7 +248,7 @@ describe('workspace settings', () => {
     expect(() => buildApp({ context: { ...noBundling.context, settings } })).toThrow(error);
   });
 
-  it('USER_TOKEN_SECRET_PARAMETER lets only the token and tracking functions read that one SSM parameter', () => {
+  it('USER_TOKEN_SECRET_PARAMETER lets only the token and tracking functions (and users: device tokens by user token) read that one SSM parameter', () => {
     const { stack } = buildApp({ context: { ...noBundling.context, settings: '{"USER_TOKEN_SECRET_PARAMETER":"/notifications/token-secret"}' } });
     const t = Template.fromStack(stack);
     for (const [name, fn] of Object.entries(stack.functions)) {
@@ -256,7 +256,7 @@ describe('workspace settings', () => {
         [x.Action].flat().some((a) => a.startsWith('ssm:')),
       );
       // The token functions, and since D22 those that sign or verify tracking links (a key derived from the same secret).
-      const expected = ['Api-auth', 'Api-inbox', 'Api-client', 'Api-send', 'Api-tracking', 'Worker-deliver'].includes(name) ? 1 : 0;
+      const expected = ['Api-auth', 'Api-inbox', 'Api-client', 'Api-users', 'Api-send', 'Api-tracking', 'Worker-deliver'].includes(name) ? 1 : 0;
       expect({ name, statements: own.length }).toEqual({ name, statements: expected });
       for (const x of own) {
         expect(x.Action).toBe('ssm:GetParameter');
