@@ -4,6 +4,15 @@ import { parseSuppressOn } from '../domain/suppressions';
 import { parseCorsOrigins } from './cors';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+/** A setting's text turned into its value by `parse`, which answers a string saying what is wrong instead. */
+const parsedWith =
+  <T>(parse: (text: string) => T | string) =>
+  (text: string, ctx: z.RefinementCtx): T => {
+    const parsed = parse(text);
+    if (typeof parsed !== 'string') return parsed;
+    ctx.addIssue({ code: 'custom', message: parsed });
+    return z.NEVER;
+  };
 const onOff = z.enum(['on', 'off', 'true', 'false']).transform((v) => v === 'on' || v === 'true');
 
 /**
@@ -173,17 +182,7 @@ export const configSchema = z.object({
    * docs/decisions.md D21): `hard_bounce`, `complaint`, both (the default, comma-separated), or empty
    * for neither. Suppressed addresses are skipped at send time whatever this says (a manual entry).
    */
-  SUPPRESS_ON: z
-    .string()
-    .default('hard_bounce,complaint')
-    .transform((text, ctx) => {
-      const parsed = parseSuppressOn(text);
-      if (typeof parsed === 'string') {
-        ctx.addIssue({ code: 'custom', message: parsed });
-        return z.NEVER;
-      }
-      return parsed;
-    }),
+  SUPPRESS_ON: z.string().default('hard_bounce,complaint').transform(parsedWith(parseSuppressOn)),
   /**
    * The API's public URL (no trailing slash), where tracking links point (README "Open and click
    * tracking"). The CDK stack sets it to the API's URL unless the deploy settings give one (a custom
@@ -194,17 +193,7 @@ export const configSchema = z.object({
     .transform((u) => u.replace(/\/+$/, ''))
     .optional(),
   /** Pages allowed to call the API from a browser (lambdas/shared/cors.ts): `*` (default), `off`, or a comma-separated list of origins. */
-  CORS_ALLOWED_ORIGINS: z
-    .string()
-    .default('*')
-    .transform((text, ctx) => {
-      const parsed = parseCorsOrigins(text);
-      if (typeof parsed === 'string') {
-        ctx.addIssue({ code: 'custom', message: parsed });
-        return z.NEVER;
-      }
-      return parsed;
-    }),
+  CORS_ALLOWED_ORIGINS: z.string().default('*').transform(parsedWith(parseCorsOrigins)),
   /** Our own open and click tracking (docs/decisions.md D22) of email (open pixel, click links) and of the inbox (read and opened, click links): on or off. */
   TRACKING_EMAIL: onOff.default(true),
   TRACKING_INBOX: onOff.default(true),

@@ -53,3 +53,18 @@ export async function rendered(s: TestStack, messageId: string, channel = 'email
   const c = r.content as unknown as Record<string, unknown>;
   return [c.subject, c.title, c.body, c.text].filter(Boolean).join('\n');
 }
+
+/** Sends an inbox message to `userId` (in `tenantId`'s context when given), waits for it to be DELIVERED, and returns its id. */
+export async function deliverToInbox(s: TestStack, userId: string, title: string, tenantId?: string): Promise<string> {
+  const { messages } = await sendAndWait(
+    s,
+    {
+      to: { user_id: userId, ...(tenantId ? { tenant_id: tenantId } : {}) },
+      content: { title, body: `${title} body` },
+      routing: { method: 'single', channels: ['inbox'] },
+    },
+    1,
+  );
+  expect(messages[0].status).toBe('DELIVERED');
+  return messages[0].id;
+}

@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { startInboxExample } from '../../examples/inbox/server';
 import { artifactPath, launchChromium } from '../helpers/browser';
-import { sendAndWait } from '../helpers/send';
+import { deliverToInbox, sendAndWait } from '../helpers/send';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { eventually, uid } from '../helpers/wait';
 
@@ -36,20 +36,7 @@ afterEach(async () => {
   expect(pageErrors).toEqual([]);
 });
 
-/** An inbox message to `userId` (in `tenantId`'s context), delivered; its id. */
-async function deliver(userId: string, title: string, tenantId?: string): Promise<string> {
-  const { messages } = await sendAndWait(
-    s,
-    {
-      to: { user_id: userId, ...(tenantId ? { tenant_id: tenantId } : {}) },
-      content: { title, body: `${title} body` },
-      routing: { method: 'single', channels: ['inbox'] },
-    },
-    1,
-  );
-  expect(messages[0].status).toBe('DELIVERED');
-  return messages[0].id;
-}
+const deliver = (userId: string, title: string, tenantId?: string) => deliverToInbox(s, userId, title, tenantId);
 
 const open = async (query: Record<string, string>) => {
   await page.goto(`${example.url}/?${new URLSearchParams(query)}`);

@@ -1,5 +1,5 @@
 import { advanceClock } from '../../lambdas/shared/clock';
-import { sendAndWait } from '../helpers/send';
+import { deliverToInbox } from '../helpers/send';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { uid } from '../helpers/wait';
 
@@ -18,20 +18,7 @@ const asUser = (token: string, method: string, path: string) => s.http(method, p
 const READ = 'inbox:read:messages';
 const WRITE = 'inbox:write:events';
 
-/** Sends an inbox message to `userId` (in `tenantId`'s context when given) and returns its id. */
-async function deliver(userId: string, title: string, tenantId?: string): Promise<string> {
-  const { messages } = await sendAndWait(
-    s,
-    {
-      to: { user_id: userId, ...(tenantId ? { tenant_id: tenantId } : {}) },
-      content: { title, body: `${title} body` },
-      routing: { method: 'single', channels: ['inbox'] },
-    },
-    1,
-  );
-  expect(messages[0].status).toBe('DELIVERED');
-  return messages[0].id;
-}
+const deliver = (userId: string, title: string, tenantId?: string) => deliverToInbox(s, userId, title, tenantId);
 
 describe('POST /auth/issue-token', () => {
   it('issues a signed JWT carrying the scopes for the asked lifetime', async () => {
