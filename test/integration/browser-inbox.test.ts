@@ -70,7 +70,12 @@ describe('the inbox', () => {
       (r) => r.json.status === 'CLICKED',
     );
     expect(log.json).toMatchObject({ status: 'CLICKED', opened: expect.any(Number), clicked: expect.any(Number) });
-    // Read in the store: the REST inbox agrees after a reload.
+    // Read in the store (once the component's read is answered), and so after a reload.
+    const token = await userToken(user);
+    await eventually(
+      () => s.http('GET', '/inbox/messages/unread-count', undefined, { key: token }),
+      (r) => r.json.count === 1,
+    );
     await page.reload();
     await shows(() => unread().innerText(), '1 unread');
     await page.screenshot({ path: artifactPath('inbox.png') });
