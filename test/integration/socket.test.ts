@@ -14,9 +14,11 @@ import { eventually, uid } from '../helpers/wait';
 Object.assign(globalThis, { WebSocket, window: globalThis });
 
 const LIMITS = { SOCKET_MAX_CONNECTIONS_PER_USER: '3', SOCKET_MAX_CLIENT_MESSAGE_BYTES: '1024', SOCKET_MAX_PUSH_BYTES: '4096' };
+/** The second stack below shares the table: the in-process functions keep the configuration they loaded with. */
+const tableName = `t-ws-${Date.now()}`;
 let s: TestStack;
 beforeAll(async () => {
-  s = await startTestStack({ env: LIMITS });
+  s = await startTestStack({ tableName, env: LIMITS });
 });
 const open: { close(): void }[] = [];
 afterAll(async () => {
@@ -322,5 +324,41 @@ describe('the realtime inbox socket through courier-js', () => {
     expect(Buffer.byteLength(JSON.stringify({ event: 'message', data: e.data }))).toBeLessThanOrEqual(4096);
     expect(String(e.data?.preview)).toMatch(/^word word .*…$/);
     expect(e.data?.actions).toEqual([]);
+  });
+});
+
+describe('the local socket server’s API Gateway limits', () => {
+  let short: TestStack;
+  beforeAll(async () => {
+    short = await startTestStack({ tableName, env: LIMITS, socket: { idleMs: 600, maxMs: 2000 } });
+  });
+  afterAll(() => short?.stop());
+
+  it('closes a connection idle past the idle timeout, and any connection at the maximum connection time, with 1001', async () => {
+    const u = uid('ws-time');
+    const token = (await short.http('POST', '/auth/issue-token', { scope: `user_id:${u} ${READ}`, expires_in: '1h' })).json.token as string;
+    const connect = async () => {
+      const ws = new WebSocket(`${short.wsUrl}?auth=${token}`);
+      const closed = new Promise<{ code: number; at: number }>((r) => ws.on('close', (code) => r({ code, at: Date.now() })));
+      await new Promise((r) => ws.once('open', r));
+      return { ws, closed, at: Date.now() };
+    };
+    const idle = await connect();
+    const busy = await connect();
+    // Pings every 200 ms keep `busy` from idling; the maximum time still ends it.
+    const timer = setInterval(() => busy.ws.readyState === WebSocket.OPEN && busy.ws.send(JSON.stringify({ tid: 'p', action: 'ping' })), 200);
+    const [i, b] = await Promise.all([idle.closed, busy.closed]);
+    clearInterval(timer);
+    expect(i.code).toBe(1001);
+    expect(i.at - idle.at).toBeGreaterThanOrEqual(550);
+    expect(i.at - idle.at).toBeLessThan(1500);
+    expect(b.code).toBe(1001);
+    expect(b.at - busy.at).toBeGreaterThanOrEqual(1900);
+    // Each close ran $disconnect: the user has no connection left.
+    const { listConnections } = require('../../lambdas/store/sockets') as typeof import('../../lambdas/store/sockets');
+    await eventually(
+      async () => (await listConnections(u)).length,
+      (n) => n === 0,
+    );
   });
 });
