@@ -35,7 +35,10 @@ const connectQuery = z.looseObject({ auth: z.string().min(1).max(8192), userId: 
  */
 async function connect(event: APIGatewayProxyWebsocketEventV2): Promise<Result> {
   const query = connectQuery.safeParse(event.queryStringParameters ?? {});
-  if (!query.success) throw new AuthenticationError('Unauthorized: the socket URL needs ?auth=<user token>');
+  if (!query.success) {
+    if (query.error.issues.every((i) => i.path[0] === 'userId')) throw new AuthorizationError('Forbidden: userId must be a user id of 1-256 characters');
+    throw new AuthenticationError('Unauthorized: the socket URL needs ?auth=<user token>');
+  }
   const access = inboxAccess(await verifyToken(query.data.auth), 'inbox:read:messages');
   if (!access.ok) throw new AuthorizationError(`Forbidden: ${access.error}`);
   if (query.data.userId !== undefined && query.data.userId !== access.userId)

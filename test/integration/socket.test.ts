@@ -248,6 +248,7 @@ describe('the realtime inbox socket through courier-js', () => {
     expect((await handshake(`auth=${forged}`)).status).toBe(401);
     expect((await handshake(`auth=${await issue(`user_id:${u} ${WRITE}`)}`)).status).toBe(403);
     expect((await handshake(`auth=${good}&userId=someone-else`)).status).toBe(403);
+    expect((await handshake(`auth=${good}&userId=${'x'.repeat(300)}`)).status).toBe(403);
     const revoked = uid('ws-revoked');
     const before = await issue(`user_id:${revoked} ${READ}`);
     await new Promise((r) => setTimeout(r, 1100));
