@@ -166,6 +166,20 @@ describe('the realtime inbox socket through courier-js', () => {
     expect(new Date(String(e.data?.created)).getTime()).toBeGreaterThan(t0 - 1000);
   });
 
+  it('pushes a message delivered through the delivery queue (a list send) too', async () => {
+    const u = uid('ws-list');
+    const list = uid('ws.list');
+    expect((await s.http('PUT', `/lists/${list}/subscriptions/${u}`, {})).status).toBeLessThan(300);
+    const { events } = await listen(u, await issue(`user_id:${u} ${READ}`));
+    const { messages } = await sendAndWait(
+      s,
+      { to: { list_id: list }, content: { title: 'To the list', body: 'Hi' }, routing: { method: 'single', channels: ['inbox'] } },
+      1,
+    );
+    const e = await arrives(events, (x) => x.event === 'message');
+    expect(e.data).toMatchObject({ messageId: messages[0].id, title: 'To the list', preview: 'Hi' });
+  });
+
   it('pushes read, unread, opened, archive, unarchive, clicked and the bulk changes, from REST and GraphQL, to another connection of the user', async () => {
     const u = uid('ws-mut');
     const token = await issue(`user_id:${u} ${READ} ${WRITE}`);
