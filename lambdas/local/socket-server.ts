@@ -39,8 +39,6 @@ export interface SocketServer {
   url: string;
   /** The management API's endpoint (`WEBSOCKET_MANAGEMENT_URL`): `http://127.0.0.1:<port>/<stage>`. */
   managementUrl: string;
-  /** Open connections (tests). */
-  connections(): string[];
   close(): Promise<void>;
 }
 
@@ -235,7 +233,6 @@ export async function startSocketServer(o: SocketServerOptions): Promise<SocketS
   return {
     url: `ws://127.0.0.1:${port}/${o.stage}`,
     managementUrl: `http://127.0.0.1:${port}/${o.stage}`,
-    connections: () => [...open.keys()],
     close: async () => {
       // Stopping the stack: the connections end without running $disconnect (the table may be gone).
       const all = [...open.values()];

@@ -53,8 +53,6 @@ export interface LocalStack {
   url: string;
   /** The realtime inbox socket (`apiUrls.inbox.webSocket`): `ws://127.0.0.1:<port>/<stage>`. */
   wsUrl: string;
-  /** Ids of the socket's open connections. */
-  socketConnections(): string[];
   queues: Record<QueueName, QueueUrls>;
   sqs: SQSClient;
   /** What the local provider targets (SMTP and HTTP capture) received, oldest first. */
@@ -330,7 +328,6 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   return {
     url: http.url,
     wsUrl: socket.url,
-    socketConnections: socket.connections,
     runScheduled,
     queues,
     sqs,
