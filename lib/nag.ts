@@ -1,7 +1,7 @@
-import { Validations } from 'aws-cdk-lib';
+import { Validations, type CfnElement } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import type { NotificationsStack } from './stack';
-import { functionIds } from '../lambdas/shared/topology';
+import { API_GROUPS, functionIds, SOCKET } from '../lambdas/shared/topology';
 
 /**
  * Every cdk-nag finding (AwsSolutions and ServerlessChecks packs) this app accepts, each with its
@@ -45,6 +45,35 @@ export function acknowledgeNagFindings(stack: NotificationsStack): void {
       "Execution logging needs API Gateway's account-wide CloudWatch role, shared by every API in the account; JSON access logs are on, and the functions log each error.",
     );
   }
+
+  // --- the realtime inbox socket ------------------------------------------------------------
+  const socket = stack.socket;
+  ack(
+    socket.api,
+    'AwsSolutions-APIG4',
+    "The socket's `$connect` route is where courier-js presents its user token (`?auth=<jwt>`): the socket function verifies it as the inbox routes do " +
+      '(signature, expiry, revocation, scopes) and answers 401 or 403, which fails the handshake; `$default` and `$disconnect` serve only connections it accepted.',
+  );
+  const socketFn = stack.functions[functionIds.socket(SOCKET.name)];
+  ack(
+    socketFn,
+    'Serverless-LambdaDLQ',
+    "Invoked synchronously by the WebSocket API: a failure is the client's refused handshake or the answer it gets; a dead-letter target only applies to asynchronous invocations.",
+  );
+  for (const id of ['AwsSolutions-APIG1', 'Serverless-APIGWAccessLogging'])
+    ack(
+      socket.stage,
+      id,
+      "A WebSocket stage's access logs need API Gateway's account-wide CloudWatch role, shared by every API in the account; the socket function logs each connection it accepts or refuses and each error.",
+    );
+  const apiId = stack.getLogicalId(socket.api.node.defaultChild as CfnElement);
+  const pushers = [socketFn, stack.workers.deliver, ...API_GROUPS.filter((g) => g.pushes).map((g) => stack.functions[functionIds.api(g.module)])];
+  for (const fn of pushers)
+    ack(
+      fn,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiId}>/${SOCKET.stage}/*/@connections/*]`,
+      "execute-api:ManageConnections is authorised per connection id, which API Gateway makes when a client connects; the statement names this API's one stage.",
+    );
 
   // --- functions -----------------------------------------------------------------------------
   const apiFunctions = Object.entries(stack.functions).filter(([name]) => name.startsWith('Api-'));

@@ -4,12 +4,13 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { API_GROUPS, functionIds, QUEUES, queueUrlEnv, SCHEDULED, type QueueName } from '../lambdas/shared/topology';
+import { API_GROUPS, functionIds, QUEUES, queueUrlEnv, SCHEDULED, SOCKET, type QueueName } from '../lambdas/shared/topology';
 import { NotificationsApi, type ApiRouteGroup } from './api';
 import { AppFunction } from './function';
 import { Operations } from './operations';
 import type { DeployOptions } from './options';
 import { WorkQueue } from './queues';
+import { InboxSocket } from './socket';
 import { NotificationsTable } from './table';
 import { configSchema, parseConfig } from '../lambdas/shared/settings';
 
@@ -32,6 +33,7 @@ const STACK_OWNED = [
   'SQS_ENDPOINT',
   'LOCAL_SMTP_URL',
   'LOCAL_CAPTURE_URL',
+  'WEBSOCKET_MANAGEMENT_URL',
   // Tests only (an origin SNS signing certificates may come from): never deployed.
   'SNS_TEST_CERT_ORIGIN',
 ];
@@ -101,6 +103,8 @@ type FunctionCommon = { table: NotificationsTable; environment: Record<string, s
  */
 export class NotificationsStack extends Stack {
   readonly api: NotificationsApi;
+  /** The realtime inbox socket (a WebSocket API). */
+  readonly socket: InboxSocket;
   readonly table: NotificationsTable;
   readonly queues: Record<QueueName, WorkQueue>;
   readonly workers: Record<string, AppFunction> = {};
@@ -122,6 +126,7 @@ export class NotificationsStack extends Stack {
     };
     this.api = this.addApi(o, common, settings);
     this.addQueueWorkers(o, common);
+    this.socket = this.addSocket(o, common, settings);
     this.addScheduled(common);
     if (o.alarms) this.operations = this.addAlarms(o);
     this.addOutputs(id);
@@ -196,6 +201,34 @@ export class NotificationsStack extends Stack {
     }
   }
 
+  /**
+   * The realtime inbox socket: its function (topology SOCKET) behind a WebSocket API, and the push
+   * grant (management URL, execute-api:ManageConnections) for it and every function that pushes.
+   */
+  private addSocket(o: DeployOptions, common: FunctionCommon, settings: Record<string, string>): InboxSocket {
+    const id = functionIds.socket(SOCKET.name);
+    const fn = new AppFunction(this, id, {
+      ...common,
+      entry: `lambdas/http/${SOCKET.module}.ts`,
+      timeout: Duration.seconds(SOCKET.timeoutSeconds),
+      memorySize: SOCKET.memoryMB,
+    }).bindTable(SOCKET.table);
+    this.functions[id] = fn;
+    // It verifies user tokens.
+    if (settings.USER_TOKEN_SECRET_PARAMETER) grantTokenSecret(fn, settings.USER_TOKEN_SECRET_PARAMETER);
+    // The same stage limits as the API's.
+    const socket = new InboxSocket(this, 'InboxSocket', { fn: fn.fn, rateLimit: o.apiRateLimit, burstLimit: o.apiBurstLimit });
+    const pushers = [
+      fn,
+      ...API_GROUPS.filter((g) => g.pushes).map((g) => this.functions[functionIds.api(g.module)]),
+      ...Object.values(QUEUES)
+        .filter((q) => 'pushes' in q && q.pushes)
+        .map((q) => this.functions[functionIds.worker(q.worker)]),
+    ];
+    for (const f of pushers) socket.grantPush(f.fn);
+    return socket;
+  }
+
   /** The scheduled functions (the sweeper), each on its EventBridge rule. */
   private addScheduled(common: FunctionCommon): void {
     for (const spec of SCHEDULED) {
@@ -233,6 +266,14 @@ export class NotificationsStack extends Stack {
 
   private addOutputs(id: string): void {
     new CfnOutput(this, 'ApiUrl', { value: this.api.url });
+    new CfnOutput(this, 'WebSocketUrl', { value: this.socket.url, description: "The inbox's realtime socket (courier-js apiUrls.inbox.webSocket)" });
+    new CfnOutput(this, 'ApiUrls', {
+      value: this.toJsonString({
+        courier: { rest: this.api.url, graphql: `${this.api.url}/client/q` },
+        inbox: { graphql: `${this.api.url}/inbox/graphql`, webSocket: this.socket.url },
+      }),
+      description: "courier-js's apiUrls for a page of this stack (CourierClient options)",
+    });
     new CfnOutput(this, 'TableName', { value: this.table.table.tableName });
     for (const [name, q] of Object.entries(this.queues) as [QueueName, WorkQueue][]) {
       const title = name[0].toUpperCase() + name.slice(1);

@@ -19,7 +19,9 @@ import { config } from '../shared/config';
 import { ApiError, AuthorizationError, ValidationError } from '../shared/errors';
 import { ok, route } from '../shared/router';
 import { tokenScopes } from '../shared/tokens';
-import { countInbox, getInboxMessage, listInbox, MARK_ALL_CAP, markAllRead, markInboxOpened, setInboxFlags } from '../store/inbox';
+import { changeInboxFlags, countInbox, getInboxMessage, listInbox, MARK_ALL_CAP, markAllRead, markInboxOpened, setInboxFlags } from '../store/inbox';
+import type { BulkEvent, MessageEvent } from '../domain/inbox-socket';
+import { pushInboxEvent } from '../services/inbox-push';
 
 /** A GraphQL error of a field, with its code in `extensions` (the request still answers 200). */
 const fail = (code: ErrorCode, message: string): GraphQLError => new GraphQLError(message, { extensions: { code } });
@@ -66,15 +68,20 @@ const track = async (messageId: string, kind: 'OPENED' | 'CLICKED'): Promise<voi
 
 const notFound = (messageId: string) => fail('NOT_FOUND', `Message ${messageId} not found`);
 
-/** One state change of one message of the token's user (its tenant's when scoped), as the REST routes do. */
+/** One state change of one message of the token's user (its tenant's when scoped), as the REST routes do, pushed to the user's sockets as `push`. */
 const change =
-  (flags: { read?: boolean; archived?: boolean }) =>
+  (flags: { read?: boolean; archived?: boolean }, push: MessageEvent) =>
   async ({ messageId }: { messageId: string }, ctx: Context): Promise<boolean> => {
     const { userId, tenantId } = granted(ctx.write);
-    if (!(await setInboxFlags(userId, messageId, flags, tenantId))) throw notFound(messageId);
+    const done = await changeInboxFlags(userId, messageId, flags, tenantId);
+    if (!done) throw notFound(messageId);
     if (flags.read === true) await track(messageId, 'OPENED');
+    if (done.changed) await pushInboxEvent(userId, { event: push, messageId, tenantId: done.tenantId });
     return true;
   };
+
+/** The mutation of each bulk event. */
+const operation: Record<BulkEvent, string> = { 'archive-read': 'archiveRead', 'archive-all': 'archiveAll', 'mark-all-read': 'markAllRead' };
 
 /** Calls of the store's read-all (MARK_ALL_CAP each) one `markAllRead` makes at most. */
 const MARK_ALL_ROUNDS = 10;
@@ -87,7 +94,7 @@ const ARCHIVE_PAGE = 100;
  * first, one store change each (counters kept by it): at most ARCHIVE_CAP per call, an error saying
  * how many it archived when more remain.
  */
-async function archiveEvery(name: string, ctx: Context, read: true | undefined): Promise<boolean> {
+async function archiveEvery(name: BulkEvent, ctx: Context, read: true | undefined): Promise<boolean> {
   const { userId, tenantId } = granted(ctx.write);
   let archived = 0;
   let cursor: string | undefined;
@@ -95,11 +102,12 @@ async function archiveEvery(name: string, ctx: Context, read: true | undefined):
     const page = await listInbox(userId, { tenantId, archived: false, read, limit: ARCHIVE_PAGE, cursor });
     for (const m of page.items) {
       if (archived >= ARCHIVE_CAP)
-        throw fail('NOT_SUPPORTED', `${name}: archived ${archived} messages, the most one call archives; call it again for the rest`);
+        throw fail('NOT_SUPPORTED', `${operation[name]}: archived ${archived} messages, the most one call archives; call it again for the rest`);
       if (await setInboxFlags(userId, m.messageId, { archived: true }, tenantId)) archived += 1;
     }
     cursor = page.cursor;
   } while (cursor);
+  if (archived > 0) await pushInboxEvent(userId, { event: name, tenantId });
   return true;
 }
 
@@ -122,23 +130,27 @@ const rootValue = {
       nodes: page.items.map(toNode),
     };
   },
-  read: change({ read: true }),
-  unread: change({ read: false }),
-  archive: change({ archived: true }),
-  unarchive: change({ archived: false }),
+  read: change({ read: true }, 'read'),
+  unread: change({ read: false }, 'unread'),
+  archive: change({ archived: true }, 'archive'),
+  unarchive: change({ archived: false }, 'unarchive'),
   // Seen, not read: the escalation criterion `viewed` is met; the unread count does not change.
   opened: async ({ messageId }: { messageId: string }, ctx: Context) => {
     const { userId, tenantId } = granted(ctx.write);
-    if (!(await markInboxOpened(userId, messageId, tenantId))) throw notFound(messageId);
+    const opened = await markInboxOpened(userId, messageId, tenantId);
+    if (!opened) throw notFound(messageId);
     await track(messageId, 'OPENED');
+    if (!opened.wasOpened) await pushInboxEvent(userId, { event: 'opened', messageId, tenantId: opened.tenantId });
     return true;
   },
   clicked: async ({ messageId, trackingId }: { messageId: string; trackingId: string }, ctx: Context) => {
     const { userId, tenantId } = granted(ctx.write);
-    if (!(await getInboxMessage(userId, messageId, tenantId))) throw notFound(messageId);
+    const message = await getInboxMessage(userId, messageId, tenantId);
+    if (!message) throw notFound(messageId);
     if (trackingId !== messageId) throw fail('BAD_USER_INPUT', `trackingId: not the click tracking id of message ${messageId}`);
     if (!config.TRACKING_INBOX) throw fail('NOT_SUPPORTED', 'clicked: inbox tracking is off (TRACKING_INBOX=off), a click is not recorded');
     await track(messageId, 'CLICKED');
+    await pushInboxEvent(userId, { event: 'clicked', messageId, tenantId: message.tenantId });
     return true;
   },
   markAllRead: async (_: unknown, ctx: Context) => {
@@ -148,13 +160,16 @@ const rootValue = {
     for (let round = 0; round < MARK_ALL_ROUNDS; round++) {
       const out = await markAllRead(userId, tenantId, cursor);
       marked += out.marked;
-      if (!out.more) return true;
+      if (!out.more) {
+        if (marked > 0) await pushInboxEvent(userId, { event: 'mark-all-read', tenantId });
+        return true;
+      }
       cursor = out.cursor;
     }
     throw fail('NOT_SUPPORTED', `markAllRead: marked ${marked} messages read, the most one call marks; call it again for the rest`);
   },
-  archiveRead: (_: unknown, ctx: Context) => archiveEvery('archiveRead', ctx, true),
-  archiveAll: (_: unknown, ctx: Context) => archiveEvery('archiveAll', ctx, undefined),
+  archiveRead: (_: unknown, ctx: Context) => archiveEvery('archive-read', ctx, true),
+  archiveAll: (_: unknown, ctx: Context) => archiveEvery('archive-all', ctx, undefined),
 };
 
 const body = z.strictObject({

@@ -7,7 +7,9 @@ import { recordEngagement } from '../services/tracking';
 import { AuthorizationError, NotFoundError } from '../shared/errors';
 import { noContent, ok, route } from '../shared/router';
 import { tokenScopes } from '../shared/tokens';
-import { countUnread, listInbox, markAllRead, markInboxOpened, setInboxFlags, type InboxMessage } from '../store/inbox';
+import { changeInboxFlags, countUnread, listInbox, markAllRead, markInboxOpened, type InboxMessage } from '../store/inbox';
+import { pushInboxEvent } from '../services/inbox-push';
+import type { MessageEvent } from '../domain/inbox-socket';
 import { classicPage } from './paging';
 import { idSchema } from '../domain/ids';
 import { inboxGraphqlRoute } from './inbox-graphql';
@@ -55,15 +57,20 @@ const tracked = async (messageId: string): Promise<void> => {
   if (config.TRACKING_INBOX) await recordEngagement(messageId, 'OPENED');
 };
 
-/** One state change of one message of the token's user: 204, or 404 when the user has no such message. */
-const change = (path: string, flags: { read?: boolean; archived?: boolean }) =>
+/**
+ * One state change of one message of the token's user: 204, or 404 when the user has no such
+ * message. A change is pushed to the user's sockets as the event `push` (README "The realtime inbox socket").
+ */
+const change = (path: string, flags: { read?: boolean; archived?: boolean }, push: MessageEvent) =>
   route({
     method: 'POST',
     path: `/inbox/messages/:message_id/${path}`,
     handler: async ({ params, event }) => {
       const { userId, tenantId } = access(event, 'inbox:write:events');
-      if (!(await setInboxFlags(userId, params.message_id, flags, tenantId))) throw new NotFoundError(`Message ${params.message_id} not found`);
+      const done = await changeInboxFlags(userId, params.message_id, flags, tenantId);
+      if (!done) throw new NotFoundError(`Message ${params.message_id} not found`);
       if (flags.read === true) await tracked(params.message_id);
+      if (done.changed) await pushInboxEvent(userId, { event: push, messageId: params.message_id, tenantId: done.tenantId });
       return noContent();
     },
   });
@@ -105,7 +112,10 @@ export const routes = [
     query: readAllQuery,
     handler: async ({ query, event }) => {
       const { userId, tenantId } = access(event, 'inbox:write:events', query.tenant_id);
-      return ok(await markAllRead(userId, tenantId, query.cursor));
+      const out = await markAllRead(userId, tenantId, query.cursor);
+      // Pushed once everything is read: a call that leaves more (a cursor) has not read all yet.
+      if (out.marked > 0 && !out.more) await pushInboxEvent(userId, { event: 'mark-all-read', tenantId });
+      return ok(out);
     },
   }),
   // Seen, not read: the escalation criterion `viewed` (domain/escalation.ts) is met; the unread count does not change.
@@ -114,15 +124,17 @@ export const routes = [
     path: '/inbox/messages/:message_id/opened',
     handler: async ({ params, event }) => {
       const { userId, tenantId } = access(event, 'inbox:write:events');
-      if (!(await markInboxOpened(userId, params.message_id, tenantId))) throw new NotFoundError(`Message ${params.message_id} not found`);
+      const opened = await markInboxOpened(userId, params.message_id, tenantId);
+      if (!opened) throw new NotFoundError(`Message ${params.message_id} not found`);
       await tracked(params.message_id);
+      if (!opened.wasOpened) await pushInboxEvent(userId, { event: 'opened', messageId: params.message_id, tenantId: opened.tenantId });
       return noContent();
     },
   }),
-  change('read', { read: true }),
-  change('unread', { read: false }),
-  change('archive', { archived: true }),
-  change('unarchive', { archived: false }),
+  change('read', { read: true }, 'read'),
+  change('unread', { read: false }, 'unread'),
+  change('archive', { archived: true }, 'archive'),
+  change('unarchive', { archived: false }, 'unarchive'),
   // The same inbox in GraphQL, as Courier's browser client (@trycourier/courier-js) speaks it.
   inboxGraphqlRoute,
 ];

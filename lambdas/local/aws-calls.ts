@@ -18,6 +18,11 @@ export interface IamRequest {
 /** The account the ARNs are written for (the local stack's, or a template's resolved one). */
 export interface ArnContext {
   account: string;
+  /**
+   * The WebSocket API the management API calls reach (its id and stage, as in
+   * `https://<apiId>.execute-api.<region>.amazonaws.com/<stage>`): the local socket server's stand-in id.
+   */
+  socketApi?: { apiId: string; stage: string };
 }
 
 const tableArn = (c: ArnContext & { region: string }, name: string, index?: string) =>
@@ -70,6 +75,17 @@ export function iamRequestsOf(call: AwsCall, account: ArnContext): { action: str
     }
     case 'sns':
       return [{ action: 'sns:Publish', resource: (input.TopicArn ?? input.TargetArn ?? '*') as string }];
+    case 'apigatewaymanagementapi': {
+      // execute-api:ManageConnections on `<api>/<stage>/<method>/@connections/<id>`: POST posts, DELETE closes, GET reads.
+      const method = { PostToConnection: 'POST', DeleteConnection: 'DELETE', GetConnection: 'GET' }[call.command] ?? call.command;
+      const api = c.socketApi ? `${c.socketApi.apiId}/${c.socketApi.stage}` : 'unknown-api/unknown-stage';
+      return [
+        {
+          action: 'execute-api:ManageConnections',
+          resource: `arn:aws:execute-api:${c.region}:${c.account}:${api}/${method}/@connections/${String(input.ConnectionId)}`,
+        },
+      ];
+    }
     case 'ssm':
       return [{ action: `ssm:${call.command}`, resource: `arn:aws:ssm:${c.region}:${c.account}:parameter/${String(input.Name).replace(/^\//, '')}` }];
   }

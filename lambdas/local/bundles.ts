@@ -34,6 +34,8 @@ export interface BundlesOptions {
   gateway: AwsGateway;
   /** The local API's URL: a function the template gives the API's URL (API_URL) gets this one instead. */
   apiUrl: string;
+  /** The socket's management API as the functions reach it (through the gateway): replaces the template's WEBSOCKET_MANAGEMENT_URL. */
+  socketManagementUrl: string;
   /** A folder inside the project, so bundles resolve the AWS SDK (external, as on Lambda) from node_modules. */
   workDir: string;
 }
@@ -150,6 +152,7 @@ export async function startBundledFunctions(o: BundlesOptions): Promise<Record<s
     for (const fn of Object.keys(o.description.functions)) {
       const env = resolve(functionConfig(o.description, fn).environment, bindings) as Record<string, unknown>;
       if (env.API_URL !== undefined) env.API_URL = o.apiUrl;
+      if (env.WEBSOCKET_MANAGEMENT_URL !== undefined) env.WEBSOCKET_MANAGEMENT_URL = o.socketManagementUrl;
       started.push(await startFunction(fn, o, env));
     }
   } catch (e) {

@@ -27,7 +27,14 @@ function signer(authorization: string | undefined): { keyId: string; region: str
   return m ? { keyId: m[1], region: m[2], service: m[3] } : undefined;
 }
 
-export async function startAwsGateway(o: { dynamodbEndpoint: string; sqsEndpoint: string; account: string; queueUrls: string[] }): Promise<AwsGateway> {
+export async function startAwsGateway(o: {
+  dynamodbEndpoint: string;
+  sqsEndpoint: string;
+  account: string;
+  queueUrls: string[];
+  /** The local socket server (its management API's origin) and the API id and stage its ARNs name. */
+  socket: { origin: string; apiId: string; stage: string };
+}): Promise<AwsGateway> {
   const seen = new Map<string, IamRequest>();
   const problems: string[] = [];
   const byName = new Map(o.queueUrls.map((u) => [queueName(u), u]));
@@ -40,7 +47,7 @@ export async function startAwsGateway(o: { dynamodbEndpoint: string; sqsEndpoint
   });
 
   const record = (fn: string, call: AwsCall) => {
-    for (const r of iamRequestsOf(call, { account: o.account })) {
+    for (const r of iamRequestsOf(call, { account: o.account, socketApi: { apiId: o.socket.apiId, stage: o.socket.stage } })) {
       const key = `${fn}|${r.action}|${r.resource}`;
       if (!seen.has(key)) seen.set(key, { fn, ...r });
     }
@@ -71,9 +78,31 @@ export async function startAwsGateway(o: { dynamodbEndpoint: string; sqsEndpoint
     return false;
   }
 
+  /** The management API of the WebSocket API (`/<stage>/@connections/<id>`): recorded, then forwarded to the local socket server. */
+  function management(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, who: { keyId: string; region: string; service: string }): boolean {
+    const m = /^\/[^/]+\/@connections\/([^/?]+)$/.exec(req.url ?? '');
+    if (who.service !== 'execute-api' || !m) return false;
+    const command = { POST: 'PostToConnection', DELETE: 'DeleteConnection', GET: 'GetConnection' }[req.method ?? ''] ?? String(req.method);
+    record(who.keyId, { service: 'apigatewaymanagementapi', command, input: { ConnectionId: decodeURIComponent(m[1]) }, region: who.region });
+    const upstream = new URL(o.socket.origin);
+    const forward = http.request(
+      { hostname: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: { 'content-length': String(body.length) } },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    forward.on('error', (e) => {
+      problems.push(`forwarding execute-api ${command} failed: ${e.message}`);
+      if (!res.headersSent) res.writeHead(502).end();
+    });
+    forward.end(body);
+    return true;
+  }
+
   async function handle(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): Promise<void> {
     const who = signer(req.headers.authorization);
-    if (who && provider(req, res, body, who)) return;
+    if (who && (provider(req, res, body, who) || management(req, res, body, who))) return;
     const target = String(req.headers['x-amz-target'] ?? '');
     const [prefix, command] = target.split('.');
     const service = prefix === 'DynamoDB_20120810' ? 'dynamodb' : prefix === 'AmazonSQS' ? 'sqs' : undefined;

@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole product on this machine. Starts DynamoDB Local and fauxqs, creates the
  * table and queues, serves the API on PORT (default 3000) with API_KEY (default local-dev-key),
- * and drives the workers from the queues. Data lives under .local/ unless `--in-memory`.
+ * and drives the workers from the queues; the realtime inbox socket listens on PORT + 1 (SOCKET_PORT).
+ * Data lives under .local/ unless `--in-memory`.
  */
 import './env';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -50,12 +51,15 @@ async function main() {
       tableName: process.env.TABLE_NAME ?? 'notifications',
       queuePrefix: 'notifications',
       onWorkerError: (queue, e) => console.error(`[${queue}] worker error: ${(e as Error).message}`),
+      // The socket on the next port (SOCKET_PORT overrides; 0 picks a free one).
+      socket: { port: Number(process.env.SOCKET_PORT ?? (port === 0 ? 0 : port + 1)) },
     });
     console.log(`dynamodb ${dynamo.endpoint} (${inMemory ? 'in memory' : dataDir}), sqs ${sqs.endpoint}, started in ${wallNow() - t0} ms`);
     mkdirSync(path.dirname(LOCAL_STACK_FILE), { recursive: true });
     const queues = stack.queues;
     const stackFile: LocalStackFile = {
       url: stack.url,
+      wsUrl: stack.wsUrl,
       dynamodbEndpoint: dynamo.endpoint,
       tableName: process.env.TABLE_NAME ?? 'notifications',
       sqsEndpoint: sqs.endpoint,
@@ -66,6 +70,7 @@ async function main() {
       },
     };
     writeFileSync(LOCAL_STACK_FILE, JSON.stringify(stackFile) + '\n');
+    console.log(`socket ${stack.wsUrl}`);
     console.log(`ready ${stack.url}`);
   } catch (e) {
     console.error(`local stack failed to start: ${(e as Error).stack ?? e}`);

@@ -7,6 +7,8 @@ export const LOCAL_STACK_FILE = '.local/stack.json';
 export interface LocalStackFile {
   /** The API, e.g. http://127.0.0.1:3000. */
   url: string;
+  /** The realtime inbox socket, e.g. ws://127.0.0.1:3001/inbox (a page's `apiUrls.inbox.webSocket`). */
+  wsUrl: string;
   dynamodbEndpoint: string;
   tableName: string;
   /** fauxqs; its queue URLs name hosts that do not resolve, so clients send to this endpoint. */

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { API_GROUPS, functionIds, QUEUES, queueUrlEnv, routeKeys, SCHEDULED, type QueueName } from '../shared/topology';
+import { API_GROUPS, functionIds, QUEUES, queueUrlEnv, routeKeys, SCHEDULED, SOCKET, type QueueName } from '../shared/topology';
 import { countUsage } from '../shared/usage';
 import type { SqsHandler } from '../shared/worker';
 import { asFunction, recordCalls, type IamRequest } from './aws-calls';
@@ -12,7 +12,8 @@ import { startAwsGateway } from './gateway';
 import { startHttpAdapter, type ApiKind, type LambdaHttpHandler, type Route } from './http-adapter';
 import { lambdaContext, startPoller, type WorkerStats } from './poller';
 import { ensureQueues, ensureTable, type QueueUrls } from './resources';
-import { eventSources, functionConfig, httpRoutes, schedules, type StackDescription } from './template';
+import { startSocketServer, type SocketHandler } from './socket-server';
+import { eventSources, functionConfig, httpRoutes, LOCAL_SOCKET_API_ID, schedules, socketRoutes, type StackDescription } from './template';
 import { wallNow } from '../shared/clock';
 import { parseCorsOrigins } from '../shared/cors';
 
@@ -45,10 +46,14 @@ export interface LocalStackOptions {
   bundles?: { assemblyDir: string; description: StackDescription };
   /** Record every AWS call each function makes (its IAM action and resource), for the IAM check. */
   recordAwsCalls?: boolean;
+  /** The realtime inbox socket's port (0, the default, picks a free one) and, for tests, shorter idle and maximum connection times. */
+  socket?: { port?: number; idleMs?: number; maxMs?: number };
 }
 
 export interface LocalStack {
   url: string;
+  /** The realtime inbox socket (`apiUrls.inbox.webSocket`): `ws://127.0.0.1:<port>/<stage>`. */
+  wsUrl: string;
   queues: Record<QueueName, QueueUrls>;
   sqs: SQSClient;
   /** What the local provider targets (SMTP and HTTP capture) received, oldest first. */
@@ -89,6 +94,8 @@ interface Wiring {
   routes: Route[];
   workers: { queue: QueueName; fn: string; handler: SqsHandler; batchSize: number; timeoutSeconds: number; maxConcurrency: number }[];
   scheduled: { fn: string; handler: ScheduledHandler; timeoutSeconds: number }[];
+  /** The function behind the socket's routes (one function serves all three), and the route whose answer goes back to the client. */
+  socket: { fn: string; handler: SocketHandler; timeoutSeconds: number; answering: string };
   awsCalls(): IamRequest[];
   logs(fn: string): string[];
   stop(): Promise<void>;
@@ -96,7 +103,8 @@ interface Wiring {
 
 /** The handler modules in this process, wired as lambdas/shared/topology.ts says (and lib/ deploys). */
 function inProcessWiring(o: LocalStackOptions): Wiring {
-  const recorder = o.recordAwsCalls ? recordCalls({ account: LOCAL_ACCOUNT }) : undefined;
+  const recorder = o.recordAwsCalls ? recordCalls({ account: LOCAL_ACCOUNT, socketApi: { apiId: LOCAL_SOCKET_API_ID, stage: SOCKET.stage } }) : undefined;
+  const socketFn = functionIds.socket(SOCKET.name);
   return {
     routes: apiRoutes((module) => (require(`../http/${module}`) as { handler: LambdaHttpHandler }).handler),
     workers: (Object.entries(QUEUES) as [QueueName, (typeof QUEUES)[QueueName]][]).map(([queue, spec]) => {
@@ -108,6 +116,12 @@ function inProcessWiring(o: LocalStackOptions): Wiring {
       const fn = functionIds.scheduled(w.worker);
       return { fn, handler: asFunction(fn, (require(`../workers/${w.worker}`) as { handler: ScheduledHandler }).handler), timeoutSeconds: w.timeoutSeconds };
     }),
+    socket: {
+      fn: socketFn,
+      handler: asFunction(socketFn, (require(`../http/${SOCKET.module}`) as { handler: SocketHandler }).handler),
+      timeoutSeconds: SOCKET.timeoutSeconds,
+      answering: SOCKET.answering,
+    },
     awsCalls: () => recorder?.requests() ?? [],
     logs: () => [],
     stop: async () => recorder?.stop(),
@@ -126,6 +140,7 @@ async function bundleWiring(
   region: string,
   queues: Record<QueueName, QueueUrls>,
   apiUrl: string,
+  socketOrigin: string,
 ): Promise<Wiring> {
   const d = b.description;
   const gateway = await startAwsGateway({
@@ -133,6 +148,7 @@ async function bundleWiring(
     sqsEndpoint: o.sqsEndpoint,
     account: LOCAL_ACCOUNT,
     queueUrls: Object.values(queues).flatMap((q) => [q.url, q.dlqUrl]),
+    socket: { origin: socketOrigin, apiId: LOCAL_SOCKET_API_ID, stage: SOCKET.stage },
   });
   const functions = await startBundledFunctions({
     assemblyDir: b.assemblyDir,
@@ -143,6 +159,7 @@ async function bundleWiring(
     queues,
     gateway,
     apiUrl,
+    socketManagementUrl: `${gateway.url}/${SOCKET.stage}`,
     workDir: path.resolve(__dirname, '../../.local/bundles', `${o.tableName}`),
   }).catch(async (e) => {
     await gateway.close();
@@ -168,6 +185,7 @@ async function bundleWiring(
       maxConcurrency: e.maxConcurrency,
     })),
     scheduled: schedules(d).map((s) => ({ fn: s.fn, handler: invoker(s.fn), timeoutSeconds: functionConfig(d, s.fn).timeoutSeconds })),
+    socket: bundledSocket(d, invoker),
     awsCalls: () => [...gateway.requests(), ...gateway.problems().map((p) => ({ fn: 'unattributed', action: p, resource: '' }))],
     logs: (fn) => functions[fn]?.logs() ?? [],
     async stop() {
@@ -177,6 +195,17 @@ async function bundleWiring(
   };
 }
 
+/** The template's WebSocket API: its one function and the route that answers, checked against what the local socket server serves. */
+function bundledSocket(d: StackDescription, invoker: <E, R>(fn: string) => (event: E) => Promise<R>): Wiring['socket'] {
+  const routes = socketRoutes(d);
+  const fns = [...new Set(routes.map((r) => r.fn))];
+  const keys = routes.map((r) => r.routeKey).sort();
+  if (fns.length !== 1 || JSON.stringify(keys) !== JSON.stringify([...SOCKET.routes].sort()))
+    throw new Error(`the template's WebSocket API is not the one the local socket server stands in for: ${JSON.stringify(routes)}`);
+  const answering = routes.filter((r) => r.answers).map((r) => r.routeKey);
+  return { fn: fns[0], handler: invoker(fns[0]), timeoutSeconds: functionConfig(d, fns[0]).timeoutSeconds, answering: answering[0] ?? '' };
+}
+
 /** Each function's environment, as the CDK app sets it, pointed at the local table, queues and capture servers. */
 function functionEnvironment(
   o: LocalStackOptions,
@@ -184,6 +213,7 @@ function functionEnvironment(
   queues: Record<QueueName, QueueUrls>,
   capture: CaptureServer,
   apiUrl: string,
+  socketManagementUrl: string,
 ): Record<string, string> {
   return {
     AWS_REGION: region,
@@ -200,6 +230,7 @@ function functionEnvironment(
     // deployed stack refuses private addresses (lambdas/shared/egress.ts). `env` may turn it off.
     ALLOW_PRIVATE_EGRESS: 'true',
     API_URL: apiUrl,
+    WEBSOCKET_MANAGEMENT_URL: socketManagementUrl,
     ...o.env,
   };
 }
@@ -262,11 +293,28 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   // (API_URL, where tracking links point) from their environment, as the CDK app gives it to them.
   // Captures are also readable on the API port, under /_local/ (no API key: local mode only).
   const routes: Route[] = [];
+<<<<<<< HEAD
   const corsOrigins = parseCorsOrigins(o.env?.CORS_ALLOWED_ORIGINS ?? process.env.CORS_ALLOWED_ORIGINS ?? '*');
   if (typeof corsOrigins === 'string') throw new Error(`CORS_ALLOWED_ORIGINS: ${corsOrigins}`);
   const http = await startHttpAdapter({ port: o.port, routes, api: o.api, extra: capture.handleHttp, corsOrigins });
+=======
+  const http = await startHttpAdapter({ port: o.port, routes, api: o.api, extra: capture.handleHttp });
+  // The socket server too listens first (its management URL is in the functions' environment); its function comes with the wiring.
+  const loaded: { socket?: Wiring['socket'] } = {};
+  const socket = await startSocketServer({
+    port: o.socket?.port ?? 0,
+    stage: SOCKET.stage,
+    apiId: LOCAL_SOCKET_API_ID,
+    idleMs: o.socket?.idleMs,
+    maxMs: o.socket?.maxMs,
+    route: () => {
+      if (!loaded.socket) throw new Error('the socket function is not loaded yet');
+      return loaded.socket;
+    },
+  });
+>>>>>>> h-ws
 
-  Object.assign(process.env, functionEnvironment(o, region, queues, capture, http.url));
+  Object.assign(process.env, functionEnvironment(o, region, queues, capture, http.url, socket.managementUrl));
 
   // Loaded now, not at the top: these modules read the environment set just above (the local runner
   // uses the store itself, to keep the API key; in-process functions read it too).
@@ -274,8 +322,9 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   const { hashApiKey } = require('../shared/middleware') as typeof import('../shared/middleware');
   await storeKeyHash(hashApiKey(o.apiKey), { name: 'local (API_KEY)', createdAt: new Date(wallNow()).toISOString(), hint: o.apiKey.slice(0, 4) });
 
-  const wiring = o.bundles ? await bundleWiring(o, o.bundles, region, queues, http.url) : inProcessWiring(o);
+  const wiring = o.bundles ? await bundleWiring(o, o.bundles, region, queues, http.url, new URL(socket.managementUrl).origin) : inProcessWiring(o);
   routes.push(...wiring.routes);
+  loaded.socket = wiring.socket;
 
   const pollers = startPollers(o, wiring, sqs, queues);
 
@@ -285,6 +334,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
 
   return {
     url: http.url,
+    wsUrl: socket.url,
     runScheduled,
     queues,
     sqs,
@@ -296,6 +346,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     async stop() {
       clearInterval(timer);
       await http.close();
+      await socket.close();
       await Promise.all(pollers.map((p) => p.stop()));
       await wiring.stop();
       await capture.stop();

@@ -63,6 +63,9 @@ export function bindLocal(d: StackDescription, local: { region: string; account:
     if (r.Type === 'AWS::Logs::LogGroup') physical[id] = { ref: id, attrs: { Arn: `arn:aws:logs:${local.region}:${local.account}:log-group:${id}:*` } };
     // The HTTP API's endpoint (API_URL of the functions that send); the local runner gives them its own URL instead.
     if (r.Type === 'AWS::ApiGatewayV2::Api') physical[id].attrs.ApiEndpoint = `https://${id}.execute-api.${local.region}.amazonaws.com`;
+    // The WebSocket API: the local socket server stands in for it, under its own id (the management API's ARNs name it).
+    if (r.Type === 'AWS::ApiGatewayV2::Api' && props(r).ProtocolType === 'WEBSOCKET')
+      physical[id] = { ref: LOCAL_SOCKET_API_ID, attrs: { ApiEndpoint: `wss://${LOCAL_SOCKET_API_ID}.execute-api.${local.region}.amazonaws.com` } };
     if (r.Type === 'AWS::SNS::Topic')
       physical[id] = { ref: `arn:aws:sns:${local.region}:${local.account}:${id}`, attrs: { TopicArn: `arn:aws:sns:${local.region}:${local.account}:${id}` } };
   }
@@ -172,16 +175,44 @@ export function functionConfig(d: StackDescription, fn: string): FunctionConfig 
   };
 }
 
+/** The id the local socket server's WebSocket API has (a template's WebSocket API is bound to it). */
+export const LOCAL_SOCKET_API_ID = 'local-socket';
+
+/** Whether a route or stage belongs to the template's WebSocket API (its ApiId names it). */
+function ofWebSocketApi(d: StackDescription, r: CfnResource): boolean {
+  const api = JSON.stringify(props(r).ApiId);
+  return Object.entries(d.template.Resources).some(
+    ([id, x]) => x.Type === 'AWS::ApiGatewayV2::Api' && props(x).ProtocolType === 'WEBSOCKET' && api.includes(`"${id}"`),
+  );
+}
+
 /** The HTTP API's routes: route key and the function its integration invokes. */
 export function httpRoutes(d: StackDescription): { routeKey: string; fn: string }[] {
+  return apiRoutes(d, false).map(({ routeKey, fn }) => ({ routeKey, fn }));
+}
+
+/**
+ * The WebSocket API's routes: route key, the function its integration invokes, and whether the
+ * function's answer goes back to the client (the route has a route response).
+ */
+export function socketRoutes(d: StackDescription): { routeKey: string; fn: string; answers: boolean }[] {
   const res: Res = d.template.Resources;
-  return Object.values(res)
-    .filter((r) => r.Type === 'AWS::ApiGatewayV2::Route')
-    .map((r) => {
+  return apiRoutes(d, true).map(({ id, routeKey, fn }) => ({
+    routeKey,
+    fn,
+    answers: Object.values(res).some((r) => r.Type === 'AWS::ApiGatewayV2::RouteResponse' && JSON.stringify(props(r).RouteId).includes(`"${id}"`)),
+  }));
+}
+
+function apiRoutes(d: StackDescription, webSocket: boolean): { id: string; routeKey: string; fn: string }[] {
+  const res: Res = d.template.Resources;
+  return Object.entries(res)
+    .filter(([, r]) => r.Type === 'AWS::ApiGatewayV2::Route' && ofWebSocketApi(d, r) === webSocket)
+    .map(([routeId, r]) => {
       const target = JSON.stringify(props(r).Target);
       const integration = Object.keys(res).find((id) => res[id].Type === 'AWS::ApiGatewayV2::Integration' && target.includes(`"${id}"`));
       if (!integration) throw new Error(`route ${props(r).RouteKey} has no integration`);
-      return { routeKey: String(props(r).RouteKey), fn: functionIn(d, props(res[integration]).IntegrationUri) };
+      return { id: routeId, routeKey: String(props(r).RouteKey), fn: functionIn(d, props(res[integration]).IntegrationUri) };
     });
 }
 

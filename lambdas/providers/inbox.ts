@@ -1,3 +1,5 @@
+import { pushInboxEvent } from '../services/inbox-push';
+import { now } from '../shared/clock';
 import { putInboxMessage } from '../store/inbox';
 import { inboxSettings } from './catalog';
 import type { ProviderAdapter, ProviderResult, ProviderSend } from './port';
@@ -13,7 +15,14 @@ export class InboxAdapter implements ProviderAdapter<'inbox'> {
     const { userId, tenantId } = message.recipient;
     if (!userId) throw invalidAddress('inbox', 'the recipient has no user id');
     const { title, body, blocks } = message.content;
-    await putInboxMessage(userId, { messageId: message.messageId, tenantId, title, body, blocks });
+    const created = now();
+    // A new message is pushed to the user's sockets (README "The realtime inbox socket"); a retried delivery finds it stored and pushes nothing.
+    if (await putInboxMessage(userId, { messageId: message.messageId, tenantId, title, body, blocks }))
+      await pushInboxEvent(userId, {
+        event: 'message',
+        message: { messageId: message.messageId, title, body, blocks, created, read: false, archived: false, opened: false },
+        tenantId,
+      });
     // The inbox item is keyed by the message id: there is no separate provider id to record.
     return { status: 'DELIVERED' };
   }

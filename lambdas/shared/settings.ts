@@ -192,8 +192,30 @@ export const configSchema = z.object({
     .url({ protocol: /^https?$/ })
     .transform((u) => u.replace(/\/+$/, ''))
     .optional(),
+<<<<<<< HEAD
   /** Pages allowed to call the API from a browser (lambdas/shared/cors.ts): `*` (default), `off`, or a comma-separated list of origins. */
   CORS_ALLOWED_ORIGINS: z.string().default('*').transform(parsedWith(parseCorsOrigins)),
+=======
+  /**
+   * The realtime inbox socket (README "The realtime inbox socket"): the management API's URL of its
+   * stage (`https://<api>.execute-api.<region>.amazonaws.com/<stage>`), where the functions that push
+   * inbox events post to connections. The stack sets it; the local runner its own. Unset: nothing is pushed.
+   */
+  WEBSOCKET_MANAGEMENT_URL: z
+    .url({ protocol: /^https?$/ })
+    .transform((u) => u.replace(/\/+$/, ''))
+    .optional(),
+  /** Open sockets one user may hold; a new one past it closes the user's oldest. */
+  SOCKET_MAX_CONNECTIONS_PER_USER: z.coerce.number().int().min(1).max(100).default(10),
+  /** Largest message a client may send on its socket, in bytes (API Gateway's own limit is 128 KB); a larger one closes the connection. */
+  SOCKET_MAX_CLIENT_MESSAGE_BYTES: z.coerce.number().int().min(256).max(131_072).default(4096),
+  /** Largest event pushed to a socket, in bytes (API Gateway's limit, 128 KB, is the most); a new message's node past it is cut. */
+  SOCKET_MAX_PUSH_BYTES: z.coerce.number().int().min(1024).max(131_072).default(131_072),
+  /** What `get-config` announces: seconds between the client's pings when nothing arrives (under API Gateway's 10-minute idle timeout)... */
+  SOCKET_PING_INTERVAL_SECONDS: z.coerce.number().int().min(5).max(540).default(300),
+  /** ...and how many unanswered pings make the client reconnect. */
+  SOCKET_MAX_OUTSTANDING_PINGS: z.coerce.number().int().min(1).max(10).default(2),
+>>>>>>> h-ws
   /** Our own open and click tracking (docs/decisions.md D22) of email (open pixel, click links) and of the inbox (read and opened, click links): on or off. */
   TRACKING_EMAIL: onOff.default(true),
   TRACKING_INBOX: onOff.default(true),

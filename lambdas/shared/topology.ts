@@ -36,6 +36,8 @@ export interface QueueSpec {
   sendsTo: readonly QueueName[];
   /** The table actions its role grants: what the worker calls (checked by the IAM tests). */
   table: readonly TableAction[];
+  /** Pushes inbox events to the user's open sockets (SOCKET): gets WEBSOCKET_MANAGEMENT_URL and execute-api:ManageConnections. */
+  pushes?: boolean;
 }
 
 export const QUEUES = {
@@ -60,7 +62,9 @@ export const QUEUES = {
     memoryMB: 512,
     maxConcurrency: 10,
     sendsTo: ['delivery', 'fanout', 'webhooks'],
-    table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'],
+    // A new inbox message is pushed to the user's sockets (their list: Query of gsi1; a connection API Gateway reports gone: DeleteItem).
+    table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
+    pushes: true,
   },
   /**
    * Outbound webhook events, one endpoint each (lambdas/workers/webhooks-out.ts): a failed POST is
@@ -113,6 +117,8 @@ export interface ApiGroup {
    * declares its `audit`; test/integration/audit-routes.test.ts checks it), or these paths only.
    */
   audits?: 'all' | string[];
+  /** Pushes inbox events to the user's open sockets (SOCKET): gets WEBSOCKET_MANAGEMENT_URL and execute-api:ManageConnections. */
+  pushes?: boolean;
 }
 
 /** Every API function's timeout: API Gateway's integration timeout is 30 seconds. */
@@ -149,6 +155,8 @@ export const API_GROUPS: ApiGroup[] = [
     queues: ['fanout', 'delivery', 'webhooks'],
     table: withApiKey('Query', 'BatchGetItem', 'BatchWriteItem'),
     delivers: true,
+    // A single send delivered inline pushes its inbox message to the user's sockets.
+    pushes: true,
     // Its emails and inbox messages carry tracking links, signed with a key derived from the user-token secret.
     signsTokens: true,
   },
@@ -190,8 +198,18 @@ export const API_GROUPS: ApiGroup[] = [
    * user's inbox items. With inbox tracking on, a read or an open moves the message (its record, or
    * its delivery job's record: GetItem, PutItem).
    */
-  /** A read or an open moves the message to OPENED (D22) and announces it to the outbound webhooks (their list: Query). */
-  { module: 'inbox', segments: ['inbox'], queues: ['webhooks'], table: ['GetItem', 'Query', 'UpdateItem', 'PutItem'], signsTokens: true },
+  /**
+   * A read or an open moves the message to OPENED (D22) and announces it to the outbound webhooks (their list: Query). Every
+   * state change is pushed to the user's sockets (their list: Query of gsi1; a connection API Gateway reports gone: DeleteItem).
+   */
+  {
+    module: 'inbox',
+    segments: ['inbox'],
+    queues: ['webhooks'],
+    table: ['GetItem', 'Query', 'UpdateItem', 'PutItem', 'DeleteItem'],
+    signsTokens: true,
+    pushes: true,
+  },
   /**
    * Courier's browser client (`@trycourier/courier-js`, http/client.ts): its GraphQL `POST /client/q`
    * (the user's preferences and the topics: Query of the topic collection and of the user's
@@ -244,9 +262,35 @@ export const SCHEDULED = [
   },
 ] as const;
 
+/**
+ * The realtime inbox socket (README "The realtime inbox socket"): an API Gateway WebSocket API whose
+ * routes all go to one function (lambdas/http/<module>.ts). `$connect` verifies the user token (the
+ * signing key, the user's revocation: GetItem), counts the user's connections (Query of gsi1), closes
+ * the oldest over the limit (DeleteItem) and stores the connection (PutItem); `$default` answers the
+ * client's actions (its connection: GetItem; a subscription: UpdateItem); `$disconnect` deletes it.
+ * The local runner serves the same routes (lambdas/local/socket-server.ts).
+ */
+export const SOCKET = {
+  name: 'inbox',
+  module: 'inbox-socket',
+  /** The stage: the socket URL and the management API's end in it. */
+  stage: 'inbox',
+  routes: ['$connect', '$disconnect', '$default'],
+  /** The route whose function's answer API Gateway sends back to the client (a route response). */
+  answering: '$default',
+  table: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'] as TableAction[],
+  timeoutSeconds: 10,
+  memoryMB: 256,
+} as const;
+
+/** API Gateway's own limits of a WebSocket connection, which the local socket server enforces too. */
+export const SOCKET_IDLE_MS = 10 * 60_000;
+export const SOCKET_MAX_MS = 2 * 3600_000;
+
 /** Each function's construct id in the stack; also its name in the local runner and in recorded AWS calls. */
 export const functionIds = {
   api: (module: string) => `Api-${module}`,
   worker: (worker: string) => `Worker-${worker}`,
   scheduled: (worker: string) => `Scheduled-${worker}`,
+  socket: (name: string) => `Socket-${name}`,
 };

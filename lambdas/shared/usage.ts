@@ -117,7 +117,7 @@ export function resetUsage(): void {
 
 /** One AWS API call as the SDK is about to send it: the service, the command and its input. */
 export interface AwsCall {
-  service: 'dynamodb' | 'sqs' | 'sesv2' | 'sns' | 'ssm';
+  service: 'dynamodb' | 'sqs' | 'sesv2' | 'sns' | 'ssm' | 'apigatewaymanagementapi';
   command: string;
   input: Record<string, unknown>;
   /** The region the client sends to. */

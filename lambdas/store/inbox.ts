@@ -6,7 +6,7 @@ import { messageIdTime } from '../domain/send';
 import { ddb } from '../shared/aws';
 import { now } from '../shared/clock';
 import { config } from '../shared/config';
-import { changed, conditional, retryOnConflict } from './conditional';
+import { changed, conditional, conditionalWrite, retryOnConflict } from './conditional';
 import { decodeCursor, encodeCursor, parseDoc, queryPage, TABLE, type StoredItem } from './table';
 
 const outputBlock: z.ZodType<OutputBlock> = z.looseObject({
@@ -389,12 +389,34 @@ export async function setInboxFlags(userId: string, messageId: string, flags: Fl
   return (await changeFlags(userId, messageId, flags, tenantId)) !== 'missing';
 }
 
-async function changeFlags(userId: string, messageId: string, flags: Flags, tenantId: string | undefined): Promise<'changed' | 'unchanged' | 'missing'> {
+/**
+ * setInboxFlags, telling what happened: undefined when there is no such message, else whether this
+ * call changed it and the tenant context of the message (what the realtime socket's push needs).
+ */
+export async function changeInboxFlags(
+  userId: string,
+  messageId: string,
+  flags: Flags,
+  tenantId?: string,
+): Promise<{ changed: boolean; tenantId?: string } | undefined> {
+  let of: string | undefined;
+  const outcome = await changeFlags(userId, messageId, flags, tenantId, (t) => (of = t));
+  return outcome === 'missing' ? undefined : { changed: outcome === 'changed', ...(of !== undefined ? { tenantId: of } : {}) };
+}
+
+async function changeFlags(
+  userId: string,
+  messageId: string,
+  flags: Flags,
+  tenantId: string | undefined,
+  tenantOf?: (tenantId: string | undefined) => void,
+): Promise<'changed' | 'unchanged' | 'missing'> {
   return retryOnConflict(
     async () => {
       const item = (await ddb.send(new GetCommand({ TableName: TABLE, Key: keys.inboxMessage(userId, messageId), ConsistentRead: true }))).Item as
         StoredItem | undefined;
       if (!item || !isInboxItem(item) || isExpired(item) || (tenantId !== undefined && item.tenantId !== tenantId)) return 'missing';
+      tenantOf?.(typeof item.tenantId === 'string' ? item.tenantId : undefined);
       const change = flagChange(userId, item, flags);
       if (change.before.read === change.after.read && change.before.archived === change.after.archived) return 'unchanged';
       const delta = Number(isUnread(change.after)) - Number(isUnread(change.before));
@@ -479,11 +501,13 @@ async function markGroup(userId: string, items: StoredItem[], tenantId: string |
 /**
  * Marks one message of a user's inbox opened (seen): one conditional update, repeatable, changing
  * no counter (an opened message is unread until read). With `tenantId`, only a message of that
- * tenant's context. Returns false when there is no such message.
+ * tenant's context. Returns undefined when there is no such message, else whether it was opened
+ * before and its tenant context.
  */
-export async function markInboxOpened(userId: string, messageId: string, tenantId?: string): Promise<boolean> {
-  return conditional(
+export async function markInboxOpened(userId: string, messageId: string, tenantId?: string): Promise<{ wasOpened: boolean; tenantId?: string } | undefined> {
+  const out = await conditionalWrite(
     new UpdateCommand({
+      ReturnValues: 'ALL_OLD',
       TableName: TABLE,
       Key: keys.inboxMessage(userId, messageId),
       UpdateExpression: 'SET opened = :true',
@@ -497,6 +521,9 @@ export async function markInboxOpened(userId: string, messageId: string, tenantI
       },
     }),
   );
+  if (!out) return undefined;
+  const old = out.Attributes ?? {};
+  return { wasOpened: old.opened === true, ...(typeof old.tenantId === 'string' ? { tenantId: old.tenantId } : {}) };
 }
 
 /** What the user did with one inbox message (escalation's criteria, domain/escalation.ts): one GetItem of its flags. */

@@ -155,6 +155,18 @@ export const keys = {
    * here start with 9 base36 chars of epoch ms): from the first such key to the end of the prefix.
    */
   inboxSince: (at: number): [string, string] => [`MSG#${Math.max(0, Math.floor(at)).toString(36).padStart(9, '0')}`, 'MSG$'],
+  /**
+   * An open connection of the realtime inbox socket (lambdas/store/sockets.ts), by its API Gateway
+   * connection id (what `$default` and `$disconnect` know), and in its user's gsi1 partition by
+   * connection time, so a push lists the user's connections with one Query, oldest first.
+   * Expires through `ttl` (API Gateway closes a connection after 2 hours at most).
+   */
+  socketConnection: (connectionId: string): Key => ({ pk: `SOCKET#${esc(connectionId)}`, sk: 'SOCKET' }),
+  socketConnectionIndex: (userId: string, connectedAt: number, connectionId: string): IndexKey => ({
+    gsi1pk: `SOCKETS#${esc(userId)}`,
+    gsi1sk: `${sortableTime(connectedAt)}#${esc(connectionId)}`,
+  }),
+  userSockets: (userId: string): string => `SOCKETS#${esc(userId)}`,
   /** A user's unread counters (lambdas/store/inbox.ts), in the inbox partition, outside its messages' prefix. */
   inboxUnread: (userId: string): Key => ({ pk: `INBOX#${esc(userId)}`, sk: 'UNREAD' }),
 };

@@ -56,11 +56,13 @@ describe('deploy options: defaults', () => {
     expect(outputs.sort()).toEqual([
       'AlarmTopicArn',
       'ApiUrl',
+      'ApiUrls',
       'DeliveryDlqUrl',
       'DeliveryQueueUrl',
       'FanoutDlqUrl',
       'FanoutQueueUrl',
       'TableName',
+      'WebSocketUrl',
       'WebhooksDlqUrl',
       'WebhooksQueueUrl',
     ]);
@@ -163,7 +165,10 @@ function templateRoutes(stack: NotificationsStack, t: Template): string[] {
     return fnByLogicalId[id];
   };
   if (stack.options.api === 'http') {
-    return ofType(t, 'AWS::ApiGatewayV2::Route').map(([, r]) => {
+    // The realtime inbox socket's routes are the WebSocket API's (test/cdk/socket.test.ts).
+    const socketApi = stack.getLogicalId(stack.socket.api.node.defaultChild as never);
+    const httpRoutes = ofType(t, 'AWS::ApiGatewayV2::Route').filter(([, r]) => r.Properties.ApiId.Ref !== socketApi);
+    return httpRoutes.map(([, r]) => {
       const integration = (r.Properties.Target['Fn::Join'][1] as unknown[]).find((p) => typeof p === 'object') as { Ref: string };
       return `${r.Properties.RouteKey} -> ${fnOf(res[integration.Ref].Properties.IntegrationUri)}`;
     });

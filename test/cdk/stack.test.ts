@@ -2,7 +2,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { buildApp } from '../../lib/app';
 import { EVENT_SOURCE_ACTIONS, EVENT_SOURCE_SID, SMS_PUBLISH_SID } from '../../lib/stack';
-import { API_GROUPS, functionIds, QUEUES, SCHEDULED } from '../../lambdas/shared/topology';
+import { API_GROUPS, functionIds, QUEUES, SCHEDULED, SOCKET } from '../../lambdas/shared/topology';
 
 /** Bundling is skipped here (test/integration/bundles.test.ts runs the real bundles); templates are what we assert. */
 const noBundling = { context: { 'aws:cdk:bundling-stacks': [] } };
@@ -84,7 +84,8 @@ describe('queues', () => {
 describe('functions and IAM', () => {
   it('runs every function on Node 24, arm64, with its own log group', () => {
     const fns = Object.values(template.findResources('AWS::Lambda::Function')) as { Properties: Record<string, unknown> }[];
-    expect(fns.length).toBe(API_GROUPS.length + Object.keys(QUEUES).length + SCHEDULED.length);
+    // One more: the realtime inbox socket's (topology SOCKET).
+    expect(fns.length).toBe(API_GROUPS.length + Object.keys(QUEUES).length + SCHEDULED.length + 1);
     for (const fn of fns) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], LoggingConfig: { LogGroup: expect.anything() } });
     }
@@ -97,6 +98,7 @@ describe('functions and IAM', () => {
       ...Object.fromEntries(API_GROUPS.map((g) => [functionIds.api(g.module), g.table])),
       ...Object.fromEntries(Object.values(QUEUES).map((q) => [functionIds.worker(q.worker), q.table])),
       ...Object.fromEntries(SCHEDULED.map((w) => [functionIds.scheduled(w.worker), w.table])),
+      [functionIds.socket(SOCKET.name)]: SOCKET.table,
     };
     for (const [name, fn] of Object.entries(stack.functions)) {
       const own = statementsOf(t, stack.getLogicalId(fn.fn.role!.node.defaultChild as never)).filter((x) =>
@@ -255,8 +257,10 @@ describe('workspace settings', () => {
       const own = statementsOf(t, stack.getLogicalId(fn.fn.role!.node.defaultChild as never)).filter((x) =>
         [x.Action].flat().some((a) => a.startsWith('ssm:')),
       );
-      // The token functions, and since D22 those that sign or verify tracking links (a key derived from the same secret).
-      const expected = ['Api-auth', 'Api-inbox', 'Api-client', 'Api-users', 'Api-send', 'Api-tracking', 'Worker-deliver'].includes(name) ? 1 : 0;
+      // The token functions (the socket's verifies them at $connect; users' for device tokens by user token), and since D22 those that sign or verify tracking links (a key derived from the same secret).
+      const expected = ['Api-auth', 'Api-inbox', 'Api-client', 'Api-users', 'Api-send', 'Api-tracking', 'Worker-deliver', 'Socket-inbox'].includes(name)
+        ? 1
+        : 0;
       expect({ name, statements: own.length }).toEqual({ name, statements: expected });
       for (const x of own) {
         expect(x.Action).toBe('ssm:GetParameter');

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { QueryCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import WebSocket from 'ws';
 import { buildApp } from '../../lib/app';
 import type { CfnTemplate, StackDescription } from '../../lambdas/local/template';
 import { OPEN_SHARDS } from '../../lambdas/store/keys';
@@ -41,6 +42,24 @@ afterAll(async () => {
   rmSync(assemblyDir, { recursive: true, force: true });
   rmSync(path.resolve(__dirname, '../../.local/bundles', tableName), { recursive: true, force: true });
 });
+
+/** A raw connection to the realtime inbox socket, subscribed to `user`'s events, with what it received. */
+async function subscribed(token: string, user: string) {
+  const ws = new WebSocket(`${s.wsUrl}?auth=${token}&userId=${encodeURIComponent(user)}`);
+  const pushed: { event?: string; messageId?: string; response?: string; data?: { messageId?: string } }[] = [];
+  const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
+  ws.on('message', (d) => pushed.push(JSON.parse(String(d)) as (typeof pushed)[number]));
+  await new Promise((r, j) => {
+    ws.once('open', r);
+    ws.once('error', j);
+  });
+  ws.send(JSON.stringify({ tid: 'sub', action: 'subscribe', data: { channel: user, event: '*' } }));
+  await eventually(
+    async () => pushed[0],
+    (p) => p?.response === 'ack',
+  );
+  return { ws, pushed, closed };
+}
 
 function ok<R extends { status: number; text: string }>(res: R, ...expected: number[]): R {
   const want = expected.length ? expected : [200];
@@ -157,6 +176,7 @@ describe('the shipped bundles', () => {
     ok(await idem('POST', '/auth/revoke-tokens', { user_id: uid('b-revoked') }), 204);
     const token = ok(await idem('POST', '/auth/issue-token', { scope: `user_id:${user} inbox:read:messages inbox:write:events`, expires_in: '1h' })).json
       .token as string;
+    const socket = await subscribed(token, user);
     // A user with no stored profile and inline fields: the delivery worker creates the profile.
     const inline = uid('b-inline');
     const created = ok(
@@ -197,6 +217,16 @@ describe('the shipped bundles', () => {
     expect(message.status).toBe('DELIVERED');
     const inbox = ok(await s.http('GET', '/inbox/messages', undefined, { key: token })).json.results as { messageId: string; blocks: { href: string }[] }[];
     ok(await s.http('POST', `/inbox/messages/${inbox[0].messageId}/read`, undefined, { key: token }), 200, 204);
+    // The realtime socket (issue 17): the send function pushed the new message, the inbox function its read.
+    await eventually(
+      async () => socket.pushed.filter((p) => p.data?.messageId === sent.json.requestId || p.messageId === sent.json.requestId).map((p) => p.event),
+      (events) => events.join() === 'message,read',
+    );
+    // A client message past the socket's limit closes its connection (the socket function's own management call).
+    const big = await subscribed(token, user);
+    big.ws.send('x'.repeat(5000));
+    expect(await big.closed).toBe(1000);
+    socket.ws.close();
     // Its action link is a tracking link to this stack (API_URL), answered by the tracking function, which moves the message.
     expect(inbox[0].blocks[0].href.startsWith(`${s.url}/t/c/`)).toBe(true);
     const click = await fetch(inbox[0].blocks[0].href, { redirect: 'manual' });
@@ -428,8 +458,14 @@ const RELEASE =
   'Releases an Idempotency-Key record when the request fails with a 5xx (lambdas/shared/idempotency.ts); no request fails here, and the group deletes nothing itself (DELETE /notifications/:id archives).';
 const WEBHOOKS =
   "Used by the Segment and RudderStack webhooks (a group reads the user's memberships), which need a shared secret a deployed stack reads from SSM; test/integration/inbound.test.ts exercises them.";
+const GONE =
+  'Deletes a socket connection API Gateway reports gone (410) when an inbox event is pushed to it; no connection vanishes here without its $disconnect (test/integration/socket.test.ts exercises it).';
 const UNEXERCISED: Record<string, string> = {
   'Api-inbound dynamodb:Query': WEBHOOKS,
+  'Api-inbox dynamodb:DeleteItem': GONE,
+  'Worker-deliver dynamodb:DeleteItem': GONE,
+  'Worker-deliver execute-api:ManageConnections':
+    "Pushes a new inbox message to the user's sockets, as the send function does for the single sends it delivers inline (exercised here); no inbox message of a user with an open socket goes through the delivery queue in this suite.",
   ...Object.fromEntries(
     ['Worker-fanout', 'Worker-deliver', 'Worker-webhooks-out'].flatMap((fn) =>
       ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'].map((a) => [`${fn} ${a}`, EVENT_SOURCE]),

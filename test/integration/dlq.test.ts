@@ -107,6 +107,7 @@ it('lists dead-lettered jobs without hiding them, redrives exactly --max, then t
   const q = s.queues;
   const file: LocalStackFile = {
     url: s.url,
+    wsUrl: s.wsUrl,
     dynamodbEndpoint: process.env.TEST_DYNAMODB_ENDPOINT!,
     tableName: shared.tableName,
     sqsEndpoint: process.env.TEST_SQS_ENDPOINT!,

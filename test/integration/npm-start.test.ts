@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import WebSocket from 'ws';
 import { npmStart, type Started } from '../helpers/npm-start';
 import { eventually } from '../helpers/wait';
 
@@ -61,6 +62,17 @@ describe('npm start', () => {
       expect((await call(first.url, 'PUT', '/profiles/u%2F1', { profile: { email: 'a@b.c' } })).status).toBe(200);
       expect((await call(first.url, 'GET', '/profiles/u%2F1', undefined, false)).status).toBe(401);
       expect(javaFor(first.dynamoPort)).not.toBe('');
+      // The realtime inbox socket, on the next port: printed, in .local/stack.json, and refusing a handshake without a token.
+      const wsUrl = /socket (ws:\/\/127\.0\.0\.1:\d+\/inbox)/.exec(first.output())?.[1];
+      expect(wsUrl).toBe(`ws://127.0.0.1:${Number(new URL(first.url).port) + 1}/inbox`);
+      expect((JSON.parse(readFileSync(path.resolve(__dirname, '../../.local/stack.json'), 'utf8')) as { wsUrl: string }).wsUrl).toBe(wsUrl);
+      const refused = await new Promise<number>((resolve) => {
+        const ws = new WebSocket(wsUrl!);
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('open', () => resolve(101));
+        ws.on('error', () => undefined);
+      });
+      expect(refused).toBe(401);
     } finally {
       await interrupt(first);
     }
