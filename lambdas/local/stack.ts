@@ -293,12 +293,9 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   // (API_URL, where tracking links point) from their environment, as the CDK app gives it to them.
   // Captures are also readable on the API port, under /_local/ (no API key: local mode only).
   const routes: Route[] = [];
-<<<<<<< HEAD
   const corsOrigins = parseCorsOrigins(o.env?.CORS_ALLOWED_ORIGINS ?? process.env.CORS_ALLOWED_ORIGINS ?? '*');
   if (typeof corsOrigins === 'string') throw new Error(`CORS_ALLOWED_ORIGINS: ${corsOrigins}`);
   const http = await startHttpAdapter({ port: o.port, routes, api: o.api, extra: capture.handleHttp, corsOrigins });
-=======
-  const http = await startHttpAdapter({ port: o.port, routes, api: o.api, extra: capture.handleHttp });
   // The socket server too listens first (its management URL is in the functions' environment); its function comes with the wiring.
   const loaded: { socket?: Wiring['socket'] } = {};
   const socket = await startSocketServer({
@@ -312,7 +309,6 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       return loaded.socket;
     },
   });
->>>>>>> h-ws
 
   Object.assign(process.env, functionEnvironment(o, region, queues, capture, http.url, socket.managementUrl));
 

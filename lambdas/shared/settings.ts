@@ -192,10 +192,8 @@ export const configSchema = z.object({
     .url({ protocol: /^https?$/ })
     .transform((u) => u.replace(/\/+$/, ''))
     .optional(),
-<<<<<<< HEAD
   /** Pages allowed to call the API from a browser (lambdas/shared/cors.ts): `*` (default), `off`, or a comma-separated list of origins. */
   CORS_ALLOWED_ORIGINS: z.string().default('*').transform(parsedWith(parseCorsOrigins)),
-=======
   /**
    * The realtime inbox socket (README "The realtime inbox socket"): the management API's URL of its
    * stage (`https://<api>.execute-api.<region>.amazonaws.com/<stage>`), where the functions that push
@@ -215,7 +213,6 @@ export const configSchema = z.object({
   SOCKET_PING_INTERVAL_SECONDS: z.coerce.number().int().min(5).max(540).default(300),
   /** ...and how many unanswered pings make the client reconnect. */
   SOCKET_MAX_OUTSTANDING_PINGS: z.coerce.number().int().min(1).max(10).default(2),
->>>>>>> h-ws
   /** Our own open and click tracking (docs/decisions.md D22) of email (open pixel, click links) and of the inbox (read and opened, click links): on or off. */
   TRACKING_EMAIL: onOff.default(true),
   TRACKING_INBOX: onOff.default(true),

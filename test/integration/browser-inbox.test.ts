@@ -15,7 +15,7 @@ let example: { url: string; close(): Promise<void> };
 let browser: Browser;
 beforeAll(async () => {
   s = await startTestStack();
-  example = await startInboxExample({ port: 0, apiUrl: s.url, webSocketUrl: 'ws://127.0.0.1:1', apiKey: s.apiKey });
+  example = await startInboxExample({ port: 0, apiUrl: s.url, webSocketUrl: s.wsUrl, apiKey: s.apiKey });
   browser = await launchChromium();
 });
 afterAll(async () => {
