@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole product on this machine. Starts DynamoDB Local and fauxqs, creates the
  * table and queues, serves the API on PORT (default 3000) with API_KEY (default local-dev-key),
- * and drives the workers from the queues; the realtime inbox socket listens on PORT + 1 (SOCKET_PORT).
+ * and drives the workers from the queues; the realtime inbox socket listens on PORT + 1 (SOCKET_PORT),
+ * and the inbox example page (examples/inbox/) on PORT + 2 (EXAMPLE_PORT; `off` serves none).
  * Data lives under .local/ unless `--in-memory`.
  */
 import './env';
@@ -10,6 +11,7 @@ import path from 'node:path';
 import { startDynamoDbLocal, startFauxqs, type Emulator } from './emulators';
 import { guardClientSockets } from './socket-guard';
 import { startLocalStack, type LocalStack } from './stack';
+import { startInboxExample } from '../../examples/inbox/server';
 import { LOCAL_STACK_FILE, type LocalStackFile } from './stack-file';
 import { wallNow } from '../shared/clock';
 
@@ -24,6 +26,7 @@ async function main() {
   const dataDir = path.resolve(process.env.LOCAL_DATA_DIR ?? '.local/dynamodb');
   const started: Emulator[] = [];
   let stack: LocalStack | undefined;
+  let example: { url: string; close(): Promise<void> } | undefined;
   let stopping = false;
 
   const shutdown = async (code: number) => {
@@ -31,6 +34,7 @@ async function main() {
     stopping = true;
     for (const e of started) e.expectExit();
     rmSync(LOCAL_STACK_FILE, { force: true });
+    await example?.close().catch(() => undefined);
     await stack?.stop().catch(() => undefined);
     await Promise.all(started.map((e) => e.stop().catch(() => undefined)));
     process.exit(code);
@@ -71,6 +75,12 @@ async function main() {
     };
     writeFileSync(LOCAL_STACK_FILE, JSON.stringify(stackFile) + '\n');
     console.log(`socket ${stack.wsUrl}`);
+    const examplePort = process.env.EXAMPLE_PORT ?? String(port === 0 ? 0 : port + 2);
+    if (examplePort !== 'off') {
+      const page = await startInboxExample({ port: Number(examplePort), apiUrl: stack.url, webSocketUrl: stack.wsUrl, apiKey, defaultUserId: 'u-1' });
+      example = page;
+      console.log(`inbox example ${page.url}/?user=u-1`);
+    }
     console.log(`ready ${stack.url}`);
   } catch (e) {
     console.error(`local stack failed to start: ${(e as Error).stack ?? e}`);

@@ -81,6 +81,31 @@ describe('the inbox', () => {
     await page.screenshot({ path: artifactPath('inbox.png') });
   });
 
+  it('shows a send without a reload within 2 s, as a toast too, over the realtime socket', async () => {
+    const user = uid('bu');
+    await deliver(user, 'Earlier');
+    // The inbox opens its socket after its first load, and subscribes: wait for the server's ack.
+    const subscribed = new Promise<void>((resolve) =>
+      page.on('websocket', (ws) => ws.on('framereceived', (f) => String(f.payload).includes('"response":"ack"') && resolve())),
+    );
+    await open({ user });
+    await shows(titles, ['Earlier']);
+    await subscribed;
+    const { requestId } = await s.client.send.message({
+      message: { to: { user_id: user }, content: { title: 'Live one', body: 'Arrived by socket' }, routing: { method: 'single', channels: ['inbox'] } },
+    });
+    expect(requestId).toBeTruthy();
+    // Within 2 s of the send's answer (issue 17's bound; the socket push is sent while the send delivers).
+    await shows(titles, ['Live one', 'Earlier'], 2_000);
+    await shows(() => unread().innerText(), '2 unread');
+    await shows(
+      () => page.locator('courier-toast courier-toast-item').allInnerTexts(),
+      (texts: string[]) => texts.some((t) => t.includes('Live one')),
+      2_000,
+    );
+    await page.screenshot({ path: artifactPath('inbox-live.png') });
+  });
+
   it('archives a message, marks all read, and pages past the first page', async () => {
     const user = uid('bu');
     // 26 messages: the component asks for 24 at a time.

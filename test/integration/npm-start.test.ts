@@ -73,6 +73,12 @@ describe('npm start', () => {
         ws.on('error', () => undefined);
       });
       expect(refused).toBe(401);
+      // The inbox example page on the port after, its server handing the page a user token and the stack's URLs.
+      const exampleUrl = /inbox example (http:\/\/127\.0\.0\.1:\d+)\/\?user=u-1/.exec(first.output())?.[1];
+      expect(exampleUrl).toBe(`http://127.0.0.1:${Number(new URL(first.url).port) + 2}`);
+      expect(await (await fetch(`${exampleUrl}/`)).text()).toContain('<courier-inbox');
+      const config = (await (await fetch(`${exampleUrl}/config?user=u-9`)).json()) as { userId: string; jwt: string; apiUrls: unknown };
+      expect(config).toMatchObject({ userId: 'u-9', jwt: expect.stringMatching(/^eyJ/), apiUrls: { inbox: { webSocket: wsUrl } } });
     } finally {
       await interrupt(first);
     }
