@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { buildApp } from '../../lib/app';
@@ -8,10 +9,20 @@ import type { NotificationsStack } from '../../lib/stack';
 import { apiRoutes } from '../../lambdas/local/stack';
 import { QUEUES, SCHEDULED, UNMATCHED_ROUTE } from '../../lambdas/shared/topology';
 
-/** Deploy options, alarms, the two kinds of API, and both cdk-nag packs. Templates only: no bundling. */
+/**
+ * Deploy options, alarms, the two kinds of API, and both cdk-nag packs. Templates only: no bundling.
+ * One synth per context (each takes seconds): the describes only read their template. Tests that
+ * add to a stack build their own app.
+ */
+const synths = new Map<string, { app: App; stack: NotificationsStack; template: Template }>();
 const synth = (context: Record<string, unknown> = {}) => {
+  const key = JSON.stringify(context);
+  const known = synths.get(key);
+  if (known) return known;
   const { app, stack } = buildApp({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
-  return { app, stack, template: Template.fromStack(stack) };
+  const made = { app, stack, template: Template.fromStack(stack) };
+  synths.set(key, made);
+  return made;
 };
 
 type Resources = Record<string, { Type: string; Properties: Record<string, any> }>;

@@ -108,7 +108,8 @@ describe('message:updated', () => {
         async () => mine(),
         (es) => es.length >= 6,
       );
-      await new Promise((r) => setTimeout(r, 1500));
+      // Every queued event has been sent: a seventh would be here now.
+      await s.quiesce();
       expect(mine()).toHaveLength(6);
       const last = after
         .map(({ e }) => e)
@@ -202,7 +203,7 @@ describe('audience events', () => {
         (es) => es.length >= 1,
       );
       expect(types(gone)).toEqual([`audiences:user:unmatched ${u2}`]);
-      await new Promise((r) => setTimeout(r, 1000));
+      await s.quiesce();
       // Each event once, each with its own id.
       expect(new Set(mine().map(({ e }) => e.id)).size).toBe(mine().length);
       expect(mine()).toHaveLength(first.length + changed.length + resaved.length + 1);
@@ -222,7 +223,8 @@ describe('audience events', () => {
         async () => (await s.client.audiences.listMembers(a)).items,
         (ms) => ms.length === 1,
       );
-      await new Promise((r) => setTimeout(r, 1000));
+      // Every audience event has been sent (or not): only the subscribed type is here.
+      await s.quiesce();
       expect(received('/only-updated').map(({ e }) => e.type)).toEqual(['audiences:updated']);
     } finally {
       await s.http('DELETE', `/webhooks/${only.id}`);

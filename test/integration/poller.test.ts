@@ -33,7 +33,9 @@ const pollerOn = (q: QueueUrls, handler: Parameters<typeof startPoller>[0]['hand
 describe('local SQS event source (poller)', () => {
   it('delivers batches, deletes successes, redelivers reported failures, and dead-letters a poison record after maxReceiveCount', async () => {
     const queues = await ensureQueues(sqs, `poll-${randomUUID().slice(0, 8)}`, { visibilityTimeoutSeconds: { fanout: 1, delivery: 1 } });
-    const q = queues.delivery;
+    // The fan-out queue: its poison record is dead-lettered after 5 receives a second apart (the
+    // delivery queue's would take 8).
+    const q = queues.fanout;
     const seen = new Map<string, number>();
     const batches: number[] = [];
     const worker = sqsWorker(z.object({ n: z.number() }), async (job) => {
@@ -62,7 +64,7 @@ describe('local SQS event source (poller)', () => {
     for (const n of ['0', '1', '2', '4', '5', '6', '7', '8']) expect(seen.get(n)).toBe(1);
     const dead = await sqs.send(new ReceiveMessageCommand({ QueueUrl: q.dlqUrl, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['All'] }));
     expect(dead.Messages?.map((m) => m.Body)).toEqual(['not json at all']);
-    expect(Number(dead.Messages?.[0].Attributes?.ApproximateReceiveCount)).toBeGreaterThanOrEqual(QUEUES.delivery.maxReceiveCount);
+    expect(Number(dead.Messages?.[0].Attributes?.ApproximateReceiveCount)).toBeGreaterThanOrEqual(QUEUES.fanout.maxReceiveCount);
   });
 
   it('leaves the whole batch for redelivery when the handler throws', async () => {
