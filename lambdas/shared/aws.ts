@@ -2,7 +2,17 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { config } from './config';
-import { batchGetMissedUnits, countingUsage, hasAwsCallListeners, notifyAwsCall, recordDynamo, recordSqs, type AwsCall, type CapacityLike } from './usage';
+import {
+  batchGetMissedUnits,
+  readFloorUnits,
+  countingUsage,
+  hasAwsCallListeners,
+  notifyAwsCall,
+  recordDynamo,
+  recordSqs,
+  type AwsCall,
+  type CapacityLike,
+} from './usage';
 
 interface MiddlewareClient {
   config: { region: () => Promise<string> };
@@ -41,7 +51,11 @@ base.middlewareStack.add(
     const result = await next(args);
     const out = result.output as { ConsumedCapacity?: CapacityLike | CapacityLike[] };
     const command = (context.commandName ?? 'Unknown').replace(/Command$/, '');
-    recordDynamo(command, out.ConsumedCapacity, command === 'BatchGetItem' ? batchGetMissedUnits(args.input as object, out as object) : 0);
+    const missed =
+      command === 'BatchGetItem'
+        ? batchGetMissedUnits(args.input as object, out as object)
+        : readFloorUnits(command, args.input as object, out.ConsumedCapacity);
+    recordDynamo(command, out.ConsumedCapacity, missed);
     return result;
   },
   { step: 'initialize', name: 'usageCounter' },
