@@ -32,6 +32,19 @@ export interface SocketConnection {
   /** It asked for events (`subscribe`); a connection that did not (or unsubscribed) gets none. */
   subscribed: boolean;
   connectedAt: number;
+  /** The token the connection was opened with: when it was issued (seconds, the JWT's `iat`) and when it expires (ms). */
+  tokenIssuedAt?: number;
+  tokenExpiresAt?: number;
+}
+
+/**
+ * Whether the token a connection was opened with still holds at `nowMs`: not expired, and not issued
+ * before the user's tokens were revoked (`validAfter`, seconds, as the inbox routes judge it). A
+ * connection whose token no longer holds gets nothing more: it is closed at the next push.
+ */
+export function tokenHolds(c: SocketConnection, nowMs: number, validAfter: number | undefined): boolean {
+  if (c.tokenExpiresAt !== undefined && c.tokenExpiresAt <= nowMs) return false;
+  return validAfter === undefined || c.tokenIssuedAt === undefined || c.tokenIssuedAt >= validAfter;
 }
 
 /**

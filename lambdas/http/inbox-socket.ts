@@ -8,7 +8,7 @@ import { now } from '../shared/clock';
 import { config } from '../shared/config';
 import { ApiError, AuthenticationError, AuthorizationError } from '../shared/errors';
 import { logger } from '../shared/logger';
-import { verifyToken } from '../shared/tokens';
+import { verifyUserToken } from '../shared/tokens';
 import { deleteConnection, getConnection, listConnections, putConnection, setSubscription } from '../store/sockets';
 
 /**
@@ -30,7 +30,8 @@ const connectQuery = z.looseObject({ auth: z.string().min(1).max(8192), userId: 
 /**
  * `$connect`: the user token in `?auth=` is verified as on the inbox routes (signature, expiry,
  * revocation: 401; exactly one `user_id` and `inbox:read:messages`: 403), `?userId=` must be its
- * user (403), and a token scoped to a tenant binds the connection to it. Past the user's connection
+ * user (403), and a token scoped to a tenant binds the connection to it; the token's issue and expiry
+ * times are kept with the connection (a push closes it once the token no longer holds). Past the user's connection
  * limit the oldest connections are closed. A non-2xx answer fails the client's handshake.
  */
 async function connect(event: APIGatewayProxyWebsocketEventV2): Promise<Result> {
@@ -39,7 +40,8 @@ async function connect(event: APIGatewayProxyWebsocketEventV2): Promise<Result> 
     if (query.error.issues.every((i) => i.path[0] === 'userId')) throw new AuthorizationError('Forbidden: userId must be a user id of 1-256 characters');
     throw new AuthenticationError('Unauthorized: the socket URL needs ?auth=<user token>');
   }
-  const access = inboxAccess(await verifyToken(query.data.auth), 'inbox:read:messages');
+  const token = await verifyUserToken(query.data.auth);
+  const access = inboxAccess(token.scopes, 'inbox:read:messages');
   if (!access.ok) throw new AuthorizationError(`Forbidden: ${access.error}`);
   if (query.data.userId !== undefined && query.data.userId !== access.userId)
     throw new AuthorizationError('Forbidden: userId names another user than the token');
@@ -47,7 +49,14 @@ async function connect(event: APIGatewayProxyWebsocketEventV2): Promise<Result> 
   const open = await listConnections(access.userId);
   const excess = open.length + 1 - config.SOCKET_MAX_CONNECTIONS_PER_USER;
   for (const old of open.slice(0, Math.max(0, excess))) await closeConnection(old.connectionId);
-  await putConnection({ connectionId, userId: access.userId, tokenTenantId: access.tenantId, connectedAt: now() });
+  await putConnection({
+    connectionId,
+    userId: access.userId,
+    tokenTenantId: access.tenantId,
+    connectedAt: now(),
+    tokenIssuedAt: token.issuedAt,
+    tokenExpiresAt: token.expiresAt,
+  });
   logger.info('socket connected', { connectionId, closedOldest: Math.max(0, excess) });
   return { statusCode: 200 };
 }

@@ -1,5 +1,7 @@
 import { ApiGatewayManagementApiClient, DeleteConnectionCommand, GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { envelope, receives, type InboxEvent } from '../domain/inbox-socket';
+import { envelope, receives, tokenHolds, type InboxEvent } from '../domain/inbox-socket';
+import { now } from '../shared/clock';
+import { tokensValidAfter } from '../store/token-revocations';
 import { observeCalls } from '../shared/aws';
 import { config } from '../shared/config';
 import { logger } from '../shared/logger';
@@ -43,13 +45,22 @@ export async function closeConnection(connectionId: string): Promise<void> {
 
 /**
  * Pushes one inbox change to every connection of `userId` that receives it (domain/inbox-socket.ts
- * `receives`): one Query of the user's connections, then one post each. Never fails its caller: the
+ * `receives`): one Query of the user's connections and, when one receives it, one GetItem of the
+ * user's token revocation (a connection whose token expired or was revoked is closed instead),
+ * then one post each. Never fails its caller: the
  * change is stored, and a client that missed it sees it at its next listing; a failure is logged.
  */
 export async function pushInboxEvent(userId: string, event: InboxEvent): Promise<void> {
   if (!config.WEBSOCKET_MANAGEMENT_URL) return;
   try {
-    const targets = (await listConnections(userId)).filter((c) => receives(c, event));
+    const receiving = (await listConnections(userId)).filter((c) => receives(c, event));
+    if (!receiving.length) return;
+    // A connection outlives its token: one expired, or issued before the user's tokens were revoked, gets nothing and is closed.
+    const validAfter = await tokensValidAfter(userId);
+    const at = now();
+    const stale = receiving.filter((c) => !tokenHolds(c, at, validAfter));
+    await Promise.all(stale.map((c) => closeConnection(c.connectionId)));
+    const targets = receiving.filter((c) => tokenHolds(c, at, validAfter));
     if (!targets.length) return;
     const data = envelope(event, config.SOCKET_MAX_PUSH_BYTES);
     const results = await Promise.allSettled(targets.map((c) => postToConnection(c.connectionId, data)));

@@ -91,8 +91,8 @@ export async function issueToken(scope: string, seconds: number): Promise<string
     .sign(secret!);
 }
 
-/** The scopes of a valid token; an AuthenticationError for a bad signature, an expired token, or garbage. */
-export async function verifyToken(token: string): Promise<Scopes> {
+/** A valid token's scopes, when it was issued (seconds) and when it expires (ms); an AuthenticationError for a bad signature, an expired token, or garbage. */
+export async function verifyUserToken(token: string): Promise<{ scopes: Scopes; issuedAt: number; expiresAt: number }> {
   const secret = await signingKey(false);
   if (!secret) throw new AuthenticationError('Unauthorized: the token is not valid');
   let payload: JWTPayload;
@@ -110,8 +110,11 @@ export async function verifyToken(token: string): Promise<Scopes> {
     const validAfter = await tokensValidAfter(userId);
     if (validAfter !== undefined && (payload.iat ?? 0) < validAfter) throw new AuthenticationError('Unauthorized: the token has been revoked');
   }
-  return parsed.scopes;
+  return { scopes: parsed.scopes, issuedAt: payload.iat ?? 0, expiresAt: (payload.exp ?? 0) * 1000 };
 }
+
+/** The scopes of a valid token; an AuthenticationError for a bad signature, an expired token, or garbage. */
+export const verifyToken = async (token: string): Promise<Scopes> => (await verifyUserToken(token)).scopes;
 
 type HttpMiddleware = middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyResultV2>;
 

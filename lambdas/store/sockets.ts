@@ -29,6 +29,8 @@ const stored = z.object({
   tokenTenantId: z.string().optional(),
   subscribed: z.boolean(),
   connectedAt: z.number(),
+  tokenIssuedAt: z.number().optional(),
+  tokenExpiresAt: z.number().optional(),
   ttl: z.number(),
 });
 
@@ -42,11 +44,20 @@ const toConnection = (item: Record<string, unknown>): StoredConnection | undefin
     connectedAt: c.connectedAt,
     ...(c.tenantId !== undefined ? { tenantId: c.tenantId } : {}),
     ...(c.tokenTenantId !== undefined ? { tokenTenantId: c.tokenTenantId } : {}),
+    ...(c.tokenIssuedAt !== undefined ? { tokenIssuedAt: c.tokenIssuedAt } : {}),
+    ...(c.tokenExpiresAt !== undefined ? { tokenExpiresAt: c.tokenExpiresAt } : {}),
   };
 };
 
 /** Stores a new connection, not subscribed yet (one PutItem; its gsi1 copy lists it under its user). */
-export async function putConnection(c: { connectionId: string; userId: string; tokenTenantId?: string; connectedAt: number }): Promise<void> {
+export async function putConnection(c: {
+  connectionId: string;
+  userId: string;
+  tokenTenantId?: string;
+  connectedAt: number;
+  tokenIssuedAt?: number;
+  tokenExpiresAt?: number;
+}): Promise<void> {
   await ddb.send(
     new PutCommand({
       TableName: TABLE,
@@ -59,6 +70,8 @@ export async function putConnection(c: { connectionId: string; userId: string; t
         ...(c.tokenTenantId !== undefined ? { tokenTenantId: c.tokenTenantId, tenantId: c.tokenTenantId } : {}),
         subscribed: false,
         connectedAt: c.connectedAt,
+        ...(c.tokenIssuedAt !== undefined ? { tokenIssuedAt: c.tokenIssuedAt } : {}),
+        ...(c.tokenExpiresAt !== undefined ? { tokenExpiresAt: c.tokenExpiresAt } : {}),
         ttl: Math.ceil((c.connectedAt + SOCKET_MAX_MS + EXPIRY_MARGIN_MS) / 1000),
       },
     }),

@@ -294,6 +294,41 @@ describe('the realtime inbox socket through courier-js', () => {
     expect(await listConnections(u)).toHaveLength(1);
   });
 
+  it('closes a connection whose token expired or was revoked at the next push, which it does not get', async () => {
+    const { listConnections } = require('../../lambdas/store/sockets') as typeof import('../../lambdas/store/sockets');
+    /** A raw connection, subscribed (its ack arrived). */
+    const subscribed = async (jwt: string, userId: string) => {
+      const c = await raw(jwt, userId);
+      c.ws.send(JSON.stringify({ tid: 'sub', action: 'subscribe', data: { channel: userId, event: '*' } }));
+      await eventually(
+        async () => c.messages.some((m) => m.tid === 'sub' && m.response === 'ack'),
+        (acked) => acked,
+      );
+      return c;
+    };
+    const u = uid('ws-stale');
+    const expiring = await subscribed(await issue(`user_id:${u} ${READ}`, '2s'), u);
+    const revoked = uid('ws-stale');
+    const before = await subscribed(await issue(`user_id:${revoked} ${READ}`), revoked);
+    await new Promise((r) => setTimeout(r, 2100));
+    expect((await s.http('POST', '/auth/revoke-tokens', { user_id: revoked })).status).toBe(204);
+    // A connection of the revoked user opened with a token issued after the revocation still gets events.
+    await new Promise((r) => setTimeout(r, 1100));
+    const after = await subscribed(await issue(`user_id:${revoked} ${READ}`), revoked);
+    await deliver(u, 'For an expired token');
+    await deliver(revoked, 'For a revoked token');
+    await eventually(
+      async () => after.messages.some((m) => m.event === 'message'),
+      (got) => got,
+    );
+    for (const stale of [expiring, before]) {
+      expect(await stale.closed).toBe(1000);
+      expect(stale.messages.filter((m) => m.event === 'message')).toEqual([]);
+    }
+    expect(await listConnections(u)).toEqual([]);
+    expect(await listConnections(revoked)).toHaveLength(1);
+  });
+
   it('closes the oldest connection past the per-user limit, and a connection that sends an oversized message', async () => {
     const u = uid('ws-limit');
     const jwt = await issue(`user_id:${u} ${READ}`);

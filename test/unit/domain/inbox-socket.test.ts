@@ -1,4 +1,4 @@
-import { envelope, parseClientMessage, receives, subscription, type InboxEvent, type SocketConnection } from '../../../lambdas/domain/inbox-socket';
+import { envelope, parseClientMessage, receives, subscription, tokenHolds, type InboxEvent, type SocketConnection } from '../../../lambdas/domain/inbox-socket';
 
 const conn = (over: Partial<SocketConnection> = {}): SocketConnection => ({ connectionId: 'c', userId: 'u', subscribed: true, connectedAt: 0, ...over });
 const message = (over: Record<string, unknown> = {}) => ({
@@ -121,4 +121,18 @@ describe('a subscription binds its connection', () => {
   ])('%s', (_name, c, data, expected) => {
     expect(subscription(c, data)).toEqual(expected);
   });
+});
+
+describe('whether a connection’s token still holds', () => {
+  const at = 1_000_000_000_000;
+  it.each<[string, Partial<SocketConnection>, number | undefined, boolean]>([
+    ['no expiry kept (a connection stored before tokens were kept)', {}, undefined, true],
+    ['not expired, nothing revoked', { tokenIssuedAt: at / 1000 - 60, tokenExpiresAt: at + 1 }, undefined, true],
+    ['expired a millisecond ago', { tokenIssuedAt: at / 1000 - 60, tokenExpiresAt: at - 1 }, undefined, false],
+    ['expiring now', { tokenExpiresAt: at }, undefined, false],
+    ['issued before the revocation', { tokenIssuedAt: at / 1000 - 60, tokenExpiresAt: at + 60_000 }, at / 1000 - 10, false],
+    ['issued in the revocation’s second', { tokenIssuedAt: at / 1000, tokenExpiresAt: at + 60_000 }, at / 1000, true],
+    ['issued after the revocation', { tokenIssuedAt: at / 1000 + 5, tokenExpiresAt: at + 60_000 }, at / 1000, true],
+    ['a revocation, no issue time kept', { tokenExpiresAt: at + 60_000 }, at / 1000, true],
+  ])('%s: %s', (_name, over, validAfter, expected) => expect(tokenHolds(conn(over), at, validAfter)).toBe(expected));
 });
