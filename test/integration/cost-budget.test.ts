@@ -95,12 +95,13 @@ describe(`a ${MEMBERS}-member tenant send`, () => {
  * inbox lists the user's sockets to push the new message to: 0.5 RRU more (2.0). Since the counters
  * bill every read at least its minimum, as AWS does (usage.ts readFloorUnits; DynamoDB Local reports
  * 0 for a read that finds nothing), a read that finds nothing is counted: here the Query of the user's
- * tenants (none), 0.5 RRU the counters missed before (2.5 measured on 2026-11-30, both channels).
+ * tenants (none), 0.5 RRU the counters missed before (2.5 to 2.55 measured on 2026-11-30, both channels:
+ * the hours directory the listing walks is read about once an hour per warm function).
  */
 const SINGLE_SENDS = 20;
 const SINGLE_BUDGET = {
-  inbox: { wcu: 3.1, rcu: 2.55, sqsBilled: 0.01 },
-  email: { wcu: 3.1, rcu: 2.55, sqsBilled: 0.01 },
+  inbox: { wcu: 3.1, rcu: 2.65, sqsBilled: 0.01 },
+  email: { wcu: 3.1, rcu: 2.65, sqsBilled: 0.01 },
 };
 
 describe(`${SINGLE_SENDS} single sends`, () => {
