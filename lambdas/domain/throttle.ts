@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { humanDurationMs, isoDurationMs } from './durations';
 
-export const MAX_THROTTLE_LIMIT = 1000;
+export const MAX_THROTTLE_LIMIT = 100;
 export const MIN_THROTTLE_PERIOD_MS = 1000;
 export const MAX_THROTTLE_PERIOD_MS = 31 * 86_400_000;
 
