@@ -282,9 +282,10 @@ async function explain(userId: string, topicId: string, query: z.infer<typeof ex
  * each channel is held (null: not held). A REQUIRED topic is never held.
  */
 async function explainQuiet(userId: string, required: boolean, at: number) {
-  const [own, profile] = await Promise.all([config.USER_QUIET_HOURS ? getQuietHours(userId) : undefined, getProfile(userId)]);
+  const own = config.USER_QUIET_HOURS ? await getQuietHours(userId) : undefined;
   const quiet = own ?? config.QUIET_HOURS;
   if (!quiet) return null;
+  const profile = await getProfile(userId);
   const zone = recipientZone(profile ?? {}, config.DEFAULT_TIMEZONE);
   const held = Object.fromEntries(
     (quiet.channels ?? CHANNELS).map((channel: Channel) => {
