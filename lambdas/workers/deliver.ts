@@ -920,7 +920,7 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
           timezone: hold.zone,
           quiet_hours: hold.source,
         };
-        await save({ ...record, status: 'DELAYED', dueAt: hold.until, history: [...record.history, event] }, expected, run);
+        await save({ ...record, status: 'DELAYED', reason: 'QUIET_HOURS', dueAt: hold.until, history: [...record.history, event] }, expected, run);
         reschedule(r, Math.min(hold.until, req.expiresAt ?? Infinity), run);
         return;
       }
@@ -990,10 +990,11 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
       await save(finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error }, { type: 'UNDELIVERABLE', reason: 'FAILED', error }), expected, run);
       return;
     }
-    // A message held for quiet hours says when it was released (D26).
+    // A message held for quiet hours says when it was released (D26), and loses the hold's reason.
     const released = record.status === 'DELAYED' && heldForQuiet(record) ? [{ ts: now, type: 'RELEASED', reason: 'QUIET_HOURS' }] : [];
     record = {
       ...record,
+      ...(released.length ? { reason: undefined } : {}),
       status: 'ROUTED',
       channels: { ...record.channels, ...claims },
       history: [...record.history, ...released, ...step.start.map((t) => ({ ts: now, type: 'ROUTED', channel: targetKey(t) }))],

@@ -130,7 +130,7 @@ describe('quiet hours', () => {
     const held = await send(user, 'email');
     const inbox = await send(user, 'inbox');
 
-    expect(await status(held)).toBe('DELAYED');
+    expect(await s.client.messages.retrieve(held)).toMatchObject({ status: 'DELAYED', reason: 'QUIET_HOURS' });
     expect((await history(held)).find((e) => e.type === 'DELAYED')).toMatchObject({
       reason: 'QUIET_HOURS',
       until: morning,
@@ -162,6 +162,7 @@ describe('quiet hours', () => {
     await sweep();
     const m = await delivered(held);
     expect(m.sent).toBeGreaterThanOrEqual(morning);
+    expect(m.reason ?? null).toBeNull();
     expect(captured(held)).toHaveLength(1);
     const types = (await history(held)).map((e) => `${e.type}${e.reason ? `:${e.reason}` : ''}`);
     expect(types).toEqual(expect.arrayContaining(['DELAYED:QUIET_HOURS', 'RELEASED:QUIET_HOURS']));
@@ -234,6 +235,12 @@ describe('a topic throttle', () => {
     expect(throttled).toHaveLength(15);
     expect(throttled.every((m) => m.reason === 'THROTTLED')).toBe(true);
     expect((await history(throttled[0].id)).find((e) => e.type === 'UNDELIVERABLE')).toMatchObject({ reason: 'THROTTLED' });
+    // Letting a message through again (a redelivered job, a re-drive) does not count it twice; a new one is still refused.
+    const { passThrottle } = require('../../lambdas/store/throttles') as typeof import('../../lambdas/store/throttles');
+    const window = { topicId: topic, userId: user, windowStart: nextUtc(12, 0, now() - HOUR), windowEnd: nextUtc(13, 0, now() - HOUR), limit: 5 };
+    const passed = all.find((m) => m.status === 'DELIVERED')!.id;
+    expect(await passThrottle({ ...window, messageId: passed })).toBe(true);
+    expect(await passThrottle({ ...window, messageId: throttled[0].id })).toBe(false);
     // Another user has a counter of their own.
     await delivered(await send(await aUser('other'), 'inbox', topic));
 
