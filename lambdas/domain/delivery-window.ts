@@ -251,3 +251,30 @@ export function profileTimeZone(profile: Record<string, unknown>): { zone: strin
   if (typeof set === 'string' && isTimeZone(set)) return { zone: set };
   return { zone: 'UTC', fallback: `the profile's timezone ${JSON.stringify(set)} is not a known IANA time zone: the window is read in UTC` };
 }
+
+/**
+ * When `instant` lies inside `window` in `zone`, the first instant after it when the window is no
+ * longer open (ranges that touch, `22:00-24:00` then `00:00-07:00`, count as one); undefined when the
+ * window is not open at `instant`. A window open all the time ends never: Infinity.
+ */
+export function openUntil(window: DeliveryWindow, instant: number, zone: string): number | undefined {
+  if (nextOpening(window, instant, zone) !== instant) return undefined;
+  let at = instant;
+  // Each step moves to the end of the range open at `at`; a week of touching ranges is always open.
+  for (let step = 0; step < 16; step++) {
+    const today = Math.floor(wallOf(at, zone) / DAY) * DAY;
+    let end: number | undefined;
+    for (let k = -1; k <= 0; k++) {
+      const date = today + k * DAY;
+      const weekday = (new Date(date).getUTCDay() + 6) % 7;
+      for (const r of window.days[weekday]) {
+        const opens = instantOfWall(date + r.start * 60_000, zone);
+        const closes = instantOfWall(date + r.end * 60_000, zone);
+        if (opens <= at && at < closes && (end === undefined || closes > end)) end = closes;
+      }
+    }
+    if (end === undefined || nextOpening(window, end, zone) !== end) return end ?? at;
+    at = end;
+  }
+  return Infinity;
+}

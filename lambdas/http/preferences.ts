@@ -5,6 +5,7 @@ import { ok, route } from '../shared/router';
 import { topics, type Topic } from '../store/preferences';
 import type { StoredDoc } from '../store/documents';
 import { preferenceStatus, routingEntry } from './schemas';
+import { throttleSchema } from '../domain/throttle';
 
 /** Subscription topics: Courier manages them in its UI; here they have an API (our addition). */
 const topicBody = z.object({
@@ -12,6 +13,8 @@ const topicBody = z.object({
   default_status: preferenceStatus.default('OPTED_IN'),
   has_custom_routing: z.boolean().optional(),
   custom_routing: z.array(routingEntry).max(10).optional(),
+  /** Our extension (docs/decisions.md D26): at most `limit` messages of the topic per user in each `period`; null removes it. */
+  throttle: throttleSchema.nullish().transform((t) => t ?? undefined),
 });
 
 const describe = (t: StoredDoc<Topic>) => ({ id: t.id, ...t.doc, created: t.created, updated: t.updated });

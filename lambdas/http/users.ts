@@ -11,6 +11,10 @@ import {
 } from '../domain/preferences';
 import { listIdSchema } from '../domain/lists';
 import { now } from '../shared/clock';
+import { config } from '../shared/config';
+import { quietHold, quietHoursSchema, recipientZone } from '../domain/quiet-hours';
+import { CHANNELS, type Channel } from '../domain/routing';
+import { deleteQuietHours, getQuietHours, putQuietHours } from '../store/quiet-hours';
 import { getList, getSubscription } from '../store/lists';
 import { loadedLayers, MAX_CONTEXT_LAYERS, type TenantRecord } from '../domain/tenant-context';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
@@ -33,7 +37,7 @@ import {
   type Topic,
   type UserPreference,
 } from '../store/preferences';
-import { touchProfile } from '../store/profiles';
+import { getProfile, touchProfile } from '../store/profiles';
 import { deleteMembership, getTenants, listUserTenants, putMembership, tenantChain } from '../store/tenants';
 import { limitQuery, listPage } from './paging';
 import { bodyId, jsonObject, preferenceSetting } from './schemas';
@@ -268,7 +272,28 @@ async function explain(userId: string, topicId: string, query: z.infer<typeof ex
     loaded_tenants: layers.map((t) => t.id),
     ...(query.list_id !== undefined ? { list_id: query.list_id, subscribed: subscription !== undefined } : {}),
     ...decision,
+    quiet_hours: await explainQuiet(userId, decision.status === 'REQUIRED', at),
   };
+}
+
+/**
+ * Whether quiet hours would hold a send to the user at `at` (D26), per channel they cover: the
+ * hours in force (the user's own, else the workspace's), the zone they are read in, and until when
+ * each channel is held (null: not held). A REQUIRED topic is never held.
+ */
+async function explainQuiet(userId: string, required: boolean, at: number) {
+  const own = config.USER_QUIET_HOURS ? await getQuietHours(userId) : undefined;
+  const quiet = own ?? config.QUIET_HOURS;
+  if (!quiet) return null;
+  const profile = await getProfile(userId);
+  const zone = recipientZone(profile ?? {}, config.DEFAULT_TIMEZONE);
+  const held = Object.fromEntries(
+    (quiet.channels ?? CHANNELS).map((channel: Channel) => {
+      const hold = quietHold({ quiet, source: own ? 'user' : 'workspace', channel, required, zone, at });
+      return [channel, hold ? new Date(hold.until).toISOString() : null];
+    }),
+  );
+  return { source: own ? 'user' : 'workspace', ...quiet, timezone: zone, required, held_until: held };
 }
 
 /** A token in a bulk PUT: the token itself with its fields. */
@@ -353,7 +378,44 @@ const tokenRoutes = [
   }),
 ];
 
-export const routes = [...membershipRoutes, ...preferenceRoutes, ...tokenRoutes];
+/**
+ * A user's own quiet hours (our extension, docs/decisions.md D26): they replace the workspace's
+ * `QUIET_HOURS` for this user. Refused while USER_QUIET_HOURS is off (deliveries would not read them).
+ */
+const quietRoutes = [
+  route({
+    method: 'GET',
+    path: '/users/:user_id/quiet-hours',
+    greedy: 'user_id',
+    handler: async ({ params }) => {
+      const own = config.USER_QUIET_HOURS ? await getQuietHours(params.user_id) : undefined;
+      return ok(own ? { source: 'user', ...own } : { source: 'workspace', ...(config.QUIET_HOURS ?? { hours: null }) });
+    },
+  }),
+  route({
+    method: 'PUT',
+    path: '/users/:user_id/quiet-hours',
+    greedy: 'user_id',
+    body: quietHoursSchema,
+    handler: async ({ params, body }) => {
+      if (!config.USER_QUIET_HOURS)
+        throw new ValidationError('Invalid request: per-user quiet hours are not supported while the workspace setting USER_QUIET_HOURS is off');
+      await putQuietHours(params.user_id, body);
+      return ok({ source: 'user', ...body });
+    },
+  }),
+  route({
+    method: 'DELETE',
+    path: '/users/:user_id/quiet-hours',
+    greedy: 'user_id',
+    handler: async ({ params }) => {
+      await deleteQuietHours(params.user_id);
+      return noContent();
+    },
+  }),
+];
+
+export const routes = [...membershipRoutes, ...preferenceRoutes, ...quietRoutes, ...tokenRoutes];
 
 /**
  * The same device-token routes for the end user's own tokens, by user token (Courier's

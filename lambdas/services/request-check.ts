@@ -52,6 +52,8 @@ export async function checkRequest(job: CheckRequestJob): Promise<void> {
   if (req.single && !page.items.length && job.cursor === undefined) {
     // Stored by an inline delivery with its message finished (D14): nothing to drive.
     if (req.record && TERMINAL.has(req.record.status)) return closeOpenMarkers([marker]);
+    // Held for its time (quiet hours, D26): its hops carry it; it is looked at again a grace period after it is due.
+    if ((req.record?.dueAt ?? 0) > t) return later(req.record!.dueAt! + config.SWEEP_GRACE_MS);
     // A single send with no record yet (none is written with the request): its job was lost, or is
     // still waiting in a backlog; past the grace period it is re-driven from the request, as a first
     // job (which indexes its recipient; an entry already written stays, its put being conditional).

@@ -32,6 +32,7 @@ import { getList } from '../store/lists';
 import { brands } from '../store/brands';
 import { brandView } from '../domain/brand';
 import type { RequestRecord } from '../store/messages';
+import type { Throttle } from '../domain/throttle';
 import { getUserPreference, preferenceLayers, topics, type Topic } from '../store/preferences';
 import { strategies } from '../store/routing-strategies';
 import type { Profile } from '../store/profiles';
@@ -79,6 +80,8 @@ export type Resolution =
       channelBrands?: Partial<Record<Channel, Brand | undefined>>;
       data: Record<string, unknown>;
       preference?: PreferenceDecision;
+      /** The message's topic and its throttle (docs/decisions.md D26), when it has a topic. */
+      topic?: { id: string; throttle?: Throttle };
       /** The recipient's locale (`to.locale`, else the stored profile's), and its translations when the content uses them. */
       locale?: string;
       translations?: ReadonlyMap<string, string>;
@@ -204,6 +207,7 @@ export async function resolveRecipient(req: RequestRecord, r: DeliveryRecipient,
 
   let routing = m.routing ?? template?.routing ?? strategy?.routing ?? DEFAULT_ROUTING;
   let preference: PreferenceDecision | undefined;
+  let topicSetting: { id: string; throttle?: Throttle } | undefined;
   const topicId = m.preferences?.subscription_topic_id ?? template?.topicId;
   const keys: MessageKeys = { templateIds: [...new Set([m.template, template?.templateId].filter((x): x is string => !!x))], topicId };
   const given = await givenPreferences(req, r, keys);
@@ -216,6 +220,7 @@ export async function resolveRecipient(req: RequestRecord, r: DeliveryRecipient,
           r.userId && contextId ? getUserPreference(r.userId, topicId, contextId) : undefined,
         ])
       : [];
+    if (topicId) topicSetting = { id: topicId, throttle: topic?.throttle };
     const stored: PreferenceLayers = topicId
       ? preferenceLayers({ topicId, topic, tenantLayers: tenant?.layers ?? [], user, userTenant })
       : { hasTenantContext: tenant !== undefined };
@@ -263,6 +268,7 @@ export async function resolveRecipient(req: RequestRecord, r: DeliveryRecipient,
     channelBrands,
     data: { ...m.data, ...targetData(m, r) },
     preference,
+    topic: topicSetting,
     locale,
     translations,
   };

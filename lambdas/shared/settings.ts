@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { normalizeHost } from './addresses';
 import { parseSuppressOn } from '../domain/suppressions';
 import { parseCorsOrigins } from './cors';
+import { parseQuietHoursSetting } from '../domain/quiet-hours';
+import { isTimeZone } from '../domain/delivery-window';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 /** A setting's text turned into its value by `parse`, which answers a string saying what is wrong instead. */
@@ -218,6 +220,19 @@ export const configSchema = z.object({
   TRACKING_INBOX: onOff.default(true),
   /** Workspace setting: the brand used when neither the send nor the tenant context names one. */
   DEFAULT_BRAND_ID: z.string().min(1).optional(),
+  /**
+   * Workspace setting: quiet hours (docs/decisions.md D26), JSON `{"hours":"22:00-07:00","channels":["sms","push"]}`
+   * (channels: all when absent): in those hours of the recipient's day nothing but REQUIRED topics is
+   * delivered on those channels; the rest is held until the hours end. Unset: none.
+   */
+  QUIET_HOURS: z.string().transform(parsedWith(parseQuietHoursSetting)).optional(),
+  /**
+   * Workspace setting: users' own quiet hours (`PUT /users/:id/quiet-hours`, replacing QUIET_HOURS for
+   * that user). On, every delivery to a user reads them (one GetItem, 0.5 RRU); off, the route refuses them.
+   */
+  USER_QUIET_HOURS: onOff.default(false),
+  /** Workspace setting: the IANA time zone quiet hours are read in for a recipient whose profile has no `timezone`. */
+  DEFAULT_TIMEZONE: z.string().refine(isTimeZone, { message: 'not a known IANA time zone' }).default('UTC'),
   /** Workspace setting: a user with exactly one tenant membership gets that tenant as context. */
   AUTO_INFER_TENANT_CONTEXT: bool.default(true),
   /** Provider endpoint overrides, for tests and emulators; unset on AWS (the SDKs find the real ones). */

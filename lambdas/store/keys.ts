@@ -55,6 +55,17 @@ export const keys = {
   }),
   userPreferencePrefix: (tenantId?: string): string => (tenantId === undefined ? 'PREF#G#' : `PREF#T#${esc(tenantId)}#`),
 
+  /** A user's own quiet hours (`/users/:id/quiet-hours`, docs/decisions.md D26), in the user's partition. */
+  quietHours: (userId: string): Key => ({ pk: `USER#${esc(userId)}`, sk: 'QUIET-HOURS' }),
+  /**
+   * A topic's throttle counter for one user and one fixed window (docs/decisions.md D26): the set of
+   * message ids let through in the window starting at `windowStart`. Expires through `ttl`.
+   */
+  throttleCounter: (topicId: string, userId: string, windowStart: number): Key => ({
+    pk: `THROTTLE#${esc(topicId)}#${esc(userId)}`,
+    sk: sortableTime(windowStart),
+  }),
+
   /** Tenants, listed through gsi1 by parent then id: children of P are `begins_with(P#)`. */
   tenant: (tenantId: string): Key => ({ pk: `TENANT#${esc(tenantId)}`, sk: 'TENANT' }),
   tenantIndex: (tenantId: string, parentId?: string | null): IndexKey => ({ gsi1pk: 'TENANTS', gsi1sk: `${esc(parentId ?? '')}#${esc(tenantId)}` }),

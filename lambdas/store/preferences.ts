@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { PreferenceLayers, PreferenceRule, PreferenceStatus } from '../domain/preferences';
 import type { TenantRecord } from '../domain/tenant-context';
 import { documents } from './documents';
+import { throttleSchema } from '../domain/throttle';
 import { keys } from './keys';
 import { deleteItem, getItem, parseDoc, queryAll, upsertItem } from './table';
 
@@ -13,6 +14,8 @@ const topic = z.object({
   default_status: preferenceStatus,
   has_custom_routing: z.boolean().optional(),
   custom_routing: z.array(z.string()).optional(),
+  /** Our extension (docs/decisions.md D26): at most `limit` messages of the topic per user in each `period`. */
+  throttle: throttleSchema.optional(),
 });
 export type Topic = z.infer<typeof topic>;
 

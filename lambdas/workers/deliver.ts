@@ -9,6 +9,10 @@ import { channelAddress, nextSteps, targetKey, type Channel, type Outcome, type 
 import { preferredProviders } from '../domain/routing-strategy';
 import { parseMessageId, recipientWindow, targetsOf } from '../domain/send';
 import { nextOpening, profileTimeZone } from '../domain/delivery-window';
+import { quietHold, recipientZone, type QuietHold, type QuietHours } from '../domain/quiet-hours';
+import { throttleWindow } from '../domain/throttle';
+import { getQuietHours } from '../store/quiet-hours';
+import { passThrottle } from '../store/throttles';
 import { mergeRecipientProfile } from '../domain/tenant-context';
 import { ProviderError, type ProviderAdapter, type ProviderResult, type ProviderSend } from '../providers/port';
 import { applyChannelOverride, providerOverride } from '../domain/overrides';
@@ -859,6 +863,7 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
   const reachable = (t: Target) => allowed(t) && channelAddress(t, res.profile, reach) !== undefined && !suppressed(t);
   const policy = escalationPolicy(req.message.timeout);
   let tokensRead = false;
+  let quiet: Quiet | undefined;
   for (;;) {
     const now = clock();
     if (policy) record = await settleWatches(record, policy, now);
@@ -899,6 +904,47 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
         history: [...record.history, { ts: now, type: 'FILTERED', channel: targetKey(t), reason: 'CONDITION', error: `channels.${t.channel}.if is false` }],
       };
     const targets = [...step.start, ...due];
+
+    // Quiet hours (D26): a round that would start a channel inside the recipient's quiet hours is
+    // held, whole, until they end (unless the topic is REQUIRED); the hold is a delay like any other.
+    if (step.start.length) {
+      quiet ??= await quietHoursOf(r);
+      const hold = firstHold(quiet, step.start, res, now);
+      if (hold) {
+        const event = {
+          ts: now,
+          type: 'DELAYED',
+          reason: 'QUIET_HOURS',
+          until: hold.until,
+          channel: hold.channel,
+          timezone: hold.zone,
+          quiet_hours: hold.source,
+        };
+        await save({ ...record, status: 'DELAYED', reason: 'QUIET_HOURS', dueAt: hold.until, history: [...record.history, event] }, expected, run);
+        reschedule(r, Math.min(hold.until, req.expiresAt ?? Infinity), run);
+        return;
+      }
+    }
+    // A topic's throttle (D26) lets the message through once, before its first channel starts: one
+    // conditional UpdateItem on the user's counter of the window; over the limit it ends THROTTLED.
+    const throttle = res.topic?.throttle;
+    if (throttle && r.userId && !entries.length && step.start.length) {
+      const window = throttleWindow(throttle, now);
+      const passed = await passThrottle({
+        topicId: res.topic!.id,
+        userId: r.userId,
+        windowStart: window.start,
+        windowEnd: window.end,
+        limit: throttle.limit,
+        messageId: record.id,
+      });
+      if (!passed) {
+        const error = `topic ${res.topic!.id} allows at most ${throttle.limit} messages per ${throttle.period} to a user; the window ends at ${new Date(window.end).toISOString()}`;
+        const detail = { reason: 'THROTTLED', error, topic_id: res.topic!.id, window_start: window.start, window_end: window.end };
+        await save(finish(record, 'UNDELIVERABLE', { reason: 'THROTTLED', error }, { type: 'UNDELIVERABLE', ...detail }), expected, run);
+        return;
+      }
+    }
 
     // Every target of the round renders before anything is claimed: rendering is bounded (the
     // budget of domain/render.ts), and a target whose content is over it fails here, with no
@@ -944,11 +990,14 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
       await save(finish(record, 'UNDELIVERABLE', { reason: 'FAILED', error }, { type: 'UNDELIVERABLE', reason: 'FAILED', error }), expected, run);
       return;
     }
+    // A message held for quiet hours says when it was released (D26), and loses the hold's reason.
+    const released = record.status === 'DELAYED' && heldForQuiet(record) ? [{ ts: now, type: 'RELEASED', reason: 'QUIET_HOURS' }] : [];
     record = {
       ...record,
+      ...(released.length ? { reason: undefined } : {}),
       status: 'ROUTED',
       channels: { ...record.channels, ...claims },
-      history: [...record.history, ...step.start.map((t) => ({ ts: now, type: 'ROUTED', channel: targetKey(t) }))],
+      history: [...record.history, ...released, ...step.start.map((t) => ({ ts: now, type: 'ROUTED', channel: targetKey(t) }))],
     };
     // The claim is what keeps a provider from being called twice, and what a cancel races: it is
     // conditional on the version read, so a cancel written since makes it a Conflict (re-read:
@@ -974,6 +1023,32 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
     if (turns.some((t) => t.target.channel === 'inbox' && t.state.state === 'delivered')) run.inboxed.add(record.id);
   }
 }
+
+/** The quiet hours a recipient's delivery reads: the user's own (when USER_QUIET_HOURS is on and they set some), else the workspace's. */
+interface Quiet {
+  hours: QuietHours | undefined;
+  source: 'user' | 'workspace';
+}
+
+async function quietHoursOf(r: DeliveryRecipient): Promise<Quiet> {
+  const own = config.USER_QUIET_HOURS && r.userId ? await getQuietHours(r.userId, false) : undefined;
+  return own ? { hours: own, source: 'user' } : { hours: config.QUIET_HOURS, source: 'workspace' };
+}
+
+/** The first of the targets about to start that quiet hours hold, if any. */
+function firstHold(quiet: Quiet, start: Target[], res: Resolved, now: number): QuietHold | undefined {
+  if (!quiet.hours) return undefined;
+  const zone = recipientZone(res.profile, config.DEFAULT_TIMEZONE);
+  const required = res.preference?.status === 'REQUIRED';
+  for (const t of start) {
+    const hold = quietHold({ quiet: quiet.hours, source: quiet.source, channel: t.channel, required, zone, at: now });
+    if (hold) return hold;
+  }
+  return undefined;
+}
+
+/** Whether the record's last DELAYED event is a quiet-hours hold. */
+const heldForQuiet = (record: MessageRecord): boolean => record.history.findLast((e) => e.type === 'DELAYED')?.reason === 'QUIET_HOURS';
 
 function apply(record: MessageRecord, turn: Turn): MessageRecord {
   const key = targetKey(turn.target);
