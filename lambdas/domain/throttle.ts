@@ -2,7 +2,7 @@
  * A topic's throttle (issue 18 item 4, the per-topic setting; docs/decisions.md D26): at most
  * `limit` messages of the topic per user in each `period`. Windows are fixed, aligned to the epoch
  * (a `1 hour` period counts from each full UTC hour), so every worker agrees on the window of an
- * instant without reading anything. Over the limit, a message ends UNDELIVERABLE, reason THROTTLED.
+ * instant without reading anything. Over the limit, a message ends THROTTLED (Courier's status), reason THROTTLED.
  */
 import { z } from 'zod';
 import { humanDurationMs, isoDurationMs } from './durations';

@@ -26,6 +26,8 @@ const messageStatus = z.enum([
   'UNDELIVERABLE',
   'UNMAPPED',
   'CANCELED',
+  /** Over a topic's throttle (docs/decisions.md D26): Courier's status for a message its throttle stopped. */
+  'THROTTLED',
 ]);
 export type MessageStatus = z.infer<typeof messageStatus>;
 

@@ -941,7 +941,7 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
       if (!passed) {
         const error = `topic ${res.topic!.id} allows at most ${throttle.limit} messages per ${throttle.period} to a user; the window ends at ${new Date(window.end).toISOString()}`;
         const detail = { reason: 'THROTTLED', error, topic_id: res.topic!.id, window_start: window.start, window_end: window.end };
-        await save(finish(record, 'UNDELIVERABLE', { reason: 'THROTTLED', error }, { type: 'UNDELIVERABLE', ...detail }), expected, run);
+        await save(finish(record, 'THROTTLED', { reason: 'THROTTLED', error }, { type: 'THROTTLED', ...detail }), expected, run);
         return;
       }
     }

@@ -1,7 +1,7 @@
 import type { TestStack } from './stack';
 import { eventually, uid } from './wait';
 
-export const TERMINAL = ['SENT', 'DELIVERED', 'FILTERED', 'UNROUTABLE', 'UNDELIVERABLE', 'UNMAPPED', 'CANCELED'];
+export const TERMINAL = ['SENT', 'DELIVERED', 'FILTERED', 'UNROUTABLE', 'UNDELIVERABLE', 'UNMAPPED', 'CANCELED', 'THROTTLED'];
 
 export interface Msg {
   id: string;

@@ -231,10 +231,10 @@ describe('a topic throttle', () => {
     );
     const all = await messagesOf(s, trace, 20);
     expect(all.filter((m) => m.status === 'DELIVERED')).toHaveLength(5);
-    const throttled = all.filter((m) => m.status === 'UNDELIVERABLE');
+    const throttled = all.filter((m) => m.status === 'THROTTLED');
     expect(throttled).toHaveLength(15);
     expect(throttled.every((m) => m.reason === 'THROTTLED')).toBe(true);
-    expect((await history(throttled[0].id)).find((e) => e.type === 'UNDELIVERABLE')).toMatchObject({ reason: 'THROTTLED' });
+    expect((await history(throttled[0].id)).find((e) => e.type === 'THROTTLED')).toMatchObject({ reason: 'THROTTLED' });
     // Letting a message through again (a redelivered job, a re-drive) does not count it twice; a new one is still refused.
     const { passThrottle } = require('../../lambdas/store/throttles') as typeof import('../../lambdas/store/throttles');
     const window = { topicId: topic, userId: user, windowStart: nextUtc(12, 0, now() - HOUR), windowEnd: nextUtc(13, 0, now() - HOUR), limit: 5 };
@@ -248,7 +248,7 @@ describe('a topic throttle', () => {
     const sixth = await send(user, 'inbox', topic);
     await eventually(
       () => status(sixth),
-      (st) => st === 'UNDELIVERABLE',
+      (st) => st === 'THROTTLED',
     );
     setClock(nextUtc(13, 0));
     await delivered(await send(user, 'inbox', topic));
