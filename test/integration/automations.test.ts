@@ -273,6 +273,26 @@ describe('runs', () => {
     expect(listed.results).toEqual([]);
   });
 
+  it('a run whose step job was lost is woken by the sweeper once its wake time passes, and done once', async () => {
+    const store = require('../../lambdas/store/automations') as typeof import('../../lambdas/store/automations');
+    const user = await aUser();
+    const runId = uid('lost');
+    // Stored as an invocation stores it, but its first job never enqueued.
+    await store.createRun(
+      runId,
+      { steps: [{ action: 'send', template }], context: { recipient: user }, created: clock().now(), outcomes: [] },
+      clock().now() + 60_000,
+    );
+    await sweep();
+    expect((await runOf(runId)).status).toBe('running');
+    clock().advanceClock(61_000);
+    await sweep();
+    expect((await settled(runId)).steps[0].status).toBe('done');
+    const [m] = await messagesOf(s, runId, 1);
+    await idle();
+    expect(mailsOf(m.id)).toHaveLength(1);
+  });
+
   it('a run whose step fails ends failed, naming why, and does not go on', async () => {
     const { runId } = await s.client.automations.invoke.invokeAdHoc({
       automation: { steps: [{ action: 'send', recipient: 'someone' } as never, { action: 'update-profile', profile: { y: 1 } }] },
