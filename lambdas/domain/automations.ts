@@ -81,20 +81,34 @@ const updateProfileStep = z.strictObject({
 });
 const cancelStep = z.strictObject({ action: z.literal('cancel'), cancelation_token: z.string().min(1).max(256), ...common });
 const invokeStep = z.strictObject({ action: z.literal('invoke'), template: idSchema, ...common });
+export const DATA_MERGES = ['replace', 'overwrite', 'soft-merge'] as const;
+const fetchDataStep = z.strictObject({
+  action: z.literal('fetch-data'),
+  webhook: z.strictObject({
+    method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']),
+    url: z
+      .string()
+      .max(2048)
+      .refine((u) => URL.canParse(u) && ['http:', 'https:'].includes(new URL(u).protocol), 'must be an http or https URL'),
+    body: z.string().max(100_000).optional(),
+    headers: z.record(z.string().min(1).max(256), z.string().max(4096)).optional(),
+  }),
+  merge_strategy: z.enum(DATA_MERGES).optional(),
+  ...common,
+});
 
-export const STEP_ACTIONS = ['delay', 'send', 'send-list', 'update-profile', 'cancel', 'invoke'] as const;
-export const stepSchema = z.discriminatedUnion('action', [delayStep, sendStep, sendListStep, updateProfileStep, cancelStep, invokeStep]);
+export const STEP_ACTIONS = ['delay', 'send', 'send-list', 'update-profile', 'cancel', 'invoke', 'fetch-data'] as const;
+export const stepSchema = z.discriminatedUnion('action', [delayStep, sendStep, sendListStep, updateProfileStep, cancelStep, invokeStep, fetchDataStep]);
 export type Step = z.infer<typeof stepSchema>;
 
 /**
- * One step of a request: its `action` is checked first, so an unknown action, and `fetch-data`
- * (not supported here), are a 400 saying so rather than a list of union mismatches.
+ * One step of a request: its `action` is checked first, so an unknown action is a 400 saying so
+ * rather than a list of union mismatches.
  */
 export const requestStepSchema = z
   .looseObject({ action: z.string() })
   .superRefine((s, ctx) => {
-    if (s.action === 'fetch-data') ctx.addIssue({ code: 'custom', message: 'the fetch-data step is not supported', path: ['action'] });
-    else if (!(STEP_ACTIONS as readonly string[]).includes(s.action))
+    if (!(STEP_ACTIONS as readonly string[]).includes(s.action))
       ctx.addIssue({ code: 'custom', message: `unknown step action "${s.action}" (one of ${STEP_ACTIONS.join(', ')})`, path: ['action'] });
   })
   .pipe(stepSchema);
@@ -186,6 +200,19 @@ export function mergeProfile(current: Record<string, unknown> | undefined, patch
     case 'none':
       return current ?? { ...patch };
   }
+}
+
+/**
+ * A run's data after a fetch-data step: `replace` (the default) puts the answer in its place,
+ * `overwrite` sets the answer's top-level keys over the data's, `soft-merge` adds only keys the data
+ * lacks. `fetched` must be a JSON object.
+ */
+export function mergeData(
+  current: Record<string, unknown> | undefined,
+  fetched: Record<string, unknown>,
+  merge: (typeof DATA_MERGES)[number] = 'replace',
+): Record<string, unknown> {
+  return merge === 'replace' ? { ...fetched } : merge === 'overwrite' ? { ...current, ...fetched } : { ...fetched, ...current };
 }
 
 /** Courier's default merge of an update-profile step. */

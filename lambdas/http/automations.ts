@@ -9,7 +9,7 @@ import {
   type Step,
 } from '../domain/automations';
 import { newRequestId, requestIdFor } from '../domain/send';
-import { startRun } from '../services/automation-runs';
+import { RunTooLarge, startRun } from '../services/automation-runs';
 import { apiHandler } from '../shared/api';
 import { now } from '../shared/clock';
 import { NotFoundError, ValidationError } from '../shared/errors';
@@ -56,8 +56,13 @@ async function invoke(
   const op = idempotentOperation(event);
   const created = op?.created ?? now();
   const runId = op ? requestIdFor(op.created, `automation:${op.scope}`) : newRequestId(created);
+  try {
+    await startRun(runId, { steps, context, cancelationToken, source, created, outcomes: [] });
+  } catch (e) {
+    if (e instanceof RunTooLarge) throw new ValidationError(`Invalid request: body.data: ${e.message}`);
+    throw e;
+  }
   markSideEffect(event);
-  await startRun(runId, { steps, context, cancelationToken, source, created, outcomes: [] });
   return accepted({ runId });
 }
 

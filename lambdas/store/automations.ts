@@ -190,16 +190,20 @@ export async function startDelay(run: Run, dueAt: number): Promise<number | unde
   return again && again.status === 'running' && again.cursor === run.cursor ? again.dueAt : undefined;
 }
 
-/** Cancels a running run, at whatever step it is; false when it had finished or was canceled already. */
-export function cancelRun(runId: string): Promise<boolean> {
+/**
+ * Cancels a running run, at whatever step it is, on behalf of `by` (the canceling run and step).
+ * True when the run is canceled by `by`, now or by an earlier attempt of the same step (so a
+ * redelivered cancel counts the same runs); false when it had finished or another canceled it.
+ */
+export function cancelRun(runId: string, by: string): Promise<boolean> {
   return conditional(
     new UpdateCommand({
       TableName: TABLE,
       Key: runKeys.run(runId),
-      UpdateExpression: 'SET #status = :canceled, #canceledAt = :now, #updated = :now REMOVE gsi1pk, gsi1sk',
-      ConditionExpression: '#status = :running',
-      ExpressionAttributeNames: { '#status': 'status', '#canceledAt': 'canceledAt', '#updated': 'updated' },
-      ExpressionAttributeValues: { ':canceled': 'canceled', ':running': 'running', ':now': now() },
+      UpdateExpression: 'SET #status = :canceled, #canceledBy = :by, #canceledAt = if_not_exists(#canceledAt, :now), #updated = :now REMOVE gsi1pk, gsi1sk',
+      ConditionExpression: '#status = :running OR #canceledBy = :by',
+      ExpressionAttributeNames: { '#status': 'status', '#canceledAt': 'canceledAt', '#canceledBy': 'canceledBy', '#updated': 'updated' },
+      ExpressionAttributeValues: { ':canceled': 'canceled', ':running': 'running', ':by': by, ':now': now() },
     }),
   );
 }

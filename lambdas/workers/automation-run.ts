@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { DEFAULT_MERGE, delayEnd, mergeProfile, stepMessage, stepRuns, type Step } from '../domain/automations';
+import { DEFAULT_MERGE, delayEnd, mergeData, mergeProfile, stepMessage, stepRuns, type Step } from '../domain/automations';
 import { messageSchema, requestIdFor } from '../domain/send';
 import { acceptSend } from '../http/send';
-import { startRun } from '../services/automation-runs';
+import { MAX_RUN_BYTES, RunTooLarge, startRun } from '../services/automation-runs';
 import { now } from '../shared/clock';
 import { config } from '../shared/config';
 import { ValidationError } from '../shared/errors';
@@ -11,9 +11,16 @@ import { logger } from '../shared/logger';
 import { delaySecondsUntil } from '../shared/queue';
 import { advanceRun, cancelRun, getRun, getTemplate, runsOfToken, startDelay, type Run, type StepOutcome } from '../store/automations';
 import { ProfileTooLarge, updateProfile } from '../store/profiles';
+import { ProviderError } from '../providers/port';
+import { sharedHttp } from '../providers/transport';
 
 /** What a step's effect gives its outcome (besides done). */
-type Effect = Pick<StepOutcome, 'messageId' | 'runId' | 'canceled'> | { failed: string };
+type Effect = (Pick<StepOutcome, 'messageId' | 'runId' | 'canceled'> & { data?: Record<string, unknown> }) | { failed: string };
+
+/** A fetch-data call: attempts (a 5xx, a timeout or an unreachable host is tried again), the wait before each retry, its timeout. */
+const FETCH_ATTEMPTS = 3;
+const FETCH_BACKOFF_MS = 250;
+const FETCH_TIMEOUT_MS = 10_000;
 
 /** When the step at the run's cursor started: when the previous one finished, else when the run was made (the same on every delivery). */
 const stepStart = (run: Run): number => (run.cursor === 0 ? run.doc.created : (run.doc.outcomes[run.cursor - 1]?.finishedAt ?? run.doc.created));
@@ -47,7 +54,45 @@ export async function runStep(job: AutomationStepJob): Promise<void> {
     logger.warn('automation step failed', { runId: run.runId, step: run.cursor, error: effect.failed });
     return finish(run, { status: 'failed', startedAt, finishedAt: now(), error: effect.failed });
   }
-  return finish(run, { status: 'done', startedAt, finishedAt: now(), ...effect });
+  const { data, ...recorded } = effect;
+  // fetch-data's answer becomes the run's data in the same update that records the step.
+  const next = data === undefined ? run : { ...run, doc: { ...run.doc, context: { ...run.doc.context, data } } };
+  return finish(next, { status: 'done', startedAt, finishedAt: now(), ...recorded });
+}
+
+/**
+ * A fetch-data step's call through the egress guard (lambdas/shared/egress.ts), within its timeout,
+ * tried again on a 5xx or a network failure. Its answer must be a JSON object. The call itself may
+ * be made again by a redelivered job (at least once, as any webhook); its merge into the run's data
+ * is recorded once.
+ */
+async function fetchData(step: Extract<Step, { action: 'fetch-data' }>): Promise<Record<string, unknown> | string> {
+  const { method, url, body, headers } = step.webhook;
+  for (let attempt = 1; ; attempt++) {
+    let failure: string;
+    try {
+      const reply = await sharedHttp().exchange({ url, method, headers, body, timeoutMs: FETCH_TIMEOUT_MS, what: 'fetch-data' });
+      if (reply.status >= 200 && reply.status < 300) {
+        let json: unknown;
+        try {
+          json = JSON.parse(reply.text);
+        } catch {
+          return 'fetch-data: the answer is not JSON';
+        }
+        return typeof json === 'object' && json !== null && !Array.isArray(json)
+          ? (json as Record<string, unknown>)
+          : 'fetch-data: the answer is not a JSON object';
+      }
+      failure = `fetch-data: the endpoint answered ${reply.status}`;
+      if (reply.status < 500) return failure;
+    } catch (e) {
+      if (!(e instanceof ProviderError)) throw e;
+      if (!e.transient) return e.message;
+      failure = e.message;
+    }
+    if (attempt >= FETCH_ATTEMPTS) return `${failure} (after ${attempt} attempts)`;
+    await new Promise((r) => setTimeout(r, FETCH_BACKOFF_MS * 2 ** (attempt - 1)));
+  }
 }
 
 async function doStep(run: Run, step: Exclude<Step, { action: 'delay' }>, startedAt: number): Promise<Effect> {
@@ -84,22 +129,35 @@ async function doStep(run: Run, step: Exclude<Step, { action: 'delay' }>, starte
     }
     case 'cancel': {
       let canceled = 0;
-      for await (const ids of runsOfToken(step.cancelation_token)) for (const id of ids) if (id !== run.runId && (await cancelRun(id))) canceled += 1;
+      for await (const ids of runsOfToken(step.cancelation_token)) for (const id of ids) if (id !== run.runId && (await cancelRun(id, scope))) canceled += 1;
       return { canceled };
+    }
+    case 'fetch-data': {
+      const fetched = await fetchData(step);
+      if (typeof fetched === 'string') return { failed: fetched };
+      const data = mergeData(ctx.data, fetched, step.merge_strategy);
+      const bytes = Buffer.byteLength(JSON.stringify({ ...run.doc, context: { ...ctx, data } }));
+      if (bytes > MAX_RUN_BYTES) return { failed: `fetch-data: the run's data would make it ${bytes} bytes, more than the ${MAX_RUN_BYTES} a run may hold` };
+      return { data };
     }
     case 'invoke': {
       const template = await getTemplate(step.template);
       if (!template || template.version !== 'published') return { failed: `no published automation template ${step.template}` };
       const runId = requestIdFor(startedAt, scope);
-      await startRun(runId, {
-        steps: template.steps,
-        context: ctx,
-        cancelationToken: template.cancelation_token,
-        source: { template: template.id, revision: template.revision },
-        parent: run.runId,
-        created: startedAt,
-        outcomes: [],
-      });
+      try {
+        await startRun(runId, {
+          steps: template.steps,
+          context: ctx,
+          cancelationToken: template.cancelation_token,
+          source: { template: template.id, revision: template.revision },
+          parent: run.runId,
+          created: startedAt,
+          outcomes: [],
+        });
+      } catch (e) {
+        if (e instanceof RunTooLarge) return { failed: e.message };
+        throw e;
+      }
       return { runId };
     }
   }

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { BadRequestError, NotFoundError } from '@trycourier/courier';
 import { messagesOf } from '../helpers/send';
@@ -134,9 +136,9 @@ describe('templates (our extension) and their listings', () => {
   it.each<[string, unknown, string]>([
     ['an unknown step', { name: 'x', steps: [{ action: 'teleport' }] }, 'body.steps.0.action: unknown step action "teleport"'],
     [
-      'fetch-data',
-      { name: 'x', steps: [{ action: 'fetch-data', webhook: { method: 'GET', url: 'https://example.test' } }] },
-      'fetch-data step is not supported',
+      'a fetch-data URL that is not http',
+      { name: 'x', steps: [{ action: 'fetch-data', webhook: { method: 'GET', url: 'file:///etc/passwd' } }] },
+      'body.steps.0.webhook.url',
     ],
     ['an if that does not parse', { name: 'x', steps: [{ action: 'send', if: 'data.a ===' }] }, 'body.steps.0.if'],
     ['no steps', { name: 'x', steps: [] }, 'body.steps'],
@@ -293,6 +295,46 @@ describe('runs', () => {
     expect(mailsOf(m.id)).toHaveLength(1);
   });
 
+  it('fetch-data merges a JSON answer into the run data (which a later if reads), retries a 5xx, and fails on a 4xx', async () => {
+    const hits: Record<string, number> = {};
+    const server = http.createServer((req, res) => {
+      hits[req.url!] = (hits[req.url!] ?? 0) + 1;
+      if (req.url === '/flaky' && hits[req.url] === 1) res.writeHead(503).end();
+      else if (req.url === '/missing') res.writeHead(404).end();
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ plan: 'gold', method: req.method }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const user = await aUser();
+      const { runId } = await s.client.automations.invoke.invokeAdHoc({
+        automation: {
+          steps: [
+            { action: 'fetch-data', webhook: { method: 'POST', url: `${base}/flaky`, body: '{}' }, merge_strategy: 'overwrite' },
+            { action: 'send', template, if: "data.plan === 'gold' && data.name === 'Ed'" } as never,
+          ],
+        },
+        recipient: user,
+        data: { name: 'Ed' },
+      });
+      const run = await settled(runId);
+      expect(run.steps.map((x) => x.status)).toEqual(['done', 'done']);
+      const [m] = await messagesOf(s, runId, 1);
+      await idle();
+      expect(mailsOf(m.id)).toHaveLength(1);
+      // The 503 was tried again; each delivery of the job may call again, but the run went on once.
+      expect(hits['/flaky']).toBeGreaterThanOrEqual(2);
+
+      const failing = await s.client.automations.invoke.invokeAdHoc({
+        automation: { steps: [{ action: 'fetch-data', webhook: { method: 'GET', url: `${base}/missing` } }] },
+      });
+      const failed = await settled(failing.runId);
+      expect(failed.steps[0]).toMatchObject({ status: 'failed', error: 'fetch-data: the endpoint answered 404' });
+    } finally {
+      server.close();
+    }
+  });
+
   it('a run whose step fails ends failed, naming why, and does not go on', async () => {
     const { runId } = await s.client.automations.invoke.invokeAdHoc({
       automation: { steps: [{ action: 'send', recipient: 'someone' } as never, { action: 'update-profile', profile: { y: 1 } }] },
@@ -317,11 +359,11 @@ describe('runs', () => {
   it.each<[string, string, unknown, number, string]>([
     ['an unknown step', '/automations/invoke', { automation: { steps: [{ action: 'teleport' }] } }, 400, 'body.automation.steps.0.action: unknown step action'],
     [
-      'fetch-data',
+      'a fetch-data method Courier does not have',
       '/automations/invoke',
-      { automation: { steps: [{ action: 'fetch-data', webhook: { method: 'GET', url: 'https://x.test' } }] } },
+      { automation: { steps: [{ action: 'fetch-data', webhook: { method: 'HEAD', url: 'https://x.test' } }] } },
       400,
-      'not supported',
+      'body.automation.steps.0.webhook.method',
     ],
     ['a field Courier does not have', '/automations/invoke', { automation: { steps: [{ action: 'send' }] }, colour: 'red' }, 400, 'colour'],
     [
@@ -337,6 +379,16 @@ describe('runs', () => {
     const res = await s.http('POST', path, body);
     expect(res.status).toBe(status);
     expect(res.json.message).toContain(expected);
+  });
+
+  it('refuses a run larger than a run may hold (a large template and large data): 400 naming body.data, nothing stored', async () => {
+    const big = uid('big');
+    expect(
+      (await s.http('PUT', `/automations/templates/${big}`, { name: 'Big', steps: [{ action: 'send', template, data: { pad: 'x'.repeat(200_000) } }] })).status,
+    ).toBe(200);
+    const res = await s.http('POST', `/automations/${big}/invoke`, { recipient: 'u', data: { pad: 'y'.repeat(150_000) } });
+    expect(res.status).toBe(400);
+    expect(res.json.message).toMatch(/^Invalid request: body\.data: the run .* would be \d+ bytes/);
   });
 
   it('answers the SDK a BadRequestError for an invalid step and 404 for an unknown run', async () => {

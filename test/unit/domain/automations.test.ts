@@ -2,6 +2,7 @@ import {
   adHocInvokeSchema,
   delayEnd,
   journeyUser,
+  mergeData,
   mergeProfile,
   stepMessage,
   stepRuns,
@@ -33,8 +34,10 @@ describe('steps as the SDK types them', () => {
     [[{ action: 'update-profile', profile: { a: 1 }, merge: 'deep' }], ['0.merge']],
     [[{ action: 'cancel', cancelation_token: 'tok' }], []],
     [[{ action: 'invoke', template: 'other' }], []],
-    [[{ action: 'fetch-data', webhook: { method: 'GET', url: 'https://example.test' } }], ['0.action: the fetch-data step is not supported']],
-    [[{ action: 'teleport' }], ['0.action: unknown step action "teleport" (one of delay, send, send-list, update-profile, cancel, invoke)']],
+    [[{ action: 'fetch-data', webhook: { method: 'GET', url: 'https://example.test' }, merge_strategy: 'overwrite' }], []],
+    [[{ action: 'fetch-data', webhook: { method: 'GET', url: 'ftp://example.test' } }], ['0.webhook.url: must be an http or https URL']],
+    [[{ action: 'fetch-data', webhook: { method: 'GET', url: 'https://example.test' }, merge_strategy: 'none' }], ['0.merge_strategy']],
+    [[{ action: 'teleport' }], ['0.action: unknown step action "teleport" (one of delay, send, send-list, update-profile, cancel, invoke, fetch-data)']],
     [[{ action: 'send', template: 't', colour: 'red' }], ['0']],
     [[], [': must hold at least one step']],
   ])('%j -> %j', (steps, expected) => {
@@ -101,6 +104,17 @@ describe('merge strategies of update-profile', () => {
     // Applied twice, the same result: a redelivered step changes nothing more.
     expect(mergeProfile(mergeProfile(current, patch, merge), patch, merge)).toEqual(expected);
   });
+});
+
+describe('merge strategies of fetch-data', () => {
+  const data = { a: 1, b: 1 };
+  const fetched = { b: 2, c: 2 };
+  it.each([
+    [undefined, { b: 2, c: 2 }],
+    ['replace', { b: 2, c: 2 }],
+    ['overwrite', { a: 1, b: 2, c: 2 }],
+    ['soft-merge', { a: 1, b: 1, c: 2 }],
+  ] as const)('%s', (merge, expected) => expect(mergeData(data, fetched, merge)).toEqual(expected));
 });
 
 describe('when a delay ends', () => {
