@@ -58,7 +58,7 @@ export function networkFailure(error: unknown, what: string, timeoutMs: number):
 
 export interface HttpCall {
   url: string;
-  method?: 'GET' | 'POST' | 'PUT';
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   headers?: Record<string, string>;
   /** A string is sent as UTF-8; a Buffer as it is (a multipart body with binary attachments). */
   body?: string | Buffer;

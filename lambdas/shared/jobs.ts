@@ -119,7 +119,23 @@ export const expoReceiptsJob = z.object({
 });
 export type ExpoReceiptsJob = z.infer<typeof expoReceiptsJob>;
 
-export const fanoutJob = z.discriminatedUnion('type', [sendJob, checkRequestJob, audienceUserJob, audienceBackfillJob, tenantCleanupJob, expoReceiptsJob]);
+/**
+ * One step of an automation run (lambdas/workers/automation-run.ts): does step `step` if the run
+ * still stands there, records it, and enqueues the next. A delay's job hops (re-enqueues itself with
+ * at most 15 minutes of delay) until the delay ends.
+ */
+export const automationStepJob = z.object({ type: z.literal('automation-step'), runId: z.string(), step: z.number().int().min(0) });
+export type AutomationStepJob = z.infer<typeof automationStepJob>;
+
+export const fanoutJob = z.discriminatedUnion('type', [
+  sendJob,
+  checkRequestJob,
+  audienceUserJob,
+  audienceBackfillJob,
+  tenantCleanupJob,
+  expoReceiptsJob,
+  automationStepJob,
+]);
 
 /** One recipient of a delivery job: who, and what the fan-out already knows about them. */
 export const deliveryRecipient = z.object({

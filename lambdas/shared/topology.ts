@@ -167,6 +167,12 @@ export const API_GROUPS: ApiGroup[] = [
   /** The suppression list (our extension, docs/decisions.md D21): entries read, put (UpdateItem), deleted, listed through gsi1 (Query). */
   { module: 'suppressions', segments: ['suppressions'], table: withApiKey('Query'), audits: 'all' },
   { module: 'bulk', segments: ['bulk'], queues: ['fanout'], table: withApiKey('Query', 'BatchWriteItem') },
+  /**
+   * Automations and journeys (docs/decisions.md D25): templates (their head: GetItem, UpdateItem; a revision: PutItem; the
+   * head deleted: DeleteItem; listed through gsi1: Query) and runs (stored with a conditional PutItem, their token's entry
+   * a PutItem, read back: GetItem), whose steps the fan-out worker does.
+   */
+  { module: 'automations', segments: ['automations', 'journeys'], queues: ['fanout'], table: withApiKey('Query'), audits: ['/automations/templates/:id'] },
   /** Also makes the token signing secret on first use (PutItem) when USER_TOKEN_SECRET is unset. */
   { module: 'auth', segments: ['auth'], table: withApiKey(), signsTokens: true },
   /**
@@ -251,6 +257,8 @@ export const queueUrlEnv = (name: QueueName): string => `${name.toUpperCase()}_Q
  * requests: Query of gsi1), pages the open markers (Query), reads the requests they name (BatchGetItem), deletes the
  * markers of finished single sends (BatchWriteItem) and moves the others with a transaction of a
  * conditional Delete and a Put (DeleteItem, PutItem).
+ * Then it pages the automation runs whose wake time passed (Query of gsi1), claims each
+ * (UpdateItem of its wake time) and enqueues the step it stands at.
  */
 export const SCHEDULED = [
   {

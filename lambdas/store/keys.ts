@@ -266,6 +266,33 @@ export const openShardOf = (requestId: string): number => shardOf(requestId) % O
 
 export type DocumentKind = 'TOPIC' | 'BRAND' | 'NOTIFICATION' | 'PROVIDER' | 'ROUTING_STRATEGY' | 'WEBHOOK';
 
+/**
+ * Automation runs (lambdas/store/automations.ts, docs/decisions.md D25). A run is one item, advanced
+ * a step at a time by a conditional update of its `cursor`. While it is pending it is in one of
+ * RUN_WAKE_SHARDS gsi1 partitions, sorted by when the sweeper should wake it (its delay's end, or a
+ * grace period after its last job was enqueued); a finished run leaves the index. A run holding a
+ * `cancelation_token` has an entry in the token's partition, so a `cancel` step finds every run of
+ * the token with one Query.
+ */
+export const RUN_WAKE_SHARDS = 4;
+export const runKeys = {
+  run: (runId: string): Key => ({ pk: `RUN#${esc(runId)}`, sk: 'RUN' }),
+  wake: (runId: string, at: number): IndexKey => ({ gsi1pk: runKeys.wakeShard(shardOf(runId) % RUN_WAKE_SHARDS), gsi1sk: `${sortableTime(at)}#${esc(runId)}` }),
+  wakeShard: (shard: number): string => `RUNWAKE#${shard}`,
+  /** The first wake sort key at `at` or later: `gsi1sk < wakeFrom(t)` is "due before t". */
+  wakeFrom: (at: number): string => `${sortableTime(at)}#`,
+  tokenRun: (token: string, runId: string): Key => ({ pk: runKeys.tokenRuns(token), sk: esc(runId) }),
+  tokenRuns: (token: string): string => `RUNTOKEN#${esc(token)}`,
+  /** Automation templates (our extension): the head item and one item per revision, listed by version (published, draft) then id through gsi1. */
+  template: (templateId: string): Key => ({ pk: `AUTOMATION#${esc(templateId)}`, sk: 'AUTOMATION' }),
+  templateRevision: (templateId: string, revision: number): Key => ({
+    pk: `AUTOMATION#${esc(templateId)}`,
+    sk: `REVISION#${String(revision).padStart(6, '0')}`,
+  }),
+  templateIndex: (version: string, templateId: string): IndexKey => ({ gsi1pk: runKeys.templates(version), gsi1sk: esc(templateId) }),
+  templates: (version: string): string => `AUTOMATIONS#${version}`,
+};
+
 /** A stable shard in 0..15 from the id (FNV-1a), for write-spread collections. */
 export const PROFILE_SHARDS = 16;
 export function shardOf(id: string): number {

@@ -87,6 +87,16 @@ export function mergeProfile(userId: string, partial: Profile): Promise<Profile>
   );
 }
 
+/** Writes `change` of the stored profile (undefined when there is none), creating or replacing it. ProfileTooLarge past the limit. */
+export function updateProfile(userId: string, change: (current: Profile | undefined) => Profile): Promise<Profile> {
+  return updateDoc(
+    keys.profile(userId),
+    profileSchema,
+    (current) => sized(change(current)),
+    () => fields(userId),
+  );
+}
+
 /** Applies `change` to an existing profile; undefined when there is none. */
 export function changeProfile(userId: string, change: (current: Profile) => Profile): Promise<Profile | undefined> {
   return updateExistingDoc(

@@ -4,11 +4,12 @@ import { backfillAudience, cleanupTenant, reevaluateUser } from './directory-job
 import { expandSend } from './fanout-send';
 import { checkRequest } from '../services/request-check';
 import { checkExpoReceipts } from '../services/expo-receipts';
+import { runStep } from './automation-run';
 
 /**
  * The fan-out worker: short, resumable jobs. Directory jobs keep audiences materialised and clean
  * up deleted tenants; send jobs expand recipients page by page; expo-receipts jobs read the Expo
- * push receipts of a message sent through Expo.
+ * push receipts of a message sent through Expo; automation-step jobs advance an automation run a step.
  */
 export const handler = sqsWorker(fanoutJob, async (job, _record, context) => {
   switch (job.type) {
@@ -24,5 +25,7 @@ export const handler = sqsWorker(fanoutJob, async (job, _record, context) => {
       return cleanupTenant(job);
     case 'expo-receipts':
       return checkExpoReceipts(job);
+    case 'automation-step':
+      return runStep(job);
   }
 });

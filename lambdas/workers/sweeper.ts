@@ -5,7 +5,8 @@ import { now, wallNow } from '../shared/clock';
 import { config } from '../shared/config';
 import { enqueueFanout, type CheckRequestJob } from '../shared/jobs';
 import { logger } from '../shared/logger';
-import { OPEN_SHARDS } from '../store/keys';
+import { OPEN_SHARDS, RUN_WAKE_SHARDS } from '../store/keys';
+import { claimDueRun, dueRuns } from '../store/automations';
 import { closeOpenMarkers, finishedSingles, moveOpenMarker, openMarkersDue, type OpenMarker } from '../store/messages';
 import { mapLimit } from '../shared/pool';
 import { walkSingles } from '../store/singles-walk';
@@ -20,7 +21,7 @@ const RESERVE_MS = 10_000;
 const DEFAULT_BUDGET_MS = 50_000;
 
 /** What the sweeps of this process did (for logs and the tests). */
-export const sweepStats = { sweeps: 0, markers: 0, closed: 0, checks: 0, pages: 0, busyMs: 0, walked: 0 };
+export const sweepStats = { sweeps: 0, markers: 0, closed: 0, checks: 0, pages: 0, busyMs: 0, walked: 0, runs: 0 };
 
 /**
  * Durable state lives in the table, so nothing depends on a queue keeping its messages (the local
@@ -30,7 +31,7 @@ export const sweepStats = { sweeps: 0, markers: 0, closed: 0, checks: 0, pages: 
  * message is terminal is closed right there (its marker deleted: no job, no document read); any
  * other request is claimed (its marker moved a grace period on, by a transaction that only one of
  * two overlapping sweeps can win) and handed to a `check-request` job, which re-drives what stopped
- * moving. Returns how many markers it looked at.
+ * moving. Last it wakes the automation runs due (wakeRuns). Returns how many markers it looked at.
  */
 export async function sweep(at = now(), budgetMs = DEFAULT_BUDGET_MS): Promise<number> {
   const t0 = wallNow();
@@ -48,6 +49,9 @@ export async function sweep(at = now(), budgetMs = DEFAULT_BUDGET_MS): Promise<n
     pages: a.pages + s.pages,
     more: a.more || s.more,
   }));
+  const runs = (await Promise.all(Array.from({ length: RUN_WAKE_SHARDS }, (_, shard) => wakeRuns(shard, at, deadline)))).reduce((a, n) => a + n, 0);
+  sweepStats.runs += runs;
+  if (runs) logger.info('woke automation runs', { runs });
   sweepStats.sweeps += 1;
   sweepStats.markers += total.markers;
   sweepStats.closed += total.closed;
@@ -57,6 +61,26 @@ export async function sweep(at = now(), budgetMs = DEFAULT_BUDGET_MS): Promise<n
   if (total.markers) logger.info('sweep', { ...total, ms: wallNow() - t0 });
   if (total.more) logger.warn('the sweep ran out of time with open markers still due; the next one continues', { markers: total.markers });
   return total.markers;
+}
+
+/**
+ * Wakes the automation runs of a shard whose wake time passed: a delay that ended (its hops lost or
+ * not yet in), a step job lost. Each is claimed (its wake time moved a grace period on, which one
+ * of two overlapping sweeps wins) and its current step's job enqueued: a step done meanwhile is not
+ * done again (lambdas/workers/automation-run.ts). Returns the runs woken.
+ */
+async function wakeRuns(shard: number, at: number, deadline: number): Promise<number> {
+  let woken = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await dueRuns(shard, at, MARKER_PAGE, cursor);
+    cursor = page.cursor;
+    const claimed = await mapLimit(page.items, CLAIMS_AT_ONCE, async (r) => ((await claimDueRun(r, at + config.SWEEP_GRACE_MS)) ? r : undefined));
+    const jobs = claimed.flatMap((r) => (r ? [{ type: 'automation-step' as const, runId: r.runId, step: r.cursor }] : []));
+    if (jobs.length) await enqueueFanout(jobs);
+    woken += jobs.length;
+  } while (cursor && wallNow() < deadline);
+  return woken;
 }
 
 async function sweepShard(shard: number, at: number, deadline: number) {

@@ -460,7 +460,15 @@ const WEBHOOKS =
   "Used by the Segment and RudderStack webhooks (a group reads the user's memberships), which need a shared secret a deployed stack reads from SSM; test/integration/inbound.test.ts exercises them.";
 const GONE =
   'Deletes a socket connection API Gateway reports gone (410) when an inbox event is pushed to it; no connection vanishes here without its $disconnect (test/integration/socket.test.ts exercises it).';
+const AUTOMATIONS =
+  'The automations group (issue 18: templates, runs, journeys) is not among these scenarios; test/integration/automations.test.ts exercises every route of it.';
 const UNEXERCISED: Record<string, string> = {
+  ...Object.fromEntries(
+    ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'sqs:SendMessage'].map((a) => [
+      `Api-automations ${a}`,
+      AUTOMATIONS,
+    ]),
+  ),
   'Api-inbound dynamodb:Query': WEBHOOKS,
   'Api-inbox dynamodb:DeleteItem': GONE,
   'Worker-deliver dynamodb:DeleteItem': GONE,
