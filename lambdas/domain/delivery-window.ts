@@ -217,6 +217,12 @@ export function isoInstant(until: string, zone: string): number {
   return instantOfWall(wall, zone);
 }
 
+/** The window's ranges on the local day starting at wall-clock `date` (a midnight), as instants in `zone`. */
+function rangesOn(window: DeliveryWindow, date: number, zone: string): { opens: number; closes: number }[] {
+  const weekday = (new Date(date).getUTCDay() + 6) % 7;
+  return window.days[weekday].map((r) => ({ opens: instantOfWall(date + r.start * 60_000, zone), closes: instantOfWall(date + r.end * 60_000, zone) }));
+}
+
 /**
  * The first instant at or after `instant` when `window` is open in `zone`: `instant` itself when
  * it is open then; undefined when the window is never open.
@@ -226,11 +232,7 @@ export function nextOpening(window: DeliveryWindow, instant: number, zone: strin
   let best: number | undefined;
   // From yesterday (a range crossing midnight may still be open) to eight days on (a week wraps).
   for (let k = -1; k <= 8; k++) {
-    const date = today + k * DAY;
-    const weekday = (new Date(date).getUTCDay() + 6) % 7;
-    for (const r of window.days[weekday]) {
-      const opens = instantOfWall(date + r.start * 60_000, zone);
-      const closes = instantOfWall(date + r.end * 60_000, zone);
+    for (const { opens, closes } of rangesOn(window, today + k * DAY, zone)) {
       if (closes <= opens) continue;
       if (opens <= instant && instant < closes) return instant;
       if (opens > instant && (best === undefined || opens < best)) best = opens;
@@ -265,11 +267,7 @@ export function openUntil(window: DeliveryWindow, instant: number, zone: string)
     const today = Math.floor(wallOf(at, zone) / DAY) * DAY;
     let end: number | undefined;
     for (let k = -1; k <= 0; k++) {
-      const date = today + k * DAY;
-      const weekday = (new Date(date).getUTCDay() + 6) % 7;
-      for (const r of window.days[weekday]) {
-        const opens = instantOfWall(date + r.start * 60_000, zone);
-        const closes = instantOfWall(date + r.end * 60_000, zone);
+      for (const { opens, closes } of rangesOn(window, today + k * DAY, zone)) {
         if (opens <= at && at < closes && (end === undefined || closes > end)) end = closes;
       }
     }

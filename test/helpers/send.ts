@@ -68,3 +68,17 @@ export async function deliverToInbox(s: TestStack, userId: string, title: string
   expect(messages[0].status).toBe('DELIVERED');
   return messages[0].id;
 }
+
+/** Waits for message `id` to be delivered (SENT: the capture accepted it, or DELIVERED) and answers it. */
+export const deliveredMessage = (s: TestStack, id: string) =>
+  eventually(
+    () => s.client.messages.retrieve(id),
+    (m) => m.status === 'SENT' || m.status === 'DELIVERED',
+    30_000,
+  );
+
+/** Runs the sweeper at the stack's current clock and gives the jobs it started a moment to begin. */
+export async function sweepOnce(s: TestStack): Promise<void> {
+  await s.runScheduled();
+  await new Promise((r) => setTimeout(r, 500));
+}

@@ -1,7 +1,8 @@
 import { BadRequestError } from '@trycourier/courier';
-import { messagesOf } from '../helpers/send';
+import { deliveredMessage, messagesOf, sweepOnce } from '../helpers/send';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { eventually, uid } from '../helpers/wait';
+import { DAY, GRACE, HOUR, nextTransition, now, setClock, zoneOffset } from '../helpers/clock';
 
 /**
  * Delivery windows (issue 15 item 7), through the SDK against the local stack: `delay.until` in
@@ -18,19 +19,6 @@ beforeAll(async () => {
 });
 afterAll(() => s?.stop());
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-/** SWEEP_GRACE_MS's default: the sweeper re-drives a message this long after it was due. */
-const GRACE = 5 * 60_000;
-
-const clock = () => require('../../lambdas/shared/clock') as typeof import('../../lambdas/shared/clock');
-const now = () => clock().now();
-/** Moves the stack's clock forward to `at` (it only moves forward). */
-function setClock(at: number): void {
-  const by = at - now();
-  if (by < 0) throw new Error(`the clock is past ${new Date(at).toISOString()} already`);
-  clock().advanceClock(by);
-}
 /** The next `weekday` (0 = Sunday) at `hour`:00 UTC, at least `after`. */
 function nextUtc(weekday: number, hour: number, after = now()): number {
   const day = Math.floor(after / DAY) * DAY;
@@ -38,29 +26,6 @@ function nextUtc(weekday: number, hour: number, after = now()): number {
     const t = day + k * DAY + hour * HOUR;
     if (new Date(t).getUTCDay() === weekday && t >= after) return t;
   }
-}
-/** A zone's UTC offset at `t` (ms), read from Intl directly. */
-function offset(zone: string, t: number): number {
-  const p = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-    })
-      .formatToParts(new Date(t))
-      .map((x) => [x.type, Number(x.value)]),
-  );
-  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute) - Math.floor(t / 60_000) * 60_000;
-}
-/** The next instant after `after` at which the zone's offset changes (to the hour). */
-function nextTransition(zone: string, after: number): number {
-  const start = Math.ceil(after / HOUR) * HOUR;
-  for (let t = start; t < start + 400 * DAY; t += HOUR) if (offset(zone, t + HOUR) !== offset(zone, t)) return t + HOUR;
-  throw new Error(`no DST change in ${zone}`);
 }
 
 interface HistoryEvent {
@@ -78,18 +43,8 @@ const aUser = async (prefix: string, profile: Record<string, unknown> = {}) => {
 };
 const viaEmail = { content: { title: 'Window', body: 'opened' }, routing: { method: 'single', channels: ['email'] } };
 const send = async (message: Record<string, unknown>) => (await s.client.send.message({ message: { ...viaEmail, ...message } as never })).requestId;
-/** Waits for a message to be delivered (SENT: the SMTP capture accepted it). */
-const delivered = (id: string) =>
-  eventually(
-    () => s.client.messages.retrieve(id),
-    (m) => m.status === 'SENT' || m.status === 'DELIVERED',
-    30_000,
-  );
-/** Runs the sweeper at the current clock and waits for the jobs it started. */
-async function sweep(): Promise<void> {
-  await s.runScheduled();
-  await new Promise((r) => setTimeout(r, 500));
-}
+const delivered = (id: string) => deliveredMessage(s, id);
+const sweep = () => sweepOnce(s);
 
 describe('a window that is closed', () => {
   it('keeps the message DELAYED until the window opens, delivers it then, and lets it be cancelled while it waits', async () => {
@@ -147,7 +102,7 @@ describe('the time zone of a window', () => {
     const overridden = await send({ to: { user_id: newYork }, delay: { until: '09:00-10:00', timezone: 'Asia/Tokyo' } });
 
     const nineUtc = Math.floor(t0 / DAY) * DAY + 9 * HOUR;
-    const nineNewYork = Math.floor(t0 / DAY) * DAY + 9 * HOUR - offset('America/New_York', t0);
+    const nineNewYork = Math.floor(t0 / DAY) * DAY + 9 * HOUR - zoneOffset('America/New_York', t0);
     const byUser = async () => {
       const list = await eventually(
         async () => ((await s.client.messages.list({ traceId: trace })).results ?? []) as unknown as { id: string; recipient: string; status: string }[],
@@ -212,8 +167,8 @@ describe('the time zone of a window', () => {
 describe('across a DST change', () => {
   it('opens at the wall time of the day it opens, not at the offset the send was made under (Europe/Berlin)', async () => {
     const change = nextTransition('Europe/Berlin', now() + 2 * DAY);
-    const before = offset('Europe/Berlin', change - HOUR);
-    const after = offset('Europe/Berlin', change + HOUR);
+    const before = zoneOffset('Europe/Berlin', change - HOUR);
+    const after = zoneOffset('Europe/Berlin', change + HOUR);
     expect(after).not.toBe(before);
     // The day before the change (a Saturday: EU clocks change on Sundays at 01:00 UTC); the window opens Sunday 09:00 local.
     setClock(change - DAY);

@@ -5,6 +5,7 @@ import { sendAndWait } from '../helpers/send';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { details } from '../helpers/tracking';
 import { uid } from '../helpers/wait';
+import { INBOX_READ, INBOX_WRITE, issueToken } from '../helpers/tokens';
 
 /**
  * POST /inbox/graphql driven by Courier's own browser client, @trycourier/courier-js 3.4.0
@@ -16,13 +17,9 @@ beforeAll(async () => {
 });
 afterAll(() => s?.stop());
 
-const READ = 'inbox:read:messages';
-const WRITE = 'inbox:write:events';
-const issue = async (scope: string, expires_in = '1h') => {
-  const res = await s.http('POST', '/auth/issue-token', { scope, expires_in });
-  expect(res.status).toBe(200);
-  return res.json.token as string;
-};
+const READ = INBOX_READ;
+const WRITE = INBOX_WRITE;
+const issue = (scope: string, expires_in?: string) => issueToken(s, scope, expires_in);
 
 /** Courier's client, pointed at the stack (the socket is never opened here). */
 const inboxOf = (userId: string, jwt: string, tenantId?: string) =>

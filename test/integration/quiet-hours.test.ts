@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { TestStack } from '../helpers/stack';
-import { messagesOf } from '../helpers/send';
+import { deliveredMessage, messagesOf, sweepOnce } from '../helpers/send';
 import { eventually, uid } from '../helpers/wait';
+import { DAY, GRACE, HOUR, nextTransition, now, setClock } from '../helpers/clock';
 
 /**
  * Quiet hours and per-topic throttles (issue 18 items 5 and 4, docs/decisions.md D26), through the
@@ -26,19 +27,6 @@ beforeAll(async () => {
 });
 afterAll(() => s?.stop());
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-/** SWEEP_GRACE_MS's default: the sweeper re-drives a message this long after it was due. */
-const GRACE = 5 * 60_000;
-
-const clock = () => require('../../lambdas/shared/clock') as typeof import('../../lambdas/shared/clock');
-const now = () => clock().now();
-/** Moves the stack's clock forward to `at` (it only moves forward). */
-function setClock(at: number): void {
-  const by = at - now();
-  if (by < 0) throw new Error(`the clock is past ${new Date(at).toISOString()} already`);
-  clock().advanceClock(by);
-}
 /** The next `hour`:`minute` UTC at least `after`. */
 const nextUtc = (hour: number, minute = 0, after = now()): number => {
   const t = Math.floor(after / DAY) * DAY + hour * HOUR + minute * 60_000;
@@ -67,16 +55,8 @@ const via = (channel: string, topic?: string) => ({
 const send = async (to: string, channel: string, topic?: string) =>
   (await s.client.send.message({ message: { to: { user_id: to }, ...via(channel, topic) } as never })).requestId;
 const status = async (id: string) => (await s.client.messages.retrieve(id)).status;
-const delivered = (id: string) =>
-  eventually(
-    () => s.client.messages.retrieve(id),
-    (m) => m.status === 'SENT' || m.status === 'DELIVERED',
-    30_000,
-  );
-async function sweep(): Promise<void> {
-  await s.runScheduled();
-  await new Promise((r) => setTimeout(r, 500));
-}
+const delivered = (id: string) => deliveredMessage(s, id);
+const sweep = () => sweepOnce(s);
 const captured = (id: string) => s.captures().filter((c) => c.messageId === id);
 
 describe('quiet hours', () => {
@@ -257,18 +237,3 @@ describe('a topic throttle', () => {
     await delivered(await send(user, 'inbox', topic));
   });
 });
-
-/** The next instant after `after` at which the zone's offset changes (to the hour). */
-function nextTransition(zone: string, after: number): number {
-  const offset = (t: number) => {
-    const p = Object.fromEntries(
-      new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric' })
-        .formatToParts(new Date(t))
-        .map((x) => [x.type, Number(x.value)]),
-    );
-    return Date.UTC(p.year, p.month - 1, p.day, p.hour) - Math.floor(t / HOUR) * HOUR;
-  };
-  const startAt = Math.ceil(after / HOUR) * HOUR;
-  for (let t = startAt; t < startAt + 400 * DAY; t += HOUR) if (offset(t + HOUR) !== offset(t)) return t + HOUR;
-  throw new Error(`no DST change in ${zone}`);
-}

@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import { sendAndWait } from '../helpers/send';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { eventually, uid } from '../helpers/wait';
+import { INBOX_READ, INBOX_WRITE, issueToken } from '../helpers/tokens';
 
 /**
  * The realtime inbox socket (README "The realtime inbox socket") driven by Courier's own browser
@@ -26,13 +27,9 @@ afterAll(async () => {
   await s?.stop();
 });
 
-const READ = 'inbox:read:messages';
-const WRITE = 'inbox:write:events';
-const issue = async (scope: string, expires_in = '1h') => {
-  const res = await s.http('POST', '/auth/issue-token', { scope, expires_in });
-  expect(res.status).toBe(200);
-  return res.json.token as string;
-};
+const READ = INBOX_READ;
+const WRITE = INBOX_WRITE;
+const issue = (scope: string, expires_in?: string) => issueToken(s, scope, expires_in);
 
 type Envelope = { event: string; messageId?: string; data?: Record<string, unknown> };
 /** The client's socket as this test reads it (its config and pings are not public API). */
