@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { freePort } from '../../lambdas/local/emulators';
+import net from 'node:net';
 
 /** `npm start` as a person runs it, in its own process group, once it has printed its ready line. */
 export interface Started {
@@ -10,8 +10,29 @@ export interface Started {
   output: () => string;
 }
 
+const canListen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+
+/**
+ * A base port whose next two are free too (`npm start` serves the socket on PORT + 1 and the example
+ * page on PORT + 2), below Linux's ephemeral range (32768 and up): a port the system picks for another
+ * process's listener or outgoing connection (the emulators, the other test worker) can never land
+ * there between this check and `npm start` binding it, as it could right after a free ephemeral port.
+ */
+async function freePortRun(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
+    if ((await canListen(base)) && (await canListen(base + 1)) && (await canListen(base + 2))) return base;
+  }
+  throw new Error('no three free consecutive ports in 20000-32000');
+}
+
 export async function npmStart(env: Record<string, string>, args: string[] = []): Promise<Started> {
-  const port = await freePort();
+  const port = await freePortRun();
   const child = spawn('npm', ['start', '--silent', '--', ...args], {
     cwd: path.resolve(__dirname, '../..'),
     detached: true,
