@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { execute, GraphQLError, parse, validate, type DocumentNode, type ExecutionResult } from 'graphql';
+import { GraphQLError } from 'graphql';
+import { runGraphql } from '../shared/graphql';
 import { z } from 'zod';
 import {
   inboxRules,
@@ -178,25 +179,6 @@ const body = z.strictObject({
   variables: z.record(z.string(), z.unknown()).optional(),
 });
 
-/** A GraphQL error as sent: message, locations, path, and the code of a field's error. */
-const shown = (e: GraphQLError) => e.toJSON();
-
-/**
- * An error of a resolver that is not a GraphQL one: an ApiError of the store (a cursor of another
- * query: 400) becomes a GraphQL error with its type as code; anything else is the server's fault
- * and answers 500, as the REST routes do.
- */
-function answer(result: ExecutionResult): ExecutionResult {
-  if (!result.errors) return result;
-  const errors = result.errors.map((e) => {
-    const cause = e.originalError;
-    if (!cause || cause instanceof GraphQLError) return e;
-    if (cause instanceof ApiError) return new GraphQLError(cause.message, { nodes: e.nodes, path: e.path, extensions: { code: cause.type } });
-    throw cause;
-  });
-  return { ...result, errors };
-}
-
 /**
  * `POST /inbox/graphql`: the inbox GraphQL endpoint Courier's browser client speaks (its
  * `apiUrls.inbox.graphql`), for a user token only, with the REST inbox's scopes and tenant rule.
@@ -208,20 +190,18 @@ export const inboxGraphqlRoute = route({
   path: '/inbox/graphql',
   body,
   handler: async ({ body: req, headers, event }) => {
-    const ctx = context(event, headers['x-courier-user-id']);
-    let document: DocumentNode;
-    try {
-      document = parse(req.query, { maxTokens: MAX_QUERY_TOKENS, noLocation: false });
-    } catch (e) {
-      if (e instanceof GraphQLError) return ok({ errors: [shown(e)] });
-      throw e;
-    }
-    const invalid = validate(inboxSchema, document, inboxRules);
-    if (invalid.length) return ok({ errors: invalid.map(shown) });
-    const result = answer(
-      await execute({ schema: inboxSchema, document, rootValue, contextValue: ctx, variableValues: req.variables, operationName: req.operationName }),
-    );
-    return ok({ ...(result.data !== undefined ? { data: result.data } : {}), ...(result.errors ? { errors: result.errors.map(shown) } : {}) });
+    const result = await runGraphql({
+      schema: inboxSchema,
+      rules: inboxRules,
+      maxTokens: MAX_QUERY_TOKENS,
+      request: req,
+      rootValue,
+      contextValue: context(event, headers['x-courier-user-id']),
+      // An ApiError of the store (a cursor of another query: 400) becomes an error with its type as code.
+      codeOf: (e) => (e instanceof ApiError ? e.type : undefined),
+    });
+    // A GraphQL error as sent: message, locations, path, and the code of a field's error (GraphQLError.toJSON).
+    return ok(result);
   },
 });
 

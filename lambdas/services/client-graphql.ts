@@ -4,7 +4,8 @@
  * through a `ClientLoader`, which http/client.ts backs with the table (the unit tests with memory).
  */
 
-import { buildSchema, execute, GraphQLError, parse, specifiedRules, validate, type ExecutionResult } from 'graphql';
+import { buildSchema, specifiedRules, type ExecutionResult } from 'graphql';
+import { runGraphql, type GraphqlRequest } from '../shared/graphql';
 import { z } from 'zod';
 import {
   brandNode,
@@ -213,46 +214,21 @@ const rootValue = {
   },
 };
 
-export interface GraphqlRequest {
-  query: string;
-  variables?: Record<string, unknown> | null;
-  operationName?: string | null;
-}
-
 /**
- * Parses, validates and runs one request for one caller. Parse and validation errors, and the
- * ClientQueryErrors of resolvers, come back as `errors` (HTTP 200, as GraphQL servers answer);
- * any other error a resolver threw is rethrown (the server's fault, a 500).
+ * Parses, validates and runs one request for one caller (lambdas/shared/graphql.ts): parse and
+ * validation errors, and the ClientQueryErrors of resolvers, come back as `errors`; any other error
+ * a resolver threw is the server's fault (a 500).
  */
-export async function runClientQuery(request: GraphqlRequest, caller: ClientCaller, loader: ClientLoader): Promise<ExecutionResult> {
-  let document;
-  try {
-    document = parse(request.query, { maxTokens: MAX_QUERY_TOKENS, noLocation: false });
-  } catch (e) {
-    if (e instanceof GraphQLError) return { errors: [e] };
-    throw e;
-  }
-  const invalid = validate(schema, document, [...specifiedRules, maxDepthRule(MAX_QUERY_DEPTH)], { maxErrors: 10 });
-  if (invalid.length) return { errors: invalid };
-  const ctx: Context = { caller, loader, memo: new Map() };
-  const result = await execute({
+export function runClientQuery(request: GraphqlRequest, caller: ClientCaller, loader: ClientLoader): Promise<ExecutionResult> {
+  const contextValue: Context = { caller, loader, memo: new Map() };
+  return runGraphql({
     schema,
-    document,
+    rules: [...specifiedRules, maxDepthRule(MAX_QUERY_DEPTH)],
+    maxTokens: MAX_QUERY_TOKENS,
+    maxValidationErrors: 10,
+    request,
     rootValue,
-    contextValue: ctx,
-    variableValues: request.variables ?? undefined,
-    operationName: request.operationName ?? undefined,
+    contextValue,
+    codeOf: (e) => (e instanceof ClientQueryError ? e.code : undefined),
   });
-  for (const error of result.errors ?? []) {
-    const original = error.originalError;
-    if (original && !(original instanceof ClientQueryError) && !(original instanceof GraphQLError)) throw original;
-  }
-  return {
-    ...result,
-    errors: result.errors?.map((e) =>
-      e.originalError instanceof ClientQueryError
-        ? new GraphQLError(e.message, { nodes: e.nodes, path: e.path, extensions: { code: e.originalError.code } })
-        : e,
-    ),
-  };
 }
