@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { conditionSchema, holds, isCondition, parseCondition } from './conditions';
-import { isoInstant, looksIso, nextOpening, parseWindow, WindowSyntaxError } from './delivery-window';
+import { isoInstant, isTimeZone, looksIso, nextOpening, openUntil, parseWindow, WindowSyntaxError, type DeliveryWindow } from './delivery-window';
 import { humanDurationMs, isoDurationMs } from './durations';
 import { idSchema } from './ids';
 import type { SendMessage } from './send';
@@ -13,8 +13,8 @@ import type { SendMessage } from './send';
 
 /** Steps one automation may hold: a run's record carries them all. */
 export const MAX_STEPS = 50;
-/** What an `if` of a step sees. */
-export const STEP_SCOPE = ['data', 'profile'] as const;
+/** What an `if` of a step sees: the run's data and profile, and `refs.<ref>` the outcome of an earlier step named by its `ref`. */
+export const STEP_SCOPE = ['data', 'profile', 'refs'] as const;
 
 const obj = z.record(z.string(), z.unknown());
 const common = { if: conditionSchema(STEP_SCOPE), ref: z.string().min(1).max(128).optional() };
@@ -97,8 +97,107 @@ const fetchDataStep = z.strictObject({
   ...common,
 });
 
-export const STEP_ACTIONS = ['delay', 'send', 'send-list', 'update-profile', 'cancel', 'invoke', 'fetch-data'] as const;
-export const stepSchema = z.discriminatedUnion('action', [delayStep, sendStep, sendListStep, updateProfileStep, cancelStep, invokeStep, fetchDataStep]);
+/** A duration field of a batch or throttle step: human ("10 minutes") or ISO-8601 ("PT10M"), 1 second to 31 days. */
+const period = z
+  .string()
+  .max(64)
+  .refine((d) => {
+    const ms = durationOf(d);
+    return ms !== undefined && ms >= 1000 && ms <= MAX_PERIOD_MS;
+  }, 'must be a duration ("10 minutes", "PT10M") of 1 second to 31 days');
+export const MAX_PERIOD_MS = 31 * 86_400_000;
+/** A dot path into the run's context (`data.project`, `profile.team`): a batch's category or a throttle's key, a retain's sort key. */
+const contextPath = z
+  .string()
+  .max(256)
+  .regex(/^(data|profile)(\.[^.\s]+)+$/, 'must be a dot path into data or profile, such as "data.project"');
+
+/** Items a batch keeps (a run holds them in its data), and events one batch may collect. */
+export const MAX_RETAIN = 100;
+export const MAX_BATCH_ITEMS = 100_000;
+export const RETAINS = ['first', 'last', 'highest', 'lowest'] as const;
+
+/**
+ * A batch (digest) step, Courier's journey batch node: events reaching it for the same key collect
+ * in one batch, which opens on the first; that run waits and goes on with `data.batch` = `{ count,
+ * items }`, the others end there. The batch closes when `max_items` have joined, when `wait_period`
+ * passes with no new event (capped by `max_wait_period` from the first), or, with `schedule`, at the
+ * schedule's next time in the recipient's time zone (`"09:00"`, `"Mo-Fr 09:00"`, `"Mo 08:30; Th 17:00"`).
+ */
+const batchStep = z
+  .strictObject({
+    action: z.literal('batch'),
+    wait_period: period.optional(),
+    max_wait_period: period.optional(),
+    schedule: z
+      .string()
+      .max(500)
+      .superRefine((text, ctx) => {
+        const issue = scheduleIssue(text);
+        if (issue) ctx.addIssue({ code: 'custom', message: issue });
+      })
+      .optional(),
+    timezone: z.string().max(64).refine(isTimeZone, 'not a known IANA time zone').optional(),
+    max_items: z.number().int().min(1).max(MAX_BATCH_ITEMS).optional(),
+    retain: z
+      .strictObject({ type: z.enum(RETAINS), count: z.number().int().min(1).max(MAX_RETAIN), sort_key: contextPath.optional() })
+      .refine((r) => (r.type === 'highest' || r.type === 'lowest') === (r.sort_key !== undefined), {
+        message: 'sort_key is needed by highest and lowest, and only by them',
+        path: ['sort_key'],
+      })
+      .optional(),
+    scope: z.enum(['user', 'global']).optional(),
+    category_key: contextPath.optional(),
+    ...common,
+  })
+  .superRefine((s, ctx) => {
+    const waits = s.wait_period !== undefined || s.max_wait_period !== undefined;
+    if (s.schedule !== undefined && waits)
+      ctx.addIssue({ code: 'custom', message: 'a batch closes on a schedule or after wait_period, not both', path: ['schedule'] });
+    else if (s.schedule === undefined && (s.wait_period === undefined || s.max_wait_period === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        message: 'needs wait_period and max_wait_period, or a schedule',
+        path: [s.wait_period === undefined ? 'wait_period' : 'max_wait_period'],
+      });
+    else if (s.wait_period !== undefined && s.max_wait_period !== undefined && durationOf(s.wait_period)! >= durationOf(s.max_wait_period)!)
+      ctx.addIssue({ code: 'custom', message: 'must be longer than wait_period', path: ['max_wait_period'] });
+  });
+
+/**
+ * A throttle step (Courier's journey throttle node): at most `max_allowed` runs pass it in each fixed
+ * window of `period` (aligned to the epoch) per user (`scope` user, the default), for everyone
+ * (`global`), or per value of `throttle_key` (`dynamic`). A run over it is `throttled`: it ends, or
+ * goes on at the step whose `ref` is `on_throttle`.
+ */
+export const MAX_THROTTLE_ALLOWED = 100;
+const throttleStep = z
+  .strictObject({
+    action: z.literal('throttle'),
+    max_allowed: z.number().int().min(1).max(MAX_THROTTLE_ALLOWED),
+    period,
+    scope: z.enum(['user', 'global', 'dynamic']).optional(),
+    throttle_key: contextPath.optional(),
+    on_throttle: z.string().min(1).max(128).optional(),
+    ...common,
+  })
+  .refine((s) => (s.scope === 'dynamic') === (s.throttle_key !== undefined), {
+    message: 'throttle_key is needed by scope dynamic, and only by it',
+    path: ['throttle_key'],
+  });
+
+export const STEP_ACTIONS = ['delay', 'send', 'send-list', 'update-profile', 'cancel', 'invoke', 'fetch-data', 'batch', 'throttle'] as const;
+export const stepSchema = z.discriminatedUnion('action', [
+  delayStep,
+  sendStep,
+  sendListStep,
+  updateProfileStep,
+  cancelStep,
+  invokeStep,
+  fetchDataStep,
+  batchStep,
+  throttleStep,
+]);
 export type Step = z.infer<typeof stepSchema>;
 
 /**
@@ -113,7 +212,17 @@ export const requestStepSchema = z
   })
   .pipe(stepSchema);
 
-export const stepsSchema = z.array(requestStepSchema).min(1, 'must hold at least one step').max(MAX_STEPS);
+export const stepsSchema = z
+  .array(requestStepSchema)
+  .min(1, 'must hold at least one step')
+  .max(MAX_STEPS)
+  .superRefine((steps, ctx) => {
+    steps.forEach((step, i) => {
+      if (step.action !== 'throttle' || step.on_throttle === undefined) return;
+      if (!steps.some((later, j) => j > i && later.ref === step.on_throttle))
+        ctx.addIssue({ code: 'custom', message: `names no later step whose ref is "${step.on_throttle}"`, path: [i, 'on_throttle'] });
+    });
+  });
 
 /** What a run starts from: an ad hoc automation's or a template's steps and the invocation's context. */
 export const automationSchema = z.strictObject({ steps: stepsSchema, cancelation_token: z.string().min(1).max(256).optional() });
@@ -160,10 +269,105 @@ export interface RunContext {
   profile?: Record<string, unknown>;
 }
 
-/** Whether a step runs: no `if`, or an `if` that holds with the run's data and profile in scope (one that fails to evaluate does not). */
-export function stepRuns(step: Step, ctx: RunContext): boolean {
+/** What `refs.<ref>` shows of an earlier step: its status and what it made. */
+export interface StepRef {
+  status: string;
+  messageId?: string;
+  runId?: string;
+  canceled?: number;
+  error?: string;
+}
+
+/**
+ * Whether a step runs: no `if`, or an `if` that holds with the run's data and profile in scope and
+ * `refs` the outcomes of earlier steps by their `ref` (one that fails to evaluate does not).
+ */
+export function stepRuns(step: Step, ctx: RunContext, refs: Record<string, StepRef> = {}): boolean {
   if (!isCondition(step.if)) return true;
-  return holds(parseCondition(step.if, STEP_SCOPE), { data: ctx.data ?? {}, profile: ctx.profile ?? {} });
+  return holds(parseCondition(step.if, STEP_SCOPE), { data: ctx.data ?? {}, profile: ctx.profile ?? {}, refs });
+}
+
+/** The value at a dot path (`data.project`) of the run's context; undefined when absent. */
+export function contextValue(ctx: RunContext, path: string): unknown {
+  const [root, ...rest] = path.split('.');
+  let at: unknown = root === 'data' ? ctx.data : ctx.profile;
+  for (const k of rest) at = at !== null && typeof at === 'object' && !Array.isArray(at) ? (at as Record<string, unknown>)[k] : undefined;
+  return at;
+}
+
+/** A key's part from a context value: strings and numbers as they are, anything else as JSON, absent as "". */
+export const keyPart = (v: unknown): string => (v === undefined || v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v));
+
+/** A schedule's times (`09:00`) as one-minute delivery-window ranges (`09:00-09:01`), so the window grammar and its DST rules read it. */
+export function scheduleWindow(schedule: string): DeliveryWindow {
+  const ranges = schedule.replace(/(?<![-\d:])(\d{1,2}):(\d{2})(?![-\d:])/g, (_, h: string, m: string) => {
+    const start = Number(h) * 60 + Number(m);
+    const end = start + 1;
+    return `${h.padStart(2, '0')}:${m}-${String(Math.floor(end / 60)).padStart(2, '0')}:${String(end % 60).padStart(2, '0')}`;
+  });
+  return parseWindow(ranges);
+}
+
+/** Why a schedule cannot be read; undefined when it can. */
+function scheduleIssue(schedule: string): string | undefined {
+  if (/\d{1,2}:\d{2}\s*-/.test(schedule)) return 'names times of day ("09:00", "Mo-Fr 09:00"), not ranges';
+  try {
+    const w = scheduleWindow(schedule);
+    if (w.days.every((d) => d.length === 0)) return 'names no time';
+    if (w.days.some((d) => d.some((r) => r.end - r.start > 1))) return 'names times of day ("09:00", "Mo-Fr 09:00"), not whole days';
+  } catch (e) {
+    // Said of the schedule as written: its times, not the one-minute ranges read.
+    if (e instanceof WindowSyntaxError) return e.message.replace(/(\d{2}:\d{2})-\d{2}:\d{2}/g, '$1');
+    throw e;
+  }
+  return undefined;
+}
+
+/**
+ * The first time of a schedule after `at` in `zone` (an instant inside a scheduled minute counts the
+ * next one), DST-correct as delivery windows are: "09:00" is 09:00 wall time on both sides of a change.
+ */
+export function nextScheduled(schedule: string, at: number, zone: string): number {
+  const w = scheduleWindow(schedule);
+  let next = nextOpening(w, at, zone)!;
+  if (next === at) next = nextOpening(w, openUntil(w, at, zone)!, zone)!;
+  return next;
+}
+
+type BatchStep = Extract<Step, { action: 'batch' }>;
+
+/** When a batch closes, from its head: at its schedule's time, else the earlier of a quiet `wait_period` after the last event and `max_wait_period` after the first. */
+export function batchCloses(step: BatchStep, head: { openedAt: number; lastAt: number; releaseAt?: number }): number {
+  if (head.releaseAt !== undefined) return head.releaseAt;
+  return Math.min(head.openedAt + durationOf(step.max_wait_period!)!, head.lastAt + durationOf(step.wait_period!)!);
+}
+
+/** Courier's default of what a batch keeps: its first ten events. */
+export const DEFAULT_RETAIN = { type: 'first', count: 10 } as const;
+
+/**
+ * The events a batch keeps, from the events it read in arrival order (`first`: the first `count`,
+ * `last`: the last, `highest` / `lowest`: by `sort_key`, numbers before strings, absent last; ties
+ * in arrival order). Each event is the data of the run that brought it.
+ */
+export function retained(step: BatchStep, events: { data: Record<string, unknown>; profile?: Record<string, unknown> }[]): Record<string, unknown>[] {
+  const retain = step.retain ?? DEFAULT_RETAIN;
+  if (retain.type === 'first') return events.slice(0, retain.count).map((e) => e.data);
+  if (retain.type === 'last') return events.slice(-retain.count).map((e) => e.data);
+  const sortKey = retain.sort_key!;
+  const rank = (e: (typeof events)[number]) => contextValue({ data: e.data, profile: e.profile }, sortKey);
+  const order = (a: unknown, b: unknown): number => {
+    const kind = (v: unknown) => (typeof v === 'number' ? 0 : typeof v === 'string' ? 1 : 2);
+    if (kind(a) !== kind(b)) return kind(a) - kind(b);
+    if (typeof a === 'number' && typeof b === 'number') return retain.type === 'highest' ? b - a : a - b;
+    if (typeof a === 'string' && typeof b === 'string') return retain.type === 'highest' ? b.localeCompare(a) : a.localeCompare(b);
+    return 0;
+  };
+  return events
+    .map((e, i) => ({ e, i, v: rank(e) }))
+    .sort((x, y) => order(x.v, y.v) || x.i - y.i)
+    .slice(0, retain.count)
+    .map((x) => x.e.data);
 }
 
 /**
@@ -241,4 +445,4 @@ export function stepMessage(step: Extract<Step, { action: 'send' | 'send-list' }
 }
 
 /** A step's outcome in a run's record. */
-export type StepStatus = 'pending' | 'waiting' | 'done' | 'skipped' | 'failed' | 'canceled';
+export type StepStatus = 'pending' | 'waiting' | 'done' | 'skipped' | 'failed' | 'canceled' | 'batched' | 'throttled';

@@ -161,6 +161,12 @@ export const routes = [
             runId: o?.runId,
             canceled: o?.canceled,
             error: o?.error,
+            // A batch step: the run whose batch the event joined, or the count of the batch this run closed.
+            batchRunId: o?.batchRunId,
+            count: o?.count,
+            // A throttle step: the window counted in, and the step a throttled run went on at.
+            ...(o?.window ? { window: { start: iso(o.window.start), end: iso(o.window.end) } } : {}),
+            next: o?.next,
           };
         }),
       });

@@ -57,13 +57,19 @@ export async function listTemplates(version: string, limit: number, cursor?: str
 
 /** A finished (or waiting) step's record. */
 export const stepOutcome = z.object({
-  status: z.enum(['done', 'skipped', 'failed']),
+  status: z.enum(['done', 'skipped', 'failed', 'batched', 'throttled']),
   startedAt: z.number(),
   finishedAt: z.number().optional(),
   messageId: z.string().optional(),
   runId: z.string().optional(),
   canceled: z.number().int().optional(),
   error: z.string().optional(),
+  /** A batch step: the run whose batch this run's event joined (`batched`), or the count of the batch this run released. */
+  batchRunId: z.string().optional(),
+  count: z.number().int().optional(),
+  /** A throttle step: the window it counted in, and the step a throttled run went on at. */
+  window: z.object({ start: z.number(), end: z.number() }).optional(),
+  next: z.number().int().optional(),
 });
 export type StepOutcome = z.infer<typeof stepOutcome>;
 
@@ -81,7 +87,8 @@ const runDoc = z.object({
   source: z.object({ template: z.string(), revision: z.number().int() }).optional(),
   parent: z.string().optional(),
   created: z.number(),
-  outcomes: z.array(stepOutcome),
+  // A step a run passed over (a throttle's on_throttle) has no outcome: null in the stored array.
+  outcomes: z.array(stepOutcome.nullable()).transform((all) => all.map((o) => o ?? undefined)),
 });
 export type RunDoc = z.infer<typeof runDoc>;
 
@@ -91,8 +98,10 @@ export interface Run {
   doc: RunDoc;
   cursor: number;
   status: RunStatus;
-  /** The end of the delay the run waits in at `cursor`. */
+  /** The end of the delay (or the close of the batch) the run waits in at `cursor`. */
   dueAt?: number;
+  /** The batch the run opened at `cursor` and waits for (lambdas/store/batches.ts). */
+  batchKey?: string;
   canceledAt?: number;
   updated: number;
 }
@@ -103,6 +112,7 @@ const toRun = (item: StoredItem): Run => ({
   cursor: Number(item.cursor),
   status: item.status as RunStatus,
   dueAt: typeof item.dueAt === 'number' ? item.dueAt : undefined,
+  batchKey: typeof item.batchKey === 'string' ? item.batchKey : undefined,
   canceledAt: typeof item.canceledAt === 'number' ? item.canceledAt : undefined,
   updated: Number(item.updated),
 });
@@ -137,33 +147,62 @@ export async function createRun(runId: string, doc: RunDoc, wakeAt: number): Pro
   );
 }
 
+/** How a step's job moves a run on: the step's outcome, the run's status after it, and where it goes next. */
+export interface Advance {
+  outcome: StepOutcome;
+  status: 'running' | 'done' | 'failed';
+  /** The sweeper's re-drive time if the next job is lost (a run still running). */
+  wakeAt: number;
+  /** The step to do next: the one after by default (a throttled run may go on at a later step). */
+  next?: number;
+}
+
 /**
- * Records step `from`'s outcome and moves the cursor past it, only if the run is still running at
- * that step: false when another delivery did it first or the run was canceled. A run with steps
- * left is woken `wakeAt` (the sweeper's re-drive, if its next job is lost); a finished one leaves
- * the wake index.
+ * The conditional update that records step `run.cursor`'s outcome and moves the cursor on, only if
+ * the run still stands at that step: for UpdateItem and for a transaction's Update. A run with
+ * steps left is woken `wakeAt`; a finished one leaves the wake index. The delay's end and the
+ * batch the run waited for at that step go.
  */
-export async function advanceRun(run: Run, outcome: StepOutcome, status: 'running' | 'done' | 'failed', wakeAt: number): Promise<boolean> {
+export function advanceUpdate(run: Run, a: Advance) {
   const outcomes = [...run.doc.outcomes];
-  outcomes[run.cursor] = outcome;
+  outcomes[run.cursor] = a.outcome;
   const doc = JSON.stringify({ ...run.doc, outcomes });
-  const wake = status === 'running' ? runKeys.wake(run.runId, wakeAt) : undefined;
+  const wake = a.status === 'running' ? runKeys.wake(run.runId, a.wakeAt) : undefined;
+  return {
+    TableName: TABLE,
+    Key: runKeys.run(run.runId),
+    UpdateExpression: `SET #doc = :doc, #cursor = :next, #status = :status, #updated = :now${wake ? ', gsi1pk = :wpk, gsi1sk = :wsk' : ''} REMOVE #dueAt, #batchKey${wake ? '' : ', gsi1pk, gsi1sk'}`,
+    ConditionExpression: '#cursor = :from AND #status = :running',
+    ExpressionAttributeNames: { '#doc': 'doc', '#cursor': 'cursor', '#status': 'status', '#updated': 'updated', '#dueAt': 'dueAt', '#batchKey': 'batchKey' },
+    ExpressionAttributeValues: {
+      ':doc': doc,
+      ':next': a.next ?? run.cursor + 1,
+      ':from': run.cursor,
+      ':status': a.status,
+      ':running': 'running',
+      ':now': now(),
+      ...(wake ? { ':wpk': wake.gsi1pk, ':wsk': wake.gsi1sk } : {}),
+    },
+  };
+}
+
+/** Records the step's outcome and moves the cursor on (advanceUpdate): false when another delivery did it first or the run was canceled. */
+export const advanceRun = (run: Run, a: Advance): Promise<boolean> => conditional(new UpdateCommand(advanceUpdate(run, a)));
+
+/**
+ * Keeps a run waiting at its step until `until`: its wake time (the sweeper's re-drive) and the
+ * time the run view shows, only while it stands there. False when it moved on or stopped.
+ */
+export function waitUntil(run: Run, until: number): Promise<boolean> {
+  const wake = runKeys.wake(run.runId, until);
   return conditional(
     new UpdateCommand({
       TableName: TABLE,
       Key: runKeys.run(run.runId),
-      UpdateExpression: `SET #doc = :doc, #cursor = :next, #status = :status, #updated = :now${wake ? ', gsi1pk = :wpk, gsi1sk = :wsk' : ''} REMOVE #dueAt${wake ? '' : ', gsi1pk, gsi1sk'}`,
-      ConditionExpression: '#cursor = :from AND #status = :running',
-      ExpressionAttributeNames: { '#doc': 'doc', '#cursor': 'cursor', '#status': 'status', '#updated': 'updated', '#dueAt': 'dueAt' },
-      ExpressionAttributeValues: {
-        ':doc': doc,
-        ':next': run.cursor + 1,
-        ':from': run.cursor,
-        ':status': status,
-        ':running': 'running',
-        ':now': now(),
-        ...(wake ? { ':wpk': wake.gsi1pk, ':wsk': wake.gsi1sk } : {}),
-      },
+      UpdateExpression: 'SET #dueAt = :due, gsi1pk = :wpk, gsi1sk = :wsk, #updated = :now',
+      ConditionExpression: '#cursor = :at AND #status = :running',
+      ExpressionAttributeNames: { '#dueAt': 'dueAt', '#cursor': 'cursor', '#status': 'status', '#updated': 'updated' },
+      ExpressionAttributeValues: { ':due': until, ':at': run.cursor, ':running': 'running', ':wpk': wake.gsi1pk, ':wsk': wake.gsi1sk, ':now': now() },
     }),
   );
 }
@@ -208,6 +247,27 @@ export function cancelRun(runId: string, by: string): Promise<boolean> {
   );
 }
 
+/** How long a finished run's token entry stays (for a cancel that was on its way), before DynamoDB's TTL removes it. */
+const TOKEN_ENTRY_KEEP_S = 86_400;
+
+/**
+ * A run that ended (done, failed, canceled) no longer needs its token entry: it expires a day on.
+ * Only an entry that exists is touched (a run without a token has none).
+ */
+export async function endTokenEntry(run: Run): Promise<void> {
+  if (!run.doc.cancelationToken) return;
+  await conditional(
+    new UpdateCommand({
+      TableName: TABLE,
+      Key: runKeys.tokenRun(run.doc.cancelationToken, run.runId),
+      UpdateExpression: 'SET #ttl = :ttl',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: { '#ttl': 'ttl' },
+      ExpressionAttributeValues: { ':ttl': Math.ceil(now() / 1000) + TOKEN_ENTRY_KEEP_S },
+    }),
+  );
+}
+
 /** The runs that held a cancelation token, page by page (finished ones included: cancelRun skips them). */
 export async function* runsOfToken(token: string): AsyncGenerator<string[]> {
   for await (const items of queryAll({ partition: runKeys.tokenRuns(token) })) yield items.map((i) => String(i.runId));
@@ -244,8 +304,10 @@ export async function claimDueRun(run: DueRun, next: number): Promise<boolean> {
 export function stepStatuses(run: Run): StepStatus[] {
   return run.doc.steps.map((_, i) => {
     const outcome = run.doc.outcomes[i];
-    if (i < run.cursor && outcome) return outcome.status;
+    if (i < run.cursor) return outcome?.status ?? 'skipped';
     if (run.status === 'running') return i === run.cursor && run.dueAt !== undefined ? 'waiting' : 'pending';
+    // Steps a run never reached: passed over (a throttle's on_throttle, an event that joined another run's batch, a throttled end), else canceled.
+    if (run.status === 'done') return 'skipped';
     return 'canceled';
   });
 }

@@ -291,6 +291,17 @@ export const runKeys = {
   }),
   templateIndex: (version: string, templateId: string): IndexKey => ({ gsi1pk: runKeys.templates(version), gsi1sk: esc(templateId) }),
   templates: (version: string): string => `AUTOMATIONS#${version}`,
+  /**
+   * A batch step's open batch (issue 18 item 3, docs/decisions.md D27): the head, one item per batch
+   * key (a hash of the automation, the step, the user and the category) holding its owner run, its
+   * count and times, and the events of that batch in their own partition, named after the owner (so
+   * each batch of the key is its own collection), sorted by arrival.
+   */
+  batchHead: (batchKey: string): Key => ({ pk: `BATCH#${batchKey}`, sk: 'OPEN' }),
+  batchEvents: (owner: string): string => `BATCHEVENTS#${esc(owner)}`,
+  batchEvent: (owner: string, at: number, runId: string): Key => ({ pk: runKeys.batchEvents(owner), sk: `${sortableTime(at)}#${esc(runId)}` }),
+  /** A throttle step's counter for one key (a hash of the automation, the step and the scope's subject) and one fixed window. */
+  throttle: (throttleKey: string, windowStart: number): Key => ({ pk: `RUNTHROTTLE#${throttleKey}`, sk: sortableTime(windowStart) }),
 };
 
 /** A stable shard in 0..15 from the id (FNV-1a), for write-spread collections. */

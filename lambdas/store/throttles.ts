@@ -1,6 +1,6 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { conditional } from './conditional';
-import { keys } from './keys';
+import { keys, type Key } from './keys';
 import { TABLE } from './table';
 
 /**
@@ -16,10 +16,16 @@ export function passThrottle(input: {
   limit: number;
   messageId: string;
 }): Promise<boolean> {
+  return passCounter(keys.throttleCounter(input.topicId, input.userId, input.windowStart), input.windowEnd, input.limit, input.messageId);
+}
+
+/** The same for any counter item (a throttle step's: lambdas/store/keys.ts runKeys.throttle): `member` passes once at most `limit` others did. */
+export function passCounter(counter: Key, windowEnd: number, limit: number, member: string): Promise<boolean> {
+  const input = { windowEnd, limit, messageId: member };
   return conditional(
     new UpdateCommand({
       TableName: TABLE,
-      Key: keys.throttleCounter(input.topicId, input.userId, input.windowStart),
+      Key: counter,
       UpdateExpression: 'ADD #ids :id SET #ttl = :ttl',
       ConditionExpression: 'attribute_not_exists(#ids) OR contains(#ids, :one) OR size(#ids) < :limit',
       ExpressionAttributeNames: { '#ids': 'ids', '#ttl': 'ttl' },

@@ -1,10 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { BadRequestError, NotFoundError } from '@trycourier/courier';
+import { idle as idleIn, runOf as runOfIn, settled as settledIn, sweep as sweepIn, type RunView } from '../helpers/automations';
 import { messagesOf } from '../helpers/send';
 import { startTestStack, type TestStack } from '../helpers/stack';
-import { eventually, uid } from '../helpers/wait';
+import { uid } from '../helpers/wait';
 
 /**
  * Issue 18 items 1, 2, 6 and 7 (runs, templates, journeys, observability) through the official SDK
@@ -22,64 +22,10 @@ afterAll(() => s?.stop());
 const HOUR = 3_600_000;
 const clock = () => require('../../lambdas/shared/clock') as typeof import('../../lambdas/shared/clock');
 
-interface RunView {
-  runId: string;
-  status: string;
-  steps: {
-    index: number;
-    action: string;
-    ref?: string;
-    status: string;
-    startedAt?: string;
-    finishedAt?: string;
-    until?: string;
-    messageId?: string;
-    runId?: string;
-    canceled?: number;
-    error?: string;
-  }[];
-}
-const runOf = async (runId: string): Promise<RunView> => {
-  const res = await s.http('GET', `/automations/runs/${runId}`);
-  expect(res.status).toBe(200);
-  return res.json as RunView;
-};
-/** The run once it ended (or stands at a delay, with `waiting`). */
-const settled = (runId: string, waiting = false) =>
-  eventually(
-    () => runOf(runId),
-    (r) => r.status !== 'running' || (waiting && r.steps.some((x) => x.status === 'waiting')),
-    30_000,
-  );
-/**
- * Waits until no batch is in flight and no work queue has a visible or in-flight message, twice in a
- * row: s.quiesce() less the delayed messages, which a delay's hops leave in the fan-out queue for up
- * to 15 real minutes (the tests move the clock past a delay's end instead of waiting for them).
- */
-async function idle(): Promise<void> {
-  const read = async () => {
-    const depths = await Promise.all(
-      Object.values(s.queues).map(async (q) => {
-        const { Attributes: a = {} } = await s.sqs.send(
-          new GetQueueAttributesCommand({ QueueUrl: q.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
-        );
-        return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
-      }),
-    );
-    return s.pollersIdle() && depths.every((n) => n === 0);
-  };
-  let quiet = 0;
-  await eventually(
-    async () => (quiet = (await read()) ? quiet + 1 : 0),
-    (n) => n >= 2,
-    30_000,
-  );
-}
-/** Runs the sweeper at the stack's clock and waits until the jobs it started are done. */
-async function sweep(): Promise<void> {
-  await s.runScheduled();
-  await idle();
-}
+const runOf = (runId: string): Promise<RunView> => runOfIn(s, runId);
+const settled = (runId: string, waiting = false) => settledIn(s, runId, waiting);
+const idle = () => idleIn(s);
+const sweep = () => sweepIn(s);
 
 type Capture = { via: string; messageId: string; to: string; subject?: string };
 const mailsOf = (messageId: string) => (s.captures() as unknown as Capture[]).filter((c) => c.via === 'smtp' && c.messageId === messageId);
@@ -273,6 +219,13 @@ describe('runs', () => {
     for (const w of waiting) expect((await runOf(w.runId)).status).toBe('canceled');
     const listed = await s.client.messages.list({ traceId: waiting[0].runId });
     expect(listed.results).toEqual([]);
+    // The token's entries of runs that ended expire (a day on) instead of staying for ever.
+    const { getItem } = require('../../lambdas/store/table') as typeof import('../../lambdas/store/table');
+    const { runKeys } = require('../../lambdas/store/keys') as typeof import('../../lambdas/store/keys');
+    for (const id of [...waiting.map((w) => w.runId), done.runId]) {
+      const entry = await getItem(runKeys.tokenRun(token, id));
+      expect(Number(entry?.ttl) * 1000 - clock().now()).toBeGreaterThan(HOUR);
+    }
   });
 
   it('a run whose step job was lost is woken by the sweeper once its wake time passes, and done once', async () => {

@@ -1,6 +1,9 @@
 import {
   adHocInvokeSchema,
+  batchCloses,
   delayEnd,
+  nextScheduled,
+  retained,
   journeyUser,
   mergeData,
   mergeProfile,
@@ -37,8 +40,50 @@ describe('steps as the SDK types them', () => {
     [[{ action: 'fetch-data', webhook: { method: 'GET', url: 'https://example.test' }, merge_strategy: 'overwrite' }], []],
     [[{ action: 'fetch-data', webhook: { method: 'GET', url: 'ftp://example.test' } }], ['0.webhook.url: must be an http or https URL']],
     [[{ action: 'fetch-data', webhook: { method: 'GET', url: 'https://example.test' }, merge_strategy: 'none' }], ['0.merge_strategy']],
-    [[{ action: 'teleport' }], ['0.action: unknown step action "teleport" (one of delay, send, send-list, update-profile, cancel, invoke, fetch-data)']],
+    [
+      [{ action: 'teleport' }],
+      ['0.action: unknown step action "teleport" (one of delay, send, send-list, update-profile, cancel, invoke, fetch-data, batch, throttle)'],
+    ],
     [[{ action: 'send', template: 't', colour: 'red' }], ['0']],
+    // Batches (Courier's journey batch node): a quiet period with a cap, or a schedule.
+    [[{ action: 'batch', wait_period: 'PT10M', max_wait_period: 'PT1H' }], []],
+    [[{ action: 'batch', wait_period: '10 minutes', max_wait_period: '1 hour', max_items: 50, retain: { type: 'last', count: 5 } }], []],
+    [[{ action: 'batch', schedule: 'Mo-Fr 09:00', timezone: 'Europe/Berlin', category_key: 'data.project' }], []],
+    [[{ action: 'batch', schedule: '09:00,17:30', retain: { type: 'highest', count: 3, sort_key: 'data.priority' } }], []],
+    [[{ action: 'batch', wait_period: 'PT10M' }], ['0.max_wait_period: needs wait_period and max_wait_period, or a schedule']],
+    [[{ action: 'batch' }], ['0.wait_period: needs wait_period and max_wait_period, or a schedule']],
+    [[{ action: 'batch', wait_period: 'PT1H', max_wait_period: 'PT10M' }], ['0.max_wait_period: must be longer than wait_period']],
+    [[{ action: 'batch', schedule: '09:00', wait_period: 'PT1M', max_wait_period: 'PT1H' }], ['0.schedule: a batch closes on a schedule or after wait_period']],
+    [[{ action: 'batch', schedule: '09:00-17:00' }], ['0.schedule: names times of day']],
+    [[{ action: 'batch', schedule: 'Mo-Fr' }], ['0.schedule: names times of day']],
+    [[{ action: 'batch', schedule: 'PH 09:00' }], ['0.schedule: "PH 09:00" is not supported']],
+    [[{ action: 'batch', schedule: '09:00', timezone: 'Mars/Olympus' }], ['0.timezone: not a known IANA time zone']],
+    [[{ action: 'batch', schedule: '09:00', retain: { type: 'highest', count: 3 } }], ['0.retain.sort_key: sort_key is needed by highest and lowest']],
+    [[{ action: 'batch', schedule: '09:00', retain: { type: 'first', count: 101 } }], ['0.retain.count']],
+    [[{ action: 'batch', schedule: '09:00', category_key: 'project' }], ['0.category_key: must be a dot path into data or profile']],
+    [[{ action: 'batch', wait_period: '1ms', max_wait_period: 'PT1H' }], ['0.wait_period: must be a duration']],
+    // Throttles (Courier's journey throttle nodes).
+    [[{ action: 'throttle', max_allowed: 3, period: '1 hour' }], []],
+    [[{ action: 'throttle', max_allowed: 3, period: 'PT1H', scope: 'global' }], []],
+    [[{ action: 'throttle', max_allowed: 3, period: 'PT1H', scope: 'dynamic', throttle_key: 'data.account' }], []],
+    [[{ action: 'throttle', max_allowed: 3, period: 'PT1H', scope: 'dynamic' }], ['0.throttle_key: throttle_key is needed by scope dynamic']],
+    [[{ action: 'throttle', max_allowed: 3, period: 'PT1H', throttle_key: 'data.account' }], ['0.throttle_key: throttle_key is needed by scope dynamic']],
+    [[{ action: 'throttle', max_allowed: 0, period: 'PT1H' }], ['0.max_allowed']],
+    [
+      [
+        { action: 'throttle', max_allowed: 3, period: 'PT1H', on_throttle: 'fallback' },
+        { action: 'send', template: 't', ref: 'fallback' },
+      ],
+      [],
+    ],
+    [[{ action: 'throttle', max_allowed: 3, period: 'PT1H', on_throttle: 'nowhere' }], ['0.on_throttle: names no later step whose ref is "nowhere"']],
+    [
+      [
+        { action: 'send', template: 't', ref: 'back' },
+        { action: 'throttle', max_allowed: 3, period: 'PT1H', on_throttle: 'back' },
+      ],
+      ['1.on_throttle: names no later step'],
+    ],
     [[], [': must hold at least one step']],
   ])('%j -> %j', (steps, expected) => {
     const issues = issuesOf(steps);
@@ -84,6 +129,67 @@ describe('whether a step runs (its if, with data and profile in scope)', () => {
     ['data.a.b.c', {}, {}, false],
   ])('%s with data %j, profile %j: %s', (cond, data, profile, expected) => {
     expect(stepRuns(send(cond), { data, profile })).toBe(expected);
+  });
+
+  it.each([
+    ['refs.gate.status === "throttled"', { gate: { status: 'throttled' } }, true],
+    ['refs.gate.status === "throttled"', { gate: { status: 'done' } }, false],
+    ['refs.digest.count > 5', { digest: { status: 'done', count: 9 } }, true],
+    // A ref no earlier step has: false.
+    ['refs.nothing.status === "done"', {}, false],
+  ])('%s with refs %j: %s', (cond, refs, expected) => {
+    expect(stepRuns(send(cond), {}, refs)).toBe(expected);
+  });
+});
+
+describe('when a scheduled batch closes: the next time of its schedule in the zone, DST-correct', () => {
+  const utc = (iso: string) => Date.parse(iso);
+  it.each([
+    // Daily 09:00 in New York: Saturday 31 October 2026 10:00 EDT (14:00Z) -> Sunday 1 November 09:00 EST, after the clocks went back: 14:00Z.
+    ['09:00', '2026-10-31T14:00:00Z', 'America/New_York', '2026-11-01T14:00:00.000Z'],
+    // The day before, 08:00 EDT -> 09:00 EDT the same day: 13:00Z.
+    ['09:00', '2026-10-31T12:00:00Z', 'America/New_York', '2026-10-31T13:00:00.000Z'],
+    // Spring forward in Berlin (29 March 2026): 09:00 CEST is 07:00Z, the day before 09:00 CET is 08:00Z.
+    ['09:00', '2026-03-28T09:30:00Z', 'Europe/Berlin', '2026-03-29T07:00:00.000Z'],
+    // Inside the scheduled minute: the next one, not now.
+    ['09:00', '2026-11-30T09:00:30Z', 'UTC', '2026-12-01T09:00:00.000Z'],
+    ['09:00', '2026-11-30T09:00:00Z', 'UTC', '2026-12-01T09:00:00.000Z'],
+    // Weekdays only: Friday 17:00 -> Monday 09:00.
+    ['Mo-Fr 09:00', '2026-12-04T17:00:00Z', 'UTC', '2026-12-07T09:00:00.000Z'],
+    // Several times a day.
+    ['09:00,17:30', '2026-11-30T10:00:00Z', 'UTC', '2026-11-30T17:30:00.000Z'],
+    ['23:59', '2026-11-30T10:00:00Z', 'Asia/Tokyo', '2026-11-30T14:59:00.000Z'],
+  ])('%s from %s in %s -> %s', (schedule, from, zone, expected) => {
+    expect(new Date(nextScheduled(schedule, utc(from), zone)).toISOString()).toBe(expected);
+  });
+});
+
+describe('when a batch closes and what it keeps', () => {
+  const batch = (b: Record<string, unknown>) => stepSchema.parse({ action: 'batch', ...b }) as Extract<Step, { action: 'batch' }>;
+  const waits = batch({ wait_period: 'PT10M', max_wait_period: 'PT1H' });
+  it.each([
+    // Quiet for 10 minutes after the last event...
+    [{ openedAt: 0, lastAt: 0 }, 600_000],
+    [{ openedAt: 0, lastAt: 1_200_000 }, 1_800_000],
+    // ... but never more than an hour after the first.
+    [{ openedAt: 0, lastAt: 3_500_000 }, 3_600_000],
+    // A scheduled batch closes at its time.
+    [{ openedAt: 0, lastAt: 5, releaseAt: 42 }, 42],
+  ])('%j -> %d', (head, expected) => expect(batchCloses(waits, head)).toBe(expected));
+
+  const events = [5, 1, 9, 3, undefined, 'x', 9].map((p, i) => ({ data: { i, ...(p === undefined ? {} : { p }) } }));
+  it.each([
+    [{ type: 'first', count: 2 }, [0, 1]],
+    [{ type: 'last', count: 2 }, [5, 6]],
+    // Highest first; ties in arrival order; strings after numbers, absent last.
+    [{ type: 'highest', count: 4, sort_key: 'data.p' }, [2, 6, 0, 3]],
+    [{ type: 'lowest', count: 7, sort_key: 'data.p' }, [1, 3, 0, 2, 6, 5, 4]],
+  ])('retain %j -> events %j', (retain, expected) => {
+    expect(retained(batch({ schedule: '09:00', retain }), events).map((d) => d.i)).toEqual(expected);
+  });
+  it('keeps the first ten by default', () => {
+    const many = Array.from({ length: 15 }, (_, i) => ({ data: { i } }));
+    expect(retained(batch({ schedule: '09:00' }), many).map((d) => d.i)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 });
 
