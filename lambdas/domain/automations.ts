@@ -124,45 +124,61 @@ export const RETAINS = ['first', 'last', 'highest', 'lowest'] as const;
  * passes with no new event (capped by `max_wait_period` from the first), or, with `schedule`, at the
  * schedule's next time in the recipient's time zone (`"09:00"`, `"Mo-Fr 09:00"`, `"Mo 08:30; Th 17:00"`).
  */
+/** When a batch closes and what it keeps: the fields a batch step and a topic's digest share. */
+const batchWindow = {
+  wait_period: period.optional(),
+  max_wait_period: period.optional(),
+  schedule: z
+    .string()
+    .max(500)
+    .superRefine((text, ctx) => {
+      const issue = scheduleIssue(text);
+      if (issue) ctx.addIssue({ code: 'custom', message: issue });
+    })
+    .optional(),
+  timezone: z.string().max(64).refine(isTimeZone, 'not a known IANA time zone').optional(),
+  max_items: z.number().int().min(1).max(MAX_BATCH_ITEMS).optional(),
+  retain: z
+    .strictObject({ type: z.enum(RETAINS), count: z.number().int().min(1).max(MAX_RETAIN), sort_key: contextPath.optional() })
+    .refine((r) => (r.type === 'highest' || r.type === 'lowest') === (r.sort_key !== undefined), {
+      message: 'sort_key is needed by highest and lowest, and only by them',
+      path: ['sort_key'],
+    })
+    .optional(),
+};
+
+/** A batch closes on a schedule, or after a quiet wait_period capped by a longer max_wait_period. */
+function checkBatchWindow(s: { wait_period?: string; max_wait_period?: string; schedule?: string }, ctx: z.RefinementCtx): void {
+  const waits = s.wait_period !== undefined || s.max_wait_period !== undefined;
+  if (s.schedule !== undefined && waits)
+    ctx.addIssue({ code: 'custom', message: 'a batch closes on a schedule or after wait_period, not both', path: ['schedule'] });
+  else if (s.schedule === undefined && (s.wait_period === undefined || s.max_wait_period === undefined))
+    ctx.addIssue({
+      code: 'custom',
+      message: 'needs wait_period and max_wait_period, or a schedule',
+      path: [s.wait_period === undefined ? 'wait_period' : 'max_wait_period'],
+    });
+  else if (s.wait_period !== undefined && s.max_wait_period !== undefined && durationOf(s.wait_period)! >= durationOf(s.max_wait_period)!)
+    ctx.addIssue({ code: 'custom', message: 'must be longer than wait_period', path: ['max_wait_period'] });
+}
+
 const batchStep = z
   .strictObject({
     action: z.literal('batch'),
-    wait_period: period.optional(),
-    max_wait_period: period.optional(),
-    schedule: z
-      .string()
-      .max(500)
-      .superRefine((text, ctx) => {
-        const issue = scheduleIssue(text);
-        if (issue) ctx.addIssue({ code: 'custom', message: issue });
-      })
-      .optional(),
-    timezone: z.string().max(64).refine(isTimeZone, 'not a known IANA time zone').optional(),
-    max_items: z.number().int().min(1).max(MAX_BATCH_ITEMS).optional(),
-    retain: z
-      .strictObject({ type: z.enum(RETAINS), count: z.number().int().min(1).max(MAX_RETAIN), sort_key: contextPath.optional() })
-      .refine((r) => (r.type === 'highest' || r.type === 'lowest') === (r.sort_key !== undefined), {
-        message: 'sort_key is needed by highest and lowest, and only by them',
-        path: ['sort_key'],
-      })
-      .optional(),
+    ...batchWindow,
     scope: z.enum(['user', 'global']).optional(),
     category_key: contextPath.optional(),
     ...common,
   })
-  .superRefine((s, ctx) => {
-    const waits = s.wait_period !== undefined || s.max_wait_period !== undefined;
-    if (s.schedule !== undefined && waits)
-      ctx.addIssue({ code: 'custom', message: 'a batch closes on a schedule or after wait_period, not both', path: ['schedule'] });
-    else if (s.schedule === undefined && (s.wait_period === undefined || s.max_wait_period === undefined))
-      ctx.addIssue({
-        code: 'custom',
-        message: 'needs wait_period and max_wait_period, or a schedule',
-        path: [s.wait_period === undefined ? 'wait_period' : 'max_wait_period'],
-      });
-    else if (s.wait_period !== undefined && s.max_wait_period !== undefined && durationOf(s.wait_period)! >= durationOf(s.max_wait_period)!)
-      ctx.addIssue({ code: 'custom', message: 'must be longer than wait_period', path: ['max_wait_period'] });
-  });
+  .superRefine(checkBatchWindow);
+
+/**
+ * A topic's digest (our extension, `PUT /preferences/topics/:id` `digest`): the topic's messages to a
+ * user collect as a batch step's events do, each ending DIGESTED, and one message goes out when the
+ * batch closes (README "Batches and digests").
+ */
+export const topicDigestSchema = z.strictObject(batchWindow).superRefine(checkBatchWindow);
+export type TopicDigest = z.infer<typeof topicDigestSchema>;
 
 /**
  * A throttle step (Courier's journey throttle node): at most `max_allowed` runs pass it in each fixed
@@ -199,6 +215,15 @@ export const stepSchema = z.discriminatedUnion('action', [
   throttleStep,
 ]);
 export type Step = z.infer<typeof stepSchema>;
+
+/**
+ * The step a topic's digest run ends with (never accepted from the API): it sends the message that
+ * opened the digest again, to its recipient, with the batch in its data.
+ */
+const sendMessageStep = z.strictObject({ action: z.literal('send-message'), message: obj, ...common });
+/** What a stored run's steps may be: the API's steps and the digest's own. */
+export const runStepSchema = z.discriminatedUnion('action', [...stepSchema.options, sendMessageStep]);
+export type RunStep = z.infer<typeof runStepSchema>;
 
 /**
  * One step of a request: its `action` is checked first, so an unknown action is a 400 saying so
@@ -282,7 +307,7 @@ export interface StepRef {
  * Whether a step runs: no `if`, or an `if` that holds with the run's data and profile in scope and
  * `refs` the outcomes of earlier steps by their `ref` (one that fails to evaluate does not).
  */
-export function stepRuns(step: Step, ctx: RunContext, refs: Record<string, StepRef> = {}): boolean {
+export function stepRuns(step: RunStep, ctx: RunContext, refs: Record<string, StepRef> = {}): boolean {
   if (!isCondition(step.if)) return true;
   return holds(parseCondition(step.if, STEP_SCOPE), { data: ctx.data ?? {}, profile: ctx.profile ?? {}, refs });
 }
@@ -442,6 +467,19 @@ export function stepMessage(step: Extract<Step, { action: 'send' | 'send-list' }
     to = { ...profile, user_id: recipient };
   }
   return { to, template, data, ...(brand ? { brand_id: brand } : {}), metadata: { trace_id: runId } } as SendMessage;
+}
+
+/**
+ * A topic digest's message: the message that opened the digest (without its delay, which has
+ * passed), to the run's recipient (the message's own `to` when it named that user alone, so
+ * profile data it carried still counts), its data the run's (the message's, with `batch`), traced
+ * to the run.
+ */
+export function digestMessage(step: Extract<RunStep, { action: 'send-message' }>, ctx: RunContext, runId: string): SendMessage | string {
+  if (!ctx.recipient) return 'names no recipient';
+  const { delay: _delay, to, metadata, ...message } = step.message as Record<string, unknown> & { to?: { user_id?: unknown }; metadata?: object };
+  const own = to && !Array.isArray(to) && to.user_id === ctx.recipient;
+  return { ...message, to: own ? to : { user_id: ctx.recipient }, data: ctx.data ?? {}, metadata: { ...metadata, trace_id: runId } } as SendMessage;
 }
 
 /** A step's outcome in a run's record. */

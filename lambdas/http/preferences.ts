@@ -6,6 +6,7 @@ import { topics, type Topic } from '../store/preferences';
 import type { StoredDoc } from '../store/documents';
 import { preferenceStatus, routingEntry } from './schemas';
 import { throttleSchema } from '../domain/throttle';
+import { topicDigestSchema } from '../domain/automations';
 
 /** Subscription topics: Courier manages them in its UI; here they have an API (our addition). */
 const topicBody = z.object({
@@ -15,6 +16,8 @@ const topicBody = z.object({
   custom_routing: z.array(routingEntry).max(10).optional(),
   /** Our extension (docs/decisions.md D26): at most `limit` messages of the topic per user in each `period`; null removes it. */
   throttle: throttleSchema.nullish().transform((t) => t ?? undefined),
+  /** Our extension (docs/decisions.md D27): the topic's messages to a user collect into one digest (a batch step's window and retain); null removes it. */
+  digest: topicDigestSchema.nullish().transform((d) => d ?? undefined),
 });
 
 const describe = (t: StoredDoc<Topic>) => ({ id: t.id, ...t.doc, created: t.created, updated: t.updated });

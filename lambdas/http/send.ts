@@ -121,7 +121,7 @@ export async function acceptSend(
   message: SendMessage,
   event: APIGatewayProxyEventV2,
   op: Pick<IdempotentOperation, 'created' | 'scope'> | undefined,
-  { inline = true }: { inline?: boolean } = {},
+  { inline = true, digestRunId }: { inline?: boolean; digestRunId?: string } = {},
 ) {
   checkTargets(message.to);
   const now = op?.created ?? clockNow();
@@ -136,6 +136,7 @@ export async function acceptSend(
     single: isSingleRecipient(message.to),
     dueAt,
     expiresAt: expiryTime(message.expiry, now),
+    ...(digestRunId ? { digestRunId } : {}),
   };
   markSideEffect(event);
   // A single send due at once needs no open marker: the sweeper's walk finds it if it is still

@@ -33,6 +33,7 @@ import { brands } from '../store/brands';
 import { brandView } from '../domain/brand';
 import type { RequestRecord } from '../store/messages';
 import type { Throttle } from '../domain/throttle';
+import type { TopicDigest } from '../domain/automations';
 import { getUserPreference, preferenceLayers, topics, type Topic } from '../store/preferences';
 import { strategies } from '../store/routing-strategies';
 import type { Profile } from '../store/profiles';
@@ -80,8 +81,8 @@ export type Resolution =
       channelBrands?: Partial<Record<Channel, Brand | undefined>>;
       data: Record<string, unknown>;
       preference?: PreferenceDecision;
-      /** The message's topic and its throttle (docs/decisions.md D26), when it has a topic. */
-      topic?: { id: string; throttle?: Throttle };
+      /** The message's topic, its throttle (docs/decisions.md D26) and its digest (D27), when it has a topic. */
+      topic?: { id: string; throttle?: Throttle; digest?: TopicDigest };
       /** The recipient's locale (`to.locale`, else the stored profile's), and its translations when the content uses them. */
       locale?: string;
       translations?: ReadonlyMap<string, string>;
@@ -207,7 +208,7 @@ export async function resolveRecipient(req: RequestRecord, r: DeliveryRecipient,
 
   let routing = m.routing ?? template?.routing ?? strategy?.routing ?? DEFAULT_ROUTING;
   let preference: PreferenceDecision | undefined;
-  let topicSetting: { id: string; throttle?: Throttle } | undefined;
+  let topicSetting: { id: string; throttle?: Throttle; digest?: TopicDigest } | undefined;
   const topicId = m.preferences?.subscription_topic_id ?? template?.topicId;
   const keys: MessageKeys = { templateIds: [...new Set([m.template, template?.templateId].filter((x): x is string => !!x))], topicId };
   const given = await givenPreferences(req, r, keys);
@@ -220,7 +221,7 @@ export async function resolveRecipient(req: RequestRecord, r: DeliveryRecipient,
           r.userId && contextId ? getUserPreference(r.userId, topicId, contextId) : undefined,
         ])
       : [];
-    if (topicId) topicSetting = { id: topicId, throttle: topic?.throttle };
+    if (topicId) topicSetting = { id: topicId, throttle: topic?.throttle, digest: topic?.digest };
     const stored: PreferenceLayers = topicId
       ? preferenceLayers({ topicId, topic, tenantLayers: tenant?.layers ?? [], user, userTenant })
       : { hasTenantContext: tenant !== undefined };

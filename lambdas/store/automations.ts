@@ -1,6 +1,6 @@
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { stepSchema, type StepStatus, type TemplateBody } from '../domain/automations';
+import { runStepSchema, stepSchema, type StepStatus, type TemplateBody } from '../domain/automations';
 import { now } from '../shared/clock';
 import { changed, conditional, conditionalWrite, expectedOf } from './conditional';
 import { GSI1, runKeys } from './keys';
@@ -74,7 +74,7 @@ export const stepOutcome = z.object({
 export type StepOutcome = z.infer<typeof stepOutcome>;
 
 const runDoc = z.object({
-  steps: z.array(stepSchema),
+  steps: z.array(runStepSchema),
   context: z.object({
     recipient: z.string().optional(),
     brand: z.string().optional(),

@@ -28,6 +28,8 @@ const messageStatus = z.enum([
   'CANCELED',
   /** Over a topic's throttle (docs/decisions.md D26): Courier's status for a message its throttle stopped. */
   'THROTTLED',
+  /** Collected into a topic's digest (docs/decisions.md D27): the digest run sends one message for all of them. */
+  'DIGESTED',
 ]);
 export type MessageStatus = z.infer<typeof messageStatus>;
 
@@ -164,6 +166,8 @@ export interface RequestRecord {
   expiresAt?: number;
   /** A bulk job's run: its users are the recipients (the job's message is `message`). */
   bulkJobId?: string;
+  /** The digest a topic's digest run sent (README "Batches and digests"): the run's id. Its messages are not digested again. */
+  digestRunId?: string;
   /**
    * Fan-out progress, saved after every invocation so an interrupted expansion can resume.
    * `failed`: the expansion ended for good with this reason (nothing re-runs it); `tries`:
@@ -206,6 +210,7 @@ const storedRequest: z.ZodType<RequestRecord> = z.object({
   dueAt: z.number().optional(),
   expiresAt: z.number().optional(),
   bulkJobId: z.string().optional(),
+  digestRunId: z.string().optional(),
   fanout: fanoutProgress.optional(),
   log: z.array(requestEvent).optional(),
 });

@@ -3,6 +3,7 @@ import type { PreferenceLayers, PreferenceRule, PreferenceStatus } from '../doma
 import type { TenantRecord } from '../domain/tenant-context';
 import { documents } from './documents';
 import { throttleSchema } from '../domain/throttle';
+import { topicDigestSchema } from '../domain/automations';
 import { keys } from './keys';
 import { deleteItem, getItem, parseDoc, queryAll, upsertItem } from './table';
 
@@ -16,6 +17,8 @@ const topic = z.object({
   custom_routing: z.array(z.string()).optional(),
   /** Our extension (docs/decisions.md D26): at most `limit` messages of the topic per user in each `period`. */
   throttle: throttleSchema.optional(),
+  /** Our extension (docs/decisions.md D27): the topic's messages to a user collect into one digest. */
+  digest: topicDigestSchema.optional(),
 });
 export type Topic = z.infer<typeof topic>;
 

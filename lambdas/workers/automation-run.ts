@@ -6,6 +6,7 @@ import {
   DEFAULT_MERGE,
   DEFAULT_RETAIN,
   delayEnd,
+  digestMessage,
   durationOf,
   keyPart,
   mergeData,
@@ -15,6 +16,7 @@ import {
   stepMessage,
   stepRuns,
   type RunContext,
+  type RunStep,
   type Step,
   type StepRef,
 } from '../domain/automations';
@@ -283,13 +285,14 @@ async function throttleStep(run: Run, step: Extract<Step, { action: 'throttle' }
   return finish(run, { ...outcome, next }, { next });
 }
 
-async function doStep(run: Run, step: Exclude<Step, { action: 'delay' | 'batch' | 'throttle' }>, startedAt: number): Promise<Effect> {
+async function doStep(run: Run, step: Exclude<RunStep, { action: 'delay' | 'batch' | 'throttle' }>, startedAt: number): Promise<Effect> {
   const ctx = run.doc.context;
   const scope = `automation-run:${run.runId}:${run.cursor}`;
   switch (step.action) {
     case 'send':
-    case 'send-list': {
-      const built = stepMessage(step, ctx, run.runId);
+    case 'send-list':
+    case 'send-message': {
+      const built = step.action === 'send-message' ? digestMessage(step, ctx, run.runId) : stepMessage(step, ctx, run.runId);
       if (typeof built === 'string') return { failed: built };
       const parsed = messageSchema.safeParse(built);
       if (!parsed.success) return { failed: `the message is not valid: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}` };
@@ -297,7 +300,8 @@ async function doStep(run: Run, step: Exclude<Step, { action: 'delay' | 'batch' 
       // attempt finds the request the first stored. A worker has no HTTP event to mark.
       const op = { created: startedAt, scope };
       try {
-        await acceptSend(parsed.data, {} as APIGatewayProxyEventV2, op, { inline: false });
+        // A digest's message is not digested again (workers/deliver.ts).
+        await acceptSend(parsed.data, {} as APIGatewayProxyEventV2, op, { inline: false, digestRunId: step.action === 'send-message' ? run.runId : undefined });
       } catch (e) {
         if (e instanceof ValidationError) return { failed: e.message };
         throw e;

@@ -52,6 +52,7 @@ import { createProfileIfMissing, getProfiles, type Profile } from '../store/prof
 import { providers as configuredProviders } from '../store/providers';
 import { inboxEngagement } from '../store/inbox';
 import { scheduleExpoReceipts } from '../services/expo-receipts';
+import { digestMessage } from '../services/topic-digests';
 import { resolveRecipient, type Resolution } from '../services/resolve';
 import { everyPage } from '../store/pages';
 import { limiter } from '../shared/pool';
@@ -904,6 +905,29 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
         history: [...record.history, { ts: now, type: 'FILTERED', channel: targetKey(t), reason: 'CONDITION', error: `channels.${t.channel}.if is false` }],
       };
     const targets = [...step.start, ...due];
+
+    // A topic's digest (D27): before its first channel starts, a message of the topic to a user
+    // becomes an event of the user's digest and ends DIGESTED; the digest's own message is not digested again.
+    const digest = res.topic?.digest;
+    if (digest && r.userId && !req.digestRunId && !entries.length && step.start.length) {
+      const runId = await digestMessage({
+        topicId: res.topic!.id,
+        digest,
+        message: req.message,
+        messageId: record.id,
+        userId: r.userId,
+        data: res.data,
+        created: req.enqueued,
+      });
+      if (runId) {
+        await save(
+          finish(record, 'DIGESTED', { reason: 'DIGESTED' }, { type: 'DIGESTED', reason: 'DIGESTED', topic_id: res.topic!.id, run_id: runId }),
+          expected,
+          run,
+        );
+        return;
+      }
+    }
 
     // Quiet hours (D26): a round that would start a channel inside the recipient's quiet hours is
     // held, whole, until they end (unless the topic is REQUIRED); the hold is a delay like any other.

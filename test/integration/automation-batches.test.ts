@@ -3,7 +3,7 @@ import { idle as idleIn, runOf as runOfIn, settled as settledIn, sweep as sweepI
 import { DAY, HOUR, nextTransition, now, setClock, zoneOffset } from '../helpers/clock';
 import { messagesOf } from '../helpers/send';
 import type { TestStack } from '../helpers/stack';
-import { uid } from '../helpers/wait';
+import { eventually, uid } from '../helpers/wait';
 
 /**
  * Batch (digest) and throttle steps of automations (issue 18 items 3, 4 and 7; docs/decisions.md
@@ -228,6 +228,65 @@ describe('a batch step', () => {
     setClock(nineNext + 61_000);
     await sweep();
     expect((await settled(owner)).steps[0]).toMatchObject({ status: 'done', count: 2 });
+  });
+});
+
+describe('a topic’s digest', () => {
+  it('collects the topic’s messages to a user (each DIGESTED) into one message with the batch, sent once when the digest closes', async () => {
+    const topic = uid('digest-topic');
+    const digest = { wait_period: 'PT10M', max_wait_period: 'PT1H', retain: { type: 'first', count: 5 } };
+    const put = await s.http('PUT', `/preferences/topics/${topic}`, { name: 'Comments', digest });
+    expect(put.status).toBe(200);
+    expect(put.json.digest).toEqual(digest);
+    const bad = await s.http('PUT', `/preferences/topics/${topic}`, { name: 'Comments', digest: { wait_period: 'PT10M' } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.message).toMatch(/digest\.max_wait_period/);
+
+    const [user, other] = [await aUser(), await aUser()];
+    const send = async (to: string, n: number) =>
+      (
+        await s.client.send.message({
+          message: {
+            to: { user_id: to },
+            content: { title: 'Digest {{batch.count}}', body: 'items:{{#batch.items}} {{n}}{{/batch.items}}' },
+            data: { n },
+            routing: { method: 'single', channels: ['email'] },
+            preferences: { subscription_topic_id: topic },
+          } as never,
+        })
+      ).requestId;
+    const ids = [];
+    for (const n of [1, 2, 3]) ids.push(await send(user, n));
+    const otherId = await send(other, 7);
+    const history = async (id: string) => (await s.client.messages.history(id)).results as unknown as { type: string; run_id?: string }[];
+    const runs: string[] = [];
+    for (const id of [...ids, otherId]) {
+      await eventually(
+        () => s.client.messages.retrieve(id),
+        (m) => m.status === 'DIGESTED',
+      );
+      runs.push((await history(id)).find((e) => e.type === 'DIGESTED')!.run_id!);
+    }
+    // The first message's run owns the user's digest; the others joined it; the other user has a digest of their own.
+    expect((await settled(runs[0], true)).steps[0].status).toBe('waiting');
+    for (const id of runs.slice(1, 3)) expect((await settled(id)).steps[0]).toMatchObject({ status: 'batched', batchRunId: runs[0] });
+    expect((await settled(runs[3], true)).steps[0].status).toBe('waiting');
+    await idle();
+    expect(mailsTo(user)).toEqual([]);
+
+    setClock(now() + 11 * MINUTE);
+    await sweep();
+    expect((await settled(runs[0])).steps.map((x) => x.status)).toEqual(['done', 'done']);
+    const [digestMessage] = await messagesOf(s, runs[0], 1);
+    await idle();
+    expect(mailsTo(user).map((m) => [m.subject, m.text.trim()])).toEqual([['Digest 3', 'items: 1 2 3']]);
+    expect(mailsTo(other).map((m) => m.subject)).toEqual(['Digest 1']);
+    // The digest's own message went out as it is (not digested again), traced to the run.
+    expect((await s.client.messages.retrieve(digestMessage.id)).status).toMatch(/SENT|DELIVERED/);
+
+    // null removes the digest (the workers see it once their topic cache, CACHE_TTL_MS, expires).
+    expect((await s.http('PUT', `/preferences/topics/${topic}`, { name: 'Comments', digest: null })).json.digest).toBeUndefined();
+    expect((await s.http('GET', `/preferences/topics/${topic}`)).json.digest).toBeUndefined();
   });
 });
 
