@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { messagesOf, sweepOnce, TERMINAL, type Msg } from '../helpers/send';
 import { eventually, uid } from '../helpers/wait';
@@ -97,29 +96,6 @@ async function byRecipient(trace: string, count: number): Promise<Record<string,
 const mails = (messageId: string) => s.captures().filter((c) => c.via === 'smtp' && c.messageId === messageId).length;
 const statusOf = async (id: string) => (await s.client.messages.retrieve(id)).status;
 const sweep = () => sweepOnce(s);
-/**
- * No batch in flight and no visible or in-flight message in any queue, twice in a row: s.quiesce()
- * less the delayed messages, which a hold's hops leave in the queues for up to 15 real minutes.
- */
-async function idle(): Promise<void> {
-  const read = async () => {
-    const depths = await Promise.all(
-      Object.values(s.queues).map(async (q) => {
-        const { Attributes: a = {} } = await s.sqs.send(
-          new GetQueueAttributesCommand({ QueueUrl: q.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
-        );
-        return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
-      }),
-    );
-    return s.pollersIdle() && depths.every((n) => n === 0);
-  };
-  let quiet = 0;
-  await eventually(
-    async () => (quiet = (await read()) ? quiet + 1 : 0),
-    (n) => n >= 2,
-    30_000,
-  );
-}
 /**
  * No batch in flight and no visible or in-flight message in any queue, twice in a row: s.quiesce()
  * less the delayed messages, which a hold's hops leave in the queues for up to 15 real minutes.
@@ -251,7 +227,7 @@ describe('a list send under a topic throttle', () => {
       (st) => st === 'DELIVERED',
     );
 
-    const sends = [];
+    const sends: Record<string, Msg>[] = [];
     for (let i = 0; i < 3; i++) sends.push(await byRecipient(await sendToList(list, 'inbox', topic), 3));
     const statuses = (u: string) => sends.map((by) => by[u].status);
     expect(statuses(busy)).toEqual(['DELIVERED', 'THROTTLED', 'THROTTLED']);
