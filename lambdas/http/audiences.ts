@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { audienceBodySchema } from '../domain/audience';
 import { apiHandler } from '../shared/api';
 import { NotFoundError } from '../shared/errors';
@@ -31,7 +32,9 @@ export const routes = [
         filter: body.filter ?? current?.filter ?? { filters: [] },
       }));
       // Membership is materialised: the new version is evaluated against every profile, off the request.
-      await enqueueFanout([{ type: 'audience-backfill', audienceId: id, version: audience.version, phase: 'scan', shard: 0 }]);
+      await enqueueFanout([
+        { type: 'audience-backfill', audienceId: id, version: audience.version, phase: 'scan', shard: 0, chain: `v${audience.version}`, step: 0 },
+      ]);
       // Created or updated: `audiences:updated` (D23), after the save.
       await announce([audienceUpdated(audience)], { audienceId: id });
       return ok({ audience: describe(audience) });
@@ -48,7 +51,11 @@ export const routes = [
     audit: { type: 'audience:deleted', target: ({ params }) => `audience:${params.audience_id}` },
     handler: async ({ params }) => {
       if (await deleteAudience(params.audience_id)) {
-        await enqueueFanout([{ type: 'audience-backfill', audienceId: params.audience_id, version: Number.MAX_SAFE_INTEGER, phase: 'prune', shard: 0 }]);
+        // Each deletion's prune is a chain of its own (an audience deleted, made again and deleted again prunes again).
+        const chain = `d${randomUUID()}`;
+        await enqueueFanout([
+          { type: 'audience-backfill', audienceId: params.audience_id, version: Number.MAX_SAFE_INTEGER, phase: 'prune', shard: 0, chain, step: 0 },
+        ]);
       }
       return noContent();
     },

@@ -18,6 +18,13 @@ export const audienceBackfillJob = z.object({
   cursor: z.string().optional(),
   /** Profiles the scan has evaluated so far and how many matched (`audiences:calculated`, D23). */
   counted: z.object({ total: z.number().int().min(0), matched: z.number().int().min(0) }).optional(),
+  /**
+   * The chain this job is part of (one save or deletion of the audience) and its place in it: each
+   * step is done by one queue message (claimBackfillStep), so a duplicate delivery of one job does not
+   * enqueue the rest of the chain twice. Without them (a job enqueued before they existed), no claim.
+   */
+  chain: z.string().optional(),
+  step: z.number().int().min(0).optional(),
 });
 
 /** A deleted tenant's memberships are removed page by page (only those older than the deletion). */

@@ -106,6 +106,8 @@ export const keys = {
   /** The counter of an audience's generations, in its partition; it outlives the audience item. */
   audienceGeneration: (audienceId: string): Key => ({ pk: `AUDIENCE#${esc(audienceId)}`, sk: 'GENERATION' }),
   audienceIndex: (audienceId: string): IndexKey => ({ gsi1pk: 'AUDIENCES', gsi1sk: esc(audienceId) }),
+  /** How far a backfill chain of the audience got, and which queue message holds its step. Expires through `ttl`. */
+  audienceBackfill: (audienceId: string, chain: string): Key => ({ pk: `AUDIENCE#${esc(audienceId)}`, sk: `BACKFILL#${esc(chain)}` }),
   audiencesCollection: 'AUDIENCES',
   audienceMember: (audienceId: string, userId: string): Key => ({ pk: `AUDIENCE#${esc(audienceId)}`, sk: `MEMBER#${esc(userId)}` }),
   audienceMembersPrefix: 'MEMBER#',

@@ -7,6 +7,7 @@ import { logger } from '../shared/logger';
 import {
   admitMember,
   allAudiences,
+  claimBackfillStep,
   getMember,
   getMembers,
   getMembersOf,
@@ -146,9 +147,12 @@ export async function reevaluateUser(job: AudienceUserJob): Promise<void> {
  * shard (gsi1 copies: an admission is conditional on the copy's revision, and decided again from
  * consistent reads if the profile changed since) and re-enqueues itself (next page, next shard);
  * 'prune' then decides again every member admitted by any other generation. A job whose
- * generation is no longer the audience's stops: the newer one's jobs take over.
+ * generation is no longer the audience's stops: the newer one's jobs take over. Each step of the
+ * chain is claimed by the queue message `messageId` that carries it: another message with the same
+ * step (enqueued by a duplicate delivery of the step before) stops.
  */
-export async function backfillAudience(job: AudienceBackfillJob): Promise<void> {
+export async function backfillAudience(job: AudienceBackfillJob, messageId?: string): Promise<void> {
+  if (job.chain !== undefined && messageId !== undefined && !(await claimBackfillStep(job.audienceId, job.chain, job.step ?? 0, messageId))) return;
   const read = await readAudience(job.audienceId);
   if (job.phase === 'prune') return prune(job, read);
   if (!read || read.audience.version !== job.version) return;
@@ -184,13 +188,17 @@ export async function backfillAudience(job: AudienceBackfillJob): Promise<void> 
     await announceChanges(out, { audienceId: job.audienceId });
   }
   const counted = { total: (job.counted?.total ?? 0) + page.items.length, matched: (job.counted?.matched ?? 0) + subjects.length };
+  const step = nextStep(job);
   const next: AudienceBackfillJob | undefined = page.cursor
-    ? { ...job, cursor: page.cursor, counted }
+    ? { ...job, ...step, cursor: page.cursor, counted }
     : job.shard + 1 < PROFILE_SHARDS
-      ? { ...job, shard: job.shard + 1, cursor: undefined, counted }
-      : { ...job, phase: 'prune', shard: 0, cursor: undefined, counted };
+      ? { ...job, ...step, shard: job.shard + 1, cursor: undefined, counted }
+      : { ...job, ...step, phase: 'prune', shard: 0, cursor: undefined, counted };
   await enqueueFanout([next]);
 }
+
+/** The place of a backfill job's successor in its chain. */
+const nextStep = (job: AudienceBackfillJob) => (job.chain === undefined ? {} : { step: (job.step ?? 0) + 1 });
 
 /** Members of another generation (any other: generations are never reused), or of a deleted audience. */
 async function prune(job: AudienceBackfillJob, read: AudienceRead | undefined): Promise<void> {
@@ -208,7 +216,7 @@ async function prune(job: AudienceBackfillJob, read: AudienceRead | undefined): 
   } finally {
     await announceChanges(out, { audienceId: job.audienceId });
   }
-  if (page.cursor) return enqueueFanout([{ ...job, cursor: page.cursor }]);
+  if (page.cursor) return enqueueFanout([{ ...job, ...nextStep(job), cursor: page.cursor }]);
   logger.info('audience materialised', { audienceId: job.audienceId, version: job.version });
   // A generation's materialisation is done (a deleted audience's removal is not one): `audiences:calculated`.
   if (read && job.counted) await announce([audienceCalculated(job.audienceId, job.version, job.counted)], { audienceId: job.audienceId });

@@ -11,7 +11,7 @@ import { runStep } from './automation-run';
  * up deleted tenants; send jobs expand recipients page by page; expo-receipts jobs read the Expo
  * push receipts of a message sent through Expo; automation-step jobs advance an automation run a step.
  */
-export const handler = sqsWorker(fanoutJob, async (job, _record, context) => {
+export const handler = sqsWorker(fanoutJob, async (job, record, context) => {
   switch (job.type) {
     case 'send':
       return expandSend(job, context);
@@ -20,7 +20,7 @@ export const handler = sqsWorker(fanoutJob, async (job, _record, context) => {
     case 'audience-user':
       return reevaluateUser(job);
     case 'audience-backfill':
-      return backfillAudience(job);
+      return backfillAudience(job, record.messageId);
     case 'tenant-cleanup':
       return cleanupTenant(job);
     case 'expo-receipts':
