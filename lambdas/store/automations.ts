@@ -231,11 +231,11 @@ export async function startDelay(run: Run, dueAt: number): Promise<number | unde
 
 /**
  * Cancels a running run, at whatever step it is, on behalf of `by` (the canceling run and step).
- * True when the run is canceled by `by`, now or by an earlier attempt of the same step (so a
- * redelivered cancel counts the same runs); false when it had finished or another canceled it.
+ * The canceled run when it is canceled by `by`, now or by an earlier attempt of the same step (so a
+ * redelivered cancel counts the same runs); undefined when it had finished or another canceled it.
  */
-export function cancelRun(runId: string, by: string): Promise<boolean> {
-  return conditional(
+export async function cancelRun(runId: string, by: string): Promise<Run | undefined> {
+  const out = await conditionalWrite(
     new UpdateCommand({
       TableName: TABLE,
       Key: runKeys.run(runId),
@@ -243,8 +243,10 @@ export function cancelRun(runId: string, by: string): Promise<boolean> {
       ConditionExpression: '#status = :running OR #canceledBy = :by',
       ExpressionAttributeNames: { '#status': 'status', '#canceledAt': 'canceledAt', '#canceledBy': 'canceledBy', '#updated': 'updated' },
       ExpressionAttributeValues: { ':canceled': 'canceled', ':running': 'running', ':by': by, ':now': now() },
+      ReturnValues: 'ALL_NEW',
     }),
   );
+  return out?.Attributes ? toRun(out.Attributes as StoredItem) : undefined;
 }
 
 /** How long a finished run's token entry stays (for a cancel that was on its way), before DynamoDB's TTL removes it. */

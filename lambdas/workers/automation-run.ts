@@ -30,6 +30,7 @@ import { config } from '../shared/config';
 import { ValidationError } from '../shared/errors';
 import { enqueueFanout, type AutomationStepJob } from '../shared/jobs';
 import { logger } from '../shared/logger';
+import { mapLimit } from '../shared/pool';
 import { delaySecondsUntil } from '../shared/queue';
 import {
   advanceRun,
@@ -50,6 +51,9 @@ import { getProfile, ProfileTooLarge, updateProfile } from '../store/profiles';
 import { passCounter } from '../store/throttles';
 import { ProviderError } from '../providers/port';
 import { sharedHttp } from '../providers/transport';
+
+/** Runs a cancel step stops at once (a token's page of runs is up to 100). */
+const CANCELS_AT_ONCE = 10;
 
 /** What a step's effect gives its outcome (besides done). */
 type Effect = (Pick<StepOutcome, 'messageId' | 'runId' | 'canceled'> & { data?: Record<string, unknown> }) | { failed: string };
@@ -322,14 +326,18 @@ async function doStep(run: Run, step: Exclude<RunStep, { action: 'delay' | 'batc
     case 'cancel': {
       let canceled = 0;
       for await (const ids of runsOfToken(step.cancelation_token))
-        for (const id of ids)
-          if (id !== run.runId && (await cancelRun(id, scope))) {
+        await mapLimit(
+          ids.filter((id) => id !== run.runId),
+          CANCELS_AT_ONCE,
+          async (id) => {
+            const stopped = await cancelRun(id, scope);
+            if (!stopped) return;
             canceled += 1;
             // A run canceled while it owned a batch takes the batch with it: the key opens anew for the next event.
-            const canceledRun = await getRun(id);
-            if (canceledRun?.batchKey) await dropBatch(canceledRun.batchKey, id);
-            if (canceledRun) await endTokenEntry(canceledRun);
-          }
+            if (stopped.batchKey) await dropBatch(stopped.batchKey, id);
+            await endTokenEntry(stopped);
+          },
+        );
       return { canceled };
     }
     case 'fetch-data': {

@@ -2,6 +2,9 @@ import {
   adHocInvokeSchema,
   batchCloses,
   delayEnd,
+  digestMessage,
+  runStepSchema,
+  topicDigestSchema,
   nextScheduled,
   retained,
   journeyUser,
@@ -274,4 +277,40 @@ describe("a journey's user", () => {
     [{ data: { anonymousId: 'c' } }, 'c'],
     [{ profile: { email: 'x@y.z' } }, undefined],
   ])('%j -> %s', (body, user) => expect(journeyUser(body)).toBe(user));
+});
+
+describe('a topic’s digest', () => {
+  it.each([
+    [{ wait_period: 'PT10M', max_wait_period: 'PT1H' }, []],
+    [{ schedule: 'Mo-Fr 09:00', timezone: 'Europe/Paris', retain: { type: 'last', count: 10 } }, []],
+    [{ wait_period: 'PT10M' }, ['max_wait_period']],
+    [{ schedule: '09:00', scope: 'global' }, ['']],
+    [{ schedule: '09:00', action: 'batch' }, ['']],
+  ])('%j -> issues at %j', (digest, paths) => {
+    const r = topicDigestSchema.safeParse(digest);
+    expect(r.success ? [] : r.error.issues.map((i) => i.path.join('.'))).toEqual(paths);
+  });
+
+  it('is not a step the API takes, but a stored run may hold its send-message', () => {
+    const step = { action: 'send-message', message: { content: { title: 'x' } } };
+    expect(stepsSchema.safeParse([step]).success).toBe(false);
+    expect(runStepSchema.safeParse(step).success).toBe(true);
+  });
+
+  it('sends the first message again to the user, without its delay, with the run’s data and traced to the run', () => {
+    const step = runStepSchema.parse({
+      action: 'send-message',
+      message: { to: { list_id: 'l1' }, content: { title: 'Hi' }, data: { n: 1 }, delay: { duration: 5000 }, metadata: { tags: ['a'], trace_id: 'old' } },
+    }) as Extract<ReturnType<typeof runStepSchema.parse>, { action: 'send-message' }>;
+    expect(digestMessage(step, { recipient: 'u1', data: { n: 1, batch: { count: 2, items: [] } } }, 'run1')).toEqual({
+      to: { user_id: 'u1' },
+      content: { title: 'Hi' },
+      data: { n: 1, batch: { count: 2, items: [] } },
+      metadata: { tags: ['a'], trace_id: 'run1' },
+    });
+    // A message to that user alone keeps its `to` (profile data it carried).
+    const own = runStepSchema.parse({ action: 'send-message', message: { to: { user_id: 'u1', email: 'u1@x.test' } } }) as typeof step;
+    expect(digestMessage(own, { recipient: 'u1' }, 'r')).toMatchObject({ to: { user_id: 'u1', email: 'u1@x.test' } });
+    expect(digestMessage(own, {}, 'r')).toBe('names no recipient');
+  });
 });
