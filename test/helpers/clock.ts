@@ -42,3 +42,9 @@ export function nextTransition(zone: string, after: number): number {
   for (let t = start; t < start + 400 * DAY; t += HOUR) if (zoneOffset(zone, t + HOUR) !== zoneOffset(zone, t)) return t + HOUR;
   throw new Error(`no DST change in ${zone}`);
 }
+
+/** The next `hour`:`minute` UTC at or after `after`. */
+export const nextUtc = (hour: number, minute = 0, after = now()): number => {
+  const t = Math.floor(after / DAY) * DAY + hour * HOUR + minute * 60_000;
+  return t >= after ? t : t + DAY;
+};

@@ -1,3 +1,4 @@
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { TestStack } from './stack';
 import { eventually, uid } from './wait';
 
@@ -81,4 +82,48 @@ export const deliveredMessage = (s: TestStack, id: string) =>
 export async function sweepOnce(s: TestStack): Promise<void> {
   await s.runScheduled();
   await new Promise((r) => setTimeout(r, 500));
+}
+
+/**
+ * Waits until no batch is in flight and no work queue has a visible or in-flight message, twice in a
+ * row: s.quiesce() less the delayed messages, which a delay's hops leave in the fan-out queue for up
+ * to 15 real minutes (the tests move the clock past a delay's end instead of waiting for them).
+ */
+export async function idle(s: TestStack): Promise<void> {
+  const read = async () => {
+    const depths = await Promise.all(
+      Object.values(s.queues).map(async (q) => {
+        const { Attributes: a = {} } = await s.sqs.send(
+          new GetQueueAttributesCommand({ QueueUrl: q.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+        );
+        return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
+      }),
+    );
+    return s.pollersIdle() && depths.every((n) => n === 0);
+  };
+  let quiet = 0;
+  await eventually(
+    async () => (quiet = (await read()) ? quiet + 1 : 0),
+    (n) => n >= 2,
+    60_000,
+  );
+}
+
+/** An event of a message's history as `messages.history` answers it (the fields the hold and throttle tests read). */
+export interface HistoryEvent {
+  type: string;
+  reason?: string;
+  until?: number;
+  timezone?: string;
+  channel?: string;
+  quiet_hours?: string;
+}
+export const historyOf = async (s: TestStack, id: string): Promise<HistoryEvent[]> =>
+  (await s.client.messages.history(id)).results as unknown as HistoryEvent[];
+
+/** A new user (`prefix` and a random suffix) with an email address and `profile`. */
+export async function emailUser(s: TestStack, prefix: string, profile: Record<string, unknown> = {}): Promise<string> {
+  const id = uid(prefix);
+  await s.client.profiles.replace(id, { profile: { email: `${id}@example.test`, ...profile } });
+  return id;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { idle as idleIn, runOf as runOfIn, settled as settledIn, sweep as sweepIn } from '../helpers/automations';
+import { emailTemplate, idle as idleIn, runOf as runOfIn, settled as settledIn, sweep as sweepIn } from '../helpers/automations';
 import { DAY, HOUR, nextTransition, now, setClock, zoneOffset } from '../helpers/clock';
 import { messagesOf } from '../helpers/send';
 import type { TestStack } from '../helpers/stack';
@@ -38,18 +38,7 @@ const mailsTo = (user: string) => (s.captures() as unknown as Mail[]).filter((c)
 
 let template: string;
 beforeAll(async () => {
-  const t = await s.client.notifications.create({
-    notification: {
-      name: uid('digest'),
-      tags: [],
-      brand: null,
-      subscription: null,
-      routing: { method: 'single', channels: ['email'] },
-      content: { title: 'Digest: {{batch.count}}', body: 'items:{{#batch.items}} {{n}}{{/batch.items}}' },
-    },
-    state: 'PUBLISHED',
-  } as never);
-  template = t.id;
+  template = await emailTemplate(s, { title: 'Digest: {{batch.count}}', body: 'items:{{#batch.items}} {{n}}{{/batch.items}}' });
 });
 
 const aUser = async (profile: Record<string, unknown> = {}) => {

@@ -1,3 +1,4 @@
+import { emailTemplate } from '../helpers/automations';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { messagesOf } from '../helpers/send';
 import { eventually, uid } from '../helpers/wait';
@@ -62,18 +63,7 @@ beforeAll(async () => {
       name: brandId[which],
       settings: { colors: { primary: BRANDS[which] }, email: { footer: { content: footer(which) } } },
     } as never);
-  const t = await s.client.notifications.create({
-    notification: {
-      name: uid('t'),
-      tags: [],
-      brand: { id: brandId.template },
-      subscription: null,
-      routing: { method: 'single', channels: ['email'] },
-      content: { title: 'News from {{brand.name}}', body: 'Hello {{name}}' },
-    },
-    state: 'PUBLISHED',
-  } as never);
-  template = t.id;
+  template = await emailTemplate(s, { title: 'News from {{brand.name}}', body: 'Hello {{name}}' }, { id: brandId.template });
   user = uid('branded');
   await s.client.profiles.replace(user, { profile: { email: `${user}@example.test` } });
 });

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { emailTemplate, idle as idleIn, runOf as runOfIn, settled as settledIn } from '../helpers/automations';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { eventually, uid } from '../helpers/wait';
 
@@ -37,47 +37,9 @@ const HOUR = 3_600_000;
 const clock = () => require('../../lambdas/shared/clock') as typeof import('../../lambdas/shared/clock');
 const store = () => require('../../lambdas/store/automations') as typeof import('../../lambdas/store/automations');
 
-interface RunView {
-  runId: string;
-  status: string;
-  canceledAt?: string;
-  steps: { index: number; action: string; status: string; until?: string; runId?: string; canceled?: number }[];
-}
-const runOf = async (runId: string): Promise<RunView> => {
-  const res = await s.http('GET', `/automations/runs/${runId}`);
-  expect(res.status).toBe(200);
-  return res.json as RunView;
-};
-/** The run once it ended (or stands at a delay, with `waiting`). */
-const settled = (runId: string, waiting = false) =>
-  eventually(
-    () => runOf(runId),
-    (r) => r.status !== 'running' || (waiting && r.steps.some((x) => x.status === 'waiting')),
-    30_000,
-  );
-/**
- * No batch in flight and no visible or in-flight message in any queue, twice in a row: s.quiesce()
- * less the delayed messages, which a delay's hops leave in the fan-out queue for up to 15 real minutes.
- */
-async function idle(): Promise<void> {
-  const read = async () => {
-    const depths = await Promise.all(
-      Object.values(s.queues).map(async (q) => {
-        const { Attributes: a = {} } = await s.sqs.send(
-          new GetQueueAttributesCommand({ QueueUrl: q.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
-        );
-        return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
-      }),
-    );
-    return s.pollersIdle() && depths.every((n) => n === 0);
-  };
-  let quiet = 0;
-  await eventually(
-    async () => (quiet = (await read()) ? quiet + 1 : 0),
-    (n) => n >= 2,
-    30_000,
-  );
-}
+const runOf = (runId: string) => runOfIn(s, runId);
+const settled = (runId: string, waiting = false) => settledIn(s, runId, waiting);
+const idle = () => idleIn(s);
 /** Runs the sweeper at the stack's clock and waits until the jobs it started are done. */
 async function sweep(): Promise<void> {
   await s.runScheduled();
@@ -119,18 +81,7 @@ const aUser = async () => {
   return id;
 };
 beforeAll(async () => {
-  const t = await s.client.notifications.create({
-    notification: {
-      name: uid('t'),
-      tags: [],
-      brand: null,
-      subscription: null,
-      routing: { method: 'single', channels: ['email'] },
-      content: { title: 'Hi', body: 'b' },
-    },
-    state: 'PUBLISHED',
-  } as never);
-  template = t.id;
+  template = await emailTemplate(s, { title: 'Hi', body: 'b' });
   childTemplate = uid('child');
   const put = await s.http('PUT', `/automations/templates/${childTemplate}`, {
     name: 'Child',

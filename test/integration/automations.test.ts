@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BadRequestError, NotFoundError } from '@trycourier/courier';
-import { idle as idleIn, runOf as runOfIn, settled as settledIn, sweep as sweepIn, type RunView } from '../helpers/automations';
+import { emailTemplate, idle as idleIn, runOf as runOfIn, settled as settledIn, sweep as sweepIn, type RunView } from '../helpers/automations';
 import { messagesOf } from '../helpers/send';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { uid } from '../helpers/wait';
@@ -37,18 +37,7 @@ const aUser = async (profile: Record<string, unknown> = {}) => {
   return id;
 };
 beforeAll(async () => {
-  const t = await s.client.notifications.create({
-    notification: {
-      name: uid('t'),
-      tags: [],
-      brand: null,
-      subscription: null,
-      routing: { method: 'single', channels: ['email'] },
-      content: { title: 'Hi {{name}}', body: 'b' },
-    },
-    state: 'PUBLISHED',
-  } as never);
-  template = t.id;
+  template = await emailTemplate(s, { title: 'Hi {{name}}', body: 'b' });
 });
 
 describe('templates (our extension) and their listings', () => {

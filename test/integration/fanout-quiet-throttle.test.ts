@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { startTestStack, type TestStack } from '../helpers/stack';
-import { messagesOf, sweepOnce, TERMINAL, type Msg } from '../helpers/send';
+import { emailUser, historyOf, idle as idleIn, messagesOf, type Msg, sweepOnce, TERMINAL } from '../helpers/send';
 import { eventually, uid } from '../helpers/wait';
-import { DAY, GRACE, HOUR, now, setClock } from '../helpers/clock';
+import { GRACE, HOUR, nextUtc, setClock } from '../helpers/clock';
 
 /**
  * Quiet hours and topic throttles (issue 18 items 4 and 5, docs/decisions.md D26) on a list send's
@@ -26,24 +25,8 @@ beforeAll(async () => {
 });
 afterAll(() => s?.stop());
 
-/** The next `hour`:`minute` UTC at least `after`. */
-const nextUtc = (hour: number, minute = 0, after = now()): number => {
-  const t = Math.floor(after / DAY) * DAY + hour * HOUR + minute * 60_000;
-  return t >= after ? t : t + DAY;
-};
-interface HistoryEvent {
-  type: string;
-  reason?: string;
-  until?: number;
-  timezone?: string;
-  quiet_hours?: string;
-}
-const history = async (id: string) => (await s.client.messages.history(id)).results as unknown as HistoryEvent[];
-const aUser = async (prefix: string, profile: Record<string, unknown> = {}) => {
-  const id = uid(prefix);
-  await s.client.profiles.replace(id, { profile: { email: `${id}@example.test`, ...profile } });
-  return id;
-};
+const history = (id: string) => historyOf(s, id);
+const aUser = (prefix: string, profile: Record<string, unknown> = {}) => emailUser(s, prefix, profile);
 const aList = async (users: string[]) => {
   const list = uid('fanout.list');
   await s.client.lists.subscriptions.add(list, { recipients: users.map((recipientId) => ({ recipientId })) });
@@ -96,29 +79,7 @@ async function byRecipient(trace: string, count: number): Promise<Record<string,
 const mails = (messageId: string) => s.captures().filter((c) => c.via === 'smtp' && c.messageId === messageId).length;
 const statusOf = async (id: string) => (await s.client.messages.retrieve(id)).status;
 const sweep = () => sweepOnce(s);
-/**
- * No batch in flight and no visible or in-flight message in any queue, twice in a row: s.quiesce()
- * less the delayed messages, which a hold's hops leave in the queues for up to 15 real minutes.
- */
-async function idle(): Promise<void> {
-  const read = async () => {
-    const depths = await Promise.all(
-      Object.values(s.queues).map(async (q) => {
-        const { Attributes: a = {} } = await s.sqs.send(
-          new GetQueueAttributesCommand({ QueueUrl: q.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
-        );
-        return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
-      }),
-    );
-    return s.pollersIdle() && depths.every((n) => n === 0);
-  };
-  let quiet = 0;
-  await eventually(
-    async () => (quiet = (await read()) ? quiet + 1 : 0),
-    (n) => n >= 2,
-    30_000,
-  );
-}
+const idle = () => idleIn(s);
 
 describe('a list send under quiet hours', () => {
   it('holds each subscriber inside their own quiet hours until they end in their zone, and delivers the others at once', async () => {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { TestStack } from '../helpers/stack';
-import { deliveredMessage, messagesOf, sweepOnce } from '../helpers/send';
+import { deliveredMessage, emailUser, historyOf, messagesOf, sweepOnce } from '../helpers/send';
 import { eventually, uid } from '../helpers/wait';
-import { DAY, GRACE, HOUR, nextTransition, now, setClock } from '../helpers/clock';
+import { GRACE, HOUR, nextTransition, nextUtc, now, setClock } from '../helpers/clock';
 
 /**
  * Quiet hours and per-topic throttles (issue 18 items 5 and 4, docs/decisions.md D26), through the
@@ -27,26 +27,8 @@ beforeAll(async () => {
 });
 afterAll(() => s?.stop());
 
-/** The next `hour`:`minute` UTC at least `after`. */
-const nextUtc = (hour: number, minute = 0, after = now()): number => {
-  const t = Math.floor(after / DAY) * DAY + hour * HOUR + minute * 60_000;
-  return t >= after ? t : t + DAY;
-};
-
-interface HistoryEvent {
-  type: string;
-  reason?: string;
-  until?: number;
-  timezone?: string;
-  channel?: string;
-  quiet_hours?: string;
-}
-const history = async (id: string) => (await s.client.messages.history(id)).results as unknown as HistoryEvent[];
-const aUser = async (prefix: string, profile: Record<string, unknown> = {}) => {
-  const id = uid(prefix);
-  await s.client.profiles.replace(id, { profile: { email: `${id}@example.test`, ...profile } });
-  return id;
-};
+const history = (id: string) => historyOf(s, id);
+const aUser = (prefix: string, profile: Record<string, unknown> = {}) => emailUser(s, prefix, profile);
 const via = (channel: string, topic?: string) => ({
   content: { title: 'Quiet', body: 'hours' },
   routing: { method: 'single', channels: [channel] },
