@@ -97,7 +97,7 @@ const routingEntrySchema = z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,63}$/i, 'mu
 /** Routing groups nest at most this deep, the top-level group counting as 1. */
 export const MAX_ROUTING_DEPTH = 4;
 
-const groupShape = z.object({
+const groupShape = z.strictObject({
   method: z.enum(['single', 'all']),
   channels: z.array(z.unknown()).min(1, 'must list at least one channel'),
 });

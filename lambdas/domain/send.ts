@@ -32,7 +32,7 @@ const recipientSchema = z.looseObject({
   data: obj.optional(),
   tenant_id: id.optional(),
   account_id: id.optional(),
-  context: z.object({ tenant_id: id.optional() }).optional(),
+  context: z.strictObject({ tenant_id: id.optional() }).optional(),
   list_id: listIdSchema.optional(),
   list_pattern: z.string().min(1).max(256).optional(),
   audience_id: id.optional(),
@@ -62,7 +62,7 @@ function untilIssue(until: string): string | undefined {
   }
 }
 
-const delaySchema = z.object({
+const delaySchema = z.strictObject({
   duration: z.number().int().min(0).optional(),
   until: z
     .string()
@@ -75,14 +75,16 @@ const delaySchema = z.object({
   timezone: z.string().max(64).refine(isTimeZone, 'is not a known IANA time zone (e.g. "Europe/Berlin")').optional(),
 });
 
+// Strict, as every object of the message below: a key Courier's Message does not have (a typo such
+// as `chanels`) is a 400 naming it, never accepted and dropped.
 export const messageSchema = z
-  .object({
+  .strictObject({
     to: z.union([recipientSchema, z.array(recipientSchema).min(1, 'must name at least one recipient').max(MAX_TO_ENTRIES)]),
     template: id.optional(),
     content: contentSchema.optional(),
     data: obj.optional(),
     brand_id: id.optional(),
-    context: z.object({ tenant_id: id.optional() }).optional(),
+    context: z.strictObject({ tenant_id: id.optional() }).optional(),
     routing: routingSchema.optional(),
     // A partial record: zod 4's record over an enum requires every key, which refused `{ email: {...} }`.
     channels: z
@@ -114,7 +116,7 @@ export const messageSchema = z
       .superRefine(checkProviderOverrides)
       .nullish(),
     timeout: z
-      .object({
+      .strictObject({
         message: z.number().int().positive().optional(),
         provider: z.record(z.string(), z.number().int().positive()).superRefine(checkProviderKeys).optional(),
         channel: z.partialRecord(z.enum(CHANNELS), z.number().int().positive()).optional(),
@@ -127,16 +129,16 @@ export const messageSchema = z
       })
       .optional(),
     delay: delaySchema.optional(),
-    expiry: z.object({ expires_in: duration.optional(), expires_at: z.union([z.number().int().positive(), isoTime]).optional() }).optional(),
+    expiry: z.strictObject({ expires_in: duration.optional(), expires_at: z.union([z.number().int().positive(), isoTime]).optional() }).optional(),
     metadata: z
-      .object({
+      .strictObject({
         event: z.string().max(256).optional(),
         tags: z.array(z.string().max(128)).max(20).optional(),
         trace_id: z.string().max(256).optional(),
         utm: utmSchema.nullish(),
       })
       .optional(),
-    preferences: z.object({ subscription_topic_id: id }).optional(),
+    preferences: z.strictObject({ subscription_topic_id: id }).optional(),
   })
   .refine((m) => m.content !== undefined || m.template !== undefined, { message: "Either 'content' or 'template' must be defined.", path: ['content'] });
 
@@ -152,9 +154,12 @@ const storedRecipientSchema = recipientSchema.safeExtend({
   discord: z.custom<DiscordAddress>().optional(),
   pagerduty: z.custom<PagerdutyAddress>().optional(),
 });
-export const storedMessageSchema: z.ZodType<SendMessage> = messageSchema.safeExtend({
-  to: z.union([storedRecipientSchema, z.array(storedRecipientSchema).max(MAX_TO_ENTRIES)]),
-});
+export const storedMessageSchema: z.ZodType<SendMessage> = messageSchema
+  .safeExtend({
+    to: z.union([storedRecipientSchema, z.array(storedRecipientSchema).max(MAX_TO_ENTRIES)]),
+  })
+  // A stored message is read back as it is: strictness is for what a sender sends.
+  .loose();
 export type RecipientEntry = z.infer<typeof recipientSchema>;
 
 /** Keys of a `to` entry that say who or what it targets, not what the recipient's profile holds. */

@@ -180,7 +180,7 @@ export const routes = [
   route({
     method: 'POST',
     path: '/send',
-    body: z.object({ message: messageSchema }),
+    body: z.strictObject({ message: messageSchema }),
     // Under an Idempotency-Key the request is named after the key's operation, so a retry after a
     // failure finds the request the first attempt stored instead of making a second one.
     handler: ({ body, event }) => acceptSend(body.message, event, idempotentOperation(event)),

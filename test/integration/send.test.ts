@@ -50,6 +50,16 @@ describe('POST /send', () => {
       [{ message: { to: { user_id: 'x' }, content: { body: 'x' }, routing: { method: 'single', channels: ['fax machine!'] } } }, 'body.message.routing'],
       [{ message: { to: Array.from({ length: 1001 }, (_, i) => ({ user_id: `u${i}` })), content: { body: 'x' } } }, 'body.message.to'],
       [{ message: { to: { tenant_id: 't'.repeat(257) }, content: { body: 'x' } } }, 'body.message.to'],
+      // A key Courier's Message does not have is named, never accepted and dropped.
+      [{ message: { to: { user_id: 'x' }, content: { body: 'x' }, chanels: { email: {} } } }, 'body.message: Unrecognized key: "chanels"'],
+      [{ message: { to: { user_id: 'x' }, content: { body: 'x' }, delay: { duraton: 5 } } }, 'body.message.delay: Unrecognized key: "duraton"'],
+      [{ message: { to: { user_id: 'x' }, content: { body: 'x' }, metadata: { trace: 'a' } } }, 'body.message.metadata: Unrecognized key: "trace"'],
+      [{ message: { to: { user_id: 'x' }, content: { body: 'x' }, timeout: { escalate: 5 } } }, 'body.message.timeout: Unrecognized key: "escalate"'],
+      [{ message: { to: { user_id: 'x' }, content: { body: 'x' }, expiry: { expires: '1d' } } }, 'body.message.expiry: Unrecognized key: "expires"'],
+      [{ message: { to: { user_id: 'x' }, content: { body: 'x' }, preferences: { subscription_topic_id: 't', x: 1 } } }, 'body.message.preferences'],
+      [{ message: { to: { user_id: 'x' }, content: { body: 'x' }, context: { tenant: 'a' } } }, 'body.message.context: Unrecognized key: "tenant"'],
+      [{ message: { to: { user_id: 'x' }, content: { body: 'x' }, routing: { method: 'all', channels: ['email'], retry: 3 } } }, 'body.message.routing'],
+      [{ message: { to: { user_id: 'x' }, content: { body: 'x' } }, idempotency_key: 'k' }, 'body: Unrecognized key: "idempotency_key"'],
     ] as const) {
       const r = await s.http('POST', '/send', body);
       expect({ body, status: r.status, message: r.json.message }).toEqual({ body, status: 400, message: expect.stringContaining(field) });
