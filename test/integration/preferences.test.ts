@@ -2,6 +2,7 @@ import { now } from '../../lambdas/shared/clock';
 import { sendAndWait } from '../helpers/send';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { uid } from '../helpers/wait';
+import { INBOX_READ, issueToken } from '../helpers/tokens';
 
 let s: TestStack;
 beforeAll(async () => {
@@ -120,6 +121,14 @@ describe('subscription topics and user preferences', () => {
     await s.client.users.tenants.addSingle(opting, { user_id: quiet2 } as never);
     await s.client.users.preferences.updateOrCreateTopic(topic, { user_id: quiet2, topic: { status: 'OPTED_OUT' } });
     expect((await send(quiet2)).messages[0]).toMatchObject({ status: 'DELIVERED', tenant_id: opting });
+    // What the users' inboxes hold: the opted-out user's is empty, the others' have the message.
+    const inboxOf = async (u: string) => {
+      const token = await issueToken(s, `user_id:${u} ${INBOX_READ}`);
+      return ((await s.http('GET', '/inbox/messages', undefined, { key: token })).json.results as { title: string }[]).map((m) => m.title);
+    };
+    expect(await inboxOf(quiet)).toEqual([]);
+    expect(await inboxOf(other)).toEqual(['Digest']);
+    expect(await inboxOf(quiet2)).toEqual(['Digest']);
   });
 
   it('refuses a bad preference body naming the field', async () => {
@@ -185,9 +194,12 @@ describe('recipient, list and subscription preferences at send time', () => {
       topic: { status: 'OPTED_IN', has_custom_routing: true, custom_routing: ['email'] },
     });
     expect(channelsReceived((await send()).messages[0].id)).toEqual(['email']);
-    expect(
-      channelsReceived((await send({ notifications: { [topic]: { status: 'OPTED_IN', channel_preferences: [{ channel: 'sms' }] } } })).messages[0].id),
-    ).toEqual(['sms']);
+    const smsOnly = { notifications: { [topic]: { status: 'OPTED_IN', channel_preferences: [{ channel: 'sms' }] } } };
+    expect(channelsReceived((await send(smsOnly)).messages[0].id)).toEqual(['sms']);
+    // Explain with the same to.preferences shows the channel choice as the recipient layer's routing.
+    const explained = await s.http('POST', `/users/${u}/preferences/${topic}/explain`, { preferences: smsOnly });
+    expect(explained.json.layers.at(-1)).toMatchObject({ layer: 'recipient', applied: true });
+    expect(JSON.stringify(explained.json)).toContain('"sms"');
   });
 
   it('filters a recipient inside a snooze window (nothing delivered) and delivers once the window is over', async () => {
@@ -204,6 +216,17 @@ describe('recipient, list and subscription preferences at send time', () => {
     const over = await send([{ start: new Date(t - 7_200_000).toISOString(), until: new Date(t - 3_600_000).toISOString() }]);
     expect(over.messages[0].status).toBe('SENT');
     expect(channelsReceived(over.messages[0].id)).toEqual(['email', 'sms']);
+
+    // Explain shows the window at the time asked (?at=): inside it no delivery, naming its end and layer; after it, delivery.
+    const topic = uid('snoozed');
+    await s.http('PUT', `/preferences/topics/${topic}`, { name: 'Snoozed', default_status: 'OPTED_IN' });
+    const preferences = { notifications: { [template]: { status: 'OPTED_IN', rules: [window] } } };
+    const at = (ms: number) => encodeURIComponent(new Date(ms).toISOString());
+    const inside = await s.http('POST', `/users/${u}/preferences/${topic}/explain?template=${template}&at=${at(t)}`, { preferences });
+    expect(inside.json).toMatchObject({ status: 'OPTED_IN', deliver: false, snooze: { until: window.until, layer: 'recipient' } });
+    const after = await s.http('POST', `/users/${u}/preferences/${topic}/explain?template=${template}&at=${at(t + 2 * 3_600_000)}`, { preferences });
+    expect(after.json).toMatchObject({ status: 'OPTED_IN', deliver: true });
+    expect(after.json.snooze).toBeUndefined();
   });
 
   it('ends a recipient whose to.preferences opt out of the template FILTERED with the deciding layer, and explain shows that layer', async () => {

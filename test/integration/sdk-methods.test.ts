@@ -1,7 +1,7 @@
 import { NotFoundError } from '@trycourier/courier';
 import { sendAndWait } from '../helpers/send';
 import { startTestStack, type TestStack } from '../helpers/stack';
-import { uid } from '../helpers/wait';
+import { eventually, uid } from '../helpers/wait';
 
 /**
  * Issue 14: methods of the official SDK that had a route but no test driving them through the SDK
@@ -208,8 +208,14 @@ describe('brand precedence (issue 15, seed 004)', () => {
         { to, template: (template as { id: string }).id, ...(brand_id ? { brand_id } : {}), routing: { method: 'single', channels: ['email'] } },
         1,
       );
-      const out = await s.client.messages.content(messages[0].id);
-      return JSON.stringify(out);
+      const out = JSON.stringify(await s.client.messages.content(messages[0].id));
+      // What the SMTP server received carries the same brand as the stored output.
+      const mail = await eventually(
+        async () => s.captures().find((c) => c.messageId === messages[0].id) as { html?: string } | undefined,
+        (c) => c !== undefined,
+      );
+      for (const color of [templateBrand, tenantBrand, sendBrand]) expect(mail!.html?.includes(color)).toBe(out.includes(color));
+      return out;
     };
     // The tenant's default brand beats the template's (it used to be the other way round); the send's beats both.
     expect(await html({ email: 'a@x.test', context: { tenant_id: tenant } })).toContain(tenantBrand);
