@@ -22,7 +22,7 @@ export const handler = sqsWorker(fanoutJob, async (job, record, context) => {
     case 'audience-backfill':
       return backfillAudience(job, record.messageId);
     case 'tenant-cleanup':
-      return cleanupTenant(job);
+      return cleanupTenant(job, record.messageId);
     case 'expo-receipts':
       return checkExpoReceipts(job);
     case 'automation-step':
