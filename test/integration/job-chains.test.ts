@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { startTestStack, type TestStack } from '../helpers/stack';
+import { openMarkers } from '../helpers/requests';
 import { seedMembers } from '../helpers/seed';
 import { uid } from '../helpers/wait';
 
@@ -48,5 +49,63 @@ describe("a deleted tenant's cleanup", () => {
     let left = 0;
     for await (const page of table().queryAll({ partition: keys.tenant(tenant).pk })) left += page.length;
     expect(left).toBe(kept.length);
+  });
+});
+
+type Messages = typeof import('../../lambdas/store/messages');
+const messages = () => require('../../lambdas/store/messages') as Messages;
+
+/** `fn` over `items`, `limit` at a time. */
+async function each<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      for (let i = next++; i < items.length; i = next++) await fn(items[i]);
+    }),
+  );
+}
+
+describe("the sweeper's check of an open request", () => {
+  it('reads 5 pages of message records once, each page done by one queue message', async () => {
+    // A list send's request whose fan-out is done, with 2,001 messages delivered and its open
+    // marker due (as the fan-out and the delivery workers would leave it), written straight in.
+    const { newRequestId, messageIdFor } = require('../../lambdas/domain/send') as typeof import('../../lambdas/domain/send');
+    const { now } = require('../../lambdas/shared/clock') as typeof import('../../lambdas/shared/clock');
+    const { ddb } = require('../../lambdas/shared/aws') as typeof import('../../lambdas/shared/aws');
+    const { UpdateCommand } = require('@aws-sdk/lib-dynamodb') as typeof import('@aws-sdk/lib-dynamodb');
+    const { requestKeys } = require('../../lambdas/store/keys') as Keys;
+    const count = 2001;
+    const requestId = newRequestId(now() - 600_000);
+    const req = {
+      requestId,
+      message: { to: { list_id: uid('list') }, content: { title: 'x', body: 'x' } },
+      enqueued: now() - 600_000,
+      single: false,
+    } as import('../../lambdas/store/messages').RequestRecord;
+    await messages().createRequest(req, now() - 1000);
+    await ddb.send(
+      new UpdateCommand({
+        TableName: table().TABLE,
+        Key: requestKeys.request(requestId),
+        UpdateExpression: 'SET fdone = :t, femitted = :n',
+        ExpressionAttributeValues: { ':t': true, ':n': count },
+      }),
+    );
+    const users = Array.from({ length: count }, (_, i) => `${requestId}-u${i}`);
+    await each(users, 16, async (user) => {
+      const record = messages().newMessageRecord(req, { messageId: messageIdFor(requestId, `u:${user}`), userId: user }, 'DELIVERED', now());
+      await messages().writeMessage(record, 'absent');
+    });
+    await s.quiesce();
+    const before = fanoutRecords();
+    await s.runScheduled();
+    await s.quiesce(60_000);
+    // Pages of 500 records: 5 check jobs. A job's duplicate delivery reads its page again (and
+    // enqueues its successor twice), no more: at most 2 x 5. Before the claim, page k ran 2^k times: 31.
+    const handled = fanoutRecords() - before;
+    process.stdout.write(`job-chains: request check: ${handled} fan-out records\n`);
+    expect(handled).toBeLessThanOrEqual(2 * 5);
+    // Every message is delivered: the last page closes the request.
+    expect((await openMarkers()).filter((m) => m.requestId === requestId)).toEqual([]);
   });
 });
