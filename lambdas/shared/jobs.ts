@@ -112,6 +112,8 @@ export const checkRequestJob = z.object({
   cursor: z.string().optional(),
   seen: z.number().int().min(0).default(0),
   unfinished: z.number().int().min(0).default(0),
+  /** The chain: one claim of the request's marker by a sweep. */
+  ...chainFields,
 });
 export type CheckRequestJob = z.infer<typeof checkRequestJob>;
 

@@ -16,7 +16,7 @@ export const handler = sqsWorker(fanoutJob, async (job, record, context) => {
     case 'send':
       return expandSend(job, context);
     case 'check-request':
-      return checkRequest(job);
+      return checkRequest(job, record.messageId);
     case 'audience-user':
       return reevaluateUser(job);
     case 'audience-backfill':
