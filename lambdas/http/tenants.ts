@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { wouldCycle, type TenantRecord } from '../domain/tenant-context';
 import { apiHandler } from '../shared/api';
@@ -135,7 +136,8 @@ export const routes = [
       if (await hasChildren(id)) throw new ConflictError(`Tenant ${id} has child tenants; delete or move them first`);
       if (await deleteTenantItem(id)) {
         // Memberships (and the audiences that depend on them) are removed page by page, off the request.
-        await enqueueFanout([{ type: 'tenant-cleanup', tenantId: id, deletedAt: now() }]);
+        // Each deletion's cleanup is a chain of its own (a tenant deleted, made again and deleted again is cleaned up again).
+        await enqueueFanout([{ type: 'tenant-cleanup', tenantId: id, deletedAt: now(), chain: randomUUID(), step: 0 }]);
       }
       return noContent();
     },

@@ -1,8 +1,9 @@
 import { now } from '../shared/clock';
 import { config } from '../shared/config';
-import { enqueueDelivery, enqueueFanout, RECIPIENTS_PER_JOB, type CheckRequestJob } from '../shared/jobs';
+import { enqueueDelivery, enqueueFanout, nextStep, RECIPIENTS_PER_JOB, type CheckRequestJob } from '../shared/jobs';
 import { logger } from '../shared/logger';
-import { requestKeys } from '../store/keys';
+import { mayRunStep } from '../store/job-claims';
+import { keys, requestKeys } from '../store/keys';
 import {
   closeOpenMarkers,
   getStoredRequest,
@@ -28,8 +29,11 @@ const PAGE = 500;
  *   their records were written, so the fan-out runs again from the start: it finds its outboxes and
  *   sends their jobs again, the same recipients under the same ids (those done are skipped by their
  *   records); anything else is looked at again after another grace period.
+ * Each page is claimed by the queue message `messageId` that carries it (store/job-claims.ts): a
+ * duplicate delivery of one page's job does not read the rest of the request twice.
  */
-export async function checkRequest(job: CheckRequestJob): Promise<void> {
+export async function checkRequest(job: CheckRequestJob, messageId?: string): Promise<void> {
+  if (!(await mayRunStep(job, (chain) => keys.requestCheck(job.requestId, chain), 'RequestCheck', messageId))) return;
   const t = now();
   const stale = t - config.SWEEP_GRACE_MS;
   const marker: OpenMarker = { pk: job.markerPk ?? requestKeys.open(job.requestId, 0).pk, sk: job.marker, requestId: job.requestId };
@@ -69,7 +73,7 @@ export async function checkRequest(job: CheckRequestJob): Promise<void> {
   }
   const seen = job.seen + page.items.length;
   const unfinished = job.unfinished + page.items.filter((m) => !TERMINAL.has(m.record.status)).length;
-  if (page.cursor) return enqueueFanout([{ ...job, cursor: page.cursor, seen, unfinished }]);
+  if (page.cursor) return enqueueFanout([{ ...job, ...nextStep(job), cursor: page.cursor, seen, unfinished }]);
 
   const expected = req.single ? 1 : (req.fanout?.emitted ?? 0);
   if (unfinished === 0 && (seen >= expected || req.fanout?.failed)) return closeOpenMarkers([marker]);

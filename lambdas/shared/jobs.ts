@@ -7,6 +7,17 @@ import { enqueue } from './queue';
  * Jobs on the fan-out queue. Each is small and resumable: a long piece of work (a backfill over
  * every profile, a send to a large tenant) does one page and re-enqueues itself with a cursor.
  */
+/**
+ * A job that re-enqueues itself (a chain: one page a job) names its chain and its place in it: each
+ * step is done by one queue message (store/job-claims.ts claimChainStep), so a duplicate delivery of
+ * one job does not enqueue the rest of the chain twice (and each later duplicate double it again).
+ * Without them (a job enqueued before they existed), no claim.
+ */
+const chainFields = { chain: z.string().optional(), step: z.number().int().min(0).optional() };
+
+/** The place of a chained job's successor in its chain. */
+export const nextStep = (job: { chain?: string; step?: number }): { step?: number } => (job.chain === undefined ? {} : { step: (job.step ?? 0) + 1 });
+
 export const audienceUserJob = z.object({ type: z.literal('audience-user'), userId: z.string() });
 export const audienceBackfillJob = z.object({
   type: z.literal('audience-backfill'),
@@ -18,17 +29,19 @@ export const audienceBackfillJob = z.object({
   cursor: z.string().optional(),
   /** Profiles the scan has evaluated so far and how many matched (`audiences:calculated`, D23). */
   counted: z.object({ total: z.number().int().min(0), matched: z.number().int().min(0) }).optional(),
-  /**
-   * The chain this job is part of (one save or deletion of the audience) and its place in it: each
-   * step is done by one queue message (claimBackfillStep), so a duplicate delivery of one job does not
-   * enqueue the rest of the chain twice. Without them (a job enqueued before they existed), no claim.
-   */
-  chain: z.string().optional(),
-  step: z.number().int().min(0).optional(),
+  /** The chain: one save or deletion of the audience (claimBackfillStep). */
+  ...chainFields,
 });
 
 /** A deleted tenant's memberships are removed page by page (only those older than the deletion). */
-export const tenantCleanupJob = z.object({ type: z.literal('tenant-cleanup'), tenantId: z.string(), deletedAt: z.number(), cursor: z.string().optional() });
+export const tenantCleanupJob = z.object({
+  type: z.literal('tenant-cleanup'),
+  tenantId: z.string(),
+  deletedAt: z.number(),
+  cursor: z.string().optional(),
+  /** The chain: one deletion of the tenant. */
+  ...chainFields,
+});
 
 /**
  * Where a tenant target's walk stands. The walk is iterative deepening: pass `level` goes down the
@@ -99,6 +112,8 @@ export const checkRequestJob = z.object({
   cursor: z.string().optional(),
   seen: z.number().int().min(0).default(0),
   unfinished: z.number().int().min(0).default(0),
+  /** The chain: one claim of the request's marker by a sweep. */
+  ...chainFields,
 });
 export type CheckRequestJob = z.infer<typeof checkRequestJob>;
 

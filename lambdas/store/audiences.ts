@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { FilterConfig } from '../domain/audience';
 import { ddb } from '../shared/aws';
 import { GSI1, keys } from './keys';
+import { claimChainStep } from './job-claims';
 import { changed, conditional, expectation, expectedOf, newRev, retryOnConflict } from './conditional';
 import { batchGet, deleteItem, getItem, parseDoc, queryAll, queryPage, TABLE, upsertItem, type StoredItem } from './table';
 import { now as clockNow } from '../shared/clock';
@@ -236,26 +237,13 @@ export function admitMember(userId: string, basis: Basis & { audience: AudienceR
   ]);
 }
 
-/** How long a backfill chain's claim is kept: far longer than any chain runs. */
-const BACKFILL_CLAIM_TTL_S = 7 * 86_400;
-
 /**
- * Claims step `step` of a backfill chain for queue message `by`: true when no later step was claimed
- * and this step is unclaimed, or claimed by this same message (SQS delivering it again after a
- * failure). Every job of a chain enqueues the next one, so without this a duplicate delivery of one
- * job would run the rest of the chain twice, and each duplicate after it would double it again.
+ * Claims step `step` of a backfill chain for queue message `by` (store/job-claims.ts claimChainStep):
+ * every job of a chain enqueues the next one, so without this a duplicate delivery of one job would
+ * run the rest of the chain twice, and each duplicate after it would double it again.
  */
 export function claimBackfillStep(audienceId: string, chain: string, step: number, by: string): Promise<boolean> {
-  return conditional(
-    new UpdateCommand({
-      TableName: TABLE,
-      Key: keys.audienceBackfill(audienceId, chain),
-      UpdateExpression: 'SET #t = :t, #step = :step, #by = :by, #ttl = :ttl',
-      ConditionExpression: 'attribute_not_exists(#step) OR #step < :step OR (#step = :step AND #by = :by)',
-      ExpressionAttributeNames: { '#t': '_t', '#step': 'step', '#by': 'by', '#ttl': 'ttl' },
-      ExpressionAttributeValues: { ':t': 'AudienceBackfill', ':step': step, ':by': by, ':ttl': Math.ceil(clockNow() / 1000) + BACKFILL_CLAIM_TTL_S },
-    }),
-  );
+  return claimChainStep(keys.audienceBackfill(audienceId, chain), 'AudienceBackfill', step, by);
 }
 
 /**

@@ -108,6 +108,16 @@ export const keys = {
   audienceIndex: (audienceId: string): IndexKey => ({ gsi1pk: 'AUDIENCES', gsi1sk: esc(audienceId) }),
   /** How far a backfill chain of the audience got, and which queue message holds its step. Expires through `ttl`. */
   audienceBackfill: (audienceId: string, chain: string): Key => ({ pk: `AUDIENCE#${esc(audienceId)}`, sk: `BACKFILL#${esc(chain)}` }),
+  /**
+   * How far a deleted tenant's cleanup chain got, and which queue message holds its step: a partition
+   * of its own, not the tenant's (the cleanup walks that one). Expires through `ttl`.
+   */
+  tenantCleanup: (tenantId: string, chain: string): Key => ({ pk: `TENANTCLEANUP#${esc(tenantId)}`, sk: `CHAIN#${esc(chain)}` }),
+  /**
+   * How far a sweeper's check of an open request got (one chain a claim of its marker), and which
+   * queue message holds its step: in the request's partition, outside its records' range. Expires through `ttl`.
+   */
+  requestCheck: (requestId: string, chain: string): Key => ({ pk: requestKeys.request(requestId).pk, sk: `CHECK#${esc(chain)}` }),
   audiencesCollection: 'AUDIENCES',
   audienceMember: (audienceId: string, userId: string): Key => ({ pk: `AUDIENCE#${esc(audienceId)}`, sk: `MEMBER#${esc(userId)}` }),
   audienceMembersPrefix: 'MEMBER#',

@@ -2,7 +2,7 @@ import { matchesAudience, usesMembership } from '../domain/audience';
 import { membershipChange, type MembershipChange } from '../domain/webhooks';
 import { announce, anySubscribed, audienceCalculated, membershipEvent } from '../services/webhook-events';
 import { now as clockNow } from '../shared/clock';
-import { enqueueFanout, type AudienceBackfillJob, type AudienceUserJob, type TenantCleanupJob } from '../shared/jobs';
+import { enqueueFanout, nextStep, type AudienceBackfillJob, type AudienceUserJob, type TenantCleanupJob } from '../shared/jobs';
 import { logger } from '../shared/logger';
 import {
   admitMember,
@@ -21,6 +21,7 @@ import {
 import { changed, retryOnConflict } from '../store/conditional';
 import { GSI1, keys, PROFILE_SHARDS } from '../store/keys';
 import { readProfile, toProfile, touchProfile, type Profile } from '../store/profiles';
+import { mayRunStep } from '../store/job-claims';
 import { deleteItem, queryAll, queryPage } from '../store/table';
 import { deleteMembership, getTenant, listTenantMembers, toMembership } from '../store/tenants';
 
@@ -197,9 +198,6 @@ export async function backfillAudience(job: AudienceBackfillJob, messageId?: str
   await enqueueFanout([next]);
 }
 
-/** The place of a backfill job's successor in its chain. */
-const nextStep = (job: AudienceBackfillJob) => (job.chain === undefined ? {} : { step: (job.step ?? 0) + 1 });
-
 /** Members of another generation (any other: generations are never reused), or of a deleted audience. */
 async function prune(job: AudienceBackfillJob, read: AudienceRead | undefined): Promise<void> {
   if (read && read.audience.version !== job.version) return;
@@ -225,8 +223,10 @@ async function prune(job: AudienceBackfillJob, read: AudienceRead | undefined): 
 /**
  * Removes a deleted tenant's memberships and templates, page by page; memberships made after the
  * deletion (the tenant was re-created) are kept. Each removed member's audiences are re-evaluated.
+ * Each page is claimed by the queue message `messageId` that carries it, as a backfill's is.
  */
-export async function cleanupTenant(job: TenantCleanupJob): Promise<void> {
+export async function cleanupTenant(job: TenantCleanupJob, messageId?: string): Promise<void> {
+  if (!(await mayRunStep(job, (chain) => keys.tenantCleanup(job.tenantId, chain), 'TenantCleanup', messageId))) return;
   if (await getTenant(job.tenantId)) {
     const page = await listTenantMembers(job.tenantId, BACKFILL_PAGE, job.cursor);
     const stale = page.items.filter((m) => m.created < job.deletedAt);
@@ -234,7 +234,7 @@ export async function cleanupTenant(job: TenantCleanupJob): Promise<void> {
       job,
       stale.map((m) => m.user_id),
     );
-    if (page.cursor) await enqueueFanout([{ ...job, cursor: page.cursor }]);
+    if (page.cursor) await enqueueFanout([{ ...job, ...nextStep(job), cursor: page.cursor }]);
     return;
   }
   const page = await queryPage({ partition: keys.tenant(job.tenantId).pk, limit: BACKFILL_PAGE, cursor: job.cursor });
@@ -244,7 +244,7 @@ export async function cleanupTenant(job: TenantCleanupJob): Promise<void> {
     else if (Number(item.created) < job.deletedAt) await deleteItem({ pk: item.pk, sk: item.sk });
   }
   await removeMemberships(job, members);
-  if (page.cursor) await enqueueFanout([{ ...job, cursor: page.cursor }]);
+  if (page.cursor) await enqueueFanout([{ ...job, ...nextStep(job), cursor: page.cursor }]);
 }
 
 async function removeMemberships(job: TenantCleanupJob, userIds: string[]): Promise<void> {

@@ -16,13 +16,13 @@ export const handler = sqsWorker(fanoutJob, async (job, record, context) => {
     case 'send':
       return expandSend(job, context);
     case 'check-request':
-      return checkRequest(job);
+      return checkRequest(job, record.messageId);
     case 'audience-user':
       return reevaluateUser(job);
     case 'audience-backfill':
       return backfillAudience(job, record.messageId);
     case 'tenant-cleanup':
-      return cleanupTenant(job);
+      return cleanupTenant(job, record.messageId);
     case 'expo-receipts':
       return checkExpoReceipts(job);
     case 'automation-step':

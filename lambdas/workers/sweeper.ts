@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context, ScheduledEvent } from 'aws-lambda';
@@ -31,7 +32,7 @@ export const sweepStats = { sweeps: 0, markers: 0, closed: 0, checks: 0, pages: 
  * message is terminal is closed right there (its marker deleted: no job, no document read); any
  * other request is claimed (its marker moved a grace period on, by a transaction that only one of
  * two overlapping sweeps can win) and handed to a `check-request` job, which re-drives what stopped
- * moving. Last it wakes the automation runs due (wakeRuns). Returns how many markers it looked at.
+ * moving (page by page: a chain of jobs, each page claimed by one queue message). Last it wakes the automation runs due (wakeRuns). Returns how many markers it looked at.
  */
 export async function sweep(at = now(), budgetMs = DEFAULT_BUDGET_MS): Promise<number> {
   const t0 = wallNow();
@@ -110,7 +111,7 @@ async function sweepPage(markers: OpenMarker[], at: number): Promise<{ closed: n
     (m) => moveOpenMarker(m, at + config.SWEEP_GRACE_MS),
   );
   const jobs: CheckRequestJob[] = claimed.flatMap((m) =>
-    m ? [{ type: 'check-request', requestId: m.requestId, marker: m.sk, markerPk: m.pk, seen: 0, unfinished: 0 }] : [],
+    m ? [{ type: 'check-request', requestId: m.requestId, marker: m.sk, markerPk: m.pk, seen: 0, unfinished: 0, chain: randomUUID(), step: 0 }] : [],
   );
   if (jobs.length) await enqueueFanout(jobs);
   return { closed: finished.size, checks: jobs.length };
