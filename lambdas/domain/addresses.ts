@@ -170,14 +170,19 @@ export type DirectMessageKey = keyof DirectMessageAddress;
 const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP header name');
 const headerValue = z.string().regex(/^[^\r\n\0]*$/, 'must not hold line breaks');
 
+/** Courier's `WebhookProfileType`: what of the recipient's profile the request carries (`limited`, the default: none of it here). */
+export const WEBHOOK_PROFILE_TYPES = ['limited', 'expanded'] as const;
+
 /**
- * `profile.webhook`, as Courier defines it (its `profile` option is not used). `url` is optional as
- * a webhook provider's settings may name one, but routing reaches the webhook channel only through
- * a profile `url` (a provider-wide url does not make every recipient reachable).
+ * `profile.webhook`, as Courier defines it. `url` is optional as a webhook provider's settings may
+ * name one, but routing reaches the webhook channel only through a profile `url` (a provider-wide
+ * url does not make every recipient reachable). `profile: 'expanded'` puts the recipient's merged
+ * profile in the request body (providers/webhook.ts); `limited` or null is the default.
  */
 export const webhookAddress = z.object({
   url: httpUrl.optional(),
   method: z.enum(['POST', 'PUT']).optional(),
+  profile: z.enum(WEBHOOK_PROFILE_TYPES).nullish(),
   headers: z.record(headerName, headerValue).optional(),
   authentication: z
     .discriminatedUnion('mode', [

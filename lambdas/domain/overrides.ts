@@ -167,10 +167,14 @@ export function applyChannelOverride(output: RenderedOutput, raw: unknown): Appl
       const o = parsed.data as ChannelOverride<'push'>;
       return { content: { ...output, ...defined({ title: o.title, body: o.body }) }, ...(o.data ? { data: o.data } : {}) };
     }
-    case 'direct_message':
-    case 'inbox': {
+    case 'direct_message': {
       const o = parsed.data as ChannelOverride<'direct_message'>;
       return { content: { ...output, ...defined({ title: o.title, text: o.text, blocks: blocks(o.blocks) }) } };
+    }
+    case 'inbox': {
+      // The inbox item's fields are `title`, `body` and `blocks` (render.ts), not a chat message's `text`.
+      const o = parsed.data as ChannelOverride<'inbox'>;
+      return { content: { ...output, ...defined({ title: o.title, body: o.body, blocks: blocks(o.blocks) }) } };
     }
     case 'sms':
     case 'webhook':

@@ -27,6 +27,8 @@ export interface ProviderSend<C extends Channel = Channel> {
   email?: EmailEnvelope;
   /** Push only: `channels.push.override.data`, the push's data payload. */
   data?: Record<string, string>;
+  /** Webhook only: the recipient's merged profile, as routing read it; the body carries it when the address says `profile: 'expanded'`. */
+  profile?: Record<string, unknown>;
   /**
    * The send's `providers.<key>.override` for this provider, checked against what the adapter
    * honours when the send was accepted (domain/overrides.ts PROVIDER_OVERRIDES).

@@ -27,10 +27,19 @@ export interface WebhookRequest {
 }
 
 /**
+ * The recipient's profile as an `expanded` webhook request carries it: the merged profile (stored
+ * and inline) without its `webhook` key, which is this request's own addressing and credentials.
+ */
+const expandedProfile = (profile: Record<string, unknown> | undefined): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(profile ?? {}).filter(([k]) => k !== 'webhook'));
+
+/**
  * The request for one message: JSON `{ messageId, channel, recipient, content, metadata, timestamp }`
- * (`timestamp` ISO 8601, the same instant as the `x-courier-timestamp` header's epoch seconds),
- * signed when the provider has a signing secret, with the profile's headers and authentication, to
- * the provider's url when its settings name one, else the profile's.
+ * (`timestamp` ISO 8601, the same instant as the `x-courier-timestamp` header's epoch seconds), with
+ * `profile` after `recipient` when the address says `profile: 'expanded'` (Courier's "profile data
+ * merged from the profile database"; `limited`, the default, sends the ids only), signed when the
+ * provider has a signing secret, with the profile's headers and authentication, to the provider's
+ * url when its settings name one, else the profile's.
  */
 export function webhookRequest(message: ProviderSend<'webhook'>, settings: WebhookSettings, nowSeconds: number): WebhookRequest {
   const parsed = webhookAddress.safeParse(message.address);
@@ -58,6 +67,7 @@ export function webhookRequest(message: ProviderSend<'webhook'>, settings: Webho
         messageId: message.messageId,
         channel: message.channel,
         recipient: message.recipient,
+        ...(address.profile === 'expanded' ? { profile: expandedProfile(message.profile) } : {}),
         content: message.content,
         metadata: message.metadata ?? {},
         timestamp: new Date(nowSeconds * 1000).toISOString(),

@@ -327,6 +327,7 @@ async function attemptTarget(
       settings: candidate.settings,
       timeoutMs: config.PROVIDER_TIMEOUT_MS,
       metadata: { tags: req.message.metadata?.tags, traceId: req.message.metadata?.trace_id, event: req.message.metadata?.event },
+      ...(target.channel === 'webhook' ? { profile: res.profile } : {}),
       ...deliveryFor(req, target.channel, candidate.provider, output, tracker && { tracker, messageId: record.id }),
     };
   };

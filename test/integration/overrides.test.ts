@@ -1,16 +1,19 @@
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BadRequestError } from '@trycourier/courier';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { sendAndWait } from '../helpers/send';
 import { startTestStack, type TestStack } from '../helpers/stack';
+import { INBOX_READ } from '../helpers/tokens';
 import { eventually, uid } from '../helpers/wait';
 import { closedPort, startRecorder, type Recorder } from './providers/recorder';
 
 /**
  * Issue 15 item 3: a send's overrides, each asserted on what the provider received: an SMTP server
  * of the test's own (it parses cc, reply-to, attachments and keeps the envelope, so bcc shows),
- * SES, Slack and webhook stand-ins recording every request, and the local capture for sms and push.
+ * SES, Slack and webhook stand-ins recording every request, the local capture for sms and push,
+ * and the user's inbox (GET /inbox/messages) for the inbox.
  */
 interface Mail {
   envelopeTo: string[];
@@ -68,7 +71,11 @@ beforeAll(async () => {
   slack.reply(() => ({ status: 200, body: { ok: true, ts: '1.2' } }));
   // Links are asserted as the overrides and UTM parameters leave them: our click tracking (on by
   // default, D22) is off here; tracking.test.ts checks a tracked link keeps its UTM parameters.
-  s = await startTestStack({ env: { SES_ENDPOINT: ses.url, SLACK_API_URL: slack.url, CACHE_TTL_MS: '0', TRACKING_EMAIL: 'off' } });
+  // RETRY_BASE_MS: a first retry 50-100 ms after a failure, so a provider window of a second or two
+  // has room for a fast failure's retry and none for a slower call's (the provider timeouts below).
+  s = await startTestStack({
+    env: { SES_ENDPOINT: ses.url, SLACK_API_URL: slack.url, CACHE_TTL_MS: '0', TRACKING_EMAIL: 'off', TRACKING_INBOX: 'off', RETRY_BASE_MS: '100' },
+  });
   // SMTP first by priority: a `single` email goes there; SES is the second email provider.
   const configured = [
     { provider: 'smtp', priority: 1, settings: { host: '127.0.0.1', port: smtp.port, from: 'App <app@acme.test>' } },
@@ -129,6 +136,22 @@ describe('channels.email.override', () => {
     // The stored output is the rendering (as Courier's Rendered tab): the subject the template made.
     const out = await s.client.messages.content(messages[0].id);
     expect(JSON.stringify(out)).toContain('Order 7');
+  });
+
+  it('html and text replace the rendered bodies the SMTP server receives; the stored output keeps the rendering', async () => {
+    const to = `${uid('ada')}@example.test`;
+    const { messages } = await sendAndWait(
+      s,
+      email({ to: { email: to }, channels: { email: { override: { html: '<p>Override <b>HTML</b></p>', text: 'Override text' } } } }),
+      1,
+    );
+    const [mail] = await mailTo(to);
+    expect(mail.html).toBe('<p>Override <b>HTML</b></p>');
+    expect(mail.text.trim()).toBe('Override text');
+    expect(mail.subject).toBe('Order 7');
+    const out = JSON.stringify(await s.client.messages.content(messages[0].id));
+    expect(out).toContain('Your order shipped.');
+    expect(out).not.toContain('Override');
   });
 
   it('is refused with a 400 naming a field it does not know', async () => {
@@ -243,6 +266,142 @@ describe('other channels', () => {
     const captured = s.captures().filter((c) => c.messageId === messages[0].id);
     expect(captured.find((c) => c.channel === 'sms')).toMatchObject({ content: { body: 'SMS text' } });
     expect(captured.find((c) => c.channel === 'push')).toMatchObject({ content: { title: 'Push title', body: 'B', data: { order: '7' } } });
+  });
+
+  it("inbox title, body and blocks are what the user's inbox holds; the stored output keeps the rendering", async () => {
+    // Regression: the inbox override was read as a chat message's (`text`), so its `body` was dropped.
+    const userId = uid('inbox');
+    const { messages } = await sendAndWait(
+      s,
+      {
+        to: { user_id: userId },
+        content: { title: 'T', body: 'B' },
+        routing: { method: 'single', channels: ['inbox'] },
+        channels: {
+          inbox: { override: { title: 'Inbox title', body: 'Inbox body', blocks: [{ type: 'action', text: 'Open', href: 'https://acme.test/o' }] } },
+        },
+      },
+      1,
+    );
+    expect(messages.map((m) => m.status)).toEqual(['DELIVERED']);
+    const { token } = await s.client.auth.issueToken({ scope: `user_id:${userId} ${INBOX_READ}`, expires_in: '1h' });
+    const inbox = await s.http('GET', '/inbox/messages', undefined, { key: token });
+    expect(inbox.status).toBe(200);
+    expect(inbox.json.results).toEqual([
+      expect.objectContaining({
+        messageId: messages[0].id,
+        title: 'Inbox title',
+        body: 'Inbox body',
+        blocks: [expect.objectContaining({ type: 'action', text: 'Open', href: 'https://acme.test/o' })],
+      }),
+    ]);
+    const out = JSON.stringify(await s.client.messages.content(messages[0].id));
+    expect(out).toContain('"B"');
+    expect(out).not.toContain('Inbox body');
+  });
+
+  it('webhook title and body are the content the receiver is posted', async () => {
+    hook.requests.length = 0;
+    await sendAndWait(
+      s,
+      {
+        to: { webhook: { url: `${hook.url}/content` } },
+        content: { title: 'T', body: 'B' },
+        routing: { method: 'single', channels: ['webhook'] },
+        channels: { webhook: { override: { title: 'Hook title', body: 'Hook body' } } },
+      },
+      1,
+    );
+    expect(hook.requests.map((r) => r.path)).toEqual(['/content']);
+    expect(JSON.parse(hook.requests[0].body).content).toEqual({ channel: 'webhook', title: 'Hook title', body: 'Hook body' });
+  });
+});
+
+describe('to.webhook.profile', () => {
+  const bodyAt = async (path: string) => {
+    const [req] = await eventually(
+      async () => hook.requests.filter((r) => r.path === path),
+      (rs) => rs.length > 0,
+    );
+    return JSON.parse(req.body) as Record<string, any>;
+  };
+
+  it("expanded: the body carries the recipient's profile, stored and inline merged, without its webhook key", async () => {
+    const userId = uid('hook');
+    await s.client.profiles.replace(userId, {
+      profile: { email: 'stan@example.test', plan: 'gold', phone_number: '+15550000001', webhook: { url: `${hook.url}/expanded`, profile: 'expanded' } },
+    });
+    const { messages } = await sendAndWait(
+      s,
+      { to: { user_id: userId, phone_number: '+15550000002' }, content: { title: 'T', body: 'B' }, routing: { method: 'single', channels: ['webhook'] } },
+      1,
+    );
+    expect(messages.map((m) => m.status)).toEqual(['DELIVERED']);
+    const body = await bodyAt('/expanded');
+    expect(body.recipient).toEqual({ userId });
+    expect(body.profile).toEqual({ email: 'stan@example.test', plan: 'gold', phone_number: '+15550000002' });
+  });
+
+  it('expanded on an inline recipient: the profile is what the send gave', async () => {
+    await sendAndWait(
+      s,
+      {
+        to: {
+          email: 'inline@example.test',
+          webhook: { url: `${hook.url}/inline`, profile: 'expanded', authentication: { mode: 'bearer', token: 'secret-t' } },
+        },
+        content: { title: 'T', body: 'B' },
+        routing: { method: 'single', channels: ['webhook'] },
+      },
+      1,
+    );
+    const req = (
+      await eventually(
+        async () => hook.requests.filter((r) => r.path === '/inline'),
+        (rs) => rs.length > 0,
+      )
+    )[0];
+    expect(req.headers.authorization).toBe('Bearer secret-t');
+    expect(JSON.parse(req.body).profile).toEqual({ email: 'inline@example.test' });
+    expect(req.body).not.toContain('secret-t');
+  });
+
+  it('limited, null or unset: no profile, only the ids', async () => {
+    const userId = uid('hook');
+    await s.client.profiles.replace(userId, { profile: { email: 'ada@example.test', plan: 'gold' } });
+    for (const [path, profile] of [
+      ['/limited', 'limited'],
+      ['/null', null],
+      ['/unset', undefined],
+    ] as const) {
+      await sendAndWait(
+        s,
+        {
+          to: { user_id: userId, webhook: { url: `${hook.url}${path}`, ...(profile === undefined ? {} : { profile }) } },
+          content: { title: 'T', body: 'B' },
+          routing: { method: 'single', channels: ['webhook'] },
+        },
+        1,
+      );
+      const body = await bodyAt(path);
+      expect(body.recipient).toEqual({ userId });
+      expect(body).not.toHaveProperty('profile');
+      expect(JSON.stringify(body)).not.toContain('gold');
+    }
+  });
+
+  it('another value leaves the webhook address unusable, as any malformed field of it does: UNROUTABLE, nothing posted', async () => {
+    const { messages } = await sendAndWait(
+      s,
+      {
+        to: { webhook: { url: `${hook.url}/full`, profile: 'full' } },
+        content: { title: 'T', body: 'B' },
+        routing: { method: 'single', channels: ['webhook'] },
+      },
+      1,
+    );
+    expect(messages.map((m) => m.status)).toEqual(['UNROUTABLE']);
+    expect(hook.requests.filter((r) => r.path === '/full')).toEqual([]);
   });
 });
 
@@ -372,6 +531,96 @@ describe('channels.<channel>.routing_method, brand_id and providers.<provider>.t
       expect(await mailTo(to)).toHaveLength(1);
     } finally {
       ses.reply(() => ({ status: 200, body: { MessageId: 'ses-1' } }));
+    }
+  });
+});
+
+/** An HTTP endpoint that answers every request with `status` after `delayMs` (a provider that is slow to fail). */
+async function slowEndpoint(delayMs: number, status: number): Promise<{ url: string; hits: () => number; close(): Promise<void> }> {
+  let hits = 0;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      hits += 1;
+      setTimeout(() => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: 'busy' }] })), delayMs);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    hits: () => hits,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+/**
+ * A provider's time (`channels.<ch>.timeouts.provider`, `timeout.provider[key]`) is its retry
+ * window, counted from its first call, the calls' own time included: a transient failure is retried
+ * while the retry would still fall inside it, else the next provider is tried, or the channel fails
+ * when there is none. So a provider slower than its time fails over (or fails) after one call, where
+ * a fast failure is retried.
+ */
+describe('provider timeouts: channels.<channel>.timeouts.provider and timeout.provider', () => {
+  // A window with room for a fast failure's retries (50-100 ms away) on a loaded machine, and a provider slower than it.
+  const WINDOW_MS = 1500;
+  const SLOW_MS = 2000;
+  type Err = { type: string; provider?: string; failover?: boolean; transient?: boolean };
+  const providerErrors = async (id: string) =>
+    ((await s.client.messages.history(id)).results ?? []).filter((e) => e.type === 'PROVIDER_ERROR') as unknown as Err[];
+
+  it('channels.email.timeouts.provider: an email provider slower than it fails over to the next after one call', async () => {
+    const slow = await slowEndpoint(SLOW_MS, 503);
+    const { id } = await s.client.providers.create({
+      provider: 'sendgrid',
+      settings: { api_key: 'SG.test', from: 'app@acme.test', api_url: slow.url },
+    } as never);
+    try {
+      const to = `${uid('slow')}@example.test`;
+      const { messages } = await sendAndWait(
+        s,
+        email({ to: { email: to }, channels: { email: { providers: ['sendgrid', 'smtp'], timeouts: { provider: WINDOW_MS } } } }),
+        1,
+      );
+      expect(messages.map((m) => m.status)).toEqual(['SENT']);
+      expect(slow.hits()).toBe(1);
+      expect((await providerErrors(messages[0].id)).map((e) => [e.provider, e.transient, e.failover])).toEqual([['sendgrid', true, true]]);
+      expect(await mailTo(to)).toHaveLength(1);
+    } finally {
+      await s.client.providers.delete(id);
+      await slow.close();
+    }
+  });
+
+  it('timeout.provider: the only provider, slower than it, fails the channel after one call; failing fast, it is retried first', async () => {
+    for (const [delayMs, retried] of [
+      [SLOW_MS, false],
+      [0, true],
+    ] as const) {
+      const slow = await slowEndpoint(delayMs, 503);
+      try {
+        const { messages } = await sendAndWait(
+          s,
+          {
+            to: { webhook: { url: `${slow.url}/hook` } },
+            content: { title: 'T', body: 'B' },
+            routing: { method: 'single', channels: ['webhook'] },
+            timeout: { provider: { webhook: WINDOW_MS } },
+          },
+          1,
+        );
+        expect(messages.map((m) => [m.status, m.reason])).toEqual([['UNDELIVERABLE', 'PROVIDER_ERROR']]);
+        const errors = await providerErrors(messages[0].id);
+        expect(errors.every((e) => e.provider === 'webhook' && e.transient === true)).toBe(true);
+        if (retried) expect(slow.hits()).toBeGreaterThan(1);
+        else expect(slow.hits()).toBe(1);
+        expect(errors).toHaveLength(slow.hits());
+      } finally {
+        await slow.close();
+      }
     }
   });
 });

@@ -203,6 +203,20 @@ describe('applyChannelOverride', () => {
       { text: 'y', blocks: [{ type: 'action', text: 'Go', href: 'https://a.test', src: null }] },
       { content: { channel: 'direct_message', title: 'T', text: 'y', blocks: [{ type: 'action', text: 'Go', href: 'https://a.test' }] } },
     ],
+    [
+      // Regression: the inbox was handled as a chat message and read `text`, so its `body` was dropped.
+      'inbox title, body and blocks',
+      { channel: 'inbox', title: 'T', body: 'B' },
+      { title: 'New', body: 'New body', blocks: [{ type: 'action', text: 'Open', href: 'https://a.test/o' }] },
+      { content: { channel: 'inbox', title: 'New', body: 'New body', blocks: [{ type: 'action', text: 'Open', href: 'https://a.test/o' }] } },
+    ],
+    ['inbox body alone', { channel: 'inbox', title: 'T', body: 'B' }, { body: 'New body' }, { content: { channel: 'inbox', title: 'T', body: 'New body' } }],
+    [
+      'webhook title and body',
+      { channel: 'webhook', title: 'T', body: 'B' },
+      { title: 'New', body: 'New body' },
+      { content: { channel: 'webhook', title: 'New', body: 'New body' } },
+    ],
   ])('%s', (_, output, override, expected) => {
     expect(applyChannelOverride(output, override)).toEqual(expected);
   });
