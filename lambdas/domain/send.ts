@@ -1,6 +1,15 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { discordAddress, pagerdutyAddress, teamsAddress, type DiscordAddress, type PagerdutyAddress, type TeamsAddress } from './addresses';
+import {
+  discordAddress,
+  pagerdutyAddress,
+  teamsAddress,
+  webhookAddress,
+  type DiscordAddress,
+  type PagerdutyAddress,
+  type TeamsAddress,
+  type WebhookAddress,
+} from './addresses';
 import { compileListPattern, listIdSchema } from './lists';
 import { conditionSchema, MESSAGE_SCOPE } from './conditions';
 import { contentSchema } from './render';
@@ -46,6 +55,15 @@ const recipientSchema = z.looseObject({
   ms_teams: teamsAddress.optional(),
   discord: discordAddress.optional(),
   pagerduty: pagerdutyAddress.optional(),
+  // Checked as a refinement (its issues are custom, so the union of `to` forms still names the field), kept as sent: routing parses it at delivery.
+  webhook: z
+    .unknown()
+    .superRefine((value, ctx) => {
+      const parsed = webhookAddress.safeParse(value);
+      if (!parsed.success)
+        for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path as (string | number)[] });
+    })
+    .optional(),
 });
 
 const duration = z.union([z.number().int().min(0), z.string().regex(ISO_DURATION, 'must be milliseconds or an ISO-8601 duration')]);
@@ -153,6 +171,7 @@ const storedRecipientSchema = recipientSchema.safeExtend({
   ms_teams: z.custom<TeamsAddress>().optional(),
   discord: z.custom<DiscordAddress>().optional(),
   pagerduty: z.custom<PagerdutyAddress>().optional(),
+  webhook: z.custom<WebhookAddress>().optional(),
 });
 export const storedMessageSchema: z.ZodType<SendMessage> = messageSchema
   .safeExtend({

@@ -390,17 +390,17 @@ describe('to.webhook.profile', () => {
     }
   });
 
-  it('another value leaves the webhook address unusable, as any malformed field of it does: UNROUTABLE, nothing posted', async () => {
-    const { messages } = await sendAndWait(
-      s,
-      {
-        to: { webhook: { url: `${hook.url}/full`, profile: 'full' } },
-        content: { title: 'T', body: 'B' },
-        routing: { method: 'single', channels: ['webhook'] },
-      },
-      1,
-    );
-    expect(messages.map((m) => m.status)).toEqual(['UNROUTABLE']);
+  it('another value, or any malformed field of an inline webhook address, is a 400 naming it: nothing accepted, nothing posted', async () => {
+    for (const [webhook, field] of [
+      [{ url: `${hook.url}/full`, profile: 'full' }, 'body.message.to.webhook.profile'],
+      [{ url: 'ftp://x.test/hook' }, 'body.message.to.webhook.url'],
+      [{ url: `${hook.url}/full`, method: 'GET' }, 'body.message.to.webhook.method'],
+    ] as const) {
+      const res = await s.http('POST', '/send', {
+        message: { to: { webhook }, content: { title: 'T', body: 'B' }, routing: { method: 'single', channels: ['webhook'] } },
+      });
+      expect([res.status, res.json.message]).toEqual([400, expect.stringContaining(field)]);
+    }
     expect(hook.requests.filter((r) => r.path === '/full')).toEqual([]);
   });
 });
