@@ -42,22 +42,39 @@ const color = z.string().max(64).nullish();
 const width = z.string().max(16).nullish();
 const children = z.array(z.unknown(), { error: 'must be an array of elements' });
 
-/** A `channel` element's `raw`: these fields replace the output's (after variables); others are kept but unused. */
+/**
+ * A `channel` element's `raw`: fields that replace the channel's output (after variables). Each
+ * channel takes the fields its output has (RAW_KEYS); any other key (Slack `blocks`, push `data`,
+ * a webhook payload) is refused, as is a key the channel's output lacks.
+ */
 const rawSchema = z.looseObject({
-  subject: z.string().optional(),
-  title: z.string().optional(),
-  body: z.string().optional(),
-  text: z.string().optional(),
-  html: z.string().optional(),
+  subject: z.string().nullish(),
+  title: z.string().nullish(),
+  body: z.string().nullish(),
+  text: z.string().nullish(),
+  html: z.string().nullish(),
 });
 const RAW_FIELDS = Object.keys(rawSchema.shape) as (keyof typeof rawSchema.shape)[];
+type RawField = (typeof RAW_FIELDS)[number];
+
+/** The `raw` fields each channel's output has, so the ones a `channel` element's `raw` may set there. */
+export const RAW_KEYS: Record<Channel, readonly RawField[]> = {
+  email: ['subject', 'text', 'html'],
+  sms: ['body'],
+  push: ['title', 'body'],
+  webhook: ['title', 'body'],
+  inbox: ['title', 'body'],
+  direct_message: ['title', 'text'],
+};
 
 /**
- * Each element type's own fields (loose objects: Courier properties this renderer does not use are
- * kept, so a stored template reads back as it was written). Nested `elements` are checked by
+ * Each element type's own fields, every one of them rendered. Any other property (Courier's
+ * `action_id`, a quote's `text_style`, a typo) is refused by checkElements as not supported, unless
+ * null ("not set"): nothing an element carries is kept and ignored. A `comment` is the exception:
+ * it never renders, so whatever it holds is a note. Nested `elements` are checked by
  * checkElements, which knows which types may appear where.
  */
-const SHAPES: Record<string, z.ZodType<Record<string, unknown>>> = {
+const SHAPES: Record<string, z.ZodObject> = {
   text: z
     .looseObject({
       content: z.string().optional(),
@@ -69,6 +86,7 @@ const SHAPES: Record<string, z.ZodType<Record<string, unknown>>> = {
       italic: z.boolean().nullish(),
       strikethrough: z.boolean().nullish(),
       underline: z.boolean().nullish(),
+      format: z.enum(['markdown'], { error: 'must be "markdown" (the only format)' }).nullish(),
       ...common('text'),
     })
     .refine((e) => e.content !== undefined || e.elements !== undefined, { error: 'must have content or elements', path: ['content'] }),
@@ -91,7 +109,7 @@ const SHAPES: Record<string, z.ZodType<Record<string, unknown>>> = {
     ...common('image'),
   }),
   divider: z.looseObject({ color, ...common('divider') }),
-  quote: z.looseObject({ content: z.string(), ...common('quote') }),
+  quote: z.looseObject({ content: z.string(), border_color: color, ...common('quote') }),
   html: z.looseObject({ content: z.string(), ...common('html') }),
   comment: z.looseObject({ ...common('comment') }),
   group: z.looseObject({ elements: children, ...common('group') }),
@@ -112,10 +130,10 @@ const SHAPES: Record<string, z.ZodType<Record<string, unknown>>> = {
     .looseObject({
       channel: channelEntrySchema,
       elements: children.optional(),
-      raw: rawSchema.optional(),
+      raw: rawSchema.nullish(),
       ...common('channel'),
     })
-    .refine((e) => e.elements !== undefined || e.raw !== undefined, 'must have elements or raw'),
+    .refine((e) => e.elements !== undefined || (e.raw !== undefined && e.raw !== null), 'must have elements or raw'),
 };
 
 const BLOCK_TYPES = ['text', 'meta', 'action', 'image', 'divider', 'quote', 'html', 'comment', 'group', 'columns', 'list'];
@@ -141,6 +159,34 @@ const CHILD_PLACE: Record<string, Place> = {
   text: 'text',
 };
 
+/** The properties each element type takes: its shape's and `type`. */
+const KNOWN_KEYS: Record<string, ReadonlySet<string>> = Object.fromEntries(
+  Object.entries(SHAPES).map(([type, shape]) => [type, new Set(['type', ...Object.keys(shape.shape)])]),
+);
+
+/**
+ * What an element of a known type carries that nothing renders: a property its type does not
+ * take (null is "not set"), and a `channel` element's `raw` keys its channel's output does not
+ * have. Each issue's path is relative to the element (`['raw', 'blocks']`).
+ */
+function unsupportedIssues(node: Record<string, unknown>, type: string): { path: string[]; message: string }[] {
+  const issues: { path: string[]; message: string }[] = [];
+  if (type === 'comment' || !Object.hasOwn(KNOWN_KEYS, type)) return issues;
+  for (const [key, value] of Object.entries(node)) {
+    if (value !== null && value !== undefined && !KNOWN_KEYS[type].has(key))
+      issues.push({ path: [key], message: `is not supported by the ${type} element, which takes ${[...KNOWN_KEYS[type]].join(', ')}` });
+  }
+  const raw = node.raw;
+  const channel = type === 'channel' && typeof node.channel === 'string' ? toTarget(node.channel)?.channel : undefined;
+  if (channel && typeof raw === 'object' && raw !== null) {
+    const takes: readonly string[] = RAW_KEYS[channel];
+    for (const [key, value] of Object.entries(raw))
+      if (value !== null && value !== undefined && !takes.includes(key))
+        issues.push({ path: ['raw', key], message: `is not supported: raw on ${channel} takes ${takes.join(', ')}` });
+  }
+  return issues;
+}
+
 /**
  * Checks elements at `path` and, depth first, their nested elements: each must be of a type that
  * may appear there, with its type's fields; `jsonnet` is refused as not supported. Issues name the
@@ -164,6 +210,8 @@ function checkElements(elements: unknown[], place: Place, depth: number, path: (
       for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: [...at, ...issue.path.map(String)] });
       return;
     }
+    for (const issue of unsupportedIssues(element as Record<string, unknown>, type))
+      ctx.addIssue({ code: 'custom', message: issue.message, path: [...at, ...issue.path] });
     const nested = parsed.data.elements;
     if (Array.isArray(nested) && CHILD_PLACE[type]) checkElements(nested, CHILD_PLACE[type], depth + 1, [...at, 'elements'], ctx);
   });
@@ -187,9 +235,11 @@ export const contentSchema = z
   .refine((c) => c.title !== undefined || c.body !== undefined || (c.elements?.length ?? 0) > 0, 'must have a title, a body or elements');
 
 /**
- * The conditions of content (every `if` and `loop`, nested ones too) that do not parse, as
- * `elements.2.if: ...`: stored content is checked before it is rendered, since a template may
- * predate a rule.
+ * What stored content holds that a write would now refuse and rendering would not honour: every
+ * `if` and `loop` (nested ones too) that does not parse, and every property nothing renders
+ * (unsupportedIssues: an element's unknown property, a `raw` key its channel does not take), as
+ * `elements.2.if: ...` or `elements.0.raw.blocks: ...`. A template may predate a rule, so its
+ * content is checked before it is rendered; the sender's message ends UNROUTABLE naming the first.
  */
 export function contentConditionIssues(content: ElementalContent): string[] {
   const issues: string[] = [];
@@ -203,6 +253,8 @@ export function contentConditionIssues(content: ElementalContent): string[] {
         const issue = typeof source === 'string' ? conditionIssue(source, ELEMENT_SCOPE) : undefined;
         if (issue) issues.push(`${path}.${i}.${field}: ${issue}`);
       }
+      if (typeof node.type === 'string')
+        for (const issue of unsupportedIssues(node, node.type)) issues.push(`${path}.${i}.${issue.path.join('.')}: ${issue.message}`);
       visit(node.elements, `${path}.${i}.elements`, depth + 1);
     });
   };
@@ -447,7 +499,7 @@ interface ListItem {
 /** An element after variables and control flow, before any channel's formatting. */
 type Block =
   | { type: 'text'; text: string; html?: string; style?: TextStyle }
-  | { type: 'quote'; text: string }
+  | { type: 'quote'; text: string; border?: string }
   | { type: 'action'; text: string; href?: string; style: 'button' | 'link'; align: Align; background?: string }
   | { type: 'image'; src: string; href?: string; alt: string; width?: string; align: Align }
   | { type: 'divider'; color?: string }
@@ -624,6 +676,99 @@ function listBlock(node: ElementalNode, ctx: Context, depth: number): Block | un
   return { type: 'list', ordered: node.list_type === 'ordered', items, ...(bullet ? { bullet } : {}) };
 }
 
+/** Characters a backslash makes literal in markdown. */
+const MD_ESCAPABLE = '\\`*_~[]()#+-.!>';
+/** Emphasis delimiters, longest first: `**b**` `__b__` bold, `~~s~~` struck, `*i*` `_i_` italic. */
+const MD_DELIMITERS = [
+  ['**', 'strong'],
+  ['__', 'strong'],
+  ['~~', 's'],
+  ['*', 'em'],
+  ['_', 'em'],
+] as const;
+const isWord = (c: string | undefined) => c !== undefined && /[\p{L}\p{N}_]/u.test(c);
+const isSpace = (c: string | undefined) => c === undefined || /\s/.test(c);
+
+/**
+ * A text element's `format: 'markdown'` content (after its variables) as plain text and as HTML:
+ * `**bold**` / `__bold__`, `*italic*` / `_italic_` (not inside a word), `~~struck~~`, `` `code` ``,
+ * `[label](url)` (a safe URL only: plain text reads "label (url)", as a link element does) and
+ * backslash escapes, each within a line; line breaks are kept. Other markdown (headings, lists,
+ * quotes) is left as written: those are Elemental's own elements (`text_style`, `list`, `quote`).
+ * Linear in the content: a delimiter with no closer on its line is remembered, not searched again.
+ */
+function markdown(source: string): { text: string; html: string } {
+  const lines = source.split('\n').map((line) => inlineMarkdown(line));
+  return { text: lines.map((l) => l.text).join('\n'), html: lines.map((l) => l.html).join('\n') };
+}
+
+function inlineMarkdown(line: string): { text: string; html: string } {
+  let text = '';
+  let html = '';
+  let i = 0;
+  const literal = (s: string) => {
+    text += s;
+    html += escapeHtml(s);
+  };
+  // Delimiters (and `[`, `` ` ``) with no closer at or after a position: any later opener has none either.
+  const noCloserFrom = new Map<string, number>();
+  const closerOf = (delimiter: string, from: number): number => {
+    if ((noCloserFrom.get(delimiter) ?? Infinity) <= from) return -1;
+    for (let j = line.indexOf(delimiter, from); j !== -1; j = line.indexOf(delimiter, j + 1)) {
+      const ok = !isSpace(line[j - 1]) && (delimiter !== '_' || !isWord(line[j + 1])) && (delimiter !== '*' || line[j + 1] !== '*');
+      if (ok) return j;
+    }
+    noCloserFrom.set(delimiter, from);
+    return -1;
+  };
+  outer: while (i < line.length) {
+    const c = line[i];
+    if (c === '\\' && i + 1 < line.length && MD_ESCAPABLE.includes(line[i + 1])) {
+      literal(line[i + 1]);
+      i += 2;
+      continue;
+    }
+    if (c === '`') {
+      const end = closerOf('`', i + 1);
+      if (end > i + 1) {
+        const code = line.slice(i + 1, end);
+        text += code;
+        html += `<code>${escapeHtml(code)}</code>`;
+        i = end + 1;
+        continue;
+      }
+    }
+    if (c === '[') {
+      const close = closerOf('](', i + 1);
+      const end = close === -1 ? -1 : line.indexOf(')', close + 2);
+      // No ")" after this "](": none after any later one either.
+      if (close !== -1 && end === -1) noCloserFrom.set('](', i + 1);
+      if (close !== -1 && end !== -1 && !/\s/.test(line.slice(close + 2, end))) {
+        const label = inlineMarkdown(line.slice(i + 1, close));
+        const href = safeUrl(line.slice(close + 2, end));
+        text += href ? `${label.text} (${href})` : label.text;
+        html += href ? `<a href="${escapeHtml(href)}">${label.html}</a>` : label.html;
+        i = end + 1;
+        continue;
+      }
+    }
+    for (const [delimiter, tag] of MD_DELIMITERS) {
+      if (!line.startsWith(delimiter, i) || isSpace(line[i + delimiter.length])) continue;
+      if (delimiter === '_' && isWord(line[i - 1])) continue;
+      const end = closerOf(delimiter, i + delimiter.length + 1);
+      if (end === -1) continue;
+      const inner = inlineMarkdown(line.slice(i + delimiter.length, end));
+      text += inner.text;
+      html += `<${tag}>${inner.html}</${tag}>`;
+      i = end + delimiter.length;
+      continue outer;
+    }
+    literal(c);
+    i++;
+  }
+  return { text, html };
+}
+
 function toBlock(node: ElementalNode, view: View): Block[] {
   const text = (key: string) => fill(str(node[key]), view, asText);
   const url = (key: string) => safeUrl(text(key));
@@ -631,11 +776,17 @@ function toBlock(node: ElementalNode, view: View): Block[] {
     case 'text': {
       const content = text('content');
       // A paragraph that is only a missing variable would leave a gap in every channel.
-      return content.trim() === '' ? [] : [{ type: 'text', text: content, style: textStyle(node) }];
+      if (content.trim() === '') return [];
+      if (node.format === 'markdown') {
+        const md = markdown(content);
+        return [{ type: 'text', text: md.text, html: md.html, style: textStyle(node) }];
+      }
+      return [{ type: 'text', text: content, style: textStyle(node) }];
     }
     case 'quote': {
       const content = text('content');
-      return content.trim() === '' ? [] : [{ type: 'quote', text: content }];
+      const border = cssColor(str(node.border_color));
+      return content.trim() === '' ? [] : [{ type: 'quote', text: content, ...(border ? { border } : {}) }];
     }
     case 'action':
       return [
@@ -769,7 +920,7 @@ function blockHtml(b: Block, accent: string): string {
     case 'text':
       return textHtml(b);
     case 'quote':
-      return `<blockquote style="margin:0 0 16px;padding-left:12px;border-left:3px solid #d4d4d8;color:#52525b;white-space:pre-line">${escapeHtml(b.text)}</blockquote>`;
+      return `<blockquote style="margin:0 0 16px;padding-left:12px;border-left:3px solid ${b.border ?? '#d4d4d8'};color:#52525b;white-space:pre-line">${escapeHtml(b.text)}</blockquote>`;
     case 'action': {
       const wrapper = `margin:0 0 16px;text-align:${b.align === 'full' ? 'center' : b.align}`;
       if (!b.href) return `<p style="${wrapper}">${escapeHtml(b.text)}</p>`;
@@ -924,7 +1075,7 @@ function renderWithin(channel: Channel, input: RenderInput): RenderedOutput {
   })();
 
   for (const { raw, view: at } of ctx.found.raws) {
-    for (const field of RAW_FIELDS) {
+    for (const field of RAW_KEYS[channel]) {
       if (typeof raw[field] === 'string') output[field] = fill(raw[field], at, field === 'html' ? asHtml : asText);
     }
   }

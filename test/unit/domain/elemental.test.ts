@@ -10,7 +10,7 @@ import {
 } from '../../../lambdas/domain/render';
 import type { Channel } from '../../../lambdas/domain/routing';
 
-/** Issue 15 items 4 and 9: Elemental control flow (if, loop, ref) and the layout elements (group, columns, list, comment). */
+/** Issue 15 items 4 and 9: Elemental control flow (if, loop, ref), the layout elements (group, columns, list, comment), markdown text and what is refused. */
 
 const input = (els: unknown[], over: Partial<RenderInput> = {}): RenderInput => ({
   content: { version: '2022-01-01', elements: els as ElementalNode[] },
@@ -290,10 +290,23 @@ describe('the content schema', () => {
   const issuesOf = (elements: unknown[]) =>
     message.safeParse({ content: { version: '2022-01-01', elements } }).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`) ?? [];
 
-  it('accepts every element type, control flow and style, keeping what it does not use', () => {
+  it('accepts every element type, control flow and style, a null property as not set, and anything in a comment', () => {
     const elements = [
-      { type: 'comment', content: 'x' },
-      { type: 'text', content: 'x', if: 'data.a', loop: null, ref: 'intro', align: 'center', text_style: 'h1', color: '#000', bold: true, unknown: 1 },
+      { type: 'comment', content: 'x', note: { any: 'thing' } },
+      {
+        type: 'text',
+        content: 'x',
+        if: 'data.a',
+        loop: null,
+        ref: 'intro',
+        align: 'center',
+        text_style: 'h1',
+        color: '#000',
+        bold: true,
+        format: 'markdown',
+        unknown: null,
+      },
+      { type: 'quote', content: 'q', border_color: '#f00' },
       { type: 'group', loop: 'data.items', elements: [text('{{$.item}}', { if: '$.index > 0 && refs.intro.visible' })] },
       { type: 'columns', elements: [{ type: 'column', width: '50%', elements: [{ type: 'image', src: 's', width: '100px', align: 'full' }] }] },
       {
@@ -347,6 +360,19 @@ describe('the content schema', () => {
     ['a list without list_type', [{ type: 'list', elements: [] }], 'elements.0.list_type: Invalid option'],
     ['a group without elements', [{ type: 'group' }], 'elements.0.elements: must be an array of elements'],
     ['an unknown text style', [text('x', { text_style: 'h9' })], 'elements.0.text_style: Invalid option'],
+    ['a format other than markdown', [text('x', { format: 'html' })], 'elements.0.format: must be "markdown"'],
+    [
+      'a property the element does not take',
+      [text('x', { unknown: 1 })],
+      'elements.0.unknown: is not supported by the text element, which takes type, content',
+    ],
+    [
+      "a quote's text_style, nested",
+      [{ type: 'group', elements: [{ type: 'quote', content: 'q', text_style: 'h1' }] }],
+      'elements.0.elements.0.text_style: is not supported by the quote element',
+    ],
+    ['an action_id', [{ type: 'action', content: 'Go', href: 'h', action_id: 'a' }], 'elements.0.action_id: is not supported by the action element'],
+    ['Slack blocks in raw', [{ type: 'channel', channel: 'slack', raw: { blocks: [] } }], 'elements.0.raw.blocks: is not supported: raw on direct_message'],
     [
       'a channel element nested',
       [{ type: 'group', elements: [{ type: 'channel', channel: 'email', raw: {} }] }],
@@ -360,6 +386,26 @@ describe('the content schema', () => {
     let deep: unknown = text('x');
     for (let i = 0; i < 5000; i++) deep = { type: 'group', elements: [deep] };
     expect(issuesOf([deep])).toEqual([expect.stringContaining(`elements nest at most ${MAX_ELEMENT_DEPTH} deep`)]);
+  });
+
+  it('lists what stored content holds that nothing renders: a property, a raw key', () => {
+    const content = {
+      elements: [
+        { type: 'channel', channel: 'push', raw: { title: 't', data: { k: 'v' } } },
+        {
+          type: 'group',
+          elements: [
+            { type: 'image', src: 's', caption: 'c' },
+            { type: 'comment', note: 1 },
+          ],
+        },
+        { type: 'constructor', x: 1 },
+      ],
+    } as never;
+    expect(contentConditionIssues(content)).toEqual([
+      'elements.0.raw.data: is not supported: raw on push takes title, body',
+      expect.stringMatching(/^elements\.1\.elements\.0\.caption: is not supported by the image element, which takes type, src, /),
+    ]);
   });
 
   it('lists the conditions of stored content that do not parse', () => {
@@ -377,5 +423,49 @@ describe('stored content nested past the limit', () => {
     for (let i = 0; i < 40; i++) deep = { type: 'group', elements: [deep] };
     const out = render(channel, input([text('top'), deep]));
     expect(out.text ?? out.body).toBe('top');
+  });
+});
+
+describe('markdown text', () => {
+  const md = (content: string, extra: Record<string, unknown> = {}) => text(content, { format: 'markdown', ...extra });
+  const paragraph = (els: unknown[], over: Partial<RenderInput> = {}) => /<p style="[^"]*">(.*?)<\/p>/.exec(html(els, over))?.[1];
+
+  it.each<[string, string, string, string]>([
+    ['bold, italic and struck', '**b** __B__ *i* _I_ ~~s~~', '<strong>b</strong> <strong>B</strong> <em>i</em> <em>I</em> <s>s</s>', 'b B i I s'],
+    ['nested emphasis', '**bold _and italic_**', '<strong>bold <em>and italic</em></strong>', 'bold and italic'],
+    ['code, escaped', '`a<b` and *x*', '<code>a&lt;b</code> and <em>x</em>', 'a<b and x'],
+    ['a link', 'see [the **docs**](https://x.test/a_b)', 'see <a href="https://x.test/a_b">the <strong>docs</strong></a>', 'see the docs (https://x.test/a_b)'],
+    ['a link whose URL is not safe, as its label', '[click](javascript:void)', 'click', 'click'],
+    ['underscores inside words, as written', 'snake_case_name', 'snake_case_name', 'snake_case_name'],
+    ['delimiters with no closer, as written', '**open *a 2 * 3', '**open *a 2 * 3', '**open *a 2 * 3'],
+    ['backslash escapes', '\\*not italic\\*', '*not italic*', '*not italic*'],
+    ['html in the text, escaped', '<b>x</b> **y**', '&lt;b&gt;x&lt;/b&gt; <strong>y</strong>', '<b>x</b> y'],
+    ['block syntax, as written', '# Title', '# Title', '# Title'],
+  ])('renders %s: HTML in email, plain text elsewhere', (_, content, expectedHtml, expectedText) => {
+    expect(paragraph([md(content)])).toBe(expectedHtml);
+    expect(sms([md(content)])).toBe(expectedText);
+    expect(render('direct_message', input([md(content)])).blocks).toEqual([{ type: 'text', text: expectedText }]);
+  });
+
+  it('fills variables first, escaping them in the HTML, and keeps line breaks and the text style', () => {
+    const out = html([md('Hi **{{name}}**\nline _two_', { bold: true })], { data: { name: '<Ada>' } });
+    expect(out).toContain('font-weight:bold">Hi <strong>&lt;Ada&gt;</strong>\nline <em>two</em></p>');
+  });
+
+  it('leaves text without format as written', () => {
+    expect(paragraph([text('**b**')])).toBe('**b**');
+  });
+
+  it('takes time linear in the content, however its delimiters are unbalanced', () => {
+    const started = Date.now();
+    for (const unit of ['**a _b `c [d ~~e *f __g ', ' _x', '[a](', '*a ']) sms([md(unit.repeat(Math.floor(60_000 / unit.length)))]);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+});
+
+describe('quote border_color', () => {
+  it('colours the quote border in email, and drops a colour that is not one', () => {
+    expect(html([{ type: 'quote', content: 'q', border_color: '#ff0000' }])).toContain('border-left:3px solid #ff0000;');
+    expect(html([{ type: 'quote', content: 'q', border_color: 'red;background:url(x)' }])).toContain('border-left:3px solid #d4d4d8;');
   });
 });

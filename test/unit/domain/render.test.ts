@@ -149,6 +149,13 @@ describe('channel filtering', () => {
   });
 });
 
+describe('raw', () => {
+  it('sets only the fields its channel has, in stored content that escaped the checks', () => {
+    const content = elements(text('x'), { type: 'channel', channel: 'sms', raw: { body: 'B', subject: 'S', blocks: [] } });
+    expect(render('sms', input({ content }))).toEqual({ channel: 'sms', body: 'B' });
+  });
+});
+
 describe('channel outputs', () => {
   const content = {
     version: '2022-01-01',
@@ -333,13 +340,13 @@ describe('contentSchema', () => {
           { type: 'quote', content: 'q' },
           { type: 'html', content: '<b>x</b>' },
           { type: 'channel', channel: 'email', elements: [{ type: 'text', content: 'e' }] },
-          { type: 'channel', channel: 'slack', raw: { text: 'hi', blocks: [] } },
+          { type: 'channel', channel: 'slack', raw: { text: 'hi', title: null } },
           { type: 'text', content: 'x', channels: ['sms', 'msteams'] },
         ],
       },
     ],
     ['sugar and elements', { title: 'T', elements: [{ type: 'text', content: 'x' }] }],
-  ])('accepts %s, keeping unknown properties', (_, content) => {
+  ])('accepts %s', (_, content) => {
     expect(message.parse({ content })).toEqual({ content });
   });
 
@@ -370,6 +377,26 @@ describe('contentSchema', () => {
       'a raw field that is not a string',
       { elements: [{ type: 'channel', channel: 'push', raw: { title: 3 } }] },
       'content.elements.0.raw.title: Invalid input: expected string',
+    ],
+    [
+      'Slack blocks in raw',
+      { elements: [{ type: 'channel', channel: 'slack', raw: { text: 'hi', blocks: [] } }] },
+      'content.elements.0.raw.blocks: is not supported: raw on direct_message takes title, text',
+    ],
+    [
+      'push data in raw',
+      { elements: [{ type: 'channel', channel: 'push', raw: { data: { k: 'v' } } }] },
+      'content.elements.0.raw.data: is not supported: raw on push takes title, body',
+    ],
+    [
+      'a raw field its channel has not',
+      { elements: [{ type: 'channel', channel: 'sms', raw: { subject: 's' } }] },
+      'content.elements.0.raw.subject: is not supported',
+    ],
+    [
+      'an element property nothing renders',
+      { elements: [{ type: 'action', content: 'Go', href: 'h', action_id: 'a1' }] },
+      'content.elements.0.action_id: is not supported by the action element, which takes type, content, href',
     ],
     [
       'an unknown channel in channels',
