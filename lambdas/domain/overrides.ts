@@ -84,7 +84,7 @@ const text = z.string().max(100_000).nullish();
  * What `channels.<channel>.override` may set, per channel: the email's envelope and content; the
  * other channels' payload fields (what their rendering produces, and push `data`). Any other key is
  * a 400 naming it. Courier's `brand` and `tracking` email overrides are refused: brands are chosen
- * with `brand_id` (here or on the channel), and this stack does no open tracking.
+ * with `brand_id` (here or on the channel), and open and click tracking is the workspace's setting (TRACKING_EMAIL).
  */
 export const channelOverrideSchemas = {
   email: z.strictObject({
@@ -100,7 +100,7 @@ export const channelOverrideSchemas = {
     attachments: z.array(attachmentSchema).max(20).nullish(),
     headers: headers(RESERVED_EMAIL_HEADERS).nullish(),
     brand: unsupported('is not supported: choose the brand with channels.email.brand_id or brand_id'),
-    tracking: unsupported('is not supported: this stack does no open or click tracking'),
+    tracking: unsupported("is not supported: open and click tracking is the workspace's setting (TRACKING_EMAIL), not a message's"),
   }),
   sms: z.strictObject({ body: text }),
   push: z.strictObject({ title: text, body: text, data: z.record(z.string(), z.string().max(4096)).nullish() }),
