@@ -35,6 +35,9 @@ const common = (type: string) => ({
   if: conditionSchema(ELEMENT_SCOPE),
   loop: conditionSchema(ELEMENT_SCOPE),
   ref: refSchema.nullish(),
+  // The content API's checksum (retrieveContent gives it with each element): content sent back as
+  // it was read carries it. It is worked out again on every write, so the value sent changes nothing.
+  checksum: z.string().max(64).nullish(),
 });
 
 const align = z.enum(['left', 'center', 'right']).nullish();
