@@ -55,3 +55,25 @@ export async function aList(s: TestStack, recipientIds: string[], prefix = 'list
   await s.client.lists.subscriptions.add(id, { recipients: recipientIds.map((recipientId) => ({ recipientId })) });
   return id;
 }
+
+/**
+ * A published template whose stored content is `content` as it is, unchecked: made with valid
+ * content, then written straight to the store, as a template stored before a check existed would be.
+ */
+export async function aTemplateStoredWith(s: TestStack, content: unknown): Promise<string> {
+  const created = await s.client.notifications.create({
+    notification: {
+      name: `old-${Math.random().toString(36).slice(2, 8)}`,
+      tags: [],
+      brand: null,
+      subscription: null,
+      routing: null,
+      content: { version: '2022-01-01', elements: [{ type: 'text', content: 'ok' }] },
+    },
+    state: 'PUBLISHED',
+  } as never);
+  const store = require('../../lambdas/store/templates') as typeof import('../../lambdas/store/templates');
+  const read = await store.editDraft(created.id, (draft) => ({ ...draft, content: content as never }));
+  await store.publish(created.id, read!);
+  return created.id;
+}

@@ -1,3 +1,4 @@
+import { aTemplateStoredWith } from '../helpers/builders';
 import { BadRequestError } from '@trycourier/courier';
 import { sendAndWait, type Msg } from '../helpers/send';
 import { startTestStack, type TestStack } from '../helpers/stack';
@@ -176,13 +177,7 @@ describe('conditions that do not parse', () => {
     ).rejects.toThrow(/content\.elements\.1\.if: does not parse/);
 
     // A template stored before the check (written straight to the store): its sends end UNROUTABLE, naming the condition.
-    const created = await s.client.notifications.create({
-      notification: { name: uid('old'), tags: [], brand: null, subscription: null, routing: null, content: elements({ type: 'text', content: 'ok' }) },
-      state: 'PUBLISHED',
-    } as never);
-    const store = require('../../lambdas/store/templates') as typeof import('../../lambdas/store/templates');
-    const read = await store.editDraft(created.id, (draft) => ({ ...draft, content: bad as never }));
-    await store.publish(created.id, read!);
+    const created = { id: await aTemplateStoredWith(s, bad) };
     const m = await send({ to: { email: `${uid('old')}@example.test` }, template: created.id });
     expect(m).toMatchObject({
       status: 'UNROUTABLE',

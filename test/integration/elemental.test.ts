@@ -1,3 +1,4 @@
+import { aTemplateStoredWith } from '../helpers/builders';
 import { BadRequestError } from '@trycourier/courier';
 import { sendAndWait, type Msg } from '../helpers/send';
 import { startTestStack, type TestStack } from '../helpers/stack';
@@ -150,13 +151,7 @@ describe('what is refused rather than ignored', () => {
     ).rejects.toThrow(/content\.elements\.1\.raw\.blocks: is not supported/);
 
     // A template stored before the check (written straight to the store).
-    const created = await s.client.notifications.create({
-      notification: { name: uid('old'), tags: [], brand: null, subscription: null, routing: null, content: elements({ type: 'text', content: 'ok' }) },
-      state: 'PUBLISHED',
-    } as never);
-    const store = require('../../lambdas/store/templates') as typeof import('../../lambdas/store/templates');
-    const read = await store.editDraft(created.id, (draft) => ({ ...draft, content: bad as never }));
-    await store.publish(created.id, read!);
+    const created = { id: await aTemplateStoredWith(s, bad) };
     const { messages } = await sendAndWait(s, { to: { email: `${uid('old')}@example.test` }, template: created.id }, 1);
     expect(messages[0]).toMatchObject({
       status: 'UNROUTABLE',
