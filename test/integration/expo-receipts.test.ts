@@ -1,8 +1,6 @@
 import { startTestStack, type TestStack } from '../helpers/stack';
-import { sendAndWait } from '../helpers/send';
-import { via } from '../helpers/builders';
+import { startExpo, type ExpoStandIn } from '../helpers/expo';
 import { eventually, uid } from '../helpers/wait';
-import { startRecorder, type Recorded, type Recorder, type Reply } from './providers/recorder';
 
 /**
  * Issue 16: Expo push receipts. A push through Expo is SENT on its ticket; the receipts, read later
@@ -11,56 +9,29 @@ import { startRecorder, type Recorded, type Recorder, type Reply } from './provi
  * leaves it out. Receipts not ready yet and an Expo 5xx are looked at again later.
  */
 let s: TestStack;
-let expo: Recorder;
-let providerId: string;
-
-/** What the stand-in answers for a ticket id's receipt, one step per getReceipts request naming it: a receipt, not ready yet, or a 503. */
-type Step = 'ok' | 'gone' | 'not-ready' | 503;
-const plans = new Map<string, Step[]>();
-const ticketOf = (token: string) => `ticket-${token}`;
-
-function answer(req: Recorded): Reply {
-  if (req.path.endsWith('/push/send'))
-    return { status: 200, body: { data: (JSON.parse(req.body) as { to: string }[]).map((m) => ({ status: 'ok', id: ticketOf(m.to) })) } };
-  const ids = (JSON.parse(req.body) as { ids: string[] }).ids;
-  const steps = ids.map((id) => plans.get(id)?.shift() ?? 'ok');
-  if (steps.includes(503)) return { status: 503, body: 'unavailable' };
-  const data: Record<string, unknown> = {};
-  ids.forEach((id, i) => {
-    if (steps[i] === 'ok') data[id] = { status: 'ok' };
-    else if (steps[i] === 'gone')
-      data[id] = { status: 'error', message: `"${id}" is not a registered push notification recipient`, details: { error: 'DeviceNotRegistered' } };
-  });
-  return { status: 200, body: { data } };
-}
+let expo: ExpoStandIn['expo'];
+let plans: ExpoStandIn['plans'];
+let ticketOf: ExpoStandIn['ticketOf'];
+let pushTo: ExpoStandIn['pushTo'];
+let receiptRequests: ExpoStandIn['receiptRequests'];
+let standIn: ExpoStandIn;
 
 beforeAll(async () => {
   s = await startTestStack({ env: { CACHE_TTL_MS: '0', EXPO_RECEIPT_DELAY_SECONDS: '1' } });
-  expo = await startRecorder();
-  expo.reply(answer);
-  providerId = (await s.client.providers.create({ provider: 'expo', settings: { access_token: 'expo-access-token', api_url: expo.url } } as never)).id;
+  standIn = await startExpo(s);
+  ({ expo, plans, ticketOf, pushTo, receiptRequests } = standIn);
 });
 afterAll(async () => {
-  if (providerId) await s?.client.providers.delete(providerId);
-  await expo?.close();
+  await standIn?.close();
   await s?.stop();
 });
 
-/** A user with these stored Expo tokens, pushed to once: the message as GET /messages/:id shows it once its status is `status`. */
-async function pushTo(user: string, tokens: string[]): Promise<string> {
-  for (const token of tokens) await s.client.users.tokens.addSingle(token, { user_id: user, provider_key: 'expo' });
-  const sent = await sendAndWait(s, { to: { user_id: user }, content: { title: 'Hi', body: 'From Expo' }, routing: via('expo') }, 1);
-  expect(sent.messages[0].status).toBe('SENT');
-  return sent.messages[0].id;
-}
 const settled = (id: string, status: string) =>
   eventually(
     () => s.client.messages.retrieve(id),
     (m) => m.status === status,
     30_000,
   );
-const receiptRequests = (ticket: string) =>
-  expo.requests.filter((r) => r.path.endsWith('/push/getReceipts') && (JSON.parse(r.body) as { ids: string[] }).ids.includes(ticket));
 
 describe('expo push receipts', () => {
   it('an ok receipt moves the message to DELIVERED, read with the access token', async () => {
