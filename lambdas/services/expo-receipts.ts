@@ -4,6 +4,8 @@ import { ProviderError } from '../providers/port';
 import { config } from '../shared/config';
 import { now } from '../shared/clock';
 import { enqueueFanout, type ExpoReceiptsJob } from '../shared/jobs';
+import { claimChainStep } from '../store/job-claims';
+import { keys } from '../store/keys';
 import { logger } from '../shared/logger';
 import { invalidTokenReason, markTokensFailed } from '../store/device-tokens';
 import { providers } from '../store/providers';
@@ -46,8 +48,13 @@ const again = (job: ExpoReceiptsJob, tickets: PushTicket[], errors: string[], wa
   );
 };
 
-/** The fan-out worker's handler of an `expo-receipts` job. */
-export async function checkExpoReceipts(job: ExpoReceiptsJob): Promise<void> {
+/**
+ * The fan-out worker's handler of an `expo-receipts` job. Each check (`checks`, of the message's
+ * chain of checks) is claimed by the queue message `messageId` that carries it, so a duplicate
+ * delivery does not ask Expo again nor start a second chain of checks.
+ */
+export async function checkExpoReceipts(job: ExpoReceiptsJob, messageId?: string): Promise<void> {
+  if (messageId !== undefined && !(await claimChainStep(keys.expoReceiptChecks(job.messageId), 'ExpoReceiptChecks', job.checks, messageId))) return;
   const provider = await providers.get(job.providerId);
   if (!provider || provider.doc.provider !== 'expo') {
     logger.warn('expo receipts: the provider is no longer configured; receipts not read', { messageId: job.messageId, providerId: job.providerId });

@@ -117,6 +117,8 @@ export const keys = {
    * How far a sweeper's check of an open request got (one chain a claim of its marker), and which
    * queue message holds its step: in the request's partition, outside its records' range. Expires through `ttl`.
    */
+  /** How far the Expo receipt checks of a message got (store/job-claims.ts): one claim per check. Expires through `ttl`. */
+  expoReceiptChecks: (messageId: string): Key => ({ pk: `EXPORECEIPTS#${esc(messageId)}`, sk: 'CHECKS' }),
   requestCheck: (requestId: string, chain: string): Key => ({ pk: requestKeys.request(requestId).pk, sk: `CHECK#${esc(chain)}` }),
   audiencesCollection: 'AUDIENCES',
   audienceMember: (audienceId: string, userId: string): Key => ({ pk: `AUDIENCE#${esc(audienceId)}`, sk: `MEMBER#${esc(userId)}` }),

@@ -24,7 +24,7 @@ export const handler = sqsWorker(fanoutJob, async (job, record, context) => {
     case 'tenant-cleanup':
       return cleanupTenant(job, record.messageId);
     case 'expo-receipts':
-      return checkExpoReceipts(job);
+      return checkExpoReceipts(job, record.messageId);
     case 'automation-step':
       return runStep(job);
   }
