@@ -17,7 +17,7 @@ const obj = z.record(z.string(), z.unknown());
  * every optional field. There is no `to`, `routing` or `channels`: each user is a recipient and the
  * template (or the default routing) decides the channels.
  */
-export const bulkMessageSchema = z.object({
+export const bulkMessageSchema = z.strictObject({
   event: id,
   template: id.nullish(),
   content: contentSchema.nullish(),
@@ -47,12 +47,12 @@ const userRecipientSchema = z.looseObject({
   tenant_id: id.nullish(),
   account_id: id.nullish(),
   list_id: id.nullish(),
-  context: z.object({ tenant_id: id.nullish() }).nullish(),
+  context: z.strictObject({ tenant_id: id.nullish() }).nullish(),
   preferences: inlinePreferencesSchema.nullish(),
 });
 
 /** Courier's `InboundBulkMessageUser`. `data` must be an object: it is merged over message.data. */
-export const bulkUserSchema = z.object({
+export const bulkUserSchema = z.strictObject({
   profile: obj.nullish(),
   to: userRecipientSchema.nullish(),
   data: obj.nullish(),

@@ -28,7 +28,7 @@ export const routes = [
   route({
     method: 'POST',
     path: '/bulk',
-    body: z.object({ message: bulkMessageSchema }),
+    body: z.strictObject({ message: bulkMessageSchema }),
     handler: async ({ body }) => {
       const jobId = newRequestId(now());
       await createJob(jobId, body.message);
@@ -38,7 +38,7 @@ export const routes = [
   route({
     method: 'POST',
     path: '/bulk/:job_id',
-    body: z.object({ users: z.array(bulkUserSchema).min(1, 'must hold at least one user').max(MAX_USERS_PER_CALL) }),
+    body: z.strictObject({ users: z.array(bulkUserSchema).min(1, 'must hold at least one user').max(MAX_USERS_PER_CALL) }),
     handler: async ({ params, body }) => {
       refuse(params.job_id, await appendUsers(params.job_id, body.users), 'users can only be added to a job that has not run');
       return noContent();

@@ -23,7 +23,7 @@ export interface BulkJob {
 const USERS_PER_TRANSACTION = 99;
 
 /** What a job item stores in its document: the definition POST /bulk validated, and when. */
-const jobDocSchema = z.object({ definition: bulkMessageSchema, created: z.number() });
+const jobDocSchema = z.object({ definition: bulkMessageSchema.loose(), created: z.number() });
 
 const toJob = (jobId: string, item: StoredItem): BulkJob => {
   const doc = parseDoc(item, jobDocSchema);
@@ -146,5 +146,5 @@ export const completeJob = (jobId: string, requestId: string, counts: { enqueued
 /** One page of a job's users, in insertion order. */
 export async function listJobUsers(jobId: string, limit: number, cursor?: string): Promise<{ items: BulkUser[]; cursor?: string }> {
   const page = await queryPage({ partition: bulkKeys.job(jobId).pk, prefix: bulkKeys.usersPrefix, limit, cursor, consistent: true });
-  return { items: page.items.map((i) => parseDoc(i, bulkUserSchema)), cursor: page.cursor };
+  return { items: page.items.map((i) => parseDoc(i, bulkUserSchema.loose())), cursor: page.cursor };
 }

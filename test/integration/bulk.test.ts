@@ -226,6 +226,11 @@ describe('bulk jobs', () => {
       [`/bulk/${jobId}`, { users: Array(1001).fill({ recipient: 'u' }) }, 'body.users'],
       [`/bulk/${jobId}`, { users: [{ recipient: 'u' }, { data: 'x' }] }, 'body.users.1.data'],
       [`/bulk/${jobId}`, { users: [{ to: { user_id: 7 } }] }, 'body.users.0.to.user_id'],
+      // Keys the SDK's bulk types do not have are named, never accepted and dropped.
+      ['/bulk', { message: { event: 'e', tempalte: 't' } }, 'body.message: Unrecognized key: "tempalte"'],
+      ['/bulk', { message: { event: 'e' }, users: [] }, 'body: Unrecognized key: "users"'],
+      [`/bulk/${jobId}`, { users: [{ recipient: 'u', profil: {} }] }, 'body.users.0: Unrecognized key: "profil"'],
+      [`/bulk/${jobId}`, { users: [{ to: { user_id: 'u', context: { tenant: 't' } } }] }, 'body.users.0.to.context: Unrecognized key: "tenant"'],
     ] as const) {
       const r = await s.http('POST', path, body);
       expect({ path, body: JSON.stringify(body).slice(0, 80), status: r.status, message: r.json?.message }).toEqual({
