@@ -259,7 +259,7 @@ const emailMessage = (to: Record<string, unknown>) => ({ ...inboxMessage(to), ro
 
 /** The email provider of the email cases: SES, at the local fake. */
 async function configureEmailProvider(): Promise<void> {
-  await call('POST', '/providers', { provider: 'ses', channel: 'email', priority: 1, settings: { from: 'bench@bench.test', region: 'us-east-1' } });
+  await call('POST', '/providers', { provider: 'ses', priority: 1, settings: { from: 'bench@bench.test', region: 'us-east-1' } });
 }
 
 /**

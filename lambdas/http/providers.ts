@@ -14,6 +14,8 @@ const providerBody = z.object({
   title: z.string().max(256).optional(),
   alias: z.string().max(256).optional(),
   priority: z.number().int().min(0).max(1000).default(100),
+  /** The channel the provider sends on, as the answers show it: it comes from the catalog, so one given must be that one. */
+  channel: z.string().max(64).optional(),
   settings: jsonObject.default({}),
 });
 
@@ -21,6 +23,8 @@ const providerBody = z.object({
 function toDoc(body: z.infer<typeof providerBody>): ProviderDoc {
   const entry = catalogEntry(body.provider);
   if (!entry) throw new ValidationError(`Invalid request: body.provider: unknown provider ${body.provider}; see GET /providers/catalog`);
+  if (body.channel !== undefined && body.channel !== entry.channel)
+    throw new ValidationError(`Invalid request: body.channel: ${entry.provider} sends on ${entry.channel}, not ${body.channel}`);
   const settings = entry.settings.safeParse(body.settings);
   if (!settings.success) throw ValidationError.fromZod('body.settings', settings.error);
   return {

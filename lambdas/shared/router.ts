@@ -88,11 +88,20 @@ export function withoutNulls(value: unknown): unknown {
   return out;
 }
 
+/**
+ * A body's own keys are checked strictly: a key the route does not take is a 400 naming it, never
+ * accepted and dropped (a schema that says what to do with other keys, loose or strict, stays as it is).
+ */
+function strictBody<B>(schema: ZodType<B>): ZodType<B> {
+  return schema instanceof z.ZodObject && schema.def.catchall === undefined ? (schema.strict() as unknown as ZodType<B>) : schema;
+}
+
 /** Declares a route; zod schemas validate path, query and body before the handler runs. */
 export function route<P = Record<string, string>, Q = Record<string, never>, B = undefined>(spec: RouteSpec<P, Q, B>): Route {
   const names = [...spec.path.matchAll(/:(\w+)/g)].map((m) => m[1]);
   if (spec.greedy !== undefined && !names.includes(spec.greedy)) throw new Error(`${spec.path}: greedy parameter ${spec.greedy} is not in the path`);
   const params = spec.params ?? (z.object(Object.fromEntries(names.map((n) => [n, pathId]))) as unknown as ZodType<P>);
+  const bodySchema = spec.body && strictBody(spec.body);
   return {
     method: spec.method,
     path: spec.path,
@@ -106,8 +115,8 @@ export function route<P = Record<string, string>, Q = Record<string, never>, B =
       const q = (spec.query ?? z.object({})).safeParse(query);
       if (!q.success) throw ValidationError.fromZod('query', q.error);
       let body = undefined as B;
-      if (spec.body) {
-        const b = spec.body.safeParse(withoutNulls(event.body ?? undefined));
+      if (bodySchema) {
+        const b = bodySchema.safeParse(withoutNulls(event.body ?? undefined));
         if (!b.success) throw ValidationError.fromZod('body', b.error);
         body = b.data;
       }

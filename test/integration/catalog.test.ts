@@ -105,6 +105,14 @@ describe('providers', () => {
     expect([bad.status, bad.json.message]).toEqual([400, expect.stringContaining('body.settings.from')]);
     const unknown = await s.http('POST', '/providers', { provider: 'carrier-pigeon', settings: {} });
     expect(unknown.json.message).toMatch(/body\.provider/);
+    // A channel given must be the provider's own; a key the route does not take is named.
+    const elsewhere = await s.http('POST', '/providers', { provider: 'smtp', channel: 'sms', settings: { host: 'h', from: 'a@x.test' } });
+    expect([elsewhere.status, elsewhere.json.message]).toEqual([400, expect.stringContaining('body.channel: smtp sends on email, not sms')]);
+    const own = await s.http('POST', '/providers', { provider: 'webhook', channel: 'webhook', settings: {} });
+    expect(own.status).toBeLessThan(300);
+    await s.client.providers.delete(own.json.id);
+    const typo = await s.http('POST', '/providers', { provider: 'webhook', setings: {} });
+    expect([typo.status, typo.json.message]).toEqual([400, expect.stringContaining('body: Unrecognized key: "setings"')]);
     const catalog = await s.http('GET', '/providers/catalog');
     expect(catalog.json.results.map((c: { provider: string }) => c.provider)).toEqual(
       expect.arrayContaining(['smtp', 'ses', 'sns', 'slack', 'msteams', 'webhook', 'inbox']),

@@ -132,7 +132,7 @@ const EXAMPLES: Record<string, unknown> = {
   'PUT /users/:user_id/preferences/:topic_id': { topic: { status: 'OPTED_OUT' } },
   'POST /brands': { name: 'B', settings: {} },
   'POST /notifications': { notification: { name: 'N', content: { title: 'T', body: 'B' } } },
-  'POST /providers': { provider: 'webhook', channel: 'webhook', settings: {} },
+  'POST /providers': { provider: 'webhook', settings: {} },
   'POST /bulk': { message: { event: 'e', content: { body: 'x' } } },
   'POST /client/q': { query: 'mutation { updatePreferenceV2(templateId: "fuzz-topic", preferences: { status: OPTED_OUT }) { status } }' },
   'POST /auth/issue-token': { scope: 'user_id:a inbox:read:messages', expires_in: '1h' },

@@ -44,7 +44,7 @@ it('logs no key, token, provider secret or recipient address', async () => {
         priority: 1,
         settings: { host: smtp.hostname, port: Number(smtp.port), from: 'sender@private-domain.test', username: 'smtp-user', password: smtpPassword },
       },
-      { provider: 'webhook', channel: 'webhook', priority: 1, settings: { signing_secret: signingSecret } },
+      { provider: 'webhook', priority: 1, settings: { signing_secret: signingSecret } },
     ];
     const ids: string[] = [];
     for (const p of providers) ids.push((await s.http('POST', '/providers', p)).json.id);

@@ -228,7 +228,6 @@ describe('SES events through SNS', () => {
   it('an SES send carries the tag, and its reported open meets an escalation watch (no escalation to the next channel)', async () => {
     const created = await s.http('POST', '/providers', {
       provider: 'ses',
-      channel: 'email',
       priority: 1,
       settings: { from: 'hello@acme.test', region: 'us-east-1' },
     });

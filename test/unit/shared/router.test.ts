@@ -84,6 +84,8 @@ describe('route validation', () => {
     ['a missing body', {}, /body/],
     ['a nested field', { body: { name: 'x', tags: [1] } }, /body\.tags\.0/],
     ['a query value out of range', { body: { name: 'x' }, query: { limit: '500' } }, /query\.limit/],
+    // A key the route does not take is named, never accepted and dropped.
+    ['a key the body does not have', { body: { name: 'x', nmae: 'y' } }, /body: Unrecognized key: "nmae"/],
   ])('names the field for %s', async (_, opts, message) => {
     const event = httpEvent('PUT', '/things/x', opts as never);
     event.body = (opts as { body?: unknown }).body as never; // the body parser has already run
