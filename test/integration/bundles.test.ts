@@ -136,11 +136,8 @@ describe('the shipped bundles', () => {
     ok(await s.http('DELETE', `/notifications/${template.id ?? template.notification?.id}`), 200, 204);
 
     ok(await s.http('GET', '/providers/catalog'));
-    const provider = ok(
-      await idem('POST', '/providers', { provider: 'webhook', priority: 9, settings: { url: 'https://example.test/hook' } }),
-      200,
-      201,
-    ).json.id as string;
+    const provider = ok(await idem('POST', '/providers', { provider: 'webhook', priority: 9, settings: { url: 'https://example.test/hook' } }), 200, 201).json
+      .id as string;
     ok(await s.http('PUT', `/providers/${provider}`, { provider: 'webhook', priority: 8, settings: { url: 'https://example.test/hook' } }));
     ok(await s.http('GET', '/providers'));
     ok(await s.http('DELETE', `/providers/${provider}`), 200, 204);
@@ -244,11 +241,7 @@ describe('the shipped bundles', () => {
       const users = [uid('b-prov'), uid('b-prov'), uid('b-prov')];
       const profileOf = (user: string) => ({ email: `${user}@acme.test`, phone_number: '+15555550100', webhook: { url: hook.url } });
       for (const user of users.slice(0, 2)) ok(await s.http('PUT', `/profiles/${user}`, { profile: profileOf(user) }));
-      ok(
-        await s.http('POST', '/providers', { provider: 'ses', priority: 1, settings: { from: 'hello@acme.test', region: 'eu-west-1' } }),
-        200,
-        201,
-      );
+      ok(await s.http('POST', '/providers', { provider: 'ses', priority: 1, settings: { from: 'hello@acme.test', region: 'eu-west-1' } }), 200, 201);
       ok(await s.http('POST', '/providers', { provider: 'sns', priority: 1, settings: {} }), 200, 201);
       const routing = { method: 'all', channels: ['webhook', 'email', 'sms'] };
       // A single send is delivered by the send function (D14); two users go through the fan-out and

@@ -78,8 +78,7 @@ describe('recorded calls', () => {
 
   it('allows SES in the region a provider names, not only the stack region', async () => {
     expect(
-      (await s.http('POST', '/providers', { provider: 'ses', priority: 1, settings: { from: 'hello@acme.test', region: 'eu-west-1' } }))
-        .status,
+      (await s.http('POST', '/providers', { provider: 'ses', priority: 1, settings: { from: 'hello@acme.test', region: 'eu-west-1' } })).status,
     ).toBeLessThan(300);
     const { messages } = await sendAndWait(
       s,

@@ -62,8 +62,7 @@ async function inboxOf(userId: string): Promise<string[]> {
 }
 
 /** An SES provider for email, at `priority`, sending from `from` (to the recorder). */
-const sesProvider = (priority: number, from: string) =>
-  s.http('POST', '/providers', { provider: 'ses', priority, settings: { from, region: 'us-east-1' } });
+const sesProvider = (priority: number, from: string) => s.http('POST', '/providers', { provider: 'ses', priority, settings: { from, region: 'us-east-1' } });
 
 /** A new user with an email address, once the stack is idle. */
 async function aUser(prefix: string): Promise<string> {
