@@ -124,6 +124,34 @@ describe('a batch step', () => {
     expect((await settled(b)).steps[0].count).toBe(1);
   });
 
+  it('batches every user’s events together with scope global, keeps the highest by sort_key, and closes on a schedule in the step’s timezone', async () => {
+    const zone = 'Asia/Tokyo';
+    const steps = [
+      { action: 'batch', scope: 'global', schedule: '09:00', timezone: zone, retain: { type: 'highest', count: 2, sort_key: 'data.n' } },
+      { action: 'send', template },
+    ];
+    const [u1, u2, u3] = [await aUser(), await aUser(), await aUser()];
+    const owner = await invoke(steps, u1, { n: 5 });
+    const waiting = await settled(owner, true);
+    // 09:00 in Tokyo (UTC+9, no DST) is 00:00 UTC: the next one after now.
+    const until = Date.parse(waiting.steps[0].until!);
+    expect(new Date(until).toISOString()).toMatch(/T00:00:00\.000Z$/);
+    expect(until - now()).toBeLessThanOrEqual(DAY);
+    for (const [u, n] of [
+      [u2, 9],
+      [u3, 7],
+    ] as const)
+      expect((await settled(await invoke(steps, u, { n }))).steps[0]).toMatchObject({ status: 'batched', batchRunId: owner });
+    setClock(until + 61_000);
+    await sweep();
+    expect((await settled(owner)).steps[0]).toMatchObject({ status: 'done', count: 3 });
+    await messagesOf(s, owner, 1);
+    await idle();
+    // The owner's recipient gets the digest, its items the two highest n, highest first.
+    expect(mailsTo(u1).map((m) => [m.subject, m.text.trim()])).toEqual([['Digest: 3', 'items: 9 7']]);
+    expect([...mailsTo(u2), ...mailsTo(u3)]).toEqual([]);
+  });
+
   it('opens one batch for two events at the same millisecond (Novu #2569 is this race)', async () => {
     const store = require('../../lambdas/store/automations') as typeof import('../../lambdas/store/automations');
     const worker = require('../../lambdas/workers/automation-run') as typeof import('../../lambdas/workers/automation-run');
