@@ -10,7 +10,7 @@ import { RunTooLarge, startRun } from './automation-runs';
  * after the message, so a redelivered job starts it once. Returns the run's id; undefined when
  * the run would be larger than a run may be (the message is then delivered as it is).
  */
-export async function digestMessage(input: {
+export async function startDigestRun(input: {
   topicId: string;
   digest: TopicDigest;
   message: SendMessage;

@@ -52,7 +52,7 @@ import { createProfileIfMissing, getProfiles, type Profile } from '../store/prof
 import { providers as configuredProviders } from '../store/providers';
 import { inboxEngagement } from '../store/inbox';
 import { scheduleExpoReceipts } from '../services/expo-receipts';
-import { digestMessage } from '../services/topic-digests';
+import { startDigestRun } from '../services/topic-digests';
 import { resolveRecipient, type Resolution } from '../services/resolve';
 import { everyPage } from '../store/pages';
 import { limiter } from '../shared/pool';
@@ -911,7 +911,7 @@ async function walk(req: RequestRecord, r: DeliveryRecipient, res: Resolved, rec
     // becomes an event of the user's digest and ends DIGESTED; the digest's own message is not digested again.
     const digest = res.topic?.digest;
     if (digest && r.userId && !req.digestRunId && !entries.length && step.start.length) {
-      const runId = await digestMessage({
+      const runId = await startDigestRun({
         topicId: res.topic!.id,
         digest,
         message: req.message,
